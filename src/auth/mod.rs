@@ -1,0 +1,254 @@
+//! `/api/v1/tokens`: admins make, list and revoke API tokens.
+pub mod tokens;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use self::tokens::Token;
+use crate::AppState;
+use crate::db::schema::api_tokens;
+use crate::error::ApiError;
+use crate::http::auth::{ADMIN, Auth, Role};
+use crate::http::body::JsonBody;
+use crate::http::idempotency::{self, Created};
+use crate::http::pagination::{
+    KeyKind, ListResponse, Loaded, PageParams, Pagination, SortOption, list_response, time_key,
+};
+use crate::http::response::ok;
+use crate::http::validate::Checks;
+use crate::http::{Timestamp, base_url};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_tokens)
+        .service(create_token)
+        .service(find_token)
+        .service(revoke_token);
+}
+
+static SORTS: [SortOption; 1] = [SortOption {
+    name: "created_at",
+    column: "api_tokens.created_at",
+    kind: KeyKind::Time,
+}];
+
+/// A token as an admin sees it. The secret is in the answer to its creation only.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4e-aaaa-7bbb-8ccc-0123456789ab",
+    "name": "CI deploy script",
+    "role": "editor",
+    "author_id": null,
+    "secret_prefix": "lede_x7Ka9Q2",
+    "created_at": "2025-10-28T09:30:00Z",
+    "revoked_at": null,
+    "secret": "lede_x7Ka9Q2mZpR4tW8yB1cD3eF5gH7jK9LmN0pQ2sT4"
+}))]
+pub struct TokenResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// The author an `author` token writes as.
+    pub author_id: Option<Uuid>,
+    /// The secret's first characters, to tell tokens apart.
+    pub secret_prefix: String,
+    pub created_at: Timestamp,
+    /// When it stopped working; `null` while it works.
+    pub revoked_at: Option<Timestamp>,
+    /// The secret to send as `Authorization: Bearer <secret>`: only in the answer that
+    /// created the token, and stored nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl TokenResponse {
+    fn new(token: Token, secret: Option<String>) -> Self {
+        TokenResponse {
+            id: token.id,
+            name: token.name,
+            role: Role::parse(&token.role).unwrap_or(Role::Author),
+            author_id: token.author_id,
+            secret_prefix: token.secret_prefix,
+            created_at: token.created_at.into(),
+            revoked_at: token.revoked_at.map(Into::into),
+            secret,
+        }
+    }
+}
+
+/// A new token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ada's laptop", "role": "author", "author": "ada-okafor"}))]
+pub struct NewToken {
+    /// A label for people, 1 to 100 characters.
+    pub name: String,
+    pub role: Role,
+    /// Id or slug of the author an `author` token writes as (required for that role,
+    /// not allowed for the others).
+    pub author: Option<String>,
+}
+
+/// List tokens
+///
+/// Admins. Newest first; secrets are never listed.
+#[utoipa::path(
+    tag = "tokens", operation_id = "list_tokens",
+    params(PageParams),
+    responses((status = 200, description = "A page of tokens", body = ListResponse<TokenResponse>,
+        headers(("Link" = String, description = "RFC 8288 links to other pages"),
+                ("X-Total-Count" = i64, description = "Tokens in the whole list"),
+                ("ETag" = String, description = "Strong ETag of this page")))),
+    security(("bearer" = []))
+)]
+#[get("/tokens")]
+async fn list_tokens(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    pagination: Pagination,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let sort = pagination.sort(&SORTS, "-created_at")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut query = api_tokens::table
+        .select(Token::as_select())
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(&sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(&mut conn).await?;
+    let total = api_tokens::table.count().get_result(&mut conn).await?;
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        Loaded { rows, total },
+        |t| (time_key(&t.created_at), t.id),
+        |t| TokenResponse::new(t, None),
+    )
+}
+
+/// Get a token
+///
+/// Admins. Without its secret.
+#[utoipa::path(
+    tag = "tokens", operation_id = "find_token",
+    params(("id" = Uuid, Path, description = "The token's id")),
+    responses((status = 200, description = "The token", body = TokenResponse,
+        headers(("ETag" = String, description = "Strong ETag of the token")))),
+    security(("bearer" = []))
+)]
+#[get("/tokens/{id}")]
+async fn find_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let token = api_tokens::table
+        .find(*id)
+        .select(Token::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("no token with id `{id}`")))?;
+    ok(&req, &TokenResponse::new(token, None))
+}
+
+/// Create a token
+///
+/// Admins. The answer holds the secret; it is shown this once and stored only as a hash.
+#[utoipa::path(
+    tag = "tokens", operation_id = "create_token",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    request_body = NewToken,
+    responses((status = 201, description = "Created; `secret` is shown only here", body = TokenResponse,
+        headers(("Location" = String, description = "URL of the new token"), ("ETag" = String, description = "Strong ETag of the answer")))),
+    security(("bearer" = []))
+)]
+#[post("/tokens")]
+async fn create_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<NewToken>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.require(ADMIN)?.token_id;
+    let new = body.0;
+    let mut checks = Checks::new();
+    let name = checks.text("name", &new.name, 100);
+    match (new.role, &new.author) {
+        (Role::Author, None) => checks.fail("author", "required", "an author token needs `author` (id or slug)"),
+        (Role::Admin | Role::Editor, Some(_)) => {
+            checks.fail("author", "not_allowed", "only author tokens are bound to an author")
+        }
+        _ => {}
+    }
+    checks.finish()?;
+    let base = base_url(&req);
+    let pool = state.pool.clone();
+    idempotency::once(&req, &state.pool, Some(caller), || async move {
+        let mut conn = crate::db::conn(&pool).await?;
+        let author_id = match &new.author {
+            Some(key) => Some(
+                crate::authors::queries::find(&mut conn, key)
+                    .await?
+                    .ok_or_else(|| ApiError::invalid("author", "not_found", format!("no author with id or slug `{key}`")))?
+                    .id,
+            ),
+            None => None,
+        };
+        let (token, secret) = tokens::create(&mut conn, &name, new.role, author_id).await?;
+        let location = format!("{base}/api/v1/tokens/{}", token.id);
+        Created::new(location, &TokenResponse::new(token, Some(secret)))
+    })
+    .await
+}
+
+/// Revoke a token
+///
+/// Admins. The token stops working at once; it stays listed with `revoked_at`.
+#[utoipa::path(
+    tag = "tokens", operation_id = "revoke_token",
+    params(("id" = Uuid, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked (also when it already was)")),
+    security(("bearer" = []))
+)]
+#[delete("/tokens/{id}")]
+async fn revoke_token(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let found = diesel::update(
+        api_tokens::table
+            .find(*id)
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(chrono::Utc::now())))
+        .execute(&mut conn)
+        .await?;
+    if found == 0 {
+        let exists: i64 = api_tokens::table
+            .find(*id)
+            .count()
+            .get_result(&mut conn)
+            .await?;
+        if exists == 0 {
+            return Err(ApiError::NotFound(format!("no token with id `{id}`")));
+        }
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,251 @@
+//! `/api/v1/authors`: bylines. Anyone reads them; editors and admins write them.
+pub mod model;
+pub mod queries;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use diesel_async::AsyncConnection;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use self::model::{AuthorChanges, AuthorInsert, AuthorResponse, AuthorUpdate, NewAuthor};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::http::auth::{Auth, STAFF};
+use crate::http::body::JsonBody;
+use crate::http::idempotency::{self, Created};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::validate::{Checks, first_free_slug, slugify};
+use crate::http::base_url;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_authors)
+        .service(create_author)
+        .service(find_author)
+        .service(update_author)
+        .service(delete_author);
+}
+
+/// Sort order of the author list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuthorSortParam {
+    /// `name` (default), `slug`, `created_at` or `updated_at`; prefix `-` for descending.
+    #[param(example = "-created_at")]
+    sort: Option<String>,
+}
+
+const MAX_NAME: usize = 200;
+const MAX_BIO: usize = 5000;
+
+/// List authors
+///
+/// Every author, sorted by name unless `sort` says otherwise. `email` is included only
+/// for callers with a token.
+#[utoipa::path(
+    tag = "authors", operation_id = "list_authors",
+    params(PageParams, AuthorSortParam),
+    responses((status = 200, description = "A page of authors", body = ListResponse<AuthorResponse>,
+        headers(("Link" = String, description = "RFC 8288 links to the next, previous, first and last pages"),
+                ("X-Total-Count" = i64, description = "Authors in the whole list"),
+                ("ETag" = String, description = "Strong ETag of this page"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/authors")]
+async fn list_authors(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    pagination: Pagination,
+) -> Result<HttpResponse, ApiError> {
+    let sort = pagination.sort(&queries::SORTS, "name")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let loaded = queries::list(&mut conn, &pagination, &sort).await?;
+    let with_private = auth.is_authenticated();
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        loaded,
+        |a| {
+            let key = match sort.option.name {
+                "name" => a.name.clone(),
+                "slug" => a.slug.clone(),
+                "created_at" => time_key(&a.created_at),
+                _ => time_key(&a.updated_at),
+            };
+            (key, a.id)
+        },
+        |a| AuthorResponse::new(a, with_private),
+    )
+}
+
+/// Get an author
+///
+/// By id or slug.
+#[utoipa::path(
+    tag = "authors", operation_id = "find_author",
+    params(("id_or_slug" = String, Path, description = "The author's id or slug", example = "ada-okafor"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the client has")),
+    responses((status = 200, description = "The author", body = AuthorResponse,
+        headers(("ETag" = String, description = "Strong ETag of the author"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/authors/{id_or_slug}")]
+async fn find_author(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let author = queries::find(&mut conn, &key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("author", &key))?;
+    ok(&req, &AuthorResponse::new(author, auth.is_authenticated()))
+}
+
+/// Create an author
+///
+/// Editors and admins. The slug is made from the name when not given (with `-2`, `-3`
+/// appended when taken); a given slug that is taken is a 409.
+#[utoipa::path(
+    tag = "authors", operation_id = "create_author",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    request_body = NewAuthor,
+    responses((status = 201, description = "Created", body = AuthorResponse,
+        headers(("Location" = String, description = "URL of the new author"), ("ETag" = String, description = "Strong ETag of the author")))),
+    security(("bearer" = []))
+)]
+#[post("/authors")]
+async fn create_author(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<NewAuthor>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.require(STAFF)?.token_id;
+    let new = body.0;
+    let mut checks = Checks::new();
+    let name = checks.text("name", &new.name, MAX_NAME);
+    let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
+    let row = AuthorInsert {
+        id: uuid::Uuid::now_v7(),
+        slug: slug.clone().unwrap_or_default(),
+        email: checks.email("email", new.email.as_deref()),
+        bio: checks.long_text("bio", new.bio.as_deref(), MAX_BIO),
+        website: checks.url("website", new.website.as_deref()),
+        name,
+    };
+    checks.finish()?;
+    let base = base_url(&req);
+    let pool = state.pool.clone();
+    idempotency::once(&req, &state.pool, Some(caller), || async move {
+        let mut conn = crate::db::conn(&pool).await?;
+        let mut row = row;
+        if slug.is_none() {
+            let base = slugify(&row.name, "author");
+            row.slug = first_free_slug(&base, &queries::slugs_like(&mut conn, &base).await?);
+        }
+        let author = queries::insert(&mut conn, &row).await?;
+        let location = format!("{base}/api/v1/authors/{}", author.id);
+        Created::new(location, &AuthorResponse::new(author, true))
+    })
+    .await
+}
+
+/// Update an author
+///
+/// JSON merge patch: absent fields stay, `null` clears `email`, `bio` and `website`.
+/// With `If-Match`, the change is made only if the author still has that ETag.
+#[utoipa::path(
+    tag = "authors", operation_id = "update_author",
+    params(("id_or_slug" = String, Path, description = "The author's id or slug"),
+           ("If-Match" = Option<String>, Header, description = "Change only if the author's ETag is still this")),
+    request_body(content = AuthorChanges, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed author", body = AuthorResponse,
+        headers(("ETag" = String, description = "Strong ETag of the changed author")))),
+    security(("bearer" = []))
+)]
+#[patch("/authors/{id_or_slug}")]
+async fn update_author(
+    state: web::Data<AppState>,
+    auth: Auth,
+    key: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<AuthorChanges>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let changes = validate_changes(body.0)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let author = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+                let current = queries::lock(conn, &key)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("author", &key))?;
+                if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
+                Ok(queries::update(conn, current.id, &changes).await?)
+        })
+        .await?;
+    fresh(&AuthorResponse::new(author, true))
+}
+
+fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
+    let mut checks = Checks::new();
+    let update = AuthorUpdate {
+        name: changes.name.map(|name| match name {
+            Some(name) => checks.text("name", &name, MAX_NAME),
+            None => {
+                checks.fail("name", "required", "name cannot be removed");
+                String::new()
+            }
+        }),
+        slug: changes.slug.map(|slug| match slug {
+            Some(slug) => checks.slug("slug", &slug),
+            None => {
+                checks.fail("slug", "required", "slug cannot be removed");
+                String::new()
+            }
+        }),
+        email: changes.email.map(|e| checks.email("email", e.as_deref())),
+        bio: changes.bio.map(|b| checks.long_text("bio", b.as_deref(), MAX_BIO)),
+        website: changes.website.map(|w| checks.url("website", w.as_deref())),
+        updated_at: Some(chrono::Utc::now()),
+    };
+    checks.finish()?;
+    Ok(update)
+}
+
+/// Delete an author
+///
+/// Editors and admins. Tokens bound to the author are deleted with it.
+#[utoipa::path(
+    tag = "authors", operation_id = "delete_author",
+    params(("id_or_slug" = String, Path, description = "The author's id or slug"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the author's ETag is still this")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearer" = []))
+)]
+#[delete("/authors/{id_or_slug}")]
+async fn delete_author(
+    state: web::Data<AppState>,
+    auth: Auth,
+    key: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+            let current = queries::lock(conn, &key)
+                .await?
+                .ok_or_else(|| ApiError::not_found("author", &key))?;
+            if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
+            queries::delete(conn, current.id).await?;
+            Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

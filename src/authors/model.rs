@@ -1,0 +1,135 @@
+//! Author rows and the API's views of them.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::schema::authors;
+use crate::http::{Timestamp, patch_field};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = authors)]
+pub struct Author {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub bio: Option<String>,
+    pub website: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = authors)]
+pub struct AuthorInsert {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub bio: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = authors)]
+pub struct AuthorUpdate {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub bio: Option<Option<String>>,
+    pub website: Option<Option<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// An author as clients see it. `email` is present only for callers with a token.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
+    "slug": "ada-okafor",
+    "name": "Ada Okafor",
+    "bio": "Science desk. Writes about rivers, bridges and the people who fix them.",
+    "website": "https://example.com/ada",
+    "avatar": null,
+    "article_count": 0,
+    "created_at": "2025-10-28T09:30:00Z",
+    "updated_at": "2025-10-28T09:30:00Z",
+    "email": "ada@example.com"
+}))]
+pub struct AuthorResponse {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    /// Plain text.
+    pub bio: Option<String>,
+    pub website: Option<String>,
+    /// The author's picture (an image object); `null` until one is set.
+    #[schema(value_type = Option<Object>)]
+    pub avatar: Option<serde_json::Value>,
+    /// Published articles by this author.
+    pub article_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Only in answers to requests with a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Email, nullable)]
+    pub email: Option<Option<String>>,
+}
+
+impl AuthorResponse {
+    pub fn new(author: Author, with_private: bool) -> Self {
+        AuthorResponse {
+            id: author.id,
+            slug: author.slug,
+            name: author.name,
+            bio: author.bio,
+            website: author.website,
+            avatar: None,
+            article_count: 0,
+            created_at: author.created_at.into(),
+            updated_at: author.updated_at.into(),
+            email: with_private.then_some(author.email),
+        }
+    }
+}
+
+/// A new author. The slug is made from the name when absent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ada Okafor", "email": "ada@example.com", "bio": "Science desk.", "website": "https://example.com/ada"}))]
+pub struct NewAuthor {
+    /// 1 to 200 characters.
+    pub name: String,
+    /// Lowercase a-z, 0-9 and single dashes, at most 100 characters; unique.
+    pub slug: Option<String>,
+    /// Never shown to readers; unique.
+    #[schema(format = Email)]
+    pub email: Option<String>,
+    /// Plain text, at most 5,000 characters.
+    pub bio: Option<String>,
+    /// An absolute http(s) URL.
+    pub website: Option<String>,
+}
+
+/// Changes to an author (JSON merge patch): absent fields stay, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"bio": "Now on the politics desk.", "website": null}))]
+pub struct AuthorChanges {
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub slug: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, format = Email, nullable)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub website: Option<Option<String>>,
+}

@@ -1,0 +1,86 @@
+//! Author queries.
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{Author, AuthorInsert, AuthorUpdate};
+use crate::db::schema::authors;
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+
+pub static SORTS: [SortOption; 4] = [
+    SortOption { name: "name", column: "authors.name", kind: KeyKind::Text },
+    SortOption { name: "slug", column: "authors.slug", kind: KeyKind::Text },
+    SortOption { name: "created_at", column: "authors.created_at", kind: KeyKind::Time },
+    SortOption { name: "updated_at", column: "authors.updated_at", kind: KeyKind::Time },
+];
+
+type Boxed<'a> = authors::BoxedQuery<'a, diesel::pg::Pg>;
+
+/// An author by id (when `key` is a UUID) or by slug.
+fn by_key(key: &str) -> Boxed<'_> {
+    match Uuid::parse_str(key) {
+        Ok(id) => authors::table.filter(authors::id.eq(id)).into_boxed(),
+        Err(_) => authors::table.filter(authors::slug.eq(key)).into_boxed(),
+    }
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
+    by_key(key).select(Author::as_select()).first(conn).await.optional()
+}
+
+/// The author, locked until the end of the transaction (a write checks and changes it).
+pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
+    let locked = authors::table.select(Author::as_select()).for_update();
+    match Uuid::parse_str(key) {
+        Ok(id) => locked.filter(authors::id.eq(id)).first(conn).await.optional(),
+        Err(_) => locked.filter(authors::slug.eq(key)).first(conn).await.optional(),
+    }
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    pagination: &Pagination,
+    sort: &Sort,
+) -> Result<Loaded<Author>, crate::error::ApiError> {
+    let mut query = authors::table
+        .select(Author::as_select())
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(conn).await?;
+    let total = authors::table.count().get_result(conn).await?;
+    Ok(Loaded { rows, total })
+}
+
+/// Slugs equal to `base` or made from it with a numeric suffix.
+pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
+    authors::table
+        .select(authors::slug)
+        .filter(authors::slug.eq(base).or(authors::slug.like(format!("{base}-%"))))
+        .load(conn)
+        .await
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> QueryResult<Author> {
+    diesel::insert_into(authors::table)
+        .values(row)
+        .returning(Author::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &AuthorUpdate) -> QueryResult<Author> {
+    diesel::update(authors::table.find(id))
+        .set(changes)
+        .returning(Author::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(authors::table.find(id)).execute(conn).await
+}

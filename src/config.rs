@@ -1,0 +1,78 @@
+//! Settings: one struct that is both the command-line flags and the `LEDE_*` environment.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "LEDE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// Postgres to use. When unset, lede runs its own cluster under `<data-dir>/postgres`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for lede's own data (the embedded Postgres cluster, media files).
+    #[arg(long, env = "LEDE_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Base URL that absolute links in responses start with (e.g. https://api.example.com).
+    /// When unset, links are built from the request's Host header.
+    #[arg(long, env = "LEDE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Comma-separated origins allowed by CORS, or `*` for any.
+    #[arg(long, env = "LEDE_CORS_ORIGINS", default_value = "*", global = true)]
+    pub cors_origins: String,
+
+    /// Maximum number of database connections.
+    #[arg(long, env = "LEDE_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: usize,
+
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "LEDE_POOL_TIMEOUT", default_value_t = 5, global = true)]
+    pub pool_timeout_secs: u64,
+
+    /// Largest accepted JSON request body, in bytes.
+    #[arg(long, env = "LEDE_JSON_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub json_limit: usize,
+
+    /// HTTP worker threads (defaults to the number of cores).
+    #[arg(long, env = "LEDE_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "LEDE_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Load demo authors and tags into a brand-new database.
+    #[arg(long, env = "LEDE_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub demo: bool,
+}
+
+impl Config {
+    /// Settings for tests and tools: every default, no environment.
+    pub fn for_database(database_url: String) -> Self {
+        Config {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            database_url: Some(database_url),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            cors_origins: "*".into(),
+            pool_size: 4,
+            pool_timeout_secs: 2,
+            json_limit: 1024 * 1024,
+            workers: Some(1),
+            log_format: LogFormat::Text,
+            demo: false,
+        }
+    }
+}

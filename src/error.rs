@@ -1,0 +1,281 @@
+//! `ApiError`: the one way a request fails. Each variant maps to a status and an RFC 9457
+//! `application/problem+json` body; `http::observe` adds `request_id`, `instance` and the
+//! absolute `type` URL on the way out.
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::DatabaseErrorKind;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"field": "slug", "code": "invalid_format", "message": "slug may only hold a-z, 0-9 and single dashes"}))]
+pub struct FieldError {
+    /// The field's name (dotted for nested ones), or `null` for the body as a whole.
+    pub field: Option<String>,
+    /// A stable, machine-readable reason: `required`, `invalid_type`, `unknown_field`,
+    /// `too_long`, `invalid_format`, `taken`, ...
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: Some(field.to_owned()),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document: the body of every error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://api.example.com/docs/errors#validation",
+    "title": "Validation failed",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "instance": "/api/v1/authors",
+    "request_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
+    "errors": [{"field": "name", "code": "required", "message": "name is required"}]
+}))]
+pub struct Problem {
+    /// A URL naming the kind of problem; its fragment is a stable identifier.
+    #[serde(rename = "type")]
+    pub type_url: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request path that failed.
+    pub instance: String,
+    /// The request's `X-Request-Id`, to quote when reporting a problem.
+    pub request_id: String,
+    /// Each invalid field, for validation problems; empty otherwise.
+    pub errors: Vec<FieldError>,
+}
+
+/// The status-independent part of a problem, stashed in the response's extensions so the
+/// outermost middleware can finish the document with what only it knows.
+#[derive(Debug, Clone)]
+pub struct ProblemDraft {
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: String },
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("the resource changed since it was read (If-Match does not match its ETag)")]
+    PreconditionFailed,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{} invalid", count_fields(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn count_fields(errors: &[FieldError]) -> String {
+    match errors.len() {
+        1 => "1 field is".to_owned(),
+        n => format!("{n} fields are"),
+    }
+}
+
+impl ApiError {
+    pub fn not_found(what: &str, key: &str) -> Self {
+        ApiError::NotFound(format!("no {what} with id or slug `{key}`"))
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::Conflict {
+            detail: message.clone(),
+            errors: vec![FieldError::new(field, "taken", message)],
+        }
+    }
+
+    /// Stable identifier (the `type` URL's fragment) and title of each kind of problem.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::Validation(_) => ("validation", "Validation failed"),
+            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    pub fn draft(&self) -> ProblemDraft {
+        let (kind, title) = self.kind();
+        let detail = match self {
+            // The cause is logged, never sent: it may hold internals.
+            ApiError::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".to_owned(),
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::Validation(errors) | ApiError::Conflict { errors, .. } => errors.clone(),
+            _ => Vec::new(),
+        };
+        ProblemDraft {
+            kind,
+            title,
+            detail,
+            errors,
+        }
+    }
+}
+
+/// A draft for an error that did not come from an `ApiError` (e.g. a middleware's).
+pub fn draft_for_status(status: StatusCode) -> ProblemDraft {
+    let error = match status {
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized("authentication required".into()),
+        StatusCode::FORBIDDEN => ApiError::Forbidden("this request is not allowed".into()),
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such resource".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("the request body is too large".into())
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("unsupported content type".into())
+        }
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable("try again shortly".into()),
+        s if s.is_client_error() => ApiError::BadRequest(
+            s.canonical_reason()
+                .unwrap_or("the request was rejected")
+                .to_owned(),
+        ),
+        _ => ApiError::Internal(String::new()),
+    };
+    error.draft()
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(cause = %cause, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
+        }
+        let mut response = response.finish();
+        response.extensions_mut().insert(self.draft());
+        response
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::Error as E;
+        match &error {
+            E::NotFound => ApiError::NotFound("no such resource".into()),
+            E::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                let field = unique_constraint_field(info.constraint_name());
+                ApiError::conflict(field, format!("this {field} is already taken"))
+            }
+            E::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+                _,
+            ) => ApiError::Unavailable("the database connection was lost; try again".into()),
+            E::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_connection_loss(info.message()) =>
+            {
+                ApiError::Unavailable("the database connection was lost; try again".into())
+            }
+            _ => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+/// Messages Postgres sends when it ends a session (shutdown, `pg_terminate_backend`).
+fn is_connection_loss(message: &str) -> bool {
+    message.contains("terminating connection")
+        || message.contains("the database system is shutting down")
+        || message.contains("connection closed")
+}
+
+/// The request field a unique index guards, from the index's name (`<table>_<field>_key`).
+fn unique_constraint_field(constraint: Option<&str>) -> &'static str {
+    match constraint {
+        Some(name) if name.ends_with("_email_key") => "email",
+        _ => "slug",
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::warn!(%error, "no database connection");
+        ApiError::Unavailable("the database is unreachable; try again shortly".into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::Unavailable("the server is overloaded; try again shortly".into())
+    }
+}

@@ -1,0 +1,123 @@
+//! The one role guard. `Auth` reads the bearer token (one indexed lookup by its hash);
+//! handlers then say which roles may act with `auth.require(&[...])`.
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::tokens;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including tokens.
+    Admin,
+    /// All content and moderation.
+    Editor,
+    /// Its own articles, images and tags; bound to one author.
+    Author,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Author => "author",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "admin" => Some(Role::Admin),
+            "editor" => Some(Role::Editor),
+            "author" => Some(Role::Author),
+            _ => None,
+        }
+    }
+}
+
+/// Roles that manage content owned by anyone.
+pub const STAFF: &[Role] = &[Role::Admin, Role::Editor];
+pub const ADMIN: &[Role] = &[Role::Admin];
+pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Editor, Role::Author];
+
+/// Who is calling, from a valid, unrevoked token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token_id: Uuid,
+    pub role: Role,
+    /// The author an author-role token writes as.
+    pub author_id: Option<Uuid>,
+}
+
+/// The caller: anonymous, or a principal. A token that is sent but not valid is a 401 on
+/// every route, public ones included: a client with a broken token should hear about it.
+pub struct Auth(pub Option<Principal>);
+
+impl Auth {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.as_ref()
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The principal when its role is one of `roles`: 401 without a token, 403 otherwise.
+    pub fn require(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
+        let principal = self.0.as_ref().ok_or_else(|| {
+            ApiError::Unauthorized("this request needs a token: send `Authorization: Bearer <token>`".into())
+        })?;
+        if roles.contains(&principal.role) {
+            Ok(principal)
+        } else {
+            let allowed: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::Forbidden(format!(
+                "a token with role `{}` may not do this (allowed: {})",
+                principal.role.as_str(),
+                allowed.join(", ")
+            )))
+        }
+    }
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let header = req.headers().get(header::AUTHORIZATION).cloned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let Some(header) = header else {
+                return Ok(Auth(None));
+            };
+            let secret = header
+                .to_str()
+                .ok()
+                .and_then(|v| {
+                    let (scheme, token) = v.split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+                })
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+                })?
+                .to_owned();
+            let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
+            let mut conn = crate::db::conn(&state.pool).await?;
+            match tokens::find_active(&mut conn, &secret).await? {
+                Some(principal) => Ok(Auth(Some(principal))),
+                None => Err(ApiError::Unauthorized(
+                    "the token is not valid (unknown or revoked)".into(),
+                )),
+            }
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! What every resource's handlers share: extractors, answers, paging, the role guard,
+//! input checks, and the middleware that observes every request.
+pub mod auth;
+pub mod body;
+pub mod idempotency;
+pub mod observe;
+pub mod pagination;
+pub mod response;
+pub mod validate;
+
+use actix_web::{HttpRequest, web};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::AppState;
+
+/// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the request's own
+/// scheme and host.
+pub fn base_url(req: &HttpRequest) -> String {
+    if let Some(public) = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.public_url.clone())
+    {
+        return public;
+    }
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// A point in time, written as RFC 3339 in UTC with a `Z`, to the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Timestamp(t.with_timezone(&Utc)))
+            .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp such as 2025-10-28T09:30:00Z"))
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(time: DateTime<Utc>) -> Self {
+        Timestamp(time)
+    }
+}
+
+impl PartialSchema for Timestamp {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("RFC 3339 timestamp in UTC"))
+            .examples([serde_json::json!("2025-10-28T09:30:00Z")])
+            .into()
+    }
+}
+
+impl ToSchema for Timestamp {}
+
+/// Reads a merge-patch field: absent stays `None` (keep), `null` is `Some(None)` (clear),
+/// a value is `Some(Some(v))` (set). Use with `#[serde(default)]`.
+pub fn patch_field<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,182 @@
+//! The outermost middleware: gives every request an id, logs one line per request,
+//! records Prometheus metrics, and makes sure every error answer is a complete
+//! problem+json document, whoever produced it (handler, extractor, CORS, router).
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use tracing::Instrument;
+
+use crate::error::{PROBLEM_JSON, Problem, ProblemDraft, draft_for_status};
+use crate::http::base_url;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, readable by handlers through the request's extensions.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let http_request: HttpRequest = req.request().clone();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let started = Instant::now();
+
+    let response = match next.call(req).instrument(span.clone()).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(error) => ServiceResponse::from_err(error, http_request.clone()),
+    };
+    let mut response = if response.status().as_u16() >= 400 {
+        finish_problem(response, &request_id)
+    } else {
+        response
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+
+    let status = response.status().as_u16();
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let elapsed = started.elapsed();
+    METRICS
+        .requests
+        .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
+        .inc();
+    METRICS
+        .latency
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(
+            target: "lede::access",
+            %method,
+            %path,
+            %route,
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+        )
+    });
+    Ok(response)
+}
+
+/// Keeps a caller's id when it is short and plain (it is echoed into headers and logs).
+fn is_sane_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Writes the final problem document: the draft an `ApiError` left in the response, or one
+/// made from the status for errors from elsewhere, plus `request_id`, `instance` and `type`.
+/// Headers already set (CORS, `Retry-After`, `Allow`) are kept.
+fn finish_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+    let (request, response) = response.into_parts();
+    let status = response.status();
+    let draft = response
+        .extensions()
+        .get::<ProblemDraft>()
+        .cloned()
+        .unwrap_or_else(|| draft_for_status(status));
+    let problem = Problem {
+        type_url: format!("{}/docs/errors#{}", base_url(&request), draft.kind),
+        title: draft.title.to_owned(),
+        status: status.as_u16(),
+        detail: draft.detail,
+        instance: request.path().to_owned(),
+        request_id: request_id.to_owned(),
+        errors: draft.errors,
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = response.set_body(BoxBody::new(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(header::ETAG);
+    ServiceResponse::new(request, response)
+}
+
+struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool: IntGaugeVec,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let registry = Registry::new();
+    let requests = IntCounterVec::new(
+        Opts::new("lede_http_requests_total", "HTTP requests answered"),
+        &["method", "route", "status"],
+    )
+    .expect("valid metric");
+    let latency = HistogramVec::new(
+        HistogramOpts::new(
+            "lede_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+        )
+        .buckets(vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ]),
+        &["method", "route"],
+    )
+    .expect("valid metric");
+    let pool = IntGaugeVec::new(
+        Opts::new("lede_db_pool_connections", "Database pool connections by state"),
+        &["state"],
+    )
+    .expect("valid metric");
+    for metric in [
+        Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(latency.clone()),
+        Box::new(pool.clone()),
+    ] {
+        registry.register(metric).expect("metric registered once");
+    }
+    Metrics {
+        registry,
+        requests,
+        latency,
+        pool,
+    }
+});
+
+/// The Prometheus text exposition of every metric, with the pool's state read now.
+pub fn render_metrics(pool: &crate::db::Pool) -> String {
+    let status = pool.status();
+    let gauges = [
+        ("max", status.max_size),
+        ("open", status.size),
+        ("idle", status.available),
+        ("waiting", status.waiting),
+    ];
+    for (state, value) in gauges {
+        METRICS
+            .pool
+            .with_label_values(&[state])
+            .set(i64::try_from(value).unwrap_or(i64::MAX));
+    }
+    let mut buffer = Vec::new();
+    let _ = prometheus::TextEncoder::new().encode(&METRICS.registry.gather(), &mut buffer);
+    String::from_utf8(buffer).unwrap_or_default()
+}

@@ -1,0 +1,204 @@
+//! Input checks that collect every bad field of a request before answering 422 once.
+use crate::error::{ApiError, FieldError};
+
+pub const MAX_SLUG_LEN: usize = 100;
+
+#[derive(Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    pub fn new() -> Self {
+        Checks::default()
+    }
+
+    pub fn fail(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// A required line of text: trimmed, non-empty, at most `max` characters, no control
+    /// characters (NUL cannot even be stored).
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.fail(field, "required", format!("{field} must not be empty"));
+        } else {
+            self.plain(field, value, max, false);
+        }
+        value.to_owned()
+    }
+
+    /// Optional free text (may span lines); empty means none.
+    pub fn long_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        self.plain(field, value, max, true);
+        Some(value.to_owned())
+    }
+
+    fn plain(&mut self, field: &str, value: &str, max: usize, multiline: bool) {
+        if value.chars().count() > max {
+            self.fail(field, "too_long", format!("{field} must be at most {max} characters"));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r')))
+        {
+            self.fail(
+                field,
+                "invalid_characters",
+                format!("{field} must not contain control characters"),
+            );
+        }
+    }
+
+    /// A slug as given by a client: lowercase ASCII letters and digits in dash-separated runs.
+    pub fn slug(&mut self, field: &str, value: &str) -> String {
+        if !is_valid_slug(value) {
+            self.fail(
+                field,
+                "invalid_format",
+                format!(
+                    "{field} may only hold a-z, 0-9 and single dashes (not at either end), at most {MAX_SLUG_LEN} characters"
+                ),
+            );
+        }
+        value.to_owned()
+    }
+
+    /// An absolute http(s) URL.
+    pub fn url(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        let ok = value.len() <= 2000
+            && url::Url::parse(value)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            self.fail(
+                field,
+                "invalid_url",
+                format!("{field} must be an absolute http or https URL"),
+            );
+        }
+        Some(value.to_owned())
+    }
+
+    /// An email address of the plain `local@domain.tld` form.
+    pub fn email(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        let ok = value.len() <= 254
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            })
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:\\[]".contains(c));
+        if !ok {
+            self.fail(field, "invalid_email", format!("{field} must be an email address"));
+        }
+        Some(value.to_owned())
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+pub fn is_valid_slug(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_SLUG_LEN
+        && !value.starts_with('-')
+        && !value.ends_with('-')
+        && !value.contains("--")
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A slug made from a title or name: transliterated to ASCII, at most 100 characters, cut
+/// at a dash. Names with nothing transliterable fall back to `fallback`.
+pub fn slugify(text: &str, fallback: &str) -> String {
+    let mut slug = slug::slugify(text);
+    if slug.len() > MAX_SLUG_LEN {
+        let cut = slug[..=MAX_SLUG_LEN]
+            .rfind('-')
+            .filter(|&i| i > 0)
+            .unwrap_or(MAX_SLUG_LEN);
+        slug.truncate(cut);
+        while slug.ends_with('-') {
+            slug.pop();
+        }
+    }
+    if slug.is_empty() {
+        fallback.to_owned()
+    } else {
+        slug
+    }
+}
+
+/// The first of `base`, `base-2`, `base-3`, ... that is not in `taken` (the slugs that
+/// start with `base`), keeping within the length limit.
+pub fn first_free_slug(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|t| t == base) {
+        return base.to_owned();
+    }
+    (2..)
+        .map(|n| {
+            let suffix = format!("-{n}");
+            let mut stem = base[..base.len().min(MAX_SLUG_LEN - suffix.len())].to_owned();
+            while stem.ends_with('-') {
+                stem.pop();
+            }
+            format!("{stem}{suffix}")
+        })
+        .find(|candidate| !taken.iter().any(|t| t == candidate))
+        .unwrap_or_else(|| base.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_slugs_avoid_taken_ones() {
+        let taken = vec!["news".to_owned(), "news-2".to_owned()];
+        assert_eq!(first_free_slug("news", &taken), "news-3");
+        assert_eq!(first_free_slug("sport", &taken), "sport");
+        let long = "a".repeat(100);
+        let next = first_free_slug(&long, &[long.clone()]);
+        assert!(next.ends_with("-2") && next.len() <= MAX_SLUG_LEN);
+    }
+
+    use super::*;
+
+    #[test]
+    fn slugs_are_made_ascii_and_bounded() {
+        assert_eq!(slugify("Ada Lovelace", "x"), "ada-lovelace");
+        assert_eq!(slugify("  Zoë Ünal!! ", "x"), "zoe-unal");
+        assert_eq!(slugify("🙂🙂", "author"), "author");
+        let long = slugify(&"word ".repeat(60), "x");
+        assert!(long.len() <= MAX_SLUG_LEN && is_valid_slug(&long), "{long}");
+    }
+
+    #[test]
+    fn slug_format_is_checked() {
+        for good in ["a", "a-b", "2025-review"] {
+            assert!(is_valid_slug(good), "{good}");
+        }
+        for bad in ["", "A", "a--b", "-a", "a-", "a b", "é", &"a".repeat(101)] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn collects_every_bad_field() {
+        let mut checks = Checks::new();
+        checks.text("name", "  ", 10);
+        checks.url("website", Some("javascript:alert(1)"));
+        checks.email("email", Some("nobody"));
+        checks.text("title", "a\0b", 10);
+        match checks.finish() {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors.len(), 4),
+            other => panic!("{other:?}"),
+        }
+    }
+}

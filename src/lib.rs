@@ -1,0 +1,190 @@
+//! lede: a headless JSON content API. This crate builds the HTTP app and its state; the
+//! binary (`main.rs`) and the tests both start it from here.
+pub mod auth;
+pub mod authors;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod system;
+pub mod tags;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: db::Pool,
+    /// `LEDE_PUBLIC_URL` without a trailing slash.
+    pub public_url: Option<String>,
+    pub json_limit: usize,
+    pub cors_origins: String,
+    /// Documented routes with their methods, to answer 405 with `Allow`.
+    routes: Vec<(ResourceDef, String)>,
+    openapi: utoipa::openapi::OpenApi,
+}
+
+impl AppState {
+    pub fn new(pool: db::Pool, config: &Config) -> Self {
+        let openapi = openapi::document();
+        let routes = openapi::route_table(&openapi)
+            .into_iter()
+            .map(|(path, methods)| {
+                let allow: Vec<_> = methods.iter().map(Method::as_str).collect();
+                (ResourceDef::new(path), allow.join(", "))
+            })
+            .collect();
+        AppState {
+            pool,
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            json_limit: config.json_limit,
+            cors_origins: config.cors_origins.clone(),
+            routes,
+            openapi,
+        }
+    }
+}
+
+/// Every documented route. Registered through utoipa-actix-web's `service`, so the
+/// OpenAPI document is made from exactly what is served.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/api/v1")
+            .configure(authors::configure)
+            .configure(tags::configure)
+            .configure(auth::configure),
+    )
+    .configure(system::configure);
+}
+
+/// The app: routes, docs, error mapping for actix's own rejections, CORS, and the
+/// observing middleware outermost (so even CORS rejections become problem+json).
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = cors(&state.cors_origins);
+    let openapi = state.openapi.clone();
+    App::new()
+        .app_data(state)
+        .app_data(web::PathConfig::default().error_handler(|error, _| {
+            ApiError::BadRequest(format!("bad path parameter: {error}")).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::BadRequest(format!("bad query parameter: {error}")).into()
+        }))
+        .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
+        // Deliberately undocumented: the page problem `type` URLs point to.
+        .service(web::resource("/docs/errors").get(errors_page))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+        .default_service(web::to(no_route))
+        .wrap(cors)
+        .wrap(from_fn(http::observe::observe))
+}
+
+async fn errors_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(openapi::ERRORS_PAGE)
+}
+
+/// No route matched: 405 with `Allow` when the path exists with other methods, else 404.
+async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    Err(match state.routes.iter().find(|(def, _)| def.is_match(path)) {
+        Some((_, allow)) => ApiError::MethodNotAllowed {
+            detail: format!("{} is not allowed here; use {allow}", req.method()),
+            allow: allow.clone(),
+        },
+        None => ApiError::NotFound(format!("no route for {path}")),
+    })
+}
+
+fn cors(origins: &str) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            http::idempotency::IDEMPOTENCY_KEY,
+            http::observe::REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-total-count"),
+            http::observe::REQUEST_ID,
+        ])
+        .max_age(86_400);
+    if origins.trim() == "*" {
+        cors = cors.allow_any_origin().send_wildcard();
+    } else {
+        for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
+}
+
+/// Starts serving on `listener`. The returned server stops gracefully on SIGINT/SIGTERM
+/// (stop accepting, finish in-flight requests for up to 30 s).
+pub fn serve(
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || app(state.clone()))
+        .listen(listener)?
+        .shutdown_timeout(30);
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(server.run())
+}
+
+/// The pool for a configuration's database.
+pub fn pool_for(database_url: &str, config: &Config) -> anyhow::Result<db::Pool> {
+    db::build_pool(
+        database_url,
+        config.pool_size,
+        Duration::from_secs(config.pool_timeout_secs.max(1)),
+    )
+}
+
+/// Shared by the binary and tests: the document as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let doc = openapi::document();
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}

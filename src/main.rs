@@ -1,0 +1,202 @@
+//! The `lede` command: `serve` (the default), `migrate`, `token create`, `openapi`.
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lede::config::{Config, LogFormat};
+use lede::db::embedded::{Durability, EmbeddedPostgres};
+use lede::http::auth::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "lede",
+    version,
+    about = "A headless JSON content API: articles, images, authors and comments from Postgres.",
+    long_about = "A headless JSON content API.\n\nWithout DATABASE_URL, lede runs its own \
+        Postgres under <data-dir>/postgres (the server package must be installed). Every \
+        flag can also be set with the environment variable shown."
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Print the OpenAPI document (refresh the committed one with
+    /// `cargo run -- openapi > openapi/openapi.json`).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Make a token and print its secret (alone, on stdout): `TOKEN=$(lede token create --role admin)`.
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The author (slug or id) an `author` token writes as.
+        #[arg(long)]
+        author: Option<String>,
+        /// A label to tell tokens apart.
+        #[arg(long, default_value = "made with lede token create")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Some(Command::Token { .. } | Command::Openapi));
+    init_logging(cli.config.log_format, quiet);
+    let result = actix_web::rt::System::new().block_on(run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_env("LEDE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            print!("{}", lede::openapi_json());
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let (url, mut cluster) = database(&config).await?;
+            let applied = lede::db::run_migrations(&url).await;
+            stop(&mut cluster).await;
+            let applied = applied?;
+            eprintln!("{} migration(s) applied", applied.len());
+            for name in applied {
+                eprintln!("  {name}");
+            }
+            Ok(())
+        }
+        Command::Token {
+            action: TokenAction::Create { role, author, name },
+        } => {
+            let (url, mut cluster) = database(&config).await?;
+            let result = create_token(&url, role, author.as_deref(), &name).await;
+            stop(&mut cluster).await;
+            let secret = result?;
+            println!("{secret}");
+            eprintln!(
+                "A new {} token; the secret above is shown only now. Use it as:\n  \
+                 curl -H 'Authorization: Bearer {secret}' http://{}/api/v1/tokens",
+                role.as_str(),
+                config.bind
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The database to use: `DATABASE_URL`, or the embedded cluster (started, or attached to
+/// when a running lede already started it).
+async fn database(config: &Config) -> anyhow::Result<(String, Option<EmbeddedPostgres>)> {
+    if let Some(url) = &config.database_url {
+        return Ok((url.clone(), None));
+    }
+    let dir = config.data_dir.join("postgres");
+    let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Durability::Durable)).await??;
+    let url = cluster.database_url().await?;
+    Ok((url, Some(cluster)))
+}
+
+async fn stop(cluster: &mut Option<EmbeddedPostgres>) {
+    if let Some(mut cluster) = cluster.take() {
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+    }
+}
+
+async fn create_token(url: &str, role: Role, author: Option<&str>, name: &str) -> anyhow::Result<String> {
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    lede::db::run_migrations(url).await?;
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    let author_id = match (role, author) {
+        (Role::Author, None) => anyhow::bail!("an author token needs --author <slug or id>"),
+        (Role::Admin | Role::Editor, Some(_)) => anyhow::bail!("only author tokens take --author"),
+        (_, Some(key)) => Some(
+            lede::authors::queries::find(&mut conn, key)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no author with slug or id `{key}`"))?
+                .id,
+        ),
+        (_, None) => None,
+    };
+    let (_, secret) = lede::auth::tokens::create(&mut conn, name, role, author_id).await?;
+    Ok(secret)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (url, mut cluster) = database(&config).await?;
+    let result = serve_on(&config, &url, started).await;
+    if cluster.is_some() {
+        tracing::info!("stopping the embedded Postgres");
+    }
+    stop(&mut cluster).await;
+    result
+}
+
+async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> anyhow::Result<()> {
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    let applied = lede::db::run_migrations(url).await?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "migrations applied");
+    }
+    let first_admin = {
+        let mut conn = AsyncPgConnection::establish(url).await?;
+        lede::demo::first_start(&mut conn, config.demo).await?
+    };
+    let pool = lede::pool_for(url, config)?;
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (set --bind or LEDE_BIND)", config.bind))?;
+    let address = listener.local_addr()?;
+    let server = lede::serve(lede::AppState::new(pool, config), listener, config.workers)?;
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    eprintln!("lede is serving {base}/api/v1 (docs: {base}/docs), ready in {} ms", started.elapsed().as_millis());
+    match first_admin {
+        Some(secret) => eprintln!(
+            "\nFirst start: an admin token was made. Its secret is shown only this once:\n\n  {secret}\n\n\
+             Try it:\n  curl -H 'Authorization: Bearer {secret}' {base}/api/v1/tokens\n"
+        ),
+        None => eprintln!(
+            "Need a token? `lede token create --role admin` (from a checkout: \
+             `cargo run --release -- token create --role admin`)."
+        ),
+    }
+    server.await?;
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! The OpenAPI document: paths come from the registered handlers (utoipa-actix-web), then
+//! one pass adds what every operation shares (error answers, security), so no handler can
+//! forget them.
+use actix_web::http::Method;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Components, OpenApi, Ref, RefOr, Response, Server};
+use utoipa::{OpenApi as _, ToSchema};
+
+use crate::error::{PROBLEM_JSON, Problem};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "lede",
+        description = "A headless JSON content API: articles, images, authors and comments.\n\n\
+            Lists answer `{\"data\": [...], \"meta\": {...}}` with `Link` and `X-Total-Count`; \
+            single resources answer the object with a strong `ETag`. Writes need \
+            `Authorization: Bearer <token>`. Every error is `application/problem+json`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    servers((url = "/")),
+    components(schemas(Problem, crate::error::FieldError)),
+    tags(
+        (name = "authors", description = "Bylines: public reads, editor writes"),
+        (name = "tags", description = "Topics articles are filed under"),
+        (name = "tokens", description = "API tokens (admins only)"),
+        (name = "system", description = "Health, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+/// The full document for the app's routes.
+pub fn document() -> OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, paths) = actix_web::App::new()
+        .into_utoipa_app()
+        .configure(crate::routes)
+        .split_for_parts();
+    finish(paths)
+}
+
+/// Merges the static parts and adds the shared error answers and security scheme.
+pub fn finish(paths: OpenApi) -> OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(paths);
+    doc.servers = Some(vec![Server::new("/")]);
+    let components = doc.components.get_or_insert_with(Components::new);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("A token from `lede token create` or POST /api/v1/tokens"))
+                .build(),
+        ),
+    );
+    let _ = <Problem as ToSchema>::name();
+    for (name, response) in problem_responses() {
+        components.responses.insert(name.to_owned(), RefOr::T(response));
+    }
+    for item in doc.paths.paths.values_mut() {
+        let has_path_params = item
+            .parameters
+            .as_ref()
+            .is_some_and(|p| !p.is_empty());
+        for (method, operation) in [
+            (HttpMethod::Get, item.get.as_mut()),
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+        ] {
+            if let Some(operation) = operation {
+                add_error_responses(method, operation, has_path_params);
+            }
+        }
+    }
+    doc
+}
+
+/// The error answers an operation can give, from what it takes: every one can meet a bad
+/// parameter (400) and an unreachable database (503); one with a token can meet 401/403;
+/// one with a path parameter 404; one with a body 413/415/422; writes 409/412.
+fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_params: bool) {
+    let needs_token = operation.security.as_ref().is_some_and(|requirements| {
+        !requirements.is_empty()
+            && requirements
+                .iter()
+                .all(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty())))
+    });
+    let takes_token = operation.security.is_some();
+    let has_param_in_path = has_path_params
+        || operation.parameters.as_ref().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+        });
+    let has_body = operation.request_body.is_some();
+    let is_write = matches!(method, HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete);
+    let mut add = |status: &str, name: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    };
+    add("400", "BadRequest");
+    if takes_token {
+        add("401", "Unauthorized");
+    }
+    if needs_token {
+        add("403", "Forbidden");
+    }
+    if has_param_in_path {
+        add("404", "NotFound");
+    }
+    if is_write && method != HttpMethod::Delete {
+        add("409", "Conflict");
+    }
+    if matches!(method, HttpMethod::Patch | HttpMethod::Delete) && has_param_in_path {
+        add("412", "PreconditionFailed");
+    }
+    if has_body {
+        add("413", "PayloadTooLarge");
+        add("415", "UnsupportedMediaType");
+        add("422", "ValidationFailed");
+    } else if method == HttpMethod::Post {
+        add("422", "ValidationFailed");
+    }
+    add("503", "Unavailable");
+}
+
+fn problem_responses() -> Vec<(&'static str, Response)> {
+    let problem = |description: &str, example: serde_json::Value| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .example(Some(example))
+                    .build(),
+            )
+    };
+    let example = |kind: &str, title: &str, status: u16, detail: &str| {
+        serde_json::json!({
+            "type": format!("https://api.example.com/docs/errors#{kind}"),
+            "title": title, "status": status, "detail": detail,
+            "instance": "/api/v1/authors/ada-okafor",
+            "request_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "errors": []
+        })
+    };
+    vec![
+        ("BadRequest", problem("Malformed JSON, or a bad query or path parameter",
+            example("bad-request", "Bad request", 400, "query parameter `per_page` must be a whole number from 1 to 100")).build()),
+        ("Unauthorized", problem("No token, or one that is unknown or revoked",
+            example("unauthorized", "Authentication required", 401, "this request needs a token: send `Authorization: Bearer <token>`"))
+            .header("WWW-Authenticate", HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::String)).description(Some("`Bearer`")).build())
+            .build()),
+        ("Forbidden", problem("The token's role may not do this",
+            example("forbidden", "Not allowed", 403, "a token with role `author` may not do this (allowed: admin, editor)")).build()),
+        ("NotFound", problem("No such resource",
+            example("not-found", "Not found", 404, "no author with id or slug `ada-okafor`")).build()),
+        ("Conflict", problem("A unique field (slug, email) is taken",
+            serde_json::json!({
+                "type": "https://api.example.com/docs/errors#conflict", "title": "Conflict", "status": 409,
+                "detail": "this slug is already taken", "instance": "/api/v1/authors",
+                "request_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
+                "errors": [{"field": "slug", "code": "taken", "message": "this slug is already taken"}]
+            })).build()),
+        ("PreconditionFailed", problem("`If-Match` no longer matches; nothing was changed",
+            example("precondition-failed", "Precondition failed", 412, "the resource changed since it was read (If-Match does not match its ETag)")).build()),
+        ("PayloadTooLarge", problem("The body is over the size limit",
+            example("payload-too-large", "Request body too large", 413, "the request body is larger than 1048576 bytes")).build()),
+        ("UnsupportedMediaType", problem("The body is not sent as JSON",
+            example("unsupported-media-type", "Unsupported media type", 415, "send the body as application/json, not `text/plain`")).build()),
+        ("ValidationFailed", problem("Fields are missing, unknown or invalid; each is named",
+            serde_json::json!({
+                "type": "https://api.example.com/docs/errors#validation", "title": "Validation failed", "status": 422,
+                "detail": "2 fields are invalid", "instance": "/api/v1/authors",
+                "request_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
+                "errors": [
+                    {"field": "name", "code": "required", "message": "name must not be empty"},
+                    {"field": "website", "code": "invalid_url", "message": "website must be an absolute http or https URL"}
+                ]
+            })).build()),
+        ("Unavailable", problem("The database is unreachable; retry after the given seconds",
+            example("unavailable", "Service unavailable", 503, "the database is unreachable; try again shortly"))
+            .header("Retry-After", HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::Integer)).description(Some("Seconds to wait before retrying")).build())
+            .build()),
+    ]
+}
+
+/// Each path of the document (actix pattern syntax) with the methods it answers, for
+/// telling 405 from 404 and for tests that walk every route.
+pub fn route_table(doc: &OpenApi) -> Vec<(String, Vec<Method>)> {
+    doc.paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+            .collect();
+            (path.clone(), methods)
+        })
+        .collect()
+}
+
+/// `/docs/errors`: what each problem `type` means (the URLs errors point to).
+pub const ERRORS_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lede: error types</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .2em}dt{font-weight:600;margin-top:1em}</style>
+</head><body>
+<h1>Error types</h1>
+<p>Every error is <code>application/problem+json</code> (RFC 9457) with <code>type</code>, <code>title</code>, <code>status</code>, <code>detail</code>, <code>instance</code>, <code>request_id</code> and <code>errors</code>. The <code>type</code> URL points to one of these.</p>
+<dl>
+<dt id="bad-request">bad-request (400)</dt><dd>Malformed JSON, an empty body, or a bad query or path parameter (e.g. <code>per_page=500</code>, a bad <code>cursor</code>).</dd>
+<dt id="unauthorized">unauthorized (401)</dt><dd>The route needs a token, or the token sent is unknown or revoked. Send <code>Authorization: Bearer &lt;token&gt;</code>.</dd>
+<dt id="forbidden">forbidden (403)</dt><dd>The token's role may not do this.</dd>
+<dt id="not-found">not-found (404)</dt><dd>No such resource or route.</dd>
+<dt id="method-not-allowed">method-not-allowed (405)</dt><dd>The route exists but not with this method; <code>Allow</code> lists the ones it takes.</dd>
+<dt id="conflict">conflict (409)</dt><dd>A unique field such as <code>slug</code> is taken; <code>errors</code> names it.</dd>
+<dt id="precondition-failed">precondition-failed (412)</dt><dd><code>If-Match</code> no longer matches the resource's <code>ETag</code>: someone changed it since you read it. Nothing was changed.</dd>
+<dt id="payload-too-large">payload-too-large (413)</dt><dd>The body is over the configured limit.</dd>
+<dt id="unsupported-media-type">unsupported-media-type (415)</dt><dd>Send bodies as <code>application/json</code> (or <code>application/merge-patch+json</code> for PATCH).</dd>
+<dt id="validation">validation (422)</dt><dd>Fields are missing, unknown or invalid. <code>errors</code> lists each with <code>field</code>, <code>code</code> and <code>message</code>.</dd>
+<dt id="unavailable">unavailable (503)</dt><dd>The database is out of reach. Retry after <code>Retry-After</code> seconds; the service recovers by itself.</dd>
+<dt id="internal">internal (500)</dt><dd>A bug. Quote the <code>request_id</code> when reporting it.</dd>
+</dl></body></html>"#;

@@ -1,0 +1,56 @@
+//! Health, readiness and metrics: what load balancers and Prometheus ask.
+use actix_web::{HttpResponse, get, web};
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct Health {
+    /// `ok` (process is up) or `ready` (database answers).
+    pub status: &'static str,
+}
+
+/// Liveness
+///
+/// The process is up and answering. Never touches the database.
+#[utoipa::path(tag = "system", operation_id = "healthz",
+    responses((status = 200, description = "Up", body = Health)), security(()))]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// Readiness
+///
+/// The database answers a query; 503 with `Retry-After` when it does not.
+#[utoipa::path(tag = "system", operation_id = "readyz",
+    responses((status = 200, description = "Ready", body = Health)), security(()))]
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut conn = crate::db::conn(&state.pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}
+
+/// Metrics
+///
+/// Prometheus text format: request counts and latency histograms by route and status,
+/// and the database pool's connections by state.
+#[utoipa::path(tag = "system", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus metrics", content_type = "text/plain", body = String,
+        example = "lede_http_requests_total{method=\"GET\",route=\"/api/v1/authors\",status=\"200\"} 3")),
+    security(()))]
+#[get("/metrics")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::http::observe::render_metrics(&state.pool))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}

@@ -1,0 +1,248 @@
+//! `/api/v1/tags`: topics articles are filed under. Anyone reads them; editors and
+//! admins write them, and authors may create them.
+pub mod model;
+pub mod queries;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use diesel_async::AsyncConnection;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use self::model::{NewTag, TagChanges, TagInsert, TagResponse, TagUpdate};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::http::auth::{ANY_ROLE, Auth, STAFF};
+use crate::http::base_url;
+use crate::http::body::JsonBody;
+use crate::http::idempotency::{self, Created};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::validate::{Checks, first_free_slug, slugify};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_tags)
+        .service(create_tag)
+        .service(find_tag)
+        .service(update_tag)
+        .service(delete_tag);
+}
+
+/// Sort order of the tag list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct TagSortParam {
+    /// `name` (default), `slug`, `created_at` or `updated_at`; prefix `-` for descending.
+    #[param(example = "name")]
+    sort: Option<String>,
+}
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 2000;
+
+/// List tags
+///
+/// Every tag, sorted by name unless `sort` says otherwise.
+#[utoipa::path(
+    tag = "tags", operation_id = "list_tags",
+    params(PageParams, TagSortParam),
+    responses((status = 200, description = "A page of tags", body = ListResponse<TagResponse>,
+        headers(("Link" = String, description = "RFC 8288 links to the next, previous, first and last pages"),
+                ("X-Total-Count" = i64, description = "Tags in the whole list"),
+                ("ETag" = String, description = "Strong ETag of this page"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/tags")]
+async fn list_tags(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    pagination: Pagination,
+) -> Result<HttpResponse, ApiError> {
+    let sort = pagination.sort(&queries::SORTS, "name")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let loaded = queries::list(&mut conn, &pagination, &sort).await?;
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        loaded,
+        |t| {
+            let key = match sort.option.name {
+                "name" => t.name.clone(),
+                "slug" => t.slug.clone(),
+                "created_at" => time_key(&t.created_at),
+                _ => time_key(&t.updated_at),
+            };
+            (key, t.id)
+        },
+        TagResponse::from,
+    )
+}
+
+/// Get a tag
+///
+/// By id or slug.
+#[utoipa::path(
+    tag = "tags", operation_id = "find_tag",
+    params(("id_or_slug" = String, Path, description = "The tag's id or slug", example = "climate"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the client has")),
+    responses((status = 200, description = "The tag", body = TagResponse,
+        headers(("ETag" = String, description = "Strong ETag of the tag"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/tags/{id_or_slug}")]
+async fn find_tag(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let tag = queries::find(&mut conn, &key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tag", &key))?;
+    ok(&req, &TagResponse::from(tag))
+}
+
+/// Create a tag
+///
+/// Authors, editors and admins. The slug is made from the name when not given (with
+/// `-2`, `-3` appended when taken); a given slug that is taken is a 409.
+#[utoipa::path(
+    tag = "tags", operation_id = "create_tag",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    request_body = NewTag,
+    responses((status = 201, description = "Created", body = TagResponse,
+        headers(("Location" = String, description = "URL of the new tag"), ("ETag" = String, description = "Strong ETag of the tag")))),
+    security(("bearer" = []))
+)]
+#[post("/tags")]
+async fn create_tag(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<NewTag>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.require(ANY_ROLE)?.token_id;
+    let new = body.0;
+    let mut checks = Checks::new();
+    let name = checks.text("name", &new.name, MAX_NAME);
+    let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
+    let row = TagInsert {
+        id: uuid::Uuid::now_v7(),
+        slug: slug.clone().unwrap_or_default(),
+        description: checks.long_text("description", new.description.as_deref(), MAX_DESCRIPTION),
+        name,
+    };
+    checks.finish()?;
+    let base = base_url(&req);
+    let pool = state.pool.clone();
+    idempotency::once(&req, &state.pool, Some(caller), || async move {
+        let mut conn = crate::db::conn(&pool).await?;
+        let mut row = row;
+        if slug.is_none() {
+            let base = slugify(&row.name, "tag");
+            row.slug = first_free_slug(&base, &queries::slugs_like(&mut conn, &base).await?);
+        }
+        let tag = queries::insert(&mut conn, &row).await?;
+        let location = format!("{base}/api/v1/tags/{}", tag.id);
+        Created::new(location, &TagResponse::from(tag))
+    })
+    .await
+}
+
+/// Update a tag
+///
+/// Editors and admins. JSON merge patch: absent fields stay, `null` clears `description`.
+/// With `If-Match`, the change is made only if the tag still has that ETag.
+#[utoipa::path(
+    tag = "tags", operation_id = "update_tag",
+    params(("id_or_slug" = String, Path, description = "The tag's id or slug"),
+           ("If-Match" = Option<String>, Header, description = "Change only if the tag's ETag is still this")),
+    request_body(content = TagChanges, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed tag", body = TagResponse,
+        headers(("ETag" = String, description = "Strong ETag of the changed tag")))),
+    security(("bearer" = []))
+)]
+#[patch("/tags/{id_or_slug}")]
+async fn update_tag(
+    state: web::Data<AppState>,
+    auth: Auth,
+    key: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<TagChanges>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let changes = validate_changes(body.0)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let tag = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+                let current = queries::lock(conn, &key)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("tag", &key))?;
+                if_match.check_value(&TagResponse::from(current.clone()))?;
+                Ok(queries::update(conn, current.id, &changes).await?)
+        })
+        .await?;
+    fresh(&TagResponse::from(tag))
+}
+
+fn validate_changes(changes: TagChanges) -> Result<TagUpdate, ApiError> {
+    let mut checks = Checks::new();
+    let update = TagUpdate {
+        name: changes.name.map(|name| match name {
+            Some(name) => checks.text("name", &name, MAX_NAME),
+            None => {
+                checks.fail("name", "required", "name cannot be removed");
+                String::new()
+            }
+        }),
+        slug: changes.slug.map(|slug| match slug {
+            Some(slug) => checks.slug("slug", &slug),
+            None => {
+                checks.fail("slug", "required", "slug cannot be removed");
+                String::new()
+            }
+        }),
+        description: changes
+            .description
+            .map(|d| checks.long_text("description", d.as_deref(), MAX_DESCRIPTION)),
+        updated_at: Some(chrono::Utc::now()),
+    };
+    checks.finish()?;
+    Ok(update)
+}
+
+/// Delete a tag
+///
+/// Editors and admins.
+#[utoipa::path(
+    tag = "tags", operation_id = "delete_tag",
+    params(("id_or_slug" = String, Path, description = "The tag's id or slug"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the tag's ETag is still this")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearer" = []))
+)]
+#[delete("/tags/{id_or_slug}")]
+async fn delete_tag(
+    state: web::Data<AppState>,
+    auth: Auth,
+    key: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+            let current = queries::lock(conn, &key)
+                .await?
+                .ok_or_else(|| ApiError::not_found("tag", &key))?;
+            if_match.check_value(&TagResponse::from(current.clone()))?;
+            queries::delete(conn, current.id).await?;
+            Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,104 @@
+//! Tag rows and the API's views of them.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::schema::tags;
+use crate::http::{Timestamp, patch_field};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct Tag {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tags)]
+pub struct TagInsert {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tags)]
+pub struct TagUpdate {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A tag as clients see it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4e-9a10-7d2e-8c55-0f4e2d7b6c33",
+    "slug": "climate",
+    "name": "Climate",
+    "description": "Weather, warming and what cities do about it.",
+    "article_count": 0,
+    "created_at": "2025-10-28T09:30:00Z",
+    "updated_at": "2025-10-28T09:30:00Z"
+}))]
+pub struct TagResponse {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    /// Plain text.
+    pub description: Option<String>,
+    /// Published articles with this tag.
+    pub article_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<Tag> for TagResponse {
+    fn from(tag: Tag) -> Self {
+        TagResponse {
+            id: tag.id,
+            slug: tag.slug,
+            name: tag.name,
+            description: tag.description,
+            article_count: 0,
+            created_at: tag.created_at.into(),
+            updated_at: tag.updated_at.into(),
+        }
+    }
+}
+
+/// A new tag. The slug is made from the name when absent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Climate", "description": "Weather, warming and what cities do about it."}))]
+pub struct NewTag {
+    /// 1 to 100 characters.
+    pub name: String,
+    /// Lowercase a-z, 0-9 and single dashes, at most 100 characters; unique.
+    pub slug: Option<String>,
+    /// Plain text, at most 2,000 characters.
+    pub description: Option<String>,
+}
+
+/// Changes to a tag (JSON merge patch): absent fields stay, `null` clears `description`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Climate and energy"}))]
+pub struct TagChanges {
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub slug: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub description: Option<Option<String>>,
+}

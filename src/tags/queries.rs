@@ -1,0 +1,86 @@
+//! Tag queries.
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{Tag, TagInsert, TagUpdate};
+use crate::db::schema::tags;
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+
+pub static SORTS: [SortOption; 4] = [
+    SortOption { name: "name", column: "tags.name", kind: KeyKind::Text },
+    SortOption { name: "slug", column: "tags.slug", kind: KeyKind::Text },
+    SortOption { name: "created_at", column: "tags.created_at", kind: KeyKind::Time },
+    SortOption { name: "updated_at", column: "tags.updated_at", kind: KeyKind::Time },
+];
+
+type Boxed<'a> = tags::BoxedQuery<'a, diesel::pg::Pg>;
+
+/// An tag by id (when `key` is a UUID) or by slug.
+fn by_key(key: &str) -> Boxed<'_> {
+    match Uuid::parse_str(key) {
+        Ok(id) => tags::table.filter(tags::id.eq(id)).into_boxed(),
+        Err(_) => tags::table.filter(tags::slug.eq(key)).into_boxed(),
+    }
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Tag>> {
+    by_key(key).select(Tag::as_select()).first(conn).await.optional()
+}
+
+/// The tag, locked until the end of the transaction (a write checks and changes it).
+pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Tag>> {
+    let locked = tags::table.select(Tag::as_select()).for_update();
+    match Uuid::parse_str(key) {
+        Ok(id) => locked.filter(tags::id.eq(id)).first(conn).await.optional(),
+        Err(_) => locked.filter(tags::slug.eq(key)).first(conn).await.optional(),
+    }
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    pagination: &Pagination,
+    sort: &Sort,
+) -> Result<Loaded<Tag>, crate::error::ApiError> {
+    let mut query = tags::table
+        .select(Tag::as_select())
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(conn).await?;
+    let total = tags::table.count().get_result(conn).await?;
+    Ok(Loaded { rows, total })
+}
+
+/// Slugs equal to `base` or made from it with a numeric suffix.
+pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
+    tags::table
+        .select(tags::slug)
+        .filter(tags::slug.eq(base).or(tags::slug.like(format!("{base}-%"))))
+        .load(conn)
+        .await
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> QueryResult<Tag> {
+    diesel::insert_into(tags::table)
+        .values(row)
+        .returning(Tag::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &TagUpdate) -> QueryResult<Tag> {
+    diesel::update(tags::table.find(id))
+        .set(changes)
+        .returning(Tag::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(tags::table.find(id)).execute(conn).await
+}
