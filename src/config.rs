@@ -13,7 +13,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "LEDE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "LEDE_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// Postgres to use. When unset, lede runs its own cluster under `<data-dir>/postgres`.
@@ -50,7 +55,13 @@ pub struct Config {
     pub workers: Option<usize>,
 
     /// Log format: `text` for people, `json` for log collectors.
-    #[arg(long, env = "LEDE_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "LEDE_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 
     /// Load demo authors and tags into a brand-new database.

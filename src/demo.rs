@@ -37,32 +37,56 @@ const AUTHORS: [DemoAuthor; 2] = [
 ];
 
 const TAGS: [(&str, &str, &str); 5] = [
-    ("cities", "Cities", "Transport, housing and the small machinery of urban life."),
-    ("climate", "Climate", "Weather, warming, and what towns do about both."),
-    ("science", "Science", "Research explained without the press release."),
-    ("food", "Food", "Markets, kitchens and the economics of lunch."),
+    (
+        "cities",
+        "Cities",
+        "Transport, housing and the small machinery of urban life.",
+    ),
+    (
+        "climate",
+        "Climate",
+        "Weather, warming, and what towns do about both.",
+    ),
+    (
+        "science",
+        "Science",
+        "Research explained without the press release.",
+    ),
+    (
+        "food",
+        "Food",
+        "Markets, kitchens and the economics of lunch.",
+    ),
     ("long-reads", "Long reads", "Pieces worth a second coffee."),
 ];
 
 /// On a database's first start: records it, loads the demo content when asked, and makes
 /// the first admin token, whose secret is returned (it exists nowhere else).
 /// On later starts it does nothing and returns `None`.
-pub async fn first_start(conn: &mut AsyncPgConnection, load_demo: bool) -> anyhow::Result<Option<String>> {
+pub async fn first_start(
+    conn: &mut AsyncPgConnection,
+    load_demo: bool,
+) -> anyhow::Result<Option<String>> {
     let secret = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let claimed = diesel::insert_into(lede_meta::table)
-                    .values((lede_meta::key.eq(INITIALIZED), lede_meta::value.eq(chrono::Utc::now().to_rfc3339())))
-                    .on_conflict_do_nothing()
-                    .execute(conn)
+            let claimed = diesel::insert_into(lede_meta::table)
+                .values((
+                    lede_meta::key.eq(INITIALIZED),
+                    lede_meta::value.eq(chrono::Utc::now().to_rfc3339()),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            if claimed == 0 {
+                return Ok(None);
+            }
+            if load_demo {
+                load(conn).await?;
+            }
+            let (_, secret) =
+                tokens::create(conn, "first admin (made at first start)", Role::Admin, None)
                     .await?;
-                if claimed == 0 {
-                    return Ok(None);
-                }
-                if load_demo {
-                    load(conn).await?;
-                }
-                let (_, secret) = tokens::create(conn, "first admin (made at first start)", Role::Admin, None).await?;
-                Ok(Some(secret))
+            Ok(Some(secret))
         })
         .await?;
     Ok(secret)

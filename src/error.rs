@@ -148,7 +148,9 @@ impl ApiError {
         let (kind, title) = self.kind();
         let detail = match self {
             // The cause is logged, never sent: it may hold internals.
-            ApiError::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".to_owned(),
+            ApiError::Internal(_) => {
+                "an unexpected error occurred; quote the request_id when reporting it".to_owned()
+            }
             other => other.to_string(),
         };
         let errors = match self {

@@ -116,13 +116,15 @@ async fn errors_page() -> HttpResponse {
 /// No route matched: 405 with `Allow` when the path exists with other methods, else 404.
 async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
-    Err(match state.routes.iter().find(|(def, _)| def.is_match(path)) {
-        Some((_, allow)) => ApiError::MethodNotAllowed {
-            detail: format!("{} is not allowed here; use {allow}", req.method()),
-            allow: allow.clone(),
+    Err(
+        match state.routes.iter().find(|(def, _)| def.is_match(path)) {
+            Some((_, allow)) => ApiError::MethodNotAllowed {
+                detail: format!("{} is not allowed here; use {allow}", req.method()),
+                allow: allow.clone(),
+            },
+            None => ApiError::NotFound(format!("no route for {path}")),
         },
-        None => ApiError::NotFound(format!("no route for {path}")),
-    })
+    )
 }
 
 fn cors(origins: &str) -> Cors {

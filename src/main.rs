@@ -90,9 +90,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let (url, mut cluster) = database(&config).await?;
+            let (url, cluster) = database(&config).await?;
             let applied = lede::db::run_migrations(&url).await;
-            stop(&mut cluster).await;
+            release(cluster).await;
             let applied = applied?;
             eprintln!("{} migration(s) applied", applied.len());
             for name in applied {
@@ -103,9 +103,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             action: TokenAction::Create { role, author, name },
         } => {
-            let (url, mut cluster) = database(&config).await?;
+            let (url, cluster) = database(&config).await?;
             let result = create_token(&url, role, author.as_deref(), &name).await;
-            stop(&mut cluster).await;
+            release(cluster).await;
             let secret = result?;
             println!("{secret}");
             eprintln!(
@@ -126,18 +126,26 @@ async fn database(config: &Config) -> anyhow::Result<(String, Option<EmbeddedPos
         return Ok((url.clone(), None));
     }
     let dir = config.data_dir.join("postgres");
-    let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Durability::Durable)).await??;
+    let cluster =
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Durability::Durable))
+            .await??;
     let url = cluster.database_url().await?;
     Ok((url, Some(cluster)))
 }
 
-async fn stop(cluster: &mut Option<EmbeddedPostgres>) {
-    if let Some(mut cluster) = cluster.take() {
-        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+/// After a one-off command: stops the cluster only if the command started it.
+async fn release(cluster: Option<EmbeddedPostgres>) {
+    if let Some(cluster) = cluster {
+        let _ = tokio::task::spawn_blocking(move || cluster.release()).await;
     }
 }
 
-async fn create_token(url: &str, role: Role, author: Option<&str>, name: &str) -> anyhow::Result<String> {
+async fn create_token(
+    url: &str,
+    role: Role,
+    author: Option<&str>,
+    name: &str,
+) -> anyhow::Result<String> {
     use diesel_async::{AsyncConnection, AsyncPgConnection};
     lede::db::run_migrations(url).await?;
     let mut conn = AsyncPgConnection::establish(url).await?;
@@ -158,12 +166,12 @@ async fn create_token(url: &str, role: Role, author: Option<&str>, name: &str) -
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (url, mut cluster) = database(&config).await?;
+    let (url, cluster) = database(&config).await?;
     let result = serve_on(&config, &url, started).await;
-    if cluster.is_some() {
+    if let Some(mut cluster) = cluster {
         tracing::info!("stopping the embedded Postgres");
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
     }
-    stop(&mut cluster).await;
     result
 }
 
@@ -178,15 +186,22 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         lede::demo::first_start(&mut conn, config.demo).await?
     };
     let pool = lede::pool_for(url, config)?;
-    let listener = TcpListener::bind(config.bind)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (set --bind or LEDE_BIND)", config.bind))?;
+    let listener = TcpListener::bind(config.bind).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {e} (set --bind or LEDE_BIND)",
+            config.bind
+        )
+    })?;
     let address = listener.local_addr()?;
     let server = lede::serve(lede::AppState::new(pool, config), listener, config.workers)?;
     let base = config
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    eprintln!("lede is serving {base}/api/v1 (docs: {base}/docs), ready in {} ms", started.elapsed().as_millis());
+    eprintln!(
+        "lede is serving {base}/api/v1 (docs: {base}/docs), ready in {} ms",
+        started.elapsed().as_millis()
+    );
     match first_admin {
         Some(secret) => eprintln!(
             "\nFirst start: an admin token was made. Its secret is shown only this once:\n\n  {secret}\n\n\

@@ -55,19 +55,20 @@ pub fn finish(paths: OpenApi) -> OpenApi {
         SecurityScheme::Http(
             Http::builder()
                 .scheme(HttpAuthScheme::Bearer)
-                .description(Some("A token from `lede token create` or POST /api/v1/tokens"))
+                .description(Some(
+                    "A token from `lede token create` or POST /api/v1/tokens",
+                ))
                 .build(),
         ),
     );
     let _ = <Problem as ToSchema>::name();
     for (name, response) in problem_responses() {
-        components.responses.insert(name.to_owned(), RefOr::T(response));
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(response));
     }
     for item in doc.paths.paths.values_mut() {
-        let has_path_params = item
-            .parameters
-            .as_ref()
-            .is_some_and(|p| !p.is_empty());
+        let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for (method, operation) in [
             (HttpMethod::Get, item.get.as_mut()),
             (HttpMethod::Post, item.post.as_mut()),
@@ -89,9 +90,9 @@ pub fn finish(paths: OpenApi) -> OpenApi {
 fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_params: bool) {
     let needs_token = operation.security.as_ref().is_some_and(|requirements| {
         !requirements.is_empty()
-            && requirements
-                .iter()
-                .all(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty())))
+            && requirements.iter().all(|r| {
+                serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+            })
     });
     let takes_token = operation.security.is_some();
     let has_param_in_path = has_path_params
@@ -100,7 +101,10 @@ fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_p
                 .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
         });
     let has_body = operation.request_body.is_some();
-    let is_write = matches!(method, HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete);
+    let is_write = matches!(
+        method,
+        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete
+    );
     let mut add = |status: &str, name: &str| {
         operation
             .responses
@@ -136,15 +140,13 @@ fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_p
 
 fn problem_responses() -> Vec<(&'static str, Response)> {
     let problem = |description: &str, example: serde_json::Value| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                PROBLEM_JSON,
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .example(Some(example))
-                    .build(),
-            )
+        ResponseBuilder::new().description(description).content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .example(Some(example))
+                .build(),
+        )
     };
     let example = |kind: &str, title: &str, status: u16, detail: &str| {
         serde_json::json!({

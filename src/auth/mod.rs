@@ -188,10 +188,16 @@ async fn create_token(
     let mut checks = Checks::new();
     let name = checks.text("name", &new.name, 100);
     match (new.role, &new.author) {
-        (Role::Author, None) => checks.fail("author", "required", "an author token needs `author` (id or slug)"),
-        (Role::Admin | Role::Editor, Some(_)) => {
-            checks.fail("author", "not_allowed", "only author tokens are bound to an author")
-        }
+        (Role::Author, None) => checks.fail(
+            "author",
+            "required",
+            "an author token needs `author` (id or slug)",
+        ),
+        (Role::Admin | Role::Editor, Some(_)) => checks.fail(
+            "author",
+            "not_allowed",
+            "only author tokens are bound to an author",
+        ),
         _ => {}
     }
     checks.finish()?;
@@ -203,7 +209,13 @@ async fn create_token(
             Some(key) => Some(
                 crate::authors::queries::find(&mut conn, key)
                     .await?
-                    .ok_or_else(|| ApiError::invalid("author", "not_found", format!("no author with id or slug `{key}`")))?
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "author",
+                            "not_found",
+                            format!("no author with id or slug `{key}`"),
+                        )
+                    })?
                     .id,
             ),
             None => None,
@@ -238,8 +250,8 @@ async fn revoke_token(
             .filter(api_tokens::revoked_at.is_null()),
     )
     .set(api_tokens::revoked_at.eq(Some(chrono::Utc::now())))
-        .execute(&mut conn)
-        .await?;
+    .execute(&mut conn)
+    .await?;
     if found == 0 {
         let exists: i64 = api_tokens::table
             .find(*id)

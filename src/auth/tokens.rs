@@ -65,7 +65,10 @@ pub async fn create(
 }
 
 /// The principal of an unrevoked token with this secret.
-pub async fn find_active(conn: &mut AsyncPgConnection, secret: &str) -> QueryResult<Option<Principal>> {
+pub async fn find_active(
+    conn: &mut AsyncPgConnection,
+    secret: &str,
+) -> QueryResult<Option<Principal>> {
     let row: Option<(Uuid, String, Option<Uuid>)> = api_tokens::table
         .filter(api_tokens::secret_hash.eq(hash_secret(secret)))
         .filter(api_tokens::revoked_at.is_null())

@@ -11,12 +11,12 @@ use self::model::{AuthorChanges, AuthorInsert, AuthorResponse, AuthorUpdate, New
 use crate::AppState;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
+use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
 use crate::http::response::{IfMatch, fresh, ok};
 use crate::http::validate::{Checks, first_free_slug, slugify};
-use crate::http::base_url;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_authors)
@@ -183,11 +183,11 @@ async fn update_author(
     let mut conn = crate::db::conn(&state.pool).await?;
     let author = conn
         .transaction::<_, ApiError, _>(async |conn| {
-                let current = queries::lock(conn, &key)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("author", &key))?;
-                if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
-                Ok(queries::update(conn, current.id, &changes).await?)
+            let current = queries::lock(conn, &key)
+                .await?
+                .ok_or_else(|| ApiError::not_found("author", &key))?;
+            if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
+            Ok(queries::update(conn, current.id, &changes).await?)
         })
         .await?;
     fresh(&AuthorResponse::new(author, true))
@@ -211,7 +211,9 @@ fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
             }
         }),
         email: changes.email.map(|e| checks.email("email", e.as_deref())),
-        bio: changes.bio.map(|b| checks.long_text("bio", b.as_deref(), MAX_BIO)),
+        bio: changes
+            .bio
+            .map(|b| checks.long_text("bio", b.as_deref(), MAX_BIO)),
         website: changes.website.map(|w| checks.url("website", w.as_deref())),
         updated_at: Some(chrono::Utc::now()),
     };
@@ -239,12 +241,12 @@ async fn delete_author(
     auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, &key)
-                .await?
-                .ok_or_else(|| ApiError::not_found("author", &key))?;
-            if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
-            queries::delete(conn, current.id).await?;
-            Ok(())
+        let current = queries::lock(conn, &key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("author", &key))?;
+        if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
+        queries::delete(conn, current.id).await?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

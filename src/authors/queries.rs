@@ -8,10 +8,26 @@ use crate::db::schema::authors;
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
 
 pub static SORTS: [SortOption; 4] = [
-    SortOption { name: "name", column: "authors.name", kind: KeyKind::Text },
-    SortOption { name: "slug", column: "authors.slug", kind: KeyKind::Text },
-    SortOption { name: "created_at", column: "authors.created_at", kind: KeyKind::Time },
-    SortOption { name: "updated_at", column: "authors.updated_at", kind: KeyKind::Time },
+    SortOption {
+        name: "name",
+        column: "authors.name",
+        kind: KeyKind::Text,
+    },
+    SortOption {
+        name: "slug",
+        column: "authors.slug",
+        kind: KeyKind::Text,
+    },
+    SortOption {
+        name: "created_at",
+        column: "authors.created_at",
+        kind: KeyKind::Time,
+    },
+    SortOption {
+        name: "updated_at",
+        column: "authors.updated_at",
+        kind: KeyKind::Time,
+    },
 ];
 
 type Boxed<'a> = authors::BoxedQuery<'a, diesel::pg::Pg>;
@@ -25,15 +41,27 @@ fn by_key(key: &str) -> Boxed<'_> {
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
-    by_key(key).select(Author::as_select()).first(conn).await.optional()
+    by_key(key)
+        .select(Author::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// The author, locked until the end of the transaction (a write checks and changes it).
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
     let locked = authors::table.select(Author::as_select()).for_update();
     match Uuid::parse_str(key) {
-        Ok(id) => locked.filter(authors::id.eq(id)).first(conn).await.optional(),
-        Err(_) => locked.filter(authors::slug.eq(key)).first(conn).await.optional(),
+        Ok(id) => locked
+            .filter(authors::id.eq(id))
+            .first(conn)
+            .await
+            .optional(),
+        Err(_) => locked
+            .filter(authors::slug.eq(key))
+            .first(conn)
+            .await
+            .optional(),
     }
 }
 
@@ -60,7 +88,11 @@ pub async fn list(
 pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
     authors::table
         .select(authors::slug)
-        .filter(authors::slug.eq(base).or(authors::slug.like(format!("{base}-%"))))
+        .filter(
+            authors::slug
+                .eq(base)
+                .or(authors::slug.like(format!("{base}-%"))),
+        )
         .load(conn)
         .await
 }
@@ -73,7 +105,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> QueryRe
         .await
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &AuthorUpdate) -> QueryResult<Author> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &AuthorUpdate,
+) -> QueryResult<Author> {
     diesel::update(authors::table.find(id))
         .set(changes)
         .returning(Author::as_returning())

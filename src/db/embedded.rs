@@ -51,7 +51,14 @@ impl EmbeddedPostgres {
             initdb
                 .arg("-D")
                 .arg(&dir)
-                .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ])
                 .stdout(Stdio::null());
             if durability == Durability::Throwaway {
                 initdb.arg("--no-sync");
@@ -146,8 +153,17 @@ impl EmbeddedPostgres {
         &self.dir
     }
 
+    /// Stops the cluster if this process started it; leaves it running for whoever did
+    /// (e.g. `lede token create` beside a running server).
+    pub fn release(mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+
     /// Fast shutdown: running transactions are rolled back, data is flushed, and the next
-    /// start needs no recovery. Stops a postmaster this process attached to as well.
+    /// start needs no recovery. Stops a postmaster this process attached to as well (the
+    /// server owns its data dir's cluster, even one a crashed run left behind).
     pub fn stop(&mut self) {
         let pid = match &self.child {
             Some(child) => Some(child.id() as libc::pid_t),
@@ -199,20 +215,30 @@ impl EmbeddedPostgres {
                 bail!("postgres exited ({exit}) while starting; its log ends with:\n{tail}");
             }
             if Instant::now() > deadline {
-                bail!("postgres in {} did not become ready in 60 s", self.dir.display());
+                bail!(
+                    "postgres in {} did not become ready in 60 s",
+                    self.dir.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
     }
 }
 
-/// The directory holding `initdb` and `postgres`: `PATH` first, then Debian's versioned
-/// directories under /usr/lib/postgresql (newest first).
+/// The directory holding `initdb` and `postgres`: `LEDE_POSTGRES_BIN` when set, else
+/// `PATH` first, then Debian's versioned directories under /usr/lib/postgresql (newest first).
 pub fn find_binaries() -> anyhow::Result<PathBuf> {
-    let from_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
+    let pinned = std::env::var_os("LEDE_POSTGRES_BIN").map(PathBuf::from);
+    let from_path = match &pinned {
+        Some(dir) => vec![dir.clone()],
+        None => std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    };
     let mut debian: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .filter(|_| pinned.is_none())
+        .ok_or(())
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
@@ -221,7 +247,10 @@ pub fn find_binaries() -> anyhow::Result<PathBuf> {
         })
         .unwrap_or_default();
     debian.sort_by_key(|p| {
-        let version = p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str());
+        let version = p
+            .parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str());
         std::cmp::Reverse(version.and_then(|v| v.parse::<u32>().ok()).unwrap_or(0))
     });
     from_path

@@ -61,4 +61,10 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> authors (author_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_tokens, authors, idempotency_keys, lede_meta, tags,);
+diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    authors,
+    idempotency_keys,
+    lede_meta,
+    tags,
+);

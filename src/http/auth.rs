@@ -72,7 +72,9 @@ impl Auth {
     /// The principal when its role is one of `roles`: 401 without a token, 403 otherwise.
     pub fn require(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
         let principal = self.0.as_ref().ok_or_else(|| {
-            ApiError::Unauthorized("this request needs a token: send `Authorization: Bearer <token>`".into())
+            ApiError::Unauthorized(
+                "this request needs a token: send `Authorization: Bearer <token>`".into(),
+            )
         })?;
         if roles.contains(&principal.role) {
             Ok(principal)
@@ -107,7 +109,9 @@ impl FromRequest for Auth {
                 })
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| {
-                    ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+                    ApiError::Unauthorized(
+                        "the Authorization header must be `Bearer <token>`".into(),
+                    )
                 })?
                 .to_owned();
             let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;

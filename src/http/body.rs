@@ -4,10 +4,10 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use sha2::{Digest, Sha256};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::{ApiError, FieldError};
@@ -44,7 +44,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("cannot read the request body: {e}"))
+                })?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }
@@ -89,6 +91,19 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; send a JSON object".into(),
         ));
     }
+    // serde would read a struct from an array too; every body here is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => ApiError::Validation(vec![FieldError {
+                    field: None,
+                    code: "invalid_type".into(),
+                    message: "the body must be a JSON object".into(),
+                }]),
+                Err(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
+            },
+        );
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -105,8 +120,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Names the field of a shape error. serde reports unknown and missing fields at their
-/// parent's path, with the field's name between backticks in the message.
+/// Names the field of a shape error. A missing field is reported at its parent's path,
+/// with the field's name between backticks in the message.
 fn field_error(path: &str, error: &serde_json::Error) -> FieldError {
     let message = error.to_string();
     let text = message
@@ -122,7 +137,8 @@ fn field_error(path: &str, error: &serde_json::Error) -> FieldError {
         }
     };
     let (field, code) = if text.starts_with("unknown field") {
-        (quoted.map(join), "unknown_field")
+        // serde_path_to_error's path already ends with the unknown field's name.
+        (Some(path.to_owned()), "unknown_field")
     } else if text.starts_with("missing field") {
         (quoted.map(join), "required")
     } else if path == "." || path.is_empty() {
@@ -180,9 +196,18 @@ mod tests {
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        for body in ["{", "{\"name\": \"a\"} trailing", "", "  ", "{\"name\": \"\\ud800\"}"] {
+        for body in [
+            "{",
+            "{\"name\": \"a\"} trailing",
+            "",
+            "  ",
+            "{\"name\": \"\\ud800\"}",
+        ] {
             assert!(
-                matches!(parse_json::<Sample>(body.as_bytes()), Err(ApiError::BadRequest(_))),
+                matches!(
+                    parse_json::<Sample>(body.as_bytes()),
+                    Err(ApiError::BadRequest(_))
+                ),
                 "{body}"
             );
         }

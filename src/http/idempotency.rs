@@ -77,9 +77,11 @@ where
     let path = req.path().to_owned();
 
     let mut conn = crate::db::conn(pool).await?;
-    diesel::delete(keys::table.filter(keys::created_at.lt(chrono::Utc::now() - chrono::Duration::hours(24))))
-        .execute(&mut conn)
-        .await?;
+    diesel::delete(
+        keys::table.filter(keys::created_at.lt(chrono::Utc::now() - chrono::Duration::hours(24))),
+    )
+    .execute(&mut conn)
+    .await?;
     let claimed = diesel::insert_into(keys::table)
         .values((
             keys::key.eq(&key),
@@ -94,12 +96,23 @@ where
         .execute(&mut conn)
         .await?;
     if claimed == 0 {
-        let (stored_path, stored_hash, status, location, body): (String, Vec<u8>, i16, Option<String>, Vec<u8>) =
-            keys::table
-                .find((principal, &key))
-                .select((keys::path, keys::body_hash, keys::status, keys::location, keys::body))
-                .first(&mut conn)
-                .await?;
+        let (stored_path, stored_hash, status, location, body): (
+            String,
+            Vec<u8>,
+            i16,
+            Option<String>,
+            Vec<u8>,
+        ) = keys::table
+            .find((principal, &key))
+            .select((
+                keys::path,
+                keys::body_hash,
+                keys::status,
+                keys::location,
+                keys::body,
+            ))
+            .first(&mut conn)
+            .await?;
         if stored_path != path || stored_hash != digest {
             return Err(ApiError::invalid(
                 "Idempotency-Key",

@@ -45,7 +45,11 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = String::deserialize(deserializer)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| Timestamp(t.with_timezone(&Utc)))
-            .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp such as 2025-10-28T09:30:00Z"))
+            .map_err(|_| {
+                serde::de::Error::custom(
+                    "expected an RFC 3339 timestamp such as 2025-10-28T09:30:00Z",
+                )
+            })
     }
 }
 

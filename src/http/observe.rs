@@ -8,8 +8,10 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpRequest};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use actix_web::{Error, HttpMessage};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 use tracing::Instrument;
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemDraft, draft_for_status};
@@ -33,16 +35,19 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let http_request: HttpRequest = req.request().clone();
     let method = req.method().to_string();
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
 
-    let response = match next.call(req).instrument(span.clone()).await {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(error) => ServiceResponse::from_err(error, http_request.clone()),
-    };
+    // Handlers' and extractors' errors arrive here as responses; an `Err` can only come
+    // from a middleware, and actix turns it into its `error_response()` (for `ApiError`s
+    // a problem document, without the request id that only this layer knows).
+    let response = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     let mut response = if response.status().as_u16() >= 400 {
         finish_problem(response, &request_id)
     } else {
@@ -90,7 +95,10 @@ fn is_sane_request_id(value: &str) -> bool {
 /// Writes the final problem document: the draft an `ApiError` left in the response, or one
 /// made from the status for errors from elsewhere, plus `request_id`, `instance` and `type`.
 /// Headers already set (CORS, `Retry-After`, `Allow`) are kept.
-fn finish_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+fn finish_problem(
+    response: ServiceResponse<BoxBody>,
+    request_id: &str,
+) -> ServiceResponse<BoxBody> {
     let (request, response) = response.into_parts();
     let status = response.status();
     let draft = response
@@ -142,7 +150,10 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     )
     .expect("valid metric");
     let pool = IntGaugeVec::new(
-        Opts::new("lede_db_pool_connections", "Database pool connections by state"),
+        Opts::new(
+            "lede_db_pool_connections",
+            "Database pool connections by state",
+        ),
         &["state"],
     )
     .expect("valid metric");

@@ -204,7 +204,11 @@ pub fn time_key(time: &DateTime<Utc>) -> KeyValue {
 
 impl Sort {
     fn key(&self) -> String {
-        format!("{}{}", if self.descending { "-" } else { "" }, self.option.name)
+        format!(
+            "{}{}",
+            if self.descending { "-" } else { "" },
+            self.option.name
+        )
     }
 
     fn table_id(&self) -> String {
@@ -229,7 +233,11 @@ impl Sort {
         cursor: &Cursor,
     ) -> Result<Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>, ApiError> {
         let op = if self.descending { "<" } else { ">" };
-        let head = diesel::dsl::sql::<Bool>(&format!("({}, {}) {op} (", self.option.column, self.table_id()));
+        let head = diesel::dsl::sql::<Bool>(&format!(
+            "({}, {}) {op} (",
+            self.option.column,
+            self.table_id()
+        ));
         let bad = || ApiError::BadRequest("query parameter `cursor` is not valid".into());
         Ok(match self.option.kind {
             KeyKind::Text => Box::new(
@@ -338,7 +346,10 @@ pub fn list_response<R, T: Serialize>(
         _ => None,
     };
     let (page, total_pages) = match pagination.start {
-        Start::Page(page) => (Some(page), Some((total + pagination.per_page - 1) / pagination.per_page)),
+        Start::Page(page) => (
+            Some(page),
+            Some((total + pagination.per_page - 1) / pagination.per_page),
+        ),
         Start::After(_) => (None, None),
     };
     let links = link_header(req, page, total_pages, next_cursor.as_deref());
@@ -373,7 +384,10 @@ pub fn list_response<R, T: Serialize>(
 }
 
 /// Keeps only the named top-level fields of an object; an unknown name is a 400.
-pub fn select_fields<T: Serialize>(item: &T, fields: &[String]) -> Result<serde_json::Value, ApiError> {
+pub fn select_fields<T: Serialize>(
+    item: &T,
+    fields: &[String],
+) -> Result<serde_json::Value, ApiError> {
     let value = serde_json::to_value(item).map_err(|e| ApiError::Internal(e.to_string()))?;
     let serde_json::Value::Object(mut object) = value else {
         return Ok(value);
@@ -382,7 +396,10 @@ pub fn select_fields<T: Serialize>(item: &T, fields: &[String]) -> Result<serde_
         let known: Vec<_> = object.keys().map(String::as_str).collect();
         return Err(bad_param(
             "fields",
-            &format!("names `{unknown}`, which is not a field here (fields: {})", known.join(", ")),
+            &format!(
+                "names `{unknown}`, which is not a field here (fields: {})",
+                known.join(", ")
+            ),
         ));
     }
     object.retain(|key, _| fields.iter().any(|f| f == key));
@@ -414,11 +431,17 @@ fn link_header(
     match (page, total_pages) {
         (Some(page), Some(total_pages)) => {
             if page < total_pages {
-                links.push(format!("<{}>; rel=\"next\"", url_with("page", &(page + 1).to_string())));
+                links.push(format!(
+                    "<{}>; rel=\"next\"",
+                    url_with("page", &(page + 1).to_string())
+                ));
             }
             if page > 1 {
                 let prev = (page - 1).min(total_pages.max(1));
-                links.push(format!("<{}>; rel=\"prev\"", url_with("page", &prev.to_string())));
+                links.push(format!(
+                    "<{}>; rel=\"prev\"",
+                    url_with("page", &prev.to_string())
+                ));
             }
             links.push(format!("<{}>; rel=\"first\"", url_with("page", "1")));
             links.push(format!(
@@ -471,10 +494,23 @@ mod tests {
         assert_eq!((p.per_page, p.offset()), (5, 5));
         let sort = p.sort(&OPTIONS, "name").expect("known sort");
         assert!(sort.descending);
-        for bad in ["per_page=0", "per_page=101", "page=0", "page=-1", "page=x", "cursor=abc", "fields="] {
+        for bad in [
+            "per_page=0",
+            "per_page=101",
+            "page=0",
+            "page=-1",
+            "page=x",
+            "cursor=abc",
+            "fields=",
+        ] {
             assert!(Pagination::parse(bad).is_err(), "{bad}");
         }
-        assert!(Pagination::parse("sort=nope").unwrap().sort(&OPTIONS, "name").is_err());
+        assert!(
+            Pagination::parse("sort=nope")
+                .unwrap()
+                .sort(&OPTIONS, "name")
+                .is_err()
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub fn fresh<T: Serialize>(value: &T) -> Result<HttpResponse, ApiError> {
         .body(body))
 }
 
-pub fn tagged(req: &HttpRequest, status: StatusCode, body: Vec<u8>) -> Result<HttpResponse, ApiError> {
+pub fn tagged(
+    req: &HttpRequest,
+    status: StatusCode,
+    body: Vec<u8>,
+) -> Result<HttpResponse, ApiError> {
     let etag = etag_of(&body);
     if none_match_has(req, &etag) {
         return Ok(HttpResponse::NotModified()
@@ -78,7 +82,11 @@ impl IfMatch {
     pub fn check(&self, current_etag: &str) -> Result<(), ApiError> {
         match &self.0 {
             None => Ok(()),
-            Some(value) if header_tags(Some(value)).any(|tag| tag == "*" || tag == current_etag) => Ok(()),
+            Some(value)
+                if header_tags(Some(value)).any(|tag| tag == "*" || tag == current_etag) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(ApiError::PreconditionFailed),
         }
     }

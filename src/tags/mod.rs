@@ -180,11 +180,11 @@ async fn update_tag(
     let mut conn = crate::db::conn(&state.pool).await?;
     let tag = conn
         .transaction::<_, ApiError, _>(async |conn| {
-                let current = queries::lock(conn, &key)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("tag", &key))?;
-                if_match.check_value(&TagResponse::from(current.clone()))?;
-                Ok(queries::update(conn, current.id, &changes).await?)
+            let current = queries::lock(conn, &key)
+                .await?
+                .ok_or_else(|| ApiError::not_found("tag", &key))?;
+            if_match.check_value(&TagResponse::from(current.clone()))?;
+            Ok(queries::update(conn, current.id, &changes).await?)
         })
         .await?;
     fresh(&TagResponse::from(tag))
@@ -236,12 +236,12 @@ async fn delete_tag(
     auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, &key)
-                .await?
-                .ok_or_else(|| ApiError::not_found("tag", &key))?;
-            if_match.check_value(&TagResponse::from(current.clone()))?;
-            queries::delete(conn, current.id).await?;
-            Ok(())
+        let current = queries::lock(conn, &key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tag", &key))?;
+        if_match.check_value(&TagResponse::from(current.clone()))?;
+        queries::delete(conn, current.id).await?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

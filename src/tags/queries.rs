@@ -8,10 +8,26 @@ use crate::db::schema::tags;
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
 
 pub static SORTS: [SortOption; 4] = [
-    SortOption { name: "name", column: "tags.name", kind: KeyKind::Text },
-    SortOption { name: "slug", column: "tags.slug", kind: KeyKind::Text },
-    SortOption { name: "created_at", column: "tags.created_at", kind: KeyKind::Time },
-    SortOption { name: "updated_at", column: "tags.updated_at", kind: KeyKind::Time },
+    SortOption {
+        name: "name",
+        column: "tags.name",
+        kind: KeyKind::Text,
+    },
+    SortOption {
+        name: "slug",
+        column: "tags.slug",
+        kind: KeyKind::Text,
+    },
+    SortOption {
+        name: "created_at",
+        column: "tags.created_at",
+        kind: KeyKind::Time,
+    },
+    SortOption {
+        name: "updated_at",
+        column: "tags.updated_at",
+        kind: KeyKind::Time,
+    },
 ];
 
 type Boxed<'a> = tags::BoxedQuery<'a, diesel::pg::Pg>;
@@ -25,7 +41,11 @@ fn by_key(key: &str) -> Boxed<'_> {
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Tag>> {
-    by_key(key).select(Tag::as_select()).first(conn).await.optional()
+    by_key(key)
+        .select(Tag::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// The tag, locked until the end of the transaction (a write checks and changes it).
@@ -33,7 +53,11 @@ pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
     let locked = tags::table.select(Tag::as_select()).for_update();
     match Uuid::parse_str(key) {
         Ok(id) => locked.filter(tags::id.eq(id)).first(conn).await.optional(),
-        Err(_) => locked.filter(tags::slug.eq(key)).first(conn).await.optional(),
+        Err(_) => locked
+            .filter(tags::slug.eq(key))
+            .first(conn)
+            .await
+            .optional(),
     }
 }
 
@@ -73,7 +97,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> QueryResul
         .await
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &TagUpdate) -> QueryResult<Tag> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &TagUpdate,
+) -> QueryResult<Tag> {
     diesel::update(tags::table.find(id))
         .set(changes)
         .returning(Tag::as_returning())

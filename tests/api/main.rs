@@ -1,1 +1,11 @@
-fn main(){}
+//! One integration-test binary (one link step): each module drives the real app over HTTP
+//! on its own database.
+mod authors;
+mod cli;
+mod errors;
+mod openapi;
+mod roles;
+mod support;
+mod system;
+mod tags;
+mod tokens;

@@ -1,0 +1,432 @@
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn create_read_update_delete() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Ada Okafor", "email": "ada@example.com", "bio": "Science desk.", "website": "https://example.com/ada"}),
+        )
+        .await;
+    let author = created.expect(201);
+    assert_eq!(author["slug"], "ada-okafor");
+    assert_eq!(author["article_count"], 0);
+    assert!(author["avatar"].is_null());
+    let id = author["id"].as_str().unwrap();
+    assert_eq!(
+        created.header("location").unwrap(),
+        app.url(&format!("/api/v1/authors/{id}"))
+    );
+    assert!(created.header("etag").is_some());
+    let created_at = author["created_at"].as_str().unwrap();
+    assert!(
+        created_at.ends_with('Z') && created_at.len() == 20,
+        "{created_at}"
+    );
+
+    // By id and by slug, the same object.
+    let by_id = app
+        .get(&format!("/api/v1/authors/{id}"), None)
+        .await
+        .expect(200);
+    let by_slug = app
+        .get("/api/v1/authors/ada-okafor", None)
+        .await
+        .expect(200);
+    assert_eq!(by_id, by_slug);
+
+    let changed = app
+        .patch(
+            "/api/v1/authors/ada-okafor",
+            Some(&app.admin),
+            &json!({"bio": "Politics desk.", "website": null}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["bio"], "Politics desk.");
+    assert!(changed["website"].is_null());
+    assert_eq!(changed["name"], "Ada Okafor", "absent fields stay");
+    assert_eq!(changed["email"], "ada@example.com");
+
+    app.delete(&format!("/api/v1/authors/{id}"), Some(&app.editor))
+        .await
+        .expect(204);
+    app.get(&format!("/api/v1/authors/{id}"), None)
+        .await
+        .problem(404);
+}
+
+#[tokio::test]
+async fn email_is_shown_only_with_a_token() {
+    let app = TestApp::spawn().await;
+    let public = app
+        .get("/api/v1/authors/test-author", None)
+        .await
+        .expect(200);
+    assert!(public.get("email").is_none(), "{public}");
+    let list = app.get("/api/v1/authors", None).await;
+    assert!(!list.text().contains("test-author@example.com"));
+    let private = app
+        .get("/api/v1/authors/test-author", Some(&app.author))
+        .await
+        .expect(200);
+    assert_eq!(private["email"], "test-author@example.com");
+}
+
+#[tokio::test]
+async fn slugs_are_generated_validated_and_unique() {
+    let app = TestApp::spawn().await;
+    let first = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Zoë Ünal"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(first["slug"], "zoe-unal");
+    let second = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Zoe Unal"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        second["slug"], "zoe-unal-2",
+        "a generated slug steps around a taken one"
+    );
+
+    let taken = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Other", "slug": "zoe-unal"}),
+        )
+        .await
+        .problem(409);
+    assert_eq!(taken["errors"][0]["field"], "slug");
+    let taken = app
+        .patch(
+            "/api/v1/authors/zoe-unal-2",
+            Some(&app.editor),
+            &json!({"slug": "zoe-unal"}),
+        )
+        .await
+        .problem(409);
+    assert_eq!(taken["errors"][0]["code"], "taken");
+
+    for bad in ["Upper", "two--dashes", "-edge", "ünï", "a b"] {
+        let problem = app
+            .post(
+                "/api/v1/authors",
+                Some(&app.editor),
+                &json!({"name": "X", "slug": bad}),
+            )
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], "slug", "{bad}");
+    }
+    let long = "a".repeat(101);
+    app.post(
+        "/api/v1/authors",
+        Some(&app.editor),
+        &json!({"name": "X", "slug": long}),
+    )
+    .await
+    .problem(422);
+}
+
+#[tokio::test]
+async fn email_is_unique_ignoring_case() {
+    let app = TestApp::spawn().await;
+    let problem = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Copy", "email": "TEST-author@example.com"}),
+        )
+        .await
+        .problem(409);
+    assert_eq!(problem["errors"][0]["field"], "email");
+}
+
+#[tokio::test]
+async fn validation_names_every_bad_field_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let problem = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "  ", "email": "not-an-email", "website": "javascript:alert(1)", "bio": "x".repeat(5001)}),
+        )
+        .await
+        .problem(422);
+    let mut fields: Vec<_> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["bio", "email", "name", "website"]);
+    assert_eq!(problem["detail"], "4 fields are invalid");
+
+    let unknown = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Typo", "emial": "a@b.co"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(unknown["errors"][0]["field"], "emial");
+    assert_eq!(unknown["errors"][0]["code"], "unknown_field");
+
+    let missing = app
+        .post("/api/v1/authors", Some(&app.editor), &json!({}))
+        .await
+        .problem(422);
+    assert_eq!(missing["errors"][0]["field"], "name");
+    assert_eq!(missing["errors"][0]["code"], "required");
+
+    let wrong_type = app
+        .post("/api/v1/authors", Some(&app.editor), &json!({"name": 42}))
+        .await
+        .problem(422);
+    assert_eq!(wrong_type["errors"][0]["field"], "name");
+
+    let cleared_name = app
+        .patch(
+            "/api/v1/authors/test-author",
+            Some(&app.editor),
+            &json!({"name": null}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(cleared_name["errors"][0]["field"], "name");
+
+    let total = app.get("/api/v1/authors", None).await.expect(200)["meta"]["total"].clone();
+    assert_eq!(total, 1, "only the harness's author exists");
+}
+
+#[tokio::test]
+async fn sql_and_html_are_stored_as_text() {
+    let app = TestApp::spawn().await;
+    let name = "Robert'); DROP TABLE authors;-- <script>alert(1)</script>";
+    let author = app
+        .post("/api/v1/authors", Some(&app.editor), &json!({"name": name}))
+        .await
+        .expect(201);
+    assert_eq!(author["name"], name);
+    assert_eq!(
+        author["slug"],
+        "robert-drop-table-authors-script-alert-1-script"
+    );
+    app.get("/api/v1/authors", None).await.expect(200);
+    let nul = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "a\u{0}b"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(nul["errors"][0]["code"], "invalid_characters");
+}
+
+#[tokio::test]
+async fn etags_give_304_and_guard_writes_with_412() {
+    let app = TestApp::spawn().await;
+    let first = app
+        .get("/api/v1/authors/test-author", Some(&app.editor))
+        .await;
+    let etag = first.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with('"'), "strong ETag: {etag}");
+
+    let cached = app
+        .send(
+            app.request(reqwest::Method::GET, "/api/v1/authors/test-author")
+                .bearer_auth(&app.editor)
+                .header("If-None-Match", &etag),
+        )
+        .await;
+    assert_eq!(cached.status, 304);
+    assert!(cached.body.is_empty());
+
+    // A write with the current ETag succeeds; replaying the old one is 412 and changes nothing.
+    let patch = |tag: &str, bio: &str| {
+        app.request(reqwest::Method::PATCH, "/api/v1/authors/test-author")
+            .bearer_auth(&app.editor)
+            .header("If-Match", tag)
+            .header("Content-Type", "application/merge-patch+json")
+            .body(json!({"bio": bio}).to_string())
+    };
+    let changed = app.send(patch(&etag, "first")).await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let new_etag = changed.header("etag").unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    app.send(patch(&etag, "second")).await.problem(412);
+    let now = app
+        .get("/api/v1/authors/test-author", None)
+        .await
+        .expect(200);
+    assert_eq!(now["bio"], "first");
+
+    let stale_delete = app
+        .send(
+            app.request(reqwest::Method::DELETE, "/api/v1/authors/test-author")
+                .bearer_auth(&app.editor)
+                .header("If-Match", &etag),
+        )
+        .await;
+    stale_delete.problem(412);
+    let delete = app
+        .send(
+            app.request(reqwest::Method::DELETE, "/api/v1/authors/test-author")
+                .bearer_auth(&app.editor)
+                .header("If-Match", &new_etag),
+        )
+        .await;
+    assert_eq!(delete.status, 204);
+}
+
+#[tokio::test]
+async fn lists_page_by_number_and_by_cursor() {
+    let app = TestApp::spawn().await;
+    for i in 0..24 {
+        app.post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": format!("Writer {i:02}")}),
+        )
+        .await
+        .expect(201);
+    }
+    // 25 authors with the harness's one.
+    let page = app.get("/api/v1/authors?per_page=10&page=2", None).await;
+    let body = page.expect(200);
+    assert_eq!(body["meta"]["total"], 25);
+    assert_eq!(body["meta"]["page"], 2);
+    assert_eq!(body["meta"]["total_pages"], 3);
+    assert_eq!(body["meta"]["per_page"], 10);
+    assert_eq!(body["data"].as_array().unwrap().len(), 10);
+    assert_eq!(page.header("x-total-count"), Some("25"));
+    let link = page.header("link").unwrap();
+    assert!(
+        link.contains(&format!(
+            "<{}/api/v1/authors?per_page=10&page=3>; rel=\"next\"",
+            app.address
+        )),
+        "{link}"
+    );
+    assert!(link.contains("page=1>; rel=\"prev\""), "{link}");
+
+    // Walking by cursor visits every author once, in order.
+    let mut seen = Vec::new();
+    let mut next = Some(String::new());
+    while let Some(cursor) = next {
+        let path = if cursor.is_empty() {
+            "/api/v1/authors?per_page=7&sort=-name".to_owned()
+        } else {
+            format!("/api/v1/authors?per_page=7&sort=-name&cursor={cursor}")
+        };
+        let body = app.get(&path, None).await.expect(200);
+        seen.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned()),
+        );
+        if !cursor.is_empty() {
+            assert!(
+                body["meta"].get("page").is_none(),
+                "cursor pages have no page number"
+            );
+        }
+        next = body["meta"]["next_cursor"].as_str().map(str::to_owned);
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len(), 25);
+
+    let last = app
+        .get("/api/v1/authors?per_page=10&page=3", None)
+        .await
+        .expect(200);
+    assert!(last["meta"]["next_cursor"].is_null());
+    assert_eq!(last["data"].as_array().unwrap().len(), 5);
+
+    let sparse = app
+        .get("/api/v1/authors?fields=id,name&per_page=1", None)
+        .await
+        .expect(200);
+    let keys: Vec<_> = sparse["data"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, ["id", "name"]);
+
+    for bad in [
+        "per_page=101",
+        "per_page=0",
+        "page=0",
+        "page=abc",
+        "sort=password",
+        "cursor=garbage",
+        "page=1&cursor=x",
+        "fields=nope",
+    ] {
+        app.get(&format!("/api/v1/authors?{bad}"), None)
+            .await
+            .problem(400);
+    }
+    // A cursor made for one sort order is refused for another.
+    let first = app
+        .get("/api/v1/authors?per_page=2&sort=name", None)
+        .await
+        .expect(200);
+    let cursor = first["meta"]["next_cursor"].as_str().unwrap();
+    app.get(
+        &format!("/api/v1/authors?sort=created_at&cursor={cursor}"),
+        None,
+    )
+    .await
+    .problem(400);
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_first_answer() {
+    let app = TestApp::spawn().await;
+    let post = |body: serde_json::Value| {
+        app.request(reqwest::Method::POST, "/api/v1/authors")
+            .bearer_auth(&app.editor)
+            .header("Idempotency-Key", "create-mira-1")
+            .json(&body)
+    };
+    let first = app.send(post(json!({"name": "Mira"}))).await;
+    let first_body = first.expect(201);
+    let retry = app.send(post(json!({"name": "Mira"}))).await;
+    assert_eq!(retry.expect(201), first_body);
+    assert_eq!(retry.header("location"), first.header("location"));
+    let list = app
+        .get("/api/v1/authors?per_page=100", None)
+        .await
+        .expect(200);
+    assert_eq!(list["meta"]["total"], 2, "created once");
+    let reused = app
+        .send(post(json!({"name": "Someone else"})))
+        .await
+        .problem(422);
+    assert_eq!(reused["errors"][0]["field"], "Idempotency-Key");
+}

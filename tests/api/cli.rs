@@ -1,0 +1,221 @@
+//! The `lede` binary as a newcomer uses it: its own Postgres in a fresh data dir, demo
+//! content, the first admin token, graceful stop, a second start on the same data.
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LEDE: &str = env!("CARGO_BIN_EXE_lede");
+
+/// A data dir whose cluster is stopped and files removed however the test ends.
+struct DataDir(std::path::PathBuf);
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let pid_file = self.0.join("postgres/postmaster.pid");
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
+        {
+            // SAFETY: signalling the postmaster this test's lede started.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while pid_file.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `lede` and reads its stderr until it says it is serving; returns what it said.
+#[allow(clippy::zombie_processes)] // every caller waits for the child in `stop`
+fn start(data_dir: &std::path::Path, port: u16) -> (Child, String) {
+    let mut child = Command::new(LEDE)
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", data_dir)
+        .env("LEDE_BIND", format!("127.0.0.1:{port}"))
+        .env("LEDE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lede");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        said.push_str(&line);
+        if line.contains("curl -H") || line.contains("Need a token?") {
+            // Keep draining stderr so lede never blocks on a full pipe.
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return (child, said);
+        }
+    }
+    let _ = child.kill();
+    panic!("lede did not start:\n{said}");
+}
+
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn first_start_serves_demo_content_and_a_working_admin_token() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-cli-{}", std::process::id())));
+    let data = guard.0.clone();
+    let port = free_port();
+    let (child, said) = start(&data, port);
+    let secret = said
+        .split_whitespace()
+        .find(|w| w.starts_with("lede_"))
+        .unwrap_or_else(|| panic!("no token printed:\n{said}"))
+        .to_owned();
+    assert!(said.contains(&format!(
+        "curl -H 'Authorization: Bearer {secret}' http://127.0.0.1:{port}/api/v1/tokens"
+    )));
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let authors: serde_json::Value = client
+        .get(format!("{base}/api/v1/authors"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(authors["meta"]["total"], 2, "{authors}");
+    let tokens = client
+        .get(format!("{base}/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tokens.status(), 200);
+
+    // `token create` works beside the running server, printing only the secret on stdout.
+    let made = Command::new(LEDE)
+        .args(["token", "create", "--role", "editor", "--name", "cli test"])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let editor = String::from_utf8(made.stdout).unwrap();
+    assert!(
+        editor.starts_with("lede_") && editor.trim_end().lines().count() == 1,
+        "{editor}"
+    );
+    let as_editor = client
+        .get(format!("{base}/api/v1/tokens"))
+        .bearer_auth(editor.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_editor.status(), 403);
+
+    assert!(stop(child).success());
+    assert!(
+        !data.join("postgres/postmaster.pid").exists(),
+        "Postgres was stopped with lede"
+    );
+
+    // A second start reuses the data, loads nothing twice and prints no new token.
+    let (child, said) = start(&data, port);
+    let client = reqwest::Client::new();
+    assert!(!said.contains("lede_"), "{said}");
+    let authors: serde_json::Value = client
+        .get(format!("{base}/api/v1/authors"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(authors["meta"]["total"], 2);
+    let still = client
+        .get(format!("{base}/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200);
+    assert!(stop(child).success());
+
+    // Token made while the server is down starts and stops the cluster itself.
+    let made = Command::new(LEDE)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "author",
+            "--author",
+            "ines-marchetti",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(!data.join("postgres/postmaster.pid").exists());
+}
+
+#[test]
+fn without_postgres_binaries_it_says_what_to_install() {
+    let empty = std::env::temp_dir().join(format!("lede-nobin-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(LEDE)
+        .args(["migrate"])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_POSTGRES_BIN", &empty)
+        .env("LEDE_DATA_DIR", empty.join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("apt-get install postgresql") && said.contains("DATABASE_URL"),
+        "{said}"
+    );
+    assert!(!said.contains("panicked"), "{said}");
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+#[test]
+fn help_documents_the_settings() {
+    let out = Command::new(LEDE).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for setting in [
+        "LEDE_BIND",
+        "LEDE_DATA_DIR",
+        "DATABASE_URL",
+        "LEDE_POOL_SIZE",
+        "LEDE_LOG_FORMAT",
+        "LEDE_JSON_LIMIT",
+        "LEDE_PUBLIC_URL",
+        "LEDE_CORS_ORIGINS",
+    ] {
+        assert!(help.contains(setting), "{setting} missing from --help");
+    }
+}

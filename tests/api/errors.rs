@@ -1,0 +1,305 @@
+//! Every kind of failure a client can meet answers problem+json with the right status.
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{Options, TestApp};
+
+#[tokio::test]
+async fn malformed_and_mistyped_bodies() {
+    let app = TestApp::spawn().await;
+    let post = |body: Vec<u8>, content_type: Option<&str>| {
+        let mut request = app
+            .request(Method::POST, "/api/v1/authors")
+            .bearer_auth(&app.editor)
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        app.send(request)
+    };
+    post(b"{\"name\": ".to_vec(), Some("application/json"))
+        .await
+        .problem(400);
+    post(b"".to_vec(), Some("application/json"))
+        .await
+        .problem(400);
+    post(
+        b"{\"name\": \"\xff\xfe\"}".to_vec(),
+        Some("application/json"),
+    )
+    .await
+    .problem(400);
+    let deep = format!("{{\"name\": {}{}}}", "[".repeat(5000), "]".repeat(5000));
+    let nested = post(deep.into_bytes(), Some("application/json")).await;
+    nested.problem(nested.status.as_u16());
+    assert!(
+        matches!(nested.status.as_u16(), 400 | 422),
+        "{}",
+        nested.status
+    );
+    let not_object = post(b"[1, 2]".to_vec(), Some("application/json"))
+        .await
+        .problem(422);
+    assert!(
+        not_object["errors"][0]["field"].is_null(),
+        "a body-level error has no field"
+    );
+
+    let wrong_type = post(b"{\"name\": \"x\"}".to_vec(), Some("text/plain"))
+        .await
+        .problem(415);
+    assert!(
+        wrong_type["detail"]
+            .as_str()
+            .unwrap()
+            .contains("text/plain")
+    );
+    post(b"{\"name\": \"x\"}".to_vec(), None).await.problem(415);
+    post(
+        b"name=x".to_vec(),
+        Some("application/x-www-form-urlencoded"),
+    )
+    .await
+    .problem(415);
+    // Charset parameters are fine.
+    post(
+        b"{\"name\": \"Charset\"}".to_vec(),
+        Some("application/json; charset=utf-8"),
+    )
+    .await
+    .expect(201);
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413() {
+    let app = TestApp::spawn_with(Options {
+        json_limit: 1000,
+        ..Options::default()
+    })
+    .await;
+    let big = json!({"name": "x", "bio": "y".repeat(2000)});
+    app.post("/api/v1/authors", Some(&app.editor), &big)
+        .await
+        .problem(413);
+    // Also when streamed without a Content-Length.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|_| Ok(vec![b' '; 100])).collect();
+    let streamed = app
+        .send(
+            app.request(Method::POST, "/api/v1/authors")
+                .bearer_auth(&app.editor)
+                .header("Content-Type", "application/json")
+                .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    chunks,
+                ))),
+        )
+        .await;
+    streamed.problem(413);
+}
+
+#[tokio::test]
+async fn bad_parameters_routes_and_methods() {
+    let app = TestApp::spawn().await;
+    let bad_path = app
+        .get("/api/v1/tokens/not-a-uuid", Some(&app.admin))
+        .await
+        .problem(400);
+    assert!(bad_path["detail"].as_str().unwrap().contains("path"));
+    app.get("/api/v1/authors?per_page=lots", None)
+        .await
+        .problem(400);
+    let unknown = app.get("/api/v1/nothing-here", None).await.problem(404);
+    assert_eq!(unknown["instance"], "/api/v1/nothing-here");
+    assert!(
+        unknown["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/docs/errors#not-found")
+    );
+    app.get("/", None).await.problem(404);
+    let wrong_method = app
+        .send(app.request(Method::PUT, "/api/v1/authors/test-author"))
+        .await;
+    let problem = wrong_method.problem(405);
+    assert_eq!(wrong_method.header("allow"), Some("GET, PATCH, DELETE"));
+    assert!(problem["detail"].as_str().unwrap().contains("PUT"));
+    // The page the `type` URLs point to exists.
+    let page = app.get("/docs/errors", None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("id=\"validation\""));
+}
+
+#[tokio::test]
+async fn bad_tokens_are_401_with_a_challenge() {
+    let app = TestApp::spawn().await;
+    for header in ["Bearer nope", "Basic dXNlcjpwYXNz", "Bearer", "lede_abc"] {
+        let reply = app
+            .send(
+                app.request(Method::GET, "/api/v1/authors")
+                    .header("Authorization", header),
+            )
+            .await;
+        reply.problem(401);
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    }
+}
+
+#[tokio::test]
+async fn request_ids_are_kept_when_sane_and_made_otherwise() {
+    let app = TestApp::spawn().await;
+    let kept = app
+        .send(
+            app.request(Method::GET, "/healthz")
+                .header("X-Request-Id", "trace-abc.123"),
+        )
+        .await;
+    assert_eq!(kept.header("x-request-id"), Some("trace-abc.123"));
+    let replaced = app
+        .send(
+            app.request(Method::GET, "/healthz")
+                .header("X-Request-Id", "bad id with spaces <script>"),
+        )
+        .await;
+    let id = replaced.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let problem = app
+        .send(
+            app.request(Method::GET, "/api/v1/authors/nobody")
+                .header("X-Request-Id", "req-42"),
+        )
+        .await
+        .problem(404);
+    assert_eq!(problem["request_id"], "req-42");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_503_and_the_service_recovers() {
+    let app = TestApp::spawn().await;
+    app.get("/api/v1/authors", None).await.expect(200);
+    app.cut_database();
+    for path in ["/api/v1/authors", "/api/v1/tags/anything", "/readyz"] {
+        let reply = app.get(path, None).await;
+        reply.problem(503);
+        assert_eq!(reply.header("retry-after"), Some("5"), "{path}");
+    }
+    app.post("/api/v1/tags", Some(&app.editor), &json!({"name": "x"}))
+        .await
+        .problem(503);
+    app.get("/healthz", None).await.expect(200);
+
+    app.restore_database();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.get("/api/v1/authors", None).await.status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the service serves again without a restart");
+    app.get("/readyz", None).await.expect(200);
+}
+
+#[tokio::test]
+async fn cors_preflights_are_answered_and_headers_exposed() {
+    let app = TestApp::spawn().await;
+    let preflight = app
+        .send(
+            app.request(Method::OPTIONS, "/api/v1/authors")
+                .header("Origin", "https://front.example")
+                .header("Access-Control-Request-Method", "PATCH")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "authorization, if-match, idempotency-key",
+                ),
+        )
+        .await;
+    assert!(preflight.status.is_success(), "{}", preflight.status);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(preflight.header("access-control-max-age"), Some("86400"));
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        allowed.contains("if-match") && allowed.contains("idempotency-key"),
+        "{allowed}"
+    );
+
+    let get = app
+        .send(
+            app.request(Method::GET, "/api/v1/authors")
+                .header("Origin", "https://front.example"),
+        )
+        .await;
+    let exposed = get
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_lowercase();
+    for header in [
+        "etag",
+        "location",
+        "link",
+        "x-total-count",
+        "retry-after",
+        "x-request-id",
+    ] {
+        assert!(exposed.contains(header), "{header} in {exposed}");
+    }
+    assert!(get.header("access-control-allow-credentials").is_none());
+
+    let strict = TestApp::spawn_with(Options {
+        cors_origins: "https://front.example".into(),
+        ..Options::default()
+    })
+    .await;
+    let refused = strict
+        .send(
+            strict
+                .request(Method::OPTIONS, "/api/v1/authors")
+                .header("Origin", "https://evil.example")
+                .header("Access-Control-Request-Method", "GET"),
+        )
+        .await;
+    refused.problem(400);
+}
+
+#[tokio::test]
+async fn public_url_makes_every_link_absolute_on_it() {
+    let app = TestApp::spawn_with(Options {
+        public_url: Some("https://api.example.com/".into()),
+        ..Options::default()
+    })
+    .await;
+    let created = app
+        .post(
+            "/api/v1/tags",
+            Some(&app.editor),
+            &json!({"name": "Linked"}),
+        )
+        .await;
+    assert!(
+        created
+            .header("location")
+            .unwrap()
+            .starts_with("https://api.example.com/api/v1/tags/")
+    );
+    app.post(
+        "/api/v1/tags",
+        Some(&app.editor),
+        &json!({"name": "Second"}),
+    )
+    .await
+    .expect(201);
+    let list = app.get("/api/v1/tags?per_page=1", None).await;
+    assert!(
+        list.header("link")
+            .unwrap()
+            .contains("<https://api.example.com/api/v1/tags?per_page=1&page=2>")
+    );
+    let problem = app.get("/api/v1/tags/none", None).await.problem(404);
+    assert_eq!(
+        problem["type"],
+        "https://api.example.com/docs/errors#not-found"
+    );
+}

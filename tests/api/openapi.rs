@@ -1,0 +1,55 @@
+use crate::support::TestApp;
+
+/// The committed document is the one the code generates. Refresh it with
+/// `cargo run -- openapi > openapi/openapi.json`.
+#[test]
+fn committed_openapi_document_is_current() {
+    let generated = lede::openapi_json();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date; refresh it with `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn the_document_and_the_docs_page_are_served() {
+    let app = TestApp::spawn().await;
+    let served = app.get("/openapi.json", None).await.expect(200);
+    let generated: serde_json::Value = serde_json::from_str(&lede::openapi_json()).unwrap();
+    assert_eq!(served, generated);
+    assert_eq!(served["openapi"], "3.1.0");
+    let docs = app.get("/docs/", None).await;
+    assert_eq!(docs.status, 200);
+    assert!(docs.text().contains("swagger"), "{}", docs.text());
+    let initializer = app.get("/docs/swagger-initializer.js", None).await;
+    assert!(initializer.text().contains("/openapi.json"));
+}
+
+#[test]
+fn every_operation_documents_its_errors_and_security() {
+    let doc: serde_json::Value = serde_json::from_str(&lede::openapi_json()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(op["summary"].is_string(), "{id} has no summary");
+            assert!(op["security"].is_array(), "{id} has no security");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("400") && responses.contains_key("503"),
+                "{id}"
+            );
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{id} lacks 404");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{id} lacks {status}");
+                }
+            }
+        }
+    }
+}

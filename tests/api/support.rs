@@ -1,0 +1,343 @@
+//! The test harness: one throwaway Postgres cluster per test binary (removed at exit), one
+//! migrated template database, and for each test its own database cloned from the
+//! template, served by the real app on a real port.
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use lede::config::Config;
+use lede::db::embedded::{Durability, EmbeddedPostgres};
+use lede::http::auth::Role;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const TEMPLATE: &str = "lede_template";
+
+struct Cluster {
+    postgres: Mutex<Option<EmbeddedPostgres>>,
+    dir: PathBuf,
+    admin_url: String,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+/// Starts the cluster once (on a thread of its own, with its own runtime, so it can be
+/// called from any test's runtime) and registers its removal at process exit.
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        std::thread::spawn(|| {
+            let dir = std::env::temp_dir().join(format!("lede-test-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let postgres = EmbeddedPostgres::start(&dir.join("pg"), Durability::Throwaway)
+                .expect("start the test cluster (is the PostgreSQL server package installed?)");
+            let admin_url = postgres.url_for("postgres");
+            let template_url = postgres.url_for(TEMPLATE);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    let mut conn = AsyncPgConnection::establish(&admin_url)
+                        .await
+                        .expect("connect");
+                    diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
+                        .execute(&mut conn)
+                        .await
+                        .expect("create template");
+                    lede::db::run_migrations(&template_url)
+                        .await
+                        .expect("migrate template");
+                });
+            // SAFETY: registers a plain `extern "C" fn` with no arguments.
+            unsafe { libc::atexit(remove_cluster) };
+            Cluster {
+                postgres: Mutex::new(Some(postgres)),
+                dir,
+                admin_url,
+            }
+        })
+        .join()
+        .expect("cluster thread")
+    })
+}
+
+extern "C" fn remove_cluster() {
+    if let Some(cluster) = CLUSTER.get() {
+        if let Some(mut postgres) = cluster.postgres.lock().ok().and_then(|mut p| p.take()) {
+            postgres.stop();
+        }
+        let _ = std::fs::remove_dir_all(&cluster.dir);
+    }
+}
+
+/// Runs SQL against the cluster's maintenance database, from any context.
+fn admin_sql(sql: String) {
+    let url = cluster().admin_url.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                let mut conn = AsyncPgConnection::establish(&url).await.expect("connect");
+                diesel::sql_query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("admin sql");
+            })
+    })
+    .join()
+    .expect("admin thread");
+}
+
+/// A running app on its own database, with a token of each role.
+pub struct TestApp {
+    pub address: String,
+    pub database: String,
+    pub database_url: String,
+    pub admin: String,
+    pub editor: String,
+    /// An author-role token bound to the demo author `test-author`.
+    pub author: String,
+    client: reqwest::Client,
+    server: actix_web::dev::ServerHandle,
+}
+
+pub struct Options {
+    pub json_limit: usize,
+    pub public_url: Option<String>,
+    pub cors_origins: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            json_limit: 1024 * 1024,
+            public_url: None,
+            cors_origins: "*".into(),
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let cluster = cluster();
+        let database = format!(
+            "t_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        admin_sql(format!(
+            "CREATE DATABASE {database} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY"
+        ));
+        let database_url = cluster
+            .postgres
+            .lock()
+            .expect("cluster lock")
+            .as_ref()
+            .expect("cluster running")
+            .url_for(&database);
+
+        let mut conn = AsyncPgConnection::establish(&database_url)
+            .await
+            .expect("connect");
+        let author_id = uuid::Uuid::now_v7();
+        diesel::sql_query(format!(
+            "INSERT INTO authors (id, slug, name, email) VALUES ('{author_id}', 'test-author', 'Test Author', 'test-author@example.com')"
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("insert test author");
+        let (_, admin) = lede::auth::tokens::create(&mut conn, "test", Role::Admin, None)
+            .await
+            .expect("admin token");
+        let (_, editor) = lede::auth::tokens::create(&mut conn, "test", Role::Editor, None)
+            .await
+            .expect("editor token");
+        let (_, author) =
+            lede::auth::tokens::create(&mut conn, "test", Role::Author, Some(author_id))
+                .await
+                .expect("author token");
+
+        let mut config = Config::for_database(database_url.clone());
+        config.json_limit = options.json_limit;
+        config.public_url = options.public_url;
+        config.cors_origins = options.cors_origins;
+        let pool = lede::pool_for(&database_url, &config).expect("pool");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let server =
+            lede::serve(lede::AppState::new(pool, &config), listener, Some(1)).expect("serve");
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp {
+            address,
+            database,
+            database_url,
+            admin,
+            editor,
+            author,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            server: handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A request builder with the base URL filled in.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("body").to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(with_token(self.request(Method::GET, path), token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(with_token(self.request(Method::POST, path), token).json(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(with_token(self.request(Method::PATCH, path), token).json(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(with_token(self.request(Method::DELETE, path), token))
+            .await
+    }
+
+    /// Makes the database refuse this app: no new connections, existing ones ended.
+    pub fn cut_database(&self) {
+        admin_sql(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            self.database
+        ));
+        admin_sql(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            self.database
+        ));
+    }
+
+    pub fn restore_database(&self) {
+        admin_sql(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.database
+        ));
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+        admin_sql(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database
+        ));
+    }
+}
+
+pub fn with_token(
+    request: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): status {}, {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status and returns the JSON body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
+    }
+
+    /// Asserts an RFC 9457 problem with this status and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> Value {
+        let problem = self.expect(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text()
+        );
+        assert_eq!(problem["status"], status);
+        for field in ["type", "title", "detail", "instance", "request_id"] {
+            assert!(
+                problem[field].is_string(),
+                "problem lacks {field}: {problem}"
+            );
+        }
+        assert_eq!(
+            Some(problem["request_id"].as_str().unwrap()),
+            self.header("x-request-id"),
+            "request_id matches X-Request-Id"
+        );
+        assert!(problem["errors"].is_array());
+        problem
+    }
+}

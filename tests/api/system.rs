@@ -1,0 +1,33 @@
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthz", None).await.expect(200)["status"], "ok");
+    assert_eq!(
+        app.get("/readyz", None).await.expect(200)["status"],
+        "ready"
+    );
+    app.get("/api/v1/authors", None).await.expect(200);
+    app.get("/api/v1/authors/nobody", None).await.problem(404);
+    let metrics = app.get("/metrics", None).await;
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = metrics.text();
+    assert!(
+        text.contains(
+            r#"lede_http_requests_total{method="GET",route="/api/v1/authors",status="200"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/authors/{id_or_slug}",status="404""#),
+        "{text}"
+    );
+    assert!(text.contains("lede_http_request_duration_seconds_bucket"));
+    assert!(text.contains(r#"lede_db_pool_connections{state="max"}"#));
+}
