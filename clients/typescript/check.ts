@@ -1,0 +1,63 @@
+// What a front-end does with the generated client; `tsc` fails if the document stops
+// describing it (a renamed field, a lost parameter, an error without the Problem schema).
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/lede";
+
+type Author = components["schemas"]["AuthorResponse"];
+type Problem = components["schemas"]["Problem"];
+type TagPage = components["schemas"]["ListResponse_TagResponse"];
+
+const api = createClient<paths>({ baseUrl: "http://127.0.0.1:8080" });
+
+export async function byline(slug: string): Promise<string> {
+  const { data, error } = await api.GET("/api/v1/authors/{id_or_slug}", {
+    params: { path: { id_or_slug: slug } },
+  });
+  if (error) {
+    const problem: Problem = error;
+    return `${problem.status} ${problem.title}: ${problem.detail} (${problem.request_id})`;
+  }
+  const author: Author = data;
+  return `${author.name} (${author.article_count} articles)${author.email ? ` <${author.email}>` : ""}`;
+}
+
+export async function allTagNames(): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined = undefined;
+  do {
+    const query = { per_page: 100, cursor, sort: "name" };
+    const result = await api.GET("/api/v1/tags", { params: { query } });
+    if (result.error) throw new Error(result.error.detail);
+    const page: TagPage = result.data;
+    names.push(...page.data.map((t) => t.name));
+    cursor = page.meta.next_cursor ?? undefined;
+  } while (cursor);
+  return names;
+}
+
+export async function createAuthor(token: string, name: string): Promise<string | undefined> {
+  const { data, error } = await api.POST("/api/v1/authors", {
+    headers: { Authorization: `Bearer ${token}`, "Idempotency-Key": crypto.randomUUID() },
+    body: { name, bio: "Writes about cities." },
+  });
+  if (error) {
+    return error.errors.map((e) => `${e.field ?? "body"}: ${e.message}`).join("; ");
+  }
+  return data.slug;
+}
+
+export async function renameTag(token: string, slug: string, etag: string) {
+  return api.PATCH("/api/v1/tags/{id_or_slug}", {
+    params: { path: { id_or_slug: slug }, header: { "If-Match": etag } },
+    headers: { Authorization: `Bearer ${token}` },
+    body: { name: "Renamed", description: null },
+  });
+}
+
+export async function newToken(adminToken: string): Promise<string | undefined> {
+  const { data } = await api.POST("/api/v1/tokens", {
+    headers: { Authorization: `Bearer ${adminToken}` },
+    body: { name: "script", role: "editor" },
+  });
+  return data?.secret ?? undefined;
+}
