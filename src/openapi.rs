@@ -81,7 +81,31 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             }
         }
     }
-    doc
+    with_list_examples(doc)
+}
+
+/// `ListResponse<T>` is generic, so its example is assembled from `T`'s and `ListMeta`'s.
+fn with_list_examples(doc: OpenApi) -> OpenApi {
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let schemas = &mut value["components"]["schemas"];
+    let meta = schemas["ListMeta"]["example"].clone();
+    let names: Vec<String> = schemas
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| k.starts_with("ListResponse_"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in names {
+        let item = name.trim_start_matches("ListResponse_");
+        let example = schemas[item]["example"].clone();
+        schemas[&name]["example"] = serde_json::json!({"data": [example], "meta": meta});
+    }
+    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// The error answers an operation can give, from what it takes: every one can meet a bad

@@ -196,20 +196,12 @@ async fn update_author(
 fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
     let mut checks = Checks::new();
     let update = AuthorUpdate {
-        name: changes.name.map(|name| match name {
-            Some(name) => checks.text("name", &name, MAX_NAME),
-            None => {
-                checks.fail("name", "required", "name cannot be removed");
-                String::new()
-            }
-        }),
-        slug: changes.slug.map(|slug| match slug {
-            Some(slug) => checks.slug("slug", &slug),
-            None => {
-                checks.fail("slug", "required", "slug cannot be removed");
-                String::new()
-            }
-        }),
+        name: changes
+            .name
+            .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
+        slug: changes
+            .slug
+            .map(|slug| checks.kept("slug", slug, |c, v| c.slug("slug", v))),
         email: changes.email.map(|e| checks.email("email", e.as_deref())),
         bio: changes
             .bio

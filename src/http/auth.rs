@@ -14,6 +14,7 @@ use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "editor")]
 pub enum Role {
     /// Everything, including tokens.
     Admin,

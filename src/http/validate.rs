@@ -27,6 +27,22 @@ impl Checks {
         value.to_owned()
     }
 
+    /// A merge-patch value for a field that cannot be removed: `null` is refused.
+    pub fn kept(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        check: impl FnOnce(&mut Self, &str) -> String,
+    ) -> String {
+        match value {
+            Some(value) => check(self, &value),
+            None => {
+                self.fail(field, "required", format!("{field} cannot be removed"));
+                String::new()
+            }
+        }
+    }
+
     /// Optional free text (may span lines); empty means none.
     pub fn long_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         let value = value.map(str::trim).filter(|v| !v.is_empty())?;

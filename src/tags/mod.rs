@@ -193,20 +193,12 @@ async fn update_tag(
 fn validate_changes(changes: TagChanges) -> Result<TagUpdate, ApiError> {
     let mut checks = Checks::new();
     let update = TagUpdate {
-        name: changes.name.map(|name| match name {
-            Some(name) => checks.text("name", &name, MAX_NAME),
-            None => {
-                checks.fail("name", "required", "name cannot be removed");
-                String::new()
-            }
-        }),
-        slug: changes.slug.map(|slug| match slug {
-            Some(slug) => checks.slug("slug", &slug),
-            None => {
-                checks.fail("slug", "required", "slug cannot be removed");
-                String::new()
-            }
-        }),
+        name: changes
+            .name
+            .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
+        slug: changes
+            .slug
+            .map(|slug| checks.kept("slug", slug, |c, v| c.slug("slug", v))),
         description: changes
             .description
             .map(|d| checks.long_text("description", d.as_deref(), MAX_DESCRIPTION)),

@@ -53,3 +53,14 @@ fn every_operation_documents_its_errors_and_security() {
         }
     }
 }
+
+#[test]
+fn every_schema_has_an_example() {
+    let doc: serde_json::Value = serde_json::from_str(&lede::openapi_json()).unwrap();
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        assert!(
+            schema.get("example").is_some() || schema.get("examples").is_some(),
+            "schema {name} has no example"
+        );
+    }
+}
