@@ -50,6 +50,40 @@ pub struct Config {
     #[arg(long, env = "LEDE_JSON_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub json_limit: usize,
 
+    /// Where images are stored: `file:///path` (default: `<data-dir>/media`) or
+    /// `s3://bucket/prefix` (credentials and region from the usual AWS_* variables;
+    /// AWS_ENDPOINT for S3-compatible services).
+    #[arg(long, env = "LEDE_STORAGE_URL", global = true)]
+    pub storage_url: Option<String>,
+
+    /// Public base URL of stored media (e.g. a CDN in front of the bucket). When unset,
+    /// lede serves media itself under `<public URL>/media`.
+    #[arg(long, env = "LEDE_MEDIA_URL", global = true)]
+    pub media_url: Option<String>,
+
+    /// Largest accepted image upload, in bytes.
+    #[arg(long, env = "LEDE_IMAGE_MAX_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub image_max_bytes: usize,
+
+    /// Largest accepted image, in pixels (width x height), checked from the file's header
+    /// before anything is decoded.
+    #[arg(
+        long,
+        env = "LEDE_IMAGE_MAX_PIXELS",
+        default_value_t = 50_000_000,
+        global = true
+    )]
+    pub image_max_pixels: u64,
+
+    /// Largest accepted image width or height, in pixels.
+    #[arg(
+        long,
+        env = "LEDE_IMAGE_MAX_DIMENSION",
+        default_value_t = 16_384,
+        global = true
+    )]
+    pub image_max_dimension: u32,
+
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "LEDE_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -81,6 +115,11 @@ impl Config {
             pool_size: 4,
             pool_timeout_secs: 2,
             json_limit: 1024 * 1024,
+            storage_url: None,
+            media_url: None,
+            image_max_bytes: 20 * 1024 * 1024,
+            image_max_pixels: 50_000_000,
+            image_max_dimension: 16_384,
             workers: Some(1),
             log_format: LogFormat::Text,
             demo: false,

@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod images;
 pub mod openapi;
 pub mod system;
 pub mod tags;
@@ -34,13 +35,16 @@ pub struct AppState {
     pub public_url: Option<String>,
     pub json_limit: usize,
     pub cors_origins: String,
+    pub storage: images::storage::Storage,
+    pub image_max_bytes: usize,
+    pub image_limits: images::process::Limits,
     /// Documented routes with their methods, to answer 405 with `Allow`.
     routes: Vec<(ResourceDef, String)>,
     openapi: utoipa::openapi::OpenApi,
 }
 
 impl AppState {
-    pub fn new(pool: db::Pool, config: &Config) -> Self {
+    pub fn new(pool: db::Pool, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
         let routes = openapi::route_table(&openapi)
             .into_iter()
@@ -49,7 +53,13 @@ impl AppState {
                 (ResourceDef::new(path), allow.join(", "))
             })
             .collect();
-        AppState {
+        Ok(AppState {
+            storage: images::storage::Storage::from_config(config)?,
+            image_max_bytes: config.image_max_bytes,
+            image_limits: images::process::Limits {
+                max_pixels: config.image_max_pixels,
+                max_dimension: config.image_max_dimension,
+            },
             pool,
             public_url: config
                 .public_url
@@ -59,7 +69,7 @@ impl AppState {
             cors_origins: config.cors_origins.clone(),
             routes,
             openapi,
-        }
+        })
     }
 }
 
@@ -70,8 +80,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .configure(authors::configure)
             .configure(tags::configure)
+            .configure(images::configure)
             .configure(auth::configure),
     )
+    .service(images::media::get_media)
     .configure(system::configure);
 }
 

@@ -194,7 +194,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         )
     })?;
     let address = listener.local_addr()?;
-    let server = lede::serve(lede::AppState::new(pool, config), listener, config.workers)?;
+    let server = lede::serve(lede::AppState::new(pool, config)?, listener, config.workers)?;
     let base = config
         .public_url
         .clone()

@@ -28,6 +28,7 @@ use crate::error::{PROBLEM_JSON, Problem};
     tags(
         (name = "authors", description = "Bylines: public reads, editor writes"),
         (name = "tags", description = "Topics articles are filed under"),
+        (name = "images", description = "Uploads with alt text, captions, credits and resized variants; files under /media"),
         (name = "tokens", description = "API tokens (admins only)"),
         (name = "system", description = "Health, readiness and metrics"),
     )
@@ -259,6 +260,7 @@ pub const ERRORS_PAGE: &str = r#"<!doctype html>
 <dt id="conflict">conflict (409)</dt><dd>A unique field such as <code>slug</code> is taken; <code>errors</code> names it.</dd>
 <dt id="precondition-failed">precondition-failed (412)</dt><dd><code>If-Match</code> no longer matches the resource's <code>ETag</code>: someone changed it since you read it. Nothing was changed.</dd>
 <dt id="payload-too-large">payload-too-large (413)</dt><dd>The body is over the configured limit.</dd>
+<dt id="range-not-satisfiable">range-not-satisfiable (416)</dt><dd>The <code>Range</code> asked for lies outside the file; <code>Content-Range</code> gives its size.</dd>
 <dt id="unsupported-media-type">unsupported-media-type (415)</dt><dd>Send bodies as <code>application/json</code> (or <code>application/merge-patch+json</code> for PATCH).</dd>
 <dt id="validation">validation (422)</dt><dd>Fields are missing, unknown or invalid. <code>errors</code> lists each with <code>field</code>, <code>code</code> and <code>message</code>.</dd>
 <dt id="unavailable">unavailable (503)</dt><dd>The database is out of reach. Retry after <code>Retry-After</code> seconds; the service recovers by itself.</dd>

@@ -7,16 +7,24 @@ use diesel_async::AsyncConnection;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use self::model::{AuthorChanges, AuthorInsert, AuthorResponse, AuthorUpdate, NewAuthor};
+use std::collections::HashMap;
+
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use self::model::{Author, AuthorChanges, AuthorInsert, AuthorResponse, AuthorUpdate, NewAuthor};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::pagination::{
+    ListResponse, Loaded, PageParams, Pagination, list_response, time_key,
+};
 use crate::http::response::{IfMatch, fresh, ok};
 use crate::http::validate::{Checks, first_free_slug, slugify};
+use crate::images::{self, model::ImageResponse, storage::MediaUrls};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_authors)
@@ -62,13 +70,15 @@ async fn list_authors(
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "name")?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let loaded = queries::list(&mut conn, &pagination, &sort).await?;
+    let Loaded { rows, total } = queries::list(&mut conn, &pagination, &sort).await?;
+    let urls = state.storage.urls(&req);
+    let avatars = avatars(&mut conn, &rows, &urls).await?;
     let with_private = auth.is_authenticated();
     list_response(
         &req,
         &pagination,
         &sort,
-        loaded,
+        Loaded { rows, total },
         |a| {
             let key = match sort.option.name {
                 "name" => a.name.clone(),
@@ -78,8 +88,49 @@ async fn list_authors(
             };
             (key, a.id)
         },
-        |a| AuthorResponse::new(a, with_private),
+        |a| {
+            let avatar = a.avatar_image_id.and_then(|id| avatars.get(&id).cloned());
+            AuthorResponse::new(a, with_private, avatar)
+        },
     )
+}
+
+/// The avatars of a page of authors, in one query.
+async fn avatars(
+    conn: &mut AsyncPgConnection,
+    authors: &[Author],
+    urls: &MediaUrls,
+) -> Result<HashMap<Uuid, ImageResponse>, ApiError> {
+    let ids: Vec<Uuid> = authors.iter().filter_map(|a| a.avatar_image_id).collect();
+    Ok(images::queries::by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|image| (image.id, ImageResponse::new(image, urls)))
+        .collect())
+}
+
+/// One author as a client sees it, avatar embedded.
+async fn view(
+    conn: &mut AsyncPgConnection,
+    author: Author,
+    with_private: bool,
+    urls: &MediaUrls,
+) -> Result<AuthorResponse, ApiError> {
+    let mut avatars = avatars(conn, std::slice::from_ref(&author), urls).await?;
+    let avatar = author.avatar_image_id.and_then(|id| avatars.remove(&id));
+    Ok(AuthorResponse::new(author, with_private, avatar))
+}
+
+/// A 422 unless the avatar names an existing image.
+async fn check_avatar(conn: &mut AsyncPgConnection, avatar: Option<Uuid>) -> Result<(), ApiError> {
+    match avatar {
+        Some(id) if images::queries::find(conn, id).await?.is_none() => Err(ApiError::invalid(
+            "avatar",
+            "not_found",
+            format!("no image with id `{id}`; upload it to /api/v1/images first"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Get an author
@@ -105,7 +156,11 @@ async fn find_author(
     let author = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("author", &key))?;
-    ok(&req, &AuthorResponse::new(author, auth.is_authenticated()))
+    let urls = state.storage.urls(&req);
+    ok(
+        &req,
+        &view(&mut conn, author, auth.is_authenticated(), &urls).await?,
+    )
 }
 
 /// Create an author
@@ -138,13 +193,16 @@ async fn create_author(
         email: checks.email("email", new.email.as_deref()),
         bio: checks.long_text("bio", new.bio.as_deref(), MAX_BIO),
         website: checks.url("website", new.website.as_deref()),
+        avatar_image_id: new.avatar,
         name,
     };
     checks.finish()?;
     let base = base_url(&req);
+    let urls = state.storage.urls(&req);
     let pool = state.pool.clone();
     idempotency::once(&req, &state.pool, Some(caller), || async move {
         let mut conn = crate::db::conn(&pool).await?;
+        check_avatar(&mut conn, row.avatar_image_id).await?;
         let mut row = row;
         if slug.is_none() {
             let base = slugify(&row.name, "author");
@@ -152,7 +210,7 @@ async fn create_author(
         }
         let author = queries::insert(&mut conn, &row).await?;
         let location = format!("{base}/api/v1/authors/{}", author.id);
-        Created::new(location, &AuthorResponse::new(author, true))
+        Created::new(location, &view(&mut conn, author, true, &urls).await?)
     })
     .await
 }
@@ -172,6 +230,7 @@ async fn create_author(
 )]
 #[patch("/authors/{id_or_slug}")]
 async fn update_author(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
     key: web::Path<String>,
@@ -180,17 +239,20 @@ async fn update_author(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
     let changes = validate_changes(body.0)?;
+    let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     let author = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let current = queries::lock(conn, &key)
                 .await?
                 .ok_or_else(|| ApiError::not_found("author", &key))?;
-            if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
-            Ok(queries::update(conn, current.id, &changes).await?)
+            if_match.check_value(&view(conn, current.clone(), true, &urls).await?)?;
+            check_avatar(conn, changes.avatar_image_id.flatten()).await?;
+            let changed = queries::update(conn, current.id, &changes).await?;
+            view(conn, changed, true, &urls).await
         })
         .await?;
-    fresh(&AuthorResponse::new(author, true))
+    fresh(&author)
 }
 
 fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
@@ -207,6 +269,7 @@ fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
             .bio
             .map(|b| checks.long_text("bio", b.as_deref(), MAX_BIO)),
         website: changes.website.map(|w| checks.url("website", w.as_deref())),
+        avatar_image_id: changes.avatar,
         updated_at: Some(chrono::Utc::now()),
     };
     checks.finish()?;
@@ -225,18 +288,20 @@ fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
 )]
 #[delete("/authors/{id_or_slug}")]
 async fn delete_author(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
+    let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = queries::lock(conn, &key)
             .await?
             .ok_or_else(|| ApiError::not_found("author", &key))?;
-        if_match.check_value(&AuthorResponse::new(current.clone(), true))?;
+        if_match.check_value(&view(conn, current.clone(), true, &urls).await?)?;
         queries::delete(conn, current.id).await?;
         Ok(())
     })

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::schema::authors;
 use crate::http::{Timestamp, patch_field};
+use crate::images::model::ImageResponse;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = authors)]
@@ -19,6 +20,7 @@ pub struct Author {
     pub website: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub avatar_image_id: Option<Uuid>,
 }
 
 #[derive(Debug, Insertable)]
@@ -30,6 +32,7 @@ pub struct AuthorInsert {
     pub email: Option<String>,
     pub bio: Option<String>,
     pub website: Option<String>,
+    pub avatar_image_id: Option<Uuid>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -40,6 +43,7 @@ pub struct AuthorUpdate {
     pub email: Option<Option<String>>,
     pub bio: Option<Option<String>>,
     pub website: Option<Option<String>>,
+    pub avatar_image_id: Option<Option<Uuid>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -51,7 +55,14 @@ pub struct AuthorUpdate {
     "name": "Ada Okafor",
     "bio": "Science desk. Writes about rivers, bridges and the people who fix them.",
     "website": "https://example.com/ada",
-    "avatar": null,
+    "avatar": {
+        "id": "01932c4e-bbbb-7ccc-8ddd-0123456789ab",
+        "url": "https://api.example.com/media/images/3f/3f9a.../original.jpg",
+        "mime_type": "image/jpeg", "width": 800, "height": 800, "byte_size": 91234,
+        "alt": "Ada Okafor", "caption": null, "credit": null, "focal_x": null, "focal_y": null,
+        "variants": [{"name": "w320", "width": 320, "height": 320, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"}],
+        "created_at": "2025-10-28T09:30:00Z", "updated_at": "2025-10-28T09:30:00Z"
+    },
     "article_count": 0,
     "created_at": "2025-10-28T09:30:00Z",
     "updated_at": "2025-10-28T09:30:00Z",
@@ -64,9 +75,8 @@ pub struct AuthorResponse {
     /// Plain text.
     pub bio: Option<String>,
     pub website: Option<String>,
-    /// The author's picture (an image object); `null` until one is set.
-    #[schema(value_type = Option<Object>)]
-    pub avatar: Option<serde_json::Value>,
+    /// The author's picture, embedded (url, size, alt, variants for `srcset`); `null` when none.
+    pub avatar: Option<ImageResponse>,
     /// Published articles by this author.
     pub article_count: i64,
     pub created_at: Timestamp,
@@ -78,14 +88,14 @@ pub struct AuthorResponse {
 }
 
 impl AuthorResponse {
-    pub fn new(author: Author, with_private: bool) -> Self {
+    pub fn new(author: Author, with_private: bool, avatar: Option<ImageResponse>) -> Self {
         AuthorResponse {
             id: author.id,
             slug: author.slug,
             name: author.name,
             bio: author.bio,
             website: author.website,
-            avatar: None,
+            avatar,
             article_count: 0,
             created_at: author.created_at.into(),
             updated_at: author.updated_at.into(),
@@ -97,7 +107,7 @@ impl AuthorResponse {
 /// A new author. The slug is made from the name when absent.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Ada Okafor", "email": "ada@example.com", "bio": "Science desk.", "website": "https://example.com/ada"}))]
+#[schema(example = json!({"name": "Ada Okafor", "email": "ada@example.com", "bio": "Science desk.", "website": "https://example.com/ada", "avatar": "01932c4e-bbbb-7ccc-8ddd-0123456789ab"}))]
 pub struct NewAuthor {
     /// 1 to 200 characters.
     pub name: String,
@@ -110,6 +120,8 @@ pub struct NewAuthor {
     pub bio: Option<String>,
     /// An absolute http(s) URL.
     pub website: Option<String>,
+    /// Id of an uploaded image to show as the author's picture.
+    pub avatar: Option<Uuid>,
 }
 
 /// Changes to an author (JSON merge patch): absent fields stay, `null` clears.
@@ -132,4 +144,8 @@ pub struct AuthorChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>, nullable)]
     pub website: Option<Option<String>>,
+    /// Id of an uploaded image; `null` removes the picture.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub avatar: Option<Option<Uuid>>,
 }

@@ -23,6 +23,28 @@ diesel::table! {
         website -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        avatar_image_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    images (id) {
+        id -> Uuid,
+        sha256 -> Bytea,
+        mime_type -> Text,
+        width -> Int4,
+        height -> Int4,
+        byte_size -> Int8,
+        storage_key -> Text,
+        variants -> Jsonb,
+        alt -> Nullable<Text>,
+        caption -> Nullable<Text>,
+        credit -> Nullable<Text>,
+        focal_x -> Nullable<Float4>,
+        focal_y -> Nullable<Float4>,
+        owner_author_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -60,11 +82,13 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> authors (author_id));
+diesel::joinable!(authors -> images (avatar_image_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     authors,
     idempotency_keys,
+    images,
     lede_meta,
     tags,
 );

@@ -3,6 +3,7 @@
 mod authors;
 mod cli;
 mod errors;
+mod images;
 mod openapi;
 mod roles;
 mod support;

@@ -27,6 +27,9 @@ fn expected(operation_id: &str) -> Option<Access> {
         "create_tag" => Access::Roles(ANY_ROLE),
         "update_tag" | "delete_tag" => Access::Roles(STAFF),
         "list_tokens" | "find_token" | "create_token" | "revoke_token" => Access::Roles(ADMIN),
+        "list_images" | "find_image" => Access::Public,
+        "create_image" | "update_image" | "delete_image" => Access::Roles(ANY_ROLE),
+        "get_media" => Access::Open,
         "healthz" | "readyz" | "metrics" => Access::Open,
         _ => return None,
     })
@@ -38,6 +41,7 @@ fn sample_body(operation_id: &str) -> Option<Value> {
         "update_author" => Some(json!({"bio": "matrix"})),
         "create_tag" => Some(json!({"name": "Matrix Tag"})),
         "update_tag" => Some(json!({"description": "matrix"})),
+        "update_image" => Some(json!({"alt": "matrix"})),
         "create_token" => Some(json!({"name": "matrix", "role": "editor"})),
         _ => None,
     }
@@ -85,6 +89,26 @@ async fn every_route_checks_roles_as_documented() {
     .await
     .expect(204);
 
+    // Uploaded as the author, so the author token may change and delete it too.
+    let png = {
+        let mut out = Vec::new();
+        image::DynamicImage::new_rgb8(4, 4)
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    };
+    let image = app
+        .upload(Some(&app.author), png, "m.png", "image/png", &[])
+        .await
+        .expect(201);
+    let media_key = image["url"]
+        .as_str()
+        .unwrap()
+        .split("/media/")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
     let doc: Value = serde_json::from_str(&lede::openapi_json()).unwrap();
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
         .as_object()
@@ -108,7 +132,15 @@ async fn every_route_checks_roles_as_documented() {
             });
             let path = template
                 .replace("{id_or_slug}", "matrix")
-                .replace("{id}", spare["id"].as_str().unwrap());
+                .replace("{key}", &media_key)
+                .replace(
+                    "{id}",
+                    if template.contains("images") {
+                        image["id"].as_str().unwrap()
+                    } else {
+                        spare["id"].as_str().unwrap()
+                    },
+                );
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let callers: [(&str, Option<&str>); 6] = [
                 ("none", None),
@@ -127,7 +159,11 @@ async fn every_route_checks_roles_as_documented() {
                     continue;
                 }
                 let mut request = with_token(app.request(method.clone(), &path), token);
-                if let Some(body) = sample_body(id) {
+                if id == "create_image" {
+                    let part = reqwest::multipart::Part::bytes(b"not an image".to_vec())
+                        .file_name("x.png");
+                    request = request.multipart(reqwest::multipart::Form::new().part("file", part));
+                } else if let Some(body) = sample_body(id) {
                     request = request.json(&body);
                 }
                 let status = app.send(request).await.status.as_u16();

@@ -96,6 +96,8 @@ fn admin_sql(sql: String) {
 /// A running app on its own database, with a token of each role.
 pub struct TestApp {
     pub address: String,
+    /// Where this app's image files are stored.
+    pub media_dir: PathBuf,
     pub database: String,
     pub database_url: String,
     pub admin: String,
@@ -110,6 +112,9 @@ pub struct Options {
     pub json_limit: usize,
     pub public_url: Option<String>,
     pub cors_origins: String,
+    pub media_url: Option<String>,
+    pub image_max_bytes: usize,
+    pub image_max_pixels: u64,
 }
 
 impl Default for Options {
@@ -118,6 +123,9 @@ impl Default for Options {
             json_limit: 1024 * 1024,
             public_url: None,
             cors_origins: "*".into(),
+            media_url: None,
+            image_max_bytes: 20 * 1024 * 1024,
+            image_max_pixels: 50_000_000,
         }
     }
 }
@@ -166,19 +174,29 @@ impl TestApp {
                 .await
                 .expect("author token");
 
+        let media_dir = cluster.dir.join("media").join(&database);
         let mut config = Config::for_database(database_url.clone());
+        config.storage_url = Some(format!("file://{}", media_dir.display()));
+        config.media_url = options.media_url;
+        config.image_max_bytes = options.image_max_bytes;
+        config.image_max_pixels = options.image_max_pixels;
         config.json_limit = options.json_limit;
         config.public_url = options.public_url;
         config.cors_origins = options.cors_origins;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
-        let server =
-            lede::serve(lede::AppState::new(pool, &config), listener, Some(1)).expect("serve");
+        let server = lede::serve(
+            lede::AppState::new(pool, &config).expect("state"),
+            listener,
+            Some(1),
+        )
+        .expect("serve");
         let handle = server.handle();
         tokio::spawn(server);
         TestApp {
             address,
+            media_dir,
             database,
             database_url,
             admin,
@@ -233,6 +251,37 @@ impl TestApp {
             .await
     }
 
+    /// Uploads `bytes` as the form field `file` with a filename and declared type that the
+    /// server must ignore, plus text fields.
+    pub async fn upload(
+        &self,
+        token: Option<&str>,
+        bytes: Vec<u8>,
+        filename: &str,
+        declared: &str,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str(declared)
+            .expect("mime");
+        let mut form = reqwest::multipart::Form::new().part("file", part);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        self.send(with_token(self.request(Method::POST, "/api/v1/images"), token).multipart(form))
+            .await
+    }
+
+    /// GETs an absolute URL the API gave out.
+    pub async fn fetch(&self, url: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     /// Makes the database refuse this app: no new connections, existing ones ended.
     pub fn cut_database(&self) {
         admin_sql(format!(
@@ -256,6 +305,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         drop(self.server.stop(false));
+        let _ = std::fs::remove_dir_all(&self.media_dir);
         admin_sql(format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.database

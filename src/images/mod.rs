@@ -1,0 +1,540 @@
+//! `/api/v1/images`: uploads with alt text, captions, credits and resized variants, and
+//! `/media/...`, where their files are served with long-lived caching.
+pub mod media;
+pub mod model;
+pub mod process;
+pub mod queries;
+pub mod storage;
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use diesel_async::AsyncConnection;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use self::model::{
+    ImageChanges, ImageInsert, ImageResponse, ImageUpdate, ImageUpload, StoredVariant,
+};
+use self::process::{ProcessError, Processed};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
+use crate::http::base_url;
+use crate::http::body::JsonBody;
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::validate::Checks;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_images)
+        .service(create_image)
+        .service(find_image)
+        .service(update_image)
+        .service(delete_image);
+}
+
+const MAX_ALT: usize = 1000;
+const MAX_CAPTION: usize = 2000;
+const MAX_CREDIT: usize = 300;
+/// Bytes a text field of the upload form may have.
+const MAX_FORM_TEXT: usize = 16 * 1024;
+
+/// Filters and sort order of the image list.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageQuery {
+    /// Only images of this type, e.g. `image/png`.
+    #[param(example = "image/jpeg")]
+    mime_type: Option<String>,
+    /// `created_at` or `updated_at`, prefix `-` for descending (default `-created_at`).
+    #[param(example = "-created_at")]
+    #[allow(dead_code)]
+    sort: Option<String>,
+}
+
+/// List images
+///
+/// Newest first unless `sort` says otherwise; filter by `mime_type`.
+#[utoipa::path(
+    tag = "images", operation_id = "list_images",
+    params(PageParams, ImageQuery),
+    responses((status = 200, description = "A page of images", body = ListResponse<ImageResponse>,
+        headers(("Link" = String, description = "RFC 8288 links to the next, previous, first and last pages"),
+                ("X-Total-Count" = i64, description = "Images in the whole (filtered) list"),
+                ("ETag" = String, description = "Strong ETag of this page"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/images")]
+async fn list_images(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    pagination: Pagination,
+    query: web::Query<ImageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let sort = pagination.sort(&queries::SORTS, "-created_at")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let loaded = queries::list(&mut conn, &pagination, &sort, query.mime_type.as_deref()).await?;
+    let urls = state.storage.urls(&req);
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        loaded,
+        |i| {
+            let time = if sort.option.name == "created_at" {
+                &i.created_at
+            } else {
+                &i.updated_at
+            };
+            (time_key(time), i.id)
+        },
+        |i| ImageResponse::new(i, &urls),
+    )
+}
+
+/// Get an image
+#[utoipa::path(
+    tag = "images", operation_id = "find_image",
+    params(("id" = Uuid, Path, description = "The image's id"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the client has")),
+    responses((status = 200, description = "The image", body = ImageResponse,
+        headers(("ETag" = String, description = "Strong ETag of the image"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/images/{id}")]
+async fn find_image(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let image = queries::find(&mut conn, *id)
+        .await?
+        .ok_or_else(|| not_found(*id))?;
+    ok(&req, &ImageResponse::new(image, &state.storage.urls(&req)))
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no image with id `{id}`"))
+}
+
+/// The upload form, read while it streams in.
+#[derive(Default)]
+struct UploadForm {
+    file: Option<Vec<u8>>,
+    alt: Option<String>,
+    caption: Option<String>,
+    credit: Option<String>,
+    focal_x: Option<String>,
+    focal_y: Option<String>,
+}
+
+/// Upload an image
+///
+/// Authors, editors and admins. `multipart/form-data` with `file` and optional `alt`,
+/// `caption`, `credit`, `focal_x`, `focal_y`. The type is judged from the bytes: JPEG, PNG,
+/// GIF and WebP are accepted. Variants 320, 640, 1024 and 1600 pixels wide (never wider
+/// than the original) are made at once; EXIF orientation is applied and metadata (EXIF
+/// with GPS positions, XMP, comments) is removed from every served file.
+///
+/// Uploading bytes that are already stored answers **200** with the existing image (its
+/// text is left as it was) instead of storing a copy.
+#[utoipa::path(
+    tag = "images", operation_id = "create_image",
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = ImageResponse,
+            headers(("Location" = String, description = "URL of the new image"), ("ETag" = String, description = "Strong ETag of the image"))),
+        (status = 200, description = "These bytes were already uploaded: the existing image", body = ImageResponse,
+            headers(("Location" = String, description = "URL of the existing image"))),
+        (status = 413, description = "The file is larger than the byte limit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not multipart/form-data, or the file is not a supported image (the problem says what it is)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No file, a truncated or corrupt image, too many pixels, or invalid text fields", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/images")]
+async fn create_image(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(ANY_ROLE)?.clone();
+    let form = read_form(&req, payload, state.image_max_bytes).await?;
+    let mut checks = Checks::new();
+    let alt = checks.long_text("alt", form.alt.as_deref(), MAX_ALT);
+    let caption = checks.long_text("caption", form.caption.as_deref(), MAX_CAPTION);
+    let credit = checks.long_text("credit", form.credit.as_deref(), MAX_CREDIT);
+    let focal_x = focal(&mut checks, "focal_x", form.focal_x.as_deref());
+    let focal_y = focal(&mut checks, "focal_y", form.focal_y.as_deref());
+    let Some(file) = form.file else {
+        checks.fail(
+            "file",
+            "required",
+            "send the image as the form field `file`",
+        );
+        return Err(checks.finish().expect_err("a failure was recorded"));
+    };
+    checks.finish()?;
+
+    let sha256 = Sha256::digest(&file).to_vec();
+    let mut conn = crate::db::conn(&state.pool).await?;
+    if let Some(existing) = queries::by_sha256(&mut conn, &sha256).await? {
+        return existing_image(&req, &state, existing);
+    }
+    drop(conn);
+
+    let limits = state.image_limits;
+    let processed = web::block(move || process::process(&file, limits))
+        .await?
+        .map_err(|error| match error {
+            ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
+            other => ApiError::invalid("file", "invalid_image", other.to_string()),
+        })?;
+
+    let hex = hex::encode(&sha256);
+    let folder = format!("images/{}/{hex}", &hex[..2]);
+    let written = store(&state, &folder, processed).await?;
+    let row = ImageInsert {
+        id: Uuid::now_v7(),
+        sha256: sha256.clone(),
+        mime_type: written.original.mime_type.clone(),
+        width: written.original.width as i32,
+        height: written.original.height as i32,
+        byte_size: written.original.byte_size as i64,
+        storage_key: written.original.key.clone(),
+        variants: serde_json::to_value(&written.variants)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        alt,
+        caption,
+        credit,
+        focal_x,
+        focal_y,
+        owner_author_id: principal.author_id,
+    };
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let image = match queries::insert(&mut conn, &row).await {
+        Ok(image) => image,
+        // The same bytes arrived at the same moment: the files are identical (their keys
+        // come from the content), so keep them and answer with the image that won.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            let existing = queries::by_sha256(&mut conn, &sha256)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Internal("image vanished after a unique violation".into())
+                })?;
+            return existing_image(&req, &state, existing);
+        }
+        Err(error) => {
+            state.storage.delete(&written.keys()).await;
+            return Err(error.into());
+        }
+    };
+    let view = ImageResponse::new(image, &state.storage.urls(&req));
+    let body = crate::http::response::to_json(&view)?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/api/v1/images/{}", base_url(&req), view.id),
+        ))
+        .insert_header((header::ETAG, crate::http::response::etag_of(&body)))
+        .content_type("application/json")
+        .body(body))
+}
+
+fn existing_image(
+    req: &HttpRequest,
+    state: &AppState,
+    image: model::Image,
+) -> Result<HttpResponse, ApiError> {
+    let location = format!("{}/api/v1/images/{}", base_url(req), image.id);
+    let mut response = fresh(&ImageResponse::new(image, &state.storage.urls(req)))?;
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(response)
+}
+
+fn focal(checks: &mut Checks, field: &str, value: Option<&str>) -> Option<f32> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    match value.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Some(v),
+        _ => {
+            checks.fail(
+                field,
+                "out_of_range",
+                format!("{field} must be a number from 0 to 1"),
+            );
+            None
+        }
+    }
+}
+
+/// Reads the multipart form, refusing the file as soon as it passes `max_bytes` (nothing
+/// beyond the limit is buffered).
+async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_bytes: usize,
+) -> Result<UploadForm, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "upload images as multipart/form-data with the image in the field `file`, not `{}`",
+            if content_type.is_empty() {
+                "(no Content-Type)"
+            } else {
+                content_type
+            }
+        )));
+    }
+    let too_large =
+        || ApiError::PayloadTooLarge(format!("the image is larger than {max_bytes} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max_bytes + 64 * 1024) {
+        return Err(too_large());
+    }
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::BadRequest(format!("malformed multipart body: {e}"))
+    };
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut form = UploadForm::default();
+    let mut unknown = Vec::new();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let limit = if name == "file" {
+            max_bytes
+        } else {
+            MAX_FORM_TEXT
+        };
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if data.len() + chunk.len() > limit {
+                return Err(if name == "file" {
+                    too_large()
+                } else {
+                    ApiError::invalid(&name, "too_long", format!("{name} is too long"))
+                });
+            }
+            data.extend_from_slice(&chunk);
+        }
+        let text = |data: Vec<u8>| {
+            String::from_utf8(data).map_err(|_| {
+                ApiError::invalid(&name, "invalid_utf8", format!("{name} is not UTF-8 text"))
+            })
+        };
+        match name.as_str() {
+            "file" if form.file.is_some() => {
+                return Err(ApiError::invalid(
+                    "file",
+                    "duplicate",
+                    "send one file per upload",
+                ));
+            }
+            "file" => form.file = Some(data),
+            "alt" => form.alt = Some(text(data)?),
+            "caption" => form.caption = Some(text(data)?),
+            "credit" => form.credit = Some(text(data)?),
+            "focal_x" => form.focal_x = Some(text(data)?),
+            "focal_y" => form.focal_y = Some(text(data)?),
+            _ => unknown.push(name),
+        }
+    }
+    if let Some(name) = unknown.first() {
+        return Err(ApiError::invalid(
+            name,
+            "unknown_field",
+            format!(
+                "unknown form field `{name}`; expected file, alt, caption, credit, focal_x, focal_y"
+            ),
+        ));
+    }
+    Ok(form)
+}
+
+/// A stored file's description.
+#[derive(serde::Serialize)]
+struct Written {
+    original: StoredVariant,
+    variants: Vec<StoredVariant>,
+}
+
+impl Written {
+    fn keys(&self) -> Vec<String> {
+        std::iter::once(self.original.key.clone())
+            .chain(self.variants.iter().map(|v| v.key.clone()))
+            .collect()
+    }
+}
+
+/// Writes the original and the variants; on a failure removes what was written.
+async fn store(state: &AppState, folder: &str, processed: Processed) -> Result<Written, ApiError> {
+    let mut written: Vec<StoredVariant> = Vec::new();
+    for encoded in std::iter::once(processed.original).chain(processed.variants) {
+        let key = format!("{folder}/{}.{}", encoded.name, encoded.kind.extension());
+        let stored = StoredVariant {
+            name: encoded.name,
+            width: encoded.width,
+            height: encoded.height,
+            mime_type: encoded.kind.mime_type().to_owned(),
+            byte_size: encoded.bytes.len() as u64,
+            key: key.clone(),
+        };
+        if let Err(error) = state.storage.put(&key, encoded.bytes).await {
+            let keys: Vec<String> = written.iter().map(|w| w.key.clone()).collect();
+            state.storage.delete(&keys).await;
+            return Err(error);
+        }
+        written.push(stored);
+    }
+    let original = written.remove(0);
+    Ok(Written {
+        original,
+        variants: written,
+    })
+}
+
+/// Authors may change only the images they uploaded.
+fn may_change(principal: &Principal, image: &model::Image) -> Result<(), ApiError> {
+    if principal.role == Role::Author && image.owner_author_id != principal.author_id {
+        return Err(ApiError::Forbidden(
+            "an author token may only change images uploaded as its own author".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Update an image
+///
+/// Alt text, caption, credit and focal point (JSON merge patch; `null` clears). Authors
+/// may change the images they uploaded; editors and admins any.
+#[utoipa::path(
+    tag = "images", operation_id = "update_image",
+    params(("id" = Uuid, Path, description = "The image's id"),
+           ("If-Match" = Option<String>, Header, description = "Change only if the image's ETag is still this")),
+    request_body(content = ImageChanges, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed image", body = ImageResponse,
+        headers(("ETag" = String, description = "Strong ETag of the changed image")))),
+    security(("bearer" = []))
+)]
+#[patch("/images/{id}")]
+async fn update_image(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<ImageChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(ANY_ROLE)?.clone();
+    let changes = body.0;
+    let mut checks = Checks::new();
+    let update = ImageUpdate {
+        alt: changes
+            .alt
+            .map(|v| checks.long_text("alt", v.as_deref(), MAX_ALT)),
+        caption: changes
+            .caption
+            .map(|v| checks.long_text("caption", v.as_deref(), MAX_CAPTION)),
+        credit: changes
+            .credit
+            .map(|v| checks.long_text("credit", v.as_deref(), MAX_CREDIT)),
+        focal_x: changes
+            .focal_x
+            .map(|v| v.and_then(|x| focal(&mut checks, "focal_x", Some(&x.to_string())))),
+        focal_y: changes
+            .focal_y
+            .map(|v| v.and_then(|y| focal(&mut checks, "focal_y", Some(&y.to_string())))),
+        updated_at: Some(chrono::Utc::now()),
+    };
+    checks.finish()?;
+    let id = *id;
+    // The ETag covers the JSON a client saw, URLs included, so it is computed the same way.
+    let urls = state.storage.urls(&req);
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let image = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let current = queries::lock(conn, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            may_change(&principal, &current)?;
+            if_match.check_value(&ImageResponse::new(current, &urls))?;
+            Ok(queries::update(conn, id, &update).await?)
+        })
+        .await?;
+    fresh(&ImageResponse::new(image, &urls))
+}
+
+/// Delete an image
+///
+/// Removes the image and all its stored files. 409 while an author uses it as avatar.
+/// Authors may delete the images they uploaded; editors and admins any.
+#[utoipa::path(
+    tag = "images", operation_id = "delete_image",
+    params(("id" = Uuid, Path, description = "The image's id"),
+           ("If-Match" = Option<String>, Header, description = "Delete only if the image's ETag is still this")),
+    responses((status = 204, description = "Deleted, files included")),
+    security(("bearer" = []))
+)]
+#[delete("/images/{id}")]
+async fn delete_image(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(ANY_ROLE)?.clone();
+    let id = *id;
+    let urls = state.storage.urls(&req);
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let keys = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let current = queries::lock(conn, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            may_change(&principal, &current)?;
+            if_match.check_value(&ImageResponse::new(current.clone(), &urls))?;
+            let users = queries::avatar_of(conn, id).await?;
+            if !users.is_empty() {
+                return Err(ApiError::Conflict {
+                    detail: format!(
+                        "the image is the avatar of {}; change that first",
+                        users.join(", ")
+                    ),
+                    errors: Vec::new(),
+                });
+            }
+            queries::delete(conn, id).await?;
+            Ok(current.storage_keys())
+        })
+        .await?;
+    state.storage.delete(&keys).await;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,217 @@
+//! Image rows and the API's views of them.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::storage::MediaUrls;
+use crate::db::schema::images;
+use crate::http::{Timestamp, patch_field};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = images)]
+pub struct Image {
+    pub id: Uuid,
+    pub sha256: Vec<u8>,
+    pub mime_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub byte_size: i64,
+    pub storage_key: String,
+    pub variants: serde_json::Value,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub focal_x: Option<f32>,
+    pub focal_y: Option<f32>,
+    pub owner_author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Image {
+    pub fn stored_variants(&self) -> Vec<StoredVariant> {
+        serde_json::from_value(self.variants.clone()).unwrap_or_default()
+    }
+
+    /// Every stored file of the image: the original and each variant.
+    pub fn storage_keys(&self) -> Vec<String> {
+        std::iter::once(self.storage_key.clone())
+            .chain(self.stored_variants().into_iter().map(|v| v.key))
+            .collect()
+    }
+}
+
+/// A variant as kept in the `variants` column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredVariant {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub mime_type: String,
+    pub key: String,
+    pub byte_size: u64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = images)]
+pub struct ImageInsert {
+    pub id: Uuid,
+    pub sha256: Vec<u8>,
+    pub mime_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub byte_size: i64,
+    pub storage_key: String,
+    pub variants: serde_json::Value,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub focal_x: Option<f32>,
+    pub focal_y: Option<f32>,
+    pub owner_author_id: Option<Uuid>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = images)]
+pub struct ImageUpdate {
+    pub alt: Option<Option<String>>,
+    pub caption: Option<Option<String>>,
+    pub credit: Option<Option<String>>,
+    pub focal_x: Option<Option<f32>>,
+    pub focal_y: Option<Option<f32>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A resized rendition, for `srcset`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"name": "w640", "width": 640, "height": 427, "mime_type": "image/jpeg",
+    "url": "https://api.example.com/media/images/3f/3f9a.../w640.jpg"}))]
+pub struct VariantResponse {
+    /// `w320`, `w640`, `w1024` or `w1600` (only those narrower than the original).
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub mime_type: String,
+    pub url: String,
+}
+
+/// An image as clients see it. URLs are absolute and never change (content-addressed).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4e-bbbb-7ccc-8ddd-0123456789ab",
+    "url": "https://api.example.com/media/images/3f/3f9a.../original.jpg",
+    "mime_type": "image/jpeg",
+    "width": 2400,
+    "height": 1600,
+    "byte_size": 845123,
+    "alt": "A tram crossing the river at dusk",
+    "caption": "Line 4 on its last night run.",
+    "credit": "Photo: Inès Marchetti",
+    "focal_x": 0.5,
+    "focal_y": 0.4,
+    "variants": [
+        {"name": "w320", "width": 320, "height": 213, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"},
+        {"name": "w640", "width": 640, "height": 427, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w640.jpg"}
+    ],
+    "created_at": "2025-10-28T09:30:00Z",
+    "updated_at": "2025-10-28T09:30:00Z"
+}))]
+pub struct ImageResponse {
+    pub id: Uuid,
+    /// The full-size file, with EXIF orientation applied and metadata (EXIF, XMP) removed.
+    pub url: String,
+    pub mime_type: String,
+    pub width: u32,
+    pub height: u32,
+    /// Size of the file at `url`.
+    pub byte_size: u64,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    /// Horizontal focal point, 0 (left) to 1 (right), for cropping.
+    pub focal_x: Option<f32>,
+    /// Vertical focal point, 0 (top) to 1 (bottom).
+    pub focal_y: Option<f32>,
+    /// Resized renditions, narrowest first; none is wider than the original.
+    pub variants: Vec<VariantResponse>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl ImageResponse {
+    pub fn new(image: Image, urls: &MediaUrls) -> Self {
+        let variants = image
+            .stored_variants()
+            .into_iter()
+            .map(|v| VariantResponse {
+                url: urls.url(&v.key),
+                name: v.name,
+                width: v.width,
+                height: v.height,
+                mime_type: v.mime_type,
+            })
+            .collect();
+        ImageResponse {
+            id: image.id,
+            url: urls.url(&image.storage_key),
+            mime_type: image.mime_type,
+            width: image.width.max(0) as u32,
+            height: image.height.max(0) as u32,
+            byte_size: image.byte_size.max(0) as u64,
+            alt: image.alt,
+            caption: image.caption,
+            credit: image.credit,
+            focal_x: image.focal_x,
+            focal_y: image.focal_y,
+            variants,
+            created_at: image.created_at.into(),
+            updated_at: image.updated_at.into(),
+        }
+    }
+}
+
+/// The upload form (`multipart/form-data`).
+#[derive(ToSchema)]
+#[schema(example = json!({"file": "(the image's bytes)", "alt": "A tram crossing the river at dusk",
+    "caption": "Line 4 on its last night run.", "credit": "Photo: Inès Marchetti", "focal_x": 0.5, "focal_y": 0.4}))]
+#[allow(dead_code)]
+pub struct ImageUpload {
+    /// The image: JPEG, PNG, GIF or WebP, judged from its bytes (the filename and declared
+    /// type are ignored).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Text alternative for screen readers, at most 1,000 characters.
+    pub alt: Option<String>,
+    /// At most 2,000 characters.
+    pub caption: Option<String>,
+    /// At most 300 characters.
+    pub credit: Option<String>,
+    /// 0 to 1.
+    pub focal_x: Option<f32>,
+    /// 0 to 1.
+    pub focal_y: Option<f32>,
+}
+
+/// Changes to an image's text and focal point (JSON merge patch; `null` clears).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"alt": "A tram on the river bridge", "credit": null}))]
+pub struct ImageChanges {
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub alt: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub caption: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub credit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<f32>, nullable, minimum = 0, maximum = 1)]
+    pub focal_x: Option<Option<f32>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<f32>, nullable, minimum = 0, maximum = 1)]
+    pub focal_y: Option<Option<f32>>,
+}

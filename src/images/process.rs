@@ -1,0 +1,370 @@
+//! What happens to uploaded bytes, off the async workers: the type is judged from the bytes,
+//! the size is checked from the header before anything is decoded, EXIF orientation is
+//! applied, metadata (EXIF, XMP, comments: GPS positions live there) is stripped from what
+//! is served, and resized variants are made for `srcset`.
+use std::io::Cursor;
+
+use actix_web::web::Bytes;
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use img_parts::ImageEXIF;
+
+/// Widths of the variants made for `srcset`; none wider than the original.
+pub const VARIANT_WIDTHS: [u32; 4] = [320, 640, 1024, 1600];
+
+const ORIGINAL_QUALITY: u8 = 90;
+const VARIANT_QUALITY: u8 = 82;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_pixels: u64,
+    pub max_dimension: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+}
+
+impl Kind {
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "image/jpeg",
+            Kind::Png => "image/png",
+            Kind::Gif => "image/gif",
+            Kind::Webp => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "jpg",
+            Kind::Png => "png",
+            Kind::Gif => "gif",
+            Kind::Webp => "webp",
+        }
+    }
+
+    fn format(self) -> ImageFormat {
+        match self {
+            Kind::Jpeg => ImageFormat::Jpeg,
+            Kind::Png => ImageFormat::Png,
+            Kind::Gif => ImageFormat::Gif,
+            Kind::Webp => ImageFormat::WebP,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ProcessError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the image is {width}x{height} pixels; at most {max} pixels are accepted")]
+    TooManyPixels { width: u32, height: u32, max: u64 },
+    #[error("the image is {width}x{height} pixels; each side may be at most {max} pixels")]
+    TooWide { width: u32, height: u32, max: u32 },
+    #[error("the file could not be read as {kind}: {reason}")]
+    Corrupt { kind: &'static str, reason: String },
+}
+
+/// One stored file: the served original or a variant.
+#[derive(Debug)]
+pub struct Encoded {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub kind: Kind,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Processed {
+    pub original: Encoded,
+    pub variants: Vec<Encoded>,
+}
+
+/// The kind of image the bytes hold, whatever the upload claimed.
+pub fn sniff(bytes: &[u8]) -> Result<Kind, ProcessError> {
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => Ok(Kind::Jpeg),
+        Ok(ImageFormat::Png) => Ok(Kind::Png),
+        Ok(ImageFormat::Gif) => Ok(Kind::Gif),
+        Ok(ImageFormat::WebP) => Ok(Kind::Webp),
+        Ok(other) => Err(ProcessError::Unsupported(format!(
+            "the file is {} ({}); upload JPEG, PNG, GIF or WebP",
+            other.to_mime_type(),
+            if other == ImageFormat::Avif {
+                "AVIF decoding is not built in"
+            } else {
+                "not supported"
+            }
+        ))),
+        Err(_) => Err(ProcessError::Unsupported(format!(
+            "the file is {}, not an image; upload JPEG, PNG, GIF or WebP",
+            describe(bytes)
+        ))),
+    }
+}
+
+/// A few words on what unrecognised bytes look like, for the error message.
+fn describe(bytes: &[u8]) -> &'static str {
+    let head = &bytes[..bytes.len().min(512)];
+    if head.is_empty() {
+        "empty"
+    } else if head.starts_with(b"%PDF") {
+        "a PDF document"
+    } else if std::str::from_utf8(head).is_ok_and(|t| t.trim_start().starts_with('<')) {
+        "HTML or XML text"
+    } else if std::str::from_utf8(head).is_ok() {
+        "plain text"
+    } else {
+        "unrecognised binary data"
+    }
+}
+
+/// Checks, decodes and renders an upload. CPU-heavy: run it on a blocking thread.
+pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> {
+    let kind = sniff(bytes)?;
+    let corrupt = |reason: String| ProcessError::Corrupt {
+        kind: kind.mime_type(),
+        reason,
+    };
+    // The header alone says how big the image is: a decompression bomb stops here.
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), kind.format())
+        .into_dimensions()
+        .map_err(|e| corrupt(e.to_string()))?;
+    if width > limits.max_dimension || height > limits.max_dimension {
+        return Err(ProcessError::TooWide {
+            width,
+            height,
+            max: limits.max_dimension,
+        });
+    }
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ProcessError::TooManyPixels {
+            width,
+            height,
+            max: limits.max_pixels,
+        });
+    }
+    if kind == Kind::Jpeg && !has_jpeg_end(bytes) {
+        return Err(corrupt(
+            "the file is truncated (no end-of-image marker)".into(),
+        ));
+    }
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_dimension);
+    decoder_limits.max_image_height = Some(limits.max_dimension);
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    reader.limits(decoder_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| corrupt(e.to_string()))?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(e.to_string()))?;
+    image.apply_orientation(orientation);
+
+    let original = if orientation == Orientation::NoTransforms {
+        Encoded {
+            name: "original".into(),
+            width: image.width(),
+            height: image.height(),
+            kind,
+            bytes: strip_metadata(kind, bytes).map_err(corrupt)?,
+        }
+    } else {
+        // Turning the pixels is the only way to honour the orientation once EXIF is gone.
+        let (kind, bytes) =
+            encode(&image, kind == Kind::Jpeg, ORIGINAL_QUALITY).map_err(corrupt)?;
+        Encoded {
+            name: "original".into(),
+            width: image.width(),
+            height: image.height(),
+            kind,
+            bytes,
+        }
+    };
+    let variants = make_variants(&image, kind == Kind::Jpeg).map_err(corrupt)?;
+    Ok(Processed { original, variants })
+}
+
+fn has_jpeg_end(bytes: &[u8]) -> bool {
+    // Some cameras pad after the end marker; look at the last few bytes.
+    let tail = &bytes[bytes.len().saturating_sub(64)..];
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+/// Removes EXIF, XMP and comments without re-encoding (no quality loss); keeps colour
+/// profiles. GIF carries no EXIF and is kept as it is (animation included).
+fn strip_metadata(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let input = Bytes::copy_from_slice(bytes);
+    let stripped = match kind {
+        Kind::Jpeg => {
+            let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(input).map_err(|e| e.to_string())?;
+            // APP1 holds EXIF and XMP, APP13 Photoshop IPTC, COM comments; APP0 (JFIF),
+            // APP2 (ICC profile) and APP14 (Adobe colour transform) are needed to show it.
+            jpeg.segments_mut().retain(|segment| {
+                let marker = segment.marker();
+                !(marker == img_parts::jpeg::markers::COM
+                    || ((img_parts::jpeg::markers::APP1..=img_parts::jpeg::markers::APP15)
+                        .contains(&marker)
+                        && marker != img_parts::jpeg::markers::APP2
+                        && marker != img_parts::jpeg::markers::APP14))
+            });
+            jpeg.encoder().bytes()
+        }
+        Kind::Png => {
+            let mut png = img_parts::png::Png::from_bytes(input).map_err(|e| e.to_string())?;
+            png.chunks_mut().retain(|chunk| {
+                !matches!(
+                    &chunk.kind(),
+                    b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME"
+                )
+            });
+            png.encoder().bytes()
+        }
+        Kind::Webp => {
+            let mut webp = img_parts::webp::WebP::from_bytes(input).map_err(|e| e.to_string())?;
+            webp.set_exif(None);
+            webp.remove_chunks_by_id(img_parts::webp::CHUNK_XMP);
+            webp.encoder().bytes()
+        }
+        Kind::Gif => input,
+    };
+    Ok(stripped.to_vec())
+}
+
+/// JPEG for opaque images that came as JPEG; PNG for the rest (keeps transparency).
+fn encode(image: &DynamicImage, prefer_jpeg: bool, quality: u8) -> Result<(Kind, Vec<u8>), String> {
+    let mut out = Vec::new();
+    if prefer_jpeg && !image.color().has_alpha() {
+        let rgb = image.to_rgb8();
+        JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(&rgb)
+            .map_err(|e| e.to_string())?;
+        Ok((Kind::Jpeg, out))
+    } else {
+        image
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .map_err(|e| e.to_string())?;
+        Ok((Kind::Png, out))
+    }
+}
+
+/// Each variant is resized from the next larger one: much less work than from the
+/// original every time, and the quality is the same at these ratios.
+fn make_variants(image: &DynamicImage, prefer_jpeg: bool) -> Result<Vec<Encoded>, String> {
+    let mut variants = Vec::new();
+    let mut source = image.clone();
+    for &width in VARIANT_WIDTHS.iter().rev() {
+        if width >= image.width() {
+            continue;
+        }
+        let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
+            / u64::from(image.width()))
+        .max(1) as u32;
+        let resized = source.resize_exact(width, height, FilterType::CatmullRom);
+        let (kind, bytes) = encode(&resized, prefer_jpeg, VARIANT_QUALITY)?;
+        variants.push(Encoded {
+            name: format!("w{width}"),
+            width,
+            height,
+            kind,
+            bytes,
+        });
+        source = resized;
+    }
+    variants.reverse();
+    Ok(variants)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, Rgb, Rgba};
+
+    const LIMITS: Limits = Limits {
+        max_pixels: 50_000_000,
+        max_dimension: 16_384,
+    };
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        let img = ImageBuffer::from_fn(width, height, |x, y| {
+            Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn sniffs_from_bytes_not_names() {
+        assert_eq!(sniff(&jpeg(8, 8)), Ok(Kind::Jpeg));
+        let text = sniff(b"hello, I am not a picture").unwrap_err().to_string();
+        assert!(text.contains("plain text"), "{text}");
+        let html = sniff(b"<html><script>alert(1)</script>")
+            .unwrap_err()
+            .to_string();
+        assert!(html.contains("HTML"), "{html}");
+    }
+
+    #[test]
+    fn variants_are_never_wider_than_the_original() {
+        let processed = process(&jpeg(1100, 700), LIMITS).unwrap();
+        let widths: Vec<_> = processed.variants.iter().map(|v| v.width).collect();
+        assert_eq!(widths, [320, 640, 1024]);
+        assert_eq!(processed.variants[1].height, 407);
+        assert_eq!(
+            (processed.original.width, processed.original.height),
+            (1100, 700)
+        );
+    }
+
+    #[test]
+    fn transparent_images_get_png_variants() {
+        let img = ImageBuffer::from_fn(700, 300, |x, _| Rgba([0, 0, 0, (x % 256) as u8]));
+        let mut png = Vec::new();
+        DynamicImage::ImageRgba8(img)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let processed = process(&png, LIMITS).unwrap();
+        assert!(processed.variants.iter().all(|v| v.kind == Kind::Png));
+    }
+
+    #[test]
+    fn limits_are_checked_before_decoding() {
+        let small = Limits {
+            max_pixels: 100,
+            max_dimension: 16_384,
+        };
+        assert!(matches!(
+            process(&jpeg(20, 20), small),
+            Err(ProcessError::TooManyPixels { .. })
+        ));
+        let narrow = Limits {
+            max_pixels: 50_000_000,
+            max_dimension: 10,
+        };
+        assert!(matches!(
+            process(&jpeg(20, 5), narrow),
+            Err(ProcessError::TooWide { .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_files_are_corrupt() {
+        let full = jpeg(64, 64);
+        let cut = &full[..full.len() / 2];
+        assert!(matches!(
+            process(cut, LIMITS),
+            Err(ProcessError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,120 @@
+//! Image queries.
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{Image, ImageInsert, ImageUpdate};
+use crate::db::schema::{authors, images};
+use crate::error::ApiError;
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+
+pub static SORTS: [SortOption; 2] = [
+    SortOption {
+        name: "created_at",
+        column: "images.created_at",
+        kind: KeyKind::Time,
+    },
+    SortOption {
+        name: "updated_at",
+        column: "images.updated_at",
+        kind: KeyKind::Time,
+    },
+];
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Image>> {
+    images::table
+        .find(id)
+        .select(Image::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Image>> {
+    images::table
+        .find(id)
+        .select(Image::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn by_sha256(conn: &mut AsyncPgConnection, sha256: &[u8]) -> QueryResult<Option<Image>> {
+    images::table
+        .filter(images::sha256.eq(sha256))
+        .select(Image::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Several images in one query (for embedding them in other resources).
+pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Image>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    images::table
+        .filter(images::id.eq_any(ids))
+        .select(Image::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    pagination: &Pagination,
+    sort: &Sort,
+    mime_type: Option<&str>,
+) -> Result<Loaded<Image>, ApiError> {
+    let mut query = images::table
+        .select(Image::as_select())
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    let mut count = images::table.count().into_boxed();
+    if let Some(mime_type) = mime_type {
+        query = query.filter(images::mime_type.eq(mime_type.to_owned()));
+        count = count.filter(images::mime_type.eq(mime_type.to_owned()));
+    }
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(conn).await?;
+    let total = count.get_result(conn).await?;
+    Ok(Loaded { rows, total })
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> QueryResult<Image> {
+    diesel::insert_into(images::table)
+        .values(row)
+        .returning(Image::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ImageUpdate,
+) -> QueryResult<Image> {
+    diesel::update(images::table.find(id))
+        .set(changes)
+        .returning(Image::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(images::table.find(id)).execute(conn).await
+}
+
+/// Slugs of the authors whose avatar the image is.
+pub async fn avatar_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<String>> {
+    authors::table
+        .filter(authors::avatar_image_id.eq(id))
+        .select(authors::slug)
+        .load(conn)
+        .await
+}

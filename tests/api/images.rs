@@ -1,0 +1,807 @@
+//! Images are uploaded as real encoded files made here with the `image` crate.
+use std::io::Cursor;
+
+use image::codecs::gif::GifEncoder;
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::webp::WebPEncoder;
+use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+use serde_json::{Value, json};
+
+use crate::support::{Options, TestApp};
+
+fn pattern(width: u32, height: u32) -> DynamicImage {
+    DynamicImage::ImageRgb8(ImageBuffer::from_fn(width, height, |x, y| {
+        Rgb([
+            (x * 7 % 256) as u8,
+            (y * 3 % 256) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    }))
+}
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&pattern(width, height).to_rgb8())
+        .unwrap();
+    out
+}
+
+fn encoded(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    match format {
+        ImageFormat::WebP => WebPEncoder::new_lossless(&mut out)
+            .encode(
+                image.to_rgba8().as_raw(),
+                image.width(),
+                image.height(),
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap(),
+        ImageFormat::Gif => {
+            GifEncoder::new(&mut out)
+                .encode_frame(image::Frame::new(image.to_rgba8()))
+                .unwrap();
+        }
+        _ => image.write_to(&mut Cursor::new(&mut out), format).unwrap(),
+    }
+    out
+}
+
+const SECRET: &str = "GPS 48.85837N 2.29448E home";
+
+/// A JPEG whose EXIF says "rotate 90° clockwise" and carries a secret, plus the secret in
+/// a comment segment: what a phone camera uploads.
+fn jpeg_with_exif(width: u32, height: u32) -> Vec<u8> {
+    let plain = jpeg(width, height);
+    let text = format!("{SECRET}\0");
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II\x2a\x00\x08\x00\x00\x00");
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    // Orientation (0x0112), SHORT, 1, value 6.
+    tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    // ImageDescription (0x010e), ASCII, n, at offset 38.
+    tiff.extend_from_slice(&[0x0e, 0x01, 2, 0]);
+    tiff.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    tiff.extend_from_slice(&38u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(text.as_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    let comment = SECRET.as_bytes();
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&((comment.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(comment);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// A PNG whose header claims `width` x `height` with no real pixel data behind it.
+fn png_bomb_header(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for chunk in [
+        ihdr,
+        [b"IDAT".as_slice(), &[0u8; 32]].concat(),
+        b"IEND".to_vec(),
+    ] {
+        out.extend_from_slice(&((chunk.len() - 4) as u32).to_be_bytes());
+        out.extend_from_slice(&chunk);
+        out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    out
+}
+
+fn decode(bytes: &[u8]) -> DynamicImage {
+    image::load_from_memory(bytes).expect("served bytes decode")
+}
+
+fn stored_files(app: &TestApp) -> usize {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            count(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    count(&app.media_dir)
+}
+
+#[tokio::test]
+async fn every_supported_type_is_stored_with_real_variants() {
+    let app = TestApp::spawn().await;
+    let wide = pattern(1700, 900);
+    let cases = [
+        (
+            "photo.jpg",
+            jpeg(1700, 900),
+            "image/jpeg",
+            ["image/jpeg"; 4],
+        ),
+        (
+            "chart.png",
+            encoded(&wide, ImageFormat::Png),
+            "image/png",
+            ["image/png"; 4],
+        ),
+        (
+            "anim.gif",
+            encoded(&wide, ImageFormat::Gif),
+            "image/gif",
+            ["image/png"; 4],
+        ),
+        (
+            "shot.webp",
+            encoded(&wide, ImageFormat::WebP),
+            "image/webp",
+            ["image/png"; 4],
+        ),
+    ];
+    for (name, bytes, mime, variant_mimes) in cases {
+        let reply = app
+            .upload(
+                Some(&app.author),
+                bytes,
+                name,
+                "application/octet-stream",
+                &[("alt", "A test pattern")],
+            )
+            .await;
+        let image = reply.expect(201);
+        assert_eq!(image["mime_type"], mime, "{name}");
+        assert_eq!(
+            (image["width"].as_u64(), image["height"].as_u64()),
+            (Some(1700), Some(900)),
+            "{name}"
+        );
+        assert_eq!(image["alt"], "A test pattern");
+        assert!(
+            reply
+                .header("location")
+                .unwrap()
+                .ends_with(image["id"].as_str().unwrap())
+        );
+
+        let original = app.fetch(image["url"].as_str().unwrap(), &[]).await;
+        assert_eq!(original.status, 200, "{name}");
+        assert_eq!(original.header("content-type"), Some(mime));
+        assert_eq!(
+            original.body.len() as u64,
+            image["byte_size"].as_u64().unwrap()
+        );
+        let decoded = decode(&original.body);
+        assert_eq!((decoded.width(), decoded.height()), (1700, 900));
+
+        let variants = image["variants"].as_array().unwrap();
+        let widths: Vec<u64> = variants
+            .iter()
+            .map(|v| v["width"].as_u64().unwrap())
+            .collect();
+        assert_eq!(widths, [320, 640, 1024, 1600], "{name}");
+        for (variant, variant_mime) in variants.iter().zip(variant_mimes) {
+            let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
+            assert_eq!(served.status, 200);
+            assert_eq!(
+                served.header("content-type"),
+                Some(variant_mime),
+                "{name} {}",
+                variant["name"]
+            );
+            assert_eq!(variant["mime_type"], variant_mime);
+            let decoded = decode(&served.body);
+            assert_eq!(
+                u64::from(decoded.width()),
+                variant["width"].as_u64().unwrap()
+            );
+            assert_eq!(
+                u64::from(decoded.height()),
+                variant["height"].as_u64().unwrap()
+            );
+        }
+    }
+    let list = app
+        .get("/api/v1/images?mime_type=image/png", None)
+        .await
+        .expect(200);
+    assert_eq!(list["meta"]["total"], 1);
+    assert_eq!(
+        app.get("/api/v1/images", None).await.expect(200)["meta"]["total"],
+        4
+    );
+}
+
+#[tokio::test]
+async fn small_images_get_no_wider_variants() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(500, 300),
+            "a.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    let widths: Vec<u64> = image["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["width"].as_u64().unwrap())
+        .collect();
+    assert_eq!(widths, [320]);
+}
+
+#[tokio::test]
+async fn orientation_is_applied_and_metadata_stripped() {
+    let app = TestApp::spawn().await;
+    let upload = jpeg_with_exif(400, 200);
+    assert!(upload.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
+    let image = app
+        .upload(Some(&app.editor), upload, "phone.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    // Rotated a quarter turn: portrait now.
+    assert_eq!(
+        (image["width"].as_u64(), image["height"].as_u64()),
+        (Some(200), Some(400))
+    );
+    let mut urls = vec![image["url"].as_str().unwrap().to_owned()];
+    urls.extend(
+        image["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["url"].as_str().unwrap().to_owned()),
+    );
+    for url in urls {
+        let served = app.fetch(&url, &[]).await;
+        assert!(
+            !served
+                .body
+                .windows(SECRET.len())
+                .any(|w| w == SECRET.as_bytes()),
+            "{url} still holds the metadata"
+        );
+        assert!(
+            !served.body.windows(6).any(|w| w == b"Exif\0\0"),
+            "{url} still has EXIF"
+        );
+    }
+    // Without an orientation to apply, the original keeps its pixels (no re-encoding) but
+    // loses its metadata all the same.
+    let plain = jpeg(300, 200);
+    let mut with_comment = vec![0xFF, 0xD8, 0xFF, 0xFE, 0, (SECRET.len() + 2) as u8];
+    with_comment.extend_from_slice(SECRET.as_bytes());
+    with_comment.extend_from_slice(&plain[2..]);
+    let image = app
+        .upload(Some(&app.editor), with_comment, "c.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    let served = app.fetch(image["url"].as_str().unwrap(), &[]).await;
+    assert_eq!(served.body, plain, "same bytes minus the comment");
+}
+
+#[tokio::test]
+async fn the_type_is_judged_from_the_bytes() {
+    let app = TestApp::spawn().await;
+    let text = app
+        .upload(
+            Some(&app.editor),
+            b"just some text, honest".to_vec(),
+            "x.png",
+            "image/png",
+            &[],
+        )
+        .await
+        .problem(415);
+    assert!(
+        text["detail"].as_str().unwrap().contains("plain text"),
+        "{text}"
+    );
+    let html = app
+        .upload(
+            Some(&app.editor),
+            b"<svg onload=alert(1)></svg>".to_vec(),
+            "x.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .problem(415);
+    assert!(
+        html["detail"].as_str().unwrap().contains("HTML or XML"),
+        "{html}"
+    );
+    // A PNG named .jpg and declared JPEG is stored as the PNG it is.
+    let png = encoded(&pattern(10, 10), ImageFormat::Png);
+    let image = app
+        .upload(Some(&app.editor), png, "x.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    assert_eq!(image["mime_type"], "image/png");
+}
+
+#[tokio::test]
+async fn broken_and_oversized_uploads_are_refused_and_leave_nothing_behind() {
+    let app = TestApp::spawn_with(Options {
+        image_max_bytes: 200_000,
+        ..Options::default()
+    })
+    .await;
+    let full = jpeg(300, 300);
+    let truncated = app
+        .upload(
+            Some(&app.editor),
+            full[..full.len() / 2].to_vec(),
+            "t.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .problem(422);
+    assert_eq!(truncated["errors"][0]["field"], "file");
+    let png = encoded(&pattern(300, 300), ImageFormat::Png);
+    app.upload(
+        Some(&app.editor),
+        png[..png.len() / 2].to_vec(),
+        "t.png",
+        "image/png",
+        &[],
+    )
+    .await
+    .problem(422);
+    let mut garbage = b"\xFF\xD8\xFF\xE0".to_vec();
+    garbage.extend(std::iter::repeat_n(0x41u8, 5000));
+    app.upload(Some(&app.editor), garbage, "g.jpg", "image/jpeg", &[])
+        .await
+        .problem(422);
+
+    // A decompression bomb: 10,000 x 10,000 claimed in a 100-byte file.
+    let bomb = app
+        .upload(
+            Some(&app.editor),
+            png_bomb_header(10_000, 10_000),
+            "b.png",
+            "image/png",
+            &[],
+        )
+        .await
+        .problem(422);
+    assert!(
+        bomb["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10000x10000 pixels"),
+        "{bomb}"
+    );
+    app.upload(
+        Some(&app.editor),
+        png_bomb_header(100_000, 10),
+        "w.png",
+        "image/png",
+        &[],
+    )
+    .await
+    .problem(422);
+
+    let big = app
+        .upload(
+            Some(&app.editor),
+            vec![0u8; 300_000],
+            "big.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .problem(413);
+    assert!(big["detail"].as_str().unwrap().contains("200000"));
+
+    assert_eq!(stored_files(&app), 0, "no file left behind");
+    assert_eq!(
+        app.get("/api/v1/images", None).await.expect(200)["meta"]["total"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_form_is_checked() {
+    let app = TestApp::spawn().await;
+    app.upload(None, jpeg(10, 10), "a.jpg", "image/jpeg", &[])
+        .await
+        .problem(401);
+    let not_multipart = app
+        .post("/api/v1/images", Some(&app.editor), &json!({"file": "x"}))
+        .await
+        .problem(415);
+    assert!(
+        not_multipart["detail"]
+            .as_str()
+            .unwrap()
+            .contains("multipart/form-data")
+    );
+    let bad = app
+        .upload(
+            Some(&app.editor),
+            jpeg(10, 10),
+            "a.jpg",
+            "image/jpeg",
+            &[
+                ("focal_x", "1.5"),
+                ("focal_y", "left"),
+                ("alt", &"a".repeat(1001)),
+            ],
+        )
+        .await
+        .problem(422);
+    let mut fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["alt", "focal_x", "focal_y"]);
+    let unknown = app
+        .upload(
+            Some(&app.editor),
+            jpeg(10, 10),
+            "a.jpg",
+            "image/jpeg",
+            &[("titel", "x")],
+        )
+        .await
+        .problem(422);
+    assert_eq!(unknown["errors"][0]["field"], "titel");
+    let form = reqwest::multipart::Form::new().text("alt", "no file");
+    let missing = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v1/images")
+                .bearer_auth(&app.editor)
+                .multipart(form),
+        )
+        .await
+        .problem(422);
+    assert_eq!(missing["errors"][0]["field"], "file");
+    assert_eq!(stored_files(&app), 0);
+}
+
+#[tokio::test]
+async fn the_same_bytes_return_the_existing_image() {
+    let app = TestApp::spawn().await;
+    let bytes = jpeg(64, 64);
+    let first = app
+        .upload(
+            Some(&app.editor),
+            bytes.clone(),
+            "a.jpg",
+            "image/jpeg",
+            &[("alt", "first")],
+        )
+        .await
+        .expect(201);
+    let again = app
+        .upload(
+            Some(&app.admin),
+            bytes,
+            "b.jpg",
+            "image/jpeg",
+            &[("alt", "second")],
+        )
+        .await;
+    let second = again.expect(200);
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(second["alt"], "first");
+    assert!(again.header("location").is_some());
+    assert_eq!(
+        app.get("/api/v1/images", None).await.expect(200)["meta"]["total"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn media_is_cached_forever_with_304_and_ranges() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(800, 600),
+            "a.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    let url = image["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/media/images/", app.address)),
+        "{url}"
+    );
+    let full = app.fetch(url, &[]).await;
+    assert_eq!(
+        full.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(full.header("accept-ranges"), Some("bytes"));
+    let etag = full.header("etag").unwrap().to_owned();
+    let cached = app.fetch(url, &[("If-None-Match", &etag)]).await;
+    assert_eq!(cached.status, 304);
+    assert!(cached.body.is_empty());
+
+    let part = app.fetch(url, &[("Range", "bytes=10-109")]).await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, full.body[10..110]);
+    let size = full.body.len();
+    assert_eq!(
+        part.header("content-range").unwrap(),
+        format!("bytes 10-109/{size}")
+    );
+    let tail = app.fetch(url, &[("Range", "bytes=-5")]).await;
+    assert_eq!(tail.body, full.body[size - 5..]);
+    let outside = app
+        .fetch(url, &[("Range", &format!("bytes={}-", size + 10))])
+        .await;
+    outside.problem(416);
+    assert_eq!(
+        outside.header("content-range").unwrap(),
+        format!("bytes */{size}")
+    );
+
+    for path in [
+        "/media/../Cargo.toml",
+        "/media/images/../../etc/passwd",
+        "/media/images/%2e%2e/%2e%2e/etc/passwd",
+        "/media/images/..%2f..%2fetc%2fpasswd",
+        "/media/%2Fetc%2Fpasswd",
+        "/media/images/ab/nothing.jpg",
+    ] {
+        let reply = app.fetch(&app.url(path), &[]).await;
+        reply.problem(404);
+    }
+}
+
+#[tokio::test]
+async fn media_url_points_at_a_cdn() {
+    let app = TestApp::spawn_with(Options {
+        media_url: Some("https://cdn.example.com/lede/".into()),
+        ..Options::default()
+    })
+    .await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(400, 300),
+            "a.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    assert!(
+        image["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://cdn.example.com/lede/images/")
+    );
+    assert!(
+        image["variants"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://cdn.example.com/lede/images/")
+    );
+}
+
+#[tokio::test]
+async fn text_and_focal_point_are_edited_and_authors_touch_only_their_own() {
+    let app = TestApp::spawn().await;
+    let mine = app
+        .upload(
+            Some(&app.author),
+            jpeg(50, 50),
+            "a.jpg",
+            "image/jpeg",
+            &[("caption", "Old")],
+        )
+        .await
+        .expect(201);
+    let theirs = app
+        .upload(Some(&app.editor), jpeg(60, 60), "b.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    let path = format!("/api/v1/images/{}", mine["id"].as_str().unwrap());
+    let changed = app
+        .patch(
+            &path,
+            Some(&app.author),
+            &json!({"alt": "A <b>bold</b> claim", "caption": null, "focal_x": 0.25, "focal_y": 1}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["alt"], "A <b>bold</b> claim");
+    assert!(changed["caption"].is_null());
+    assert_eq!(changed["focal_x"], 0.25);
+    app.patch(&path, Some(&app.author), &json!({"focal_x": 2}))
+        .await
+        .problem(422);
+    app.patch(&path, Some(&app.author), &json!({"width": 2}))
+        .await
+        .problem(422);
+    let other = format!("/api/v1/images/{}", theirs["id"].as_str().unwrap());
+    app.patch(&other, Some(&app.author), &json!({"alt": "mine now"}))
+        .await
+        .problem(403);
+    app.delete(&other, Some(&app.author)).await.problem(403);
+    app.patch(&other, None, &json!({"alt": "x"}))
+        .await
+        .problem(401);
+
+    let etag = app
+        .get(&path, None)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let stale = app
+        .send(
+            app.request(reqwest::Method::PATCH, &path)
+                .bearer_auth(&app.editor)
+                .header("If-Match", "\"stale\"")
+                .json(&json!({"alt": "x"})),
+        )
+        .await;
+    stale.problem(412);
+    let fresh = app
+        .send(
+            app.request(reqwest::Method::PATCH, &path)
+                .bearer_auth(&app.editor)
+                .header("If-Match", &etag)
+                .json(&json!({"credit": "Photo: Test"})),
+        )
+        .await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text());
+}
+
+#[tokio::test]
+async fn deleting_removes_files_unless_the_image_is_an_avatar() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(700, 500),
+            "a.jpg",
+            "image/jpeg",
+            &[("alt", "Portrait")],
+        )
+        .await
+        .expect(201);
+    let id = image["id"].as_str().unwrap();
+    assert!(stored_files(&app) >= 3);
+
+    // As avatar, the image is embedded in the author, everywhere the author appears.
+    let author = app
+        .patch(
+            "/api/v1/authors/test-author",
+            Some(&app.editor),
+            &json!({"avatar": id}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(author["avatar"]["id"], id);
+    assert_eq!(author["avatar"]["url"], image["url"]);
+    assert_eq!(author["avatar"]["variants"], image["variants"]);
+    let listed = app.get("/api/v1/authors", None).await.expect(200);
+    assert_eq!(listed["data"][0]["avatar"]["alt"], "Portrait");
+    let missing = app
+        .patch(
+            "/api/v1/authors/test-author",
+            Some(&app.editor),
+            &json!({"avatar": uuid::Uuid::now_v7()}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(missing["errors"][0]["field"], "avatar");
+
+    let busy = app
+        .delete(&format!("/api/v1/images/{id}"), Some(&app.editor))
+        .await
+        .problem(409);
+    assert!(
+        busy["detail"].as_str().unwrap().contains("test-author"),
+        "{busy}"
+    );
+    app.patch(
+        "/api/v1/authors/test-author",
+        Some(&app.editor),
+        &json!({"avatar": null}),
+    )
+    .await
+    .expect(200);
+    app.delete(&format!("/api/v1/images/{id}"), Some(&app.editor))
+        .await
+        .expect(204);
+    app.get(&format!("/api/v1/images/{id}"), None)
+        .await
+        .problem(404);
+    assert_eq!(stored_files(&app), 0, "every file is removed");
+    let gone = app.fetch(image["url"].as_str().unwrap(), &[]).await;
+    gone.problem(404);
+}
+
+#[tokio::test]
+async fn image_json_has_every_documented_field() {
+    let app = TestApp::spawn().await;
+    let image: Value = app
+        .upload(
+            Some(&app.editor),
+            jpeg(30, 20),
+            "a.jpg",
+            "image/jpeg",
+            &[("credit", "Me")],
+        )
+        .await
+        .expect(201);
+    for field in [
+        "id",
+        "url",
+        "mime_type",
+        "width",
+        "height",
+        "byte_size",
+        "alt",
+        "caption",
+        "credit",
+        "variants",
+        "created_at",
+        "focal_x",
+        "focal_y",
+        "updated_at",
+    ] {
+        assert!(image.get(field).is_some(), "{field} missing: {image}");
+    }
+    let etag_reply = app
+        .get(
+            &format!("/api/v1/images/{}", image["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    let etag = etag_reply.header("etag").unwrap();
+    let again = app
+        .send(
+            app.request(
+                reqwest::Method::GET,
+                &format!("/api/v1/images/{}", image["id"].as_str().unwrap()),
+            )
+            .header("If-None-Match", etag),
+        )
+        .await;
+    assert_eq!(again.status, 304);
+}
