@@ -61,3 +61,25 @@ export async function newToken(adminToken: string): Promise<string | undefined> 
   });
   return data?.secret ?? undefined;
 }
+
+type Image = components["schemas"]["ImageResponse"];
+
+/** The `srcset` a front-end writes for an image: every variant and the original, by width. */
+export function srcset(image: Image): string {
+  return [...image.variants.map((v) => `${v.url} ${v.width}w`), `${image.url} ${image.width}w`].join(", ");
+}
+
+export async function bylineAvatar(slug: string): Promise<string | null> {
+  const { data } = await api.GET("/api/v1/authors/{id_or_slug}", {
+    params: { path: { id_or_slug: slug } },
+  });
+  const avatar = data?.avatar;
+  return avatar ? `<img src="${avatar.url}" srcset="${srcset(avatar)}" alt="${avatar.alt ?? ""}">` : null;
+}
+
+export async function recentJpegs(): Promise<Image[]> {
+  const { data } = await api.GET("/api/v1/images", {
+    params: { query: { mime_type: "image/jpeg", sort: "-created_at", per_page: 10 } },
+  });
+  return data?.data ?? [];
+}

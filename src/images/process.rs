@@ -260,7 +260,7 @@ fn encode(image: &DynamicImage, prefer_jpeg: bool, quality: u8) -> Result<(Kind,
 /// original every time, and the quality is the same at these ratios.
 fn make_variants(image: &DynamicImage, prefer_jpeg: bool) -> Result<Vec<Encoded>, String> {
     let mut variants = Vec::new();
-    let mut source = image.clone();
+    let mut previous: Option<DynamicImage> = None;
     for &width in VARIANT_WIDTHS.iter().rev() {
         if width >= image.width() {
             continue;
@@ -268,6 +268,7 @@ fn make_variants(image: &DynamicImage, prefer_jpeg: bool) -> Result<Vec<Encoded>
         let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
             / u64::from(image.width()))
         .max(1) as u32;
+        let source = previous.as_ref().unwrap_or(image);
         let resized = source.resize_exact(width, height, FilterType::CatmullRom);
         let (kind, bytes) = encode(&resized, prefer_jpeg, VARIANT_QUALITY)?;
         variants.push(Encoded {
@@ -277,7 +278,7 @@ fn make_variants(image: &DynamicImage, prefer_jpeg: bool) -> Result<Vec<Encoded>
             kind,
             bytes,
         });
-        source = resized;
+        previous = Some(resized);
     }
     variants.reverse();
     Ok(variants)
