@@ -84,6 +84,16 @@ pub struct Config {
     )]
     pub image_max_dimension: u32,
 
+    /// Text-search configuration for articles (a Postgres `pg_ts_config` name, e.g.
+    /// `english`, `french`, `simple`).
+    #[arg(
+        long,
+        env = "LEDE_SEARCH_LANGUAGE",
+        default_value = "english",
+        global = true
+    )]
+    pub search_language: String,
+
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "LEDE_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -120,6 +130,7 @@ impl Config {
             image_max_bytes: 20 * 1024 * 1024,
             image_max_pixels: 50_000_000,
             image_max_dimension: 16_384,
+            search_language: "english".into(),
             workers: Some(1),
             log_format: LogFormat::Text,
             demo: false,

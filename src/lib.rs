@@ -1,5 +1,6 @@
 //! lede: a headless JSON content API. This crate builds the HTTP app and its state; the
 //! binary (`main.rs`) and the tests both start it from here.
+pub mod articles;
 pub mod auth;
 pub mod authors;
 pub mod config;
@@ -31,6 +32,8 @@ use crate::error::ApiError;
 /// What every handler can reach.
 pub struct AppState {
     pub pool: db::Pool,
+    /// Statements run so far by the pool's connections.
+    pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// `LEDE_PUBLIC_URL` without a trailing slash.
     pub public_url: Option<String>,
     pub json_limit: usize,
@@ -38,13 +41,15 @@ pub struct AppState {
     pub storage: images::storage::Storage,
     pub image_max_bytes: usize,
     pub image_limits: images::process::Limits,
+    /// Text-search configuration; checked against pg_ts_config before the state is made.
+    pub search_language: String,
     /// Documented routes with their methods, to answer 405 with `Allow`.
     routes: Vec<(ResourceDef, String)>,
     openapi: utoipa::openapi::OpenApi,
 }
 
 impl AppState {
-    pub fn new(pool: db::Pool, config: &Config) -> anyhow::Result<Self> {
+    pub fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
         let routes = openapi::route_table(&openapi)
             .into_iter()
@@ -56,11 +61,13 @@ impl AppState {
         Ok(AppState {
             storage: images::storage::Storage::from_config(config)?,
             image_max_bytes: config.image_max_bytes,
+            search_language: config.search_language.clone(),
             image_limits: images::process::Limits {
                 max_pixels: config.image_max_pixels,
                 max_dimension: config.image_max_dimension,
             },
-            pool,
+            pool: database.pool,
+            queries: database.queries,
             public_url: config
                 .public_url
                 .as_ref()
@@ -78,6 +85,7 @@ impl AppState {
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
+            .configure(articles::configure)
             .configure(authors::configure)
             .configure(tags::configure)
             .configure(images::configure)
@@ -187,7 +195,7 @@ pub fn serve(
 }
 
 /// The pool for a configuration's database.
-pub fn pool_for(database_url: &str, config: &Config) -> anyhow::Result<db::Pool> {
+pub fn pool_for(database_url: &str, config: &Config) -> anyhow::Result<db::Database> {
     db::build_pool(
         database_url,
         config.pool_size,

@@ -184,6 +184,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     }
     let first_admin = {
         let mut conn = AsyncPgConnection::establish(url).await?;
+        lede::db::check_search_language(&mut conn, &config.search_language).await?;
         lede::demo::first_start(&mut conn, config.demo).await?
     };
     let pool = lede::pool_for(url, config)?;

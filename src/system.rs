@@ -48,7 +48,13 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(crate::http::observe::render_metrics(&state.pool))
+        .body(crate::http::observe::render_metrics(
+            &state.pool,
+            std::sync::atomic::AtomicU64::load(
+                &state.queries,
+                std::sync::atomic::Ordering::Relaxed,
+            ),
+        ))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

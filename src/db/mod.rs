@@ -2,6 +2,8 @@
 pub mod embedded;
 pub mod schema;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
@@ -19,15 +21,32 @@ pub type Conn = Object<AsyncPgConnection>;
 /// A pool that never waits longer than `timeout` for a connection: past it the request
 /// answers 503 instead of hanging. Broken connections are replaced on the next checkout,
 /// so the service recovers by itself when the database comes back.
-pub fn build_pool(database_url: &str, size: usize, timeout: Duration) -> anyhow::Result<Pool> {
+pub fn build_pool(database_url: &str, size: usize, timeout: Duration) -> anyhow::Result<Database> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
-    Ok(DeadPool::builder(manager)
+    let queries = Arc::new(AtomicU64::new(0));
+    let counter = queries.clone();
+    let pool = DeadPool::builder(manager)
+        .post_create(deadpool::managed::Hook::sync_fn(
+            move |conn: &mut AsyncPgConnection, _| {
+                use diesel_async::AsyncConnection;
+                conn.set_instrumentation(CountQueries(counter.clone()));
+                Ok(())
+            },
+        ))
         .max_size(size)
         .wait_timeout(Some(timeout))
         .create_timeout(Some(timeout))
         .recycle_timeout(Some(timeout))
         .runtime(deadpool::Runtime::Tokio1)
-        .build()?)
+        .build()?;
+    Ok(Database { pool, queries })
+}
+
+/// The pool and the count of statements its connections ran (`lede_db_queries_total`):
+/// how tests and benchmarks see that a page costs a constant number of queries.
+pub struct Database {
+    pub pool: Pool,
+    pub queries: Arc<AtomicU64>,
 }
 
 /// Takes a connection from the pool, or a 503 when the database is out of reach.
@@ -53,4 +72,50 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
         let _ = tx.send(result);
     });
     rx.await?
+}
+
+struct CountQueries(Arc<AtomicU64>);
+
+impl diesel::connection::Instrumentation for CountQueries {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Fails unless `language` is a text-search configuration of the database (it is put into
+/// SQL text, so only a known name may pass), and makes it the default of new articles.
+pub async fn check_search_language(
+    conn: &mut AsyncPgConnection,
+    language: &str,
+) -> anyhow::Result<()> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let found: Found =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_ts_config WHERE cfgname = $1")
+            .bind::<diesel::sql_types::Text, _>(language)
+            .get_result(conn)
+            .await?;
+    if found.n == 0
+        || !language
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        anyhow::bail!(
+            "LEDE_SEARCH_LANGUAGE `{language}` is not a text-search configuration of this database \
+             (try english, simple, french, german, ...)"
+        );
+    }
+    diesel::sql_query(format!(
+        "ALTER TABLE articles ALTER COLUMN search_language SET DEFAULT '{language}'"
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -14,6 +14,75 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_images (article_id, image_id) {
+        article_id -> Uuid,
+        image_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    article_old_slugs (slug) {
+        slug -> Text,
+        article_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    article_revisions (article_id, version) {
+        article_id -> Uuid,
+        version -> Int4,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        excerpt_given -> Nullable<Text>,
+        body_markdown -> Text,
+        status -> Text,
+        published_at -> Nullable<Timestamptz>,
+        author_id -> Uuid,
+        cover_image_id -> Nullable<Uuid>,
+        tag_ids -> Jsonb,
+        comments_open -> Bool,
+        slug -> Text,
+        saved_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> Uuid,
+        tag_id -> Uuid,
+        position -> Int2,
+    }
+}
+
+// `search` (tsvector) and `search_language` (regconfig) are left out: only SQL text uses them.
+diesel::table! {
+    articles (id) {
+        id -> Uuid,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        excerpt_given -> Nullable<Text>,
+        excerpt -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        body_text -> Text,
+        toc -> Jsonb,
+        word_count -> Int4,
+        reading_time_minutes -> Int4,
+        status -> Text,
+        published_at -> Nullable<Timestamptz>,
+        author_id -> Uuid,
+        cover_image_id -> Nullable<Uuid>,
+        comments_open -> Bool,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        sort_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     authors (id) {
         id -> Uuid,
         slug -> Text,
@@ -82,10 +151,22 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> authors (author_id));
+diesel::joinable!(article_images -> articles (article_id));
+diesel::joinable!(article_images -> images (image_id));
+diesel::joinable!(article_old_slugs -> articles (article_id));
+diesel::joinable!(article_revisions -> articles (article_id));
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(articles -> authors (author_id));
 diesel::joinable!(authors -> images (avatar_image_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    article_images,
+    article_old_slugs,
+    article_revisions,
+    article_tags,
+    articles,
     authors,
     idempotency_keys,
     images,

@@ -173,7 +173,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 });
 
 /// The Prometheus text exposition of every metric, with the pool's state read now.
-pub fn render_metrics(pool: &crate::db::Pool) -> String {
+pub fn render_metrics(pool: &crate::db::Pool, queries: u64) -> String {
     let status = pool.status();
     let gauges = [
         ("max", status.max_size),
@@ -189,5 +189,12 @@ pub fn render_metrics(pool: &crate::db::Pool) -> String {
     }
     let mut buffer = Vec::new();
     let _ = prometheus::TextEncoder::new().encode(&METRICS.registry.gather(), &mut buffer);
-    String::from_utf8(buffer).unwrap_or_default()
+    let mut text = String::from_utf8(buffer).unwrap_or_default();
+    text.push_str(&format!(
+        "# HELP lede_db_queries_total SQL statements run by the pool's connections\n\
+         # TYPE lede_db_queries_total counter\n\
+         lede_db_queries_total {}\n",
+        queries
+    ));
+    text
 }

@@ -177,6 +177,8 @@ impl Pagination {
 pub enum KeyKind {
     Text,
     Time,
+    /// A computed score (search rank); only lists that write their own SQL sort by one.
+    Float,
 }
 
 /// One allowed `sort` value of a resource: its API name and the non-null column behind it.
@@ -246,6 +248,7 @@ impl Sort {
                     .bind::<diesel::sql_types::Uuid, _>(cursor.id)
                     .sql(")"),
             ),
+            KeyKind::Float => return Err(bad()),
             KeyKind::Time => {
                 let time = DateTime::parse_from_rfc3339(&cursor.value).map_err(|_| bad())?;
                 Box::new(
@@ -265,8 +268,8 @@ pub struct Cursor {
     #[serde(rename = "s")]
     sort: String,
     #[serde(rename = "v")]
-    value: KeyValue,
-    id: Uuid,
+    pub value: KeyValue,
+    pub id: Uuid,
 }
 
 impl Cursor {

@@ -493,7 +493,8 @@ async fn update_image(
 
 /// Delete an image
 ///
-/// Removes the image and all its stored files. 409 while an author uses it as avatar.
+/// Removes the image and all its stored files. 409 while an article shows it (cover or
+/// figure) or an author uses it as avatar; the problem names them.
 /// Authors may delete the images they uploaded; editors and admins any.
 #[utoipa::path(
     tag = "images", operation_id = "delete_image",
@@ -521,6 +522,16 @@ async fn delete_image(
                 .ok_or_else(|| not_found(id))?;
             may_change(&principal, &current)?;
             if_match.check_value(&ImageResponse::new(current.clone(), &urls))?;
+            let articles = crate::articles::queries::using_image(conn, id).await?;
+            if !articles.is_empty() {
+                return Err(ApiError::Conflict {
+                    detail: format!(
+                        "the image is shown in the articles {}; remove it there first",
+                        articles.join(", ")
+                    ),
+                    errors: Vec::new(),
+                });
+            }
             let users = queries::avatar_of(conn, id).await?;
             if !users.is_empty() {
                 return Err(ApiError::Conflict {

@@ -1,5 +1,6 @@
 //! One integration-test binary (one link step): each module drives the real app over HTTP
 //! on its own database.
+mod articles;
 mod authors;
 mod cli;
 mod errors;

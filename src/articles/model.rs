@@ -1,0 +1,305 @@
+//! Article rows and the API's views of them.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::render::TocEntry;
+use crate::db::schema::{article_revisions, articles};
+use crate::http::{Timestamp, patch_field};
+use crate::images::model::ImageResponse;
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = articles)]
+pub struct Article {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt_given: Option<String>,
+    pub excerpt: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub body_text: String,
+    pub toc: serde_json::Value,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    pub cover_image_id: Option<Uuid>,
+    pub comments_open: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sort_at: DateTime<Utc>,
+}
+
+/// A row of a list query: the article, and for searches its rank and highlighted snippet.
+#[derive(Debug, QueryableByName)]
+pub struct ListedArticle {
+    #[diesel(embed)]
+    pub article: Article,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub snippet: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Float4)]
+    pub rank: f32,
+}
+
+/// Where an article stands. `scheduled` is a published article whose time has not come:
+/// it becomes public at that instant, with no job running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "published")]
+pub enum Status {
+    Draft,
+    Scheduled,
+    Published,
+    Archived,
+}
+
+impl Status {
+    pub fn of(stored: &str, published_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Status {
+        match stored {
+            "published" if published_at.is_some_and(|t| t > now) => Status::Scheduled,
+            "published" => Status::Published,
+            "archived" => Status::Archived,
+            _ => Status::Draft,
+        }
+    }
+
+    /// The stored form (`scheduled` is stored as `published`).
+    pub fn stored(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Scheduled | Status::Published => "published",
+            Status::Archived => "archived",
+        }
+    }
+}
+
+/// The byline embedded in an article.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "slug": "ada-okafor", "name": "Ada Okafor", "avatar": null}))]
+pub struct AuthorSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub avatar: Option<ImageResponse>,
+}
+
+/// A tag embedded in an article.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01932c4e-9a10-7d2e-8c55-0f4e2d7b6c33", "slug": "climate", "name": "Climate"}))]
+pub struct TagSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+/// An article as a reader sees it: one request renders a page or a card.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4e-cccc-7ddd-8eee-0123456789ab",
+    "slug": "the-last-night-tram",
+    "title": "The last night tram",
+    "subtitle": "Line 4 ran for ninety years. On Friday it stopped.",
+    "excerpt": "At 00:41 the last car of line 4 left the depot with eleven passengers and a driver who had done the route for thirty years.",
+    "body_markdown": "At 00:41 the last car...\n\n## Why it stopped\n\n![The depot](image:01932c4e-bbbb-7ccc-8ddd-0123456789ab)\n",
+    "body_html": "<p>At 00:41 the last car...</p>\n<h2 id=\"why-it-stopped\">Why it stopped</h2>\n<figure><img src=\"...\" srcset=\"...\" sizes=\"(max-width: 800px) 100vw, 800px\" width=\"1600\" height=\"1067\" alt=\"The depot\" loading=\"lazy\" decoding=\"async\"><figcaption>The depot at midnight. <span class=\"credit\">Photo: Inès Marchetti</span></figcaption></figure>",
+    "toc": [{"level": 2, "text": "Why it stopped", "anchor": "why-it-stopped"}],
+    "word_count": 1480,
+    "reading_time_minutes": 7,
+    "status": "published",
+    "published_at": "2025-10-28T09:30:00Z",
+    "created_at": "2025-10-27T16:02:11Z",
+    "updated_at": "2025-10-28T09:30:00Z",
+    "author": {"id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "slug": "ines-marchetti", "name": "Inès Marchetti", "avatar": null},
+    "tags": [{"id": "01932c4e-9a10-7d2e-8c55-0f4e2d7b6c33", "slug": "cities", "name": "Cities"}],
+    "cover_image": null,
+    "comments_open": true,
+    "comment_count": 0,
+    "version": 3
+}))]
+pub struct ArticleResponse {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// The given excerpt, or the first paragraph as plain text (at most 300 characters, cut
+    /// at a word, ended with `…` when cut).
+    pub excerpt: String,
+    /// The source: CommonMark with tables, strikethrough and footnotes;
+    /// `![alt](image:<id> "caption")` places a stored image as a figure.
+    pub body_markdown: String,
+    /// Rendered and sanitized on save: no script, style, event handler or `javascript:` URL.
+    pub body_html: String,
+    /// The h2 and h3 headings, with the `id` anchors they carry in `body_html`.
+    pub toc: Vec<TocEntry>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub status: Status,
+    pub published_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub author: AuthorSummary,
+    pub tags: Vec<TagSummary>,
+    pub cover_image: Option<ImageResponse>,
+    pub comments_open: bool,
+    /// Approved comments, replies included.
+    pub comment_count: i64,
+    /// Saved changes so far; each is kept as a revision.
+    pub version: i32,
+    /// Search results only: where the query matched, HTML-escaped, matches in `<mark>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+}
+
+/// A new article. Without `status` it is a draft.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "The last night tram",
+    "subtitle": "Line 4 ran for ninety years. On Friday it stopped.",
+    "body_markdown": "At 00:41 the last car left the depot.\n\n## Why it stopped\n\n![The depot](image:01932c4e-bbbb-7ccc-8ddd-0123456789ab \"The depot at midnight.\")\n",
+    "author": "ines-marchetti",
+    "tags": ["cities", "transport"],
+    "status": "published"
+}))]
+pub struct NewArticle {
+    /// 1 to 300 characters.
+    pub title: String,
+    /// Made from the title when absent; unique.
+    pub slug: Option<String>,
+    pub subtitle: Option<String>,
+    /// Plain text, at most 1,000 characters; derived from the body when absent.
+    pub excerpt: Option<String>,
+    #[serde(default)]
+    pub body_markdown: String,
+    /// `draft` (default), `published` (now, unless `published_at` says otherwise),
+    /// `scheduled` (needs a future `published_at`) or `archived`.
+    pub status: Option<Status>,
+    pub published_at: Option<Timestamp>,
+    /// The author's id or slug. An author token may name only its own author and may
+    /// leave it out; editors and admins must give it.
+    pub author: Option<String>,
+    /// Tag slugs or ids. Unknown slugs are created for editors and admins; for author
+    /// tokens they are a 422.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Id of an uploaded image.
+    pub cover_image: Option<Uuid>,
+    /// Defaults to true.
+    pub comments_open: Option<bool>,
+}
+
+/// Changes to an article (JSON merge patch): absent fields stay, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "published", "tags": ["cities"], "cover_image": null}))]
+pub struct ArticleChanges {
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub slug: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub subtitle: Option<Option<String>>,
+    /// `null` goes back to the excerpt derived from the body.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub excerpt: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub body_markdown: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Status>)]
+    pub status: Option<Option<Status>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Timestamp>, nullable)]
+    pub published_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub author: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub cover_image: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<bool>)]
+    pub comments_open: Option<Option<bool>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = article_revisions)]
+pub struct Revision {
+    pub article_id: Uuid,
+    pub version: i32,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt_given: Option<String>,
+    pub body_markdown: String,
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    pub cover_image_id: Option<Uuid>,
+    pub tag_ids: serde_json::Value,
+    pub comments_open: bool,
+    pub slug: String,
+    pub saved_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One saved version of an article, as it was written.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "version": 2, "title": "The last night tram", "slug": "the-last-night-tram", "subtitle": null, "excerpt": null,
+    "body_markdown": "At 00:41 ...", "status": "draft", "published_at": null,
+    "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "cover_image": null, "tag_ids": [],
+    "comments_open": true, "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "created_at": "2025-10-27T16:05:00Z"
+}))]
+pub struct RevisionResponse {
+    pub version: i32,
+    pub title: String,
+    pub slug: String,
+    pub subtitle: Option<String>,
+    /// The excerpt as given (`null`: derived from the body).
+    pub excerpt: Option<String>,
+    pub body_markdown: String,
+    /// The stored status (`published` also covers scheduled).
+    pub status: String,
+    pub published_at: Option<Timestamp>,
+    pub author_id: Uuid,
+    pub cover_image: Option<Uuid>,
+    pub tag_ids: Vec<Uuid>,
+    pub comments_open: bool,
+    /// The token that saved this version.
+    pub saved_by: Option<Uuid>,
+    pub created_at: Timestamp,
+}
+
+impl From<Revision> for RevisionResponse {
+    fn from(r: Revision) -> Self {
+        RevisionResponse {
+            version: r.version,
+            title: r.title,
+            slug: r.slug,
+            subtitle: r.subtitle,
+            excerpt: r.excerpt_given,
+            body_markdown: r.body_markdown,
+            status: r.status,
+            published_at: r.published_at.map(Into::into),
+            author_id: r.author_id,
+            cover_image: r.cover_image_id,
+            tag_ids: serde_json::from_value(r.tag_ids).unwrap_or_default(),
+            comments_open: r.comments_open,
+            saved_by: r.saved_by,
+            created_at: r.created_at.into(),
+        }
+    }
+}

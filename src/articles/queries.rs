@@ -1,0 +1,599 @@
+//! Article queries. The list is one SQL statement built from the filters (plus a count);
+//! what an article embeds (author, avatar, tags, cover) is loaded for a whole page at once,
+//! so a page costs the same few queries whatever its length.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{BigInt, Float4, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{Article, AuthorSummary, ListedArticle, Revision, TagSummary};
+use crate::db::schema::{
+    article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
+};
+use crate::error::ApiError;
+use crate::http::pagination::{Cursor, KeyKind, Pagination, Sort, SortOption};
+use crate::images::model::{Image, ImageResponse};
+use crate::images::storage::MediaUrls;
+
+pub static SORTS: [SortOption; 5] = [
+    SortOption {
+        name: "published_at",
+        column: "articles.sort_at",
+        kind: KeyKind::Time,
+    },
+    SortOption {
+        name: "title",
+        column: "articles.title",
+        kind: KeyKind::Text,
+    },
+    SortOption {
+        name: "updated_at",
+        column: "articles.updated_at",
+        kind: KeyKind::Time,
+    },
+    SortOption {
+        name: "created_at",
+        column: "articles.created_at",
+        kind: KeyKind::Time,
+    },
+    SortOption {
+        name: "relevance",
+        column: "rank",
+        kind: KeyKind::Float,
+    },
+];
+
+/// Who is reading, which decides what exists for them.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader {
+    /// No token: published articles whose time has come.
+    Public,
+    /// An author token: those, and everything by its own author.
+    Author(Uuid),
+    /// Editors and admins: everything.
+    Staff,
+}
+
+/// The list's filters, already validated.
+#[derive(Debug, Default)]
+pub struct Filters {
+    pub author: Option<String>,
+    pub tags: Vec<String>,
+    pub status: Option<super::model::Status>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+    pub q: Option<String>,
+}
+
+enum Bind {
+    Text(String),
+    Uuid(Uuid),
+    Time(DateTime<Utc>),
+    Int(i64),
+    Float(f32),
+}
+
+/// SQL text with `$n` placeholders and the values for them, in order.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        self.text.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+
+    fn query(self) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        let mut query = diesel::sql_query(self.text).into_boxed();
+        for bind in self.binds {
+            query = match bind {
+                Bind::Text(v) => query.bind::<Text, _>(v),
+                Bind::Uuid(v) => query.bind::<diesel::sql_types::Uuid, _>(v),
+                Bind::Time(v) => query.bind::<Timestamptz, _>(v),
+                Bind::Int(v) => query.bind::<BigInt, _>(v),
+                Bind::Float(v) => query.bind::<Float4, _>(v),
+            };
+        }
+        query
+    }
+}
+
+/// `id = $n` for a UUID key, else a match on the slug column given.
+fn key_match(sql: &mut Sql, id_column: &str, slug_sql: &str, key: &str) {
+    match Uuid::parse_str(key) {
+        Ok(id) => {
+            sql.push(&format!("{id_column} = ")).bind(Bind::Uuid(id));
+        }
+        Err(_) => {
+            sql.push(slug_sql)
+                .bind(Bind::Text(key.to_owned()))
+                .push(")");
+        }
+    }
+}
+
+/// The WHERE clause every list and count shares.
+fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &str) {
+    sql.push(" WHERE TRUE");
+    let public = "(articles.status = 'published' AND articles.published_at <= now())";
+    match reader {
+        Reader::Public => {
+            sql.push(&format!(" AND {public}"));
+        }
+        Reader::Author(author_id) => {
+            sql.push(&format!(" AND ({public} OR articles.author_id = "))
+                .bind(Bind::Uuid(author_id))
+                .push(")");
+        }
+        Reader::Staff => {}
+    }
+    match filters.status {
+        Some(super::model::Status::Draft) => sql.push(" AND articles.status = 'draft'"),
+        Some(super::model::Status::Archived) => sql.push(" AND articles.status = 'archived'"),
+        Some(super::model::Status::Published) => sql.push(&format!(" AND {public}")),
+        Some(super::model::Status::Scheduled) => {
+            sql.push(" AND articles.status = 'published' AND articles.published_at > now()")
+        }
+        None => sql,
+    };
+    if let Some(author) = &filters.author {
+        sql.push(" AND ");
+        key_match(
+            sql,
+            "articles.author_id",
+            "articles.author_id = (SELECT id FROM authors WHERE slug = ",
+            author,
+        );
+    }
+    for tag in &filters.tags {
+        sql.push(" AND EXISTS (SELECT 1 FROM article_tags JOIN tags ON tags.id = article_tags.tag_id WHERE article_tags.article_id = articles.id AND ");
+        key_match(sql, "tags.id", "(tags.slug = ", tag);
+        sql.push(")");
+    }
+    if let Some(after) = filters.published_after {
+        sql.push(" AND articles.published_at >= ")
+            .bind(Bind::Time(after));
+    }
+    if let Some(before) = filters.published_before {
+        sql.push(" AND articles.published_at < ")
+            .bind(Bind::Time(before));
+    }
+    if let Some(q) = &filters.q {
+        sql.push(&format!(
+            " AND articles.search @@ websearch_to_tsquery('{language}', "
+        ))
+        .bind(Bind::Text(q.clone()))
+        .push(")");
+    }
+}
+
+/// Marks `ts_headline` puts around matches; replaced by `<mark>` after HTML-escaping.
+pub const MARK_START: char = '\u{1}';
+pub const MARK_END: char = '\u{2}';
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    reader: Reader,
+    filters: &Filters,
+    pagination: &Pagination,
+    sort: &Sort,
+    language: &str,
+) -> Result<(Vec<ListedArticle>, i64), ApiError> {
+    // `language` is checked against pg_ts_config at start-up, so it may be inlined.
+    let (rank, snippet) = match &filters.q {
+        Some(_) => (
+            format!("ts_rank(articles.search, websearch_to_tsquery('{language}', $1))"),
+            format!(
+                "ts_headline('{language}', articles.excerpt || ' ' || articles.body_text, websearch_to_tsquery('{language}', $1), \
+                 'StartSel=\u{1},StopSel=\u{2},MaxWords=35,MinWords=15,MaxFragments=2,FragmentDelimiter=\" … \"')"
+            ),
+        ),
+        None => ("0::real".to_owned(), "NULL::text".to_owned()),
+    };
+    let mut sql = Sql::default();
+    if let Some(q) = &filters.q {
+        // $1 is the query, shared by rank, snippet and filter.
+        sql.binds.push(Bind::Text(q.clone()));
+    }
+    sql.push(&format!(
+        "SELECT articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
+         articles.excerpt, articles.body_markdown, articles.body_html, articles.body_text, articles.toc, \
+         articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
+         articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
+         articles.created_at, articles.updated_at, articles.sort_at, {snippet} AS snippet, rank \
+         FROM articles, LATERAL (SELECT {rank} AS rank) ranked"
+    ));
+    let mut filters_without_q = Filters {
+        author: filters.author.clone(),
+        tags: filters.tags.clone(),
+        status: filters.status,
+        published_after: filters.published_after,
+        published_before: filters.published_before,
+        q: None,
+    };
+    where_clause(&mut sql, reader, &filters_without_q, language);
+    if filters.q.is_some() {
+        sql.push(&format!(
+            " AND articles.search @@ websearch_to_tsquery('{language}', $1)"
+        ));
+    }
+    if let Some(cursor) = pagination.cursor(sort)? {
+        keyset(&mut sql, sort, cursor)?;
+    }
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    sql.push(&format!(
+        " ORDER BY {} {direction}, articles.id {direction} LIMIT ",
+        sort.option.column
+    ))
+    .bind(Bind::Int(pagination.per_page + 1))
+    .push(" OFFSET ")
+    .bind(Bind::Int(pagination.offset()));
+    let rows: Vec<ListedArticle> = sql.query().load(conn).await?;
+
+    let mut count = Sql::default();
+    count.push("SELECT count(*) AS count FROM articles");
+    filters_without_q.q = filters.q.clone();
+    where_clause(&mut count, reader, &filters_without_q, language);
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let total = count.query().get_result::<Count>(conn).await?.count;
+    Ok((rows, total))
+}
+
+/// Rows after the cursor's, as one row comparison on (sort column, id).
+fn keyset(sql: &mut Sql, sort: &Sort, cursor: &Cursor) -> Result<(), ApiError> {
+    let bad = || ApiError::BadRequest("query parameter `cursor` is not valid".into());
+    let value = match sort.option.kind {
+        KeyKind::Text => Bind::Text(cursor.value.clone()),
+        KeyKind::Time => Bind::Time(
+            DateTime::parse_from_rfc3339(&cursor.value)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc),
+        ),
+        KeyKind::Float => Bind::Float(cursor.value.parse().map_err(|_| bad())?),
+    };
+    let op = if sort.descending { "<" } else { ">" };
+    sql.push(&format!(
+        " AND ({}, articles.id) {op} (",
+        sort.option.column
+    ))
+    .bind(value)
+    .push(", ")
+    .bind(Bind::Uuid(cursor.id))
+    .push(")");
+    Ok(())
+}
+
+/// An article by id or current slug, whoever may see it (visibility is the caller's).
+pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Article>> {
+    let query = articles::table.select(Article::as_select());
+    match Uuid::parse_str(key) {
+        Ok(id) => query
+            .filter(articles::id.eq(id))
+            .first(conn)
+            .await
+            .optional(),
+        Err(_) => query
+            .filter(articles::slug.eq(key))
+            .first(conn)
+            .await
+            .optional(),
+    }
+}
+
+pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Article>> {
+    let query = articles::table.select(Article::as_select()).for_update();
+    match Uuid::parse_str(key) {
+        Ok(id) => query
+            .filter(articles::id.eq(id))
+            .first(conn)
+            .await
+            .optional(),
+        Err(_) => query
+            .filter(articles::slug.eq(key))
+            .first(conn)
+            .await
+            .optional(),
+    }
+}
+
+/// The article that used to have this slug.
+pub async fn by_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Article>> {
+    article_old_slugs::table
+        .inner_join(articles::table)
+        .filter(article_old_slugs::slug.eq(slug))
+        .select(Article::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// What a page of articles embeds, loaded in three queries whatever the page's length.
+pub struct Embeds {
+    authors: HashMap<Uuid, AuthorSummary>,
+    images: HashMap<Uuid, ImageResponse>,
+    tags: HashMap<Uuid, Vec<TagSummary>>,
+}
+
+impl Embeds {
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        page: &[&Article],
+        urls: &MediaUrls,
+    ) -> Result<Self, ApiError> {
+        let article_ids: Vec<Uuid> = page.iter().map(|a| a.id).collect();
+        let author_ids: Vec<Uuid> = page.iter().map(|a| a.author_id).collect();
+        let bylines: Vec<(Uuid, String, String, Option<Uuid>)> = authors::table
+            .filter(authors::id.eq_any(&author_ids))
+            .select((
+                authors::id,
+                authors::slug,
+                authors::name,
+                authors::avatar_image_id,
+            ))
+            .load(conn)
+            .await?;
+        let image_ids: Vec<Uuid> = page
+            .iter()
+            .filter_map(|a| a.cover_image_id)
+            .chain(bylines.iter().filter_map(|b| b.3))
+            .collect();
+        let images: HashMap<Uuid, ImageResponse> = crate::images::queries::by_ids(conn, &image_ids)
+            .await?
+            .into_iter()
+            .map(|i: Image| (i.id, ImageResponse::new(i, urls)))
+            .collect();
+        let authors = bylines
+            .into_iter()
+            .map(|(id, slug, name, avatar)| {
+                let avatar = avatar.and_then(|a| images.get(&a).cloned());
+                (
+                    id,
+                    AuthorSummary {
+                        id,
+                        slug,
+                        name,
+                        avatar,
+                    },
+                )
+            })
+            .collect();
+        let tag_rows: Vec<(Uuid, Uuid, String, String)> = article_tags::table
+            .inner_join(tags::table)
+            .filter(article_tags::article_id.eq_any(&article_ids))
+            .order((article_tags::article_id, article_tags::position))
+            .select((article_tags::article_id, tags::id, tags::slug, tags::name))
+            .load(conn)
+            .await?;
+        let mut tags: HashMap<Uuid, Vec<TagSummary>> = HashMap::new();
+        for (article_id, id, slug, name) in tag_rows {
+            tags.entry(article_id)
+                .or_default()
+                .push(TagSummary { id, slug, name });
+        }
+        Ok(Embeds {
+            authors,
+            images,
+            tags,
+        })
+    }
+
+    pub fn author(&self, article: &Article) -> AuthorSummary {
+        self.authors
+            .get(&article.author_id)
+            .cloned()
+            .unwrap_or(AuthorSummary {
+                id: article.author_id,
+                slug: String::new(),
+                name: String::new(),
+                avatar: None,
+            })
+    }
+
+    pub fn cover(&self, article: &Article) -> Option<ImageResponse> {
+        article
+            .cover_image_id
+            .and_then(|id| self.images.get(&id).cloned())
+    }
+
+    pub fn tags(&self, article: &Article) -> Vec<TagSummary> {
+        self.tags.get(&article.id).cloned().unwrap_or_default()
+    }
+}
+
+/// Tag ids for slugs or ids, in the given order; unknown slugs are created when `create`,
+/// else returned as the second value.
+pub async fn resolve_tags(
+    conn: &mut AsyncPgConnection,
+    keys: &[String],
+    create: bool,
+) -> Result<(Vec<Uuid>, Vec<String>), ApiError> {
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for key in keys {
+        let found = crate::tags::queries::find(conn, key).await?;
+        match found {
+            Some(tag) => ids.push(tag.id),
+            None if create && crate::http::validate::is_valid_slug(key) => {
+                let row = crate::tags::model::TagInsert {
+                    id: Uuid::now_v7(),
+                    slug: key.clone(),
+                    name: key.replace('-', " "),
+                    description: None,
+                };
+                ids.push(crate::tags::queries::insert(conn, &row).await?.id);
+            }
+            None => unknown.push(key.clone()),
+        }
+        ids.dedup();
+    }
+    Ok((ids, unknown))
+}
+
+pub async fn set_tags(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    tag_ids: &[Uuid],
+) -> QueryResult<()> {
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = tag_ids
+        .iter()
+        .enumerate()
+        .map(|(position, tag_id)| {
+            (
+                article_tags::article_id.eq(article_id),
+                article_tags::tag_id.eq(*tag_id),
+                article_tags::position.eq(position as i16),
+            )
+        })
+        .collect();
+    diesel::insert_into(article_tags::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn tag_ids(conn: &mut AsyncPgConnection, article_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    article_tags::table
+        .filter(article_tags::article_id.eq(article_id))
+        .order(article_tags::position)
+        .select(article_tags::tag_id)
+        .load(conn)
+        .await
+}
+
+pub async fn set_figures(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    image_ids: &[Uuid],
+) -> QueryResult<()> {
+    diesel::delete(article_images::table.filter(article_images::article_id.eq(article_id)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = image_ids
+        .iter()
+        .map(|id| {
+            (
+                article_images::article_id.eq(article_id),
+                article_images::image_id.eq(*id),
+            )
+        })
+        .collect();
+    diesel::insert_into(article_images::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Slugs of the articles showing an image (as cover or figure).
+pub async fn using_image(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<String>> {
+    articles::table
+        .filter(
+            articles::cover_image_id
+                .eq(image_id)
+                .or(articles::id.eq_any(
+                    article_images::table
+                        .filter(article_images::image_id.eq(image_id))
+                        .select(article_images::article_id),
+                )),
+        )
+        .select(articles::slug)
+        .load(conn)
+        .await
+}
+
+pub async fn remember_old_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    article_id: Uuid,
+) -> QueryResult<()> {
+    diesel::insert_into(article_old_slugs::table)
+        .values((
+            article_old_slugs::slug.eq(slug),
+            article_old_slugs::article_id.eq(article_id),
+        ))
+        .on_conflict(article_old_slugs::slug)
+        .do_update()
+        .set(article_old_slugs::article_id.eq(article_id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A slug that is some other article's old slug is free again once reused by a new one.
+pub async fn forget_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<()> {
+    diesel::delete(article_old_slugs::table.filter(article_old_slugs::slug.eq(slug)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
+    articles::table
+        .select(articles::slug)
+        .filter(
+            articles::slug
+                .eq(base)
+                .or(articles::slug.like(format!("{base}-%"))),
+        )
+        .load(conn)
+        .await
+}
+
+pub async fn add_revision(conn: &mut AsyncPgConnection, revision: &Revision) -> QueryResult<()> {
+    diesel::insert_into(article_revisions::table)
+        .values(revision)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn revisions(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+) -> QueryResult<Vec<Revision>> {
+    article_revisions::table
+        .filter(article_revisions::article_id.eq(article_id))
+        .order(article_revisions::version.desc())
+        .select(Revision::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn revision(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    version: i32,
+) -> QueryResult<Option<Revision>> {
+    article_revisions::table
+        .find((article_id, version))
+        .select(Revision::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(articles::table.find(id)).execute(conn).await
+}

@@ -1,0 +1,472 @@
+//! Markdown to safe HTML: CommonMark with tables, strikethrough and footnotes; `image:<id>`
+//! figures from stored images; `id` anchors on h2/h3 and a table of contents; plain text
+//! for search, excerpt and word count. The HTML is always sanitized last, whatever the
+//! source held.
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const EXCERPT_CHARS: usize = 300;
+const WORDS_PER_MINUTE: usize = 230;
+/// `sizes` for figures: full width on phones, at most a 800 px column elsewhere.
+const FIGURE_SIZES: &str = "(max-width: 800px) 100vw, 800px";
+
+/// What a figure needs from a stored image.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    /// `url width` pairs of the variants and the original, narrowest first.
+    pub srcset: Vec<(String, u32)>,
+}
+
+/// One entry of the table of contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"level": 2, "text": "Why the trams stopped", "anchor": "why-the-trams-stopped"}))]
+pub struct TocEntry {
+    /// 2 or 3.
+    pub level: u8,
+    pub text: String,
+    /// The heading's `id` in `body_html`.
+    pub anchor: String,
+}
+
+#[derive(Debug)]
+pub struct Rendered {
+    pub html: String,
+    /// The body as plain text, figure captions included (for search).
+    pub text: String,
+    pub toc: Vec<TocEntry>,
+    /// Derived from the first paragraph: plain text, cut at a word.
+    pub excerpt: String,
+    pub word_count: usize,
+    pub reading_time_minutes: usize,
+}
+
+fn options() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES
+}
+
+/// The image ids a body refers to as `image:<id>`, and the references that are not ids.
+pub fn image_refs(markdown: &str) -> (Vec<Uuid>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut bad = Vec::new();
+    for event in Parser::new_ext(markdown, options()) {
+        if let Event::Start(Tag::Image { dest_url, .. }) = event
+            && let Some(reference) = dest_url.strip_prefix("image:")
+        {
+            match Uuid::parse_str(reference.trim()) {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => {}
+                Err(_) => bad.push(reference.to_owned()),
+            }
+        }
+    }
+    (ids, bad)
+}
+
+/// Renders a body. Figures whose image is missing from `figures` are dropped (callers
+/// check references first and answer 422 for unknown ones).
+pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
+    let events: Vec<Event> = Parser::new_ext(markdown, options()).collect();
+    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    let mut text = String::new();
+    let mut prose_words = 0usize;
+    let mut first_paragraph: Option<String> = None;
+    let mut paragraph: Option<String> = None;
+    let mut toc = Vec::new();
+    let mut anchors: HashMap<String, usize> = HashMap::new();
+    let mut skip_paragraph_end = Vec::new();
+
+    let mut i = 0;
+    while i < events.len() {
+        match &events[i] {
+            // A paragraph holding nothing but a figure: drop the <p>, a <figure> cannot sit in it.
+            Event::Start(Tag::Paragraph) if figure_only_paragraph(&events, i) => {
+                skip_paragraph_end.push(true);
+            }
+            Event::Start(Tag::Paragraph) => {
+                skip_paragraph_end.push(false);
+                paragraph = Some(String::new());
+                out.push(events[i].clone());
+            }
+            Event::End(TagEnd::Paragraph) => {
+                if let Some(done) = paragraph.take()
+                    && first_paragraph.is_none()
+                    && !done.trim().is_empty()
+                {
+                    first_paragraph = Some(done);
+                }
+                if !skip_paragraph_end.pop().unwrap_or(false) {
+                    out.push(events[i].clone());
+                }
+                text.push('\n');
+            }
+            Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) if dest_url.starts_with("image:") => {
+                let end = matching_end(&events, i);
+                let alt = plain_text(&events[i + 1..end]);
+                let figure = Uuid::parse_str(dest_url["image:".len()..].trim())
+                    .ok()
+                    .and_then(|id| figures.get(&id));
+                if let Some(figure) = figure {
+                    let caption = Some(title.to_string())
+                        .filter(|t| !t.trim().is_empty())
+                        .or_else(|| figure.caption.clone());
+                    let alt = Some(alt)
+                        .filter(|a| !a.trim().is_empty())
+                        .or_else(|| figure.alt.clone());
+                    for part in [&alt, &caption, &figure.credit].into_iter().flatten() {
+                        text.push_str(part);
+                        text.push('\n');
+                    }
+                    out.push(Event::Html(CowStr::from(figure_html(
+                        figure,
+                        alt.as_deref().unwrap_or(""),
+                        caption.as_deref(),
+                    ))));
+                }
+                i = end;
+            }
+            Event::Start(Tag::Heading { level, .. })
+                if matches!(level, HeadingLevel::H2 | HeadingLevel::H3) =>
+            {
+                let end = matching_end(&events, i);
+                let heading = plain_text(&events[i + 1..end]);
+                let anchor = unique_anchor(&heading, &mut anchors);
+                let level_number = if *level == HeadingLevel::H2 { 2 } else { 3 };
+                out.push(Event::Html(CowStr::from(format!(
+                    "<h{level_number} id=\"{anchor}\">"
+                ))));
+                out.extend(events[i + 1..end].iter().cloned());
+                out.push(Event::Html(CowStr::from(format!("</h{level_number}>\n"))));
+                text.push_str(&heading);
+                text.push('\n');
+                prose_words += heading.split_whitespace().count();
+                toc.push(TocEntry {
+                    level: level_number,
+                    text: heading,
+                    anchor,
+                });
+                i = end;
+            }
+            Event::Text(t) | Event::Code(t) => {
+                text.push_str(t);
+                prose_words += t.split_whitespace().count();
+                if let Some(p) = paragraph.as_mut() {
+                    p.push_str(t);
+                }
+                out.push(events[i].clone());
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                text.push(' ');
+                if let Some(p) = paragraph.as_mut() {
+                    p.push(' ');
+                }
+                out.push(events[i].clone());
+            }
+            Event::End(
+                TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableCell | TagEnd::CodeBlock,
+            ) => {
+                text.push('\n');
+                out.push(events[i].clone());
+            }
+            _ => out.push(events[i].clone()),
+        }
+        i += 1;
+    }
+
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    Rendered {
+        html: sanitize(&html),
+        excerpt: excerpt(first_paragraph.as_deref().unwrap_or("")),
+        text,
+        toc,
+        word_count: prose_words,
+        reading_time_minutes: prose_words.div_ceil(WORDS_PER_MINUTE),
+    }
+}
+
+/// Index of the event closing the element opened at `start`.
+fn matching_end(events: &[Event], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (offset, event) in events[start..].iter().enumerate() {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return start + offset;
+                }
+            }
+            _ => {}
+        }
+    }
+    events.len() - 1
+}
+
+fn figure_only_paragraph(events: &[Event], start: usize) -> bool {
+    match events.get(start + 1) {
+        Some(Event::Start(Tag::Image { dest_url, .. })) if dest_url.starts_with("image:") => {
+            let image_end = matching_end(events, start + 1);
+            matches!(
+                events.get(image_end + 1),
+                Some(Event::End(TagEnd::Paragraph))
+            )
+        }
+        _ => false,
+    }
+}
+
+fn plain_text(events: &[Event]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text.trim().to_owned()
+}
+
+fn unique_anchor(heading: &str, seen: &mut HashMap<String, usize>) -> String {
+    let base = crate::http::validate::slugify(heading, "section");
+    let count = seen.entry(base.clone()).or_insert(0);
+    *count += 1;
+    if *count == 1 {
+        base
+    } else {
+        format!("{base}-{count}")
+    }
+}
+
+fn figure_html(figure: &Figure, alt: &str, caption: Option<&str>) -> String {
+    let srcset: Vec<String> = figure
+        .srcset
+        .iter()
+        .map(|(url, width)| format!("{} {width}w", escape(url)))
+        .collect();
+    let mut html = format!(
+        "<figure><img src=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\">",
+        escape(&figure.url),
+        srcset.join(", "),
+        figure.width,
+        figure.height,
+        escape(alt)
+    );
+    let caption = caption.filter(|c| !c.trim().is_empty());
+    let credit = figure.credit.as_deref().filter(|c| !c.trim().is_empty());
+    if caption.is_some() || credit.is_some() {
+        html.push_str("<figcaption>");
+        if let Some(caption) = caption {
+            html.push_str(&escape(caption));
+        }
+        if let Some(credit) = credit {
+            if caption.is_some() {
+                html.push(' ');
+            }
+            html.push_str(&format!("<span class=\"credit\">{}</span>", escape(credit)));
+        }
+        html.push_str("</figcaption>");
+    }
+    html.push_str("</figure>\n");
+    html
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// At most 300 characters of plain text, cut at a word and ended with `…` when cut.
+pub fn excerpt(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= EXCERPT_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(EXCERPT_CHARS).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(space) if space > EXCERPT_CHARS / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!(
+        "{}…",
+        at_word.trim_end_matches([',', ';', ':', '.', '-', ' '])
+    )
+}
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_tags(["figure", "figcaption"])
+        .add_tag_attributes(
+            "img",
+            [
+                "src", "srcset", "sizes", "width", "height", "alt", "loading", "decoding", "title",
+            ],
+        )
+        .add_tag_attributes("h2", ["id"])
+        .add_tag_attributes("h3", ["id"])
+        .add_tag_attributes("div", ["id"])
+        .add_tag_attributes("sup", ["id"])
+        .add_tag_attributes("li", ["id"])
+        .add_allowed_classes("span", ["credit"])
+        .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"])
+        .add_allowed_classes("div", ["footnote-definition"])
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer"));
+    builder
+});
+
+/// The last step of every render: whatever survives is safe to put in a page.
+pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure() -> (Uuid, Figure) {
+        (
+            Uuid::now_v7(),
+            Figure {
+                url: "https://x.test/media/o.jpg".into(),
+                width: 1600,
+                height: 900,
+                alt: Some("Stored alt".into()),
+                caption: Some("Stored caption".into()),
+                credit: Some("Photo: Kim".into()),
+                srcset: vec![
+                    ("https://x.test/media/w320.jpg".into(), 320),
+                    ("https://x.test/media/o.jpg".into(), 1600),
+                ],
+            },
+        )
+    }
+
+    #[test]
+    fn figures_replace_image_references() {
+        let (id, fig) = figure();
+        let figures = HashMap::from([(id, fig)]);
+        let md =
+            format!("Intro text.\n\n![Markdown alt](image:{id})\n\n![](image:{id} \"Override\")\n");
+        let out = render(&md, &figures);
+        assert!(
+            out.html
+                .contains("<figure><img src=\"https://x.test/media/o.jpg\""),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains(
+            "srcset=\"https://x.test/media/w320.jpg 320w, https://x.test/media/o.jpg 1600w\""
+        ));
+        assert!(out.html.contains("alt=\"Markdown alt\""));
+        assert!(
+            out.html.contains("alt=\"Stored alt\""),
+            "empty markdown alt falls back"
+        );
+        assert!(out.html.contains(
+            "<figcaption>Stored caption <span class=\"credit\">Photo: Kim</span></figcaption>"
+        ));
+        assert!(
+            out.html
+                .contains("<figcaption>Override <span class=\"credit\">")
+        );
+        assert!(out.html.contains("loading=\"lazy\"") && out.html.contains("decoding=\"async\""));
+        assert!(!out.html.contains("<p><figure>"), "{}", out.html);
+        assert!(out.text.contains("Stored caption"));
+    }
+
+    #[test]
+    fn headings_get_unique_anchors_and_a_toc() {
+        let out = render(
+            "# Title\n\n## Why it stopped\n\ntext\n\n### Details & more\n\n## Why it stopped\n",
+            &HashMap::new(),
+        );
+        assert!(
+            out.html
+                .contains("<h2 id=\"why-it-stopped\">Why it stopped</h2>"),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains("<h2 id=\"why-it-stopped-2\">"));
+        assert_eq!(out.toc.len(), 3);
+        assert_eq!(
+            out.toc[1],
+            TocEntry {
+                level: 3,
+                text: "Details & more".into(),
+                anchor: "details-more".into()
+            }
+        );
+    }
+
+    #[test]
+    fn excerpt_is_plain_and_cut_at_a_word() {
+        let out = render(
+            "# T\n\nSome **bold** text &amp; a [link](https://x.test).\n\nSecond.",
+            &HashMap::new(),
+        );
+        assert_eq!(out.excerpt, "Some bold text & a link.");
+        let long = "word ".repeat(100);
+        let cut = excerpt(&long);
+        assert!(
+            cut.ends_with('…') && cut.chars().count() <= EXCERPT_CHARS + 1,
+            "{cut}"
+        );
+        assert!(!cut.contains("wor…"));
+    }
+
+    #[test]
+    fn counts_words_and_reading_time() {
+        let out = render(&"lorem ipsum ".repeat(300), &HashMap::new());
+        assert_eq!(out.word_count, 600);
+        assert_eq!(out.reading_time_minutes, 3);
+    }
+
+    #[test]
+    fn gfm_extensions_render() {
+        let out = render(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~gone~~ and a note[^1].\n\n[^1]: The note.\n",
+            &HashMap::new(),
+        );
+        assert!(
+            out.html.contains("<table>") && out.html.contains("<del>gone</del>"),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains("footnote-definition"), "{}", out.html);
+    }
+
+    #[test]
+    fn image_refs_are_collected_and_bad_ones_named() {
+        let id = Uuid::now_v7();
+        let (ids, bad) = image_refs(&format!(
+            "![a](image:{id}) ![b](image:nope) ![c](https://x.test/a.png)"
+        ));
+        assert_eq!(ids, [id]);
+        assert_eq!(bad, ["nope"]);
+    }
+}

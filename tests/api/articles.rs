@@ -1,0 +1,873 @@
+use std::io::Cursor;
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::DynamicImage::ImageRgb8(image::ImageBuffer::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    }));
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .unwrap();
+    out
+}
+
+async fn article(app: &TestApp, token: &str, body: Value) -> Value {
+    app.post("/api/v1/articles", Some(token), &body)
+        .await
+        .expect(201)
+}
+
+#[tokio::test]
+async fn drafts_are_private_until_published() {
+    let app = TestApp::spawn().await;
+    let draft = article(
+        &app,
+        &app.author,
+        json!({"title": "The Last Night Tram", "body_markdown": "It left at 00:41."}),
+    )
+    .await;
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["slug"], "the-last-night-tram");
+    assert_eq!(draft["version"], 1);
+    assert_eq!(draft["author"]["slug"], "test-author");
+    assert_eq!(draft["comments_open"], true);
+    assert_eq!(draft["comment_count"], 0);
+    assert!(draft["published_at"].is_null());
+    app.get("/api/v1/articles/the-last-night-tram", None)
+        .await
+        .problem(404);
+    app.get("/api/v1/articles/the-last-night-tram", Some(&app.author))
+        .await
+        .expect(200);
+    app.get("/api/v1/articles/the-last-night-tram", Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(
+        app.get("/api/v1/articles", None).await.expect(200)["meta"]["total"],
+        0
+    );
+    app.get("/api/v1/articles?status=draft", None)
+        .await
+        .problem(403);
+    assert_eq!(
+        app.get("/api/v1/articles?status=draft", Some(&app.editor))
+            .await
+            .expect(200)["meta"]["total"],
+        1
+    );
+
+    let published = app
+        .patch(
+            "/api/v1/articles/the-last-night-tram",
+            Some(&app.author),
+            &json!({"status": "published"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(published["status"], "published");
+    assert_eq!(published["version"], 2);
+    assert!(
+        published["published_at"].is_string(),
+        "publishing sets published_at"
+    );
+    let public = app
+        .get("/api/v1/articles/the-last-night-tram", None)
+        .await
+        .expect(200);
+    assert_eq!(public["title"], "The Last Night Tram");
+    assert_eq!(
+        app.get("/api/v1/articles", None).await.expect(200)["meta"]["total"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn scheduled_articles_appear_at_their_time_with_no_job() {
+    let app = TestApp::spawn().await;
+    let at = (Utc::now() + Duration::milliseconds(1500)).to_rfc3339();
+    let scheduled = article(&app, &app.editor, json!({"title": "Tomorrow", "author": "test-author", "status": "scheduled", "published_at": at})).await;
+    assert_eq!(scheduled["status"], "scheduled");
+    app.get("/api/v1/articles/tomorrow", None)
+        .await
+        .problem(404);
+    assert_eq!(
+        app.get("/api/v1/articles?status=scheduled", Some(&app.editor))
+            .await
+            .expect(200)["meta"]["total"],
+        1
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    let now_public = app.get("/api/v1/articles/tomorrow", None).await.expect(200);
+    assert_eq!(now_public["status"], "published");
+    // Scheduling needs a future time.
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Past", "author": "test-author", "status": "scheduled"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "published_at");
+}
+
+#[tokio::test]
+async fn bodies_render_figures_anchors_toc_and_excerpt() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(1200, 800),
+            "depot.jpg",
+            "image/jpeg",
+            &[
+                ("caption", "The depot"),
+                ("credit", "Photo: Kim"),
+                ("alt", "Stored alt"),
+            ],
+        )
+        .await
+        .expect(201);
+    let id = image["id"].as_str().unwrap();
+    let body = format!(
+        "At 00:41 the last car left the depot with *eleven* passengers &amp; a driver.\n\n\
+         ## Why it stopped\n\nMoney.\n\n![Tram in the depot](image:{id} \"Its last night\")\n\n\
+         ### The route\n\nNorth, then east.\n\n## Why it stopped\n\nAgain.\n\n![](image:{id})\n"
+    );
+    let created = article(&app, &app.editor, json!({"title": "Tram", "author": "test-author", "body_markdown": body, "cover_image": id, "status": "published"})).await;
+    let html = created["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("<h2 id=\"why-it-stopped\">Why it stopped</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("<h2 id=\"why-it-stopped-2\">"), "{html}");
+    assert_eq!(
+        created["toc"],
+        json!([
+            {"level": 2, "text": "Why it stopped", "anchor": "why-it-stopped"},
+            {"level": 3, "text": "The route", "anchor": "the-route"},
+            {"level": 2, "text": "Why it stopped", "anchor": "why-it-stopped-2"}
+        ])
+    );
+    let original = image["url"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("<figure><img src=\"{original}\"")),
+        "{html}"
+    );
+    for variant in image["variants"].as_array().unwrap() {
+        assert!(
+            html.contains(&format!(
+                "{} {}w",
+                variant["url"].as_str().unwrap(),
+                variant["width"]
+            )),
+            "{html}"
+        );
+    }
+    assert!(html.contains(&format!("{original} 1200w")));
+    assert!(html.contains("width=\"1200\"") && html.contains("height=\"800\""));
+    assert!(html.contains("alt=\"Tram in the depot\"") && html.contains("alt=\"Stored alt\""));
+    assert!(
+        html.contains("loading=\"lazy\"")
+            && html.contains("decoding=\"async\"")
+            && html.contains("sizes=\"")
+    );
+    assert!(
+        html.contains(
+            "<figcaption>Its last night <span class=\"credit\">Photo: Kim</span></figcaption>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<figcaption>The depot <span class=\"credit\">Photo: Kim</span></figcaption>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<p><figure>"));
+    assert_eq!(
+        created["excerpt"],
+        "At 00:41 the last car left the depot with eleven passengers & a driver."
+    );
+    assert_eq!(created["cover_image"]["id"], id);
+    assert!(created["word_count"].as_i64().unwrap() > 20);
+    assert_eq!(created["reading_time_minutes"], 1);
+
+    let unknown = uuid::Uuid::now_v7();
+    let problem = app
+        .post("/api/v1/articles", Some(&app.editor), &json!({"title": "Bad", "author": "test-author", "body_markdown": format!("![x](image:{unknown})")}))
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "body_markdown");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&unknown.to_string())
+    );
+
+    // The image is now in use: deleting it is a 409 naming the article.
+    let busy = app
+        .delete(&format!("/api/v1/images/{id}"), Some(&app.editor))
+        .await
+        .problem(409);
+    assert!(busy["detail"].as_str().unwrap().contains("tram"), "{busy}");
+}
+
+/// Known XSS payloads, in raw HTML, markdown links and images, entity tricks and nesting.
+const XSS: &[&str] = &[
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//xss.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=\"javascript:alert('x')\">",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<iframe src=\"javascript:alert(1)\"></iframe>",
+    "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+    "<body onload=alert(1)>",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
+    "<a href=\"&#106;avascript:alert(1)\">x</a>",
+    "<a href=\"&#x6A;avascript:alert(1)\">x</a>",
+    "<a href=\"jav&#x09;ascript:alert(1)\">x</a>",
+    "<a href=\" javascript:alert(1)\">x</a>",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+    "<a href=\"vbscript:msgbox(1)\">x</a>",
+    "[click](javascript:alert(1))",
+    "[click](JAVASCRIPT:alert(1))",
+    "[click](&#106;avascript:alert(1))",
+    "[click](data:text/html,<script>alert(1)</script>)",
+    "![x](javascript:alert(1))",
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+    "[x](<javascript:alert(1)>)",
+    "<div style=\"background:url(javascript:alert(1))\">x</div>",
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    "<link rel=stylesheet href=//xss.example/x.css>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+    "<object data=\"javascript:alert(1)\"></object>",
+    "<embed src=\"javascript:alert(1)\">",
+    "<form action=\"javascript:alert(1)\"><input type=submit></form>",
+    "<button formaction=\"javascript:alert(1)\">x</button>",
+    "<input onfocus=alert(1) autofocus>",
+    "<details open ontoggle=alert(1)>",
+    "<marquee onstart=alert(1)>x</marquee>",
+    "<video><source onerror=alert(1)></video>",
+    "<audio src=x onerror=alert(1)>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "<<script>alert(1)//<</script>",
+    "<img src=`x`onerror=alert(1)>",
+    "<img \"\"\"><script>alert(1)</script>\">",
+    "<a href=\"https://ok.example\" onclick=\"alert(1)\">ok</a>",
+    "<p onmouseover=\"alert(1)\">hover</p>",
+    "<table background=\"javascript:alert(1)\"><tr><td>x</td></tr></table>",
+    "<base href=\"javascript:alert(1)//\">",
+    "<isindex action=javascript:alert(1) type=image>",
+    "<x onclick=alert(1)>x</x>",
+    "<a href=\"javascript&colon;alert(1)\">x</a>",
+    "<img src=x:alert(alt) onerror=eval(src) alt=0>",
+    "`<script>alert(1)</script>` and ```\n<script>alert(2)</script>\n```",
+    "<template><script>alert(1)</script></template>",
+    "<h2 onclick=alert(1) id=x>Heading</h2>",
+    "## Heading <script>alert(1)</script>",
+];
+
+#[tokio::test]
+async fn html_is_sanitized_whatever_the_source_holds() {
+    let app = TestApp::spawn().await;
+    assert!(XSS.len() >= 50);
+    let body = XSS.join("\n\n");
+    let created = article(&app, &app.editor, json!({"title": "XSS <script>alert(1)</script>", "author": "test-author", "body_markdown": body})).await;
+    let html = created["body_html"].as_str().unwrap().to_lowercase();
+    for bad in [
+        "<script",
+        "<iframe",
+        "<style",
+        "<object",
+        "<embed",
+        "<form",
+        "<meta",
+        "<link",
+        "<base",
+        "<svg",
+        "<math",
+        "javascript:",
+        "vbscript:",
+        "data:",
+        "srcdoc",
+        "formaction",
+    ] {
+        assert!(!html.contains(bad), "`{bad}` survived in {html}");
+    }
+    let handler = regex_lite_on(&html);
+    assert!(handler.is_none(), "an event handler survived: {handler:?}");
+    // Each payload alone, too (an unclosed tag can swallow what follows it).
+    for payload in XSS {
+        let one = app
+            .post(
+                "/api/v1/articles",
+                Some(&app.editor),
+                &json!({"title": "One", "author": "test-author", "body_markdown": payload}),
+            )
+            .await
+            .expect(201);
+        let html = one["body_html"].as_str().unwrap().to_lowercase();
+        for bad in [
+            "<script",
+            "<iframe",
+            "<style",
+            "javascript:",
+            "data:",
+            "vbscript:",
+        ] {
+            assert!(!html.contains(bad), "`{bad}` survived {payload}: {html}");
+        }
+        assert!(
+            regex_lite_on(&html).is_none(),
+            "an event handler survived {payload}: {html}"
+        );
+    }
+    // Safe markup and text are kept.
+    let safe = article(&app, &app.editor, json!({"title": "Safe", "author": "test-author",
+        "body_markdown": "<a href=\"https://ok.example\" onclick=\"alert(1)\">ok</a> and `<script>alert(1)</script>`"})).await;
+    let html = safe["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("<a href=\"https://ok.example\" rel=\"noopener noreferrer\">ok</a>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "code spans show the text: {html}"
+    );
+    assert_eq!(
+        created["title"], "XSS <script>alert(1)</script>",
+        "titles are text, escaped by clients"
+    );
+}
+
+/// The first ` on<name>=` attribute in the HTML, if any.
+fn regex_lite_on(html: &str) -> Option<String> {
+    let bytes = html.as_bytes();
+    for i in 0..bytes.len().saturating_sub(3) {
+        if (bytes[i] == b' ' || bytes[i] == b'/' || bytes[i] == b'"')
+            && bytes[i + 1] == b'o'
+            && bytes[i + 2] == b'n'
+        {
+            let rest = &html[i + 3..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
+            if !name.is_empty() && rest[name.len()..].starts_with('=') {
+                // Only inside a tag.
+                let before = &html[..i];
+                if before.rfind('<') > before.rfind('>') {
+                    return Some(format!("on{name}"));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn revisions_and_if_match_keep_every_change_and_one_winner() {
+    let app = TestApp::spawn().await;
+    article(&app, &app.author, json!({"title": "First title"})).await;
+    let path = "/api/v1/articles/first-title";
+    app.patch(path, Some(&app.author), &json!({"title": "Second title"}))
+        .await
+        .expect(200);
+    let current = app.get(path, Some(&app.author)).await;
+    let etag = current.header("etag").unwrap().to_owned();
+    assert_eq!(current.json()["version"], 2);
+
+    // Ten writers with the same ETag, at once: one wins, nine get 412.
+    let mut writers = Vec::new();
+    for i in 0..10 {
+        let request = app
+            .request(reqwest::Method::PATCH, path)
+            .bearer_auth(&app.editor)
+            .header("If-Match", &etag)
+            .json(&json!({"subtitle": format!("writer {i}")}));
+        writers.push(tokio::spawn(request.send()));
+    }
+    let mut statuses = Vec::new();
+    for writer in writers {
+        statuses.push(writer.await.unwrap().unwrap().status().as_u16());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 412).count(),
+        9,
+        "{statuses:?}"
+    );
+    let after = app.get(path, Some(&app.editor)).await.expect(200);
+    assert_eq!(after["version"], 3);
+
+    let revisions = app
+        .get(&format!("{path}/revisions"), Some(&app.author))
+        .await
+        .expect(200);
+    let versions: Vec<i64> = revisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [3, 2, 1]);
+    assert_eq!(
+        revisions[0]["subtitle"], after["subtitle"],
+        "the revision holds the winner"
+    );
+    let first = app
+        .get(&format!("{path}/revisions/1"), Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(first["title"], "First title");
+    app.get(&format!("{path}/revisions/9"), Some(&app.editor))
+        .await
+        .problem(404);
+    app.get(&format!("{path}/revisions"), None)
+        .await
+        .problem(401);
+
+    // A stale ETag changes nothing.
+    let stale = app
+        .send(
+            app.request(reqwest::Method::PATCH, path)
+                .bearer_auth(&app.editor)
+                .header("If-Match", &etag)
+                .json(&json!({"title": "Lost"})),
+        )
+        .await;
+    stale.problem(412);
+    assert_eq!(
+        app.get(path, Some(&app.editor)).await.expect(200)["version"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn an_old_slug_redirects_and_slugs_are_unique() {
+    let app = TestApp::spawn().await;
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Old name", "author": "test-author", "status": "published"}),
+    )
+    .await;
+    app.patch(
+        "/api/v1/articles/old-name",
+        Some(&app.editor),
+        &json!({"slug": "new-name"}),
+    )
+    .await
+    .expect(200);
+    let moved = app.get("/api/v1/articles/old-name", None).await;
+    assert_eq!(moved.status, 301);
+    assert_eq!(
+        moved.header("location").unwrap(),
+        app.url("/api/v1/articles/new-name")
+    );
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Other", "author": "test-author"}),
+    )
+    .await;
+    let taken = app
+        .patch(
+            "/api/v1/articles/other",
+            Some(&app.editor),
+            &json!({"slug": "new-name"}),
+        )
+        .await
+        .problem(409);
+    assert_eq!(taken["errors"][0]["field"], "slug");
+    let same_title = article(
+        &app,
+        &app.editor,
+        json!({"title": "Other", "author": "test-author"}),
+    )
+    .await;
+    assert_eq!(same_title["slug"], "other-2");
+}
+
+#[tokio::test]
+async fn authors_write_only_their_own_articles() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/authors",
+        Some(&app.editor),
+        &json!({"name": "Someone Else"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/articles",
+        Some(&app.author),
+        &json!({"title": "Not mine", "author": "someone-else"}),
+    )
+    .await
+    .problem(403);
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Theirs", "author": "someone-else"}),
+    )
+    .await;
+    app.get("/api/v1/articles/theirs", Some(&app.author))
+        .await
+        .problem(404);
+    app.patch(
+        "/api/v1/articles/theirs",
+        Some(&app.author),
+        &json!({"title": "x"}),
+    )
+    .await
+    .problem(404);
+    app.patch(
+        "/api/v1/articles/theirs",
+        Some(&app.editor),
+        &json!({"status": "published"}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        "/api/v1/articles/theirs",
+        Some(&app.author),
+        &json!({"title": "x"}),
+    )
+    .await
+    .problem(403);
+    app.delete("/api/v1/articles/theirs", Some(&app.author))
+        .await
+        .problem(403);
+    app.get("/api/v1/articles/theirs/revisions", Some(&app.author))
+        .await
+        .problem(403);
+    // Staff must name the author.
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": "Whose?"}),
+    )
+    .await
+    .problem(422);
+}
+
+#[tokio::test]
+async fn tags_are_resolved_or_created_by_staff() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/tags",
+        Some(&app.editor),
+        &json!({"name": "Cities"}),
+    )
+    .await
+    .expect(201);
+    let made = article(
+        &app,
+        &app.editor,
+        json!({"title": "Tagged", "author": "test-author", "tags": ["cities", "brand-new"]}),
+    )
+    .await;
+    let slugs: Vec<&str> = made["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["cities", "brand-new"]);
+    app.get("/api/v1/tags/brand-new", None).await.expect(200);
+    let refused = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.author),
+            &json!({"title": "T", "tags": ["nope-tag"]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(refused["errors"][0]["field"], "tags");
+}
+
+#[tokio::test]
+async fn lists_filter_sort_page_and_embed_in_constant_queries() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/authors",
+        Some(&app.editor),
+        &json!({"name": "Second Writer"}),
+    )
+    .await
+    .expect(201);
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(400, 300),
+            "c.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    app.patch(
+        "/api/v1/authors/second-writer",
+        Some(&app.editor),
+        &json!({"avatar": image["id"]}),
+    )
+    .await
+    .expect(200);
+    let base = Utc::now() - Duration::days(30);
+    for i in 0..12 {
+        let author = if i % 2 == 0 {
+            "test-author"
+        } else {
+            "second-writer"
+        };
+        let tags = if i % 3 == 0 {
+            json!(["red", "blue"])
+        } else {
+            json!(["red"])
+        };
+        article(&app, &app.editor, json!({
+            "title": format!("Story {i:02}"), "author": author, "tags": tags, "status": "published",
+            "published_at": (base + Duration::days(i)).to_rfc3339(), "cover_image": image["id"]
+        }))
+        .await;
+    }
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Unpublished", "author": "test-author"}),
+    )
+    .await;
+
+    let all = app
+        .get("/api/v1/articles?per_page=5", None)
+        .await
+        .expect(200);
+    assert_eq!(all["meta"]["total"], 12);
+    assert_eq!(all["data"][0]["title"], "Story 11", "newest first");
+    assert_eq!(all["data"][0]["author"]["slug"], "second-writer");
+    assert_eq!(all["data"][0]["author"]["avatar"]["id"], image["id"]);
+    assert_eq!(all["data"][0]["cover_image"]["id"], image["id"]);
+    assert_eq!(all["data"][0]["tags"][0]["slug"], "red");
+
+    let by_author = app
+        .get("/api/v1/articles?author=second-writer", None)
+        .await
+        .expect(200);
+    assert_eq!(by_author["meta"]["total"], 6);
+    let both_tags = app
+        .get("/api/v1/articles?tag=red&tag=blue", None)
+        .await
+        .expect(200);
+    assert_eq!(both_tags["meta"]["total"], 4);
+    let window = app
+        .get(
+            &format!(
+                "/api/v1/articles?published_after={}&published_before={}",
+                (base + Duration::days(3)).to_rfc3339().replace('+', "%2B"),
+                (base + Duration::days(6)).to_rfc3339().replace('+', "%2B")
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(window["meta"]["total"], 3);
+    let by_title = app
+        .get("/api/v1/articles?sort=title&per_page=2", None)
+        .await
+        .expect(200);
+    assert_eq!(by_title["data"][0]["title"], "Story 00");
+    let sparse = app
+        .get("/api/v1/articles?fields=id,slug,title&per_page=1", None)
+        .await
+        .expect(200);
+    assert_eq!(sparse["data"][0].as_object().unwrap().len(), 3);
+    app.get("/api/v1/articles?published_after=yesterday", None)
+        .await
+        .problem(400);
+    app.get("/api/v1/articles?status=bogus", Some(&app.editor))
+        .await
+        .problem(400);
+    app.get("/api/v1/articles?sort=relevance", None)
+        .await
+        .problem(400);
+
+    // Walking by cursor sees each published article once, newest first.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/articles?per_page=5&cursor={c}"),
+            None => "/api/v1/articles?per_page=5".to_owned(),
+        };
+        let page = app.get(&path, None).await.expect(200);
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["title"].as_str().unwrap().to_owned()),
+        );
+        match page["meta"]["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..12).rev().map(|i| format!("Story {i:02}")).collect();
+    assert_eq!(seen, expected);
+
+    // The same number of queries for 1 article as for 12, embeds included.
+    let queries = || async {
+        let metrics = app.get("/metrics", None).await.text();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("lede_db_queries_total "))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = queries().await;
+    app.get("/api/v1/articles?per_page=1", None)
+        .await
+        .expect(200);
+    let one = queries().await - before;
+    let before = queries().await;
+    app.get("/api/v1/articles?per_page=100", None)
+        .await
+        .expect(200);
+    let hundred = queries().await - before;
+    assert_eq!(one, hundred, "a page costs the same whatever its length");
+    assert!(one <= 6, "{one} queries for a page");
+}
+
+#[tokio::test]
+async fn search_ranks_and_highlights_safely() {
+    let app = TestApp::spawn().await;
+    let publish = |title: &str, body: &str| json!({"title": title, "author": "test-author", "status": "published", "body_markdown": body});
+    article(
+        &app,
+        &app.editor,
+        publish("Harbour cranes at night", "The port never sleeps."),
+    )
+    .await;
+    article(
+        &app,
+        &app.editor,
+        publish(
+            "City budget",
+            "A footnote mentions harbour fees <b>twice</b> and the <script>harbour</script> again.",
+        ),
+    )
+    .await;
+    article(
+        &app,
+        &app.editor,
+        publish("Bakeries", "Bread at dawn, no port in sight."),
+    )
+    .await;
+
+    let hits = app
+        .get("/api/v1/articles?q=harbour", None)
+        .await
+        .expect(200);
+    assert_eq!(hits["meta"]["total"], 2);
+    assert_eq!(
+        hits["data"][0]["title"], "Harbour cranes at night",
+        "a title match ranks first"
+    );
+    let snippet = hits["data"][1]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>harbour</mark>"), "{snippet}");
+    assert!(
+        !snippet.contains("<script") && !snippet.contains("<b>"),
+        "{snippet}"
+    );
+    let excluded = app
+        .get("/api/v1/articles?q=harbour%20-budget", None)
+        .await
+        .expect(200);
+    assert_eq!(excluded["meta"]["total"], 1);
+    let phrase = app
+        .get("/api/v1/articles?q=%22bread%20at%20dawn%22", None)
+        .await
+        .expect(200);
+    assert_eq!(phrase["data"][0]["title"], "Bakeries");
+    let either = app
+        .get("/api/v1/articles?q=cranes%20or%20bread", None)
+        .await
+        .expect(200);
+    assert_eq!(either["meta"]["total"], 2);
+    // Relevance pages by cursor too.
+    let first = app
+        .get("/api/v1/articles?q=harbour&per_page=1", None)
+        .await
+        .expect(200);
+    let cursor = first["meta"]["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/articles?q=harbour&per_page=1&cursor={cursor}"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(second["data"][0]["title"], "City budget");
+    let plain = app.get("/api/v1/articles", None).await.expect(200);
+    assert!(plain["data"][0].get("snippet").is_none());
+    // Nonsense and operators alone are not errors.
+    app.get("/api/v1/articles?q=%22%22%20-%20or%20!!", None)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn deleting_an_article_keeps_its_images() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(100, 100),
+            "a.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Gone soon", "author": "test-author", "cover_image": image["id"]}),
+    )
+    .await;
+    app.delete("/api/v1/articles/gone-soon", Some(&app.editor))
+        .await
+        .expect(204);
+    app.get("/api/v1/articles/gone-soon", Some(&app.editor))
+        .await
+        .problem(404);
+    app.get(
+        &format!("/api/v1/images/{}", image["id"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .expect(200);
+    app.delete(
+        &format!("/api/v1/images/{}", image["id"].as_str().unwrap()),
+        Some(&app.editor),
+    )
+    .await
+    .expect(204);
+}
