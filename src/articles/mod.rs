@@ -168,7 +168,7 @@ fn view(article: Article, embeds: &Embeds, snippet: Option<String>) -> ArticleRe
         subtitle: article.subtitle,
         excerpt: article.excerpt,
         body_markdown: article.body_markdown,
-        body_html: article.body_html,
+        body_html: embeds.complete(&article.body_html),
         toc: serde_json::from_value(article.toc).unwrap_or_default(),
         word_count: article.word_count,
         reading_time_minutes: article.reading_time_minutes,
@@ -378,7 +378,6 @@ async fn save(
     principal: &Principal,
     current: Option<&Article>,
     mut input: Input,
-    urls: &MediaUrls,
 ) -> Result<Article, ApiError> {
     let mut errors: Vec<FieldError> = Vec::new();
     let author = crate::authors::queries::find(conn, &input.author).await?;
@@ -437,11 +436,12 @@ async fn save(
         return Err(ApiError::Validation(errors));
     }
 
-    // Figures point at the media URLs in force when the article is saved.
+    // Stored HTML holds a placeholder for the media base, completed when served.
+    let urls = MediaUrls::placeholder();
     let figures: HashMap<Uuid, Figure> = stored
         .into_iter()
         .map(|image| {
-            let view = crate::images::model::ImageResponse::new(image, urls);
+            let view = crate::images::model::ImageResponse::new(image, &urls);
             let mut srcset: Vec<(String, u32)> = view
                 .variants
                 .iter()
@@ -634,7 +634,7 @@ async fn create_article(
         let mut conn = crate::db::conn(&pool).await?;
         let view = conn
             .transaction::<_, ApiError, _>(async |conn| {
-                let article = save(conn, &principal, None, input, &urls).await?;
+                let article = save(conn, &principal, None, input).await?;
                 view_one(conn, article, &urls).await
             })
             .await?;
@@ -682,7 +682,7 @@ async fn update_article(
             may_write(&principal, &current)?;
             if_match.check_value(&view_one(conn, current.clone(), &urls).await?)?;
             let input = apply(conn, &current, changes).await?;
-            let article = save(conn, &principal, Some(&current), input, &urls).await?;
+            let article = save(conn, &principal, Some(&current), input).await?;
             view_one(conn, article, &urls).await
         })
         .await?;

@@ -327,6 +327,7 @@ pub async fn by_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResul
 
 /// What a page of articles embeds, loaded in three queries whatever the page's length.
 pub struct Embeds {
+    urls: MediaUrls,
     authors: HashMap<Uuid, AuthorSummary>,
     images: HashMap<Uuid, ImageResponse>,
     tags: HashMap<Uuid, Vec<TagSummary>>,
@@ -389,10 +390,16 @@ impl Embeds {
                 .push(TagSummary { id, slug, name });
         }
         Ok(Embeds {
+            urls: urls.clone(),
             authors,
             images,
             tags,
         })
+    }
+
+    /// Stored HTML with its figures' URLs completed.
+    pub fn complete(&self, html: &str) -> String {
+        self.urls.complete(html)
     }
 
     pub fn author(&self, article: &Article) -> AuthorSummary {

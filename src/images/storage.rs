@@ -97,9 +97,26 @@ pub struct MediaUrls {
     base: String,
 }
 
+/// Stands for the media base in stored HTML (article bodies): replaced when the HTML is
+/// served, so stored bodies stay right when the host, `LEDE_PUBLIC_URL` or the CDN change.
+/// A root-relative path, so the sanitizer keeps it like any other link.
+pub const MEDIA_PLACEHOLDER: &str = "/__lede_media__";
+
 impl MediaUrls {
     pub fn url(&self, key: &str) -> String {
         format!("{}/{key}", self.base)
+    }
+
+    /// URLs for HTML that is stored, to be completed by `complete` when served.
+    pub fn placeholder() -> Self {
+        MediaUrls {
+            base: MEDIA_PLACEHOLDER.to_owned(),
+        }
+    }
+
+    /// Stored HTML with its media URLs pointing at this base.
+    pub fn complete(&self, html: &str) -> String {
+        html.replace(MEDIA_PLACEHOLDER, &self.base)
     }
 }
 
