@@ -1,11 +1,15 @@
 //! First start of a database: the demo site (when enabled) and the first admin token.
+use chrono::{Duration, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::AppState;
+use crate::articles::model::{NewArticle, Status};
 use crate::auth::tokens;
 use crate::db::schema::{authors, lede_meta, tags};
-use crate::http::auth::Role;
+use crate::http::auth::{Principal, Role};
+use crate::images::ImageText;
 
 const INITIALIZED: &str = "initialized_at";
 
@@ -60,39 +64,80 @@ const TAGS: [(&str, &str, &str); 5] = [
     ("long-reads", "Long reads", "Pieces worth a second coffee."),
 ];
 
+/// Demo photos: drawn here (no files ship with lede), as (hue, alt, caption, credit).
+const PHOTOS: [([u8; 3], &str, &str, &str); 5] = [
+    (
+        [38, 70, 120],
+        "A tram crossing the river bridge at dusk",
+        "Line 4 on the Ponte Vecchio crossing, its last week in service.",
+        "Photo: Inès Marchetti",
+    ),
+    (
+        [150, 90, 40],
+        "Loaves cooling on wooden racks",
+        "The 3 a.m. batch at the Rue Haute bakery.",
+        "Photo: Inès Marchetti",
+    ),
+    (
+        [30, 110, 90],
+        "A research vessel in grey water",
+        "The RV Skagerrak leaving port for a six-week survey.",
+        "Photo: Tomasz Oyelaran",
+    ),
+    (
+        [120, 120, 130],
+        "Storm clouds over a harbour",
+        "The front that arrived two days early.",
+        "Photo: Tomasz Oyelaran",
+    ),
+    (
+        [90, 40, 80],
+        "Engineers in a brick sewer tunnel",
+        "Inspecting the 1880s main under the market square.",
+        "Photo: city water board",
+    ),
+];
+
 /// On a database's first start: records it, loads the demo content when asked, and makes
-/// the first admin token, whose secret is returned (it exists nowhere else).
-/// On later starts it does nothing and returns `None`.
+/// the first admin token, whose secret is returned (it exists nowhere else). On later
+/// starts it does nothing and returns `None`.
 pub async fn first_start(
+    state: &AppState,
     conn: &mut AsyncPgConnection,
     load_demo: bool,
 ) -> anyhow::Result<Option<String>> {
-    let secret = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let claimed = diesel::insert_into(lede_meta::table)
-                .values((
-                    lede_meta::key.eq(INITIALIZED),
-                    lede_meta::value.eq(chrono::Utc::now().to_rfc3339()),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if claimed == 0 {
-                return Ok(None);
-            }
-            if load_demo {
-                load(conn).await?;
-            }
-            let (_, secret) =
-                tokens::create(conn, "first admin (made at first start)", Role::Admin, None)
-                    .await?;
-            Ok(Some(secret))
-        })
+    let claimed = diesel::insert_into(lede_meta::table)
+        .values((
+            lede_meta::key.eq(INITIALIZED),
+            lede_meta::value.eq(Utc::now().to_rfc3339()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
         .await?;
-    Ok(secret)
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let (token, secret) =
+        tokens::create(conn, "first admin (made at first start)", Role::Admin, None).await?;
+    if load_demo {
+        let admin = Principal {
+            token_id: token.id,
+            role: Role::Admin,
+            author_id: None,
+        };
+        if let Err(error) = load(state, conn, &admin).await {
+            // The site still works; say what went wrong instead of refusing to start.
+            tracing::error!(%error, "the demo content could not be loaded completely");
+        }
+    }
+    Ok(Some(secret))
 }
 
-async fn load(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+async fn load(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    admin: &Principal,
+) -> anyhow::Result<()> {
     for author in &AUTHORS {
         diesel::insert_into(authors::table)
             .values((
@@ -117,5 +162,179 @@ async fn load(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
             .execute(conn)
             .await?;
     }
+    let mut photos = Vec::new();
+    for (hue, alt, caption, credit) in PHOTOS {
+        let bytes = tokio::task::spawn_blocking(move || demo_photo(hue)).await??;
+        let text = ImageText {
+            alt: Some(alt.into()),
+            caption: Some(caption.into()),
+            credit: Some(credit.into()),
+            focal_x: Some(0.5),
+            focal_y: Some(0.45),
+        };
+        let (image, _) = crate::images::ingest(state, bytes, text, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo image: {e}"))?;
+        photos.push(image.id);
+    }
+    diesel::update(authors::table.filter(authors::slug.eq("ines-marchetti")))
+        .set(authors::avatar_image_id.eq(photos[1]))
+        .execute(conn)
+        .await?;
+    for (index, article) in articles(&photos).into_iter().enumerate() {
+        crate::articles::create(conn, admin, article)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
+    }
     Ok(())
+}
+
+/// A 1600x1000 photo-like JPEG: a sky-to-ground gradient in `hue` with soft noise.
+fn demo_photo(hue: [u8; 3]) -> anyhow::Result<Vec<u8>> {
+    use image::codecs::jpeg::JpegEncoder;
+    let (width, height) = (1600u32, 1000u32);
+    let mut seed = u32::from(hue[0]) * 7919 + u32::from(hue[1]) * 31 + u32::from(hue[2]) + 1;
+    let img = image::ImageBuffer::from_fn(width, height, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 9) as i32 - 4;
+        let light = 255 - (y * 160 / height) as i32 + ((x * 30 / width) as i32);
+        let channel = |c: u8| ((i32::from(c) + light) / 2 + noise).clamp(0, 255) as u8;
+        image::Rgb([channel(hue[0]), channel(hue[1]), channel(hue[2])])
+    });
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img)?;
+    Ok(out)
+}
+
+fn new_article(
+    title: &str,
+    subtitle: &str,
+    author: &str,
+    tags: &[&str],
+    cover: Uuid,
+    body: String,
+    status: Status,
+) -> NewArticle {
+    NewArticle {
+        title: title.into(),
+        slug: None,
+        subtitle: Some(subtitle.into()),
+        excerpt: None,
+        body_markdown: body,
+        status: Some(status),
+        published_at: None,
+        author: Some(author.into()),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        cover_image: Some(cover),
+        comments_open: Some(true),
+    }
+}
+
+/// Six demo pieces written for lede: sections, figures, a footnote, a table, and one
+/// scheduled for two days from now.
+fn articles(photos: &[Uuid]) -> Vec<NewArticle> {
+    let [tram, bread, ship, storm, sewer] = [photos[0], photos[1], photos[2], photos[3], photos[4]];
+    let mut scheduled = new_article(
+        "What the sewer under the market square tells us",
+        "A 140-year-old tunnel, three engineers and a flashlight.",
+        "ines-marchetti",
+        &["cities", "long-reads"],
+        sewer,
+        format!(
+            "Every spring, three engineers from the water board climb down a ladder behind the \
+             fish stalls and walk the old main for two kilometres.\n\n\
+             ## Bricks that outlived their makers\n\nThe tunnel was laid in 1884 by a crew of forty. \
+             Most of the bricks are still the originals; the mortar is not.\n\n\
+             ![](image:{sewer})\n\n## What they look for\n\nCracks wider than a coin, roots, and \
+             the tide marks that show how high the water rose in the last storm.\n"
+        ),
+        Status::Scheduled,
+    );
+    scheduled.published_at = Some((Utc::now() + Duration::days(2)).into());
+    vec![
+        new_article(
+            "The last night tram",
+            "Line 4 ran for ninety years. On Friday it stopped.",
+            "ines-marchetti",
+            &["cities", "long-reads"],
+            tram,
+            format!(
+                "At 00:41 the last car of line 4 left the depot with eleven passengers, a driver \
+                 who had done the route for thirty years, and a bunch of carnations taped to the \
+                 windscreen.\n\n\
+                 ## Why it stopped\n\nThe city says the bridge can no longer carry the weight of a \
+                 loaded tram. The engineers' report[^1] is more careful: it can, for now, at walking \
+                 pace.\n\n![A tram on the bridge](image:{tram})\n\n\
+                 ## Who rode it\n\nNight nurses, bakers, students, and on Fridays a brass band \
+                 that played the stops.\n\n### The regulars\n\nMarta, 64, has taken the 00:41 home \
+                 since 1987. *I know every pothole*, she says.\n\n\
+                 ## What comes next\n\nA bus, from Monday, every twenty minutes.\n\n\
+                 [^1]: Structural survey of the river crossings, city engineering office.\n"
+            ),
+            Status::Published,
+        ),
+        new_article(
+            "Bread at three in the morning",
+            "Inside the bakery that feeds a neighbourhood before it wakes.",
+            "ines-marchetti",
+            &["food", "cities"],
+            bread,
+            format!(
+                "The ovens at the Rue Haute bakery are lit at 2:10. By 3:00 the first loaves are \
+                 out, and by 5:30 the queue reaches the corner.\n\n\
+                 ## Flour, water, time\n\nThe starter is older than the baker's daughter. It is fed \
+                 twice a day and travels on holiday with the family.\n\n![](image:{bread})\n\n\
+                 ## The numbers\n\n| Loaves | Croissants | Hours of sleep |\n|---:|---:|---:|\n\
+                 | 640 | 1,100 | 5 |\n\n## Why they stay small\n\nThey were offered a second \
+                 shop twice. ~~Maybe next year~~ They said no.\n"
+            ),
+            Status::Published,
+        ),
+        new_article(
+            "Six weeks on the Skagerrak",
+            "Counting plankton to understand a warming sea.",
+            "tomasz-oyelaran",
+            &["science", "climate", "long-reads"],
+            ship,
+            format!(
+                "The research vessel left port on a Tuesday with twelve scientists, four crew and \
+                 eight hundred sample jars.\n\n## The question\n\nHow far north have the warm-water \
+                 species moved since the last survey in 2009?\n\n![The ship leaving port](image:{ship})\n\n\
+                 ## A day on board\n\nNets go down at dawn. The jars are labelled by hand, because \
+                 printers do not like the sea.\n\n### What the jars said\n\nThree species not seen \
+                 this far north before, and one that has almost vanished.\n\n\
+                 ## Back on land\n\nThe analysis will take a year. The seasickness, two days.\n"
+            ),
+            Status::Published,
+        ),
+        new_article(
+            "The storm that came early",
+            "Forecasts were right about the wind and wrong about the day.",
+            "tomasz-oyelaran",
+            &["climate", "science"],
+            storm,
+            format!(
+                "The models agreed on the storm's strength a week ahead. They disagreed on when it \
+                 would arrive by almost two days.\n\n## Why timing is hard\n\nA small change in a \
+                 jet stream meander upstream moves a landfall by hundreds of kilometres.\n\n\
+                 ![](image:{storm} \"The front over the harbour, 36 hours ahead of the forecast.\")\n\n\
+                 ## What the harbour did\n\nBoats were doubled up on their moorings a day early, on \
+                 the harbour master's hunch.\n"
+            ),
+            Status::Published,
+        ),
+        new_article(
+            "Notes for a piece on night buses",
+            "Draft: interviews still to do.",
+            "ines-marchetti",
+            &["cities"],
+            tram,
+            "## To ask\n\n- drivers about the 3 a.m. lull\n- the depot about the new timetable\n"
+                .into(),
+            Status::Draft,
+        ),
+        scheduled,
+    ]
 }

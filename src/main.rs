@@ -182,12 +182,12 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "migrations applied");
     }
+    let state = lede::AppState::new(lede::pool_for(url, config)?, config)?;
     let first_admin = {
         let mut conn = AsyncPgConnection::establish(url).await?;
         lede::db::check_search_language(&mut conn, &config.search_language).await?;
-        lede::demo::first_start(&mut conn, config.demo).await?
+        lede::demo::first_start(&state, &mut conn, config.demo).await?
     };
-    let pool = lede::pool_for(url, config)?;
     let listener = TcpListener::bind(config.bind).map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on {}: {e} (set --bind or LEDE_BIND)",
@@ -195,7 +195,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         )
     })?;
     let address = listener.local_addr()?;
-    let server = lede::serve(lede::AppState::new(pool, config)?, listener, config.workers)?;
+    let server = lede::serve(state, listener, config.workers)?;
     let base = config
         .public_url
         .clone()

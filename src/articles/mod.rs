@@ -599,7 +599,25 @@ async fn create_article(
     body: JsonBody<NewArticle>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
-    let new = body.0;
+    let input = input_for_new(body.0, &principal)?;
+    let base = base_url(&req);
+    let urls = state.storage.urls(&req);
+    let pool = state.pool.clone();
+    idempotency::once(&req, &state.pool, Some(principal.token_id), || async move {
+        let mut conn = crate::db::conn(&pool).await?;
+        let view = conn
+            .transaction::<_, ApiError, _>(async |conn| {
+                let article = save(conn, &principal, None, input).await?;
+                view_one(conn, article, &urls).await
+            })
+            .await?;
+        Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
+    })
+    .await
+}
+
+/// A new article's fields, checked; an author token writes as its own author by default.
+fn input_for_new(new: NewArticle, principal: &Principal) -> Result<Input, ApiError> {
     let author = match (new.author, principal.role, principal.author_id) {
         (Some(author), _, _) => author,
         (None, Role::Author, Some(own)) => own.to_string(),
@@ -627,20 +645,18 @@ async fn create_article(
     let mut checks = Checks::new();
     check_text(&mut checks, &mut input);
     checks.finish()?;
-    let base = base_url(&req);
-    let urls = state.storage.urls(&req);
-    let pool = state.pool.clone();
-    idempotency::once(&req, &state.pool, Some(principal.token_id), || async move {
-        let mut conn = crate::db::conn(&pool).await?;
-        let view = conn
-            .transaction::<_, ApiError, _>(async |conn| {
-                let article = save(conn, &principal, None, input).await?;
-                view_one(conn, article, &urls).await
-            })
-            .await?;
-        Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
-    })
-    .await
+    Ok(input)
+}
+
+/// Creates an article as `principal` would through the API (demo content, benchmarks).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    new: NewArticle,
+) -> Result<Article, ApiError> {
+    let input = input_for_new(new, principal)?;
+    conn.transaction::<_, ApiError, _>(async |conn| save(conn, principal, None, input).await)
+        .await
 }
 
 /// Update an article

@@ -186,10 +186,52 @@ async fn create_image(
     };
     checks.finish()?;
 
+    let text = ImageText {
+        alt,
+        caption,
+        credit,
+        focal_x,
+        focal_y,
+    };
+    let (image, created) = ingest(&state, file, text, principal.author_id).await?;
+    if !created {
+        return existing_image(&req, &state, image);
+    }
+    let view = ImageResponse::new(image, &state.storage.urls(&req));
+    let body = crate::http::response::to_json(&view)?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/api/v1/images/{}", base_url(&req), view.id),
+        ))
+        .insert_header((header::ETAG, crate::http::response::etag_of(&body)))
+        .content_type("application/json")
+        .body(body))
+}
+
+/// What people write about an image.
+#[derive(Debug, Default)]
+pub struct ImageText {
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub focal_x: Option<f32>,
+    pub focal_y: Option<f32>,
+}
+
+/// Stores uploaded bytes as an image: checked, processed off the async workers, files
+/// written, row inserted. Returns the image and whether it is new (the same bytes return
+/// the stored one). Nothing is left behind when it fails.
+pub async fn ingest(
+    state: &AppState,
+    file: Vec<u8>,
+    text: ImageText,
+    owner_author_id: Option<Uuid>,
+) -> Result<(model::Image, bool), ApiError> {
     let sha256 = Sha256::digest(&file).to_vec();
     let mut conn = crate::db::conn(&state.pool).await?;
     if let Some(existing) = queries::by_sha256(&mut conn, &sha256).await? {
-        return existing_image(&req, &state, existing);
+        return Ok((existing, false));
     }
     drop(conn);
 
@@ -203,7 +245,7 @@ async fn create_image(
 
     let hex = hex::encode(&sha256);
     let folder = format!("images/{}/{hex}", &hex[..2]);
-    let written = store(&state, &folder, processed).await?;
+    let written = store(state, &folder, processed).await?;
     let row = ImageInsert {
         id: Uuid::now_v7(),
         sha256: sha256.clone(),
@@ -214,16 +256,16 @@ async fn create_image(
         storage_key: written.original.key.clone(),
         variants: serde_json::to_value(&written.variants)
             .map_err(|e| ApiError::Internal(e.to_string()))?,
-        alt,
-        caption,
-        credit,
-        focal_x,
-        focal_y,
-        owner_author_id: principal.author_id,
+        alt: text.alt,
+        caption: text.caption,
+        credit: text.credit,
+        focal_x: text.focal_x,
+        focal_y: text.focal_y,
+        owner_author_id,
     };
     let mut conn = crate::db::conn(&state.pool).await?;
-    let image = match queries::insert(&mut conn, &row).await {
-        Ok(image) => image,
+    match queries::insert(&mut conn, &row).await {
+        Ok(image) => Ok((image, true)),
         // The same bytes arrived at the same moment: the files are identical (their keys
         // come from the content), so keep them and answer with the image that won.
         Err(diesel::result::Error::DatabaseError(
@@ -235,23 +277,13 @@ async fn create_image(
                 .ok_or_else(|| {
                     ApiError::Internal("image vanished after a unique violation".into())
                 })?;
-            return existing_image(&req, &state, existing);
+            Ok((existing, false))
         }
         Err(error) => {
             state.storage.delete(&written.keys()).await;
-            return Err(error.into());
+            Err(error.into())
         }
-    };
-    let view = ImageResponse::new(image, &state.storage.urls(&req));
-    let body = crate::http::response::to_json(&view)?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("{}/api/v1/images/{}", base_url(&req), view.id),
-        ))
-        .insert_header((header::ETAG, crate::http::response::etag_of(&body)))
-        .content_type("application/json")
-        .body(body))
+    }
 }
 
 fn existing_image(
