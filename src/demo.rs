@@ -338,3 +338,257 @@ fn articles(photos: &[Uuid]) -> Vec<NewArticle> {
         scheduled,
     ]
 }
+
+/// Benchmark data: `count` published articles of about 1,500 words in six sections with
+/// five figures each, spread over three years, by ten authors with twenty tags. Made
+/// through the same code path as the API (rendered, sanitized, revisions kept).
+pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let mut conn = crate::db::conn(&state.pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (token, _) = tokens::create(&mut conn, "benchmark seed", Role::Admin, None).await?;
+    let admin = Principal {
+        token_id: token.id,
+        role: Role::Admin,
+        author_id: None,
+    };
+    for i in 0..10 {
+        diesel::insert_into(authors::table)
+            .values((
+                authors::id.eq(Uuid::now_v7()),
+                authors::slug.eq(format!("bench-writer-{i}")),
+                authors::name.eq(format!("Bench Writer {i}")),
+            ))
+            .on_conflict_do_nothing()
+            .execute(&mut conn)
+            .await?;
+    }
+    for i in 0..20 {
+        diesel::insert_into(tags::table)
+            .values((
+                tags::id.eq(Uuid::now_v7()),
+                tags::slug.eq(format!("topic-{i}")),
+                tags::name.eq(format!("Topic {i}")),
+            ))
+            .on_conflict_do_nothing()
+            .execute(&mut conn)
+            .await?;
+    }
+    drop(conn);
+    let mut photos = Vec::new();
+    for i in 0..5u8 {
+        let bytes =
+            tokio::task::spawn_blocking(move || demo_photo([40 + i * 40, 200 - i * 30, 90]))
+                .await??;
+        let text = ImageText {
+            alt: Some(format!("Benchmark photo {i}")),
+            caption: Some(format!("Caption of benchmark photo {i}")),
+            credit: Some("Photo: lede bench".into()),
+            ..ImageText::default()
+        };
+        let (image, _) = crate::images::ingest(state, bytes, text, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        photos.push(image.id);
+    }
+    let start = Utc::now() - Duration::days(3 * 365);
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    futures_util::stream::iter(0..count)
+        .map(|i| {
+            let admin = admin.clone();
+            let photos = &photos;
+            let made = &made;
+            async move {
+                let mut conn = crate::db::conn(&state.pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut article = NewArticle {
+                    title: format!("{} {}", title_words(i), i),
+                    slug: None,
+                    subtitle: Some(sentence(i, i * 7 + 1, 12)),
+                    excerpt: None,
+                    body_markdown: bench_body(i, photos),
+                    status: Some(Status::Published),
+                    published_at: Some(
+                        (start
+                            + Duration::minutes(
+                                (i as i64) * 3 * 365 * 24 * 60 / count.max(1) as i64,
+                            ))
+                        .into(),
+                    ),
+                    author: Some(format!("bench-writer-{}", i % 10)),
+                    tags: vec![
+                        format!("topic-{}", i % 20),
+                        format!("topic-{}", (i * 7 + 3) % 20),
+                    ],
+                    cover_image: Some(photos[i % photos.len()]),
+                    comments_open: Some(true),
+                };
+                article.tags.dedup();
+                crate::articles::create(&mut conn, &admin, article)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
+                let done = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if done % 1000 == 0 {
+                    eprintln!("  {done} articles");
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<()>>>()?;
+    // Fresh statistics, as autovacuum would make them soon: plans then use the indexes.
+    let mut conn = crate::db::conn(&state.pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    diesel::sql_query("ANALYZE").execute(&mut conn).await?;
+    Ok(())
+}
+
+const WORDS: [&str; 64] = [
+    "harbour",
+    "tram",
+    "bridge",
+    "council",
+    "budget",
+    "river",
+    "storm",
+    "bakery",
+    "night",
+    "market",
+    "engineer",
+    "survey",
+    "plankton",
+    "forecast",
+    "depot",
+    "tunnel",
+    "street",
+    "school",
+    "housing",
+    "rent",
+    "festival",
+    "museum",
+    "garden",
+    "station",
+    "ferry",
+    "lighthouse",
+    "archive",
+    "election",
+    "library",
+    "hospital",
+    "nurse",
+    "driver",
+    "morning",
+    "winter",
+    "summer",
+    "coast",
+    "island",
+    "mountain",
+    "valley",
+    "factory",
+    "workers",
+    "union",
+    "strike",
+    "price",
+    "bread",
+    "coffee",
+    "wine",
+    "fish",
+    "salt",
+    "water",
+    "energy",
+    "solar",
+    "wind",
+    "heat",
+    "flood",
+    "drought",
+    "forest",
+    "bird",
+    "whale",
+    "reef",
+    "data",
+    "model",
+    "signal",
+    "history",
+];
+
+/// Ordinary words: made from syllables, 3,375 of them, most used rarely (roughly Zipf).
+fn common_word(seed: usize) -> String {
+    const SYLLABLES: [&str; 15] = [
+        "ta", "ro", "mi", "ne", "so", "ka", "li", "du", "ve", "pa", "gor", "len", "tis", "mar",
+        "bel",
+    ];
+    let hash = seed.wrapping_mul(2_654_435_761) >> 5;
+    // Squaring a uniform number skews it towards small ranks: a few words are everywhere.
+    let rank = ((hash % 1000) * (hash % 1000) / 1000) * 3375 / 1000;
+    (0..3)
+        .map(|k| SYLLABLES[(rank / 15usize.pow(k)) % 15])
+        .collect()
+}
+
+/// Each article is about three of the topic words, which it uses often; other topic
+/// words appear nowhere in it, so a search for one hits a few percent of articles.
+fn word(article: usize, seed: usize) -> String {
+    let hash = seed.wrapping_mul(2_246_822_519) >> 9;
+    if hash % 12 == 0 {
+        WORDS[(article * 7 + hash % 3 * 13) % WORDS.len()].to_owned()
+    } else {
+        common_word(seed)
+    }
+}
+
+fn sentence(article: usize, seed: usize, words: usize) -> String {
+    let mut text: String = (0..words)
+        .map(|k| word(article, seed * 31 + k))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(first) = text.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    text.push('.');
+    text
+}
+
+fn title_words(i: usize) -> String {
+    let mut title = format!(
+        "{} {} {}",
+        WORDS[i * 7 % WORDS.len()],
+        common_word(i),
+        WORDS[(i * 7 + 13) % WORDS.len()]
+    );
+    if let Some(first) = title.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    title
+}
+
+/// About 1,500 words: six sections of two paragraphs, five figures.
+fn bench_body(i: usize, photos: &[Uuid]) -> String {
+    let mut body = String::new();
+    for section in 0..6 {
+        if section > 0 {
+            body.push_str(&format!(
+                "## {}\n\n",
+                sentence(i, i * 13 + section, 4).trim_end_matches('.')
+            ));
+        }
+        for paragraph in 0..2 {
+            let seed = i * 101 + section * 10 + paragraph;
+            let sentences: Vec<String> = (0..10).map(|s| sentence(i, seed * 17 + s, 12)).collect();
+            body.push_str(&sentences.join(" "));
+            body.push_str("\n\n");
+        }
+        if section < 5 {
+            let photo = photos[(i + section) % photos.len()];
+            body.push_str(&format!(
+                "![{}](image:{photo})\n\n",
+                sentence(i, i + section, 5)
+            ));
+        }
+    }
+    body
+}

@@ -37,6 +37,12 @@ enum Command {
     /// Print the OpenAPI document (refresh the committed one with
     /// `cargo run -- openapi > openapi/openapi.json`).
     Openapi,
+    /// Load benchmark data: published articles of ~1,500 words with five figures each.
+    #[command(hide = true)]
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        articles: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,6 +96,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Seed { articles } => {
+            let (url, cluster) = database(&config).await?;
+            let result = async {
+                lede::db::run_migrations(&url).await?;
+                let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config)?;
+                let started = std::time::Instant::now();
+                lede::demo::seed_benchmark(&state, articles).await?;
+                eprintln!(
+                    "{articles} articles in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+                anyhow::Ok(())
+            }
+            .await;
+            release(cluster).await;
+            result
+        }
         Command::Migrate => {
             let (url, cluster) = database(&config).await?;
             let applied = lede::db::run_migrations(&url).await;

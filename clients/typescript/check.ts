@@ -83,3 +83,39 @@ export async function recentJpegs(): Promise<Image[]> {
   });
   return data?.data ?? [];
 }
+
+type Article = components["schemas"]["ArticleResponse"];
+
+/** A front page: the newest published articles with a tag, as cards. */
+export async function frontPage(tag: string): Promise<string[]> {
+  const { data, error } = await api.GET("/api/v1/articles", {
+    params: { query: { tag: [tag], per_page: 10, fields: "slug,title,excerpt,author,cover_image" } },
+  });
+  if (error) throw new Error(error.detail);
+  return data.data.map((a: Article) => `${a.title} by ${a.author.name} (${a.cover_image?.variants.length ?? 0} sizes)`);
+}
+
+/** Search results with highlighted snippets. */
+export async function search(q: string): Promise<string[]> {
+  const { data } = await api.GET("/api/v1/articles", { params: { query: { q, sort: "relevance" } } });
+  return (data?.data ?? []).map((a) => a.snippet ?? a.excerpt);
+}
+
+/** Publish a draft, guarded by its ETag. */
+export async function publish(token: string, slug: string, etag: string): Promise<number | undefined> {
+  const { data, error } = await api.PATCH("/api/v1/articles/{id_or_slug}", {
+    params: { path: { id_or_slug: slug }, header: { "If-Match": etag } },
+    headers: { Authorization: `Bearer ${token}` },
+    body: { status: "published", tags: ["cities"] },
+  });
+  if (error) return error.status;
+  return data.version;
+}
+
+export async function history(token: string, slug: string): Promise<number[]> {
+  const { data } = await api.GET("/api/v1/articles/{id_or_slug}/revisions", {
+    params: { path: { id_or_slug: slug } },
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  return (data ?? []).map((r) => r.version);
+}

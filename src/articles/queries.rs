@@ -211,7 +211,7 @@ pub async fn list(
     }
     sql.push(&format!(
         "SELECT articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
-         articles.excerpt, articles.body_markdown, articles.body_html, articles.body_text, articles.toc, \
+         articles.excerpt, articles.body_markdown, articles.body_html, '' AS body_text, articles.toc, \
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
          articles.created_at, articles.updated_at, articles.sort_at, {snippet} AS snippet, rank \
