@@ -430,7 +430,7 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     .await
                     .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
                 let done = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if done % 1000 == 0 {
+                if done.is_multiple_of(1000) {
                     eprintln!("  {done} articles");
                 }
                 anyhow::Ok(())
@@ -534,7 +534,7 @@ fn common_word(seed: usize) -> String {
 /// words appear nowhere in it, so a search for one hits a few percent of articles.
 fn word(article: usize, seed: usize) -> String {
     let hash = seed.wrapping_mul(2_246_822_519) >> 9;
-    if hash % 12 == 0 {
+    if hash.is_multiple_of(12) {
         WORDS[(article * 7 + hash % 3 * 13) % WORDS.len()].to_owned()
     } else {
         common_word(seed)
