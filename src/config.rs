@@ -94,6 +94,37 @@ pub struct Config {
     )]
     pub search_language: String,
 
+    /// Comments one IP address may submit per window (429 beyond).
+    #[arg(long, env = "LEDE_COMMENTS_PER_IP", default_value_t = 5, global = true)]
+    pub comments_per_ip: i64,
+
+    /// Comments one email address may submit per window (429 beyond).
+    #[arg(
+        long,
+        env = "LEDE_COMMENTS_PER_EMAIL",
+        default_value_t = 3,
+        global = true
+    )]
+    pub comments_per_email: i64,
+
+    /// The rate-limit window for comments, in seconds.
+    #[arg(
+        long,
+        env = "LEDE_COMMENT_WINDOW_SECS",
+        default_value_t = 600,
+        global = true
+    )]
+    pub comment_window_secs: i64,
+
+    /// Approve new comments at once when their email already has an approved comment.
+    #[arg(long, env = "LEDE_COMMENT_AUTO_APPROVE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub comment_auto_approve: bool,
+
+    /// Comma-separated proxy addresses whose X-Forwarded-For is believed (e.g. the load
+    /// balancer's). Without it the client address is the connection's.
+    #[arg(long, env = "LEDE_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "LEDE_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -131,6 +162,11 @@ impl Config {
             image_max_pixels: 50_000_000,
             image_max_dimension: 16_384,
             search_language: "english".into(),
+            comments_per_ip: 5,
+            comments_per_email: 3,
+            comment_window_secs: 600,
+            comment_auto_approve: false,
+            trusted_proxies: String::new(),
             workers: Some(1),
             log_format: LogFormat::Text,
             demo: false,

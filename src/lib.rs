@@ -3,6 +3,7 @@
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod comments;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub image_limits: images::process::Limits,
     /// Text-search configuration; checked against pg_ts_config before the state is made.
     pub search_language: String,
+    pub comment_rules: comments::CommentRules,
     /// Documented routes with their methods, to answer 405 with `Allow`.
     routes: Vec<(ResourceDef, String)>,
     openapi: utoipa::openapi::OpenApi,
@@ -62,6 +64,7 @@ impl AppState {
             storage: images::storage::Storage::from_config(config)?,
             image_max_bytes: config.image_max_bytes,
             search_language: config.search_language.clone(),
+            comment_rules: comments::CommentRules::from_config(config)?,
             image_limits: images::process::Limits {
                 max_pixels: config.image_max_pixels,
                 max_dimension: config.image_max_dimension,
@@ -87,6 +90,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .configure(articles::configure)
             .configure(authors::configure)
+            .configure(comments::configure)
             .configure(tags::configure)
             .configure(images::configure)
             .configure(auth::configure),

@@ -29,6 +29,8 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "authors", description = "Bylines: public reads, editor writes"),
         (name = "tags", description = "Topics articles are filed under"),
         (name = "images", description = "Uploads with alt text, captions, credits and resized variants; files under /media"),
+        (name = "comments", description = "The public \"Leave a reply\" form and threads"),
+        (name = "moderation", description = "Comment moderation (editors and admins)"),
         (name = "tokens", description = "API tokens (admins only)"),
         (name = "system", description = "Health, readiness and metrics"),
     )
@@ -263,6 +265,7 @@ pub const ERRORS_PAGE: &str = r#"<!doctype html>
 <dt id="range-not-satisfiable">range-not-satisfiable (416)</dt><dd>The <code>Range</code> asked for lies outside the file; <code>Content-Range</code> gives its size.</dd>
 <dt id="unsupported-media-type">unsupported-media-type (415)</dt><dd>Send bodies as <code>application/json</code> (or <code>application/merge-patch+json</code> for PATCH).</dd>
 <dt id="validation">validation (422)</dt><dd>Fields are missing, unknown or invalid. <code>errors</code> lists each with <code>field</code>, <code>code</code> and <code>message</code>.</dd>
+<dt id="rate-limited">rate-limited (429)</dt><dd>Too many comments from this address or email in a short time; retry after <code>Retry-After</code> seconds.</dd>
 <dt id="unavailable">unavailable (503)</dt><dd>The database is out of reach. Retry after <code>Retry-After</code> seconds; the service recovers by itself.</dd>
 <dt id="internal">internal (500)</dt><dd>A bug. Quote the <code>request_id</code> when reporting it.</dd>
 </dl></body></html>"#;

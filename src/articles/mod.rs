@@ -157,6 +157,7 @@ fn may_read(reader: Reader, article: &Article) -> bool {
 
 fn view(article: Article, embeds: &Embeds, snippet: Option<String>) -> ArticleResponse {
     let now = Utc::now();
+    let comment_count = embeds.comment_count(&article);
     ArticleResponse {
         author: embeds.author(&article),
         tags: embeds.tags(&article),
@@ -176,7 +177,7 @@ fn view(article: Article, embeds: &Embeds, snippet: Option<String>) -> ArticleRe
         created_at: article.created_at.into(),
         updated_at: article.updated_at.into(),
         comments_open: article.comments_open,
-        comment_count: 0,
+        comment_count,
         version: article.version,
         snippet,
     }
@@ -796,7 +797,7 @@ async fn apply(
 
 /// Delete an article
 ///
-/// With its revisions (and, later, its comments); its images stay. Authors may delete only
+/// With its revisions and comments; its images stay. Authors may delete only
 /// their own articles.
 #[utoipa::path(
     tag = "articles", operation_id = "delete_article",

@@ -328,6 +328,7 @@ pub async fn by_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResul
 /// What a page of articles embeds, loaded in three queries whatever the page's length.
 pub struct Embeds {
     urls: MediaUrls,
+    comment_counts: HashMap<Uuid, i64>,
     authors: HashMap<Uuid, AuthorSummary>,
     images: HashMap<Uuid, ImageResponse>,
     tags: HashMap<Uuid, Vec<TagSummary>>,
@@ -389,12 +390,19 @@ impl Embeds {
                 .or_default()
                 .push(TagSummary { id, slug, name });
         }
+        let comment_counts = crate::comments::queries::approved_counts(conn, &article_ids).await?;
         Ok(Embeds {
             urls: urls.clone(),
+            comment_counts,
             authors,
             images,
             tags,
         })
+    }
+
+    /// Approved comments, replies included.
+    pub fn comment_count(&self, article: &Article) -> i64 {
+        self.comment_counts.get(&article.id).copied().unwrap_or(0)
     }
 
     /// Stored HTML with its figures' URLs completed.

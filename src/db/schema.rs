@@ -118,6 +118,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    comments (id) {
+        id -> Uuid,
+        article_id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        author_name -> Text,
+        author_email -> Text,
+        author_url -> Nullable<Text>,
+        body_markdown -> Text,
+        body_html -> Text,
+        status -> Text,
+        ip -> Text,
+        user_agent -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (principal, key) {
         key -> Text,
         principal -> Uuid,
@@ -158,6 +177,7 @@ diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> authors (author_id));
+diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(authors -> images (avatar_image_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -168,6 +188,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     articles,
     authors,
+    comments,
     idempotency_keys,
     images,
     lede_meta,

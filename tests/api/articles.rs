@@ -752,7 +752,8 @@ async fn lists_filter_sort_page_and_embed_in_constant_queries() {
         .expect(200);
     let hundred = queries().await - before;
     assert_eq!(one, hundred, "a page costs the same whatever its length");
-    assert!(one <= 6, "{one} queries for a page");
+    // count, rows, authors, images, tags, comment counts (+ the pool's connection check).
+    assert!(one <= 7, "{one} queries for a page");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 mod articles;
 mod authors;
 mod cli;
+mod comments;
 mod errors;
 mod images;
 mod openapi;

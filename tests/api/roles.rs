@@ -31,6 +31,12 @@ fn expected(operation_id: &str) -> Option<Access> {
         "create_image" | "update_image" | "delete_image" => Access::Roles(ANY_ROLE),
         "get_media" => Access::Open,
         "list_articles" | "find_article" => Access::Public,
+        "submit_comment" | "list_article_comments" => Access::Public,
+        "list_comments"
+        | "find_comment"
+        | "update_comment"
+        | "delete_comment"
+        | "bulk_comment_status" => Access::Roles(STAFF),
         "create_article" | "update_article" | "delete_article" | "list_revisions"
         | "find_revision" => Access::Roles(ANY_ROLE),
         "healthz" | "readyz" | "metrics" => Access::Open,
@@ -47,6 +53,11 @@ fn sample_body(operation_id: &str) -> Option<Value> {
         "update_image" => Some(json!({"alt": "matrix"})),
         "create_article" => Some(json!({"title": "Matrix Article"})),
         "update_article" => Some(json!({"subtitle": "matrix"})),
+        "submit_comment" => {
+            Some(json!({"author_name": "M", "author_email": "m@example.com", "body": "matrix"}))
+        }
+        "update_comment" => Some(json!({"status": "approved"})),
+        "bulk_comment_status" => Some(json!({"ids": [uuid::Uuid::now_v7()], "status": "spam"})),
         "create_token" => Some(json!({"name": "matrix", "role": "editor"})),
         _ => None,
     }
@@ -123,6 +134,16 @@ async fn every_route_checks_roles_as_documented() {
     .await
     .expect(201);
 
+    let comment = app
+        .post(
+            "/api/v1/articles/matrix/comments",
+            None,
+            &json!({"author_name": "A", "author_email": "a@example.com", "body": "first"}),
+        )
+        .await
+        .expect(201);
+    let comment_id = comment["id"].as_str().unwrap().to_owned();
+
     let doc: Value = serde_json::from_str(&lede::openapi_json()).unwrap();
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
         .as_object()
@@ -152,6 +173,8 @@ async fn every_route_checks_roles_as_documented() {
                     "{id}",
                     if template.contains("images") {
                         image["id"].as_str().unwrap()
+                    } else if template.contains("comments") {
+                        comment_id.as_str()
                     } else {
                         spare["id"].as_str().unwrap()
                     },
@@ -174,7 +197,9 @@ async fn every_route_checks_roles_as_documented() {
                     continue;
                 }
                 let mut request = with_token(app.request(method.clone(), &path), token);
-                if id == "create_image" {
+                if id == "submit_comment" {
+                    request = request.json(&json!({"author_name": caller, "author_email": format!("{caller}@example.com"), "body": format!("matrix {caller}")}));
+                } else if id == "create_image" {
                     let part = reqwest::multipart::Part::bytes(b"not an image".to_vec())
                         .file_name("x.png");
                     request = request.multipart(reqwest::multipart::Form::new().part("file", part));

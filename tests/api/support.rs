@@ -115,6 +115,9 @@ pub struct Options {
     pub media_url: Option<String>,
     pub image_max_bytes: usize,
     pub image_max_pixels: u64,
+    pub comments_per_ip: i64,
+    pub comment_auto_approve: bool,
+    pub trusted_proxies: String,
 }
 
 impl Default for Options {
@@ -126,6 +129,9 @@ impl Default for Options {
             media_url: None,
             image_max_bytes: 20 * 1024 * 1024,
             image_max_pixels: 50_000_000,
+            comments_per_ip: 100,
+            comment_auto_approve: false,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -180,6 +186,10 @@ impl TestApp {
         config.media_url = options.media_url;
         config.image_max_bytes = options.image_max_bytes;
         config.image_max_pixels = options.image_max_pixels;
+        config.comments_per_ip = options.comments_per_ip;
+        config.comments_per_email = options.comments_per_ip;
+        config.comment_auto_approve = options.comment_auto_approve;
+        config.trusted_proxies = options.trusted_proxies;
         config.json_limit = options.json_limit;
         config.public_url = options.public_url;
         config.cors_origins = options.cors_origins;

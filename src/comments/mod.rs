@@ -1,0 +1,634 @@
+//! Comments: the public "Leave a reply" form under an article (rate limits, honeypot,
+//! duplicate check), threads for readers, and moderation for editors and admins. The
+//! commenter's email, IP address and user agent never leave without a staff token.
+pub mod model;
+pub mod queries;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::LazyLock;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use self::model::{
+    BulkResult, BulkStatus, Comment, CommentChanges, CommentStatus, ModeratedComment, NewComment,
+    PublicComment,
+};
+use crate::AppState;
+use crate::articles::queries as articles;
+use crate::db::schema::comments as table;
+use crate::error::ApiError;
+use crate::http::auth::{Auth, STAFF};
+use crate::http::body::JsonBody;
+use crate::http::pagination::{
+    ListResponse, Loaded, PageParams, Pagination, list_response, time_key,
+};
+use crate::http::response::{fresh, ok};
+use crate::http::validate::Checks;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(submit_comment)
+        .service(list_article_comments)
+        .service(list_comments)
+        .service(bulk_status)
+        .service(find_comment)
+        .service(update_comment)
+        .service(delete_comment);
+}
+
+const MAX_BODY: usize = 10_000;
+const MAX_NAME: usize = 100;
+/// The same body from the same email on the same article within this is a duplicate.
+const DUPLICATE_MINUTES: i64 = 10;
+
+/// Limits on the public form, from the configuration.
+#[derive(Debug, Clone)]
+pub struct CommentRules {
+    pub per_ip: i64,
+    pub per_email: i64,
+    pub window_secs: i64,
+    pub auto_approve: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl CommentRules {
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        let trusted_proxies = config
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    anyhow::anyhow!("LEDE_TRUSTED_PROXIES: `{p}` is not an IP address")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(CommentRules {
+            per_ip: config.comments_per_ip,
+            per_email: config.comments_per_email,
+            window_secs: config.comment_window_secs.max(1),
+            auto_approve: config.comment_auto_approve,
+            trusted_proxies,
+        })
+    }
+}
+
+/// The client's address: the connection's, or, when that is a trusted proxy, the nearest
+/// address in `X-Forwarded-For` that is not one.
+fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    forwarded
+        .split(',')
+        .rev()
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+        .to_string()
+}
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .add_tags([
+            "p",
+            "br",
+            "em",
+            "strong",
+            "del",
+            "code",
+            "pre",
+            "blockquote",
+            "ul",
+            "ol",
+            "li",
+            "a",
+        ])
+        .add_tag_attributes("a", ["href"])
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("nofollow ugc noopener"));
+    builder
+});
+
+/// A comment body: a small markdown subset. Raw HTML is shown as text, images and headings
+/// become plain text, and the result is sanitized anyway.
+pub fn render_body(markdown: &str) -> String {
+    let events =
+        Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+            Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+            Event::Start(Tag::Heading { .. }) => Event::Start(Tag::Paragraph),
+            Event::End(TagEnd::Heading(_)) => Event::End(TagEnd::Paragraph),
+            other => other,
+        });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    SANITIZER.clean(&html).to_string()
+}
+
+/// Leave a reply
+///
+/// The public comment form: no token needed. New comments are `pending` until a moderator
+/// approves them (or approved at once when the server is configured to trust commenters
+/// with an earlier approved comment). The answer is the comment as its writer may see it,
+/// with its `status`; the email is never shown. Rate limited per IP address and per email
+/// (429 with `Retry-After`); the same text from the same email on the same article within
+/// ten minutes is a 409. An article whose comments are closed answers 403.
+#[utoipa::path(
+    tag = "comments", operation_id = "submit_comment",
+    params(("id_or_slug" = String, Path, description = "The article's id or slug")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "Received", body = PublicComment,
+            headers(("Location" = String, description = "The article's comment thread"))),
+        (status = 403, description = "Comments are closed on this article", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many comments from this address or email", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = i64, description = "Seconds until another comment is accepted"))),
+    ),
+    security((), ("bearer" = []))
+)]
+#[post("/articles/{id_or_slug}/comments")]
+async fn submit_comment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    key: web::Path<String>,
+    body: JsonBody<NewComment>,
+) -> Result<HttpResponse, ApiError> {
+    let new = body.0;
+    let mut checks = Checks::new();
+    let author_name = checks.text("author_name", &new.author_name, MAX_NAME);
+    let author_email = checks.email("author_email", Some(&new.author_email));
+    if author_email.is_none() && new.author_email.trim().is_empty() {
+        checks.fail(
+            "author_email",
+            "required",
+            "author_email is required (it is never published)",
+        );
+    }
+    let author_url = checks.url("author_url", new.author_url.as_deref());
+    let body_markdown = checks.text("body", &new.body, MAX_BODY);
+    checks.finish()?;
+    let author_email = author_email.unwrap_or_default();
+    let rules = &state.comment_rules;
+    let ip = client_ip(&req, &rules.trusted_proxies);
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(500).collect::<String>());
+
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let article = articles::find(&mut conn, &key)
+        .await?
+        .filter(|a| a.status == "published" && a.published_at.is_some_and(|t| t <= Utc::now()))
+        .ok_or_else(|| ApiError::not_found("article", &key))?;
+    if !article.comments_open {
+        return Err(ApiError::Forbidden(
+            "comments are closed on this article".into(),
+        ));
+    }
+    if let Some(parent_id) = new.parent_id {
+        let parent = queries::find(&mut conn, parent_id).await?;
+        let fits = parent.is_some_and(|p| {
+            p.article_id == article.id && p.status == "approved" && p.deleted_at.is_none()
+        });
+        if !fits {
+            return Err(ApiError::invalid(
+                "parent_id",
+                "not_found",
+                "parent_id must be an approved comment of the same article",
+            ));
+        }
+    }
+    let now = Utc::now();
+    let window = Duration::seconds(rules.window_secs);
+    let (by_ip, oldest_ip, by_email, oldest_email) =
+        queries::recent(&mut conn, &ip, &author_email, now - window).await?;
+    let retry_after = |oldest: Option<chrono::DateTime<Utc>>| {
+        oldest.map_or(rules.window_secs, |t| {
+            (t + window - now).num_seconds().max(1)
+        }) as u64
+    };
+    if by_ip >= rules.per_ip {
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "at most {} comments per {} seconds from one address",
+                rules.per_ip, rules.window_secs
+            ),
+            retry_after: retry_after(oldest_ip),
+        });
+    }
+    if by_email >= rules.per_email {
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "at most {} comments per {} seconds from one email",
+                rules.per_email, rules.window_secs
+            ),
+            retry_after: retry_after(oldest_email),
+        });
+    }
+    if queries::is_duplicate(
+        &mut conn,
+        article.id,
+        &author_email,
+        &body_markdown,
+        now - Duration::minutes(DUPLICATE_MINUTES),
+    )
+    .await?
+    {
+        return Err(ApiError::Conflict {
+            detail: "this comment was already received".into(),
+            errors: Vec::new(),
+        });
+    }
+    // A filled honeypot looks accepted to the bot but goes straight to spam.
+    let is_bot = new.website.as_deref().is_some_and(|w| !w.trim().is_empty());
+    let status = if is_bot {
+        CommentStatus::Spam
+    } else if rules.auto_approve && queries::has_approved_from(&mut conn, &author_email).await? {
+        CommentStatus::Approved
+    } else {
+        CommentStatus::Pending
+    };
+    let markdown = body_markdown.clone();
+    let body_html = web::block(move || render_body(&markdown)).await?;
+    let comment = queries::insert(
+        &mut conn,
+        &Comment {
+            id: Uuid::now_v7(),
+            article_id: article.id,
+            parent_id: new.parent_id,
+            author_name,
+            author_email,
+            author_url,
+            body_markdown,
+            body_html,
+            status: status.as_str().to_owned(),
+            ip,
+            user_agent,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    let mut view = PublicComment::new(&comment);
+    view.status = Some(if is_bot {
+        CommentStatus::Pending
+    } else {
+        status
+    });
+    let body = crate::http::response::to_json(&view)?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!(
+                "{}/api/v1/articles/{}/comments",
+                crate::http::base_url(&req),
+                article.slug
+            ),
+        ))
+        .content_type("application/json")
+        .body(body))
+}
+
+/// Sort order of a thread list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ThreadSort {
+    /// `created_at` (default, oldest first) or `-created_at`.
+    #[param(example = "created_at")]
+    sort: Option<String>,
+}
+
+/// Read an article's comments
+///
+/// Approved comments as threads: each top-level comment with its replies nested to any
+/// depth, so one request renders the whole discussion. Pages count top-level threads.
+#[utoipa::path(
+    tag = "comments", operation_id = "list_article_comments",
+    params(("id_or_slug" = String, Path, description = "The article's id or slug"), PageParams, ThreadSort),
+    responses((status = 200, description = "A page of threads", body = ListResponse<PublicComment>,
+        headers(("Link" = String, description = "RFC 8288 links to other pages"),
+                ("X-Total-Count" = i64, description = "Top-level threads"),
+                ("ETag" = String, description = "Strong ETag of this page"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/articles/{id_or_slug}/comments")]
+async fn list_article_comments(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    key: web::Path<String>,
+    pagination: Pagination,
+) -> Result<HttpResponse, ApiError> {
+    let sort = pagination.sort(&queries::SORTS, "created_at")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let article = articles::find(&mut conn, &key)
+        .await?
+        .filter(|a| a.status == "published" && a.published_at.is_some_and(|t| t <= Utc::now()))
+        .ok_or_else(|| ApiError::not_found("article", &key))?;
+    let all = queries::approved_of(&mut conn, article.id).await?;
+    let mut threads = threads(&all);
+    if sort.descending {
+        threads.reverse();
+    }
+    let total = threads.len() as i64;
+    let start = match pagination.cursor(&sort)? {
+        Some(cursor) => threads
+            .iter()
+            .position(|t| t.id == cursor.id)
+            .map_or(threads.len(), |i| i + 1),
+        None => pagination.offset() as usize,
+    };
+    let rows: Vec<PublicComment> = threads
+        .into_iter()
+        .skip(start)
+        .take(pagination.per_page as usize + 1)
+        .collect();
+    let created: HashMap<Uuid, chrono::DateTime<Utc>> =
+        all.iter().map(|c| (c.id, c.created_at)).collect();
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        Loaded { rows, total },
+        |t| (created.get(&t.id).map(time_key).unwrap_or_default(), t.id),
+        |t| t,
+    )
+}
+
+/// Nests approved comments into threads, oldest first. A reply whose parent is not shown
+/// becomes a thread of its own; a deleted comment is kept only while replies hang on it.
+fn threads(comments: &[Comment]) -> Vec<PublicComment> {
+    let shown: std::collections::HashSet<Uuid> = comments.iter().map(|c| c.id).collect();
+    let mut children: HashMap<Uuid, Vec<&Comment>> = HashMap::new();
+    let mut roots = Vec::new();
+    for comment in comments {
+        match comment.parent_id.filter(|p| shown.contains(p)) {
+            Some(parent) => children.entry(parent).or_default().push(comment),
+            None => roots.push(comment),
+        }
+    }
+    fn build(comment: &Comment, children: &HashMap<Uuid, Vec<&Comment>>) -> Option<PublicComment> {
+        let mut view = PublicComment::new(comment);
+        view.replies = children
+            .get(&comment.id)
+            .map(|kids| kids.iter().filter_map(|k| build(k, children)).collect())
+            .unwrap_or_default();
+        (!view.deleted || !view.replies.is_empty()).then_some(view)
+    }
+    roots
+        .into_iter()
+        .filter_map(|c| build(c, &children))
+        .collect()
+}
+
+/// Filters of the moderation queue.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct QueueQuery {
+    /// `pending`, `approved`, `spam` or `trash`.
+    status: Option<CommentStatus>,
+    /// Only comments on this article (id).
+    article: Option<Uuid>,
+    /// `created_at` or `-created_at` (default: newest first).
+    #[allow(dead_code)]
+    sort: Option<String>,
+}
+
+/// Moderation queue
+///
+/// Editors and admins: every comment with the commenter's email, IP address and user agent.
+#[utoipa::path(
+    tag = "moderation", operation_id = "list_comments",
+    params(PageParams, QueueQuery),
+    responses((status = 200, description = "A page of comments", body = ListResponse<ModeratedComment>,
+        headers(("Link" = String, description = "RFC 8288 links to other pages"),
+                ("X-Total-Count" = i64, description = "Comments in the (filtered) queue"),
+                ("ETag" = String, description = "Strong ETag of this page")))),
+    security(("bearer" = []))
+)]
+#[get("/comments")]
+async fn list_comments(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    pagination: Pagination,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let sort = pagination.sort(&queries::SORTS, "-created_at")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let loaded = queries::list(
+        &mut conn,
+        &pagination,
+        &sort,
+        query.status.map(CommentStatus::as_str),
+        query.article,
+    )
+    .await?;
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        loaded,
+        |c| (time_key(&c.created_at), c.id),
+        ModeratedComment::from,
+    )
+}
+
+fn comment_not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no comment with id `{id}`"))
+}
+
+/// Get a comment (moderation)
+///
+/// Editors and admins.
+#[utoipa::path(
+    tag = "moderation", operation_id = "find_comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    responses((status = 200, description = "The comment", body = ModeratedComment,
+        headers(("ETag" = String, description = "Strong ETag of the comment")))),
+    security(("bearer" = []))
+)]
+#[get("/comments/{id}")]
+async fn find_comment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let comment = queries::find(&mut conn, *id)
+        .await?
+        .ok_or_else(|| comment_not_found(*id))?;
+    ok(&req, &ModeratedComment::from(comment))
+}
+
+/// Moderate a comment
+///
+/// Editors and admins: change its status (approve, mark as spam, trash) and/or its body.
+#[utoipa::path(
+    tag = "moderation", operation_id = "update_comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    request_body = CommentChanges,
+    responses((status = 200, description = "The changed comment", body = ModeratedComment,
+        headers(("ETag" = String, description = "Strong ETag of the comment")))),
+    security(("bearer" = []))
+)]
+#[patch("/comments/{id}")]
+async fn update_comment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: JsonBody<CommentChanges>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let changes = body.0;
+    let mut checks = Checks::new();
+    let markdown = changes
+        .body
+        .as_deref()
+        .map(|b| checks.text("body", b, MAX_BODY));
+    checks.finish()?;
+    let html = match markdown.clone() {
+        Some(markdown) => Some(web::block(move || render_body(&markdown)).await?),
+        None => None,
+    };
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let comment = diesel::update(table::table.find(*id))
+        .set((
+            changes.status.map(|s| table::status.eq(s.as_str())),
+            markdown.map(|m| table::body_markdown.eq(m)),
+            html.map(|h| table::body_html.eq(h)),
+            table::updated_at.eq(Utc::now()),
+        ))
+        .returning(Comment::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| comment_not_found(*id))?;
+    fresh(&ModeratedComment::from(comment))
+}
+
+/// Change many comments' status
+///
+/// Editors and admins: one status for up to 100 comments. Unknown ids are skipped; the
+/// answer says how many were changed.
+#[utoipa::path(
+    tag = "moderation", operation_id = "bulk_comment_status",
+    request_body = BulkStatus,
+    responses((status = 200, description = "Changed", body = BulkResult)),
+    security(("bearer" = []))
+)]
+#[post("/comments/bulk-status")]
+async fn bulk_status(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<BulkStatus>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let bulk = body.0;
+    if bulk.ids.is_empty() || bulk.ids.len() > 100 {
+        return Err(ApiError::invalid(
+            "ids",
+            "out_of_range",
+            "send 1 to 100 comment ids",
+        ));
+    }
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let updated = diesel::update(table::table.filter(table::id.eq_any(&bulk.ids)))
+        .set((
+            table::status.eq(bulk.status.as_str()),
+            table::updated_at.eq(Utc::now()),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(BulkResult { updated }))
+}
+
+/// Delete a comment
+///
+/// Editors and admins. A comment with replies is kept as a tombstone (no name, no text) so
+/// the thread stays readable; one without is removed.
+#[utoipa::path(
+    tag = "moderation", operation_id = "delete_comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    responses((status = 204, description = "Deleted (or tombstoned)")),
+    security(("bearer" = []))
+)]
+#[delete("/comments/{id}")]
+async fn delete_comment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(STAFF)?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    queries::find(&mut conn, *id)
+        .await?
+        .ok_or_else(|| comment_not_found(*id))?;
+    if queries::has_replies(&mut conn, *id).await? {
+        diesel::update(table::table.find(*id))
+            .set((
+                table::deleted_at.eq(Some(Utc::now())),
+                table::body_markdown.eq(""),
+                table::body_html.eq(""),
+                table::author_url.eq(None::<String>),
+                table::updated_at.eq(Utc::now()),
+            ))
+            .execute(&mut conn)
+            .await?;
+    } else {
+        diesel::delete(table::table.find(*id))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_bodies_are_a_safe_subset() {
+        let html = render_body(
+            "Hi *there* [me](https://me.example)\n\n# Big\n\n<script>alert(1)</script> ![x](https://x.test/a.png)",
+        );
+        assert!(html.contains("<em>there</em>"), "{html}");
+        assert!(html.contains("rel=\"nofollow ugc noopener\""), "{html}");
+        assert!(
+            !html.contains("<h1") && !html.contains("<img") && !html.contains("<script"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;script&gt;"),
+            "raw HTML shows as text: {html}"
+        );
+        assert!(!render_body("[x](javascript:alert(1))").contains("javascript"));
+    }
+}

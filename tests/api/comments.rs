@@ -1,0 +1,475 @@
+use serde_json::{Value, json};
+
+use crate::support::{Options, TestApp};
+
+const EMAIL: &str = "marta.private@example.com";
+const AGENT: &str = "SecretBrowser/9.1";
+
+async fn published(app: &TestApp, title: &str) -> String {
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": title, "author": "test-author", "status": "published"}),
+        )
+        .await
+        .expect(201);
+    article["slug"].as_str().unwrap().to_owned()
+}
+
+fn form(body: &str) -> Value {
+    json!({"author_name": "Marta", "author_email": EMAIL, "author_url": "https://marta.example", "body": body})
+}
+
+async fn submit(app: &TestApp, slug: &str, form: &Value) -> crate::support::Reply {
+    app.send(
+        app.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/articles/{slug}/comments"),
+        )
+        .header("User-Agent", AGENT)
+        .json(form),
+    )
+    .await
+}
+
+async fn moderate(app: &TestApp, id: &str, status: &str) -> Value {
+    app.patch(
+        &format!("/api/v1/comments/{id}"),
+        Some(&app.editor),
+        &json!({"status": status}),
+    )
+    .await
+    .expect(200)
+}
+
+#[tokio::test]
+async fn the_reply_form_then_moderation_then_public_threads() {
+    let app = TestApp::spawn().await;
+    let slug = published(&app, "Night tram").await;
+    let reply = submit(
+        &app,
+        &slug,
+        &form("I rode it *every* night. [My blog](https://marta.example/tram)"),
+    )
+    .await;
+    let comment = reply.expect(201);
+    assert_eq!(comment["status"], "pending");
+    assert_eq!(comment["author_name"], "Marta");
+    assert!(
+        comment["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<em>every</em>")
+    );
+    assert!(
+        comment["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("rel=\"nofollow ugc noopener\"")
+    );
+    assert!(
+        comment["avatar_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://www.gravatar.com/avatar/")
+    );
+    assert!(!reply.text().contains(EMAIL));
+    let id = comment["id"].as_str().unwrap().to_owned();
+
+    // Pending: invisible, not counted.
+    let thread = app
+        .get(&format!("/api/v1/articles/{slug}/comments"), None)
+        .await
+        .expect(200);
+    assert_eq!(thread["meta"]["total"], 0);
+    assert_eq!(
+        app.get(&format!("/api/v1/articles/{slug}"), None)
+            .await
+            .expect(200)["comment_count"],
+        0
+    );
+
+    // The queue shows everything to moderators.
+    let queue = app
+        .get("/api/v1/comments?status=pending", Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(queue["data"][0]["author_email"], EMAIL);
+    assert_eq!(queue["data"][0]["user_agent"], AGENT);
+    assert_eq!(queue["data"][0]["ip"], "127.0.0.1");
+
+    moderate(&app, &id, "approved").await;
+    let thread = app
+        .get(&format!("/api/v1/articles/{slug}/comments"), None)
+        .await
+        .expect(200);
+    assert_eq!(thread["meta"]["total"], 1);
+    assert_eq!(thread["data"][0]["id"], id.as_str());
+    assert_eq!(
+        app.get(&format!("/api/v1/articles/{slug}"), None)
+            .await
+            .expect(200)["comment_count"],
+        1
+    );
+
+    // A reply thread three deep comes back in one request, nested.
+    let mut parent = id.clone();
+    let mut ids = vec![id.clone()];
+    for depth in 1..=3 {
+        let mut reply = form(&format!("reply at depth {depth}"));
+        reply["parent_id"] = json!(parent);
+        reply["author_email"] = json!(format!("replier{depth}@example.com"));
+        let made = submit(&app, &slug, &reply).await.expect(201);
+        parent = made["id"].as_str().unwrap().to_owned();
+        moderate(&app, &parent, "approved").await;
+        ids.push(parent.clone());
+    }
+    let thread = app
+        .get(&format!("/api/v1/articles/{slug}/comments"), None)
+        .await
+        .expect(200);
+    let deepest = &thread["data"][0]["replies"][0]["replies"][0]["replies"][0];
+    assert_eq!(deepest["id"], ids[3].as_str());
+    assert_eq!(deepest["body_html"], "<p>reply at depth 3</p>\n");
+    let list = app
+        .get(&format!("/api/v1/articles/{slug}"), None)
+        .await
+        .expect(200);
+    assert_eq!(list["comment_count"], 4, "replies are counted");
+
+    // Deleting a comment with replies leaves a tombstone; a leaf goes away.
+    app.delete(&format!("/api/v1/comments/{}", ids[1]), Some(&app.editor))
+        .await
+        .expect(204);
+    app.delete(&format!("/api/v1/comments/{}", ids[3]), Some(&app.editor))
+        .await
+        .expect(204);
+    let thread = app
+        .get(&format!("/api/v1/articles/{slug}/comments"), None)
+        .await
+        .expect(200);
+    let tombstone = &thread["data"][0]["replies"][0];
+    assert_eq!(tombstone["deleted"], true);
+    assert_eq!(tombstone["body_html"], "");
+    assert_eq!(tombstone["author_name"], "");
+    assert_eq!(tombstone["replies"][0]["id"], ids[2].as_str());
+    assert!(
+        tombstone["replies"][0]["replies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    app.get(&format!("/api/v1/comments/{}", ids[3]), Some(&app.editor))
+        .await
+        .problem(404);
+    assert_eq!(
+        app.get(&format!("/api/v1/articles/{slug}"), None)
+            .await
+            .expect(200)["comment_count"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn every_bad_field_is_named() {
+    let app = TestApp::spawn().await;
+    let slug = published(&app, "Fields").await;
+    let problem = submit(&app, &slug, &json!({"author_name": "", "author_email": "not-an-email", "author_url": "ftp://x", "body": " "})).await.problem(422);
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["author_email", "author_name", "author_url", "body"]
+    );
+    let missing = submit(&app, &slug, &json!({"author_name": "X", "body": "hi"}))
+        .await
+        .problem(422);
+    assert_eq!(missing["errors"][0]["field"], "author_email");
+    let long = submit(&app, &slug, &form(&"x".repeat(10_001)))
+        .await
+        .problem(422);
+    assert_eq!(long["errors"][0]["code"], "too_long");
+    let unknown = submit(
+        &app,
+        &slug,
+        &json!({"author_name": "X", "author_email": EMAIL, "body": "hi", "rating": 5}),
+    )
+    .await
+    .problem(422);
+    assert_eq!(unknown["errors"][0]["field"], "rating");
+    assert!(
+        !unknown.to_string().contains(EMAIL) || unknown["errors"][0]["message"].as_str().is_some()
+    );
+    // Replies must hang on an approved comment of the same article.
+    let pending = submit(&app, &slug, &form("parent, still pending"))
+        .await
+        .expect(201);
+    let mut reply = form("reply");
+    reply["parent_id"] = pending["id"].clone();
+    submit(&app, &slug, &reply).await.problem(422);
+    let other = published(&app, "Other").await;
+    let elsewhere = submit(
+        &app,
+        &other,
+        &json!({"author_name": "O", "author_email": "o@example.com", "body": "other"}),
+    )
+    .await
+    .expect(201);
+    moderate(&app, elsewhere["id"].as_str().unwrap(), "approved").await;
+    reply["parent_id"] = elsewhere["id"].clone();
+    submit(&app, &slug, &reply).await.problem(422);
+    assert_eq!(
+        app.get("/api/v1/comments", Some(&app.editor))
+            .await
+            .expect(200)["meta"]["total"],
+        2,
+        "nothing else stored"
+    );
+}
+
+#[tokio::test]
+async fn closed_drafts_and_missing_articles() {
+    let app = TestApp::spawn().await;
+    app.post("/api/v1/articles", Some(&app.editor), &json!({"title": "Closed", "author": "test-author", "status": "published", "comments_open": false}))
+        .await
+        .expect(201);
+    submit(&app, "closed", &form("hello")).await.problem(403);
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": "Draft", "author": "test-author"}),
+    )
+    .await
+    .expect(201);
+    submit(&app, "draft", &form("hello")).await.problem(404);
+    app.get("/api/v1/articles/draft/comments", None)
+        .await
+        .problem(404);
+    submit(&app, "nowhere", &form("hello")).await.problem(404);
+}
+
+#[tokio::test]
+async fn honeypot_rate_limits_and_duplicates() {
+    let app = TestApp::spawn_with(Options {
+        comments_per_ip: 3,
+        ..Options::default()
+    })
+    .await;
+    let slug = published(&app, "Busy").await;
+    let mut bot = form("Buy cheap watches");
+    bot["website"] = json!("https://spam.example");
+    let trapped = submit(&app, &slug, &bot).await.expect(201);
+    assert_eq!(
+        trapped["status"], "pending",
+        "the bot sees an ordinary answer"
+    );
+    let stored = app
+        .get(
+            &format!("/api/v1/comments/{}", trapped["id"].as_str().unwrap()),
+            Some(&app.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(stored["status"], "spam");
+
+    let mut second = form("A real comment");
+    second["author_email"] = json!("two@example.com");
+    submit(&app, &slug, &second).await.expect(201);
+    let duplicate = submit(&app, &slug, &second).await.problem(409);
+    assert!(duplicate["detail"].as_str().unwrap().contains("already"));
+    let mut third = form("Another one");
+    third["author_email"] = json!("three@example.com");
+    submit(&app, &slug, &third).await.expect(201);
+    let mut fourth = form("One too many");
+    fourth["author_email"] = json!("four@example.com");
+    let limited = submit(&app, &slug, &fourth).await;
+    limited.problem(429);
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let trusting = TestApp::spawn_with(Options {
+        trusted_proxies: "127.0.0.1".into(),
+        ..Options::default()
+    })
+    .await;
+    let slug = published(&trusting, "Proxied").await;
+    let sent = trusting
+        .send(
+            trusting
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/articles/{slug}/comments"),
+                )
+                .header("X-Forwarded-For", "198.51.100.1, 203.0.113.9")
+                .json(&form("via the balancer")),
+        )
+        .await
+        .expect(201);
+    let seen = trusting
+        .get(
+            &format!("/api/v1/comments/{}", sent["id"].as_str().unwrap()),
+            Some(&trusting.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(seen["ip"], "203.0.113.9");
+
+    let direct = TestApp::spawn().await;
+    let slug = published(&direct, "Direct").await;
+    let sent = direct
+        .send(
+            direct
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/articles/{slug}/comments"),
+                )
+                .header("X-Forwarded-For", "203.0.113.9")
+                .json(&form("spoofing")),
+        )
+        .await
+        .expect(201);
+    let seen = direct
+        .get(
+            &format!("/api/v1/comments/{}", sent["id"].as_str().unwrap()),
+            Some(&direct.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        seen["ip"], "127.0.0.1",
+        "an untrusted X-Forwarded-For is ignored"
+    );
+}
+
+#[tokio::test]
+async fn moderation_in_bulk_and_auto_approval() {
+    let app = TestApp::spawn_with(Options {
+        comment_auto_approve: true,
+        ..Options::default()
+    })
+    .await;
+    let slug = published(&app, "Bulk").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut f = form(&format!("comment {i}"));
+        f["author_email"] = json!(format!("c{i}@example.com"));
+        ids.push(submit(&app, &slug, &f).await.expect(201)["id"].clone());
+    }
+    let result = app
+        .post(
+            "/api/v1/comments/bulk-status",
+            Some(&app.editor),
+            &json!({"ids": ids, "status": "approved"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(result["updated"], 3);
+    assert_eq!(
+        app.get(&format!("/api/v1/articles/{slug}/comments"), None)
+            .await
+            .expect(200)["meta"]["total"],
+        3
+    );
+    app.post(
+        "/api/v1/comments/bulk-status",
+        Some(&app.editor),
+        &json!({"ids": [], "status": "spam"}),
+    )
+    .await
+    .problem(422);
+    app.post(
+        "/api/v1/comments/bulk-status",
+        Some(&app.author),
+        &json!({"ids": ids, "status": "spam"}),
+    )
+    .await
+    .problem(403);
+    // A commenter with an approved comment is trusted from now on.
+    let mut again = form("I am back");
+    again["author_email"] = json!("C0@Example.com");
+    assert_eq!(
+        submit(&app, &slug, &again).await.expect(201)["status"],
+        "approved"
+    );
+    let queue = app
+        .get(
+            "/api/v1/comments?status=approved&sort=created_at",
+            Some(&app.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(queue["meta"]["total"], 4);
+    let trashed = moderate(&app, ids[0].as_str().unwrap(), "trash").await;
+    assert_eq!(trashed["status"], "trash");
+    let edited = app
+        .patch(
+            &format!("/api/v1/comments/{}", ids[1].as_str().unwrap()),
+            Some(&app.editor),
+            &json!({"body": "Edited <b>by</b> a moderator"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        edited["body_html"],
+        "<p>Edited &lt;b&gt;by&lt;/b&gt; a moderator</p>\n"
+    );
+}
+
+#[tokio::test]
+async fn commenter_data_never_reaches_the_public() {
+    // Behind a trusted proxy, so the stored address is a distinctive one to look for.
+    let app = TestApp::spawn_with(Options {
+        trusted_proxies: "127.0.0.1".into(),
+        ..Options::default()
+    })
+    .await;
+    let slug = published(&app, "Privacy").await;
+    let made = app
+        .send(
+            app.request(
+                reqwest::Method::POST,
+                &format!("/api/v1/articles/{slug}/comments"),
+            )
+            .header("User-Agent", AGENT)
+            .header("X-Forwarded-For", "203.0.113.77")
+            .json(&form("Find me by my email")),
+        )
+        .await
+        .expect(201);
+    moderate(&app, made["id"].as_str().unwrap(), "approved").await;
+    let mut reply = form("a reply");
+    reply["parent_id"] = made["id"].clone();
+    reply["author_email"] = json!("second.private@example.com");
+    submit(&app, &slug, &reply).await.expect(201);
+    for path in [
+        format!("/api/v1/articles/{slug}/comments"),
+        format!("/api/v1/articles/{slug}"),
+        "/api/v1/articles".to_owned(),
+        "/api/v1/articles?q=email".to_owned(),
+        "/api/v1/articles?q=privacy".to_owned(),
+        "/api/v1/authors".to_owned(),
+        "/api/v1/tags".to_owned(),
+        "/api/v1/images".to_owned(),
+        "/api/v1/comments".to_owned(),
+        format!("/api/v1/comments/{}", made["id"].as_str().unwrap()),
+        "/metrics".to_owned(),
+    ] {
+        let text = app.get(&path, None).await.text();
+        for secret in [EMAIL, "second.private@example.com", "203.0.113.77", AGENT] {
+            assert!(!text.contains(secret), "{path} leaks {secret}: {text}");
+        }
+    }
+    // Nor do authors' tokens see it.
+    let queue = app.get("/api/v1/comments", Some(&app.author)).await;
+    queue.problem(403);
+    assert!(!queue.text().contains(EMAIL));
+}
