@@ -181,10 +181,78 @@ async fn load(
         .set(authors::avatar_image_id.eq(photos[1]))
         .execute(conn)
         .await?;
+    let mut first = None;
     for (index, article) in articles(&photos).into_iter().enumerate() {
-        crate::articles::create(conn, admin, article)
+        let made = crate::articles::create(conn, admin, article)
             .await
             .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
+        first.get_or_insert(made.id);
+    }
+    if let Some(article_id) = first {
+        comments(conn, article_id).await?;
+    }
+    Ok(())
+}
+
+/// A short discussion under the first article: a thread with a reply, and one comment
+/// still waiting for a moderator.
+async fn comments(conn: &mut AsyncPgConnection, article_id: Uuid) -> anyhow::Result<()> {
+    use crate::comments::model::Comment;
+    let now = Utc::now();
+    let mut parent = None;
+    for (minutes, name, email, body, status, reply) in [
+        (
+            50,
+            "Marta",
+            "marta@reader.example",
+            "I took the 00:41 home for thirty years. *Thank you* for writing this.",
+            "approved",
+            false,
+        ),
+        (
+            35,
+            "Jonas",
+            "jonas@reader.example",
+            "Same here, from the other end of the line. The brass band on Fridays was the best part.",
+            "approved",
+            true,
+        ),
+        (
+            20,
+            "Priya",
+            "priya@reader.example",
+            "Does anyone know if the night bus will stop at the hospital?",
+            "approved",
+            false,
+        ),
+        (
+            5,
+            "Anonymous",
+            "anon@reader.example",
+            "First!",
+            "pending",
+            false,
+        ),
+    ] {
+        let created = now - Duration::minutes(minutes);
+        let comment = Comment {
+            id: Uuid::now_v7(),
+            article_id,
+            parent_id: if reply { parent } else { None },
+            author_name: name.into(),
+            author_email: email.into(),
+            author_url: None,
+            body_markdown: body.into(),
+            body_html: crate::comments::render_body(body),
+            status: status.into(),
+            ip: "192.0.2.1".into(),
+            user_agent: Some("lede demo".into()),
+            deleted_at: None,
+            created_at: created,
+            updated_at: created,
+        };
+        let stored = crate::comments::queries::insert(conn, &comment).await?;
+        parent.get_or_insert(stored.id);
     }
     Ok(())
 }

@@ -119,3 +119,34 @@ export async function history(token: string, slug: string): Promise<number[]> {
   });
   return (data ?? []).map((r) => r.version);
 }
+
+type Thread = components["schemas"]["PublicComment"];
+
+/** Renders a thread the way a "Leave a reply" page does: nested replies, tombstones kept. */
+export function renderThread(comment: Thread, depth = 0): string {
+  const own = comment.deleted ? "[deleted]" : `${comment.author_name}: ${comment.body_html}`;
+  return [`${"  ".repeat(depth)}${own}`, ...comment.replies.map((r) => renderThread(r, depth + 1))].join("\n");
+}
+
+export async function leaveReply(slug: string, parent?: string): Promise<string> {
+  const { data, error } = await api.POST("/api/v1/articles/{id_or_slug}/comments", {
+    params: { path: { id_or_slug: slug } },
+    body: { author_name: "Marta", author_email: "marta@example.com", body: "Thank you!", parent_id: parent ?? null },
+  });
+  if (error) return error.status === 429 ? "slow down" : error.detail;
+  return data.status ?? "received";
+}
+
+export async function approveAll(token: string): Promise<number> {
+  const { data: queue } = await api.GET("/api/v1/comments", {
+    params: { query: { status: "pending", per_page: 100 } },
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  const ids = (queue?.data ?? []).map((c) => c.id);
+  if (ids.length === 0) return 0;
+  const { data } = await api.POST("/api/v1/comments/bulk-status", {
+    headers: { Authorization: `Bearer ${token}` },
+    body: { ids, status: "approved" },
+  });
+  return data?.updated ?? 0;
+}
