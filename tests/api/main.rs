@@ -7,6 +7,7 @@ mod comments;
 mod errors;
 mod images;
 mod openapi;
+mod resilience;
 mod roles;
 mod support;
 mod system;

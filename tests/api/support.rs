@@ -401,3 +401,16 @@ impl Reply {
         problem
     }
 }
+
+/// Serves the real app on an arbitrary database (not one of the harness's clones), for
+/// tests that need a cluster of their own.
+pub fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
+    let config = Config::for_database(database_url.to_owned());
+    let pool = lede::pool_for(database_url, &config).expect("pool");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let server = lede::serve(lede::AppState::new(pool, &config).expect("state"), listener, Some(2)).expect("serve");
+    let handle = server.handle();
+    tokio::spawn(server);
+    (address, handle)
+}
