@@ -87,7 +87,9 @@ pub fn finish(paths: OpenApi) -> OpenApi {
     with_list_examples(doc)
 }
 
-/// `ListResponse<T>` is generic, so its example is assembled from `T`'s and `ListMeta`'s.
+/// Finishes the generic `ListResponse<T>` schemas. Their items are `Listed<T>`: `T` with
+/// every property optional, because `fields` may leave any of them out (a generated client
+/// must not assume them). The example is assembled from `T`'s and `ListMeta`'s.
 fn with_list_examples(doc: OpenApi) -> OpenApi {
     let Ok(mut value) = serde_json::to_value(&doc) else {
         return doc;
@@ -104,8 +106,27 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
         })
         .unwrap_or_default();
     for name in names {
-        let item = name.trim_start_matches("ListResponse_");
-        let example = schemas[item]["example"].clone();
+        let item = name.trim_start_matches("ListResponse_").to_owned();
+        let example = schemas[&item]["example"].clone();
+        let listed = format!("Listed{}", item.trim_end_matches("Response"));
+        let mut partial = schemas[&item].clone();
+        if let Some(object) = partial.as_object_mut() {
+            object.remove("required");
+            let description = object
+                .get("description")
+                .and_then(|d| d.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            object.insert(
+                "description".into(),
+                serde_json::Value::String(format!(
+                    "{description}\n\nIn lists every property is optional: `fields` may leave any out; without `fields` all are present."
+                )),
+            );
+        }
+        schemas[&listed] = partial;
+        schemas[&name]["properties"]["data"]["items"] =
+            serde_json::json!({"$ref": format!("#/components/schemas/{listed}")});
         schemas[&name]["example"] = serde_json::json!({"data": [example], "meta": meta});
     }
     serde_json::from_value(value).unwrap_or(doc)

@@ -29,7 +29,8 @@ export async function allTagNames(): Promise<string[]> {
     const result = await api.GET("/api/v1/tags", { params: { query } });
     if (result.error) throw new Error(result.error.detail);
     const page: TagPage = result.data;
-    names.push(...page.data.map((t) => t.name));
+    // List items are partial (`fields` may trim them), so a client says what it needs.
+    names.push(...page.data.map((t) => t.name ?? ""));
     cursor = page.meta.next_cursor ?? undefined;
   } while (cursor);
   return names;
@@ -77,7 +78,7 @@ export async function bylineAvatar(slug: string): Promise<string | null> {
   return avatar ? `<img src="${avatar.url}" srcset="${srcset(avatar)}" alt="${avatar.alt ?? ""}">` : null;
 }
 
-export async function recentJpegs(): Promise<Image[]> {
+export async function recentJpegs(): Promise<components["schemas"]["ListedImage"][]> {
   const { data } = await api.GET("/api/v1/images", {
     params: { query: { mime_type: "image/jpeg", sort: "-created_at", per_page: 10 } },
   });
@@ -86,19 +87,28 @@ export async function recentJpegs(): Promise<Image[]> {
 
 type Article = components["schemas"]["ArticleResponse"];
 
+/** A whole article page: the single GET has every field. */
+export async function page(slug: string): Promise<Article | undefined> {
+  const { data } = await api.GET("/api/v1/articles/{id_or_slug}", { params: { path: { id_or_slug: slug } } });
+  return data;
+}
+
 /** A front page: the newest published articles with a tag, as cards. */
 export async function frontPage(tag: string): Promise<string[]> {
   const { data, error } = await api.GET("/api/v1/articles", {
     params: { query: { tag: [tag], per_page: 10, fields: "slug,title,excerpt,author,cover_image" } },
   });
   if (error) throw new Error(error.detail);
-  return data.data.map((a: Article) => `${a.title} by ${a.author.name} (${a.cover_image?.variants.length ?? 0} sizes)`);
+  return data.data.map(
+    (a: components["schemas"]["ListedArticle"]) =>
+      `${a.title} by ${a.author?.name} (${a.cover_image?.variants.length ?? 0} sizes)`,
+  );
 }
 
 /** Search results with highlighted snippets. */
 export async function search(q: string): Promise<string[]> {
   const { data } = await api.GET("/api/v1/articles", { params: { query: { q, sort: "relevance" } } });
-  return (data?.data ?? []).map((a) => a.snippet ?? a.excerpt);
+  return (data?.data ?? []).map((a) => a.snippet ?? a.excerpt ?? "");
 }
 
 /** Publish a draft, guarded by its ETag. */
@@ -142,7 +152,7 @@ export async function approveAll(token: string): Promise<number> {
     params: { query: { status: "pending", per_page: 100 } },
     headers: { Authorization: `Bearer ${token}` },
   });
-  const ids = (queue?.data ?? []).map((c) => c.id);
+  const ids = (queue?.data ?? []).flatMap((c) => (c.id ? [c.id] : []));
   if (ids.length === 0) return 0;
   const { data } = await api.POST("/api/v1/comments/bulk-status", {
     headers: { Authorization: `Bearer ${token}` },

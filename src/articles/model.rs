@@ -169,8 +169,10 @@ pub struct ArticleResponse {
 }))]
 pub struct NewArticle {
     /// 1 to 300 characters.
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub title: String,
     /// Made from the title when absent; unique.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     pub subtitle: Option<String>,
     /// Plain text, at most 1,000 characters; derived from the body when absent.

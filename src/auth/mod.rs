@@ -86,6 +86,7 @@ impl TokenResponse {
 #[schema(example = json!({"name": "Ada's laptop", "role": "author", "author": "ada-okafor"}))]
 pub struct NewToken {
     /// A label for people, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     pub role: Role,
     /// Id or slug of the author an `author` token writes as (required for that role,

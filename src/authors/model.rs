@@ -110,15 +110,19 @@ impl AuthorResponse {
 #[schema(example = json!({"name": "Ada Okafor", "email": "ada@example.com", "bio": "Science desk.", "website": "https://example.com/ada", "avatar": "01932c4e-bbbb-7ccc-8ddd-0123456789ab"}))]
 pub struct NewAuthor {
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Lowercase a-z, 0-9 and single dashes, at most 100 characters; unique.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     /// Never shown to readers; unique.
     #[schema(format = Email)]
     pub email: Option<String>,
     /// Plain text, at most 5,000 characters.
+    #[schema(max_length = 5000)]
     pub bio: Option<String>,
     /// An absolute http(s) URL.
+    #[schema(max_length = 2000, pattern = r"^https?://")]
     pub website: Option<String>,
     /// Id of an uploaded image to show as the author's picture.
     pub avatar: Option<Uuid>,

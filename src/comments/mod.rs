@@ -317,7 +317,7 @@ async fn submit_comment(
 #[allow(dead_code)]
 struct ThreadSort {
     /// `created_at` (default, oldest first) or `-created_at`.
-    #[param(example = "created_at")]
+    #[param(example = "created_at", pattern = r"^-?created_at$")]
     sort: Option<String>,
 }
 
@@ -415,6 +415,7 @@ struct QueueQuery {
     article: Option<Uuid>,
     /// `created_at` or `-created_at` (default: newest first).
     #[allow(dead_code)]
+    #[param(pattern = r"^-?created_at$")]
     sort: Option<String>,
 }
 

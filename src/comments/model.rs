@@ -199,14 +199,17 @@ impl From<Comment> for ModeratedComment {
 }))]
 pub struct NewComment {
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub author_name: String,
     /// Required, never published.
     #[schema(format = Email)]
     pub author_email: String,
     /// An http(s) URL.
+    #[schema(max_length = 2000, pattern = r"^https?://")]
     pub author_url: Option<String>,
     /// Markdown (emphasis, links, lists, quotes, code); raw HTML is shown as text. At most
     /// 10,000 characters.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub body: String,
     /// Reply to this comment: an approved comment of the same article.
     pub parent_id: Option<Uuid>,

@@ -39,7 +39,7 @@ pub struct PageParams {
     /// costs what the first one does. Not together with `page`.
     cursor: Option<String>,
     /// Comma-separated top-level fields to return (e.g. `id,slug,name`); others are left out.
-    #[param(example = "id,slug,name")]
+    #[param(example = "id,slug,name", pattern = r"^[a-z_]+(,[a-z_]+)*$")]
     fields: Option<String>,
 }
 

@@ -51,7 +51,7 @@ pub struct ImageQuery {
     #[param(example = "image/jpeg")]
     mime_type: Option<String>,
     /// `created_at` or `updated_at`, prefix `-` for descending (default `-created_at`).
-    #[param(example = "-created_at")]
+    #[param(example = "-created_at", pattern = r"^-?(created_at|updated_at)$")]
     #[allow(dead_code)]
     sort: Option<String>,
 }

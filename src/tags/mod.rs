@@ -33,7 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[allow(dead_code)]
 struct TagSortParam {
     /// `name` (default), `slug`, `created_at` or `updated_at`; prefix `-` for descending.
-    #[param(example = "name")]
+    #[param(example = "name", pattern = r"^-?(name|slug|created_at|updated_at)$")]
     sort: Option<String>,
 }
 

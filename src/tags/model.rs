@@ -80,10 +80,13 @@ impl From<Tag> for TagResponse {
 #[schema(example = json!({"name": "Climate", "description": "Weather, warming and what cities do about it."}))]
 pub struct NewTag {
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Lowercase a-z, 0-9 and single dashes, at most 100 characters; unique.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     /// Plain text, at most 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
