@@ -219,6 +219,10 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     })?;
     let address = listener.local_addr()?;
     let server = lede::serve(state, listener, config.workers)?;
+    // Running the server installs its SIGINT/SIGTERM handlers: do it before saying we are
+    // up, so a stop signal sent right after is a graceful stop, never the default kill.
+    let server = actix_web::rt::spawn(server);
+    tokio::task::yield_now().await;
     let base = config
         .public_url
         .clone()
@@ -237,6 +241,6 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
              `cargo run --release -- token create --role admin`)."
         ),
     }
-    server.await?;
+    server.await??;
     Ok(())
 }

@@ -71,7 +71,10 @@ struct ArticleQuery {
     q: Option<String>,
     /// `published_at` (default, newest first as `-published_at`), `title`, `updated_at`,
     /// `created_at`, or `relevance` (with `q`; its default then). Prefix `-` for descending.
-    #[param(example = "-published_at", pattern = r"^-?(published_at|title|updated_at|created_at|relevance)$")]
+    #[param(
+        example = "-published_at",
+        pattern = r"^-?(published_at|title|updated_at|created_at|relevance)$"
+    )]
     sort: Option<String>,
 }
 

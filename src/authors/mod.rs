@@ -40,7 +40,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[allow(dead_code)]
 struct AuthorSortParam {
     /// `name` (default), `slug`, `created_at` or `updated_at`; prefix `-` for descending.
-    #[param(example = "-created_at", pattern = r"^-?(name|slug|created_at|updated_at)$")]
+    #[param(
+        example = "-created_at",
+        pattern = r"^-?(name|slug|created_at|updated_at)$"
+    )]
     sort: Option<String>,
 }
 

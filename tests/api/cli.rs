@@ -219,3 +219,70 @@ fn help_documents_the_settings() {
         assert!(help.contains(setting), "{setting} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn sigterm_lets_requests_in_flight_finish_and_stops_postgres_cleanly() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-stop-{}", std::process::id())));
+    let data = guard.0.clone();
+    let port = free_port();
+    let (child, said) = start(&data, port);
+    let token = said
+        .split_whitespace()
+        .find(|w| w.starts_with("lede_"))
+        .unwrap()
+        .to_owned();
+    // A 12-megapixel photo: decoding and resizing it keeps a request busy for a while.
+    let photo = tokio::task::spawn_blocking(|| {
+        let img = image::ImageBuffer::from_fn(4000, 3000, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let upload = tokio::spawn({
+        let url = format!("{base}/api/v1/images");
+        async move {
+            let form = reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(photo).file_name("big.jpg"),
+            );
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .multipart(form)
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = std::net::TcpStream::connect(("127.0.0.1", port)).is_err();
+    let finished = upload
+        .await
+        .unwrap()
+        .expect("the request in flight got an answer");
+    assert_eq!(finished.status(), 201, "the request in flight completed");
+    assert!(refused, "new connections are refused once stopping");
+    let mut child = child;
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!data.join("postgres/postmaster.pid").exists());
+
+    // The next start finds a cleanly shut down cluster: no crash recovery.
+    let (child, _) = start(&data, port);
+    assert!(stop(child).success());
+    let log = std::fs::read_to_string(data.join("postgres.log")).unwrap();
+    assert!(
+        !log.contains("not properly shut down") && !log.contains("automatic recovery"),
+        "{log}"
+    );
+    assert!(log.contains("database system is shut down"), "{log}");
+}

@@ -409,7 +409,12 @@ pub fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
     let pool = lede::pool_for(database_url, &config).expect("pool");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let server = lede::serve(lede::AppState::new(pool, &config).expect("state"), listener, Some(2)).expect("serve");
+    let server = lede::serve(
+        lede::AppState::new(pool, &config).expect("state"),
+        listener,
+        Some(2),
+    )
+    .expect("serve");
     let handle = server.handle();
     tokio::spawn(server);
     (address, handle)
