@@ -64,7 +64,6 @@ pub fn finish(paths: OpenApi) -> OpenApi {
                 .build(),
         ),
     );
-    let _ = <Problem as ToSchema>::name();
     for (name, response) in problem_responses() {
         components
             .responses
