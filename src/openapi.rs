@@ -2,6 +2,7 @@
 //! one pass adds what every operation shares (error answers, security), so no handler can
 //! forget them.
 use actix_web::http::Method;
+use utoipa::OpenApi as _;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation};
@@ -9,7 +10,6 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Components, OpenApi, Ref, RefOr, Response, Server};
-use utoipa::{OpenApi as _, ToSchema};
 
 use crate::error::{PROBLEM_JSON, Problem};
 
