@@ -125,6 +125,19 @@ pub struct Config {
     #[arg(long, env = "LEDE_TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: String,
 
+    /// Seconds a rendered public answer is kept in memory (0: no cache). Writes through the
+    /// API (on any node) and scheduled publications empty it at once.
+    #[arg(long, env = "LEDE_CACHE_TTL", default_value_t = 60, global = true)]
+    pub cache_ttl: u64,
+
+    /// `max-age` of public answers' Cache-Control, in seconds.
+    #[arg(long, env = "LEDE_CACHE_MAX_AGE", default_value_t = 10, global = true)]
+    pub cache_max_age: u64,
+
+    /// `stale-while-revalidate` of public answers' Cache-Control, in seconds.
+    #[arg(long, env = "LEDE_CACHE_STALE", default_value_t = 60, global = true)]
+    pub cache_stale: u64,
+
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "LEDE_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -167,6 +180,9 @@ impl Config {
             comment_window_secs: 600,
             comment_auto_approve: false,
             trusted_proxies: String::new(),
+            cache_ttl: 60,
+            cache_max_age: 10,
+            cache_stale: 60,
             workers: Some(1),
             log_format: LogFormat::Text,
             demo: false,

@@ -45,12 +45,22 @@ pub struct AppState {
     /// Text-search configuration; checked against pg_ts_config before the state is made.
     pub search_language: String,
     pub comment_rules: comments::CommentRules,
-    /// Documented routes with their methods, to answer 405 with `Allow`.
-    routes: Vec<(ResourceDef, String)>,
+    pub cache: http::cache::ResponseCache,
+    /// For the cache's LISTEN connection.
+    database_url: Option<String>,
+    /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
+    /// route of an answer that never reached the router, e.g. from the cache).
+    pub(crate) routes: Vec<(ResourceDef, String)>,
     openapi: utoipa::openapi::OpenApi,
 }
 
 impl AppState {
+    /// Where the cache listens for other nodes' writes (Postgres NOTIFY).
+    pub fn with_database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
+    }
+
     pub fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
         let routes = openapi::route_table(&openapi)
@@ -65,6 +75,12 @@ impl AppState {
             image_max_bytes: config.image_max_bytes,
             search_language: config.search_language.clone(),
             comment_rules: comments::CommentRules::from_config(config)?,
+            cache: http::cache::ResponseCache::new(
+                config.cache_ttl,
+                config.cache_max_age,
+                config.cache_stale,
+            ),
+            database_url: None,
             image_limits: images::process::Limits {
                 max_pixels: config.image_max_pixels,
                 max_dimension: config.image_max_dimension,
@@ -127,8 +143,11 @@ pub fn app(
         .service(web::resource("/docs/errors").get(errors_page))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(no_route))
+        .wrap(from_fn(http::cache::cache))
         .wrap(cors)
         .wrap(from_fn(http::observe::observe))
+        // Outermost, so it compresses the final bytes (problem documents included).
+        .wrap(actix_web::middleware::Compress::default())
 }
 
 async fn errors_page() -> HttpResponse {
@@ -189,6 +208,9 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
+    if let Some(url) = state.database_url.clone() {
+        http::cache::listen(state.clone(), url);
+    }
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
         .shutdown_timeout(30);

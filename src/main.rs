@@ -205,7 +205,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "migrations applied");
     }
-    let state = lede::AppState::new(lede::pool_for(url, config)?, config)?;
+    let state = lede::AppState::new(lede::pool_for(url, config)?, config)?.with_database_url(url);
     let first_admin = {
         let mut conn = AsyncPgConnection::establish(url).await?;
         lede::db::check_search_language(&mut conn, &config.search_language).await?;

@@ -612,3 +612,14 @@ pub async fn revision(
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(articles::table.find(id)).execute(conn).await
 }
+
+/// When the next scheduled article becomes public, if any.
+pub async fn next_publication(pool: &crate::db::Pool) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let mut conn = crate::db::conn(pool).await?;
+    Ok(articles::table
+        .filter(articles::status.eq("published"))
+        .filter(articles::published_at.gt(Utc::now()))
+        .select(diesel::dsl::min(articles::published_at))
+        .first::<Option<DateTime<Utc>>>(&mut conn)
+        .await?)
+}

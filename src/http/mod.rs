@@ -2,6 +2,7 @@
 //! input checks, and the middleware that observes every request.
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod idempotency;
 pub mod observe;
 pub mod pagination;

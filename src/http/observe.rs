@@ -61,6 +61,7 @@ pub async fn observe(
     let route = response
         .request()
         .match_pattern()
+        .or_else(|| documented_route(&response))
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     METRICS
@@ -82,6 +83,19 @@ pub async fn observe(
         )
     });
     Ok(response)
+}
+
+/// The documented route a path belongs to, for answers that never reached the router.
+fn documented_route(response: &ServiceResponse<BoxBody>) -> Option<String> {
+    let state = response
+        .request()
+        .app_data::<actix_web::web::Data<crate::AppState>>()?;
+    let path = response.request().path();
+    state
+        .routes
+        .iter()
+        .find(|(def, _)| def.is_match(path))
+        .and_then(|(def, _)| def.pattern().map(str::to_owned))
 }
 
 /// Keeps a caller's id when it is short and plain (it is echoed into headers and logs).

@@ -94,6 +94,8 @@ pub async fn get_media(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
+        // Images are compressed already; this also keeps byte ranges meaningful.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
         .no_chunking(length);
     if let Some(content_range) = content_range {
         response.insert_header((header::CONTENT_RANGE, content_range));

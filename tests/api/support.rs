@@ -197,7 +197,9 @@ impl TestApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
         let server = lede::serve(
-            lede::AppState::new(pool, &config).expect("state"),
+            lede::AppState::new(pool, &config)
+                .expect("state")
+                .with_database_url(&database_url),
             listener,
             Some(1),
         )
@@ -410,7 +412,9 @@ pub fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let server = lede::serve(
-        lede::AppState::new(pool, &config).expect("state"),
+        lede::AppState::new(pool, &config)
+            .expect("state")
+            .with_database_url(database_url),
         listener,
         Some(2),
     )
