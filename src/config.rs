@@ -138,6 +138,11 @@ pub struct Config {
     #[arg(long, env = "LEDE_CACHE_STALE", default_value_t = 60, global = true)]
     pub cache_stale: u64,
 
+    /// Benchmarks only: also serve a minimal actix-web handler on this address, the
+    /// framework's ceiling to compare lede's answers with (bench/run).
+    #[arg(long, env = "LEDE_BENCH_CEILING", hide = true, global = true)]
+    pub bench_ceiling: Option<std::net::SocketAddr>,
+
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "LEDE_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -180,6 +185,7 @@ impl Config {
             comment_window_secs: 600,
             comment_auto_approve: false,
             trusted_proxies: String::new(),
+            bench_ceiling: None,
             cache_ttl: 60,
             cache_max_age: 10,
             cache_stale: 60,

@@ -222,6 +222,9 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     // Running the server installs its SIGINT/SIGTERM handlers: do it before saying we are
     // up, so a stop signal sent right after is a graceful stop, never the default kill.
     let server = actix_web::rt::spawn(server);
+    if let Some(address) = config.bench_ceiling {
+        actix_web::rt::spawn(ceiling(address, config.workers)?);
+    }
     tokio::task::yield_now().await;
     let base = config
         .public_url
@@ -243,4 +246,28 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     }
     server.await??;
     Ok(())
+}
+
+/// The framework's ceiling for benchmarks: the smallest useful actix-web handler, on the same
+/// runtime settings, without lede's middleware, database or serialization.
+fn ceiling(
+    address: std::net::SocketAddr,
+    workers: Option<usize>,
+) -> anyhow::Result<actix_web::dev::Server> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let mut server = HttpServer::new(|| {
+        App::new().route(
+            "/",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(r#"{"status":"ok"}"#)
+            }),
+        )
+    })
+    .bind(address)?;
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(server.run())
 }

@@ -69,7 +69,8 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             .responses
             .insert(name.to_owned(), RefOr::T(response));
     }
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let is_api = path.starts_with("/api/v1/");
         let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for (method, operation) in [
             (HttpMethod::Get, item.get.as_mut()),
@@ -79,7 +80,10 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             (HttpMethod::Put, item.put.as_mut()),
         ] {
             if let Some(operation) = operation {
-                add_error_responses(method, operation, has_path_params);
+                add_error_responses(method.clone(), operation, has_path_params);
+                if method == HttpMethod::Get && is_api {
+                    add_cache_control(operation);
+                }
             }
         }
     }
@@ -129,6 +133,29 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
         schemas[&name]["example"] = serde_json::json!({"data": [example], "meta": meta});
     }
     serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// Public reads (those that take no token) say how long they may be kept.
+fn add_cache_control(operation: &mut Operation) {
+    let public = operation.security.as_ref().is_some_and(|requirements| {
+        requirements.iter().any(|r| {
+            serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+        })
+    });
+    if !public || operation.operation_id.as_deref() == Some("get_media") {
+        return;
+    }
+    if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+        ok.headers.insert(
+            "Cache-Control".to_owned(),
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some(
+                    "For answers without a token: `public, max-age=10, stale-while-revalidate=60` (configurable)",
+                ))
+                .build(),
+        );
+    }
 }
 
 /// The error answers an operation can give, from what it takes: every one can meet a bad

@@ -4,8 +4,8 @@
 //! through Postgres `NOTIFY`, and a scheduled article's publication instant expires them too.
 //! Public answers carry `Cache-Control` so browsers and CDNs can keep them a little while.
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -16,6 +16,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpResponse, web};
 use chrono::Utc;
+use tokio::sync::Notify;
 
 use crate::AppState;
 
@@ -28,6 +29,9 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 
 pub struct ResponseCache {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Keys being rendered now: a burst of misses for one URL renders it once (the first
+    /// request leads, the others wait for its answer).
+    in_flight: Mutex<HashMap<String, Arc<Notify>>>,
     generation: AtomicU64,
     /// Unix microseconds of the next scheduled publication (`i64::MAX`: none; `i64::MIN`:
     /// unknown, look it up).
@@ -53,6 +57,7 @@ impl ResponseCache {
             format!("public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}");
         ResponseCache {
             entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             next_publication: AtomicI64::new(i64::MIN),
             ttl: Duration::from_secs(ttl_secs),
@@ -78,12 +83,55 @@ impl ResponseCache {
         .then(|| entry.clone())
     }
 
+    /// Becomes the one request that renders `key`, or waits (a bounded time) for the one that
+    /// does. `Some(guard)` means: render it, the guard wakes the others when dropped.
+    async fn lead_or_wait(&self, key: &str) -> Option<Leader<'_>> {
+        let notified = {
+            let Ok(mut in_flight) = self.in_flight.lock() else {
+                return None;
+            };
+            match in_flight.get(key) {
+                Some(notify) => notify.clone(),
+                None => {
+                    in_flight.insert(key.to_owned(), Arc::new(Notify::new()));
+                    return Some(Leader {
+                        cache: self,
+                        key: key.to_owned(),
+                    });
+                }
+            }
+        };
+        let wait = notified.notified();
+        tokio::pin!(wait);
+        // Registered before checking again, so a leader finishing now still wakes us.
+        wait.as_mut().enable();
+        if self.in_flight.lock().is_ok_and(|m| m.contains_key(key)) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
+        }
+        None
+    }
+
     fn put(&self, key: String, entry: Entry) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
             entries.insert(key, entry);
+        }
+    }
+}
+
+struct Leader<'a> {
+    cache: &'a ResponseCache,
+    key: String,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut in_flight) = self.cache.in_flight.lock()
+            && let Some(notify) = in_flight.remove(&self.key)
+        {
+            notify.notify_waiters();
         }
     }
 }
@@ -157,7 +205,17 @@ pub async fn cache(
         "" => req.path().to_owned(),
         query => format!("{}?{query}", req.path()),
     };
-    if let Some(entry) = state.cache.get(&key) {
+    // The leader guard lives to the end of this function: waiters wake once it has kept
+    // its answer (or failed).
+    let (entry, _leader) = match state.cache.get(&key) {
+        Some(entry) => (Some(entry), None),
+        None => match state.cache.lead_or_wait(&key).await {
+            Some(leader) => (None, Some(leader)),
+            // Another request rendered it meanwhile (or gave up): use its answer if kept.
+            None => (state.cache.get(&key), None),
+        },
+    };
+    if let Some(entry) = entry {
         let if_none_match = req
             .headers()
             .get(header::IF_NONE_MATCH)

@@ -2,7 +2,6 @@
 //! cacheable forever; `If-None-Match` and single `Range` requests are honoured.
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use futures_util::TryStreamExt;
 use object_store::GetRange;
 
 use crate::AppState;
@@ -87,7 +86,6 @@ pub async fn get_media(
         }
         None => (actix_web::http::StatusCode::OK, found, None),
     };
-    let length = result.range.end - result.range.start;
     let mut response = HttpResponse::build(status);
     response
         .insert_header((header::CONTENT_TYPE, content_type))
@@ -95,15 +93,14 @@ pub async fn get_media(
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         // Images are compressed already; this also keeps byte ranges meaningful.
-        .insert_header((header::CONTENT_ENCODING, "identity"))
-        .no_chunking(length);
+        .insert_header((header::CONTENT_ENCODING, "identity"));
     if let Some(content_range) = content_range {
         response.insert_header((header::CONTENT_RANGE, content_range));
     }
-    let stream = result
-        .into_stream()
-        .map_err(actix_web::error::ErrorServiceUnavailable);
-    Ok(response.streaming(stream))
+    // One read (a single blocking call for local files) beats streaming small chunks, each
+    // its own blocking task; files are at most a few megabytes.
+    let bytes = crate::images::storage::read_all(result).await?;
+    Ok(response.body(bytes))
 }
 
 /// Only keys lede writes: `images/` then plain segments. Rules out `..`, empty segments,
