@@ -49,6 +49,8 @@ struct Entry {
     body: Bytes,
     /// `Link`, `X-Total-Count`: what a list answer carries besides its body.
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The route pattern, for metrics of answers that skip the router.
+    route: Option<String>,
 }
 
 impl ResponseCache {
@@ -241,6 +243,12 @@ pub async fn cache(
             }
             builder.body(entry.body.clone())
         };
+        let mut response = response;
+        if let Some(route) = entry.route {
+            response
+                .extensions_mut()
+                .insert(crate::http::observe::RoutePattern(route));
+        }
         return Ok(req.into_response(response));
     }
 
@@ -267,6 +275,7 @@ pub async fn cache(
             .into_iter()
             .filter_map(|name| response.headers().get(&name).cloned().map(|v| (name, v)))
             .collect();
+    let route = response.request().match_pattern();
     let (request, http_response) = response.into_parts();
     let (head, body) = http_response.into_parts();
     let body = match actix_web::body::to_bytes_limited(body, MAX_BODY).await {
@@ -287,6 +296,7 @@ pub async fn cache(
             etag,
             body: body.clone(),
             headers,
+            route,
         },
     );
     Ok(ServiceResponse::new(

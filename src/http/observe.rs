@@ -59,14 +59,17 @@ pub async fn observe(
 
     let status = response.status().as_u16();
     let route = response
-        .request()
-        .match_pattern()
+        .response()
+        .extensions()
+        .get::<RoutePattern>()
+        .map(|r| r.0.clone())
+        .or_else(|| response.request().match_pattern())
         .or_else(|| documented_route(&response))
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     METRICS
         .requests
-        .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
+        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
         .inc();
     METRICS
         .latency
@@ -84,6 +87,11 @@ pub async fn observe(
     });
     Ok(response)
 }
+
+/// The route an answer belongs to, left in its extensions by whoever answered without the
+/// router (the cache), so metrics need not match the path again.
+#[derive(Clone, Debug)]
+pub struct RoutePattern(pub String);
 
 /// The documented route a path belongs to, for answers that never reached the router.
 fn documented_route(response: &ServiceResponse<BoxBody>) -> Option<String> {
