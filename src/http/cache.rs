@@ -22,13 +22,15 @@ use crate::AppState;
 
 /// The Postgres channel writes are announced on.
 pub const CHANNEL: &str = "lede_changes";
-/// Entries kept at most; past it the cache is emptied (a cheap bound, refilled on demand).
+/// Entries and bytes kept at most; past either the cache is emptied (a cheap bound, refilled
+/// on demand).
 const MAX_ENTRIES: usize = 10_000;
+const MAX_BYTES: usize = 128 * 1024 * 1024;
 /// Answers larger than this are served but not kept.
 const MAX_BODY: usize = 2 * 1024 * 1024;
 
 pub struct ResponseCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Entries>,
     /// Keys being rendered now: a burst of misses for one URL renders it once (the first
     /// request leads, the others wait for its answer).
     in_flight: Mutex<HashMap<String, Arc<Notify>>>,
@@ -39,6 +41,12 @@ pub struct ResponseCache {
     ttl: Duration,
     /// `Cache-Control` of public answers.
     cache_control: HeaderValue,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    bytes: usize,
 }
 
 #[derive(Clone)]
@@ -58,7 +66,7 @@ impl ResponseCache {
         let cache_control =
             format!("public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}");
         ResponseCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
             in_flight: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             next_publication: AtomicI64::new(i64::MIN),
@@ -73,13 +81,13 @@ impl ResponseCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.next_publication.store(i64::MIN, Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
+            *entries = Entries::default();
         }
     }
 
     fn get(&self, key: &str) -> Option<Entry> {
         let entries = self.entries.lock().ok()?;
-        let entry = entries.get(key)?;
+        let entry = entries.map.get(key)?;
         (entry.generation == self.generation.load(Ordering::SeqCst)
             && entry.expires > Instant::now())
         .then(|| entry.clone())
@@ -115,10 +123,13 @@ impl ResponseCache {
 
     fn put(&self, key: String, entry: Entry) {
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+            if entries.map.len() >= MAX_ENTRIES || entries.bytes + entry.body.len() > MAX_BYTES {
+                *entries = Entries::default();
             }
-            entries.insert(key, entry);
+            entries.bytes += entry.body.len();
+            if let Some(old) = entries.map.insert(key, entry) {
+                entries.bytes -= old.body.len();
+            }
         }
     }
 }
