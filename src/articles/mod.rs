@@ -693,20 +693,33 @@ async fn update_article(
     let mut conn = crate::db::conn(&state.pool).await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, &key)
-                .await?
-                .ok_or_else(|| ApiError::not_found("article", &key))?;
-            if !may_read(reader_of(&principal), &current) {
-                return Err(ApiError::not_found("article", &key));
-            }
-            may_write(&principal, &current)?;
-            if_match.check_value(&view_one(conn, current.clone(), &urls).await?)?;
+            let current = lock_for_write(conn, &principal, &key, &if_match, &urls).await?;
             let input = apply(conn, &current, changes).await?;
             let article = save(conn, &principal, Some(&current), input).await?;
             view_one(conn, article, &urls).await
         })
         .await?;
     fresh(&view)
+}
+
+/// The article a write is about, locked for the transaction: 404 when the caller may not see
+/// it, 403 when it may not change it, 412 when `If-Match` is stale.
+async fn lock_for_write(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+    urls: &MediaUrls,
+) -> Result<Article, ApiError> {
+    let current = queries::lock(conn, key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("article", key))?;
+    if !may_read(reader_of(principal), &current) {
+        return Err(ApiError::not_found("article", key));
+    }
+    may_write(principal, &current)?;
+    if_match.check_value(&view_one(conn, current.clone(), urls).await?)?;
+    Ok(current)
 }
 
 fn reader_of(principal: &Principal) -> Reader {
@@ -821,14 +834,7 @@ async fn delete_article(
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, &key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("article", &key))?;
-        if !may_read(reader_of(&principal), &current) {
-            return Err(ApiError::not_found("article", &key));
-        }
-        may_write(&principal, &current)?;
-        if_match.check_value(&view_one(conn, current.clone(), &urls).await?)?;
+        let current = lock_for_write(conn, &principal, &key, &if_match, &urls).await?;
         queries::delete(conn, current.id).await?;
         Ok(())
     })
