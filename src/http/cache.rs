@@ -229,16 +229,8 @@ pub async fn cache(
         },
     };
     if let Some(entry) = entry {
-        let if_none_match = req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
         let etag = entry.etag.to_str().unwrap_or_default();
-        let response = if if_none_match
-            .split(',')
-            .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
-        {
+        let response = if crate::http::response::none_match_has(req.request(), etag) {
             HttpResponse::NotModified()
                 .insert_header((header::ETAG, entry.etag.clone()))
                 .insert_header((header::CACHE_CONTROL, state.cache.cache_control.clone()))

@@ -34,7 +34,7 @@ impl Created {
         })
     }
 
-    fn into_response(self) -> HttpResponse {
+    pub fn into_response(self) -> HttpResponse {
         HttpResponse::Created()
             .insert_header((header::LOCATION, self.location))
             .insert_header((header::ETAG, etag_of(&self.body)))

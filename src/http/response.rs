@@ -57,8 +57,9 @@ pub fn tagged(
         .body(body))
 }
 
-/// `If-None-Match` compares weakly (RFC 9110 13.1.2): `W/` prefixes are ignored.
-fn none_match_has(req: &HttpRequest, etag: &str) -> bool {
+/// Whether the request's `If-None-Match` names `etag` (or `*`): then the answer is a 304.
+/// It compares weakly (RFC 9110 13.1.2): `W/` prefixes are ignored.
+pub fn none_match_has(req: &HttpRequest, etag: &str) -> bool {
     header_tags(req.headers().get(header::IF_NONE_MATCH))
         .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }

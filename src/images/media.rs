@@ -6,7 +6,7 @@ use object_store::GetRange;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::http::response::etag_of;
+use crate::http::response::{etag_of, none_match_has};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -40,15 +40,7 @@ pub async fn get_media(
         return Err(ApiError::NotFound(format!("no media file `{key}`")));
     }
     let etag = etag_of(key.as_bytes());
-    let if_none_match = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if if_none_match
-        .split(',')
-        .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
-    {
+    if none_match_has(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header((header::CACHE_CONTROL, IMMUTABLE))

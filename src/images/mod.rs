@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
+use crate::http::idempotency::Created;
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
 use crate::http::response::{IfMatch, fresh, ok};
 use crate::http::validate::Checks;
@@ -198,15 +199,8 @@ async fn create_image(
         return existing_image(&req, &state, image);
     }
     let view = ImageResponse::new(image, &state.storage.urls(&req));
-    let body = crate::http::response::to_json(&view)?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("{}/api/v1/images/{}", base_url(&req), view.id),
-        ))
-        .insert_header((header::ETAG, crate::http::response::etag_of(&body)))
-        .content_type("application/json")
-        .body(body))
+    let location = format!("{}/api/v1/images/{}", base_url(&req), view.id);
+    Ok(Created::new(location, &view)?.into_response())
 }
 
 /// What people write about an image.
