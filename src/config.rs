@@ -125,10 +125,15 @@ pub struct Config {
     #[arg(long, env = "LEDE_TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: String,
 
-    /// Seconds a rendered public answer is kept in memory (0: no cache). Writes through the
-    /// API (on any node) and scheduled publications empty it at once.
-    #[arg(long, env = "LEDE_CACHE_TTL", default_value_t = 60, global = true)]
+    /// Seconds a rendered public answer is kept in memory at most (0: no cache). A write (on
+    /// any node, or from the CLI) drops the answers that show what it changed at once.
+    #[arg(long, env = "LEDE_CACHE_TTL", default_value_t = 300, global = true)]
     pub cache_ttl: u64,
+
+    /// Memory for kept answers, in MiB (they are kept compressed; the least asked-for go
+    /// first when it is full).
+    #[arg(long, env = "LEDE_CACHE_MAX_MB", default_value_t = 256, global = true)]
+    pub cache_max_mb: u64,
 
     /// `max-age` of public answers' Cache-Control, in seconds.
     #[arg(long, env = "LEDE_CACHE_MAX_AGE", default_value_t = 10, global = true)]
@@ -187,6 +192,7 @@ impl Config {
             trusted_proxies: String::new(),
             bench_ceiling: None,
             cache_ttl: 60,
+            cache_max_mb: 64,
             cache_max_age: 10,
             cache_stale: 60,
             workers: Some(1),

@@ -3,6 +3,7 @@
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod changes;
 pub mod comments;
 pub mod config;
 pub mod db;
@@ -19,8 +20,8 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
-use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, header};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use utoipa_actix_web::scope;
@@ -35,8 +36,8 @@ pub struct AppState {
     pub pool: db::Pool,
     /// Statements run so far by the pool's connections.
     pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// `LEDE_PUBLIC_URL` without a trailing slash.
-    pub public_url: Option<String>,
+    /// Where absolute URLs point, and who a request comes from.
+    pub origin: http::origin::Origin,
     pub json_limit: usize,
     pub cors_origins: String,
     pub storage: images::storage::Storage,
@@ -50,7 +51,7 @@ pub struct AppState {
     database_url: Option<String>,
     /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
     /// route of an answer that never reached the router, e.g. from the cache).
-    pub(crate) routes: Vec<(ResourceDef, String)>,
+    pub(crate) routes: http::routes::RouteTable,
     openapi: utoipa::openapi::OpenApi,
 }
 
@@ -63,13 +64,7 @@ impl AppState {
 
     pub fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
-        let routes = openapi::route_table(&openapi)
-            .into_iter()
-            .map(|(path, methods)| {
-                let allow: Vec<_> = methods.iter().map(Method::as_str).collect();
-                (ResourceDef::new(path), allow.join(", "))
-            })
-            .collect();
+        let routes = http::routes::RouteTable::new(openapi::route_table(&openapi));
         Ok(AppState {
             storage: images::storage::Storage::from_config(config)?,
             image_max_bytes: config.image_max_bytes,
@@ -77,6 +72,7 @@ impl AppState {
             comment_rules: comments::CommentRules::from_config(config)?,
             cache: http::cache::ResponseCache::new(
                 config.cache_ttl,
+                config.cache_max_mb * 1024 * 1024,
                 config.cache_max_age,
                 config.cache_stale,
             ),
@@ -87,10 +83,11 @@ impl AppState {
             },
             pool: database.pool,
             queries: database.queries,
-            public_url: config
-                .public_url
-                .as_ref()
-                .map(|u| u.trim_end_matches('/').to_owned()),
+            origin: http::origin::Origin::new(
+                config.public_url.as_deref(),
+                config.bind,
+                &config.trusted_proxies,
+            )?,
             json_limit: config.json_limit,
             cors_origins: config.cors_origins.clone(),
             routes,
@@ -144,6 +141,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(no_route))
         .wrap(from_fn(http::cache::cache))
+        .wrap(from_fn(http::routes::check_request))
         .wrap(cors)
         .wrap(from_fn(http::observe::observe))
         // Outermost, so it compresses the final bytes (problem documents included).
@@ -160,10 +158,10 @@ async fn errors_page() -> HttpResponse {
 async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
     Err(
-        match state.routes.iter().find(|(def, _)| def.is_match(path)) {
-            Some((_, allow)) => ApiError::MethodNotAllowed {
-                detail: format!("{} is not allowed here; use {allow}", req.method()),
-                allow: allow.clone(),
+        match state.routes.find(path) {
+            Some(route) => ApiError::MethodNotAllowed {
+                detail: format!("{} is not allowed here; use {}", req.method(), route.allow),
+                allow: route.allow.clone(),
             },
             None => ApiError::NotFound(format!("no route for {path}")),
         },
@@ -172,7 +170,7 @@ async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 fn cors(origins: &str) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -203,10 +201,11 @@ fn cors(origins: &str) -> Cors {
 /// Starts serving on `listener`. The returned server stops gracefully on SIGINT/SIGTERM
 /// (stop accepting, finish in-flight requests for up to 30 s).
 pub fn serve(
-    state: AppState,
+    mut state: AppState,
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    state.origin.serving_on(listener.local_addr()?);
     let state = web::Data::new(state);
     if let Some(url) = state.database_url.clone() {
         http::cache::listen(state.clone(), url);

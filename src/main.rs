@@ -226,10 +226,13 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         actix_web::rt::spawn(ceiling(address, config.workers)?);
     }
     tokio::task::yield_now().await;
-    let base = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{address}"));
+    let base = lede::http::origin::Origin::new(
+        config.public_url.as_deref(),
+        address,
+        &config.trusted_proxies,
+    )?
+    .configured_base()
+    .to_owned();
     eprintln!(
         "lede is serving {base}/api/v1 (docs: {base}/docs), ready in {} ms",
         started.elapsed().as_millis()

@@ -5,7 +5,7 @@ use actix_web::http::Method;
 use utoipa::OpenApi as _;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -90,9 +90,17 @@ pub fn finish(paths: OpenApi) -> OpenApi {
     with_list_examples(doc)
 }
 
-/// Finishes the generic `ListResponse<T>` schemas. Their items are `Listed<T>`: `T` with
-/// every property optional, because `fields` may leave any of them out (a generated client
-/// must not assume them). The example is assembled from `T`'s and `ListMeta`'s.
+/// Fields a list item leaves out unless the list is asked to include them.
+const LEFT_OUT_OF_LISTS: &[(&str, &str, &[&str])] = &[(
+    "ArticleResponse",
+    "ArticleCard",
+    &["body_markdown", "body_html"],
+)];
+
+/// Finishes the generic `ListResponse<T>` schemas: their items are `T`, every field a plain
+/// list returns required (so a generated client sees `data[0].title` as a string), except
+/// those a list leaves out by default (`ArticleCard`: no body without `include=body`). The
+/// example is assembled from `T`'s and `ListMeta`'s.
 fn with_list_examples(doc: OpenApi) -> OpenApi {
     let Ok(mut value) = serde_json::to_value(&doc) else {
         return doc;
@@ -110,26 +118,25 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
         .unwrap_or_default();
     for name in names {
         let item = name.trim_start_matches("ListResponse_").to_owned();
-        let example = schemas[&item]["example"].clone();
-        let listed = format!("Listed{}", item.trim_end_matches("Response"));
-        let mut partial = schemas[&item].clone();
-        if let Some(object) = partial.as_object_mut() {
-            object.remove("required");
-            let description = object
-                .get("description")
-                .and_then(|d| d.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            object.insert(
-                "description".into(),
-                serde_json::Value::String(format!(
-                    "{description}\n\nIn lists every property is optional: `fields` may leave any out; without `fields` all are present."
-                )),
-            );
+        let mut example = schemas[&item]["example"].clone();
+        if let Some((_, listed, left_out)) = LEFT_OUT_OF_LISTS.iter().find(|(t, ..)| *t == item) {
+            let mut card = schemas[&item].clone();
+            if let Some(required) = card["required"].as_array_mut() {
+                required.retain(|f| !left_out.iter().any(|l| f == l));
+            }
+            if let Some(example) = example.as_object_mut() {
+                example.retain(|k, _| !left_out.contains(&k.as_str()));
+            }
+            card["example"] = example.clone();
+            let description = card["description"].as_str().unwrap_or_default().to_owned();
+            card["description"] = serde_json::Value::String(format!(
+                "{description}\n\nAs a list item (a card): without {} unless the list is asked to `include` them.",
+                left_out.join(" and ")
+            ));
+            schemas[*listed] = card;
+            schemas[&name]["properties"]["data"]["items"] =
+                serde_json::json!({"$ref": format!("#/components/schemas/{listed}")});
         }
-        schemas[&listed] = partial;
-        schemas[&name]["properties"]["data"]["items"] =
-            serde_json::json!({"$ref": format!("#/components/schemas/{listed}")});
         schemas[&name]["example"] = serde_json::json!({"data": [example], "meta": meta});
     }
     serde_json::from_value(value).unwrap_or(doc)
@@ -272,21 +279,32 @@ fn problem_responses() -> Vec<(&'static str, Response)> {
 }
 
 /// Each path of the document (actix pattern syntax) with the methods it answers, for
-/// telling 405 from 404 and for tests that walk every route.
-pub fn route_table(doc: &OpenApi) -> Vec<(String, Vec<Method>)> {
+/// telling 405 from 404, refusing unknown query parameters, and for tests that walk every
+/// route. Each method comes with the names of the query parameters it takes.
+pub fn route_table(doc: &OpenApi) -> Vec<(String, Vec<(Method, Vec<String>)>)> {
     doc.paths
         .paths
         .iter()
         .map(|(path, item)| {
             let methods = [
-                (Method::GET, item.get.is_some()),
-                (Method::POST, item.post.is_some()),
-                (Method::PUT, item.put.is_some()),
-                (Method::PATCH, item.patch.is_some()),
-                (Method::DELETE, item.delete.is_some()),
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
             ]
             .into_iter()
-            .filter_map(|(m, present)| present.then_some(m))
+            .filter_map(|(method, operation)| {
+                let operation = operation.as_ref()?;
+                let query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter(|p| p.parameter_in == ParameterIn::Query)
+                    .map(|p| p.name.clone())
+                    .collect();
+                Some((method, query))
+            })
             .collect();
             (path.clone(), methods)
         })

@@ -86,6 +86,7 @@ pub struct AuthorSummary {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    #[schema(required = true)]
     pub avatar: Option<ImageResponse>,
 }
 
@@ -126,25 +127,34 @@ pub struct ArticleResponse {
     pub id: Uuid,
     pub slug: String,
     pub title: String,
+    #[schema(required = true)]
     pub subtitle: Option<String>,
     /// The given excerpt, or the first paragraph as plain text (at most 300 characters, cut
     /// at a word, ended with `…` when cut).
     pub excerpt: String,
     /// The source: CommonMark with tables, strikethrough and footnotes;
-    /// `![alt](image:<id> "caption")` places a stored image as a figure.
-    pub body_markdown: String,
+    /// `![alt](image:<id> "caption")` places a stored image as a figure. In lists only with
+    /// `include=body`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, nullable = false, value_type = String)]
+    pub body_markdown: Option<String>,
     /// Rendered and sanitized on save: no script, style, event handler or `javascript:` URL.
-    pub body_html: String,
+    /// In lists only with `include=body`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, nullable = false, value_type = String)]
+    pub body_html: Option<String>,
     /// The h2 and h3 headings, with the `id` anchors they carry in `body_html`.
     pub toc: Vec<TocEntry>,
     pub word_count: i32,
     pub reading_time_minutes: i32,
     pub status: Status,
+    #[schema(required = true)]
     pub published_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub author: AuthorSummary,
     pub tags: Vec<TagSummary>,
+    #[schema(required = true)]
     pub cover_image: Option<ImageResponse>,
     pub comments_open: bool,
     /// Approved comments, replies included.
@@ -269,18 +279,23 @@ pub struct RevisionResponse {
     pub version: i32,
     pub title: String,
     pub slug: String,
+    #[schema(required = true)]
     pub subtitle: Option<String>,
     /// The excerpt as given (`null`: derived from the body).
+    #[schema(required = true)]
     pub excerpt: Option<String>,
     pub body_markdown: String,
     /// The stored status (`published` also covers scheduled).
     pub status: String,
+    #[schema(required = true)]
     pub published_at: Option<Timestamp>,
     pub author_id: Uuid,
+    #[schema(required = true)]
     pub cover_image: Option<Uuid>,
     pub tag_ids: Vec<Uuid>,
     pub comments_open: bool,
     /// The token that saved this version.
+    #[schema(required = true)]
     pub saved_by: Option<Uuid>,
     pub created_at: Timestamp,
 }
@@ -302,6 +317,21 @@ impl From<Revision> for RevisionResponse {
             comments_open: r.comments_open,
             saved_by: r.saved_by,
             created_at: r.created_at.into(),
+        }
+    }
+}
+
+impl crate::http::cache::Shows for ArticleResponse {
+    fn shown_keys(&self, keys: &mut Vec<String>) {
+        use crate::changes::key;
+        keys.push(key("article", self.id));
+        keys.push(key("author", self.author.id));
+        if let Some(avatar) = &self.author.avatar {
+            avatar.shown_keys(keys);
+        }
+        keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
+        if let Some(cover) = &self.cover_image {
+            cover.shown_keys(keys);
         }
     }
 }

@@ -68,6 +68,8 @@ pub struct Filters {
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
     pub q: Option<String>,
+    /// Load and return the bodies (`include=body`); lists are cards without.
+    pub include_body: bool,
 }
 
 enum Bind {
@@ -204,6 +206,12 @@ pub async fn list(
         ),
         None => ("0::real".to_owned(), "NULL::text".to_owned()),
     };
+    // Cards leave the bodies (the bulk of a row, stored out of line) unread.
+    let bodies = if filters.include_body {
+        "articles.body_markdown, articles.body_html"
+    } else {
+        "'' AS body_markdown, '' AS body_html"
+    };
     let mut sql = Sql::default();
     if let Some(q) = &filters.q {
         // $1 is the query, shared by rank, snippet and filter.
@@ -211,7 +219,7 @@ pub async fn list(
     }
     sql.push(&format!(
         "SELECT articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
-         articles.excerpt, articles.body_markdown, articles.body_html, '' AS body_text, articles.toc, \
+         articles.excerpt, {bodies}, '' AS body_text, articles.toc, \
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
          articles.created_at, articles.updated_at, articles.sort_at, {snippet} AS snippet, rank \
@@ -224,6 +232,7 @@ pub async fn list(
         published_after: filters.published_after,
         published_before: filters.published_before,
         q: None,
+        include_body: false,
     };
     where_clause(&mut sql, reader, &filters_without_q, language);
     if filters.q.is_some() {

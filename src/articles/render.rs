@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::images::storage::MEDIA_PLACEHOLDER;
+
 pub const EXCERPT_CHARS: usize = 300;
 const WORDS_PER_MINUTE: usize = 230;
 /// `sizes` for figures: full width on phones, at most a 800 px column elsewhere.
@@ -77,6 +79,9 @@ pub fn image_refs(markdown: &str) -> (Vec<Uuid>, Vec<String>) {
 /// check references first and answer 422 for unknown ones).
 pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
     let events: Vec<Event> = Parser::new_ext(markdown, options()).collect();
+    // Figures point at this one-off marker until sanitizing is over, so the media
+    // placeholder in stored HTML can only come from a figure (see `disarm_placeholders`).
+    let figure_marker = format!("/__lede_figure_{:032x}__", rand::random::<u128>());
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
     let mut text = String::new();
     let mut prose_words = 0usize;
@@ -131,6 +136,7 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
                     }
                     out.push(Event::Html(CowStr::from(figure_html(
                         figure,
+                        &figure_marker,
                         alt.as_deref().unwrap_or(""),
                         caption.as_deref(),
                     ))));
@@ -188,7 +194,7 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
     Rendered {
-        html: sanitize(&html),
+        html: disarm_placeholders(&sanitize(&html), &figure_marker),
         excerpt: excerpt(first_paragraph.as_deref().unwrap_or("")),
         text,
         toc,
@@ -251,15 +257,16 @@ fn unique_anchor(heading: &str, seen: &mut HashMap<String, usize>) -> String {
     }
 }
 
-fn figure_html(figure: &Figure, alt: &str, caption: Option<&str>) -> String {
+fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) -> String {
+    let url = |url: &str| escape(&url.replace(MEDIA_PLACEHOLDER, marker));
     let srcset: Vec<String> = figure
         .srcset
         .iter()
-        .map(|(url, width)| format!("{} {width}w", escape(url)))
+        .map(|(u, width)| format!("{} {width}w", url(u)))
         .collect();
     let mut html = format!(
         "<figure><img src=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\">",
-        escape(&figure.url),
+        url(&figure.url),
         srcset.join(", "),
         figure.width,
         figure.height,
@@ -297,6 +304,15 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Sanitized HTML in which only the renderer's figures carry the media placeholder: a copy
+/// an author wrote (in a link, a code span, text) gets its second underscore written as
+/// `&#95;`, which reads the same in a page but is never completed into a URL; then the
+/// figures' one-off marker becomes the placeholder.
+fn disarm_placeholders(html: &str, figure_marker: &str) -> String {
+    html.replace(MEDIA_PLACEHOLDER, "/_&#95;lede_media__")
+        .replace(figure_marker, MEDIA_PLACEHOLDER)
 }
 
 /// At most 300 characters of plain text, cut at a word and ended with `…` when cut.
@@ -397,6 +413,23 @@ mod tests {
         assert!(out.html.contains("loading=\"lazy\"") && out.html.contains("decoding=\"async\""));
         assert!(!out.html.contains("<p><figure>"), "{}", out.html);
         assert!(out.text.contains("Stored caption"));
+    }
+
+    #[test]
+    fn authors_cannot_forge_the_media_placeholder() {
+        let (id, mut figure) = figure();
+        figure.url = format!("{MEDIA_PLACEHOLDER}/images/a.jpg");
+        figure.srcset = vec![(figure.url.clone(), 640)];
+        let figures = HashMap::from([(id, figure)]);
+        let markdown = format!(
+            "[x]({MEDIA_PLACEHOLDER}/x) `{MEDIA_PLACEHOLDER}` &#95;\n\n![a](image:{id})\n\n<a href=\"{MEDIA_PLACEHOLDER}\">y</a>"
+        );
+        let html = render(&markdown, &figures).html;
+        // Only the figure's src and srcset keep it.
+        assert_eq!(html.matches(MEDIA_PLACEHOLDER).count(), 2, "{html}");
+        assert!(html.contains(&format!("src=\"{MEDIA_PLACEHOLDER}/images/a.jpg\"")));
+        let served = crate::images::storage::MediaUrls::placeholder().complete(&html);
+        assert!(!served.contains("__lede_figure_"));
     }
 
     #[test]

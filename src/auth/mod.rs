@@ -65,6 +65,11 @@ pub struct TokenResponse {
     pub secret: Option<String>,
 }
 
+/// Token answers are never public.
+impl crate::http::cache::Shows for TokenResponse {
+    fn shown_keys(&self, _: &mut Vec<String>) {}
+}
+
 impl TokenResponse {
     fn new(token: Token, secret: Option<String>) -> Self {
         TokenResponse {
@@ -131,6 +136,7 @@ async fn list_tokens(
         &req,
         &pagination,
         &sort,
+        &[],
         Loaded { rows, total },
         |t| (time_key(&t.created_at), t.id),
         |t| TokenResponse::new(t, None),

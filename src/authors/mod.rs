@@ -22,7 +22,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{
     ListResponse, Loaded, PageParams, Pagination, list_response, time_key,
 };
-use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::{Checks, first_free_slug, slugify};
 use crate::images::{self, model::ImageResponse, storage::MediaUrls};
 
@@ -81,6 +81,7 @@ async fn list_authors(
         &req,
         &pagination,
         &sort,
+        &["authors"],
         Loaded { rows, total },
         |a| {
             let key = match sort.option.name {
@@ -160,9 +161,10 @@ async fn find_author(
         .await?
         .ok_or_else(|| ApiError::not_found("author", &key))?;
     let urls = state.storage.urls(&req);
-    ok(
+    ok_showing(
         &req,
         &view(&mut conn, author, auth.is_authenticated(), &urls).await?,
+        Vec::new(),
     )
 }
 

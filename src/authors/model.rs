@@ -73,9 +73,12 @@ pub struct AuthorResponse {
     pub slug: String,
     pub name: String,
     /// Plain text.
+    #[schema(required = true)]
     pub bio: Option<String>,
+    #[schema(required = true)]
     pub website: Option<String>,
     /// The author's picture, embedded (url, size, alt, variants for `srcset`); `null` when none.
+    #[schema(required = true)]
     pub avatar: Option<ImageResponse>,
     /// Published articles by this author.
     pub article_count: i64,
@@ -152,4 +155,13 @@ pub struct AuthorChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<Uuid>, nullable)]
     pub avatar: Option<Option<Uuid>>,
+}
+
+impl crate::http::cache::Shows for AuthorResponse {
+    fn shown_keys(&self, keys: &mut Vec<String>) {
+        keys.push(crate::changes::key("author", self.id));
+        if let Some(avatar) = &self.avatar {
+            avatar.shown_keys(keys);
+        }
+    }
 }

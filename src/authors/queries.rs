@@ -1,7 +1,9 @@
 //! Author queries.
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
+
+use crate::error::ApiError;
 
 use super::model::{Author, AuthorInsert, AuthorUpdate};
 use crate::db::schema::authors;
@@ -97,26 +99,48 @@ pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult
         .await
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> QueryResult<Author> {
-    diesel::insert_into(authors::table)
-        .values(row)
-        .returning(Author::as_returning())
-        .get_result(conn)
-        .await
+/// Inserts a author and records the change (the list of authors changes).
+pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<Author, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let author = diesel::insert_into(authors::table)
+            .values(row)
+            .returning(Author::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, author.id, "created").await?;
+        Ok(author)
+    })
+    .await
+}
+
+/// Every change to a author is public: the answers that show it and the lists of authors.
+async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+    let keys = vec![crate::changes::key("author", id), "authors".to_owned()];
+    crate::changes::record(conn, "author", Some(id), event, keys).await
 }
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     changes: &AuthorUpdate,
-) -> QueryResult<Author> {
-    diesel::update(authors::table.find(id))
-        .set(changes)
-        .returning(Author::as_returning())
-        .get_result(conn)
-        .await
+) -> Result<Author, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let author = diesel::update(authors::table.find(id))
+            .set(changes)
+            .returning(Author::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, id, "updated").await?;
+        Ok(author)
+    })
+    .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(authors::table.find(id)).execute(conn).await
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let deleted = diesel::delete(authors::table.find(id)).execute(conn).await?;
+        record(conn, id, "deleted").await?;
+        Ok(deleted)
+    })
+    .await
 }

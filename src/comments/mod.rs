@@ -5,14 +5,11 @@ pub mod model;
 pub mod queries;
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{Duration, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -24,7 +21,6 @@ use self::model::{
 };
 use crate::AppState;
 use crate::articles::queries as articles;
-use crate::db::schema::comments as table;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
 use crate::http::body::JsonBody;
@@ -56,54 +52,17 @@ pub struct CommentRules {
     pub per_email: i64,
     pub window_secs: i64,
     pub auto_approve: bool,
-    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl CommentRules {
     pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
-        let trusted_proxies = config
-            .trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                p.parse().map_err(|_| {
-                    anyhow::anyhow!("LEDE_TRUSTED_PROXIES: `{p}` is not an IP address")
-                })
-            })
-            .collect::<anyhow::Result<_>>()?;
         Ok(CommentRules {
             per_ip: config.comments_per_ip,
             per_email: config.comments_per_email,
             window_secs: config.comment_window_secs.max(1),
             auto_approve: config.comment_auto_approve,
-            trusted_proxies,
         })
     }
-}
-
-/// The client's address: the connection's, or, when that is a trusted proxy, the nearest
-/// address in `X-Forwarded-For` that is not one.
-fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let Some(peer) = peer else {
-        return "unknown".into();
-    };
-    if !trusted.contains(&peer) {
-        return peer.to_string();
-    }
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    forwarded
-        .split(',')
-        .rev()
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .find(|a| !trusted.contains(a))
-        .unwrap_or(peer)
-        .to_string()
 }
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
@@ -189,7 +148,7 @@ async fn submit_comment(
     checks.finish()?;
     let author_email = author_email.unwrap_or_default();
     let rules = &state.comment_rules;
-    let ip = client_ip(&req, &rules.trusted_proxies);
+    let ip = state.origin.client_ip(&req);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -369,10 +328,15 @@ async fn list_article_comments(
         .collect();
     let created: HashMap<Uuid, chrono::DateTime<Utc>> =
         all.iter().map(|c| (c.id, c.created_at)).collect();
+    let thread_keys = [
+        crate::changes::key("comments", article.id),
+        crate::changes::key("article", article.id),
+    ];
     list_response(
         &req,
         &pagination,
         &sort,
+        &[thread_keys[0].as_str(), thread_keys[1].as_str()],
         Loaded { rows, total },
         |t| (created.get(&t.id).map(time_key).unwrap_or_default(), t.id),
         |t| t,
@@ -454,6 +418,7 @@ async fn list_comments(
         &req,
         &pagination,
         &sort,
+        &[],
         loaded,
         |c| (time_key(&c.created_at), c.id),
         ModeratedComment::from,
@@ -519,18 +484,10 @@ async fn update_comment(
         Some(markdown) => Some(web::block(move || render_body(&markdown)).await?),
         None => None,
     };
+    let body = markdown.zip(html);
     let mut conn = crate::db::conn(&state.pool).await?;
-    let comment = diesel::update(table::table.find(*id))
-        .set((
-            changes.status.map(|s| table::status.eq(s.as_str())),
-            markdown.map(|m| table::body_markdown.eq(m)),
-            html.map(|h| table::body_html.eq(h)),
-            table::updated_at.eq(Utc::now()),
-        ))
-        .returning(Comment::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()?
+    let comment = queries::moderate(&mut conn, *id, changes.status.map(|s| s.as_str()), body)
+        .await?
         .ok_or_else(|| comment_not_found(*id))?;
     fresh(&ModeratedComment::from(comment))
 }
@@ -561,13 +518,7 @@ async fn bulk_status(
         ));
     }
     let mut conn = crate::db::conn(&state.pool).await?;
-    let updated = diesel::update(table::table.filter(table::id.eq_any(&bulk.ids)))
-        .set((
-            table::status.eq(bulk.status.as_str()),
-            table::updated_at.eq(Utc::now()),
-        ))
-        .execute(&mut conn)
-        .await?;
+    let updated = queries::set_status(&mut conn, &bulk.ids, bulk.status.as_str()).await?;
     Ok(HttpResponse::Ok().json(BulkResult { updated }))
 }
 
@@ -589,24 +540,8 @@ async fn delete_comment(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    queries::find(&mut conn, *id)
-        .await?
-        .ok_or_else(|| comment_not_found(*id))?;
-    if queries::has_replies(&mut conn, *id).await? {
-        diesel::update(table::table.find(*id))
-            .set((
-                table::deleted_at.eq(Some(Utc::now())),
-                table::body_markdown.eq(""),
-                table::body_html.eq(""),
-                table::author_url.eq(None::<String>),
-                table::updated_at.eq(Utc::now()),
-            ))
-            .execute(&mut conn)
-            .await?;
-    } else {
-        diesel::delete(table::table.find(*id))
-            .execute(&mut conn)
-            .await?;
+    if !queries::remove(&mut conn, *id).await? {
+        return Err(comment_not_found(*id));
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -80,11 +80,14 @@ pub fn avatar_url(email: &str) -> String {
 pub struct PublicComment {
     pub id: Uuid,
     pub article_id: Uuid,
+    #[schema(required = true)]
     pub parent_id: Option<Uuid>,
     /// Empty for a deleted comment kept for its replies.
     pub author_name: String,
+    #[schema(required = true)]
     pub author_url: Option<String>,
     /// Derived from the email's SHA-256 (the email itself is never shown).
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
     /// Sanitized; links carry `rel="nofollow ugc noopener"`. Empty when deleted.
     pub body_html: String,
@@ -152,15 +155,19 @@ impl PublicComment {
 pub struct ModeratedComment {
     pub id: Uuid,
     pub article_id: Uuid,
+    #[schema(required = true)]
     pub parent_id: Option<Uuid>,
     pub author_name: String,
     pub author_email: String,
+    #[schema(required = true)]
     pub author_url: Option<String>,
     pub ip: String,
+    #[schema(required = true)]
     pub user_agent: Option<String>,
     pub body_markdown: String,
     pub body_html: String,
     pub status: CommentStatus,
+    #[schema(required = true)]
     pub deleted_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -243,4 +250,15 @@ pub struct BulkStatus {
 #[schema(example = json!({"updated": 3}))]
 pub struct BulkResult {
     pub updated: usize,
+}
+
+/// A thread's answer shows its article's thread as a whole (`comments:<article id>`, named
+/// by the handler); single comments name nothing more.
+impl crate::http::cache::Shows for PublicComment {
+    fn shown_keys(&self, _: &mut Vec<String>) {}
+}
+
+/// Moderation answers are never public.
+impl crate::http::cache::Shows for ModeratedComment {
+    fn shown_keys(&self, _: &mut Vec<String>) {}
 }

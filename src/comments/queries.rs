@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::Comment;
@@ -26,12 +26,135 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> QueryResult<Comment> {
-    diesel::insert_into(comments::table)
-        .values(comment)
-        .returning(Comment::as_returning())
-        .get_result(conn)
-        .await
+/// Inserts a comment; an approved one changes its article's public thread (and count).
+pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<Comment, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let comment = diesel::insert_into(comments::table)
+            .values(comment)
+            .returning(Comment::as_returning())
+            .get_result(conn)
+            .await?;
+        if comment.status == APPROVED {
+            record(conn, "created", &[comment.article_id]).await?;
+        }
+        Ok(comment)
+    })
+    .await
+}
+
+const APPROVED: &str = "approved";
+
+/// The change of some articles' public threads (and their `comment_count`). Only
+/// approved comments are public: a pending or spam comment changes nothing anyone sees.
+async fn record(
+    conn: &mut AsyncPgConnection,
+    event: &str,
+    article_ids: &[Uuid],
+) -> Result<(), ApiError> {
+    let keys = article_ids
+        .iter()
+        .flat_map(|id| {
+            [
+                crate::changes::key("comments", *id),
+                crate::changes::key("article", *id),
+            ]
+        })
+        .collect();
+    crate::changes::record(conn, "comment", None, event, keys).await
+}
+
+/// The articles whose public threads change when these comments get `new_status` (`None`:
+/// they are edited or removed): those where one of them is approved now or will be.
+async fn public_articles_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    new_status: Option<&str>,
+) -> QueryResult<Vec<Uuid>> {
+    let mut query = comments::table
+        .filter(comments::id.eq_any(ids))
+        .select(comments::article_id)
+        .distinct()
+        .into_boxed();
+    if new_status != Some(APPROVED) {
+        query = query.filter(comments::status.eq(APPROVED));
+    }
+    query.load(conn).await
+}
+
+/// A moderator's change of one comment (status and/or body), recorded when public.
+pub async fn moderate(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: Option<&str>,
+    body: Option<(String, String)>,
+) -> Result<Option<Comment>, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let public = public_articles_of(conn, &[id], status).await?;
+        let (markdown, html) = body.unzip();
+        let comment = diesel::update(comments::table.find(id))
+            .set((
+                status.map(|s| comments::status.eq(s)),
+                markdown.map(|m| comments::body_markdown.eq(m)),
+                html.map(|h| comments::body_html.eq(h)),
+                comments::updated_at.eq(Utc::now()),
+            ))
+            .returning(Comment::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        record(conn, "updated", &public).await?;
+        Ok(comment)
+    })
+    .await
+}
+
+/// One status for many comments; the number changed.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    status: &str,
+) -> Result<usize, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let public = public_articles_of(conn, ids, Some(status)).await?;
+        let updated = diesel::update(comments::table.filter(comments::id.eq_any(ids)))
+            .set((
+                comments::status.eq(status),
+                comments::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        record(conn, "updated", &public).await?;
+        Ok(updated)
+    })
+    .await
+}
+
+/// Removes a comment, or keeps a tombstone (no name, no text) when it has replies so the
+/// thread stays readable. False when there is no such comment.
+pub async fn remove(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if find(conn, id).await?.is_none() {
+            return Ok(false);
+        }
+        let public = public_articles_of(conn, &[id], None).await?;
+        if has_replies(conn, id).await? {
+            diesel::update(comments::table.find(id))
+                .set((
+                    comments::deleted_at.eq(Some(Utc::now())),
+                    comments::body_markdown.eq(""),
+                    comments::body_html.eq(""),
+                    comments::author_url.eq(None::<String>),
+                    comments::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .await?;
+        } else {
+            diesel::delete(comments::table.find(id)).execute(conn).await?;
+        }
+        record(conn, "deleted", &public).await?;
+        Ok(true)
+    })
+    .await
 }
 
 /// The approved comments of an article (tombstones included), oldest first.

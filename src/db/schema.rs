@@ -118,6 +118,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    changes (id) {
+        id -> Int8,
+        resource -> Text,
+        resource_id -> Nullable<Uuid>,
+        event -> Text,
+        keys -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     comments (id) {
         id -> Uuid,
         article_id -> Uuid,
@@ -188,6 +199,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     articles,
     authors,
+    changes,
     comments,
     idempotency_keys,
     images,

@@ -1,11 +1,15 @@
-//! An in-process cache of rendered public answers, keyed by URL. Every write through the API
-//! makes all of them stale at once (a generation counter: coarse, but never wrong about
-//! embedded objects such as a renamed author or an edited image), other nodes hear of it
-//! through Postgres `NOTIFY`, and a scheduled article's publication instant expires them too.
-//! Public answers carry `Cache-Control` so browsers and CDNs can keep them a little while.
+//! An in-process cache of rendered public answers. Each kept answer records what it shows
+//! (`article:<id>`, `author:<id>`, ..., and `articles` for a list of them, see `changes`);
+//! a write drops exactly the answers that show what it changed, on this node at once and on
+//! the others when its notification arrives at commit. Answers are kept compressed (brotli
+//! and gzip, made once), bounded by bytes with eviction (moka: TinyLFU admission, so a
+//! flood of one-off URLs does not push out what readers keep asking for).
+//! Public answers carry `Cache-Control`, `Vary: Accept-Encoding` and `Surrogate-Key`, so a
+//! CDN can keep them and purge by the same keys.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -14,27 +18,53 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use tokio::sync::Notify;
 
 use crate::AppState;
+use crate::changes;
 
-/// The Postgres channel writes are announced on.
-pub const CHANNEL: &str = "lede_changes";
-/// Entries and bytes kept at most; past either the cache is emptied (a cheap bound, refilled
-/// on demand).
-const MAX_ENTRIES: usize = 10_000;
-const MAX_BYTES: usize = 128 * 1024 * 1024;
-/// Answers larger than this are served but not kept.
-const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Answers larger than this are served whole but not kept.
+const MAX_KEEP: usize = 8 * 1024 * 1024;
+/// Below this an answer is kept as it is (compression would not pay).
+const MIN_COMPRESS: usize = 1024;
+/// Above this, compressing is done off the async workers.
+const BLOCKING_COMPRESS: usize = 64 * 1024;
+const SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
+
+/// What an answer shows, left in its extensions by the handler: the keys a write names
+/// when it changes one of them. Public answers without it are not kept.
+#[derive(Clone, Debug, Default)]
+pub struct Shown(pub Vec<String>);
+
+/// A response object that can say which things it shows.
+pub trait Shows {
+    fn shown_keys(&self, keys: &mut Vec<String>);
+}
+
+/// Marks `response` as showing `keys`.
+pub fn showing(mut response: HttpResponse, mut keys: Vec<String>) -> HttpResponse {
+    keys.sort();
+    keys.dedup();
+    response.extensions_mut().insert(Shown(keys));
+    response
+}
 
 pub struct ResponseCache {
-    entries: Mutex<Entries>,
+    entries: moka::sync::Cache<String, Arc<Entry>>,
     /// Keys being rendered now: a burst of misses for one URL renders it once (the first
     /// request leads, the others wait for its answer).
     in_flight: Mutex<HashMap<String, Arc<Notify>>>,
-    generation: AtomicU64,
+    /// Counts invalidations; an entry remembers the epoch its rendering started in.
+    epoch: AtomicU64,
+    /// Entries from before this epoch are stale (everything was dropped then).
+    emptied_at: AtomicU64,
+    /// The epoch each key was last invalidated in (and when, to forget old ones).
+    invalidated: RwLock<HashMap<String, (u64, Instant)>>,
+    /// Whether changes made through other nodes are heard now. While they are not, the cache
+    /// is neither read nor filled.
+    listening: AtomicBool,
     /// Unix microseconds of the next scheduled publication (`i64::MAX`: none; `i64::MIN`:
     /// unknown, look it up).
     next_publication: AtomicI64,
@@ -43,54 +73,125 @@ pub struct ResponseCache {
     cache_control: HeaderValue,
 }
 
-#[derive(Default)]
-struct Entries {
-    map: HashMap<String, Entry>,
-    bytes: usize,
+enum Body {
+    Plain(Bytes),
+    Compressed { br: Bytes, gzip: Bytes },
 }
 
-#[derive(Clone)]
 struct Entry {
-    generation: u64,
-    expires: Instant,
+    epoch: u64,
+    keys: Vec<String>,
+    surrogate_key: Option<HeaderValue>,
     etag: HeaderValue,
-    body: Bytes,
+    body: Body,
     /// `Link`, `X-Total-Count`: what a list answer carries besides its body.
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The route pattern, for metrics of answers that skip the router.
     route: Option<String>,
 }
 
+impl Entry {
+    fn weight(&self, key: &str) -> u32 {
+        let body = match &self.body {
+            Body::Plain(b) => b.len(),
+            Body::Compressed { br, gzip } => br.len() + gzip.len(),
+        };
+        let keys: usize = self.keys.iter().map(|k| k.len() + 24).sum();
+        (key.len() + body + keys + 256).try_into().unwrap_or(u32::MAX)
+    }
+}
+
 impl ResponseCache {
-    pub fn new(ttl_secs: u64, max_age: u64, stale_while_revalidate: u64) -> Self {
+    pub fn new(ttl_secs: u64, max_bytes: u64, max_age: u64, stale_while_revalidate: u64) -> Self {
         let cache_control =
             format!("public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}");
+        let ttl = Duration::from_secs(ttl_secs);
         ResponseCache {
-            entries: Mutex::new(Entries::default()),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|key: &String, entry: &Arc<Entry>| entry.weight(key))
+                .time_to_live(ttl.max(Duration::from_secs(1)))
+                .build(),
             in_flight: Mutex::new(HashMap::new()),
-            generation: AtomicU64::new(0),
+            epoch: AtomicU64::new(1),
+            emptied_at: AtomicU64::new(0),
+            invalidated: RwLock::new(HashMap::new()),
+            listening: AtomicBool::new(true),
             next_publication: AtomicI64::new(i64::MIN),
-            ttl: Duration::from_secs(ttl_secs),
+            ttl,
             cache_control: HeaderValue::from_str(&cache_control)
                 .unwrap_or(HeaderValue::from_static("no-cache")),
         }
     }
 
-    /// Makes every kept answer stale (a write happened here or on another node).
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.next_publication.store(i64::MIN, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.lock() {
-            *entries = Entries::default();
+    /// Drops the answers that show any of `keys` (`*`: all of them).
+    pub fn invalidate<S: AsRef<str>>(&self, keys: &[S]) {
+        if keys.is_empty() {
+            return;
+        }
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        if keys.iter().any(|k| k.as_ref() == "*") {
+            self.emptied_at.store(epoch, Ordering::SeqCst);
+            self.entries.invalidate_all();
+            return;
+        }
+        let now = Instant::now();
+        if let Ok(mut invalidated) = self.invalidated.write() {
+            if invalidated.len() > 100_000 {
+                // Older than any kept answer can be: forget them.
+                let horizon = self.ttl + Duration::from_secs(60);
+                invalidated.retain(|_, (_, at)| now.duration_since(*at) < horizon);
+            }
+            for key in keys {
+                invalidated.insert(key.as_ref().to_owned(), (epoch, now));
+            }
         }
     }
 
-    fn get(&self, key: &str) -> Option<Entry> {
-        let entries = self.entries.lock().ok()?;
-        let entry = entries.map.get(key)?;
-        (entry.generation == self.generation.load(Ordering::SeqCst)
-            && entry.expires > Instant::now())
-        .then(|| entry.clone())
+    /// A change was recorded: drop what shows it, and look up the next scheduled publication
+    /// again (the change may have made one; it names `schedule` then, which no answer shows).
+    fn changed<S: AsRef<str>>(&self, keys: &[S]) {
+        if !keys.is_empty() {
+            self.invalidate(keys);
+            self.next_publication.store(i64::MIN, Ordering::SeqCst);
+        }
+    }
+
+    /// Drops everything (a node that may have missed changes).
+    pub fn empty(&self) {
+        self.invalidate(&["*"]);
+        self.next_publication.store(i64::MIN, Ordering::SeqCst);
+    }
+
+    fn is_current(&self, entry: &Entry) -> bool {
+        if entry.epoch < self.emptied_at.load(Ordering::SeqCst) {
+            return false;
+        }
+        if entry.epoch == self.epoch.load(Ordering::SeqCst) {
+            return true;
+        }
+        let Ok(invalidated) = self.invalidated.read() else {
+            return false;
+        };
+        entry.keys.iter().all(|key| {
+            invalidated
+                .get(key)
+                .is_none_or(|(epoch, _)| *epoch <= entry.epoch)
+        })
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        let entry = self.entries.get(key)?;
+        if self.is_current(&entry) {
+            Some(entry)
+        } else {
+            self.entries.invalidate(key);
+            None
+        }
+    }
+
+    fn usable(&self) -> bool {
+        !self.ttl.is_zero() && self.listening.load(Ordering::SeqCst)
     }
 
     /// Becomes the one request that renders `key`, or waits (a bounded time) for the one that
@@ -120,18 +221,6 @@ impl ResponseCache {
         }
         None
     }
-
-    fn put(&self, key: String, entry: Entry) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.map.len() >= MAX_ENTRIES || entries.bytes + entry.body.len() > MAX_BYTES {
-                *entries = Entries::default();
-            }
-            entries.bytes += entry.body.len();
-            if let Some(old) = entries.map.insert(key, entry) {
-                entries.bytes -= old.body.len();
-            }
-        }
-    }
 }
 
 struct Leader<'a> {
@@ -149,7 +238,7 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// Public, cacheable reads: GET without a token under /api/v1.
+/// Public, cacheable reads: GET (HEAD arrives as GET) without a token under /api/v1.
 fn is_public_read(req: &ServiceRequest) -> bool {
     req.method() == Method::GET
         && req.path().starts_with("/api/v1/")
@@ -163,8 +252,29 @@ fn is_write(req: &ServiceRequest) -> bool {
     )
 }
 
+/// The cache key: the URL base (it differs only behind a trusted proxy), the path, and the
+/// query parameters in a normal order and encoding, so `?b=1&a=2` and `?a=2&b=%31` share
+/// one answer.
+fn cache_key(state: &AppState, req: &ServiceRequest) -> String {
+    let mut key = state.origin.base(req.request());
+    key.push_str(req.path());
+    if !req.query_string().is_empty() {
+        let mut pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        // Stable: repeated parameters (`tag`) keep their order.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(pairs);
+        key.push('?');
+        key.push_str(&query.finish());
+    }
+    key
+}
+
 /// Keeps the cache honest about scheduled articles: when the next publication instant has
-/// passed, everything kept is stale. Returns false when the instant is unknown and could
+/// passed, article lists are stale. Returns false when the instant is unknown and could
 /// not be looked up (then nothing is served from or put in the cache).
 async fn publication_check(state: &AppState) -> bool {
     let cache = &state.cache;
@@ -174,14 +284,15 @@ async fn publication_check(state: &AppState) -> bool {
         return true;
     }
     if next != i64::MIN {
-        // The instant came: what was kept may lack the article that is public now.
-        cache.invalidate();
+        // The instant came: lists kept before it lack the article that is public now.
+        cache.invalidate(&["articles"]);
+        cache.next_publication.store(i64::MIN, Ordering::SeqCst);
     }
-    let generation = cache.generation.load(Ordering::SeqCst);
+    let epoch = cache.epoch.load(Ordering::SeqCst);
     match crate::articles::queries::next_publication(&state.pool).await {
         Ok(found) => {
-            // Only if no write happened meanwhile (it would have reset the instant).
-            if cache.generation.load(Ordering::SeqCst) == generation {
+            // Only if no change came meanwhile (it may have scheduled an earlier one).
+            if cache.epoch.load(Ordering::SeqCst) == epoch {
                 let value = found.map_or(i64::MAX, |t| t.timestamp_micros());
                 let _ = cache.next_publication.compare_exchange(
                     i64::MIN,
@@ -204,20 +315,20 @@ pub async fn cache(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     if is_write(&req) {
-        let response = next.call(req).await?.map_into_boxed_body();
-        if response.status().is_success() {
-            state.cache.invalidate();
-            announce(&state).await;
-        }
-        return Ok(response);
+        // What the write recorded in the change feed is dropped here before its answer
+        // leaves (other nodes hear it from the notification sent at commit).
+        let (response, keys) = changes::recording(next.call(req)).await;
+        state.cache.changed(&keys);
+        return Ok(response?.map_into_boxed_body());
     }
-    if !is_public_read(&req) || state.cache.ttl.is_zero() || !publication_check(&state).await {
+    if !is_public_read(&req) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let key = match req.query_string() {
-        "" => req.path().to_owned(),
-        query => format!("{}?{query}", req.path()),
-    };
+    if !state.cache.usable() || !publication_check(&state).await {
+        let response = next.call(req).await?.map_into_boxed_body();
+        return Ok(public_headers(&state, response));
+    }
+    let key = cache_key(&state, &req);
     // The leader guard lives to the end of this function: waiters wake once it has kept
     // its answer (or failed).
     let (entry, _leader) = match state.cache.get(&key) {
@@ -229,49 +340,22 @@ pub async fn cache(
         },
     };
     if let Some(entry) = entry {
-        let etag = entry.etag.to_str().unwrap_or_default();
-        let response = if crate::http::response::none_match_has(req.request(), etag) {
-            HttpResponse::NotModified()
-                .insert_header((header::ETAG, entry.etag.clone()))
-                .insert_header((header::CACHE_CONTROL, state.cache.cache_control.clone()))
-                .finish()
-        } else {
-            let mut builder = HttpResponse::Ok();
-            builder
-                .insert_header((header::CONTENT_TYPE, "application/json"))
-                .insert_header((header::ETAG, entry.etag.clone()))
-                .insert_header((header::CACHE_CONTROL, state.cache.cache_control.clone()));
-            for (name, value) in &entry.headers {
-                builder.insert_header((name.clone(), value.clone()));
-            }
-            builder.body(entry.body.clone())
-        };
-        let mut response = response;
-        if let Some(route) = entry.route {
-            response
-                .extensions_mut()
-                .insert(crate::http::observe::RoutePattern(route));
-        }
+        let response = answer(&state, &entry, req.request());
         return Ok(req.into_response(response));
     }
 
-    let generation = state.cache.generation.load(Ordering::SeqCst);
-    let mut response = next.call(req).await?.map_into_boxed_body();
-    let cacheable = matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
-    if cacheable {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, state.cache.cache_control.clone());
-    }
+    let epoch = state.cache.epoch.load(Ordering::SeqCst);
+    let response = next.call(req).await?.map_into_boxed_body();
+    let shown = response.response().extensions().get::<Shown>().cloned();
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if response.status() != StatusCode::OK || !is_json {
-        return Ok(response);
-    }
-    let Some(etag) = response.headers().get(header::ETAG).cloned() else {
-        return Ok(response);
+    let etag = response.headers().get(header::ETAG).cloned();
+    let (Some(shown), Some(etag), true, StatusCode::OK) =
+        (shown, etag, is_json, response.status())
+    else {
+        return Ok(public_headers(&state, response));
     };
     let headers: Vec<(HeaderName, HeaderValue)> =
         [header::LINK, HeaderName::from_static("x-total-count")]
@@ -281,53 +365,162 @@ pub async fn cache(
     let route = response.request().match_pattern();
     let (request, http_response) = response.into_parts();
     let (head, body) = http_response.into_parts();
-    let body = match actix_web::body::to_bytes_limited(body, MAX_BODY).await {
-        Ok(Ok(bytes)) => bytes,
-        // Too large to keep, or unreadable: answer without keeping it.
-        _ => {
-            return Ok(ServiceResponse::new(
-                request,
-                head.set_body(BoxBody::new(Bytes::new())),
-            ));
+    let body = match actix_web::body::to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let error = crate::error::ApiError::Internal("cannot read an answer".into());
+            return Ok(ServiceResponse::new(request, actix_web::ResponseError::error_response(&error)));
         }
     };
-    state.cache.put(
-        key,
-        Entry {
-            generation,
-            expires: Instant::now() + state.cache.ttl,
-            etag,
-            body: body.clone(),
-            headers,
-            route,
-        },
-    );
-    Ok(ServiceResponse::new(
-        request,
-        head.set_body(BoxBody::new(body)),
-    ))
+    if body.len() > MAX_KEEP {
+        // Too large to keep: served whole, as rendered.
+        let response = ServiceResponse::new(request, head.set_body(BoxBody::new(body)));
+        return Ok(public_headers(&state, response));
+    }
+    let body = if body.len() < MIN_COMPRESS {
+        Body::Plain(body)
+    } else if body.len() < BLOCKING_COMPRESS {
+        compress(&body)
+    } else {
+        web::block(move || compress(&body)).await?
+    };
+    let entry = Arc::new(Entry {
+        epoch,
+        surrogate_key: HeaderValue::from_str(&shown.0.join(" ")).ok(),
+        keys: shown.0,
+        etag,
+        body,
+        headers,
+        route,
+    });
+    state.cache.entries.insert(key, entry.clone());
+    let response = answer(&state, &entry, &request);
+    Ok(ServiceResponse::new(request, response))
 }
 
-/// Tells the other nodes (and this one's listener) that something changed.
-async fn announce(state: &AppState) {
-    use diesel_async::RunQueryDsl;
-    if let Ok(mut conn) = crate::db::conn(&state.pool).await {
-        let _ = diesel::sql_query(format!("NOTIFY {CHANNEL}"))
-            .execute(&mut conn)
-            .await;
+/// `Cache-Control`, `Vary` and `Surrogate-Key` on a public answer that is not kept.
+fn public_headers(state: &AppState, mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    let keys = response
+        .response()
+        .extensions()
+        .get::<Shown>()
+        .and_then(|shown| HeaderValue::from_str(&shown.0.join(" ")).ok());
+    let headers = response.headers_mut();
+    if matches!(
+        status,
+        StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::MOVED_PERMANENTLY
+    ) {
+        headers.insert(header::CACHE_CONTROL, state.cache.cache_control.clone());
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if let Some(keys) = keys {
+            headers.insert(SURROGATE_KEY, keys);
+        }
+    }
+    response
+}
+
+/// A kept answer in the encoding the client takes (304 when its `If-None-Match` has it).
+fn answer(state: &AppState, entry: &Entry, req: &HttpRequest) -> HttpResponse {
+    let etag = entry.etag.to_str().unwrap_or_default();
+    let not_modified = crate::http::response::none_match_has(req, etag);
+    let mut builder = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    builder
+        .insert_header((header::ETAG, entry.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, state.cache.cache_control.clone()))
+        .insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
+    if let Some(keys) = &entry.surrogate_key {
+        builder.insert_header((SURROGATE_KEY, keys.clone()));
+    }
+    let mut response = if not_modified {
+        builder.finish()
+    } else {
+        builder.insert_header((header::CONTENT_TYPE, "application/json"));
+        for (name, value) in &entry.headers {
+            builder.insert_header((name.clone(), value.clone()));
+        }
+        match &entry.body {
+            Body::Plain(body) => builder.body(body.clone()),
+            Body::Compressed { br, .. } if accepts(req, "br") => builder
+                .insert_header((header::CONTENT_ENCODING, "br"))
+                .body(br.clone()),
+            Body::Compressed { gzip, .. } if accepts(req, "gzip") => builder
+                .insert_header((header::CONTENT_ENCODING, "gzip"))
+                .body(gzip.clone()),
+            Body::Compressed { gzip, .. } => builder.body(gunzip(gzip)),
+        }
+    };
+    if let Some(route) = &entry.route {
+        response
+            .extensions_mut()
+            .insert(crate::http::observe::RoutePattern(route.clone()));
+    }
+    response
+}
+
+/// Whether the request's `Accept-Encoding` takes `coding` (by name or `*`, with q > 0).
+fn accepts(req: &HttpRequest, coding: &str) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut wildcard = None;
+    for item in value.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+        if name.eq_ignore_ascii_case(coding) {
+            return q > 0.0;
+        }
+        if name == "*" {
+            wildcard = Some(q > 0.0);
+        }
+    }
+    wildcard.unwrap_or(false)
+}
+
+fn compress(body: &[u8]) -> Body {
+    let mut br = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 5, 22);
+    let mut gzip = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(6),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = br.write_all(body);
+    let _ = gzip.write_all(body);
+    Body::Compressed {
+        br: Bytes::from(br.into_inner()),
+        gzip: Bytes::from(gzip.finish().unwrap_or_default()),
     }
 }
 
-/// Listens for writes made through other nodes and empties this node's cache when one is
-/// announced. Reconnects by itself; while it is not connected the cache is bypassed... by
-/// expiry: entries live `ttl` at most.
+/// For a client that takes no compression (rare: browsers and CDNs all take gzip or br).
+fn gunzip(gzip: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(gzip.len() * 4);
+    let _ = flate2::read::GzDecoder::new(gzip).read_to_end(&mut out);
+    Bytes::from(out)
+}
+
+/// Listens for the changes other nodes (and the CLI) record and drops what they show.
+/// While the connection is down the cache is bypassed; once `LISTEN` is back it is emptied
+/// (changes may have been missed) and used again.
 pub fn listen(state: web::Data<AppState>, database_url: String) {
+    state.cache.listening.store(false, Ordering::SeqCst);
     tokio::spawn(async move {
         loop {
             if let Err(error) = listen_once(&state, &database_url).await {
                 tracing::warn!(%error, "cache invalidation listener lost its connection; retrying");
             }
-            state.cache.invalidate();
+            state.cache.listening.store(false, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
@@ -343,12 +536,48 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
     let driver = tokio::spawn(async move {
         let mut messages = std::pin::pin!(messages);
         while let Some(Ok(message)) = messages.next().await {
-            if let tokio_postgres::AsyncMessage::Notification(_) = message {
-                listener.cache.invalidate();
+            if let tokio_postgres::AsyncMessage::Notification(note) = message {
+                let keys: Vec<&str> = note.payload().split_whitespace().collect();
+                listener.cache.changed(&keys);
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client
+        .batch_execute(&format!("LISTEN {}", changes::CHANNEL))
+        .await?;
+    state.cache.empty();
+    state.cache.listening.store(true, Ordering::SeqCst);
     driver.await?;
     anyhow::bail!("notification stream ended")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn accept_encoding_is_read_with_q_values() {
+        let req = |value: &str| {
+            TestRequest::default()
+                .insert_header((header::ACCEPT_ENCODING, value))
+                .to_http_request()
+        };
+        assert!(accepts(&req("gzip, deflate, br"), "br"));
+        assert!(!accepts(&req("gzip;q=1, br;q=0"), "br"));
+        assert!(accepts(&req("*"), "gzip"));
+        assert!(!accepts(&req("*;q=0"), "gzip"));
+        assert!(!accepts(&req("identity"), "gzip"));
+        assert!(!accepts(&TestRequest::default().to_http_request(), "gzip"));
+    }
+
+    #[test]
+    fn compressed_bodies_come_back_whole() {
+        let body = "lede ".repeat(2000);
+        let Body::Compressed { br, gzip } = compress(body.as_bytes()) else {
+            panic!("compressed");
+        };
+        assert!(br.len() < body.len() / 10 && gzip.len() < body.len() / 10);
+        assert_eq!(gunzip(&gzip), body.as_bytes());
+    }
 }

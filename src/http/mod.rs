@@ -5,8 +5,10 @@ pub mod body;
 pub mod cache;
 pub mod idempotency;
 pub mod observe;
+pub mod origin;
 pub mod pagination;
 pub mod response;
+pub mod routes;
 pub mod validate;
 
 use actix_web::{HttpRequest, web};
@@ -18,17 +20,13 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::AppState;
 
-/// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the request's own
-/// scheme and host.
+/// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the address lede
+/// serves on (or what a trusted proxy says, checked; see `origin`).
 pub fn base_url(req: &HttpRequest) -> String {
-    if let Some(public) = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.public_url.clone())
-    {
-        return public;
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.origin.base(req),
+        None => String::new(),
     }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
 }
 
 /// A point in time, written as RFC 3339 in UTC with a `Z`, to the second.

@@ -101,9 +101,8 @@ fn documented_route(response: &ServiceResponse<BoxBody>) -> Option<String> {
     let path = response.request().path();
     state
         .routes
-        .iter()
-        .find(|(def, _)| def.is_match(path))
-        .and_then(|(def, _)| def.pattern().map(str::to_owned))
+        .find(path)
+        .and_then(|route| route.def.pattern().map(str::to_owned))
 }
 
 /// Keeps a caller's id when it is short and plain (it is echoed into headers and logs).

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::base_url;
+use crate::http::cache::{Shows, showing};
 use crate::http::response::{tagged, to_json};
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
@@ -39,6 +40,8 @@ pub struct PageParams {
     /// costs what the first one does. Not together with `page`.
     cursor: Option<String>,
     /// Comma-separated top-level fields to return (e.g. `id,slug,name`); others are left out.
+    /// The item schema describes answers without `fields`: with it, each item holds only the
+    /// fields named (treat it as a partial of that schema).
     #[param(example = "id,slug,name", pattern = r"^[a-z_]+(,[a-z_]+)*$")]
     fields: Option<String>,
 }
@@ -299,6 +302,7 @@ pub struct ListMeta {
     /// Items in the whole list (all pages).
     pub total: i64,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
     /// The page number, when paging by `page`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -322,11 +326,14 @@ pub struct Loaded<R> {
 }
 
 /// Builds the list answer: trims the look-ahead row, makes `next_cursor`, `Link` and
-/// `X-Total-Count`, applies `fields`, and tags it with an ETag.
-pub fn list_response<R, T: Serialize>(
+/// `X-Total-Count`, applies `fields`, and tags it with an ETag and with what it shows
+/// (`list_keys`, e.g. `articles`, and the keys of every item; see `cache`).
+#[allow(clippy::too_many_arguments)]
+pub fn list_response<R, T: Serialize + Shows>(
     req: &HttpRequest,
     pagination: &Pagination,
     sort: &Sort,
+    list_keys: &[&str],
     loaded: Loaded<R>,
     key_of: impl Fn(&R) -> (KeyValue, Uuid),
     view: impl Fn(R) -> T,
@@ -357,6 +364,10 @@ pub fn list_response<R, T: Serialize>(
     };
     let links = link_header(req, page, total_pages, next_cursor.as_deref());
     let items: Vec<T> = rows.into_iter().map(view).collect();
+    let mut keys: Vec<String> = list_keys.iter().map(|k| (*k).to_owned()).collect();
+    for item in &items {
+        item.shown_keys(&mut keys);
+    }
     let meta = ListMeta {
         per_page: pagination.per_page,
         total,
@@ -383,7 +394,7 @@ pub fn list_response<R, T: Serialize>(
     if let Some(links) = links.and_then(|l| HeaderValue::from_str(&l).ok()) {
         headers.insert(header::LINK, links);
     }
-    Ok(response)
+    Ok(showing(response, keys))
 }
 
 /// Keeps only the named top-level fields of an object; an unknown name is a 400.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::http::cache::{Shows, showing};
 
 /// A strong ETag: a quoted digest of the representation's bytes.
 pub fn etag_of(body: &[u8]) -> String {
@@ -29,6 +30,17 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
 /// 200 with the object and its ETag, or 304 when the client's `If-None-Match` has it.
 pub fn ok<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse, ApiError> {
     tagged(req, StatusCode::OK, to_json(value)?)
+}
+
+/// `ok` for a read the public may make: the answer also names what it shows (`extra` and
+/// the object's own keys), for the response cache and CDNs.
+pub fn ok_showing<T: Serialize + Shows>(
+    req: &HttpRequest,
+    value: &T,
+    mut extra: Vec<String>,
+) -> Result<HttpResponse, ApiError> {
+    value.shown_keys(&mut extra);
+    Ok(showing(ok(req, value)?, extra))
 }
 
 /// 200 with the object and its ETag, unconditionally (the answer to a write).

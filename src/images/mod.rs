@@ -27,7 +27,7 @@ use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::Created;
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
-use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -86,6 +86,7 @@ async fn list_images(
         &req,
         &pagination,
         &sort,
+        &["images"],
         loaded,
         |i| {
             let time = if sort.option.name == "created_at" {
@@ -120,7 +121,11 @@ async fn find_image(
     let image = queries::find(&mut conn, *id)
         .await?
         .ok_or_else(|| not_found(*id))?;
-    ok(&req, &ImageResponse::new(image, &state.storage.urls(&req)))
+    ok_showing(
+        &req,
+        &ImageResponse::new(image, &state.storage.urls(&req)),
+        Vec::new(),
+    )
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -262,10 +267,9 @@ pub async fn ingest(
         Ok(image) => Ok((image, true)),
         // The same bytes arrived at the same moment: the files are identical (their keys
         // come from the content), so keep them and answer with the image that won.
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => {
+        Err(ApiError::Conflict { errors, .. })
+            if errors.first().and_then(|e| e.field.as_deref()) == Some("sha256") =>
+        {
             let existing = queries::by_sha256(&mut conn, &sha256)
                 .await?
                 .ok_or_else(|| {
@@ -275,7 +279,7 @@ pub async fn ingest(
         }
         Err(error) => {
             state.storage.delete(&written.keys()).await;
-            Err(error.into())
+            Err(error)
         }
     }
 }

@@ -127,12 +127,17 @@ pub struct ImageResponse {
     pub height: u32,
     /// Size of the file at `url`.
     pub byte_size: u64,
+    #[schema(required = true)]
     pub alt: Option<String>,
+    #[schema(required = true)]
     pub caption: Option<String>,
+    #[schema(required = true)]
     pub credit: Option<String>,
     /// Horizontal focal point, 0 (left) to 1 (right), for cropping.
+    #[schema(required = true)]
     pub focal_x: Option<f32>,
     /// Vertical focal point, 0 (top) to 1 (bottom).
+    #[schema(required = true)]
     pub focal_y: Option<f32>,
     /// Resized renditions, narrowest first; none is wider than the original.
     pub variants: Vec<VariantResponse>,
@@ -214,4 +219,10 @@ pub struct ImageChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<f32>, nullable, minimum = 0, maximum = 1)]
     pub focal_y: Option<Option<f32>>,
+}
+
+impl crate::http::cache::Shows for ImageResponse {
+    fn shown_keys(&self, keys: &mut Vec<String>) {
+        keys.push(crate::changes::key("image", self.id));
+    }
 }

@@ -1,6 +1,6 @@
 //! Image queries.
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{Image, ImageInsert, ImageUpdate};
@@ -86,28 +86,50 @@ pub async fn list(
     Ok(Loaded { rows, total })
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> QueryResult<Image> {
-    diesel::insert_into(images::table)
-        .values(row)
-        .returning(Image::as_returning())
-        .get_result(conn)
-        .await
+/// Inserts a image and records the change (the list of images changes).
+pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<Image, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let image = diesel::insert_into(images::table)
+            .values(row)
+            .returning(Image::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, image.id, "created").await?;
+        Ok(image)
+    })
+    .await
+}
+
+/// Every change to a image is public: the answers that show it and the lists of images.
+async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+    let keys = vec![crate::changes::key("image", id), "images".to_owned()];
+    crate::changes::record(conn, "image", Some(id), event, keys).await
 }
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     changes: &ImageUpdate,
-) -> QueryResult<Image> {
-    diesel::update(images::table.find(id))
-        .set(changes)
-        .returning(Image::as_returning())
-        .get_result(conn)
-        .await
+) -> Result<Image, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let image = diesel::update(images::table.find(id))
+            .set(changes)
+            .returning(Image::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, id, "updated").await?;
+        Ok(image)
+    })
+    .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(images::table.find(id)).execute(conn).await
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let deleted = diesel::delete(images::table.find(id)).execute(conn).await?;
+        record(conn, id, "deleted").await?;
+        Ok(deleted)
+    })
+    .await
 }
 
 /// Slugs of the authors whose avatar the image is.

@@ -36,8 +36,9 @@ impl Storage {
             store,
             media_url: config
                 .media_url
-                .as_ref()
-                .map(|u| u.trim_end_matches('/').to_owned()),
+                .as_deref()
+                .map(|u| crate::http::origin::checked_base("LEDE_MEDIA_URL", u))
+                .transpose()?,
         })
     }
 
@@ -98,8 +99,10 @@ pub struct MediaUrls {
 }
 
 /// Stands for the media base in stored HTML (article bodies): replaced when the HTML is
-/// served, so stored bodies stay right when the host, `LEDE_PUBLIC_URL` or the CDN change.
-/// A root-relative path, so the sanitizer keeps it like any other link.
+/// served, so stored bodies stay right when `LEDE_PUBLIC_URL` or the CDN change.
+/// A root-relative path, so the sanitizer keeps it like any other link. Only figures made by
+/// the renderer carry it: the renderer disarms any copy an author writes (see
+/// `articles::render`).
 pub const MEDIA_PLACEHOLDER: &str = "/__lede_media__";
 
 impl MediaUrls {
@@ -114,9 +117,10 @@ impl MediaUrls {
         }
     }
 
-    /// Stored HTML with its media URLs pointing at this base.
+    /// Stored HTML with its media URLs pointing at this base. The base is a checked URL
+    /// (configuration, or a trusted proxy's host); it is attribute-escaped all the same.
     pub fn complete(&self, html: &str) -> String {
-        html.replace(MEDIA_PLACEHOLDER, &self.base)
+        html.replace(MEDIA_PLACEHOLDER, &crate::articles::render::escape(&self.base))
     }
 }
 

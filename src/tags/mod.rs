@@ -16,7 +16,7 @@ use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
-use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::{Checks, first_free_slug, slugify};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -67,6 +67,7 @@ async fn list_tags(
         &req,
         &pagination,
         &sort,
+        &["tags"],
         loaded,
         |t| {
             let key = match sort.option.name {
@@ -104,7 +105,7 @@ async fn find_tag(
     let tag = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("tag", &key))?;
-    ok(&req, &TagResponse::from(tag))
+    ok_showing(&req, &TagResponse::from(tag), Vec::new())
 }
 
 /// Create a tag

@@ -53,6 +53,7 @@ pub struct TagResponse {
     pub slug: String,
     pub name: String,
     /// Plain text.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Published articles with this tag.
     pub article_count: i64,
@@ -104,4 +105,10 @@ pub struct TagChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>, nullable)]
     pub description: Option<Option<String>>,
+}
+
+impl crate::http::cache::Shows for TagResponse {
+    fn shown_keys(&self, keys: &mut Vec<String>) {
+        keys.push(crate::changes::key("tag", self.id));
+    }
 }

@@ -1,7 +1,9 @@
 //! Tag queries.
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
+
+use crate::error::ApiError;
 
 use super::model::{Tag, TagInsert, TagUpdate};
 use crate::db::schema::tags;
@@ -89,26 +91,48 @@ pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult
         .await
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> QueryResult<Tag> {
-    diesel::insert_into(tags::table)
-        .values(row)
-        .returning(Tag::as_returning())
-        .get_result(conn)
-        .await
+/// Inserts a tag and records the change (the list of tags changes).
+pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let tag = diesel::insert_into(tags::table)
+            .values(row)
+            .returning(Tag::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, tag.id, "created").await?;
+        Ok(tag)
+    })
+    .await
+}
+
+/// Every change to a tag is public: the answers that show it and the lists of tags.
+async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+    let keys = vec![crate::changes::key("tag", id), "tags".to_owned()];
+    crate::changes::record(conn, "tag", Some(id), event, keys).await
 }
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     changes: &TagUpdate,
-) -> QueryResult<Tag> {
-    diesel::update(tags::table.find(id))
-        .set(changes)
-        .returning(Tag::as_returning())
-        .get_result(conn)
-        .await
+) -> Result<Tag, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let tag = diesel::update(tags::table.find(id))
+            .set(changes)
+            .returning(Tag::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, id, "updated").await?;
+        Ok(tag)
+    })
+    .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(tags::table.find(id)).execute(conn).await
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let deleted = diesel::delete(tags::table.find(id)).execute(conn).await?;
+        record(conn, id, "deleted").await?;
+        Ok(deleted)
+    })
+    .await
 }

@@ -1,0 +1,75 @@
+//! The change feed. A write that changes what the public sees records one row, in its own
+//! transaction, naming the keys of what it changed: `article:<id>`, `author:<id>`,
+//! `tag:<id>`, `image:<id>`, `comments:<article id>` for things, and `articles`, `authors`,
+//! `tags`, `images` for the lists they can enter or leave. The same transaction NOTIFYs
+//! the keys, delivered at commit to every node's response cache; a write that changes
+//! nothing public (a pending comment, a draft edit, a token) records nothing.
+use std::cell::RefCell;
+use std::future::Future;
+
+use diesel::sql_types::{Array, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The Postgres channel changes are announced on; the payload is the keys, space-separated
+/// (`*` when they would not fit a notification: then every node empties its cache).
+pub const CHANNEL: &str = "lede_changes";
+/// Postgres refuses notification payloads of 8000 bytes or more.
+const MAX_PAYLOAD: usize = 7_900;
+
+/// The key of one thing: `article:<id>`.
+pub fn key(kind: &str, id: Uuid) -> String {
+    format!("{kind}:{id}")
+}
+
+tokio::task_local! {
+    /// Keys recorded by the request being served, so its own node drops the answers at once
+    /// (before the write's answer leaves), not only when the notification comes back.
+    static RECORDED: RefCell<Vec<String>>;
+}
+
+/// Runs `work` (a write request) and returns what it recorded besides its output.
+pub async fn recording<F: Future>(work: F) -> (F::Output, Vec<String>) {
+    RECORDED
+        .scope(RefCell::new(Vec::new()), async move {
+            let output = work.await;
+            let keys = RECORDED.with(|keys| keys.take());
+            (output, keys)
+        })
+        .await
+}
+
+/// Records a change in the caller's transaction and announces it at commit.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    resource: &str,
+    id: Option<Uuid>,
+    event: &str,
+    mut keys: Vec<String>,
+) -> Result<(), ApiError> {
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut payload = keys.join(" ");
+    if payload.len() > MAX_PAYLOAD {
+        payload = "*".to_owned();
+    }
+    diesel::sql_query(format!(
+        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys) \
+         VALUES ($1, $2, $3, $4) RETURNING id) \
+         SELECT pg_notify('{CHANNEL}', $5) FROM change"
+    ))
+    .bind::<Text, _>(resource)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(id)
+    .bind::<Text, _>(event)
+    .bind::<Array<Text>, _>(&keys)
+    .bind::<Text, _>(&payload)
+    .execute(conn)
+    .await?;
+    let _ = RECORDED.try_with(|recorded| recorded.borrow_mut().extend(keys));
+    Ok(())
+}

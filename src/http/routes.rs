@@ -1,0 +1,88 @@
+//! The documented routes, read from the OpenAPI document: which methods a path answers (405
+//! with `Allow`), which query parameters an operation takes (any other is a 400, so a typo
+//! or axios's `tag[]=` never silently returns an unfiltered list), and HEAD wherever GET is.
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub struct Route {
+    pub def: ResourceDef,
+    /// `GET, HEAD, PATCH`: the `Allow` header of a 405.
+    pub allow: String,
+    /// Each method with the query parameters it takes.
+    methods: Vec<(Method, Vec<String>)>,
+}
+
+pub struct RouteTable(Vec<Route>);
+
+impl RouteTable {
+    pub fn new(table: Vec<(String, Vec<(Method, Vec<String>)>)>) -> Self {
+        RouteTable(
+            table
+                .into_iter()
+                .map(|(path, methods)| {
+                    let mut allow: Vec<&str> = Vec::new();
+                    for (method, _) in &methods {
+                        allow.push(method.as_str());
+                        if method == Method::GET {
+                            allow.push("HEAD");
+                        }
+                    }
+                    Route {
+                        def: ResourceDef::new(path),
+                        allow: allow.join(", "),
+                        methods,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    pub fn find(&self, path: &str) -> Option<&Route> {
+        self.0.iter().find(|route| route.def.is_match(path))
+    }
+
+    /// The first query parameter `method` on `path` does not take, if any.
+    fn unknown_parameter(&self, method: &Method, path: &str, query: &str) -> Option<String> {
+        let known = &self
+            .find(path)?
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)?
+            .1;
+        url::form_urlencoded::parse(query.as_bytes())
+            .map(|(name, _)| name)
+            .find(|name| !known.iter().any(|k| k == name))
+            .map(|name| name.into_owned())
+    }
+}
+
+/// Answers HEAD as GET without the body (the HTTP layer leaves the body out for a HEAD
+/// request), and refuses query parameters the operation does not document.
+pub async fn check_request(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    if !req.query_string().is_empty()
+        && let Some(state) = req.app_data::<web::Data<AppState>>()
+        && let Some(name) =
+            state
+                .routes
+                .unknown_parameter(req.method(), req.path(), req.query_string())
+    {
+        let error = ApiError::BadRequest(format!(
+            "unknown query parameter `{}`; see the operation's parameters in /docs",
+            name.chars().take(100).collect::<String>()
+        ));
+        return Ok(req.error_response(error).map_into_boxed_body());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
