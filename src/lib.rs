@@ -157,15 +157,13 @@ async fn errors_page() -> HttpResponse {
 /// No route matched: 405 with `Allow` when the path exists with other methods, else 404.
 async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
-    Err(
-        match state.routes.find(path) {
-            Some(route) => ApiError::MethodNotAllowed {
-                detail: format!("{} is not allowed here; use {}", req.method(), route.allow),
-                allow: route.allow.clone(),
-            },
-            None => ApiError::NotFound(format!("no route for {path}")),
+    Err(match state.routes.find(path) {
+        Some(route) => ApiError::MethodNotAllowed {
+            detail: format!("{} is not allowed here; use {}", req.method(), route.allow),
+            allow: route.allow.clone(),
         },
-    )
+        None => ApiError::NotFound(format!("no route for {path}")),
+    })
 }
 
 fn cors(origins: &str) -> Cors {

@@ -278,10 +278,12 @@ fn problem_responses() -> Vec<(&'static str, Response)> {
     ]
 }
 
+/// Methods of a path, each with the names of the query parameters it takes.
+pub type Operations = Vec<(Method, Vec<String>)>;
+
 /// Each path of the document (actix pattern syntax) with the methods it answers, for
-/// telling 405 from 404, refusing unknown query parameters, and for tests that walk every
-/// route. Each method comes with the names of the query parameters it takes.
-pub fn route_table(doc: &OpenApi) -> Vec<(String, Vec<(Method, Vec<String>)>)> {
+/// telling 405 from 404 and refusing unknown query parameters.
+pub fn route_table(doc: &OpenApi) -> Vec<(String, Operations)> {
     doc.paths
         .paths
         .iter()

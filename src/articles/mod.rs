@@ -369,7 +369,11 @@ async fn find_article(
         return Err(ApiError::not_found("article", &key));
     }
     let urls = state.storage.urls(&req);
-    ok_showing(&req, &view_one(&mut conn, article, &urls).await?, Vec::new())
+    ok_showing(
+        &req,
+        &view_one(&mut conn, article, &urls).await?,
+        Vec::new(),
+    )
 }
 
 /// An article's fields after a create or a change, before anything is resolved.
@@ -549,7 +553,11 @@ async fn save(
         updated_at: now,
     };
     let article = row.write(conn, current.is_some()).await?;
-    let event = if current.is_some() { "updated" } else { "created" };
+    let event = if current.is_some() {
+        "updated"
+    } else {
+        "created"
+    };
     crate::changes::record(
         conn,
         "article",

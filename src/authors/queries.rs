@@ -138,7 +138,9 @@ pub async fn update(
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let deleted = diesel::delete(authors::table.find(id)).execute(conn).await?;
+        let deleted = diesel::delete(authors::table.find(id))
+            .execute(conn)
+            .await?;
         record(conn, id, "deleted").await?;
         Ok(deleted)
     })

@@ -149,7 +149,9 @@ pub async fn remove(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
                 .execute(conn)
                 .await?;
         } else {
-            diesel::delete(comments::table.find(id)).execute(conn).await?;
+            diesel::delete(comments::table.find(id))
+                .execute(conn)
+                .await?;
         }
         record(conn, "deleted", &public).await?;
         Ok(true)

@@ -97,7 +97,9 @@ impl Entry {
             Body::Compressed { br, gzip } => br.len() + gzip.len(),
         };
         let keys: usize = self.keys.iter().map(|k| k.len() + 24).sum();
-        (key.len() + body + keys + 256).try_into().unwrap_or(u32::MAX)
+        (key.len() + body + keys + 256)
+            .try_into()
+            .unwrap_or(u32::MAX)
     }
 }
 
@@ -148,11 +150,11 @@ impl ResponseCache {
         }
     }
 
-    /// A change was recorded: drop what shows it, and look up the next scheduled publication
-    /// again (the change may have made one; it names `schedule` then, which no answer shows).
+    /// A change was recorded: drop what shows it. A change that may have moved the next
+    /// scheduled publication names `schedule` (which no answer shows): look it up again.
     fn changed<S: AsRef<str>>(&self, keys: &[S]) {
-        if !keys.is_empty() {
-            self.invalidate(keys);
+        self.invalidate(keys);
+        if keys.iter().any(|k| matches!(k.as_ref(), "schedule" | "*")) {
             self.next_publication.store(i64::MIN, Ordering::SeqCst);
         }
     }
@@ -352,8 +354,7 @@ pub async fn cache(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let etag = response.headers().get(header::ETAG).cloned();
-    let (Some(shown), Some(etag), true, StatusCode::OK) =
-        (shown, etag, is_json, response.status())
+    let (Some(shown), Some(etag), true, StatusCode::OK) = (shown, etag, is_json, response.status())
     else {
         return Ok(public_headers(&state, response));
     };
@@ -369,7 +370,10 @@ pub async fn cache(
         Ok(bytes) => bytes,
         Err(_) => {
             let error = crate::error::ApiError::Internal("cannot read an answer".into());
-            return Ok(ServiceResponse::new(request, actix_web::ResponseError::error_response(&error)));
+            return Ok(ServiceResponse::new(
+                request,
+                actix_web::ResponseError::error_response(&error),
+            ));
         }
     };
     if body.len() > MAX_KEEP {
@@ -399,7 +403,10 @@ pub async fn cache(
 }
 
 /// `Cache-Control`, `Vary` and `Surrogate-Key` on a public answer that is not kept.
-fn public_headers(state: &AppState, mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+fn public_headers(
+    state: &AppState,
+    mut response: ServiceResponse<BoxBody>,
+) -> ServiceResponse<BoxBody> {
     let status = response.status();
     let keys = response
         .response()

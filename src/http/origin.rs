@@ -51,7 +51,7 @@ impl Origin {
         &self.base
     }
 
-    fn from_trusted_proxy(&self, req: &HttpRequest) -> bool {
+    fn is_from_trusted_proxy(&self, req: &HttpRequest) -> bool {
         !self.trusted.is_empty()
             && req
                 .peer_addr()
@@ -61,7 +61,7 @@ impl Origin {
     /// The absolute URL prefix for this request's links.
     pub fn base(&self, req: &HttpRequest) -> String {
         if !self.configured
-            && self.from_trusted_proxy(req)
+            && self.is_from_trusted_proxy(req)
             && let Some(base) = forwarded_base(req.headers())
         {
             return base;
@@ -106,8 +106,8 @@ fn served_on(addr: SocketAddr) -> String {
 /// path; no credentials, query or fragment. Returned as the URL parser writes it (so no
 /// quote or angle bracket survives), without a trailing slash.
 pub fn checked_base(name: &str, value: &str) -> anyhow::Result<String> {
-    let url = url::Url::parse(value.trim())
-        .with_context(|| format!("{name}: `{value}` is not a URL"))?;
+    let url =
+        url::Url::parse(value.trim()).with_context(|| format!("{name}: `{value}` is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https")
         || url.host_str().is_none()
         || !url.username().is_empty()
@@ -115,7 +115,9 @@ pub fn checked_base(name: &str, value: &str) -> anyhow::Result<String> {
         || url.query().is_some()
         || url.fragment().is_some()
     {
-        bail!("{name}: `{value}` must be an http(s) URL with a host and no credentials, query or fragment");
+        bail!(
+            "{name}: `{value}` must be an http(s) URL with a host and no credentials, query or fragment"
+        );
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -123,7 +125,14 @@ pub fn checked_base(name: &str, value: &str) -> anyhow::Result<String> {
 /// What a trusted proxy says the client asked for, when it is a scheme and a host.
 fn forwarded_base(headers: &HeaderMap) -> Option<String> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let first = |value: &str| value.split(',').next().unwrap_or_default().trim().to_owned();
+    let first = |value: &str| {
+        value
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
     let mut proto = None;
     let mut host = None;
     if let Some(forwarded) = text("forwarded") {
@@ -186,14 +195,23 @@ mod tests {
     fn only_hosts_and_http_schemes_are_believed() {
         let base = |pairs: &[(&'static str, &str)]| forwarded_base(&headers(pairs));
         assert_eq!(
-            base(&[("x-forwarded-host", "cms.example.com"), ("x-forwarded-proto", "https")]),
+            base(&[
+                ("x-forwarded-host", "cms.example.com"),
+                ("x-forwarded-proto", "https")
+            ]),
             Some("https://cms.example.com".into())
         );
         assert_eq!(
-            base(&[("forwarded", "for=1.2.3.4;proto=https;host=\"a.example:8443\"")]),
+            base(&[(
+                "forwarded",
+                "for=1.2.3.4;proto=https;host=\"a.example:8443\""
+            )]),
             Some("https://a.example:8443".into())
         );
-        assert_eq!(base(&[("host", "[::1]:8080")]), Some("http://[::1]:8080".into()));
+        assert_eq!(
+            base(&[("host", "[::1]:8080")]),
+            Some("http://[::1]:8080".into())
+        );
         for evil in [
             "x\" onerror=\"alert(1)\" y=\"",
             "evil.example/path",

@@ -15,13 +15,13 @@ pub struct Route {
     /// `GET, HEAD, PATCH`: the `Allow` header of a 405.
     pub allow: String,
     /// Each method with the query parameters it takes.
-    methods: Vec<(Method, Vec<String>)>,
+    methods: crate::openapi::Operations,
 }
 
 pub struct RouteTable(Vec<Route>);
 
 impl RouteTable {
-    pub fn new(table: Vec<(String, Vec<(Method, Vec<String>)>)>) -> Self {
+    pub fn new(table: Vec<(String, crate::openapi::Operations)>) -> Self {
         RouteTable(
             table
                 .into_iter()

@@ -515,7 +515,7 @@ async fn update_image(
                 .ok_or_else(|| not_found(id))?;
             may_change(&principal, &current)?;
             if_match.check_value(&ImageResponse::new(current, &urls))?;
-            Ok(queries::update(conn, id, &update).await?)
+            queries::update(conn, id, &update).await
         })
         .await?;
     fresh(&ImageResponse::new(image, &urls))

@@ -120,7 +120,10 @@ impl MediaUrls {
     /// Stored HTML with its media URLs pointing at this base. The base is a checked URL
     /// (configuration, or a trusted proxy's host); it is attribute-escaped all the same.
     pub fn complete(&self, html: &str) -> String {
-        html.replace(MEDIA_PLACEHOLDER, &crate::articles::render::escape(&self.base))
+        html.replace(
+            MEDIA_PLACEHOLDER,
+            &crate::articles::render::escape(&self.base),
+        )
     }
 }
 

@@ -185,7 +185,7 @@ async fn update_tag(
                 .await?
                 .ok_or_else(|| ApiError::not_found("tag", &key))?;
             if_match.check_value(&TagResponse::from(current.clone()))?;
-            Ok(queries::update(conn, current.id, &changes).await?)
+            queries::update(conn, current.id, &changes).await
         })
         .await?;
     fresh(&TagResponse::from(tag))

@@ -121,7 +121,10 @@ async fn bad_parameters_routes_and_methods() {
         .send(app.request(Method::PUT, "/api/v1/authors/test-author"))
         .await;
     let problem = wrong_method.problem(405);
-    assert_eq!(wrong_method.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
+    assert_eq!(
+        wrong_method.header("allow"),
+        Some("GET, HEAD, PATCH, DELETE")
+    );
     assert!(problem["detail"].as_str().unwrap().contains("PUT"));
     // The page the `type` URLs point to exists.
     let page = app.get("/docs/errors", None).await;

@@ -8,6 +8,7 @@ mod comments;
 mod errors;
 mod images;
 mod openapi;
+mod readpath;
 mod resilience;
 mod roles;
 mod support;

@@ -243,9 +243,7 @@ async fn hostile_input_is_refused_cleanly() {
     }
     // Nothing of the above was stored.
     for list in ["tags", "articles?status=draft", "images"] {
-        let list = app
-            .get(&format!("/api/v1/{list}"), Some(&app.admin))
-            .await;
+        let list = app.get(&format!("/api/v1/{list}"), Some(&app.admin)).await;
         let total = list.json()["meta"]["total"].as_u64().unwrap();
         assert_eq!(total, 0, "{}", list.text());
     }

@@ -285,6 +285,17 @@ impl TestApp {
             .await
     }
 
+    /// SQL statements this app's pool has run so far (`lede_db_queries_total`).
+    pub async fn queries(&self) -> u64 {
+        self.get("/metrics", None)
+            .await
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("lede_db_queries_total "))
+            .and_then(|n| n.parse().ok())
+            .expect("lede_db_queries_total in /metrics")
+    }
+
     /// GETs an absolute URL the API gave out.
     pub async fn fetch(&self, url: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.client.get(url);
