@@ -30,7 +30,7 @@ export async function allTagNames(): Promise<string[]> {
     if (result.error) throw new Error(result.error.detail);
     const page: TagPage = result.data;
     // List items are partial (`fields` may trim them), so a client says what it needs.
-    names.push(...page.data.map((t) => t.name ?? ""));
+    names.push(...page.data.map((t): string => t.name));
     cursor = page.meta.next_cursor ?? undefined;
   } while (cursor);
   return names;
@@ -78,7 +78,7 @@ export async function bylineAvatar(slug: string): Promise<string | null> {
   return avatar ? `<img src="${avatar.url}" srcset="${srcset(avatar)}" alt="${avatar.alt ?? ""}">` : null;
 }
 
-export async function recentJpegs(): Promise<components["schemas"]["ListedImage"][]> {
+export async function recentJpegs(): Promise<components["schemas"]["ImageResponse"][]> {
   const { data } = await api.GET("/api/v1/images", {
     params: { query: { mime_type: "image/jpeg", sort: "-created_at", per_page: 10 } },
   });
@@ -93,16 +93,30 @@ export async function page(slug: string): Promise<Article | undefined> {
   return data;
 }
 
-/** A front page: the newest published articles with a tag, as cards. */
+/** A front page: the newest published articles with a tag, as cards (no bodies). Every
+ * field a plain list returns is typed as present: `title` is a `string`. */
 export async function frontPage(tag: string): Promise<string[]> {
   const { data, error } = await api.GET("/api/v1/articles", {
-    params: { query: { tag: [tag], per_page: 10, fields: "slug,title,excerpt,author,cover_image" } },
+    params: { query: { tag: [tag], per_page: 10 } },
   });
   if (error) throw new Error(error.detail);
-  return data.data.map(
-    (a: components["schemas"]["ListedArticle"]) =>
-      `${a.title} by ${a.author?.name} (${a.cover_image?.variants.length ?? 0} sizes)`,
-  );
+  return data.data.map((a: components["schemas"]["ArticleCard"]): string => {
+    const title: string = a.title;
+    const byline: string = a.author.name;
+    return `${title} by ${byline} (${a.cover_image?.variants.length ?? 0} sizes, ${a.toc.length} sections)`;
+  });
+}
+
+/** Bylines of every author on a page: `name` is a `string`, not `string | undefined`. */
+export async function authorNames(): Promise<string[]> {
+  const { data } = await api.GET("/api/v1/authors", { params: { query: { per_page: 100 } } });
+  return (data?.data ?? []).map((a): string => a.name);
+}
+
+/** A long-read archive asks for the bodies too. */
+export async function archive(): Promise<string[]> {
+  const { data } = await api.GET("/api/v1/articles", { params: { query: { include: "body" } } });
+  return (data?.data ?? []).map((a) => a.body_html ?? "");
 }
 
 /** Search results with highlighted snippets. */
