@@ -148,6 +148,11 @@ pub struct Config {
     #[arg(long, env = "LEDE_BENCH_CEILING", hide = true, global = true)]
     pub bench_ceiling: Option<std::net::SocketAddr>,
 
+    /// Benchmarks only: the bytes the ceiling serves (a brotli-compressed answer lede sent),
+    /// so lede is compared with a handler serving the same bytes.
+    #[arg(long, env = "LEDE_BENCH_CEILING_BODY", hide = true, global = true)]
+    pub bench_ceiling_body: Option<PathBuf>,
+
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "LEDE_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -191,6 +196,7 @@ impl Config {
             comment_auto_approve: false,
             trusted_proxies: String::new(),
             bench_ceiling: None,
+            bench_ceiling_body: None,
             cache_ttl: 60,
             cache_max_mb: 64,
             cache_max_age: 10,

@@ -223,7 +223,11 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     // up, so a stop signal sent right after is a graceful stop, never the default kill.
     let server = actix_web::rt::spawn(server);
     if let Some(address) = config.bench_ceiling {
-        actix_web::rt::spawn(ceiling(address, config.workers)?);
+        let body = match &config.bench_ceiling_body {
+            Some(path) => Some(std::fs::read(path)?),
+            None => None,
+        };
+        actix_web::rt::spawn(ceiling(address, config.workers, body)?);
     }
     tokio::task::yield_now().await;
     let base = lede::http::origin::Origin::new(
@@ -252,19 +256,31 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
 }
 
 /// The framework's ceiling for benchmarks: the smallest useful actix-web handler, on the same
-/// runtime settings, without lede's middleware, database or serialization.
+/// runtime settings, without lede's middleware, database or serialization. It serves `body`
+/// (brotli-compressed bytes of an answer) when given, else a tiny JSON document.
 fn ceiling(
     address: std::net::SocketAddr,
     workers: Option<usize>,
+    body: Option<Vec<u8>>,
 ) -> anyhow::Result<actix_web::dev::Server> {
     use actix_web::{App, HttpResponse, HttpServer, web};
-    let mut server = HttpServer::new(|| {
+    let body = web::Bytes::from(body.unwrap_or_default());
+    let mut server = HttpServer::new(move || {
+        let body = body.clone();
         App::new().route(
             "/",
-            web::get().to(|| async {
-                HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(r#"{"status":"ok"}"#)
+            web::get().to(move || {
+                let body = body.clone();
+                async move {
+                    let mut response = HttpResponse::Ok();
+                    response.content_type("application/json");
+                    if body.is_empty() {
+                        return response.body(r#"{"status":"ok"}"#);
+                    }
+                    response
+                        .insert_header(("Content-Encoding", "br"))
+                        .body(body)
+                }
             }),
         )
     })

@@ -20,7 +20,10 @@ use crate::error::{PROBLEM_JSON, Problem};
         description = "A headless JSON content API: articles, images, authors and comments.\n\n\
             Lists answer `{\"data\": [...], \"meta\": {...}}` with `Link` and `X-Total-Count`; \
             single resources answer the object with a strong `ETag`. Writes need \
-            `Authorization: Bearer <token>`. Every error is `application/problem+json`.",
+            `Authorization: Bearer <token>`. Every error is `application/problem+json`.\n\n\
+            HEAD is answered wherever GET is (the same headers, no body). A query parameter an \
+            operation does not list is a 400 naming it. Absolute URLs in answers are built \
+            from the server's configuration (`LEDE_PUBLIC_URL`), never from a request's `Host`.",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/")),
@@ -153,15 +156,28 @@ fn add_cache_control(operation: &mut Operation) {
         return;
     }
     if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
-        ok.headers.insert(
-            "Cache-Control".to_owned(),
-            HeaderBuilder::new()
-                .schema(ObjectBuilder::new().schema_type(Type::String))
-                .description(Some(
-                    "For answers without a token: `public, max-age=10, stale-while-revalidate=60` (configurable)",
-                ))
-                .build(),
-        );
+        for (name, description) in [
+            (
+                "Cache-Control",
+                "For answers without a token: `public, max-age=10, stale-while-revalidate=60` (configurable)",
+            ),
+            (
+                "Vary",
+                "`Accept-Encoding`: public answers differ only by the compression asked for",
+            ),
+            (
+                "Surrogate-Key",
+                "For answers without a token: what the answer shows, space-separated (`article:<id> author:<id> articles`), for a CDN to purge by when lede records a change with those keys",
+            ),
+        ] {
+            ok.headers.insert(
+                name.to_owned(),
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some(description))
+                    .build(),
+            );
+        }
     }
 }
 

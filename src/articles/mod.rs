@@ -280,17 +280,9 @@ async fn list_articles(
     }
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
-    let (rows, total) = queries::list(
-        &mut conn,
-        reader(&auth),
-        &filters,
-        &pagination,
-        &sort,
-        &state.search_language,
-    )
-    .await?;
-    let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
-    let embeds = Embeds::load(&mut conn, &page, &urls).await?;
+    let reader = reader(&auth);
+    let language = &state.search_language;
+    let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort, language).await?;
     // A filter by author or tag slug can match a renamed one: such lists show those too.
     let mut list_keys = vec!["articles"];
     if filters.author.is_some() {
@@ -299,6 +291,25 @@ async fn list_articles(
     if !filters.tags.is_empty() {
         list_keys.push("tags");
     }
+    // The public count of a list is shared by all its pages and orders: kept until an
+    // article (or a filter's author or tag) changes.
+    let total = match reader {
+        Reader::Public => {
+            let list = format!("{filters:?}");
+            match state.cache.count(&list, &list_keys) {
+                Some(total) => total,
+                None => {
+                    let epoch = state.cache.epoch();
+                    let total = queries::count(&mut conn, reader, &filters, language).await?;
+                    state.cache.keep_count(list, epoch, total);
+                    total
+                }
+            }
+        }
+        _ => queries::count(&mut conn, reader, &filters, language).await?,
+    };
+    let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
+    let embeds = Embeds::load(&mut conn, &page, &urls).await?;
     list_response(
         &req,
         &pagination,

@@ -187,6 +187,7 @@ fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &str
 pub const MARK_START: char = '\u{1}';
 pub const MARK_END: char = '\u{2}';
 
+/// One page of the list (`per_page + 1` rows, to know whether more follow).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     reader: Reader,
@@ -194,7 +195,7 @@ pub async fn list(
     pagination: &Pagination,
     sort: &Sort,
     language: &str,
-) -> Result<(Vec<ListedArticle>, i64), ApiError> {
+) -> Result<Vec<ListedArticle>, ApiError> {
     // `language` is checked against pg_ts_config at start-up, so it may be inlined.
     let (rank, snippet) = match &filters.q {
         Some(_) => (
@@ -225,7 +226,7 @@ pub async fn list(
          articles.created_at, articles.updated_at, articles.sort_at, {snippet} AS snippet, rank \
          FROM articles, LATERAL (SELECT {rank} AS rank) ranked"
     ));
-    let mut filters_without_q = Filters {
+    let filters_without_q = Filters {
         author: filters.author.clone(),
         tags: filters.tags.clone(),
         status: filters.status,
@@ -251,19 +252,25 @@ pub async fn list(
     .bind(Bind::Int(pagination.per_page + 1))
     .push(" OFFSET ")
     .bind(Bind::Int(pagination.offset()));
-    let rows: Vec<ListedArticle> = sql.query().load(conn).await?;
+    Ok(sql.query().load(conn).await?)
+}
 
+/// How many articles the whole (filtered) list holds.
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    reader: Reader,
+    filters: &Filters,
+    language: &str,
+) -> Result<i64, ApiError> {
     let mut count = Sql::default();
     count.push("SELECT count(*) AS count FROM articles");
-    filters_without_q.q = filters.q.clone();
-    where_clause(&mut count, reader, &filters_without_q, language);
+    where_clause(&mut count, reader, filters, language);
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
-    let total = count.query().get_result::<Count>(conn).await?.count;
-    Ok((rows, total))
+    Ok(count.query().get_result::<Count>(conn).await?.count)
 }
 
 /// Rows after the cursor's, as one row comparison on (sort column, id).

@@ -28,7 +28,7 @@ use crate::changes;
 /// Answers larger than this are served whole but not kept.
 const MAX_KEEP: usize = 8 * 1024 * 1024;
 /// Below this an answer is kept as it is (compression would not pay).
-const MIN_COMPRESS: usize = 1024;
+const MIN_COMPRESS: usize = 256;
 /// Above this, compressing is done off the async workers.
 const BLOCKING_COMPRESS: usize = 64 * 1024;
 const SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
@@ -53,6 +53,8 @@ pub fn showing(mut response: HttpResponse, mut keys: Vec<String>) -> HttpRespons
 
 pub struct ResponseCache {
     entries: moka::sync::Cache<String, Arc<Entry>>,
+    /// Totals of lists (`meta.total`) by list (filters, not page), see `count`.
+    counts: moka::sync::Cache<String, (i64, u64)>,
     /// Keys being rendered now: a burst of misses for one URL renders it once (the first
     /// request leads, the others wait for its answer).
     in_flight: Mutex<HashMap<String, Arc<Notify>>>,
@@ -114,6 +116,10 @@ impl ResponseCache {
                 .weigher(|key: &String, entry: &Arc<Entry>| entry.weight(key))
                 .time_to_live(ttl.max(Duration::from_secs(1)))
                 .build(),
+            counts: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(count_ttl(ttl))
+                .build(),
             in_flight: Mutex::new(HashMap::new()),
             epoch: AtomicU64::new(1),
             emptied_at: AtomicU64::new(0),
@@ -135,13 +141,14 @@ impl ResponseCache {
         if keys.iter().any(|k| k.as_ref() == "*") {
             self.emptied_at.store(epoch, Ordering::SeqCst);
             self.entries.invalidate_all();
+            self.counts.invalidate_all();
             return;
         }
         let now = Instant::now();
         if let Ok(mut invalidated) = self.invalidated.write() {
             if invalidated.len() > 100_000 {
-                // Older than any kept answer can be: forget them.
-                let horizon = self.ttl + Duration::from_secs(60);
+                // Older than any kept answer or count can be: forget them.
+                let horizon = count_ttl(self.ttl) + Duration::from_secs(60);
                 invalidated.retain(|_, (_, at)| now.duration_since(*at) < horizon);
             }
             for key in keys {
@@ -165,26 +172,48 @@ impl ResponseCache {
         self.next_publication.store(i64::MIN, Ordering::SeqCst);
     }
 
-    fn is_current(&self, entry: &Entry) -> bool {
-        if entry.epoch < self.emptied_at.load(Ordering::SeqCst) {
+    /// Whether something made in `epoch` that shows `keys` is still current.
+    fn is_current<S: AsRef<str>>(&self, epoch: u64, keys: &[S]) -> bool {
+        if epoch < self.emptied_at.load(Ordering::SeqCst) {
             return false;
         }
-        if entry.epoch == self.epoch.load(Ordering::SeqCst) {
+        if epoch == self.epoch.load(Ordering::SeqCst) {
             return true;
         }
         let Ok(invalidated) = self.invalidated.read() else {
             return false;
         };
-        entry.keys.iter().all(|key| {
+        keys.iter().all(|key| {
             invalidated
-                .get(key)
-                .is_none_or(|(epoch, _)| *epoch <= entry.epoch)
+                .get(key.as_ref())
+                .is_none_or(|(at, _)| *at <= epoch)
         })
+    }
+
+    /// A kept count of a list (its `meta.total`), while nothing it counts has changed.
+    /// Counts are kept even when answers are not (`LEDE_CACHE_TTL=0`): every page, cursor
+    /// and order of one list shares one, and counting is most of what a list costs.
+    pub fn count(&self, list: &str, keys: &[&str]) -> Option<i64> {
+        if !self.listening.load(Ordering::SeqCst) {
+            return None;
+        }
+        let (total, epoch) = self.counts.get(list)?;
+        self.is_current(epoch, keys).then_some(total)
+    }
+
+    /// Keeps a count made from what was current in `epoch` (see `epoch`).
+    pub fn keep_count(&self, list: String, epoch: u64, total: i64) {
+        self.counts.insert(list, (total, epoch));
+    }
+
+    /// Where invalidation stands now: take it before reading what will be kept.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
     }
 
     fn get(&self, key: &str) -> Option<Arc<Entry>> {
         let entry = self.entries.get(key)?;
-        if self.is_current(&entry) {
+        if self.is_current(entry.epoch, &entry.keys) {
             Some(entry)
         } else {
             self.entries.invalidate(key);
@@ -223,6 +252,11 @@ impl ResponseCache {
         }
         None
     }
+}
+
+/// How long a list's count is kept at most (it is dropped at once when what it counts changes).
+fn count_ttl(ttl: Duration) -> Duration {
+    ttl.max(Duration::from_secs(60))
 }
 
 struct Leader<'a> {
@@ -326,7 +360,10 @@ pub async fn cache(
     if !is_public_read(&req) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    if !state.cache.usable() || !publication_check(&state).await {
+    // Also when answers are not kept: kept list counts must hear of publication instants.
+    let instants_known =
+        state.cache.listening.load(Ordering::SeqCst) && publication_check(&state).await;
+    if !state.cache.usable() || !instants_known {
         let response = next.call(req).await?.map_into_boxed_body();
         return Ok(public_headers(&state, response));
     }

@@ -192,6 +192,13 @@ async fn a_scheduled_article_appears_at_its_instant_despite_the_cache() {
         app.get("/api/v1/articles", None).await.json()["meta"]["total"],
         1
     );
+    // Another page of the same list shares its (kept) count: it was counted again too.
+    assert_eq!(
+        app.get("/api/v1/articles?per_page=5&sort=title", None)
+            .await
+            .json()["meta"]["total"],
+        1
+    );
 }
 
 #[tokio::test]
