@@ -283,14 +283,9 @@ async fn list_articles(
     let reader = reader(&auth);
     let language = &state.search_language;
     let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort, language).await?;
-    // A filter by author or tag slug can match a renamed one: such lists show those too.
-    let mut list_keys = vec!["articles"];
-    if filters.author.is_some() {
-        list_keys.push("authors");
-    }
-    if !filters.tags.is_empty() {
-        list_keys.push("tags");
-    }
+    // Every change to an author or tag names `articles` too, so a filter by a renamed
+    // one's slug is dropped with the rest.
+    let list_keys = ["articles"];
     // The public count of a list is shared by all its pages and orders: kept until an
     // article (or a filter's author or tag) changes.
     let total = match reader {

@@ -322,16 +322,15 @@ impl From<Revision> for RevisionResponse {
 }
 
 impl crate::http::cache::Shows for ArticleResponse {
-    fn shown_keys(&self, keys: &mut Vec<String>) {
+    fn key(&self) -> Option<String> {
+        Some(crate::changes::key("article", self.id))
+    }
+
+    fn embedded_keys(&self, keys: &mut Vec<String>) {
         use crate::changes::key;
-        keys.push(key("article", self.id));
         keys.push(key("author", self.author.id));
-        if let Some(avatar) = &self.author.avatar {
-            avatar.shown_keys(keys);
-        }
         keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
-        if let Some(cover) = &self.cover_image {
-            cover.shown_keys(keys);
-        }
+        let images = self.author.avatar.iter().chain(&self.cover_image);
+        keys.extend(images.filter_map(crate::http::cache::Shows::key));
     }
 }

@@ -66,9 +66,7 @@ pub struct TokenResponse {
 }
 
 /// Token answers are never public.
-impl crate::http::cache::Shows for TokenResponse {
-    fn shown_keys(&self, _: &mut Vec<String>) {}
-}
+impl crate::http::cache::Shows for TokenResponse {}
 
 impl TokenResponse {
     fn new(token: Token, secret: Option<String>) -> Self {

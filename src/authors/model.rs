@@ -158,10 +158,15 @@ pub struct AuthorChanges {
 }
 
 impl crate::http::cache::Shows for AuthorResponse {
-    fn shown_keys(&self, keys: &mut Vec<String>) {
-        keys.push(crate::changes::key("author", self.id));
-        if let Some(avatar) = &self.avatar {
-            avatar.shown_keys(keys);
-        }
+    fn key(&self) -> Option<String> {
+        Some(crate::changes::key("author", self.id))
+    }
+
+    fn embedded_keys(&self, keys: &mut Vec<String>) {
+        keys.extend(
+            self.avatar
+                .iter()
+                .filter_map(crate::http::cache::Shows::key),
+        );
     }
 }

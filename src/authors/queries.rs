@@ -113,9 +113,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
     .await
 }
 
-/// Every change to a author is public: the answers that show it and the lists of authors.
+/// Every change to a author is public: the answers that show it and the lists of authors;
+/// once it exists, also the lists of articles, which embed it (a list names only its
+/// items' own keys, see `http::cache::Shows`).
 async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
-    let keys = vec![crate::changes::key("author", id), "authors".to_owned()];
+    let mut keys = vec![crate::changes::key("author", id), "authors".to_owned()];
+    if event != "created" {
+        keys.extend(["articles"].map(String::from));
+    }
     crate::changes::record(conn, "author", Some(id), event, keys).await
 }
 

@@ -254,11 +254,7 @@ pub struct BulkResult {
 
 /// A thread's answer shows its article's thread as a whole (`comments:<article id>`, named
 /// by the handler); single comments name nothing more.
-impl crate::http::cache::Shows for PublicComment {
-    fn shown_keys(&self, _: &mut Vec<String>) {}
-}
+impl crate::http::cache::Shows for PublicComment {}
 
 /// Moderation answers are never public.
-impl crate::http::cache::Shows for ModeratedComment {
-    fn shown_keys(&self, _: &mut Vec<String>) {}
-}
+impl crate::http::cache::Shows for ModeratedComment {}

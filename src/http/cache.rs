@@ -27,8 +27,6 @@ use crate::changes;
 
 /// Answers larger than this are served whole but not kept.
 const MAX_KEEP: usize = 8 * 1024 * 1024;
-/// Below this an answer is kept as it is (compression would not pay).
-const MIN_COMPRESS: usize = 256;
 /// Above this, compressing is done off the async workers.
 const BLOCKING_COMPRESS: usize = 64 * 1024;
 const SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
@@ -38,9 +36,18 @@ const SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
 #[derive(Clone, Debug, Default)]
 pub struct Shown(pub Vec<String>);
 
-/// A response object that can say which things it shows.
+/// A response object that can say which things it shows. A single answer shows the thing
+/// and what it embeds; a list shows its list key (`articles`) and its items' own keys, so
+/// a change to something lists embed (an author, a tag, an image) names those lists too.
+/// That keeps a list's `Surrogate-Key` short: a page of 100 names ~100 keys.
 pub trait Shows {
-    fn shown_keys(&self, keys: &mut Vec<String>);
+    /// The key of the thing itself (`article:<id>`), if it is one.
+    fn key(&self) -> Option<String> {
+        None
+    }
+
+    /// The keys of what it embeds (an article's author, avatar, tags and cover).
+    fn embedded_keys(&self, _keys: &mut Vec<String>) {}
 }
 
 /// Marks `response` as showing `keys`.
@@ -75,9 +82,11 @@ pub struct ResponseCache {
     cache_control: HeaderValue,
 }
 
-enum Body {
-    Plain(Bytes),
-    Compressed { br: Bytes, gzip: Bytes },
+/// A kept answer, compressed once both ways (even a small one: served as it is, it would be
+/// compressed again on every request by the compression middleware).
+struct Body {
+    br: Bytes,
+    gzip: Bytes,
 }
 
 struct Entry {
@@ -94,10 +103,7 @@ struct Entry {
 
 impl Entry {
     fn weight(&self, key: &str) -> u32 {
-        let body = match &self.body {
-            Body::Plain(b) => b.len(),
-            Body::Compressed { br, gzip } => br.len() + gzip.len(),
-        };
+        let body = self.body.br.len() + self.body.gzip.len();
         let keys: usize = self.keys.iter().map(|k| k.len() + 24).sum();
         (key.len() + body + keys + 256)
             .try_into()
@@ -418,9 +424,7 @@ pub async fn cache(
         let response = ServiceResponse::new(request, head.set_body(BoxBody::new(body)));
         return Ok(public_headers(&state, response));
     }
-    let body = if body.len() < MIN_COMPRESS {
-        Body::Plain(body)
-    } else if body.len() < BLOCKING_COMPRESS {
+    let body = if body.len() < BLOCKING_COMPRESS {
         compress(&body)
     } else {
         web::block(move || compress(&body)).await?
@@ -487,15 +491,17 @@ fn answer(state: &AppState, entry: &Entry, req: &HttpRequest) -> HttpResponse {
         for (name, value) in &entry.headers {
             builder.insert_header((name.clone(), value.clone()));
         }
-        match &entry.body {
-            Body::Plain(body) => builder.body(body.clone()),
-            Body::Compressed { br, .. } if accepts(req, "br") => builder
+        let Body { br, gzip } = &entry.body;
+        if accepts(req, "br") {
+            builder
                 .insert_header((header::CONTENT_ENCODING, "br"))
-                .body(br.clone()),
-            Body::Compressed { gzip, .. } if accepts(req, "gzip") => builder
+                .body(br.clone())
+        } else if accepts(req, "gzip") {
+            builder
                 .insert_header((header::CONTENT_ENCODING, "gzip"))
-                .body(gzip.clone()),
-            Body::Compressed { gzip, .. } => builder.body(gunzip(gzip)),
+                .body(gzip.clone())
+        } else {
+            builder.body(gunzip(gzip))
         }
     };
     if let Some(route) = &entry.route {
@@ -533,7 +539,10 @@ fn accepts(req: &HttpRequest, coding: &str) -> bool {
 }
 
 fn compress(body: &[u8]) -> Body {
-    let mut br = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 5, 22);
+    // A window just larger than the answer (brotli's 22 bits would allocate megabytes per
+    // compression, many at once under a burst of misses).
+    let window = (usize::BITS - body.len().leading_zeros() + 1).clamp(16, 24);
+    let mut br = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 5, window);
     let mut gzip = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 3),
         flate2::Compression::new(6),
@@ -541,7 +550,7 @@ fn compress(body: &[u8]) -> Body {
     // Writing into a Vec cannot fail.
     let _ = br.write_all(body);
     let _ = gzip.write_all(body);
-    Body::Compressed {
+    Body {
         br: Bytes::from(br.into_inner()),
         gzip: Bytes::from(gzip.finish().unwrap_or_default()),
     }
@@ -618,9 +627,7 @@ mod tests {
     #[test]
     fn compressed_bodies_come_back_whole() {
         let body = "lede ".repeat(2000);
-        let Body::Compressed { br, gzip } = compress(body.as_bytes()) else {
-            panic!("compressed");
-        };
+        let Body { br, gzip } = compress(body.as_bytes());
         assert!(br.len() < body.len() / 10 && gzip.len() < body.len() / 10);
         assert_eq!(gunzip(&gzip), body.as_bytes());
     }

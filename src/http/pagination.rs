@@ -327,7 +327,7 @@ pub struct Loaded<R> {
 
 /// Builds the list answer: trims the look-ahead row, makes `next_cursor`, `Link` and
 /// `X-Total-Count`, applies `fields`, and tags it with an ETag and with what it shows
-/// (`list_keys`, e.g. `articles`, and the keys of every item; see `cache`).
+/// (`list_keys`, e.g. `articles`, and every item's own key; see `cache::Shows`).
 #[allow(clippy::too_many_arguments)]
 pub fn list_response<R, T: Serialize + Shows>(
     req: &HttpRequest,
@@ -365,9 +365,7 @@ pub fn list_response<R, T: Serialize + Shows>(
     let links = link_header(req, page, total_pages, next_cursor.as_deref());
     let items: Vec<T> = rows.into_iter().map(view).collect();
     let mut keys: Vec<String> = list_keys.iter().map(|k| (*k).to_owned()).collect();
-    for item in &items {
-        item.shown_keys(&mut keys);
-    }
+    keys.extend(items.iter().filter_map(Shows::key));
     let meta = ListMeta {
         per_page: pagination.per_page,
         total,

@@ -39,7 +39,8 @@ pub fn ok_showing<T: Serialize + Shows>(
     value: &T,
     mut extra: Vec<String>,
 ) -> Result<HttpResponse, ApiError> {
-    value.shown_keys(&mut extra);
+    extra.extend(value.key());
+    value.embedded_keys(&mut extra);
     Ok(showing(ok(req, value)?, extra))
 }
 

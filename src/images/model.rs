@@ -222,7 +222,7 @@ pub struct ImageChanges {
 }
 
 impl crate::http::cache::Shows for ImageResponse {
-    fn shown_keys(&self, keys: &mut Vec<String>) {
-        keys.push(crate::changes::key("image", self.id));
+    fn key(&self) -> Option<String> {
+        Some(crate::changes::key("image", self.id))
     }
 }

@@ -100,9 +100,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
     .await
 }
 
-/// Every change to a image is public: the answers that show it and the lists of images.
+/// Every change to a image is public: the answers that show it and the lists of images;
+/// once it exists, also the lists of authors and articles, which embed it (a list names only its
+/// items' own keys, see `http::cache::Shows`).
 async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
-    let keys = vec![crate::changes::key("image", id), "images".to_owned()];
+    let mut keys = vec![crate::changes::key("image", id), "images".to_owned()];
+    if event != "created" {
+        keys.extend(["authors", "articles"].map(String::from));
+    }
     crate::changes::record(conn, "image", Some(id), event, keys).await
 }
 

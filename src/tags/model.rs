@@ -108,7 +108,7 @@ pub struct TagChanges {
 }
 
 impl crate::http::cache::Shows for TagResponse {
-    fn shown_keys(&self, keys: &mut Vec<String>) {
-        keys.push(crate::changes::key("tag", self.id));
+    fn key(&self) -> Option<String> {
+        Some(crate::changes::key("tag", self.id))
     }
 }

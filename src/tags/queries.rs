@@ -105,9 +105,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
     .await
 }
 
-/// Every change to a tag is public: the answers that show it and the lists of tags.
+/// Every change to a tag is public: the answers that show it and the lists of tags;
+/// once it exists, also the lists of articles, which embed it (a list names only its
+/// items' own keys, see `http::cache::Shows`).
 async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
-    let keys = vec![crate::changes::key("tag", id), "tags".to_owned()];
+    let mut keys = vec![crate::changes::key("tag", id), "tags".to_owned()];
+    if event != "created" {
+        keys.extend(["articles"].map(String::from));
+    }
     crate::changes::record(conn, "tag", Some(id), event, keys).await
 }
 
