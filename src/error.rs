@@ -281,6 +281,7 @@ fn is_connection_loss(message: &str) -> bool {
 fn unique_constraint_field(constraint: Option<&str>) -> &'static str {
     match constraint {
         Some(name) if name.ends_with("_email_key") => "email",
+        Some(name) if name.ends_with("_sha256_key") => "sha256",
         _ => "slug",
     }
 }

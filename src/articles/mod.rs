@@ -100,6 +100,12 @@ fn parse_filters(query: &str, authenticated: bool) -> Result<Filters, ApiError> 
     };
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
+            "author" | "tag" if value.chars().count() > 100 => {
+                return Err(bad(
+                    &key,
+                    "must be an id or a slug (at most 100 characters)",
+                ));
+            }
             "author" => filters.author = Some(value.into_owned()),
             "tag" if filters.tags.len() >= MAX_TAGS => {
                 return Err(bad("tag", "may be given at most 20 times"));

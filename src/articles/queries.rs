@@ -630,12 +630,34 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize
 }
 
 /// When the next scheduled article becomes public, if any.
-pub async fn next_publication(pool: &crate::db::Pool) -> Result<Option<DateTime<Utc>>, ApiError> {
+/// Scheduled publications, by the database's clock (the one every list's
+/// `published_at <= now()` uses).
+#[derive(QueryableByName)]
+pub struct Publications {
+    /// The database's now.
+    #[diesel(sql_type = Timestamptz)]
+    pub now: DateTime<Utc>,
+    /// Whether an article became public after `since` (and by now).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub passed: bool,
+    /// The next instant an article becomes public, if any is scheduled.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+    pub next: Option<DateTime<Utc>>,
+}
+
+pub async fn publications_since(
+    pool: &crate::db::Pool,
+    since: Option<DateTime<Utc>>,
+) -> Result<Publications, ApiError> {
     let mut conn = crate::db::conn(pool).await?;
-    Ok(articles::table
-        .filter(articles::status.eq("published"))
-        .filter(articles::published_at.gt(Utc::now()))
-        .select(diesel::dsl::min(articles::published_at))
-        .first::<Option<DateTime<Utc>>>(&mut conn)
-        .await?)
+    Ok(diesel::sql_query(
+        "SELECT now() AS now, \
+         EXISTS (SELECT 1 FROM articles WHERE status = 'published' \
+                 AND published_at > coalesce($1, now()) AND published_at <= now()) AS passed, \
+         (SELECT min(published_at) FROM articles WHERE status = 'published' \
+          AND published_at > now()) AS next",
+    )
+    .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(since)
+    .get_result(&mut conn)
+    .await?)
 }

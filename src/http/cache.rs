@@ -77,6 +77,12 @@ pub struct ResponseCache {
     /// Unix microseconds of the next scheduled publication (`i64::MAX`: none; `i64::MIN`:
     /// unknown, look it up).
     next_publication: AtomicI64,
+    /// Database time (Unix microseconds) up to which publications are in every list made
+    /// since (`i64::MIN`: not looked up yet). The next look-up asks what became public after
+    /// it, so an instant passes unnoticed by no list, whatever happened to `next_publication`.
+    published_through: AtomicI64,
+    /// Counts changes that may have moved a publication instant (see `changed`).
+    schedule_changes: AtomicU64,
     ttl: Duration,
     /// `Cache-Control` of public answers.
     cache_control: HeaderValue,
@@ -105,7 +111,13 @@ impl Entry {
     fn weight(&self, key: &str) -> u32 {
         let body = self.body.br.len() + self.body.gzip.len();
         let keys: usize = self.keys.iter().map(|k| k.len() + 24).sum();
-        (key.len() + body + keys + 256)
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        let surrogate_key = self.surrogate_key.as_ref().map_or(0, HeaderValue::len);
+        (key.len() + body + keys + headers + surrogate_key + self.etag.len() + 256)
             .try_into()
             .unwrap_or(u32::MAX)
     }
@@ -123,7 +135,8 @@ impl ResponseCache {
                 .time_to_live(ttl.max(Duration::from_secs(1)))
                 .build(),
             counts: moka::sync::Cache::builder()
-                .max_capacity(10_000)
+                .max_capacity(16 * 1024 * 1024)
+                .weigher(|list: &String, _| (list.len() + 64).try_into().unwrap_or(u32::MAX))
                 .time_to_live(count_ttl(ttl))
                 .build(),
             in_flight: Mutex::new(HashMap::new()),
@@ -132,6 +145,8 @@ impl ResponseCache {
             invalidated: RwLock::new(HashMap::new()),
             listening: AtomicBool::new(true),
             next_publication: AtomicI64::new(i64::MIN),
+            published_through: AtomicI64::new(i64::MIN),
+            schedule_changes: AtomicU64::new(0),
             ttl,
             cache_control: HeaderValue::from_str(&cache_control)
                 .unwrap_or(HeaderValue::from_static("no-cache")),
@@ -168,6 +183,7 @@ impl ResponseCache {
     fn changed<S: AsRef<str>>(&self, keys: &[S]) {
         self.invalidate(keys);
         if keys.iter().any(|k| matches!(k.as_ref(), "schedule" | "*")) {
+            self.schedule_changes.fetch_add(1, Ordering::SeqCst);
             self.next_publication.store(i64::MIN, Ordering::SeqCst);
         }
     }
@@ -299,7 +315,8 @@ fn is_write(req: &ServiceRequest) -> bool {
 /// one answer.
 fn cache_key(state: &AppState, req: &ServiceRequest) -> String {
     let mut key = state.origin.base(req.request());
-    key.push_str(req.path());
+    // The path as the router matches it: `%61rticles` is `articles`.
+    key.push_str(req.match_info().as_str());
     if !req.query_string().is_empty() {
         let mut pairs: Vec<(String, String)> =
             url::form_urlencoded::parse(req.query_string().as_bytes())
@@ -315,38 +332,35 @@ fn cache_key(state: &AppState, req: &ServiceRequest) -> String {
     key
 }
 
-/// Keeps the cache honest about scheduled articles: when the next publication instant has
-/// passed, article lists are stale. Returns false when the instant is unknown and could
-/// not be looked up (then nothing is served from or put in the cache).
+/// Keeps the cache honest about scheduled articles: once a publication instant has passed,
+/// article lists (and their counts) made before it are dropped. Returns false when that
+/// could not be looked up (then nothing is served from or put in the cache).
 async fn publication_check(state: &AppState) -> bool {
     let cache = &state.cache;
-    let now = Utc::now().timestamp_micros();
     let next = cache.next_publication.load(Ordering::SeqCst);
-    if next != i64::MIN && now < next {
+    if next != i64::MIN && Utc::now().timestamp_micros() < next {
         return true;
     }
-    if next != i64::MIN {
-        // The instant came: lists kept before it lack the article that is public now.
+    let changes = cache.schedule_changes.load(Ordering::SeqCst);
+    let through = cache.published_through.load(Ordering::SeqCst);
+    let since = (through != i64::MIN)
+        .then(|| chrono::DateTime::from_timestamp_micros(through))
+        .flatten();
+    let Ok(found) = crate::articles::queries::publications_since(&state.pool, since).await else {
+        return false;
+    };
+    if found.passed {
         cache.invalidate(&["articles"]);
-        cache.next_publication.store(i64::MIN, Ordering::SeqCst);
     }
-    let epoch = cache.epoch.load(Ordering::SeqCst);
-    match crate::articles::queries::next_publication(&state.pool).await {
-        Ok(found) => {
-            // Only if no change came meanwhile (it may have scheduled an earlier one).
-            if cache.epoch.load(Ordering::SeqCst) == epoch {
-                let value = found.map_or(i64::MAX, |t| t.timestamp_micros());
-                let _ = cache.next_publication.compare_exchange(
-                    i64::MIN,
-                    value,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
-            }
-            true
-        }
-        Err(_) => false,
+    cache
+        .published_through
+        .fetch_max(found.now.timestamp_micros(), Ordering::SeqCst);
+    // Unless a change moved the instants meanwhile (then the next read looks again).
+    if cache.schedule_changes.load(Ordering::SeqCst) == changes {
+        let value = found.next.map_or(i64::MAX, |t| t.timestamp_micros());
+        cache.next_publication.store(value, Ordering::SeqCst);
     }
+    true
 }
 
 pub async fn cache(

@@ -187,6 +187,12 @@ async fn a_scheduled_article_appears_at_its_instant_despite_the_cache() {
         0,
         "kept"
     );
+    // Another article scheduled later, before the first instant comes: the first instant
+    // must still drop the lists.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    app.post("/api/v1/articles", Some(&app.editor), &json!({"title": "Later", "author": "test-author", "status": "scheduled", "published_at": later}))
+        .await
+        .expect(201);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(
         app.get("/api/v1/articles", None).await.json()["meta"]["total"],

@@ -529,6 +529,47 @@ async fn the_same_bytes_return_the_existing_image() {
 }
 
 #[tokio::test]
+async fn the_same_bytes_uploaded_at_once_keep_one_image_and_its_files() {
+    let app = TestApp::spawn().await;
+    let bytes = jpeg(300, 200);
+    let uploads = (0..6).map(|_| {
+        app.upload(
+            Some(&app.editor),
+            bytes.clone(),
+            "double-submit.jpg",
+            "image/jpeg",
+            &[("alt", "double submit")],
+        )
+    });
+    let replies = futures_util::future::join_all(uploads).await;
+    let mut ids = Vec::new();
+    for reply in &replies {
+        assert!(
+            matches!(reply.status.as_u16(), 200 | 201),
+            "{}",
+            reply.text()
+        );
+        ids.push(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one image for the same bytes");
+    let image = app
+        .get(&format!("/api/v1/images/{}", ids[0]), None)
+        .await
+        .expect(200);
+    for url in std::iter::once(&image["url"]).chain(
+        image["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| &v["url"]),
+    ) {
+        let file = app.fetch(url.as_str().unwrap(), &[]).await;
+        assert_eq!(file.status, 200, "{url} is still stored");
+    }
+}
+
+#[tokio::test]
 async fn media_is_cached_forever_with_304_and_ranges() {
     let app = TestApp::spawn().await;
     let image = app

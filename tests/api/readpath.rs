@@ -514,6 +514,7 @@ async fn lists_are_cards_and_unknown_parameters_are_refused() {
         ("/api/v1/authors?status=draft", "status"),
         ("/api/v1/articles/card?fields=id", "fields"),
         ("/api/v1/tags?per_page=1&x=1", "x"),
+        ("/api/v1/%61rticles?autor=x", "autor"),
     ] {
         let problem = app.get(path, None).await.problem(400);
         assert!(
@@ -523,6 +524,23 @@ async fn lists_are_cards_and_unknown_parameters_are_refused() {
                 .contains(&format!("`{name}`")),
             "{path}: {problem}"
         );
+    }
+}
+
+#[tokio::test]
+async fn urls_no_operation_takes_are_refused() {
+    let app = TestApp::spawn().await;
+    let long = "a".repeat(5000);
+    for path in [
+        format!("/api/v1/articles?q={long}"),
+        format!("/api/v1/articles?author={}", "a".repeat(101)),
+        format!("/api/v1/articles?tag={}", "b".repeat(101)),
+        "/api/v1/articles/%00".to_owned(),
+        "/api/v1/authors/a%00b".to_owned(),
+        "/api/v1/articles?q=%00".to_owned(),
+        "/api/v1/articles?author=%00".to_owned(),
+    ] {
+        app.get(&path, None).await.problem(400);
     }
 }
 
