@@ -144,8 +144,9 @@ pub fn app(
         .wrap(from_fn(http::routes::check_request))
         .wrap(cors)
         .wrap(from_fn(http::observe::observe))
-        // Outermost, so it compresses the final bytes (problem documents included).
+        // Outside the rest, so it compresses the final bytes (problem documents included).
         .wrap(actix_web::middleware::Compress::default())
+        .wrap(from_fn(http::encoding::identity_when_nothing_fits))
 }
 
 async fn errors_page() -> HttpResponse {

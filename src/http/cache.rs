@@ -25,8 +25,8 @@ use tokio::sync::Notify;
 use crate::AppState;
 use crate::changes;
 
-/// Answers larger than this are served whole but not kept.
-const MAX_KEEP: usize = 8 * 1024 * 1024;
+/// Answers larger than this, compressed, are served whole but not kept.
+const MAX_KEEP: usize = 4 * 1024 * 1024;
 /// Above this, compressing is done off the async workers.
 const BLOCKING_COMPRESS: usize = 64 * 1024;
 const SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
@@ -399,10 +399,15 @@ pub async fn cache(
         },
     };
     if let Some(entry) = entry {
-        let response = answer(&state, &entry, req.request());
+        let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+        let response = answer(&state, &entry, req.request(), if_none_match.as_ref());
         return Ok(req.into_response(response));
     }
 
+    // Rendered whole even for a revalidation (a 304 could not be kept); the condition is
+    // applied to the kept answer.
+    let mut req = req;
+    let if_none_match = req.headers_mut().remove(header::IF_NONE_MATCH).next();
     let epoch = state.cache.epoch.load(Ordering::SeqCst);
     let response = next.call(req).await?.map_into_boxed_body();
     let shown = response.response().extensions().get::<Shown>().cloned();
@@ -433,11 +438,7 @@ pub async fn cache(
             ));
         }
     };
-    if body.len() > MAX_KEEP {
-        // Too large to keep: served whole, as rendered.
-        let response = ServiceResponse::new(request, head.set_body(BoxBody::new(body)));
-        return Ok(public_headers(&state, response));
-    }
+    drop(head);
     let body = if body.len() < BLOCKING_COMPRESS {
         compress(&body)
     } else {
@@ -452,8 +453,11 @@ pub async fn cache(
         headers,
         route,
     });
-    state.cache.entries.insert(key, entry.clone());
-    let response = answer(&state, &entry, &request);
+    // Too large to keep even compressed: served whole all the same.
+    if entry.body.br.len() + entry.body.gzip.len() <= MAX_KEEP {
+        state.cache.entries.insert(key, entry.clone());
+    }
+    let response = answer(&state, &entry, &request, if_none_match.as_ref());
     Ok(ServiceResponse::new(request, response))
 }
 
@@ -483,9 +487,14 @@ fn public_headers(
 }
 
 /// A kept answer in the encoding the client takes (304 when its `If-None-Match` has it).
-fn answer(state: &AppState, entry: &Entry, req: &HttpRequest) -> HttpResponse {
+fn answer(
+    state: &AppState,
+    entry: &Entry,
+    req: &HttpRequest,
+    if_none_match: Option<&HeaderValue>,
+) -> HttpResponse {
     let etag = entry.etag.to_str().unwrap_or_default();
-    let not_modified = crate::http::response::none_match_has(req, etag);
+    let not_modified = crate::http::response::none_match_in(if_none_match, etag);
     let mut builder = if not_modified {
         HttpResponse::NotModified()
     } else {
@@ -506,16 +515,14 @@ fn answer(state: &AppState, entry: &Entry, req: &HttpRequest) -> HttpResponse {
             builder.insert_header((name.clone(), value.clone()));
         }
         let Body { br, gzip } = &entry.body;
-        if accepts(req, "br") {
-            builder
+        match crate::http::encoding::preferred(req.headers()) {
+            Some("br") => builder
                 .insert_header((header::CONTENT_ENCODING, "br"))
-                .body(br.clone())
-        } else if accepts(req, "gzip") {
-            builder
+                .body(br.clone()),
+            Some(_) => builder
                 .insert_header((header::CONTENT_ENCODING, "gzip"))
-                .body(gzip.clone())
-        } else {
-            builder.body(gunzip(gzip))
+                .body(gzip.clone()),
+            None => builder.body(gunzip(gzip)),
         }
     };
     if let Some(route) = &entry.route {
@@ -524,32 +531,6 @@ fn answer(state: &AppState, entry: &Entry, req: &HttpRequest) -> HttpResponse {
             .insert(crate::http::observe::RoutePattern(route.clone()));
     }
     response
-}
-
-/// Whether the request's `Accept-Encoding` takes `coding` (by name or `*`, with q > 0).
-fn accepts(req: &HttpRequest, coding: &str) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let mut wildcard = None;
-    for item in value.split(',') {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or_default().trim();
-        let q = parts
-            .find_map(|p| p.trim().strip_prefix("q="))
-            .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
-        if name.eq_ignore_ascii_case(coding) {
-            return q > 0.0;
-        }
-        if name == "*" {
-            wildcard = Some(q > 0.0);
-        }
-    }
-    wildcard.unwrap_or(false)
 }
 
 fn compress(body: &[u8]) -> Body {
@@ -621,22 +602,6 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::test::TestRequest;
-
-    #[test]
-    fn accept_encoding_is_read_with_q_values() {
-        let req = |value: &str| {
-            TestRequest::default()
-                .insert_header((header::ACCEPT_ENCODING, value))
-                .to_http_request()
-        };
-        assert!(accepts(&req("gzip, deflate, br"), "br"));
-        assert!(!accepts(&req("gzip;q=1, br;q=0"), "br"));
-        assert!(accepts(&req("*"), "gzip"));
-        assert!(!accepts(&req("*;q=0"), "gzip"));
-        assert!(!accepts(&req("identity"), "gzip"));
-        assert!(!accepts(&TestRequest::default().to_http_request(), "gzip"));
-    }
 
     #[test]
     fn compressed_bodies_come_back_whole() {

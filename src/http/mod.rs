@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod encoding;
 pub mod idempotency;
 pub mod observe;
 pub mod origin;

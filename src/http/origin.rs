@@ -78,11 +78,8 @@ impl Origin {
         if !self.trusted.contains(&peer) {
             return peer.to_string();
         }
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        // Every line, in order: a proxy may append a line of its own rather than a value.
+        let forwarded = all_values(req.headers(), "x-forwarded-for");
         forwarded
             .split(',')
             .rev()
@@ -122,21 +119,28 @@ pub fn checked_base(name: &str, value: &str) -> anyhow::Result<String> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-/// What a trusted proxy says the client asked for, when it is a scheme and a host.
+/// A header's lines joined with commas, as one list.
+fn all_values(headers: &HeaderMap, name: &str) -> String {
+    let lines: Vec<&str> = headers
+        .get_all(name)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    lines.join(",")
+}
+
+/// What a trusted proxy says the client asked for, when it is a scheme and a host. Proxies
+/// append to these headers, so what the client itself sent comes first: only the last
+/// element, added by the proxy nearest lede, is believed.
 fn forwarded_base(headers: &HeaderMap) -> Option<String> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let first = |value: &str| {
-        value
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
+    let last = |name: &str| {
+        let values = all_values(headers, name);
+        let last = values.rsplit(',').next().unwrap_or_default().trim();
+        (!last.is_empty()).then(|| last.to_owned())
     };
     let mut proto = None;
     let mut host = None;
-    if let Some(forwarded) = text("forwarded") {
-        for pair in first(forwarded).split(';') {
+    if let Some(forwarded) = last("forwarded") {
+        for pair in forwarded.split(';') {
             let Some((key, value)) = pair.split_once('=') else {
                 continue;
             };
@@ -149,12 +153,12 @@ fn forwarded_base(headers: &HeaderMap) -> Option<String> {
         }
     }
     let proto = proto
-        .or_else(|| text("x-forwarded-proto").map(first))
+        .or_else(|| last("x-forwarded-proto"))
         .unwrap_or_else(|| "http".to_owned())
         .to_ascii_lowercase();
     let host = host
-        .or_else(|| text("x-forwarded-host").map(first))
-        .or_else(|| text(header::HOST.as_str()).map(first))?;
+        .or_else(|| last("x-forwarded-host"))
+        .or_else(|| last(header::HOST.as_str()))?;
     checked_host(&proto, &host)
 }
 
@@ -230,6 +234,21 @@ mod tests {
         assert_eq!(
             base(&[("x-forwarded-proto", "javascript"), ("host", "x")]),
             None
+        );
+        // What a client sent comes first; the proxy appends what it saw.
+        assert_eq!(
+            base(&[(
+                "forwarded",
+                "host=evil.example, for=1.2.3.4;host=cms.example;proto=https"
+            )]),
+            Some("https://cms.example".into())
+        );
+        assert_eq!(
+            base(&[
+                ("x-forwarded-host", "evil.example"),
+                ("x-forwarded-host", "cms.example")
+            ]),
+            Some("http://cms.example".into())
         );
     }
 

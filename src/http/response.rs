@@ -73,8 +73,12 @@ pub fn tagged(
 /// Whether the request's `If-None-Match` names `etag` (or `*`): then the answer is a 304.
 /// It compares weakly (RFC 9110 13.1.2): `W/` prefixes are ignored.
 pub fn none_match_has(req: &HttpRequest, etag: &str) -> bool {
-    header_tags(req.headers().get(header::IF_NONE_MATCH))
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+    none_match_in(req.headers().get(header::IF_NONE_MATCH), etag)
+}
+
+/// `none_match_has` for an `If-None-Match` value taken out of its request.
+pub fn none_match_in(if_none_match: Option<&HeaderValue>, etag: &str) -> bool {
+    header_tags(if_none_match).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }
 
 /// The request's `If-Match` header, taken out of the request so a database transaction

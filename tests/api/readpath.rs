@@ -418,7 +418,7 @@ fn varies(reply: &Reply) -> bool {
 #[tokio::test]
 async fn answers_are_served_whole_compressed_and_vary_on_encoding() {
     let app = TestApp::spawn().await;
-    // Ten long reads: a list with bodies of ~10 MB (more than is ever kept).
+    // Ten long reads: a list with bodies of ~10 MB.
     let long = "A sentence of a long read, with *some* markup. ".repeat(9_000);
     for i in 0..10 {
         app.post(
@@ -470,6 +470,24 @@ async fn answers_are_served_whole_compressed_and_vary_on_encoding() {
         )
         .await;
     assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    // A client that refuses every coding gets the answer as it is, never a plain-text 406.
+    for refuses in ["identity;q=0, *;q=0", "*;q=0", "gzip;q=0"] {
+        let reply = app
+            .send(
+                app.request(Method::GET, path)
+                    .header("Accept-Encoding", refuses),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{refuses}");
+        assert_eq!(reply.body, plain.body, "{refuses}");
+        let reply = app
+            .send(
+                app.request(Method::GET, "/api/v1/nothing")
+                    .header("Accept-Encoding", refuses),
+            )
+            .await;
+        reply.problem(404);
+    }
     // A 304 and a small answer vary too.
     let etag = plain.header("etag").unwrap();
     let not_modified = app
@@ -525,6 +543,31 @@ async fn lists_are_cards_and_unknown_parameters_are_refused() {
             "{path}: {problem}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_revalidation_that_misses_the_cache_is_kept() {
+    let app = TestApp::spawn().await;
+    // Two URLs of one list answer the same bytes, so the same ETag.
+    let etag = app
+        .get("/api/v1/authors", None)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let path = "/api/v1/authors?per_page=20";
+    let conditional = app
+        .send(
+            app.request(Method::GET, path)
+                .header("If-None-Match", &etag),
+        )
+        .await;
+    assert_eq!(conditional.status, 304);
+    assert_eq!(
+        statements_for(&app, path).await,
+        0,
+        "the answer behind the 304 was kept"
+    );
 }
 
 #[tokio::test]
