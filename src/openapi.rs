@@ -23,7 +23,8 @@ use crate::error::{PROBLEM_JSON, Problem};
             `Authorization: Bearer <token>`. Every error is `application/problem+json`.\n\n\
             HEAD is answered wherever GET is (the same headers, no body). A query parameter an \
             operation does not list is a 400 naming it. Absolute URLs in answers are built \
-            from the server's configuration (`LEDE_PUBLIC_URL`), never from a request's `Host`.",
+            from the server's configuration (`LEDE_PUBLIC_URL`), never from a request's `Host`; \
+            only a configured trusted proxy may name the host (then each host has its own answers).",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/")),
@@ -167,7 +168,7 @@ fn add_cache_control(operation: &mut Operation) {
             ),
             (
                 "Surrogate-Key",
-                "For answers without a token: what the answer shows, space-separated (`article:<id> author:<id> articles`), for a CDN to purge by when lede records a change with those keys",
+                "For answers without a token: what the answer shows, space-separated (`article:<id> byline:<author id> tag:<id>`; a list: `articles article:<id> ...`), for a CDN to purge by when lede records a change with those keys",
             ),
         ] {
             ok.headers.insert(

@@ -367,12 +367,15 @@ async fn find_article(
         Some(article) => article,
         None => {
             return match queries::by_old_slug(&mut conn, &key).await? {
-                Some(moved) if may_read(reader, &moved) => Ok(HttpResponse::MovedPermanently()
-                    .insert_header((
-                        header::LOCATION,
-                        format!("{}/api/v1/articles/{}", base_url(&req), moved.slug),
-                    ))
-                    .finish()),
+                Some(moved) if may_read(reader, &moved) => {
+                    let location = format!("{}/api/v1/articles/{}", base_url(&req), moved.slug);
+                    let moved_to = HttpResponse::MovedPermanently()
+                        .insert_header((header::LOCATION, location))
+                        .finish();
+                    // Dropped (by a CDN too) when the article changes, its slug included.
+                    let keys = vec![crate::changes::key("article", moved.id)];
+                    Ok(crate::http::cache::showing(moved_to, keys))
+                }
                 _ => Err(ApiError::not_found("article", &key)),
             };
         }
@@ -381,11 +384,7 @@ async fn find_article(
         return Err(ApiError::not_found("article", &key));
     }
     let urls = state.storage.urls(&req);
-    ok_showing(
-        &req,
-        &view_one(&mut conn, article, &urls).await?,
-        Vec::new(),
-    )
+    ok_showing(&req, &view_one(&mut conn, article, &urls).await?)
 }
 
 /// An article's fields after a create or a change, before anything is resolved.

@@ -328,7 +328,8 @@ impl crate::http::cache::Shows for ArticleResponse {
 
     fn embedded_keys(&self, keys: &mut Vec<String>) {
         use crate::changes::key;
-        keys.push(key("author", self.author.id));
+        // The byline (id, slug, name, avatar), not the whole author: a bio edit keeps it.
+        keys.push(key("byline", self.author.id));
         keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
         let images = self.author.avatar.iter().chain(&self.cover_image);
         keys.extend(images.filter_map(crate::http::cache::Shows::key));

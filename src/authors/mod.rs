@@ -164,7 +164,6 @@ async fn find_author(
     ok_showing(
         &req,
         &view(&mut conn, author, auth.is_authenticated(), &urls).await?,
-        Vec::new(),
     )
 }
 

@@ -107,19 +107,26 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
             .returning(Author::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, author.id, "created").await?;
+        // Nothing embeds a new author yet.
+        record(conn, author.id, "created", false).await?;
         Ok(author)
     })
     .await
 }
 
-/// Every change to a author is public: the answers that show it and the lists of authors;
-/// once it exists, also the lists of articles, which embed it (a list names only its
-/// items' own keys, see `http::cache::Shows`).
-async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+/// Every change to an author is public: the answers that show it and the lists of authors;
+/// when `byline` (its slug, name or avatar changed), also what shows its byline: its
+/// articles (`byline:<id>`) and the article lists (a list names only its items' own keys,
+/// see `http::cache::Shows`).
+async fn record(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    event: &str,
+    byline: bool,
+) -> Result<(), ApiError> {
     let mut keys = vec![crate::changes::key("author", id), "authors".to_owned()];
-    if event != "created" {
-        keys.extend(["articles"].map(String::from));
+    if byline {
+        keys.extend([crate::changes::key("byline", id), "articles".to_owned()]);
     }
     crate::changes::record(conn, "author", Some(id), event, keys).await
 }
@@ -135,7 +142,13 @@ pub async fn update(
             .returning(Author::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, id, "updated").await?;
+        record(
+            conn,
+            id,
+            "updated",
+            changes.slug.is_some() || changes.name.is_some() || changes.avatar_image_id.is_some(),
+        )
+        .await?;
         Ok(author)
     })
     .await
@@ -146,7 +159,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
         let deleted = diesel::delete(authors::table.find(id))
             .execute(conn)
             .await?;
-        record(conn, id, "deleted").await?;
+        record(conn, id, "deleted", true).await?;
         Ok(deleted)
     })
     .await

@@ -41,6 +41,18 @@ pub async fn recording<F: Future>(work: F) -> (F::Output, Vec<String>) {
         .await
 }
 
+/// How long recorded changes are kept.
+const RETENTION: &str = "7 days";
+
+/// Removes changes older than the retention (any node may; run now and then).
+pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
+    Ok(diesel::sql_query(format!(
+        "DELETE FROM changes WHERE created_at < now() - interval '{RETENTION}'"
+    ))
+    .execute(conn)
+    .await?)
+}
+
 /// Records a change in the caller's transaction and announces it at commit.
 pub async fn record(
     conn: &mut AsyncPgConnection,

@@ -234,13 +234,10 @@ impl ResponseCache {
     }
 
     fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        // A stale entry stays until the next render of its URL replaces it (removing it
+        // here could remove that newer one) or it is evicted.
         let entry = self.entries.get(key)?;
-        if self.is_current(entry.epoch, &entry.keys) {
-            Some(entry)
-        } else {
-            self.entries.invalidate(key);
-            None
-        }
+        self.is_current(entry.epoch, &entry.keys).then_some(entry)
     }
 
     fn usable(&self) -> bool {
@@ -576,8 +573,14 @@ pub fn listen(state: web::Data<AppState>, database_url: String) {
 
 async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow::Result<()> {
     use futures_util::StreamExt;
-    let (client, mut connection) =
-        tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
+    // Keepalives: a connection that died silently (a dropped network path) is noticed in
+    // about a minute, not the system's default two hours.
+    let mut config: tokio_postgres::Config = database_url.parse()?;
+    config
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3);
+    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
     let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let listener = state.clone();
     // The connection must be polled for LISTEN to be sent and notifications to arrive.
@@ -595,7 +598,21 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
         .await?;
     state.cache.empty();
     state.cache.listening.store(true, Ordering::SeqCst);
-    driver.await?;
+    // Now and then (and on each reconnect), old changes are removed.
+    let pool = state.pool.clone();
+    let pruner = tokio::spawn(async move {
+        loop {
+            if let Ok(mut conn) = crate::db::conn(&pool).await
+                && let Err(error) = changes::prune(&mut conn).await
+            {
+                tracing::warn!(%error, "could not prune old changes");
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let ended = driver.await;
+    pruner.abort();
+    ended?;
     anyhow::bail!("notification stream ended")
 }
 

@@ -32,16 +32,15 @@ pub fn ok<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse, Ap
     tagged(req, StatusCode::OK, to_json(value)?)
 }
 
-/// `ok` for a read the public may make: the answer also names what it shows (`extra` and
-/// the object's own keys), for the response cache and CDNs.
+/// `ok` for a read the public may make: the answer also names what it shows, for the
+/// response cache and CDNs.
 pub fn ok_showing<T: Serialize + Shows>(
     req: &HttpRequest,
     value: &T,
-    mut extra: Vec<String>,
 ) -> Result<HttpResponse, ApiError> {
-    extra.extend(value.key());
-    value.embedded_keys(&mut extra);
-    Ok(showing(ok(req, value)?, extra))
+    let mut keys: Vec<String> = value.key().into_iter().collect();
+    value.embedded_keys(&mut keys);
+    Ok(showing(ok(req, value)?, keys))
 }
 
 /// 200 with the object and its ETag, unconditionally (the answer to a write).

@@ -121,11 +121,7 @@ async fn find_image(
     let image = queries::find(&mut conn, *id)
         .await?
         .ok_or_else(|| not_found(*id))?;
-    ok_showing(
-        &req,
-        &ImageResponse::new(image, &state.storage.urls(&req)),
-        Vec::new(),
-    )
+    ok_showing(&req, &ImageResponse::new(image, &state.storage.urls(&req)))
 }
 
 fn not_found(id: Uuid) -> ApiError {

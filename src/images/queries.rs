@@ -94,18 +94,24 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
             .returning(Image::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, image.id, "created").await?;
+        // Nothing embeds a new image yet.
+        record(conn, image.id, "created", false).await?;
         Ok(image)
     })
     .await
 }
 
-/// Every change to a image is public: the answers that show it and the lists of images;
-/// once it exists, also the lists of authors and articles, which embed it (a list names only its
-/// items' own keys, see `http::cache::Shows`).
-async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+/// Every change to an image is public: the answers that show it and the lists of images;
+/// when `embedded` (a field the lists of authors and articles show changed), those lists too (a list
+/// names only its items' own keys, see `http::cache::Shows`).
+async fn record(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    event: &str,
+    embedded: bool,
+) -> Result<(), ApiError> {
     let mut keys = vec![crate::changes::key("image", id), "images".to_owned()];
-    if event != "created" {
+    if embedded {
         keys.extend(["authors", "articles"].map(String::from));
     }
     crate::changes::record(conn, "image", Some(id), event, keys).await
@@ -122,7 +128,7 @@ pub async fn update(
             .returning(Image::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, id, "updated").await?;
+        record(conn, id, "updated", true).await?;
         Ok(image)
     })
     .await
@@ -131,7 +137,8 @@ pub async fn update(
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(images::table.find(id)).execute(conn).await?;
-        record(conn, id, "deleted").await?;
+        // Only an image nothing uses can be deleted (409 otherwise): no list embeds it.
+        record(conn, id, "deleted", false).await?;
         Ok(deleted)
     })
     .await

@@ -105,7 +105,7 @@ async fn find_tag(
     let tag = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("tag", &key))?;
-    ok_showing(&req, &TagResponse::from(tag), Vec::new())
+    ok_showing(&req, &TagResponse::from(tag))
 }
 
 /// Create a tag

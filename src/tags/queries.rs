@@ -99,18 +99,24 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
             .returning(Tag::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, tag.id, "created").await?;
+        // Nothing embeds a new tag yet.
+        record(conn, tag.id, "created", false).await?;
         Ok(tag)
     })
     .await
 }
 
 /// Every change to a tag is public: the answers that show it and the lists of tags;
-/// once it exists, also the lists of articles, which embed it (a list names only its
-/// items' own keys, see `http::cache::Shows`).
-async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+/// when `embedded` (a field the lists of articles show changed), those lists too (a list
+/// names only its items' own keys, see `http::cache::Shows`).
+async fn record(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    event: &str,
+    embedded: bool,
+) -> Result<(), ApiError> {
     let mut keys = vec![crate::changes::key("tag", id), "tags".to_owned()];
-    if event != "created" {
+    if embedded {
         keys.extend(["articles"].map(String::from));
     }
     crate::changes::record(conn, "tag", Some(id), event, keys).await
@@ -127,7 +133,13 @@ pub async fn update(
             .returning(Tag::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, id, "updated").await?;
+        record(
+            conn,
+            id,
+            "updated",
+            changes.slug.is_some() || changes.name.is_some(),
+        )
+        .await?;
         Ok(tag)
     })
     .await
@@ -136,7 +148,7 @@ pub async fn update(
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(tags::table.find(id)).execute(conn).await?;
-        record(conn, id, "deleted").await?;
+        record(conn, id, "deleted", true).await?;
         Ok(deleted)
     })
     .await

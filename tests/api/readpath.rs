@@ -392,19 +392,43 @@ async fn a_write_drops_only_the_answers_that_show_what_it_changed() {
             "New Name"
         );
     }
+    // A change no article shows (an author's bio) keeps the articles and their lists.
+    statements_for(&app, "/api/v1/articles").await;
+    statements_for(&app, "/api/v1/articles/first").await;
+    app.patch(
+        "/api/v1/authors/test-author",
+        Some(&app.editor),
+        &json!({"bio": "Writes."}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        statements_for(&app, "/api/v1/articles").await,
+        0,
+        "lists kept"
+    );
+    assert_eq!(
+        statements_for(&app, "/api/v1/articles/first").await,
+        0,
+        "articles kept"
+    );
+    assert_eq!(
+        app.get("/api/v1/authors/test-author", None).await.json()["bio"],
+        "Writes."
+    );
     // What the answers say they show, for a CDN to purge by.
     let reply = app.get("/api/v1/articles/third", None).await;
     let id = reply.json()["id"].as_str().unwrap().to_owned();
     let keys = reply.header("surrogate-key").unwrap().to_owned();
     assert!(keys.contains(&format!("article:{id}")), "{keys}");
-    assert!(keys.contains("author:"), "{keys}");
+    assert!(keys.contains("byline:"), "{keys}");
     let list_keys = app.get("/api/v1/articles", None).await;
     let list_keys = list_keys.header("surrogate-key").unwrap();
     assert!(list_keys.split(' ').any(|k| k == "articles"), "{list_keys}");
     assert!(list_keys.contains(&format!("article:{id}")), "{list_keys}");
     // A list names its items, not what they embed (a short header; a change to an author,
     // tag or image names the lists too).
-    assert!(!list_keys.contains("author:"), "{list_keys}");
+    assert!(!list_keys.contains("byline:"), "{list_keys}");
 }
 
 fn varies(reply: &Reply) -> bool {
