@@ -532,8 +532,9 @@ fn answer(
 
 fn compress(body: &[u8]) -> Body {
     // A window just larger than the answer (brotli's 22 bits would allocate megabytes per
-    // compression, many at once under a burst of misses).
-    let window = (usize::BITS - body.len().leading_zeros() + 1).clamp(16, 24);
+    // compression, many at once under a burst of misses), but not under 18 bits: at 16 and
+    // below brotli picks a hasher whose tables are zeroed at great cost on every call.
+    let window = (usize::BITS - body.len().leading_zeros() + 1).clamp(18, 24);
     let mut br = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 5, window);
     let mut gzip = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 3),
