@@ -1,9 +1,4 @@
 //! The `lede` command: `serve` (the default), `migrate`, `token create`, `openapi`.
-/// mimalloc instead of glibc's malloc: a list page allocates thousands of small strings and
-/// values; glibc's allocator was a quarter of the CPU of an uncached list (bench/run).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::net::TcpListener;
 use std::process::ExitCode;
 

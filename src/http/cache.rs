@@ -382,7 +382,7 @@ pub async fn cache(
         state.cache.listening.load(Ordering::SeqCst) && publication_check(&state).await;
     if !state.cache.usable() || !instants_known {
         let response = next.call(req).await?.map_into_boxed_body();
-        return Ok(public_headers(&state, response));
+        return not_kept(&state, response).await;
     }
     let key = cache_key(&state, &req);
     // The leader guard lives to the end of this function: waiters wake once it has kept
@@ -415,7 +415,7 @@ pub async fn cache(
     let etag = response.headers().get(header::ETAG).cloned();
     let (Some(shown), Some(etag), true, StatusCode::OK) = (shown, etag, is_json, response.status())
     else {
-        return Ok(public_headers(&state, response));
+        return not_kept(&state, response).await;
     };
     let headers: Vec<(HeaderName, HeaderValue)> =
         [header::LINK, HeaderName::from_static("x-total-count")]
@@ -458,29 +458,52 @@ pub async fn cache(
     Ok(ServiceResponse::new(request, response))
 }
 
-/// `Cache-Control`, `Vary` and `Surrogate-Key` on a public answer that is not kept.
-fn public_headers(
+/// A public answer that is not kept: with `Cache-Control`, `Vary` and `Surrogate-Key`, and
+/// compressed here in the coding the client prefers (the same settings as kept answers;
+/// the general compression middleware's brotli allocates far more per call).
+async fn not_kept(
     state: &AppState,
-    mut response: ServiceResponse<BoxBody>,
-) -> ServiceResponse<BoxBody> {
+    response: ServiceResponse<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let status = response.status();
+    if !matches!(
+        status,
+        StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::MOVED_PERMANENTLY
+    ) {
+        return Ok(response);
+    }
     let keys = response
         .response()
         .extensions()
         .get::<Shown>()
         .and_then(|shown| HeaderValue::from_str(&shown.0.join(" ")).ok());
+    let coding = crate::http::encoding::preferred(response.request().headers());
+    let (request, mut response) = response.into_parts();
     let headers = response.headers_mut();
-    if matches!(
-        status,
-        StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::MOVED_PERMANENTLY
-    ) {
-        headers.insert(header::CACHE_CONTROL, state.cache.cache_control.clone());
-        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        if let Some(keys) = keys {
-            headers.insert(SURROGATE_KEY, keys);
-        }
+    headers.insert(header::CACHE_CONTROL, state.cache.cache_control.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(keys) = keys {
+        headers.insert(SURROGATE_KEY, keys);
     }
+    let (Some(coding), StatusCode::OK) = (coding, status) else {
+        return Ok(ServiceResponse::new(request, response));
+    };
+    let (head, body) = response.into_parts();
+    let Ok(body) = actix_web::body::to_bytes(body).await else {
+        let error = crate::error::ApiError::Internal("cannot read an answer".into());
+        let response = actix_web::ResponseError::error_response(&error);
+        return Ok(ServiceResponse::new(request, response));
+    };
+    let encoded = if body.len() < BLOCKING_COMPRESS {
+        compress_as(coding, &body, ONCE)
+    } else {
+        web::block(move || compress_as(coding, &body, ONCE)).await?
+    };
+    let mut response = head.set_body(BoxBody::new(encoded));
     response
+        .headers_mut()
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    Ok(ServiceResponse::new(request, response))
 }
 
 /// A kept answer in the encoding the client takes (304 when its `If-None-Match` has it).
@@ -531,21 +554,41 @@ fn answer(
 }
 
 fn compress(body: &[u8]) -> Body {
-    // A window just larger than the answer (brotli's 22 bits would allocate megabytes per
-    // compression, many at once under a burst of misses), but not under 18 bits: at 16 and
-    // below brotli picks a hasher whose tables are zeroed at great cost on every call.
-    let window = (usize::BITS - body.len().leading_zeros() + 1).clamp(18, 24);
-    let mut br = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 5, window);
-    let mut gzip = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 3),
-        flate2::Compression::new(6),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = br.write_all(body);
-    let _ = gzip.write_all(body);
     Body {
-        br: Bytes::from(br.into_inner()),
-        gzip: Bytes::from(gzip.finish().unwrap_or_default()),
+        br: compress_as("br", body, KEPT),
+        gzip: compress_as("gzip", body, KEPT),
+    }
+}
+
+/// Compression levels (brotli, gzip): kept answers are compressed once and served many
+/// times, so harder; an answer served once is compressed fast.
+type Levels = (u32, u32);
+const KEPT: Levels = (5, 6);
+const ONCE: Levels = (2, 3);
+
+/// `body` in brotli (`br`) or gzip (anything else).
+fn compress_as(coding: &str, body: &[u8], (br_level, gzip_level): Levels) -> Bytes {
+    // Writing into a Vec cannot fail.
+    if coding == "br" {
+        // A window just larger than the answer (brotli's 22 bits would allocate megabytes
+        // per compression, many at once under a burst of misses), but not under 18 bits: at
+        // 16 and below brotli picks a hasher whose tables are zeroed at great cost each call.
+        let window = (usize::BITS - body.len().leading_zeros() + 1).clamp(18, 24);
+        let mut br = brotli::CompressorWriter::new(
+            Vec::with_capacity(body.len() / 4),
+            4096,
+            br_level,
+            window,
+        );
+        let _ = br.write_all(body);
+        Bytes::from(br.into_inner())
+    } else {
+        let mut gzip = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 3),
+            flate2::Compression::new(gzip_level),
+        );
+        let _ = gzip.write_all(body);
+        Bytes::from(gzip.finish().unwrap_or_default())
     }
 }
 

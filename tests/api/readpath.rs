@@ -570,6 +570,35 @@ async fn lists_are_cards_and_unknown_parameters_are_refused() {
 }
 
 #[tokio::test]
+async fn answers_not_kept_are_public_and_compressed_all_the_same() {
+    let app = TestApp::spawn_with(Options {
+        cache_ttl: 0,
+        ..Options::default()
+    })
+    .await;
+    article_with_figure(&app, "Uncached").await;
+    for path in ["/api/v1/articles", "/api/v1/articles/uncached"] {
+        let plain = app.get(path, None).await;
+        assert_eq!(plain.status, 200);
+        let br = app
+            .send(
+                app.request(Method::GET, path)
+                    .header("Accept-Encoding", "br"),
+            )
+            .await;
+        assert_eq!(br.header("content-encoding"), Some("br"), "{path}");
+        let mut decoded = Vec::new();
+        brotli::Decompressor::new(&br.body[..], 4096)
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, plain.body, "{path}");
+        assert!(varies(&br), "{path}");
+        assert!(br.header("cache-control").unwrap().starts_with("public"));
+        assert!(br.header("surrogate-key").unwrap().contains("article:"));
+    }
+}
+
+#[tokio::test]
 async fn a_revalidation_that_misses_the_cache_is_kept() {
     let app = TestApp::spawn().await;
     // Two URLs of one list answer the same bytes, so the same ETag.

@@ -118,6 +118,8 @@ pub struct Options {
     pub comments_per_ip: i64,
     pub comment_auto_approve: bool,
     pub trusted_proxies: String,
+    /// `LEDE_CACHE_TTL` (0: answers are not kept).
+    pub cache_ttl: u64,
 }
 
 impl Default for Options {
@@ -132,6 +134,7 @@ impl Default for Options {
             comments_per_ip: 100,
             comment_auto_approve: false,
             trusted_proxies: String::new(),
+            cache_ttl: 60,
         }
     }
 }
@@ -190,6 +193,7 @@ impl TestApp {
         config.comments_per_email = options.comments_per_ip;
         config.comment_auto_approve = options.comment_auto_approve;
         config.trusted_proxies = options.trusted_proxies;
+        config.cache_ttl = options.cache_ttl;
         config.json_limit = options.json_limit;
         config.public_url = options.public_url;
         config.cors_origins = options.cors_origins;
