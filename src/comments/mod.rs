@@ -144,7 +144,7 @@ async fn submit_comment(
         );
     }
     let author_url = checks.url("author_url", new.author_url.as_deref());
-    let body_markdown = checks.text("body", &new.body, MAX_BODY);
+    let body_markdown = checks.multiline_text("body", &new.body, MAX_BODY);
     checks.finish()?;
     let author_email = author_email.unwrap_or_default();
     let rules = &state.comment_rules;
@@ -478,7 +478,7 @@ async fn update_comment(
     let markdown = changes
         .body
         .as_deref()
-        .map(|b| checks.text("body", b, MAX_BODY));
+        .map(|b| checks.multiline_text("body", b, MAX_BODY));
     checks.finish()?;
     let html = match markdown.clone() {
         Some(markdown) => Some(web::block(move || render_body(&markdown)).await?),

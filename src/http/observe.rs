@@ -35,7 +35,12 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = req.method().to_string();
+    // Invented methods are counted together: each would otherwise make metric series.
+    let method = match req.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known,
+        _ => "other",
+    }
+    .to_owned();
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();

@@ -27,6 +27,18 @@ impl Checks {
         value.to_owned()
     }
 
+    /// Required text that may span lines (a comment's body): like `text`, but newlines and
+    /// tabs are text; other control characters are refused.
+    pub fn multiline_text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.fail(field, "required", format!("{field} must not be empty"));
+        } else {
+            self.plain(field, value, max, true);
+        }
+        value.to_owned()
+    }
+
     /// A merge-patch value for a field that cannot be removed: `null` is refused.
     pub fn kept(
         &mut self,

@@ -473,3 +473,28 @@ async fn commenter_data_never_reaches_the_public() {
     queue.problem(403);
     assert!(!queue.text().contains(EMAIL));
 }
+
+#[tokio::test]
+async fn a_comment_may_have_several_paragraphs() {
+    let app = TestApp::spawn().await;
+    let slug = published(&app, "Paragraphs").await;
+    let created = submit(&app, &slug, &form("First thought.\r\n\r\nSecond\tthought."))
+        .await
+        .expect(201);
+    let html = created["body_html"].as_str().unwrap();
+    assert_eq!(html.matches("<p>").count(), 2, "{html}");
+    // A moderator's edit may span lines too.
+    let id = created["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/comments/{id}"),
+        Some(&app.editor),
+        &json!({"body": "Edited.\n\nStill two."}),
+    )
+    .await
+    .expect(200);
+    // Other control characters are still refused, and named.
+    for bad in ["bell \u{7} here", "escape \u{1b}[31m"] {
+        let problem = submit(&app, &slug, &form(bad)).await.problem(422);
+        assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
+    }
+}

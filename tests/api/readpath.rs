@@ -635,6 +635,9 @@ async fn urls_no_operation_takes_are_refused() {
         "/api/v1/authors/a%00b".to_owned(),
         "/api/v1/articles?q=%00".to_owned(),
         "/api/v1/articles?author=%00".to_owned(),
+        "/api/v1/articles?tag=a%00b".to_owned(),
+        "/api/v1/images?mime_type=image%2Fpng%00".to_owned(),
+        "/api/v1/tags/a%00b".to_owned(),
     ] {
         app.get(&path, None).await.problem(400);
     }

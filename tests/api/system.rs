@@ -31,5 +31,14 @@ async fn health_readiness_and_metrics() {
         "{text}"
     );
     assert!(text.contains("lede_http_request_duration_seconds_bucket"));
+    // Invented methods make no series of their own.
+    for name in ["FROB", "XYZZY", "BREW"] {
+        let method = reqwest::Method::from_bytes(name.as_bytes()).unwrap();
+        let reply = app.send(app.request(method, "/api/v1/authors")).await;
+        assert_eq!(reply.status, 405);
+    }
+    let text = app.get("/metrics", None).await.text();
+    assert!(!text.contains("FROB") && !text.contains("XYZZY"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
     assert!(text.contains(r#"lede_db_pool_connections{state="max"}"#));
 }
