@@ -1,9 +1,10 @@
 //! The change feed. A write that changes what the public sees records one row, in its own
 //! transaction, naming the keys of what it changed: `article:<id>`, `author:<id>`,
-//! `tag:<id>`, `image:<id>`, `comments:<article id>` for things, and `articles`, `authors`,
-//! `tags`, `images` for the lists they can enter or leave. The same transaction NOTIFYs
-//! the keys, delivered at commit to every node's response cache; a write that changes
-//! nothing public (a pending comment, a draft edit, a token) records nothing.
+//! `byline:<author id>`, `tag:<id>`, `image:<id>`, `comments:<article id>` for things,
+//! `articles`, `authors`, `tags`, `images` for the lists that show them, and `schedule` when a
+//! publication instant may have moved. The same transaction NOTIFYs the keys, delivered at
+//! commit to every node's response cache; a write that changes nothing public (a pending
+//! comment, a draft edit, a token) records nothing.
 use std::cell::RefCell;
 use std::future::Future;
 
