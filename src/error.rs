@@ -252,6 +252,11 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::Error as E;
         match &error {
             E::NotFound => ApiError::NotFound("no such resource".into()),
+            // Something still refers to the row (a write raced the check made before it).
+            E::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict {
+                detail: "other records still refer to this one; try again".into(),
+                errors: Vec::new(),
+            },
             E::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 let field = unique_constraint_field(info.constraint_name());
                 ApiError::conflict(field, format!("this {field} is already taken"))

@@ -461,6 +461,8 @@ pub async fn resolve_tags(
     for key in keys {
         let found = crate::tags::queries::find(conn, key).await?;
         match found {
+            // Named twice (by slug and id, or repeated): once, in its first place.
+            Some(tag) if ids.contains(&tag.id) => {}
             Some(tag) => ids.push(tag.id),
             None if create && crate::http::validate::is_valid_slug(key) => {
                 let row = crate::tags::model::TagInsert {
@@ -473,7 +475,6 @@ pub async fn resolve_tags(
             }
             None => unknown.push(key.clone()),
         }
-        ids.dedup();
     }
     Ok((ids, unknown))
 }
@@ -538,6 +539,17 @@ pub async fn set_figures(
 }
 
 /// Slugs of the articles showing an image (as cover or figure).
+/// Slugs of an author's articles (drafts included), a few, for a 409's message.
+pub async fn by_author(conn: &mut AsyncPgConnection, author_id: Uuid) -> QueryResult<Vec<String>> {
+    articles::table
+        .filter(articles::author_id.eq(author_id))
+        .order(articles::created_at)
+        .select(articles::slug)
+        .limit(10)
+        .load(conn)
+        .await
+}
+
 pub async fn using_image(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<String>> {
     articles::table
         .filter(

@@ -282,7 +282,8 @@ fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
 
 /// Delete an author
 ///
-/// Editors and admins. Tokens bound to the author are deleted with it.
+/// Editors and admins. Tokens bound to the author are deleted with it; an author who still
+/// has articles is a 409 naming them (move or delete those first).
 #[utoipa::path(
     tag = "authors", operation_id = "delete_author",
     params(("id_or_slug" = String, Path, description = "The author's id or slug"),
@@ -306,6 +307,16 @@ async fn delete_author(
             .await?
             .ok_or_else(|| ApiError::not_found("author", &key))?;
         if_match.check_value(&view(conn, current.clone(), true, &urls).await?)?;
+        let articles = crate::articles::queries::by_author(conn, current.id).await?;
+        if !articles.is_empty() {
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "the author has articles ({}); move or delete them first",
+                    articles.join(", ")
+                ),
+                errors: Vec::new(),
+            });
+        }
         queries::delete(conn, current.id).await?;
         Ok(())
     })

@@ -872,3 +872,38 @@ async fn deleting_an_article_keeps_its_images() {
     .await
     .expect(204);
 }
+
+#[tokio::test]
+async fn repeated_tags_count_once_and_authors_with_articles_are_kept() {
+    let app = TestApp::spawn().await;
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Twice", "author": "test-author", "tags": ["cities", "transport", "cities"]}),
+        )
+        .await
+        .expect(201);
+    let tags: Vec<&str> = article["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["cities", "transport"]);
+    // An author with articles is not deleted: a 409 naming them, nothing removed.
+    let problem = app
+        .delete("/api/v1/authors/test-author", Some(&app.editor))
+        .await
+        .problem(409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("twice"),
+        "{problem}"
+    );
+    app.get("/api/v1/authors/test-author", None)
+        .await
+        .expect(200);
+    app.get("/api/v1/articles/twice", Some(&app.editor))
+        .await
+        .expect(200);
+}
