@@ -424,22 +424,9 @@ pub async fn cache(
             .collect();
     let route = response.request().match_pattern();
     let (request, http_response) = response.into_parts();
-    let (head, body) = http_response.into_parts();
-    let body = match actix_web::body::to_bytes(body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let error = crate::error::ApiError::Internal("cannot read an answer".into());
-            return Ok(ServiceResponse::new(
-                request,
-                actix_web::ResponseError::error_response(&error),
-            ));
-        }
-    };
-    drop(head);
-    let body = if body.len() < BLOCKING_COMPRESS {
-        compress(&body)
-    } else {
-        web::block(move || compress(&body)).await?
+    let body = http_response.into_body();
+    let Some(body) = read_and_compress(body, compress).await? else {
+        return Ok(unreadable(request));
     };
     let entry = Arc::new(Entry {
         epoch,
@@ -489,15 +476,9 @@ async fn not_kept(
         return Ok(ServiceResponse::new(request, response));
     };
     let (head, body) = response.into_parts();
-    let Ok(body) = actix_web::body::to_bytes(body).await else {
-        let error = crate::error::ApiError::Internal("cannot read an answer".into());
-        let response = actix_web::ResponseError::error_response(&error);
-        return Ok(ServiceResponse::new(request, response));
-    };
-    let encoded = if body.len() < BLOCKING_COMPRESS {
-        compress_as(coding, &body, ONCE)
-    } else {
-        web::block(move || compress_as(coding, &body, ONCE)).await?
+    let encoded = read_and_compress(body, move |body| compress_as(coding, body, ONCE)).await?;
+    let Some(encoded) = encoded else {
+        return Ok(unreadable(request));
     };
     let mut response = head.set_body(BoxBody::new(encoded));
     response
@@ -551,6 +532,27 @@ fn answer(
             .insert(crate::http::observe::RoutePattern(route.clone()));
     }
     response
+}
+
+/// A rendered body, read whole and compressed (off the async workers when it is large);
+/// `None` when it cannot be read.
+async fn read_and_compress<T: Send + 'static>(
+    body: BoxBody,
+    compress: impl FnOnce(&[u8]) -> T + Send + 'static,
+) -> Result<Option<T>, Error> {
+    let Ok(body) = actix_web::body::to_bytes(body).await else {
+        return Ok(None);
+    };
+    Ok(Some(if body.len() < BLOCKING_COMPRESS {
+        compress(&body)
+    } else {
+        web::block(move || compress(&body)).await?
+    }))
+}
+
+fn unreadable(request: HttpRequest) -> ServiceResponse<BoxBody> {
+    let error = crate::error::ApiError::Internal("cannot read an answer".into());
+    ServiceResponse::new(request, actix_web::ResponseError::error_response(&error))
 }
 
 fn compress(body: &[u8]) -> Body {
