@@ -108,27 +108,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
             .get_result(conn)
             .await?;
         // Nothing embeds a new author yet.
-        record(conn, author.id, "created", false).await?;
+        crate::changes::record_thing(conn, "author", author.id, "created", &[]).await?;
         Ok(author)
     })
     .await
-}
-
-/// Every change to an author is public: the answers that show it and the lists of authors;
-/// when `byline` (its slug, name or avatar changed), also what shows its byline: its
-/// articles (`byline:<id>`) and the article lists (a list names only its items' own keys,
-/// see `http::cache::Shows`).
-async fn record(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    event: &str,
-    byline: bool,
-) -> Result<(), ApiError> {
-    let mut keys = vec![crate::changes::key("author", id), "authors".to_owned()];
-    if byline {
-        keys.extend([crate::changes::key("byline", id), "articles".to_owned()]);
-    }
-    crate::changes::record(conn, "author", Some(id), event, keys).await
 }
 
 pub async fn update(
@@ -142,13 +125,16 @@ pub async fn update(
             .returning(Author::as_returning())
             .get_result(conn)
             .await?;
-        record(
-            conn,
-            id,
-            "updated",
-            changes.slug.is_some() || changes.name.is_some() || changes.avatar_image_id.is_some(),
-        )
-        .await?;
+        // Articles show an author's byline (slug, name, avatar), not the bio or email.
+        let byline = crate::changes::key("byline", id);
+        let shown_in_articles =
+            changes.slug.is_some() || changes.name.is_some() || changes.avatar_image_id.is_some();
+        let also: &[&str] = if shown_in_articles {
+            &[&byline, "articles"]
+        } else {
+            &[]
+        };
+        crate::changes::record_thing(conn, "author", id, "updated", also).await?;
         Ok(author)
     })
     .await
@@ -159,7 +145,8 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
         let deleted = diesel::delete(authors::table.find(id))
             .execute(conn)
             .await?;
-        record(conn, id, "deleted", true).await?;
+        let byline = crate::changes::key("byline", id);
+        crate::changes::record_thing(conn, "author", id, "deleted", &[&byline, "articles"]).await?;
         Ok(deleted)
     })
     .await

@@ -54,6 +54,21 @@ pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
     .await?)
 }
 
+/// Records a change to one thing of `kind` (`author`, `tag`, `image`): the answers that show
+/// it (`<kind>:<id>`) and its list (`<kind>s`), plus `also`: what embeds it, named by a change
+/// that shows there (lists name only their items' own keys, see `http::cache::Shows`).
+pub async fn record_thing(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    id: Uuid,
+    event: &str,
+    also: &[&str],
+) -> Result<(), ApiError> {
+    let mut keys = vec![key(kind, id), format!("{kind}s")];
+    keys.extend(also.iter().map(|k| (*k).to_owned()));
+    record(conn, kind, Some(id), event, keys).await
+}
+
 /// Records a change in the caller's transaction and announces it at commit.
 pub async fn record(
     conn: &mut AsyncPgConnection,

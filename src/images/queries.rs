@@ -95,26 +95,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
             .get_result(conn)
             .await?;
         // Nothing embeds a new image yet.
-        record(conn, image.id, "created", false).await?;
+        crate::changes::record_thing(conn, "image", image.id, "created", &[]).await?;
         Ok(image)
     })
     .await
-}
-
-/// Every change to an image is public: the answers that show it and the lists of images;
-/// when `embedded` (a field the lists of authors and articles show changed), those lists too (a list
-/// names only its items' own keys, see `http::cache::Shows`).
-async fn record(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    event: &str,
-    embedded: bool,
-) -> Result<(), ApiError> {
-    let mut keys = vec![crate::changes::key("image", id), "images".to_owned()];
-    if embedded {
-        keys.extend(["authors", "articles"].map(String::from));
-    }
-    crate::changes::record(conn, "image", Some(id), event, keys).await
 }
 
 pub async fn update(
@@ -128,7 +112,9 @@ pub async fn update(
             .returning(Image::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, id, "updated", true).await?;
+        // Authors (avatars) and articles (covers) embed the whole image.
+        let also = &["authors", "articles"];
+        crate::changes::record_thing(conn, "image", id, "updated", also).await?;
         Ok(image)
     })
     .await
@@ -138,7 +124,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(images::table.find(id)).execute(conn).await?;
         // Only an image nothing uses can be deleted (409 otherwise): no list embeds it.
-        record(conn, id, "deleted", false).await?;
+        crate::changes::record_thing(conn, "image", id, "deleted", &[]).await?;
         Ok(deleted)
     })
     .await

@@ -100,26 +100,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
             .get_result(conn)
             .await?;
         // Nothing embeds a new tag yet.
-        record(conn, tag.id, "created", false).await?;
+        crate::changes::record_thing(conn, "tag", tag.id, "created", &[]).await?;
         Ok(tag)
     })
     .await
-}
-
-/// Every change to a tag is public: the answers that show it and the lists of tags;
-/// when `embedded` (a field the lists of articles show changed), those lists too (a list
-/// names only its items' own keys, see `http::cache::Shows`).
-async fn record(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    event: &str,
-    embedded: bool,
-) -> Result<(), ApiError> {
-    let mut keys = vec![crate::changes::key("tag", id), "tags".to_owned()];
-    if embedded {
-        keys.extend(["articles"].map(String::from));
-    }
-    crate::changes::record(conn, "tag", Some(id), event, keys).await
 }
 
 pub async fn update(
@@ -133,13 +117,13 @@ pub async fn update(
             .returning(Tag::as_returning())
             .get_result(conn)
             .await?;
-        record(
-            conn,
-            id,
-            "updated",
-            changes.slug.is_some() || changes.name.is_some(),
-        )
-        .await?;
+        // Articles show a tag's slug and name, not its description.
+        let also: &[&str] = if changes.slug.is_some() || changes.name.is_some() {
+            &["articles"]
+        } else {
+            &[]
+        };
+        crate::changes::record_thing(conn, "tag", id, "updated", also).await?;
         Ok(tag)
     })
     .await
@@ -148,7 +132,7 @@ pub async fn update(
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(tags::table.find(id)).execute(conn).await?;
-        record(conn, id, "deleted", true).await?;
+        crate::changes::record_thing(conn, "tag", id, "deleted", &["articles"]).await?;
         Ok(deleted)
     })
     .await
