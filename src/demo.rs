@@ -183,7 +183,7 @@ async fn load(
         .await?;
     let mut first = None;
     for (index, article) in articles(&photos).into_iter().enumerate() {
-        let made = crate::articles::create(conn, admin, article)
+        let made = crate::articles::create(conn, admin, article, &state.search_language)
             .await
             .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
         first.get_or_insert(made.id);
@@ -494,7 +494,7 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     comments_open: Some(true),
                 };
                 article.tags.dedup();
-                crate::articles::create(&mut conn, &admin, article)
+                crate::articles::create(&mut conn, &admin, article, &state.search_language)
                     .await
                     .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
                 let done = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

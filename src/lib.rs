@@ -43,8 +43,8 @@ pub struct AppState {
     pub storage: images::storage::Storage,
     pub image_max_bytes: usize,
     pub image_limits: images::process::Limits,
-    /// Text-search configuration; checked against pg_ts_config before the state is made.
-    pub search_language: String,
+    /// Text-search configuration of new and saved articles and of search queries.
+    pub search_language: db::SearchLanguage,
     pub comment_rules: comments::CommentRules,
     pub cache: http::cache::ResponseCache,
     /// For the cache's LISTEN connection.
@@ -62,13 +62,15 @@ impl AppState {
         self
     }
 
-    pub fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
+    /// Fails when a setting is wrong or the database lacks the search language.
+    pub async fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
         let routes = http::routes::RouteTable::new(openapi::route_table(&openapi));
         Ok(AppState {
             storage: images::storage::Storage::from_config(config)?,
             image_max_bytes: config.image_max_bytes,
-            search_language: config.search_language.clone(),
+            search_language: db::SearchLanguage::find(&database.pool, &config.search_language)
+                .await?,
             comment_rules: comments::CommentRules::from_config(config)?,
             cache: http::cache::ResponseCache::new(
                 config.cache_ttl,

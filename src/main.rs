@@ -100,7 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (url, cluster) = database(&config).await?;
             let result = async {
                 lede::db::run_migrations(&url).await?;
-                let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config)?;
+                let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config).await?;
                 let started = std::time::Instant::now();
                 lede::demo::seed_benchmark(&state, articles).await?;
                 eprintln!(
@@ -205,10 +205,11 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "migrations applied");
     }
-    let state = lede::AppState::new(lede::pool_for(url, config)?, config)?.with_database_url(url);
+    let state = lede::AppState::new(lede::pool_for(url, config)?, config)
+        .await?
+        .with_database_url(url);
     let first_admin = {
         let mut conn = AsyncPgConnection::establish(url).await?;
-        lede::db::check_search_language(&mut conn, &config.search_language).await?;
         lede::demo::first_start(&state, &mut conn, config.demo).await?
     };
     let listener = TcpListener::bind(config.bind).map_err(|e| {

@@ -21,6 +21,7 @@ use self::model::{
 use self::queries::{Embeds, Filters, Reader};
 use self::render::Figure;
 use crate::AppState;
+use crate::db::SearchLanguage;
 use crate::error::{ApiError, FieldError};
 use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
@@ -442,6 +443,7 @@ async fn save(
     principal: &Principal,
     current: Option<&Article>,
     mut input: Input,
+    language: &SearchLanguage,
 ) -> Result<Article, ApiError> {
     let mut errors: Vec<FieldError> = Vec::new();
     let author = crate::authors::queries::find(conn, &input.author).await?;
@@ -562,6 +564,7 @@ async fn save(
         comments_open: input.comments_open,
         version: current.map_or(1, |c| c.version + 1),
         updated_at: now,
+        search_language: language.clone(),
     };
     let article = row.write(conn, current.is_some()).await?;
     let event = if current.is_some() {
@@ -631,6 +634,7 @@ struct ArticleRow {
     comments_open: bool,
     version: i32,
     updated_at: DateTime<Utc>,
+    search_language: SearchLanguage,
 }
 
 impl ArticleRow {
@@ -680,11 +684,12 @@ async fn create_article(
     let base = base_url(&req);
     let urls = state.storage.urls(&req);
     let pool = state.pool.clone();
+    let language = state.search_language.clone();
     idempotency::once(&req, &state.pool, Some(principal.token_id), || async move {
         let mut conn = crate::db::conn(&pool).await?;
         let view = conn
             .transaction::<_, ApiError, _>(async |conn| {
-                let article = save(conn, &principal, None, input).await?;
+                let article = save(conn, &principal, None, input, &language).await?;
                 view_one(conn, article, &urls).await
             })
             .await?;
@@ -730,10 +735,13 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     new: NewArticle,
+    language: &SearchLanguage,
 ) -> Result<Article, ApiError> {
     let input = input_for_new(new, principal)?;
-    conn.transaction::<_, ApiError, _>(async |conn| save(conn, principal, None, input).await)
-        .await
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        save(conn, principal, None, input, language).await
+    })
+    .await
 }
 
 /// Update an article
@@ -768,7 +776,14 @@ async fn update_article(
         .transaction::<_, ApiError, _>(async |conn| {
             let current = lock_for_write(conn, &principal, &key, &if_match, &urls).await?;
             let input = apply(conn, &current, changes).await?;
-            let article = save(conn, &principal, Some(&current), input).await?;
+            let article = save(
+                conn,
+                &principal,
+                Some(&current),
+                input,
+                &state.search_language,
+            )
+            .await?;
             view_one(conn, article, &urls).await
         })
         .await?;

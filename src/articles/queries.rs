@@ -15,6 +15,7 @@ use super::model::{Article, AuthorSummary, ListedArticle, Revision, TagSummary};
 use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
 };
+use crate::db::{Regconfig, SearchLanguage};
 use crate::error::ApiError;
 use crate::http::pagination::{Cursor, KeyKind, Pagination, Sort, SortOption};
 use crate::images::model::{Image, ImageResponse};
@@ -78,6 +79,7 @@ enum Bind {
     Time(DateTime<Utc>),
     Int(i64),
     Float(f32),
+    Language(SearchLanguage),
 }
 
 /// SQL text with `$n` placeholders and the values for them, in order.
@@ -108,6 +110,7 @@ impl Sql {
                 Bind::Time(v) => query.bind::<Timestamptz, _>(v),
                 Bind::Int(v) => query.bind::<BigInt, _>(v),
                 Bind::Float(v) => query.bind::<Float4, _>(v),
+                Bind::Language(v) => query.bind::<Regconfig, _>(v),
             };
         }
         query
@@ -129,7 +132,7 @@ fn key_match(sql: &mut Sql, id_column: &str, slug_sql: &str, key: &str) {
 }
 
 /// The WHERE clause every list and count shares.
-fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &str) {
+fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &SearchLanguage) {
     sql.push(" WHERE TRUE");
     let public = "(articles.status = 'published' AND articles.published_at <= now())";
     match reader {
@@ -175,11 +178,11 @@ fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &str
             .bind(Bind::Time(before));
     }
     if let Some(q) = &filters.q {
-        sql.push(&format!(
-            " AND articles.search @@ websearch_to_tsquery('{language}', "
-        ))
-        .bind(Bind::Text(q.clone()))
-        .push(")");
+        sql.push(" AND articles.search @@ websearch_to_tsquery(")
+            .bind(Bind::Language(language.clone()))
+            .push(", ")
+            .bind(Bind::Text(q.clone()))
+            .push(")");
     }
 }
 
@@ -194,18 +197,15 @@ pub async fn list(
     filters: &Filters,
     pagination: &Pagination,
     sort: &Sort,
-    language: &str,
+    language: &SearchLanguage,
 ) -> Result<Vec<ListedArticle>, ApiError> {
-    // `language` is checked against pg_ts_config at start-up, so it may be inlined.
     let (rank, snippet) = match &filters.q {
         Some(_) => (
-            format!("ts_rank(articles.search, websearch_to_tsquery('{language}', $1))"),
-            format!(
-                "ts_headline('{language}', articles.excerpt || ' ' || articles.body_text, websearch_to_tsquery('{language}', $1), \
-                 'StartSel=\u{1},StopSel=\u{2},MaxWords=35,MinWords=15,MaxFragments=2,FragmentDelimiter=\" … \"')"
-            ),
+            "ts_rank(articles.search, websearch_to_tsquery($2, $1))",
+            "ts_headline($2, articles.excerpt || ' ' || articles.body_text, websearch_to_tsquery($2, $1), \
+             'StartSel=\u{1},StopSel=\u{2},MaxWords=35,MinWords=15,MaxFragments=2,FragmentDelimiter=\" … \"')",
         ),
-        None => ("0::real".to_owned(), "NULL::text".to_owned()),
+        None => ("0::real", "NULL::text"),
     };
     // Cards leave the bodies (the bulk of a row, stored out of line) unread.
     let bodies = if filters.include_body {
@@ -215,8 +215,9 @@ pub async fn list(
     };
     let mut sql = Sql::default();
     if let Some(q) = &filters.q {
-        // $1 is the query, shared by rank, snippet and filter.
+        // $1 is the query and $2 its language, shared by rank, snippet and filter.
         sql.binds.push(Bind::Text(q.clone()));
+        sql.binds.push(Bind::Language(language.clone()));
     }
     sql.push(&format!(
         "SELECT articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
@@ -237,9 +238,7 @@ pub async fn list(
     };
     where_clause(&mut sql, reader, &filters_without_q, language);
     if filters.q.is_some() {
-        sql.push(&format!(
-            " AND articles.search @@ websearch_to_tsquery('{language}', $1)"
-        ));
+        sql.push(" AND articles.search @@ websearch_to_tsquery($2, $1)");
     }
     if let Some(cursor) = pagination.cursor(sort)? {
         keyset(&mut sql, sort, cursor)?;
@@ -260,7 +259,7 @@ pub async fn count(
     conn: &mut AsyncPgConnection,
     reader: Reader,
     filters: &Filters,
-    language: &str,
+    language: &SearchLanguage,
 ) -> Result<i64, ApiError> {
     let mut count = Sql::default();
     count.push("SELECT count(*) AS count FROM articles");

@@ -84,38 +84,53 @@ impl diesel::connection::Instrumentation for CountQueries {
     }
 }
 
-/// Fails unless `language` is a text-search configuration of the database (it is put into
-/// SQL text, so only a known name may pass), and makes it the default of new articles.
-pub async fn check_search_language(
-    conn: &mut AsyncPgConnection,
-    language: &str,
-) -> anyhow::Result<()> {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
+/// The SQL type `regconfig` (a text-search configuration), sent as its oid.
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[diesel(postgres_type(oid = 3734, array_oid = 3735))]
+pub struct Regconfig;
+
+/// A text-search configuration this database has. Made only by [`SearchLanguage::find`], so
+/// holding one proves it exists; bound as a `regconfig` parameter, never written into SQL text.
+#[derive(Debug, Clone, diesel::expression::AsExpression)]
+#[diesel(sql_type = Regconfig)]
+pub struct SearchLanguage {
+    oid: u32,
+}
+
+impl SearchLanguage {
+    /// The configuration named `name` (e.g. `english`, `french`, `simple`), or an error
+    /// saying what to set instead.
+    pub async fn find(pool: &Pool, name: &str) -> anyhow::Result<Self> {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        #[derive(QueryableByName)]
+        struct Found {
+            #[diesel(sql_type = diesel::sql_types::Oid)]
+            oid: u32,
+        }
+        let mut conn = pool.get().await?;
+        let found: Option<Found> = diesel::sql_query(
+            "SELECT oid FROM pg_ts_config WHERE cfgname = $1 ORDER BY cfgnamespace LIMIT 1",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result(&mut conn)
+        .await
+        .optional()?;
+        match found {
+            Some(Found { oid }) => Ok(SearchLanguage { oid }),
+            None => anyhow::bail!(
+                "LEDE_SEARCH_LANGUAGE `{name}` is not a text-search configuration of this database \
+                 (try english, simple, french, german, ...)"
+            ),
+        }
     }
-    let found: Found =
-        diesel::sql_query("SELECT count(*) AS n FROM pg_ts_config WHERE cfgname = $1")
-            .bind::<diesel::sql_types::Text, _>(language)
-            .get_result(conn)
-            .await?;
-    if found.n == 0
-        || !language
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'_')
-    {
-        anyhow::bail!(
-            "LEDE_SEARCH_LANGUAGE `{language}` is not a text-search configuration of this database \
-             (try english, simple, french, german, ...)"
-        );
+}
+
+impl diesel::serialize::ToSql<Regconfig, diesel::pg::Pg> for SearchLanguage {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+    ) -> diesel::serialize::Result {
+        diesel::serialize::ToSql::<diesel::sql_types::Oid, diesel::pg::Pg>::to_sql(&self.oid, out)
     }
-    diesel::sql_query(format!(
-        "ALTER TABLE articles ALTER COLUMN search_language SET DEFAULT '{language}'"
-    ))
-    .execute(conn)
-    .await?;
-    Ok(())
 }

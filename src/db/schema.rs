@@ -55,7 +55,7 @@ diesel::table! {
     }
 }
 
-// `search` (tsvector) and `search_language` (regconfig) are left out: only SQL text uses them.
+// `search` (tsvector) is left out: only SQL text reads it.
 diesel::table! {
     articles (id) {
         id -> Uuid,
@@ -78,6 +78,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        search_language -> crate::db::Regconfig,
         sort_at -> Timestamptz,
     }
 }

@@ -907,3 +907,39 @@ async fn repeated_tags_count_once_and_authors_with_articles_are_kept() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn the_search_language_is_bound_per_article_and_needs_no_ddl() {
+    let app = TestApp::spawn_with(crate::support::Options {
+        search_language: "french".into(),
+        ..Default::default()
+    })
+    .await;
+    let made = article(
+        &app,
+        &app.editor,
+        json!({"title": "Les chevaux du port", "author": "test-author", "status": "published",
+               "body_markdown": "Ils mangeaient des pommes."}),
+    )
+    .await;
+    // French stemming: `cheval` finds `chevaux` (English leaves both words as they are).
+    let hits = app.get("/api/v1/articles?q=cheval", None).await.expect(200);
+    assert_eq!(hits["meta"]["total"], 1, "{hits}");
+    let id = made["id"].as_str().unwrap();
+    assert_eq!(
+        app.sql_text(&format!(
+            "SELECT search_language FROM articles WHERE id = '{id}'"
+        ))
+        .await,
+        ["french"]
+    );
+    // Starting with another language changed no table: rolling restarts take no lock.
+    assert_eq!(
+        app.sql_text(
+            "SELECT column_default FROM information_schema.columns \
+             WHERE table_name = 'articles' AND column_name = 'search_language'"
+        )
+        .await,
+        ["'english'::regconfig"]
+    );
+}

@@ -211,7 +211,7 @@ async fn a_scheduled_article_appears_at_its_instant_despite_the_cache() {
 async fn a_write_through_one_node_is_seen_through_another() {
     let app = TestApp::spawn().await;
     // A second node on the same database.
-    let (other, server) = serve_on(&app.database_url);
+    let (other, server) = serve_on(&app.database_url).await;
     let client = reqwest::Client::new();
     let read = |base: String| {
         let client = client.clone();

@@ -325,7 +325,7 @@ async fn losing_the_database_is_a_503_and_the_service_recovers_with_every_acknow
             .unwrap()
             .1
     };
-    let (address, server) = crate::support::serve_on(&url);
+    let (address, server) = crate::support::serve_on(&url).await;
     let client = reqwest::Client::new();
 
     // A stream of writes and reads; half way through, the database goes away.

@@ -120,6 +120,8 @@ pub struct Options {
     pub trusted_proxies: String,
     /// `LEDE_CACHE_TTL` (0: answers are not kept).
     pub cache_ttl: u64,
+    /// `LEDE_SEARCH_LANGUAGE`.
+    pub search_language: String,
 }
 
 impl Default for Options {
@@ -135,6 +137,7 @@ impl Default for Options {
             comment_auto_approve: false,
             trusted_proxies: String::new(),
             cache_ttl: 60,
+            search_language: "english".into(),
         }
     }
 }
@@ -197,11 +200,13 @@ impl TestApp {
         config.json_limit = options.json_limit;
         config.public_url = options.public_url;
         config.cors_origins = options.cors_origins;
+        config.search_language = options.search_language;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
         let server = lede::serve(
             lede::AppState::new(pool, &config)
+                .await
                 .expect("state")
                 .with_database_url(&database_url),
             listener,
@@ -298,6 +303,24 @@ impl TestApp {
             .find_map(|l| l.strip_prefix("lede_db_queries_total "))
             .and_then(|n| n.parse().ok())
             .expect("lede_db_queries_total in /metrics")
+    }
+
+    /// The first column (as text) of each row `sql` returns from this app's database: what
+    /// a test checks behind the API's back.
+    pub async fn sql_text(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.database_url)
+            .await
+            .expect("connect");
+        let rows: Vec<Row> = diesel::sql_query(format!("SELECT v::text AS v FROM ({sql}) AS q(v)"))
+            .load(&mut conn)
+            .await
+            .expect("query");
+        rows.into_iter().map(|r| r.v).collect()
     }
 
     /// GETs an absolute URL the API gave out.
@@ -421,13 +444,14 @@ impl Reply {
 
 /// Serves the real app on an arbitrary database (not one of the harness's clones), for
 /// tests that need a cluster of their own.
-pub fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
+pub async fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
     let config = Config::for_database(database_url.to_owned());
     let pool = lede::pool_for(database_url, &config).expect("pool");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let server = lede::serve(
         lede::AppState::new(pool, &config)
+            .await
             .expect("state")
             .with_database_url(database_url),
         listener,
