@@ -46,6 +46,16 @@ pub struct Config {
     #[arg(long, env = "LEDE_POOL_TIMEOUT", default_value_t = 5, global = true)]
     pub pool_timeout_secs: u64,
 
+    /// Milliseconds a database statement may run before it is cancelled and the request
+    /// answers 503 (0: no limit).
+    #[arg(
+        long,
+        env = "LEDE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
+
     /// Largest accepted JSON request body, in bytes.
     #[arg(long, env = "LEDE_JSON_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub json_limit: usize,
@@ -183,6 +193,7 @@ impl Config {
             cors_origins: "*".into(),
             pool_size: 4,
             pool_timeout_secs: 2,
+            statement_timeout_ms: 10_000,
             json_limit: 1024 * 1024,
             storage_url: None,
             media_url: None,

@@ -266,6 +266,12 @@ impl From<diesel::result::Error> for ApiError {
                 _,
             ) => ApiError::Unavailable("the database connection was lost; try again".into()),
             E::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("statement timeout") =>
+            {
+                tracing::warn!(%error, "a statement ran past LEDE_STATEMENT_TIMEOUT_MS");
+                ApiError::Unavailable("the database took too long to answer; try again".into())
+            }
+            E::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_connection_loss(info.message()) =>
             {
                 ApiError::Unavailable("the database connection was lost; try again".into())

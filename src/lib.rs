@@ -226,6 +226,7 @@ pub fn pool_for(database_url: &str, config: &Config) -> anyhow::Result<db::Datab
         database_url,
         config.pool_size,
         Duration::from_secs(config.pool_timeout_secs.max(1)),
+        Duration::from_millis(config.statement_timeout_ms),
     )
 }
 

@@ -98,6 +98,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Seed { articles } => {
             let (url, cluster) = database(&config).await?;
+            // Seeding and its closing VACUUM ANALYZE may take long: no statement timeout.
+            let config = lede::config::Config {
+                statement_timeout_ms: 0,
+                ..config
+            };
             let result = async {
                 lede::db::run_migrations(&url).await?;
                 let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config).await?;

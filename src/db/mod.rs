@@ -20,17 +20,38 @@ pub type Conn = Object<AsyncPgConnection>;
 
 /// A pool that never waits longer than `timeout` for a connection: past it the request
 /// answers 503 instead of hanging. Broken connections are replaced on the next checkout,
-/// so the service recovers by itself when the database comes back.
-pub fn build_pool(database_url: &str, size: usize, timeout: Duration) -> anyhow::Result<Database> {
+/// so the service recovers by itself when the database comes back. Each connection ends a
+/// statement that runs longer than `statement_timeout` (zero: never), so no request can
+/// hold a connection and a core of the database for long.
+pub fn build_pool(
+    database_url: &str,
+    size: usize,
+    timeout: Duration,
+    statement_timeout: Duration,
+) -> anyhow::Result<Database> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
     let queries = Arc::new(AtomicU64::new(0));
     let counter = queries.clone();
+    let set_timeout = format!("SET statement_timeout = {}", statement_timeout.as_millis());
     let pool = DeadPool::builder(manager)
-        .post_create(deadpool::managed::Hook::sync_fn(
+        .post_create(deadpool::managed::Hook::async_fn(
             move |conn: &mut AsyncPgConnection, _| {
-                use diesel_async::AsyncConnection;
-                conn.set_instrumentation(CountQueries(counter.clone()));
-                Ok(())
+                let counter = counter.clone();
+                let set_timeout = set_timeout.clone();
+                Box::pin(async move {
+                    use diesel_async::{AsyncConnection, RunQueryDsl};
+                    diesel::sql_query(set_timeout)
+                        .execute(conn)
+                        .await
+                        .map_err(|e| {
+                            deadpool::managed::HookError::Backend(
+                                diesel_async::pooled_connection::PoolError::QueryError(e),
+                            )
+                        })?;
+                    // Counted from here: the setting is not a statement of any request.
+                    conn.set_instrumentation(CountQueries(counter));
+                    Ok(())
+                })
             },
         ))
         .max_size(size)

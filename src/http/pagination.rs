@@ -24,14 +24,18 @@ use crate::http::response::{tagged, to_json};
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
 pub const MAX_PER_PAGE: i64 = 100;
+/// How deep `page` may reach (`page * per_page`): an OFFSET reads and drops every row before
+/// the page, so deeper pages are reached by `cursor`, which costs what the first page does.
+pub const MAX_PAGED_ITEMS: i64 = 10_000;
 
 /// Paging parameters shared by every list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct PageParams {
-    /// Page number, from 1. Not together with `cursor`.
-    #[param(minimum = 1, example = 1)]
+    /// Page number, from 1, while `page * per_page` is at most 10,000 (deeper: `cursor`).
+    /// Not together with `cursor`.
+    #[param(minimum = 1, maximum = 10000, example = 1)]
     page: Option<i64>,
     /// Items per page, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20, example = 20)]
@@ -128,7 +132,7 @@ impl Pagination {
                         value
                             .parse::<i64>()
                             .ok()
-                            .filter(|p| (1..=1_000_000).contains(p))
+                            .filter(|p| *p >= 1)
                             .ok_or_else(|| bad_param("page", "must be a whole number from 1"))?,
                     )
                 }
@@ -164,6 +168,15 @@ impl Pagination {
                 ));
             }
             (_, Some(cursor)) => Start::After(cursor),
+            (Some(page), None) if page.saturating_mul(per_page) > MAX_PAGED_ITEMS => {
+                return Err(bad_param(
+                    "page",
+                    &format!(
+                        "reaches past item {MAX_PAGED_ITEMS}; page deeper with `cursor` \
+                         (each page's `meta.next_cursor`)"
+                    ),
+                ));
+            }
             (page, None) => Start::Page(page.unwrap_or(1)),
         };
         Ok(Pagination {

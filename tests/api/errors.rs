@@ -311,3 +311,72 @@ async fn public_url_makes_every_link_absolute_on_it() {
         "https://api.example.com/docs/errors#not-found"
     );
 }
+
+#[tokio::test]
+async fn deep_pages_point_to_the_cursor_and_slow_statements_are_cut_off() {
+    let app = TestApp::spawn_with(Options {
+        statement_timeout_ms: 300,
+        ..Default::default()
+    })
+    .await;
+    // An OFFSET of 10^8 rows is not a page anyone needs: the answer says how to go deep.
+    for query in [
+        "page=1000000",
+        "page=501&per_page=20",
+        "page=101&per_page=100",
+    ] {
+        let problem = app
+            .get(&format!("/api/v1/articles?{query}"), None)
+            .await
+            .expect(400);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("`page`") && detail.contains("cursor"),
+            "{query}: {detail}"
+        );
+    }
+    app.get("/api/v1/articles?page=500&per_page=20", None)
+        .await
+        .expect(200);
+
+    // A statement that waits past LEDE_STATEMENT_TIMEOUT_MS (here on a row another session
+    // holds) is cancelled: the request answers 503 with Retry-After, and nothing is changed.
+    let made = app
+        .post("/api/v1/tags", Some(&app.editor), &json!({"name": "Held"}))
+        .await
+        .expect(201);
+    let id = made["id"].as_str().unwrap().to_owned();
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let mut holder = AsyncPgConnection::establish(&app.database_url)
+        .await
+        .unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tags WHERE id = '{id}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let reply = app
+        .patch(
+            &format!("/api/v1/tags/{id}"),
+            Some(&app.editor),
+            &json!({"description": "changed"}),
+        )
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert!(reply.headers.contains_key("retry-after"));
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let tag = app
+        .get(&format!("/api/v1/tags/{id}"), None)
+        .await
+        .expect(200);
+    assert!(tag["description"].is_null(), "{tag}");
+    app.patch(
+        &format!("/api/v1/tags/{id}"),
+        Some(&app.editor),
+        &json!({"description": "changed"}),
+    )
+    .await
+    .expect(200);
+}

@@ -122,6 +122,8 @@ pub struct Options {
     pub cache_ttl: u64,
     /// `LEDE_SEARCH_LANGUAGE`.
     pub search_language: String,
+    /// `LEDE_STATEMENT_TIMEOUT_MS`.
+    pub statement_timeout_ms: u64,
 }
 
 impl Default for Options {
@@ -138,6 +140,7 @@ impl Default for Options {
             trusted_proxies: String::new(),
             cache_ttl: 60,
             search_language: "english".into(),
+            statement_timeout_ms: 10_000,
         }
     }
 }
@@ -201,6 +204,7 @@ impl TestApp {
         config.public_url = options.public_url;
         config.cors_origins = options.cors_origins;
         config.search_language = options.search_language;
+        config.statement_timeout_ms = options.statement_timeout_ms;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
