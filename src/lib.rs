@@ -140,6 +140,7 @@ pub fn app(
         .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
         // Deliberately undocumented: the page problem `type` URLs point to.
         .service(web::resource("/docs/errors").get(errors_page))
+        .service(web::resource(["/", "/docs"]).get(to_docs))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(no_route))
         .wrap(from_fn(http::cache::cache))
@@ -149,6 +150,16 @@ pub fn app(
         // Outside the rest, so it compresses the final bytes (problem documents included).
         .wrap(actix_web::middleware::Compress::default())
         .wrap(from_fn(http::encoding::identity_when_nothing_fits))
+}
+
+/// `/` and `/docs` lead to the browsable docs at `/docs/`.
+async fn to_docs(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("{}/docs/", http::base_url(&req)),
+        ))
+        .finish()
 }
 
 async fn errors_page() -> HttpResponse {

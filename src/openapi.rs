@@ -30,6 +30,7 @@ use crate::error::{PROBLEM_JSON, Problem};
     servers((url = "/")),
     components(schemas(Problem, crate::error::FieldError)),
     tags(
+        (name = "articles", description = "Stories with their bodies, figures, bylines and tags: public reads of what is published, writes by their authors and editors"),
         (name = "authors", description = "Bylines: public reads, editor writes"),
         (name = "tags", description = "Topics articles are filed under"),
         (name = "images", description = "Uploads with alt text, captions, credits and resized variants; files under /media"),
@@ -84,9 +85,16 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             (HttpMethod::Put, item.put.as_mut()),
         ] {
             if let Some(operation) = operation {
+                let public = takes_optional_token(operation);
                 add_error_responses(method.clone(), operation, has_path_params);
-                if method == HttpMethod::Get && is_api {
-                    add_cache_control(operation);
+                if public {
+                    if method == HttpMethod::Get && is_api {
+                        add_cache_control(operation);
+                    }
+                    // Public: no security requirement, so docs show no padlock and generated
+                    // clients (openapi-python-client: `bool(security)`) call it without a
+                    // token. A token, when sent, is still read (drafts for their authors).
+                    operation.security = Some(Vec::new());
                 }
             }
         }
@@ -146,14 +154,18 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
     serde_json::from_value(value).unwrap_or(doc)
 }
 
-/// Public reads (those that take no token) say how long they may be kept.
-fn add_cache_control(operation: &mut Operation) {
-    let public = operation.security.as_ref().is_some_and(|requirements| {
+/// Whether a handler declared its token optional (`security((), ("bearer" = []))`).
+fn takes_optional_token(operation: &Operation) -> bool {
+    operation.security.as_ref().is_some_and(|requirements| {
         requirements.iter().any(|r| {
             serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
         })
-    });
-    if !public || operation.operation_id.as_deref() == Some("get_media") {
+    })
+}
+
+/// Public reads say how long they may be kept.
+fn add_cache_control(operation: &mut Operation) {
+    if operation.operation_id.as_deref() == Some("get_media") {
         return;
     }
     if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {

@@ -187,15 +187,22 @@ pub struct ImageUpload {
     /// type are ignored).
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
+    // Optional fields are left out of the form, never sent empty: not `nullable`, or a
+    // generated client sends the text "None" for them.
     /// Text alternative for screen readers, at most 1,000 characters.
+    #[schema(nullable = false)]
     pub alt: Option<String>,
     /// At most 2,000 characters.
+    #[schema(nullable = false)]
     pub caption: Option<String>,
     /// At most 300 characters.
+    #[schema(nullable = false)]
     pub credit: Option<String>,
-    /// 0 to 1.
+    /// Horizontal focal point, 0 (left) to 1 (right).
+    #[schema(nullable = false, minimum = 0, maximum = 1)]
     pub focal_x: Option<f32>,
-    /// 0 to 1.
+    /// Vertical focal point, 0 (top) to 1 (bottom).
+    #[schema(nullable = false, minimum = 0, maximum = 1)]
     pub focal_y: Option<f32>,
 }
 

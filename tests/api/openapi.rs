@@ -25,6 +25,66 @@ async fn the_document_and_the_docs_page_are_served() {
     assert!(docs.text().contains("swagger"), "{}", docs.text());
     let initializer = app.get("/docs/swagger-initializer.js", None).await;
     assert!(initializer.text().contains("/openapi.json"));
+    // Whoever types the address without the slash, or only the host, finds the docs.
+    for path in ["/docs", "/"] {
+        let moved = app.get(path, None).await;
+        assert_eq!(moved.status, 301, "{path}");
+        assert_eq!(moved.header("location"), Some(app.url("/docs/").as_str()));
+    }
+}
+
+#[test]
+fn tags_are_ordered_and_described_and_public_reads_need_no_token() {
+    let doc: serde_json::Value = serde_json::from_str(&lede::openapi_json()).unwrap();
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert!(t["description"].is_string(), "{t}");
+            t["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(tags[0], "articles");
+    let mut used: Vec<&str> = Vec::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for tag in op["tags"].as_array().unwrap() {
+                used.push(tag.as_str().unwrap());
+            }
+        }
+    }
+    for tag in used {
+        assert!(
+            tags.contains(&tag),
+            "operation tag {tag} is not in the tag list"
+        );
+    }
+    // Public operations carry no security requirement (generated clients and the docs'
+    // padlock read any requirement as "needs a token"); the others need the bearer token.
+    let op = |path: &str, method: &str| doc["paths"][path][method]["security"].clone();
+    for (path, method) in [
+        ("/api/v1/articles", "get"),
+        ("/api/v1/articles/{id_or_slug}", "get"),
+        ("/api/v1/authors", "get"),
+        ("/api/v1/articles/{id_or_slug}/comments", "post"),
+    ] {
+        assert_eq!(op(path, method), serde_json::json!([]), "{method} {path}");
+    }
+    assert_eq!(
+        op("/api/v1/articles", "post"),
+        serde_json::json!([{"bearer": []}])
+    );
+    // Multipart fields that may be left out are not nullable: a client leaves them out
+    // instead of sending "None".
+    let upload = &doc["components"]["schemas"]["ImageUpload"]["properties"];
+    for field in ["alt", "caption", "credit", "focal_x", "focal_y"] {
+        assert!(
+            upload[field]["type"].is_string(),
+            "{field}: {}",
+            upload[field]
+        );
+    }
 }
 
 #[test]
