@@ -612,8 +612,9 @@ async fn save(
     Ok(article)
 }
 
+/// Every column of a saved article. `None` writes NULL: a merge patch's `null` clears.
 #[derive(diesel::Insertable, diesel::AsChangeset)]
-#[diesel(table_name = crate::db::schema::articles)]
+#[diesel(table_name = crate::db::schema::articles, treat_none_as_null = true)]
 struct ArticleRow {
     id: Uuid,
     slug: String,

@@ -7,6 +7,7 @@ mod cli;
 mod comments;
 mod errors;
 mod images;
+mod merge_patch;
 mod openapi;
 mod readpath;
 mod resilience;
