@@ -46,15 +46,19 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     security(()))]
 #[get("/metrics")]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = crate::http::observe::render_metrics(
+        &state.pool,
+        std::sync::atomic::AtomicU64::load(&state.queries, std::sync::atomic::Ordering::Relaxed),
+    );
+    text.push_str(&format!(
+        "# HELP lede_cache_listening 1 while the response cache hears recorded changes (else it is bypassed)\n\
+         # TYPE lede_cache_listening gauge\n\
+         lede_cache_listening {}\n",
+        u8::from(state.cache.is_listening())
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(crate::http::observe::render_metrics(
-            &state.pool,
-            std::sync::atomic::AtomicU64::load(
-                &state.queries,
-                std::sync::atomic::Ordering::Relaxed,
-            ),
-        ))
+        .body(text)
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -172,17 +172,27 @@ fn may_read(reader: Reader, article: &Article) -> bool {
 }
 
 /// What a change from `before` to `after` (`None`: no article) shows the public: the
-/// article and the lists when it is public on either side, and `schedule` when a
-/// publication instant may have moved (no answer shows that key; it makes every node look
-/// up the next instant again). A draft's edit changes nothing public.
-fn change_keys(before: Option<&Article>, after: Option<&Article>) -> Vec<String> {
+/// article and the lists when it is public on either side; `counts` when it turned public
+/// or stopped being so, or a public one changed author or tags (`tags_changed`); and
+/// `schedule` when a publication instant may have moved (no answer shows that key; it makes
+/// every node look up the next instant again). A draft's edit changes nothing public.
+fn change_keys(
+    before: Option<&Article>,
+    after: Option<&Article>,
+    tags_changed: bool,
+) -> Vec<String> {
     let now = Utc::now();
     let sides = [before, after];
     let mut keys = Vec::new();
-    if sides.iter().flatten().any(|a| may_read(Reader::Public, a)) {
+    let public = |side: Option<&Article>| side.is_some_and(|a| may_read(Reader::Public, a));
+    if public(before) || public(after) {
         let id = before.or(after).map(|a| a.id).unwrap_or_default();
         keys.push(crate::changes::key("article", id));
         keys.push("articles".to_owned());
+        let author_changed = before.map(|a| a.author_id) != after.map(|a| a.author_id);
+        if public(before) != public(after) || author_changed || tags_changed {
+            keys.push(crate::changes::COUNTS.to_owned());
+        }
     }
     if sides
         .iter()
@@ -566,6 +576,10 @@ async fn save(
         updated_at: now,
         search_language: language.clone(),
     };
+    let tags_changed = match current {
+        Some(current) => queries::tag_ids(conn, current.id).await? != tag_ids,
+        None => true,
+    };
     let article = row.write(conn, current.is_some()).await?;
     let event = if current.is_some() {
         "updated"
@@ -577,7 +591,7 @@ async fn save(
         "article",
         Some(article.id),
         event,
-        change_keys(current, Some(&article)),
+        change_keys(current, Some(&article), tags_changed),
     )
     .await?;
     queries::set_tags(conn, article.id, &tag_ids).await?;
@@ -775,7 +789,7 @@ async fn update_article(
     let mut conn = crate::db::conn(&state.pool).await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let current = lock_for_write(conn, &principal, &key, &if_match, &urls).await?;
+            let current = lock_for_write(conn, &principal, &key, &if_match).await?;
             let input = apply(conn, &current, changes).await?;
             let article = save(
                 conn,
@@ -798,7 +812,6 @@ async fn lock_for_write(
     principal: &Principal,
     key: &str,
     if_match: &IfMatch,
-    urls: &MediaUrls,
 ) -> Result<Article, ApiError> {
     let current = queries::lock(conn, key)
         .await?
@@ -807,7 +820,7 @@ async fn lock_for_write(
         return Err(ApiError::not_found("article", key));
     }
     may_write(principal, &current)?;
-    if_match.check_value(&view_one(conn, current.clone(), urls).await?)?;
+    if_match.check(&current)?;
     Ok(current)
 }
 
@@ -913,19 +926,17 @@ async fn apply(
 )]
 #[delete("/articles/{id_or_slug}")]
 async fn delete_article(
-    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
-    let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = lock_for_write(conn, &principal, &key, &if_match, &urls).await?;
+        let current = lock_for_write(conn, &principal, &key, &if_match).await?;
         queries::delete(conn, current.id).await?;
-        let keys = change_keys(Some(&current), None);
+        let keys = change_keys(Some(&current), None, true);
         crate::changes::record(conn, "article", Some(current.id), "deleted", keys).await
     })
     .await?;

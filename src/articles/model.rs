@@ -335,3 +335,16 @@ impl crate::http::cache::Shows for ArticleResponse {
         keys.extend(images.filter_map(crate::http::cache::Shows::key));
     }
 }
+
+/// Every saved change increments `version`: it is what `If-Match` guards.
+impl crate::http::response::Versioned for Article {
+    fn version(&self) -> String {
+        self.version.to_string()
+    }
+}
+
+impl crate::http::response::Versioned for ArticleResponse {
+    fn version(&self) -> String {
+        self.version.to_string()
+    }
+}

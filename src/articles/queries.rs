@@ -656,6 +656,61 @@ pub struct Publications {
     pub next: Option<DateTime<Utc>>,
 }
 
+/// How many public articles each of `ids` has, by `column` of the SQL below: the
+/// `article_count` of a page of authors or tags in one statement.
+async fn public_counts(
+    conn: &mut AsyncPgConnection,
+    sql: &'static str,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, i64>> {
+    #[derive(QueryableByName)]
+    struct Counted {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Counted> = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.n)).collect())
+}
+
+/// Public articles per author, for the authors given.
+pub async fn public_counts_by_author(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, i64>> {
+    public_counts(
+        conn,
+        "SELECT author_id AS id, count(*) AS n FROM articles \
+         WHERE author_id = ANY($1) AND status = 'published' AND published_at <= now() \
+         GROUP BY author_id",
+        ids,
+    )
+    .await
+}
+
+/// Public articles per tag, for the tags given.
+pub async fn public_counts_by_tag(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, i64>> {
+    public_counts(
+        conn,
+        "SELECT article_tags.tag_id AS id, count(*) AS n FROM article_tags \
+         JOIN articles ON articles.id = article_tags.article_id \
+         WHERE article_tags.tag_id = ANY($1) AND articles.status = 'published' \
+         AND articles.published_at <= now() GROUP BY article_tags.tag_id",
+        ids,
+    )
+    .await
+}
+
 pub async fn publications_since(
     pool: &crate::db::Pool,
     since: Option<DateTime<Utc>>,

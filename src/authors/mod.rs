@@ -76,12 +76,15 @@ async fn list_authors(
     let Loaded { rows, total } = queries::list(&mut conn, &pagination, &sort).await?;
     let urls = state.storage.urls(&req);
     let avatars = avatars(&mut conn, &rows, &urls).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+    let counts = crate::articles::queries::public_counts_by_author(&mut conn, &ids).await?;
     let with_private = auth.is_authenticated();
     list_response(
         &req,
         &pagination,
         &sort,
-        &["authors"],
+        // Lists name their items, not what they embed: every author's count is `counts`.
+        &["authors", crate::changes::COUNTS],
         Loaded { rows, total },
         |a| {
             let key = match sort.option.name {
@@ -94,7 +97,8 @@ async fn list_authors(
         },
         |a| {
             let avatar = a.avatar_image_id.and_then(|id| avatars.get(&id).cloned());
-            AuthorResponse::new(a, with_private, avatar)
+            let count = counts.get(&a.id).copied().unwrap_or(0);
+            AuthorResponse::new(a, with_private, avatar, count)
         },
     )
 }
@@ -113,7 +117,7 @@ async fn avatars(
         .collect())
 }
 
-/// One author as a client sees it, avatar embedded.
+/// One author as a client sees it, avatar embedded, articles counted.
 async fn view(
     conn: &mut AsyncPgConnection,
     author: Author,
@@ -122,7 +126,9 @@ async fn view(
 ) -> Result<AuthorResponse, ApiError> {
     let mut avatars = avatars(conn, std::slice::from_ref(&author), urls).await?;
     let avatar = author.avatar_image_id.and_then(|id| avatars.remove(&id));
-    Ok(AuthorResponse::new(author, with_private, avatar))
+    let counts = crate::articles::queries::public_counts_by_author(conn, &[author.id]).await?;
+    let count = counts.get(&author.id).copied().unwrap_or(0);
+    Ok(AuthorResponse::new(author, with_private, avatar, count))
 }
 
 /// A 422 unless the avatar names an existing image.
@@ -250,7 +256,7 @@ async fn update_author(
             let current = queries::lock(conn, &key)
                 .await?
                 .ok_or_else(|| ApiError::not_found("author", &key))?;
-            if_match.check_value(&view(conn, current.clone(), true, &urls).await?)?;
+            if_match.check(&current)?;
             check_avatar(conn, changes.avatar_image_id.flatten()).await?;
             let changed = queries::update(conn, current.id, &changes).await?;
             view(conn, changed, true, &urls).await
@@ -293,20 +299,18 @@ fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
 )]
 #[delete("/authors/{id_or_slug}")]
 async fn delete_author(
-    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
-    let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = queries::lock(conn, &key)
             .await?
             .ok_or_else(|| ApiError::not_found("author", &key))?;
-        if_match.check_value(&view(conn, current.clone(), true, &urls).await?)?;
+        if_match.check(&current)?;
         let articles = crate::articles::queries::by_author(conn, current.id).await?;
         if !articles.is_empty() {
             return Err(ApiError::Conflict {

@@ -80,7 +80,7 @@ pub struct AuthorResponse {
     /// The author's picture, embedded (url, size, alt, variants for `srcset`); `null` when none.
     #[schema(required = true)]
     pub avatar: Option<ImageResponse>,
-    /// Published articles by this author.
+    /// Public articles by this author (published, their time come).
     pub article_count: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -91,7 +91,12 @@ pub struct AuthorResponse {
 }
 
 impl AuthorResponse {
-    pub fn new(author: Author, with_private: bool, avatar: Option<ImageResponse>) -> Self {
+    pub fn new(
+        author: Author,
+        with_private: bool,
+        avatar: Option<ImageResponse>,
+        article_count: i64,
+    ) -> Self {
         AuthorResponse {
             id: author.id,
             slug: author.slug,
@@ -99,7 +104,7 @@ impl AuthorResponse {
             bio: author.bio,
             website: author.website,
             avatar,
-            article_count: 0,
+            article_count,
             created_at: author.created_at.into(),
             updated_at: author.updated_at.into(),
             email: with_private.then_some(author.email),
@@ -163,10 +168,23 @@ impl crate::http::cache::Shows for AuthorResponse {
     }
 
     fn embedded_keys(&self, keys: &mut Vec<String>) {
+        keys.push(crate::changes::COUNTS.to_owned());
         keys.extend(
             self.avatar
                 .iter()
                 .filter_map(crate::http::cache::Shows::key),
         );
+    }
+}
+
+impl crate::http::response::Versioned for Author {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at)
+    }
+}
+
+impl crate::http::response::Versioned for AuthorResponse {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at.0)
     }
 }

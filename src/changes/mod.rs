@@ -1,8 +1,9 @@
 //! The change feed. A write that changes what the public sees records one row, in its own
 //! transaction, naming the keys of what it changed: `article:<id>`, `author:<id>`,
 //! `byline:<author id>`, `tag:<id>`, `image:<id>`, `comments:<article id>` for things,
-//! `articles`, `authors`, `tags`, `images` for the lists that show them, and `schedule` when a
-//! publication instant may have moved. The same transaction NOTIFYs the keys, delivered at
+//! `articles`, `authors`, `tags`, `images` for the lists that show them, `counts` when the
+//! number of public articles may have changed (every author's and tag's `article_count`
+//! shows it), and `schedule` when a publication instant may have moved. The same transaction NOTIFYs the keys, delivered at
 //! commit to every node's response cache; a write that changes nothing public (a pending
 //! comment, a draft edit, a token) records nothing.
 use std::cell::RefCell;
@@ -19,6 +20,10 @@ use crate::error::ApiError;
 pub const CHANNEL: &str = "lede_changes";
 /// Postgres refuses notification payloads of 8000 bytes or more.
 const MAX_PAYLOAD: usize = 7_900;
+
+/// Shown by every answer with an `article_count`; named by every write to an article that is
+/// public before or after it (it may have turned public, or moved between authors or tags).
+pub const COUNTS: &str = "counts";
 
 /// The key of one thing: `article:<id>`.
 pub fn key(kind: &str, id: Uuid) -> String {

@@ -258,3 +258,9 @@ impl crate::http::cache::Shows for PublicComment {}
 
 /// Moderation answers are never public.
 impl crate::http::cache::Shows for ModeratedComment {}
+
+impl crate::http::response::Versioned for ModeratedComment {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at.0)
+    }
+}

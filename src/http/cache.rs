@@ -347,7 +347,7 @@ async fn publication_check(state: &AppState) -> bool {
         return false;
     };
     if found.passed {
-        cache.invalidate(&["articles"]);
+        cache.invalidate(&["articles", crate::changes::COUNTS]);
     }
     cache
         .published_through
@@ -599,6 +599,13 @@ fn gunzip(gzip: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(gzip.len() * 4);
     let _ = flate2::read::GzDecoder::new(gzip).read_to_end(&mut out);
     Bytes::from(out)
+}
+
+impl ResponseCache {
+    /// Whether changes are heard (else answers are neither kept nor served from the cache).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
+    }
 }
 
 /// Listens for the changes other nodes (and the CLI) record and drops what they show.

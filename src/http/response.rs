@@ -1,5 +1,10 @@
 //! Answers with ETags: every single-resource read is tagged with a strong ETag of its exact
 //! bytes, `If-None-Match` turns a read into a 304, and `If-Match` guards writes (412).
+//!
+//! A resource's ETag is `"<version>-<digest>"`: the digest tells representations apart (with
+//! a token's extra fields or without, with today's embedded counts), the version is the stored
+//! resource's own. `If-Match` compares the version, so whichever representation a client read,
+//! its ETag guards the write as long as the resource itself is unchanged.
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use std::future::{Ready, ready};
@@ -18,9 +23,21 @@ pub fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
-/// The ETag a client would have seen for `value` (as `ok` would have sent it).
-pub fn etag_of_value<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    Ok(etag_of(&to_json(value)?))
+/// A stored resource's version: what changes each time the resource itself is written.
+pub trait Versioned {
+    fn version(&self) -> String;
+}
+
+/// The version of a resource that records when it was last written (to the microsecond;
+/// writes to one row are serialised by its lock).
+pub fn version_at(updated_at: &chrono::DateTime<chrono::Utc>) -> String {
+    updated_at.timestamp_micros().to_string()
+}
+
+/// The strong ETag of one representation of a versioned resource.
+fn versioned_etag(version: &str, body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{version}-{}\"", hex::encode(&digest[..12]))
 }
 
 pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
@@ -32,41 +49,48 @@ pub fn ok<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse, Ap
     tagged(req, StatusCode::OK, to_json(value)?)
 }
 
-/// `ok` for a read the public may make: the answer also names what it shows, for the
-/// response cache and CDNs.
-pub fn ok_showing<T: Serialize + Shows>(
+/// A resource a public read may show, with its versioned ETag (or 304); the answer also
+/// names what it shows, for the response cache and CDNs.
+pub fn ok_showing<T: Serialize + Shows + Versioned>(
     req: &HttpRequest,
     value: &T,
 ) -> Result<HttpResponse, ApiError> {
     let mut keys: Vec<String> = value.key().into_iter().collect();
     value.embedded_keys(&mut keys);
-    Ok(showing(ok(req, value)?, keys))
+    let body = to_json(value)?;
+    let etag = versioned_etag(&value.version(), &body);
+    Ok(showing(tagged_as(req, StatusCode::OK, body, etag), keys))
 }
 
-/// 200 with the object and its ETag, unconditionally (the answer to a write).
-pub fn fresh<T: Serialize>(value: &T) -> Result<HttpResponse, ApiError> {
+/// 200 with the resource and its versioned ETag, unconditionally (the answer to a write).
+pub fn fresh<T: Serialize + Versioned>(value: &T) -> Result<HttpResponse, ApiError> {
     let body = to_json(value)?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag_of(&body)))
+        .insert_header((header::ETAG, versioned_etag(&value.version(), &body)))
         .content_type("application/json")
         .body(body))
 }
 
+/// `status` with the body and the ETag of its bytes, or 304 when `If-None-Match` has it.
 pub fn tagged(
     req: &HttpRequest,
     status: StatusCode,
     body: Vec<u8>,
 ) -> Result<HttpResponse, ApiError> {
     let etag = etag_of(&body);
+    Ok(tagged_as(req, status, body, etag))
+}
+
+fn tagged_as(req: &HttpRequest, status: StatusCode, body: Vec<u8>, etag: String) -> HttpResponse {
     if none_match_has(req, &etag) {
-        return Ok(HttpResponse::NotModified()
+        return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
-            .finish());
+            .finish();
     }
-    Ok(HttpResponse::build(status)
+    HttpResponse::build(status)
         .insert_header((header::ETAG, etag))
         .content_type("application/json")
-        .body(body))
+        .body(body)
 }
 
 /// Whether the request's `If-None-Match` names `etag` (or `*`): then the answer is a 304.
@@ -94,25 +118,18 @@ impl FromRequest for IfMatch {
 }
 
 impl IfMatch {
-    /// Fails with 412 when `If-Match` was sent and none of its tags is `current_etag`.
-    /// `If-Match` compares strongly: a weak tag never matches.
-    pub fn check(&self, current_etag: &str) -> Result<(), ApiError> {
-        match &self.0 {
-            None => Ok(()),
-            Some(value)
-                if header_tags(Some(value)).any(|tag| tag == "*" || tag == current_etag) =>
-            {
-                Ok(())
-            }
-            Some(_) => Err(ApiError::PreconditionFailed),
-        }
-    }
-
-    /// Checks `If-Match` against the ETag `value` would be sent with.
-    pub fn check_value<T: Serialize>(&self, value: &T) -> Result<(), ApiError> {
-        match self.0 {
-            None => Ok(()),
-            Some(_) => self.check(&etag_of_value(value)?),
+    /// Fails with 412 when `If-Match` was sent and none of its tags is an ETag of
+    /// `current`'s version (any representation of it). `If-Match` compares strongly: a weak
+    /// tag never matches.
+    pub fn check<T: Versioned>(&self, current: &T) -> Result<(), ApiError> {
+        let Some(value) = &self.0 else {
+            return Ok(());
+        };
+        let prefix = format!("\"{}-", current.version());
+        if header_tags(Some(value)).any(|tag| tag == "*" || tag.starts_with(&prefix)) {
+            Ok(())
+        } else {
+            Err(ApiError::PreconditionFailed)
         }
     }
 }
@@ -131,15 +148,31 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
+    struct At(&'static str);
+    impl Versioned for At {
+        fn version(&self) -> String {
+            self.0.to_owned()
+        }
+    }
+
     #[test]
     fn if_match_is_strong_and_if_none_match_is_weak() {
-        let tag = etag_of(b"{}");
+        let tag = versioned_etag("17", b"{}");
         let weak = format!("W/{tag}");
         let if_match = |value: String| IfMatch(Some(HeaderValue::from_str(&value).unwrap()));
-        assert!(if_match(weak.clone()).check(&tag).is_err());
-        assert!(if_match(format!("\"other\", {tag}")).check(&tag).is_ok());
-        assert!(if_match("*".into()).check(&tag).is_ok());
-        assert!(IfMatch(None).check(&tag).is_ok());
+        assert!(if_match(weak.clone()).check(&At("17")).is_err());
+        assert!(
+            if_match(format!("\"other\", {tag}"))
+                .check(&At("17"))
+                .is_ok()
+        );
+        // Another representation of the same version matches; another version does not.
+        let other_view = versioned_etag("17", b"{\"email\":null}");
+        assert!(if_match(other_view).check(&At("17")).is_ok());
+        assert!(if_match(tag.clone()).check(&At("171")).is_err());
+        assert!(if_match(tag.clone()).check(&At("1")).is_err());
+        assert!(if_match("*".into()).check(&At("17")).is_ok());
+        assert!(IfMatch(None).check(&At("17")).is_ok());
         let req = TestRequest::default()
             .insert_header((header::IF_NONE_MATCH, weak.as_str()))
             .to_http_request();

@@ -510,7 +510,7 @@ async fn update_image(
                 .await?
                 .ok_or_else(|| not_found(id))?;
             may_change(&principal, &current)?;
-            if_match.check_value(&ImageResponse::new(current, &urls))?;
+            if_match.check(&current)?;
             queries::update(conn, id, &update).await
         })
         .await?;
@@ -531,7 +531,6 @@ async fn update_image(
 )]
 #[delete("/images/{id}")]
 async fn delete_image(
-    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
@@ -539,7 +538,6 @@ async fn delete_image(
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
     let id = *id;
-    let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     let keys = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -547,7 +545,7 @@ async fn delete_image(
                 .await?
                 .ok_or_else(|| not_found(id))?;
             may_change(&principal, &current)?;
-            if_match.check_value(&ImageResponse::new(current.clone(), &urls))?;
+            if_match.check(&current)?;
             let articles = crate::articles::queries::using_image(conn, id).await?;
             if !articles.is_empty() {
                 return Err(ApiError::Conflict {

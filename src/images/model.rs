@@ -233,3 +233,15 @@ impl crate::http::cache::Shows for ImageResponse {
         Some(crate::changes::key("image", self.id))
     }
 }
+
+impl crate::http::response::Versioned for Image {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at)
+    }
+}
+
+impl crate::http::response::Versioned for ImageResponse {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at.0)
+    }
+}

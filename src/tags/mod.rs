@@ -4,11 +4,12 @@ pub mod model;
 pub mod queries;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
-use self::model::{NewTag, TagChanges, TagInsert, TagResponse, TagUpdate};
+use self::model::{NewTag, Tag, TagChanges, TagInsert, TagResponse, TagUpdate};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth, STAFF};
@@ -40,6 +41,13 @@ struct TagSortParam {
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 2000;
 
+/// A tag as a client sees it, its public articles counted.
+async fn view(conn: &mut AsyncPgConnection, tag: Tag) -> Result<TagResponse, ApiError> {
+    let counts = crate::articles::queries::public_counts_by_tag(conn, &[tag.id]).await?;
+    let count = counts.get(&tag.id).copied().unwrap_or(0);
+    Ok(TagResponse::new(tag, count))
+}
+
 /// List tags
 ///
 /// Every tag, sorted by name unless `sort` says otherwise.
@@ -63,11 +71,13 @@ async fn list_tags(
     let sort = pagination.sort(&queries::SORTS, "name")?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let loaded = queries::list(&mut conn, &pagination, &sort).await?;
+    let ids: Vec<Uuid> = loaded.rows.iter().map(|t| t.id).collect();
+    let counts = crate::articles::queries::public_counts_by_tag(&mut conn, &ids).await?;
     list_response(
         &req,
         &pagination,
         &sort,
-        &["tags"],
+        &["tags", crate::changes::COUNTS],
         loaded,
         |t| {
             let key = match sort.option.name {
@@ -78,7 +88,10 @@ async fn list_tags(
             };
             (key, t.id)
         },
-        TagResponse::from,
+        |t| {
+            let count = counts.get(&t.id).copied().unwrap_or(0);
+            TagResponse::new(t, count)
+        },
     )
 }
 
@@ -105,7 +118,7 @@ async fn find_tag(
     let tag = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("tag", &key))?;
-    ok_showing(&req, &TagResponse::from(tag))
+    ok_showing(&req, &view(&mut conn, tag).await?)
 }
 
 /// Create a tag
@@ -150,7 +163,7 @@ async fn create_tag(
         }
         let tag = queries::insert(&mut conn, &row).await?;
         let location = format!("{base}/api/v1/tags/{}", tag.id);
-        Created::new(location, &TagResponse::from(tag))
+        Created::new(location, &TagResponse::new(tag, 0))
     })
     .await
 }
@@ -184,11 +197,12 @@ async fn update_tag(
             let current = queries::lock(conn, &key)
                 .await?
                 .ok_or_else(|| ApiError::not_found("tag", &key))?;
-            if_match.check_value(&TagResponse::from(current.clone()))?;
-            queries::update(conn, current.id, &changes).await
+            if_match.check(&current)?;
+            let tag = queries::update(conn, current.id, &changes).await?;
+            view(conn, tag).await
         })
         .await?;
-    fresh(&TagResponse::from(tag))
+    fresh(&tag)
 }
 
 fn validate_changes(changes: TagChanges) -> Result<TagUpdate, ApiError> {
@@ -232,7 +246,7 @@ async fn delete_tag(
         let current = queries::lock(conn, &key)
             .await?
             .ok_or_else(|| ApiError::not_found("tag", &key))?;
-        if_match.check_value(&TagResponse::from(current.clone()))?;
+        if_match.check(&current)?;
         queries::delete(conn, current.id).await?;
         Ok(())
     })

@@ -55,20 +55,20 @@ pub struct TagResponse {
     /// Plain text.
     #[schema(required = true)]
     pub description: Option<String>,
-    /// Published articles with this tag.
+    /// Public articles with this tag (published, their time come).
     pub article_count: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-impl From<Tag> for TagResponse {
-    fn from(tag: Tag) -> Self {
+impl TagResponse {
+    pub fn new(tag: Tag, article_count: i64) -> Self {
         TagResponse {
             id: tag.id,
             slug: tag.slug,
             name: tag.name,
             description: tag.description,
-            article_count: 0,
+            article_count,
             created_at: tag.created_at.into(),
             updated_at: tag.updated_at.into(),
         }
@@ -110,5 +110,21 @@ pub struct TagChanges {
 impl crate::http::cache::Shows for TagResponse {
     fn key(&self) -> Option<String> {
         Some(crate::changes::key("tag", self.id))
+    }
+
+    fn embedded_keys(&self, keys: &mut Vec<String>) {
+        keys.push(crate::changes::COUNTS.to_owned());
+    }
+}
+
+impl crate::http::response::Versioned for Tag {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at)
+    }
+}
+
+impl crate::http::response::Versioned for TagResponse {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at.0)
     }
 }

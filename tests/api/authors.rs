@@ -430,3 +430,127 @@ async fn idempotency_key_replays_the_first_answer() {
         .problem(422);
     assert_eq!(reused["errors"][0]["field"], "Idempotency-Key");
 }
+
+/// `article_count` of the test author and of the tag `counted` (read alone and in the list).
+async fn counts(app: &TestApp) -> (serde_json::Value, serde_json::Value) {
+    let author = app
+        .get("/api/v1/authors/test-author", None)
+        .await
+        .expect(200);
+    let tag = app.get("/api/v1/tags/counted", None).await.expect(200);
+    let listed = app.get("/api/v1/tags?per_page=100", None).await.expect(200);
+    let in_list = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "counted")
+        .unwrap()["article_count"]
+        .clone();
+    assert_eq!(tag["article_count"], in_list);
+    (
+        author["article_count"].clone(),
+        tag["article_count"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn article_count_counts_public_articles_and_follows_changes() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/tags",
+        Some(&app.editor),
+        &json!({"name": "Counted"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(counts(&app).await, (json!(0), json!(0)));
+    let post = |status: &str, at: Option<String>| {
+        json!({"title": format!("Counted {status} {at:?}"), "author": "test-author",
+               "tags": ["counted"], "status": status, "published_at": at})
+    };
+    let published = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &post("published", None),
+        )
+        .await
+        .expect(201);
+    app.post("/api/v1/articles", Some(&app.editor), &post("draft", None))
+        .await
+        .expect(201);
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &post("published", Some(soon)),
+    )
+    .await
+    .expect(201);
+    // Drafts and scheduled articles are not counted (the answers were cached at 0: the
+    // write dropped them).
+    assert_eq!(counts(&app).await, (json!(1), json!(1)));
+    // The scheduled one counts from its instant, with no request made.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(counts(&app).await, (json!(2), json!(2)));
+    // Unpublishing drops it again.
+    let path = format!("/api/v1/articles/{}", published["id"].as_str().unwrap());
+    app.patch(&path, Some(&app.editor), &json!({"status": "draft"}))
+        .await
+        .expect(200);
+    assert_eq!(counts(&app).await, (json!(1), json!(1)));
+    let listed = app.get("/api/v1/authors", None).await.expect(200);
+    let me = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["slug"] == "test-author")
+        .unwrap();
+    assert_eq!(me["article_count"], 1);
+}
+
+#[tokio::test]
+async fn if_match_takes_the_etag_of_any_representation_of_the_current_version() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/authors",
+        Some(&app.editor),
+        &json!({"name": "Ada Okafor", "email": "ada@example.com"}),
+    )
+    .await
+    .expect(201);
+    let path = "/api/v1/authors/ada-okafor";
+    let public = app.get(path, None).await;
+    let private = app.get(path, Some(&app.editor)).await;
+    let public_etag = public.header("etag").unwrap().to_owned();
+    let private_etag = private.header("etag").unwrap().to_owned();
+    assert_ne!(
+        public_etag, private_etag,
+        "the email makes another representation"
+    );
+    // What it embeds may change (here its article_count) without the author changing.
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": "By Ada", "author": "ada-okafor", "status": "published"}),
+    )
+    .await
+    .expect(201);
+    let patch = |etag: String, bio: &'static str| {
+        app.send(
+            app.request(reqwest::Method::PATCH, path)
+                .bearer_auth(&app.editor)
+                .header("If-Match", etag)
+                .json(&json!({"bio": bio})),
+        )
+    };
+    // The README's example: the ETag of a read without a token guards the write.
+    patch(public_etag.clone(), "Science desk.")
+        .await
+        .expect(200);
+    // Now stale, whichever representation it came from.
+    patch(public_etag, "Again").await.problem(412);
+    patch(private_etag, "Again").await.problem(412);
+    let now = app.get(path, None).await.header("etag").unwrap().to_owned();
+    patch(now, "Politics desk.").await.expect(200);
+}

@@ -116,7 +116,7 @@ async fn bad_parameters_routes_and_methods() {
             .unwrap()
             .ends_with("/docs/errors#not-found")
     );
-    app.get("/", None).await.problem(404);
+    app.get("/api/v1", None).await.problem(404);
     let wrong_method = app
         .send(app.request(Method::PUT, "/api/v1/authors/test-author"))
         .await;

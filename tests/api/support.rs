@@ -219,7 +219,7 @@ impl TestApp {
         .expect("serve");
         let handle = server.handle();
         tokio::spawn(server);
-        TestApp {
+        let app = TestApp {
             address,
             media_dir,
             database,
@@ -232,7 +232,17 @@ impl TestApp {
                 .build()
                 .expect("client"),
             server: handle,
+        };
+        // Until its listener is connected, the cache is bypassed: tests about what is kept
+        // start once it hears changes.
+        for _ in 0..200 {
+            let metrics = app.get("/metrics", None).await.text();
+            if metrics.contains("lede_cache_listening 1") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
+        app
     }
 
     pub fn url(&self, path: &str) -> String {
