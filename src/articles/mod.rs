@@ -16,7 +16,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use self::model::{
-    Article, ArticleChanges, ArticleResponse, NewArticle, Revision, RevisionResponse, Status,
+    Article, ArticleChanges, ArticleResponse, NewArticle, Revision, RevisionResponse,
+    RevisionSummary, Status,
 };
 use self::queries::{Embeds, Filters, Reader};
 use self::render::Figure;
@@ -960,14 +961,29 @@ async fn revisable(
     Ok(article)
 }
 
+/// How the revisions list may be sorted.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct RevisionSortParam {
+    /// `version` (oldest first) or `-version` (newest first, the default).
+    #[param(pattern = r"^-?version$", example = "-version")]
+    sort: Option<String>,
+}
+
 /// List an article's revisions
 ///
-/// Every saved version, newest first. Editors, admins and the article's author.
+/// Every saved version, newest first, paged like every list: who saved which version when.
+/// The text of a version is in `/revisions/{version}`. Editors, admins and the article's
+/// author.
 #[utoipa::path(
     tag = "articles", operation_id = "list_revisions",
-    params(("id_or_slug" = String, Path, description = "The article's id or slug")),
-    responses((status = 200, description = "The revisions, newest first", body = Vec<RevisionResponse>,
-        headers(("ETag" = String, description = "Strong ETag of the list")))),
+    params(("id_or_slug" = String, Path, description = "The article's id or slug"),
+           PageParams, RevisionSortParam),
+    responses((status = 200, description = "A page of revisions", body = ListResponse<RevisionSummary>,
+        headers(("Link" = String, description = "RFC 8288 links to the next, previous, first and last pages"),
+                ("X-Total-Count" = i64, description = "Revisions of the article"),
+                ("ETag" = String, description = "Strong ETag of this page")))),
     security(("bearer" = []))
 )]
 #[get("/articles/{id_or_slug}/revisions")]
@@ -976,15 +992,21 @@ async fn list_revisions(
     state: web::Data<AppState>,
     auth: Auth,
     key: web::Path<String>,
+    pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
+    let sort = pagination.sort(&queries::REVISION_SORTS, "-version")?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let article = revisable(&mut conn, &auth, &key).await?;
-    let revisions: Vec<RevisionResponse> = queries::revisions(&mut conn, article.id)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    ok(&req, &revisions)
+    let loaded = queries::revisions(&mut conn, article.id, &pagination, &sort).await?;
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        &[],
+        loaded,
+        |r| (r.version.to_string(), article.id),
+        |r| r,
+    )
 }
 
 /// Get one revision

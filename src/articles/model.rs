@@ -267,6 +267,35 @@ pub struct Revision {
     pub created_at: DateTime<Utc>,
 }
 
+/// One saved version in the list of an article's revisions: who saved what, when; the
+/// body is in `/revisions/{version}`.
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = article_revisions)]
+#[schema(example = json!({
+    "version": 2, "title": "The last night tram", "slug": "the-last-night-tram", "status": "draft",
+    "published_at": null, "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
+    "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "created_at": "2025-10-27T16:05:00Z"
+}))]
+pub struct RevisionSummary {
+    pub version: i32,
+    pub title: String,
+    pub slug: String,
+    /// The stored status (`published` also covers scheduled).
+    pub status: String,
+    #[schema(value_type = Option<Timestamp>, required = true)]
+    #[serde(serialize_with = "crate::http::serialize_time_opt")]
+    pub published_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    /// The token that saved this version.
+    #[schema(required = true)]
+    pub saved_by: Option<Uuid>,
+    #[schema(value_type = Timestamp)]
+    #[serde(serialize_with = "crate::http::serialize_time")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl crate::http::cache::Shows for RevisionSummary {}
+
 /// One saved version of an article, as it was written.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

@@ -11,7 +11,7 @@ use diesel::sql_types::{BigInt, Float4, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::model::{Article, AuthorSummary, ListedArticle, Revision, TagSummary};
+use super::model::{Article, AuthorSummary, ListedArticle, Revision, RevisionSummary, TagSummary};
 use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
 };
@@ -283,6 +283,7 @@ fn keyset(sql: &mut Sql, sort: &Sort, cursor: &Cursor) -> Result<(), ApiError> {
                 .with_timezone(&Utc),
         ),
         KeyKind::Float => Bind::Float(cursor.value.parse().map_err(|_| bad())?),
+        KeyKind::Int => return Err(bad()),
     };
     let op = if sort.descending { "<" } else { ">" };
     sql.push(&format!(
@@ -611,16 +612,41 @@ pub async fn add_revision(conn: &mut AsyncPgConnection, revision: &Revision) -> 
     Ok(())
 }
 
+/// How an article's revisions may be listed: by version (unique within the article).
+pub static REVISION_SORTS: [SortOption; 1] = [SortOption {
+    name: "version",
+    column: "article_revisions.version",
+    kind: KeyKind::Int,
+}];
+
+/// A page of an article's revisions, without their bodies.
 pub async fn revisions(
     conn: &mut AsyncPgConnection,
     article_id: Uuid,
-) -> QueryResult<Vec<Revision>> {
-    article_revisions::table
+    pagination: &Pagination,
+    sort: &Sort,
+) -> Result<crate::http::pagination::Loaded<RevisionSummary>, ApiError> {
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    let mut query = article_revisions::table
         .filter(article_revisions::article_id.eq(article_id))
-        .order(article_revisions::version.desc())
-        .select(Revision::as_select())
-        .load(conn)
-        .await
+        .select(RevisionSummary::as_select())
+        .order(diesel::dsl::sql::<Text>(&format!(
+            "{} {direction}",
+            sort.option.column
+        )))
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(conn).await?;
+    let total = article_revisions::table
+        .filter(article_revisions::article_id.eq(article_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(crate::http::pagination::Loaded { rows, total })
 }
 
 pub async fn revision(

@@ -53,6 +53,22 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// Writes a row's time as a `Timestamp` (for rows that are their own answer).
+pub fn serialize_time<S: Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    Timestamp(*time).serialize(serializer)
+}
+
+/// `serialize_time` for a time that may be absent.
+pub fn serialize_time_opt<S: Serializer>(
+    time: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    time.map(Timestamp).serialize(serializer)
+}
+
 impl From<DateTime<Utc>> for Timestamp {
     fn from(time: DateTime<Utc>) -> Self {
         Timestamp(time)

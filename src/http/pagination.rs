@@ -195,6 +195,8 @@ pub enum KeyKind {
     Time,
     /// A computed score (search rank); only lists that write their own SQL sort by one.
     Float,
+    /// A number unique within its list (an article's revision `version`): compared alone.
+    Int,
 }
 
 /// One allowed `sort` value of a resource: its API name and the non-null column behind it.
@@ -265,6 +267,13 @@ impl Sort {
                     .sql(")"),
             ),
             KeyKind::Float => return Err(bad()),
+            KeyKind::Int => {
+                let value: i64 = cursor.value.parse().map_err(|_| bad())?;
+                Box::new(
+                    diesel::dsl::sql::<Bool>(&format!("{} {op} ", self.option.column))
+                        .bind::<diesel::sql_types::BigInt, _>(value),
+                )
+            }
             KeyKind::Time => {
                 let time = DateTime::parse_from_rfc3339(&cursor.value).map_err(|_| bad())?;
                 Box::new(

@@ -419,17 +419,44 @@ async fn revisions_and_if_match_keep_every_change_and_one_winner() {
         .get(&format!("{path}/revisions"), Some(&app.author))
         .await
         .expect(200);
-    let versions: Vec<i64> = revisions
+    let versions: Vec<i64> = revisions["data"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["version"].as_i64().unwrap())
         .collect();
     assert_eq!(versions, [3, 2, 1]);
+    assert_eq!(revisions["meta"]["total"], 3);
+    // The list is who saved what when; the text is one request away.
+    assert!(revisions["data"][0].get("body_markdown").is_none());
+    let newest = app
+        .get(&format!("{path}/revisions/3"), Some(&app.author))
+        .await
+        .expect(200);
     assert_eq!(
-        revisions[0]["subtitle"], after["subtitle"],
+        newest["subtitle"], after["subtitle"],
         "the revision holds the winner"
     );
+    // Paged like every list, by cursor too.
+    let page = app
+        .get(&format!("{path}/revisions?per_page=2"), Some(&app.author))
+        .await
+        .expect(200);
+    let cursor = page["meta"]["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!("{path}/revisions?per_page=2&cursor={cursor}"),
+            Some(&app.author),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rest["data"][0]["version"], 1);
+    assert!(rest["meta"]["next_cursor"].is_null());
+    let oldest = app
+        .get(&format!("{path}/revisions?sort=version"), Some(&app.author))
+        .await
+        .expect(200);
+    assert_eq!(oldest["data"][0]["version"], 1);
     let first = app
         .get(&format!("{path}/revisions/1"), Some(&app.editor))
         .await

@@ -53,8 +53,12 @@ async fn a_hundred_writers_with_one_etag_make_one_change() {
         .get("/api/v1/articles/contested/revisions", Some(&app.editor))
         .await
         .expect(200);
-    assert_eq!(revisions.as_array().unwrap().len(), 2);
-    assert_eq!(revisions[0]["subtitle"], article["subtitle"]);
+    assert_eq!(revisions["data"].as_array().unwrap().len(), 2);
+    let newest = app
+        .get("/api/v1/articles/contested/revisions/2", Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(newest["subtitle"], article["subtitle"]);
 }
 
 #[tokio::test]
