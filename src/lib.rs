@@ -149,6 +149,12 @@ pub fn app(
         .wrap(from_fn(http::observe::observe))
         // Outside the rest, so it compresses the final bytes (problem documents included).
         .wrap(actix_web::middleware::Compress::default())
+        // No answer is ever to be read as another type than it says (an uploaded file
+        // under /media least of all).
+        .wrap(
+            actix_web::middleware::DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+        )
         .wrap(from_fn(http::encoding::identity_when_nothing_fits))
 }
 

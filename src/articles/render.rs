@@ -351,9 +351,51 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"])
         .add_allowed_classes("div", ["footnote-definition"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .link_rel(Some("noopener noreferrer"));
+        .link_rel(Some("noopener noreferrer"))
+        // ammonia checks the schemes of `src` and `href`, not the URLs inside a `srcset`.
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            ("img", "srcset") => safe_srcset(value).map(Into::into),
+            _ => Some(value.into()),
+        });
     builder
 });
+
+/// A `srcset` with only the candidates whose URL `src` would allow (http, https or
+/// relative); `None` (the attribute dropped) when none is left. Candidates are split as
+/// browsers do: a URL runs to the next whitespace (so a `data:` URL's comma stays in it).
+fn safe_srcset(value: &str) -> Option<String> {
+    let allowed = |url: &str| match url.split_once(':') {
+        // A colon after a `/`, `?` or `#` is part of a relative URL.
+        Some((scheme, _)) if !scheme.contains(['/', '?', '#']) => {
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        }
+        _ => true,
+    };
+    let mut kept = Vec::new();
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == ',');
+        if rest.is_empty() {
+            break;
+        }
+        let end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        let (mut url, mut descriptor) = (&rest[..end], "");
+        rest = &rest[end..];
+        if url.ends_with(',') {
+            url = url.trim_end_matches(',');
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            descriptor = rest[..end].trim();
+            rest = &rest[end..];
+        }
+        if allowed(url) {
+            kept.push(format!("{url} {descriptor}").trim_end().to_owned());
+        }
+    }
+    (!kept.is_empty()).then(|| kept.join(", "))
+}
 
 /// The last step of every render: whatever survives is safe to put in a page.
 pub fn sanitize(html: &str) -> String {
@@ -363,6 +405,22 @@ pub fn sanitize(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn srcset_urls_are_filtered_like_src() {
+        let html = sanitize(
+            "<img src=\"a.jpg\" srcset=\"javascript:alert(1) 1x, https://ok.test/b.jpg 2x, \
+             data:image/png;base64,AAAA 3x, /c.jpg 4x, JaVaScRiPt:x 5x\">\
+             <img src=\"d.jpg\" srcset=\"vbscript:x 1x\">",
+        );
+        assert!(
+            html.contains("srcset=\"https://ok.test/b.jpg 2x, /c.jpg 4x\""),
+            "{html}"
+        );
+        assert!(!html.to_lowercase().contains("script:"), "{html}");
+        assert!(!html.contains("data:"), "{html}");
+        assert_eq!(html.matches("srcset").count(), 1, "{html}");
+    }
 
     fn figure() -> (Uuid, Figure) {
         (

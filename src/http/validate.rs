@@ -96,20 +96,30 @@ impl Checks {
         value.to_owned()
     }
 
-    /// An absolute http(s) URL.
+    /// An absolute http(s) URL without credentials, stored as the `url` crate serialises it:
+    /// `"`, `<`, `>`, spaces and the like percent-encoded, so it is safe in an attribute.
     pub fn url(&mut self, field: &str, value: Option<&str>) -> Option<String> {
         let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-        let ok = value.len() <= 2000
-            && url::Url::parse(value)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-        if !ok {
-            self.fail(
-                field,
-                "invalid_url",
-                format!("{field} must be an absolute http or https URL"),
-            );
+        let parsed = url::Url::parse(value).ok().filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+        });
+        match parsed.map(String::from) {
+            Some(normalised) if normalised.len() <= 2000 => Some(normalised),
+            _ => {
+                self.fail(
+                    field,
+                    "invalid_url",
+                    format!(
+                        "{field} must be an absolute http or https URL without credentials, \
+                         at most 2,000 characters"
+                    ),
+                );
+                Some(value.to_owned())
+            }
         }
-        Some(value.to_owned())
     }
 
     /// An email address of the plain `local@domain.tld` form.

@@ -199,32 +199,42 @@ fn has_jpeg_end(bytes: &[u8]) -> bool {
     tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
-/// Removes EXIF, XMP and comments without re-encoding (no quality loss); keeps colour
-/// profiles. GIF carries no EXIF and is kept as it is (animation included).
+/// The largest colour profile kept (real ones are a few KB; a big one is a smuggled payload).
+const MAX_ICC_BYTES: usize = 64 * 1024;
+
+/// Keeps only what is needed to show the image, without re-encoding (no quality loss): an
+/// allowlist per format. Gone: EXIF and XMP (GPS positions live there), comments, text,
+/// private and unknown chunks, and colour profiles over `MAX_ICC_BYTES`.
 fn strip_metadata(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use img_parts::jpeg::markers;
     let input = Bytes::copy_from_slice(bytes);
     let stripped = match kind {
         Kind::Jpeg => {
             let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(input).map_err(|e| e.to_string())?;
-            // APP1 holds EXIF and XMP, APP13 Photoshop IPTC, COM comments; APP0 (JFIF),
-            // APP2 (ICC profile) and APP14 (Adobe colour transform) are needed to show it.
-            jpeg.segments_mut().retain(|segment| {
-                let marker = segment.marker();
-                !(marker == img_parts::jpeg::markers::COM
-                    || ((img_parts::jpeg::markers::APP1..=img_parts::jpeg::markers::APP15)
-                        .contains(&marker)
-                        && marker != img_parts::jpeg::markers::APP2
-                        && marker != img_parts::jpeg::markers::APP14))
-            });
+            let mut icc = 0;
+            // APP0 (JFIF), APP2 (ICC profile) and APP14 (Adobe colour transform) are needed
+            // to show it; every other APPn (EXIF, XMP, IPTC, vendor data) and COM goes.
+            jpeg.segments_mut()
+                .retain(|segment| match segment.marker() {
+                    markers::APP0 | markers::APP14 => true,
+                    markers::APP2 => {
+                        icc += segment.contents().len();
+                        icc <= MAX_ICC_BYTES
+                    }
+                    marker => {
+                        marker != markers::COM
+                            && !(markers::APP1..=markers::APP15).contains(&marker)
+                    }
+                });
             jpeg.encoder().bytes()
         }
         Kind::Png => {
             let mut png = img_parts::png::Png::from_bytes(input).map_err(|e| e.to_string())?;
-            png.chunks_mut().retain(|chunk| {
-                !matches!(
-                    &chunk.kind(),
-                    b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME"
-                )
+            png.chunks_mut().retain(|chunk| match &chunk.kind() {
+                b"IHDR" | b"PLTE" | b"IDAT" | b"IEND" | b"tRNS" | b"gAMA" | b"cHRM" | b"sRGB"
+                | b"sBIT" | b"pHYs" | b"bKGD" | b"acTL" | b"fcTL" | b"fdAT" => true,
+                b"iCCP" => chunk.contents().len() <= MAX_ICC_BYTES,
+                _ => false,
             });
             png.encoder().bytes()
         }
@@ -232,11 +242,78 @@ fn strip_metadata(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, String> {
             let mut webp = img_parts::webp::WebP::from_bytes(input).map_err(|e| e.to_string())?;
             webp.set_exif(None);
             webp.remove_chunks_by_id(img_parts::webp::CHUNK_XMP);
+            webp.chunks_mut().retain(|chunk| match &chunk.id() {
+                b"VP8 " | b"VP8L" | b"VP8X" | b"ALPH" | b"ANIM" | b"ANMF" => true,
+                b"ICCP" => chunk.len() as usize <= MAX_ICC_BYTES,
+                _ => false,
+            });
             webp.encoder().bytes()
         }
-        Kind::Gif => input,
+        Kind::Gif => Bytes::from(gif_without_extras(bytes)?),
     };
     Ok(stripped.to_vec())
+}
+
+/// A GIF with only its images and what shows them: comment, plain-text and application
+/// extensions are dropped (except the NETSCAPE2.0/ANIMEXTS1.0 loop count); graphic control
+/// extensions (delays, transparency) stay.
+fn gif_without_extras(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = || "the GIF's blocks are malformed".to_owned();
+    let get = |range: std::ops::Range<usize>| bytes.get(range).ok_or_else(bad);
+    // Header (6), logical screen descriptor (7), then the global colour table if flagged.
+    let flags = *get(10..11)?.first().ok_or_else(bad)?;
+    let table = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3 << ((flags & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let mut at = 13 + table(flags);
+    let mut out = get(0..at)?.to_vec();
+    // Sub-blocks (length byte, data) up to the zero-length terminator: the end index.
+    let sub_blocks_end = |mut at: usize| -> Result<usize, String> {
+        loop {
+            let len = *bytes.get(at).ok_or_else(bad)? as usize;
+            at += 1 + len;
+            if len == 0 {
+                return Ok(at);
+            }
+        }
+    };
+    loop {
+        // A file that ends between blocks (no trailer) is shown by browsers: end it.
+        match bytes.get(at).copied().unwrap_or(0x3B) {
+            0x3B => {
+                out.push(0x3B);
+                return Ok(out);
+            }
+            0x2C => {
+                // Image descriptor (10), local colour table, LZW code size, data sub-blocks.
+                let flags = *get(at + 9..at + 10)?.first().ok_or_else(bad)?;
+                let end = sub_blocks_end(at + 10 + table(flags) + 1)?;
+                out.extend_from_slice(get(at..end)?);
+                at = end;
+            }
+            0x21 => {
+                let label = *bytes.get(at + 1).ok_or_else(bad)?;
+                let end = sub_blocks_end(at + 2)?;
+                let keep = match label {
+                    0xF9 => true,
+                    0xFF => {
+                        let id = get(at + 3..at + 14)?;
+                        id == b"NETSCAPE2.0" || id == b"ANIMEXTS1.0"
+                    }
+                    _ => false,
+                };
+                if keep {
+                    out.extend_from_slice(get(at..end)?);
+                }
+                at = end;
+            }
+            _ => return Err(bad()),
+        }
+    }
 }
 
 /// JPEG for opaque images that came as JPEG; PNG for the rest (keeps transparency).

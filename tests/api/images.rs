@@ -846,3 +846,134 @@ async fn image_json_has_every_documented_field() {
         .await;
     assert_eq!(again.status, 304);
 }
+
+/// A PNG chunk: length, type, data, CRC.
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(kind);
+    chunk.extend_from_slice(data);
+    let mut crc = crc32(kind);
+    crc = crc32_continue(crc, data);
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    chunk
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    crc32_continue(0, bytes)
+}
+
+fn crc32_continue(crc: u32, bytes: &[u8]) -> u32 {
+    let mut crc = !crc;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[tokio::test]
+async fn served_originals_keep_only_known_safe_chunks() {
+    let app = TestApp::spawn().await;
+    // A PNG with a private chunk, a text chunk and an oversized colour profile after IHDR.
+    let plain = encoded(&pattern(60, 40), ImageFormat::Png);
+    let ihdr_end = 8 + 25;
+    let mut png = plain[..ihdr_end].to_vec();
+    png.extend(png_chunk(b"prVt", SECRET.as_bytes()));
+    png.extend(png_chunk(b"tEXt", format!("Comment\0{SECRET}").as_bytes()));
+    let mut profile = b"icc\0\0".to_vec();
+    profile.extend(std::iter::repeat_n(b'x', 200_000));
+    png.extend(png_chunk(b"iCCP", &profile));
+    png.extend_from_slice(&plain[ihdr_end..]);
+    let image = app
+        .upload(Some(&app.editor), png, "p.png", "image/png", &[])
+        .await
+        .expect(201);
+    let served = app.fetch(image["url"].as_str().unwrap(), &[]).await;
+    assert_eq!(
+        served.body, plain,
+        "the PNG as it was, minus the extra chunks"
+    );
+    assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+
+    // A GIF with a comment extension and an unknown application extension.
+    let gif = encoded(&pattern(30, 20), ImageFormat::Gif);
+    let header_end = 13
+        + if gif[10] & 0x80 != 0 {
+            3 << ((gif[10] & 7) + 1)
+        } else {
+            0
+        };
+    let mut with_extras = gif[..header_end].to_vec();
+    with_extras.extend_from_slice(&[0x21, 0xFE, SECRET.len() as u8]);
+    with_extras.extend_from_slice(SECRET.as_bytes());
+    with_extras.push(0);
+    with_extras.extend_from_slice(&[0x21, 0xFF, 11]);
+    with_extras.extend_from_slice(b"XMP DataXMP");
+    with_extras.push(SECRET.len() as u8);
+    with_extras.extend_from_slice(SECRET.as_bytes());
+    with_extras.push(0);
+    with_extras.extend_from_slice(&gif[header_end..]);
+    let image = app
+        .upload(Some(&app.editor), with_extras, "g.gif", "image/gif", &[])
+        .await
+        .expect(201);
+    let served = app.fetch(image["url"].as_str().unwrap(), &[]).await;
+    assert_eq!(served.body, gif, "the GIF as it was, minus the extensions");
+    decode(&served.body);
+}
+
+#[tokio::test]
+async fn urls_given_by_people_are_stored_normalised() {
+    let app = TestApp::spawn().await;
+    let author = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Quote Marks", "website": "https://example.com/a\"b<c>d e?q=\"x\"#<f>"}),
+        )
+        .await
+        .expect(201);
+    let website = author["website"].as_str().unwrap();
+    assert!(!website.contains(['"', '<', '>', ' ']), "{website}");
+    assert!(
+        website.starts_with("https://example.com/a%22b%3Cc%3Ed%20e"),
+        "{website}"
+    );
+    let problem = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Creds", "website": "https://user:pw@example.com/"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "website");
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Open", "author": "test-author", "status": "published"}),
+        )
+        .await
+        .expect(201);
+    let comment = app
+        .post(
+            &format!(
+                "/api/v1/articles/{}/comments",
+                article["id"].as_str().unwrap()
+            ),
+            None,
+            &json!({"author_name": "Q", "author_email": "q@example.com",
+                    "author_url": "http://example.com/\"><script>", "body": "Hi"}),
+        )
+        .await
+        .expect(201);
+    let url = comment["author_url"].as_str().unwrap();
+    assert_eq!(url, "http://example.com/%22%3E%3Cscript%3E");
+}
