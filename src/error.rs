@@ -257,9 +257,13 @@ impl From<diesel::result::Error> for ApiError {
                 detail: "other records still refer to this one; try again".into(),
                 errors: Vec::new(),
             },
+            // A write that can meet a unique constraint maps it where it is made
+            // (`OnConstraint`): one that reaches here is a bug, logged as a 500.
             E::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                let field = unique_constraint_field(info.constraint_name());
-                ApiError::conflict(field, format!("this {field} is already taken"))
+                ApiError::Internal(format!(
+                    "unexpected unique violation of {}: {error}",
+                    info.constraint_name().unwrap_or("an unnamed constraint")
+                ))
             }
             E::DatabaseError(
                 DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
@@ -288,12 +292,27 @@ fn is_connection_loss(message: &str) -> bool {
         || message.contains("connection closed")
 }
 
-/// The request field a unique index guards, from the index's name (`<table>_<field>_key`).
-fn unique_constraint_field(constraint: Option<&str>) -> &'static str {
-    match constraint {
-        Some(name) if name.ends_with("_email_key") => "email",
-        Some(name) if name.ends_with("_sha256_key") => "sha256",
-        _ => "slug",
+/// Maps the unique constraints a write can meet, by name, where the write is made (the
+/// model is launchbadge's realworld `on_constraint`).
+pub trait OnConstraint<T> {
+    /// A violation of one of `constraints` (`(constraint name, request field)`) is a 409
+    /// naming that field; every other error is mapped as usual.
+    fn on_unique(self, constraints: &[(&str, &'static str)]) -> Result<T, ApiError>;
+}
+
+impl<T> OnConstraint<T> for Result<T, diesel::result::Error> {
+    fn on_unique(self, constraints: &[(&str, &'static str)]) -> Result<T, ApiError> {
+        self.map_err(|error| {
+            if let diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) =
+                &error
+                && let Some((_, field)) = constraints
+                    .iter()
+                    .find(|(name, _)| info.constraint_name() == Some(*name))
+            {
+                return ApiError::conflict(field, format!("this {field} is already taken"));
+            }
+            ApiError::from(error)
+        })
     }
 }
 
@@ -307,5 +326,63 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::Unavailable("the server is overloaded; try again shortly".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Violated(&'static str);
+
+    impl diesel::result::DatabaseErrorInformation for Violated {
+        fn message(&self) -> &str {
+            "duplicate key value violates unique constraint"
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            Some(self.0)
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn violation(constraint: &'static str) -> Result<(), diesel::result::Error> {
+        Err(diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new(Violated(constraint)),
+        ))
+    }
+
+    #[test]
+    fn unique_violations_are_named_where_the_write_is_made() {
+        let known = [("authors_slug_key", "slug"), ("authors_email_key", "email")];
+        match violation("authors_email_key").on_unique(&known) {
+            Err(ApiError::Conflict { errors, .. }) => {
+                assert_eq!(errors[0].field.as_deref(), Some("email"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // A constraint the write did not expect is a bug: a logged 500, not "slug taken".
+        assert!(matches!(
+            violation("tags_slug_key").on_unique(&known),
+            Err(ApiError::Internal(_))
+        ));
+        assert!(matches!(
+            ApiError::from(violation("authors_slug_key").unwrap_err()),
+            ApiError::Internal(_)
+        ));
     }
 }

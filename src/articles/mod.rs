@@ -23,7 +23,7 @@ use self::queries::{Embeds, Filters, Reader};
 use self::render::Figure;
 use crate::AppState;
 use crate::db::SearchLanguage;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, OnConstraint};
 use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
@@ -658,20 +658,22 @@ impl ArticleRow {
         use crate::db::schema::articles;
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
-        let article = if exists {
+        let slug_taken = [("articles_slug_key", "slug")];
+        if exists {
             diesel::update(articles::table.find(self.id))
                 .set(self)
                 .returning(Article::as_returning())
                 .get_result(conn)
-                .await?
+                .await
+                .on_unique(&slug_taken)
         } else {
             diesel::insert_into(articles::table)
                 .values(self)
                 .returning(Article::as_returning())
                 .get_result(conn)
-                .await?
-        };
-        Ok(article)
+                .await
+                .on_unique(&slug_taken)
+        }
     }
 }
 

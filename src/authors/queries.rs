@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, OnConstraint};
 
 use super::model::{Author, AuthorInsert, AuthorUpdate};
 use crate::db::schema::authors;
@@ -106,7 +106,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
             .values(row)
             .returning(Author::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .on_unique(&[("authors_slug_key", "slug"), ("authors_email_key", "email")])?;
         // Nothing embeds a new author yet.
         crate::changes::record_thing(conn, "author", author.id, "created", &[]).await?;
         Ok(author)
@@ -124,7 +125,8 @@ pub async fn update(
             .set(changes)
             .returning(Author::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .on_unique(&[("authors_slug_key", "slug"), ("authors_email_key", "email")])?;
         // Articles show an author's byline (slug, name, avatar), not the bio or email.
         let byline = crate::changes::key("byline", id);
         let shown_in_articles =

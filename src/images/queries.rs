@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::model::{Image, ImageInsert, ImageUpdate};
 use crate::db::schema::{authors, images};
-use crate::error::ApiError;
+use crate::error::{ApiError, OnConstraint};
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
 
 pub static SORTS: [SortOption; 2] = [
@@ -93,7 +93,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
             .values(row)
             .returning(Image::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .on_unique(&[("images_sha256_key", "sha256")])?;
         // Nothing embeds a new image yet.
         crate::changes::record_thing(conn, "image", image.id, "created", &[]).await?;
         Ok(image)

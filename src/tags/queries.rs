@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, OnConstraint};
 
 use super::model::{Tag, TagInsert, TagUpdate};
 use crate::db::schema::tags;
@@ -98,7 +98,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
             .values(row)
             .returning(Tag::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .on_unique(&[("tags_slug_key", "slug")])?;
         // Nothing embeds a new tag yet.
         crate::changes::record_thing(conn, "tag", tag.id, "created", &[]).await?;
         Ok(tag)
@@ -116,7 +117,8 @@ pub async fn update(
             .set(changes)
             .returning(Tag::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .on_unique(&[("tags_slug_key", "slug")])?;
         // Articles show a tag's slug and name, not its description.
         let also: &[&str] = if changes.slug.is_some() || changes.name.is_some() {
             &["articles"]
