@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{Duration, Utc};
+use diesel_async::AsyncConnection;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -179,46 +180,6 @@ async fn submit_comment(
         }
     }
     let now = Utc::now();
-    let window = Duration::seconds(rules.window_secs);
-    let (by_ip, oldest_ip, by_email, oldest_email) =
-        queries::recent(&mut conn, &ip, &author_email, now - window).await?;
-    let retry_after = |oldest: Option<chrono::DateTime<Utc>>| {
-        oldest.map_or(rules.window_secs, |t| {
-            (t + window - now).num_seconds().max(1)
-        }) as u64
-    };
-    if by_ip >= rules.per_ip {
-        return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "at most {} comments per {} seconds from one address",
-                rules.per_ip, rules.window_secs
-            ),
-            retry_after: retry_after(oldest_ip),
-        });
-    }
-    if by_email >= rules.per_email {
-        return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "at most {} comments per {} seconds from one email",
-                rules.per_email, rules.window_secs
-            ),
-            retry_after: retry_after(oldest_email),
-        });
-    }
-    if queries::is_duplicate(
-        &mut conn,
-        article.id,
-        &author_email,
-        &body_markdown,
-        now - Duration::minutes(DUPLICATE_MINUTES),
-    )
-    .await?
-    {
-        return Err(ApiError::Conflict {
-            detail: "this comment was already received".into(),
-            errors: Vec::new(),
-        });
-    }
     // A filled honeypot looks accepted to the bot but goes straight to spam.
     let is_bot = new.website.as_deref().is_some_and(|w| !w.trim().is_empty());
     let status = if is_bot {
@@ -230,26 +191,61 @@ async fn submit_comment(
     };
     let markdown = body_markdown.clone();
     let body_html = web::block(move || render_body(&markdown)).await?;
-    let comment = queries::insert(
-        &mut conn,
-        &Comment {
-            id: Uuid::now_v7(),
-            article_id: article.id,
-            parent_id: new.parent_id,
-            author_name,
-            author_email,
-            author_url,
-            body_markdown,
-            body_html,
-            status: status.as_str().to_owned(),
-            ip,
-            user_agent,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .await?;
+    let email = author_email.to_lowercase();
+    let limits = [
+        (
+            format!("ip:{}", rate_limit_address(&ip)),
+            rules.per_ip,
+            "address",
+        ),
+        (format!("email:{email}"), rules.per_email, "email"),
+    ];
+    // The same body from the same email on the same article is taken once.
+    let same = format!("same:{}:{email}:{body_markdown}", article.id);
+    let comment = Comment {
+        id: Uuid::now_v7(),
+        article_id: article.id,
+        parent_id: new.parent_id,
+        author_name,
+        author_email,
+        author_url,
+        body_markdown,
+        body_html,
+        status: status.as_str().to_owned(),
+        ip,
+        user_agent,
+        deleted_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    // Each limit is one atomic statement, counted in the transaction that stores the
+    // comment: a parallel request waits on the bucket's row, then sees the count with this
+    // comment in it; a refused or failed one counts nothing.
+    let comment = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            for (bucket, limit, what) in limits {
+                let counted = queries::count_in(conn, &bucket, rules.window_secs).await?;
+                if i64::from(counted.count) > limit {
+                    let ends = counted.window_start + Duration::seconds(rules.window_secs);
+                    return Err(ApiError::TooManyRequests {
+                        detail: format!(
+                            "at most {limit} comments per {} seconds from one {what}",
+                            rules.window_secs
+                        ),
+                        retry_after: (ends - now).num_seconds().max(1) as u64,
+                    });
+                }
+            }
+            let seen = queries::count_in(conn, &same, DUPLICATE_MINUTES * 60).await?;
+            if seen.count > 1 {
+                return Err(ApiError::Conflict {
+                    detail: "this comment was already received".into(),
+                    errors: Vec::new(),
+                });
+            }
+            queries::insert(conn, &comment).await
+        })
+        .await?;
     let mut view = PublicComment::new(&comment);
     view.status = Some(if is_bot {
         CommentStatus::Pending
@@ -268,6 +264,22 @@ async fn submit_comment(
         ))
         .content_type("application/json")
         .body(body))
+}
+
+/// What one sender is counted as: an IPv4 address, or an IPv6 address's /64 (one
+/// household or host is given a whole /64, and could use every address in it).
+fn rate_limit_address(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{prefix}/64")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or(ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    }
 }
 
 /// Sort order of a thread list.

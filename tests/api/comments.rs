@@ -498,3 +498,92 @@ async fn a_comment_may_have_several_paragraphs() {
         assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
     }
 }
+
+#[tokio::test]
+async fn limits_hold_under_parallel_submissions_and_ipv6_counts_per_64() {
+    let app = TestApp::spawn_with(Options {
+        comments_per_ip: 5,
+        trusted_proxies: "127.0.0.1".into(),
+        ..Options::default()
+    })
+    .await;
+    let slug = published(&app, "Rush").await;
+    let send = |address: &'static str, email: String, body: String| {
+        let request = app
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v1/articles/{slug}/comments"),
+            )
+            .header("X-Forwarded-For", address)
+            .json(&json!({"author_name": "R", "author_email": email, "body": body}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // 20 at once from one address, each with its own email: exactly 5 get in.
+    let statuses = futures_util::future::join_all((0..20).map(|i| {
+        send(
+            "203.0.113.7",
+            format!("r{i}@example.com"),
+            format!("Hello {i}"),
+        )
+    }))
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
+
+    // Every address of one IPv6 /64 is one sender; another /64 is another.
+    let mut v6 = Vec::new();
+    for (i, address) in ["2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:ffff::9"]
+        .into_iter()
+        .cycle()
+        .take(7)
+        .enumerate()
+    {
+        v6.push(send(address, format!("six{i}@example.com"), format!("Six {i}")).await);
+    }
+    assert_eq!(v6, [201, 201, 201, 201, 201, 429, 429]);
+    assert_eq!(
+        send(
+            "2001:db8:5:7::1",
+            "other@example.com".into(),
+            "Other".into()
+        )
+        .await,
+        201
+    );
+
+    // The same comment sent ten times at once (from ten addresses) is taken once.
+    let addresses = [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+        "198.51.100.5",
+        "198.51.100.6",
+        "198.51.100.7",
+        "198.51.100.8",
+        "198.51.100.9",
+        "198.51.100.10",
+    ];
+    let copies = futures_util::future::join_all(
+        addresses.map(|a| send(a, "twin@example.com".into(), "Twice?".into())),
+    )
+    .await;
+    assert_eq!(
+        copies.iter().filter(|s| **s == 201).count(),
+        1,
+        "{copies:?}"
+    );
+    assert_eq!(
+        copies.iter().filter(|s| **s == 409).count(),
+        9,
+        "{copies:?}"
+    );
+}
