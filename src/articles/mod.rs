@@ -701,18 +701,17 @@ async fn create_article(
     let input = input_for_new(body.0, &principal)?;
     let base = base_url(&req);
     let urls = state.storage.urls(&req);
-    let pool = state.pool.clone();
-    let language = state.search_language.clone();
-    idempotency::once(&req, &state.pool, Some(principal.token_id), || async move {
-        let mut conn = crate::db::conn(&pool).await?;
-        let view = conn
-            .transaction::<_, ApiError, _>(async |conn| {
-                let article = save(conn, &principal, None, input, &language).await?;
-                view_one(conn, article, &urls).await
-            })
-            .await?;
-        Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
-    })
+    let language = &state.search_language;
+    idempotency::once(
+        &req,
+        &state.pool,
+        Some(principal.token_id),
+        async move |conn| {
+            let article = save(conn, &principal, None, input, language).await?;
+            let view = view_one(conn, article, &urls).await?;
+            Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
+        },
+    )
     .await
 }
 

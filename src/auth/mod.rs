@@ -68,6 +68,14 @@ pub struct TokenResponse {
 /// Token answers are never public.
 impl crate::http::cache::Shows for TokenResponse {}
 
+/// A token changes only when it is revoked.
+impl crate::http::response::Versioned for TokenResponse {
+    fn version(&self) -> String {
+        let at = self.revoked_at.unwrap_or(self.created_at);
+        crate::http::response::version_at(&at.0)
+    }
+}
+
 impl TokenResponse {
     fn new(token: Token, secret: Option<String>) -> Self {
         TokenResponse {
@@ -207,12 +215,10 @@ async fn create_token(
     }
     checks.finish()?;
     let base = base_url(&req);
-    let pool = state.pool.clone();
-    idempotency::once(&req, &state.pool, Some(caller), || async move {
-        let mut conn = crate::db::conn(&pool).await?;
+    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let author_id = match &new.author {
             Some(key) => Some(
-                crate::authors::queries::find(&mut conn, key)
+                crate::authors::queries::find(conn, key)
                     .await?
                     .ok_or_else(|| {
                         ApiError::invalid(
@@ -225,9 +231,11 @@ async fn create_token(
             ),
             None => None,
         };
-        let (token, secret) = tokens::create(&mut conn, &name, new.role, author_id).await?;
+        let (token, secret) = tokens::create(conn, &name, new.role, author_id).await?;
         let location = format!("{base}/api/v1/tokens/{}", token.id);
-        Created::new(location, &TokenResponse::new(token, Some(secret)))
+        // The secret is shown once: a replay answers the token without it.
+        Created::new(location, &TokenResponse::new(token.clone(), Some(secret)))?
+            .replayed_as(&TokenResponse::new(token, None))
     })
     .await
 }

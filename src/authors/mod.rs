@@ -209,18 +209,16 @@ async fn create_author(
     checks.finish()?;
     let base = base_url(&req);
     let urls = state.storage.urls(&req);
-    let pool = state.pool.clone();
-    idempotency::once(&req, &state.pool, Some(caller), || async move {
-        let mut conn = crate::db::conn(&pool).await?;
-        check_avatar(&mut conn, row.avatar_image_id).await?;
+    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
+        check_avatar(conn, row.avatar_image_id).await?;
         let mut row = row;
         if slug.is_none() {
             let base = slugify(&row.name, "author");
-            row.slug = first_free_slug(&base, &queries::slugs_like(&mut conn, &base).await?);
+            row.slug = first_free_slug(&base, &queries::slugs_like(conn, &base).await?);
         }
-        let author = queries::insert(&mut conn, &row).await?;
+        let author = queries::insert(conn, &row).await?;
         let location = format!("{base}/api/v1/authors/{}", author.id);
-        Created::new(location, &view(&mut conn, author, true, &urls).await?)
+        Created::new(location, &view(conn, author, true, &urls).await?)
     })
     .await
 }

@@ -159,6 +159,7 @@ diesel::table! {
         location -> Nullable<Text>,
         body -> Bytea,
         created_at -> Timestamptz,
+        etag -> Nullable<Text>,
     }
 }
 

@@ -35,7 +35,7 @@ pub fn version_at(updated_at: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The strong ETag of one representation of a versioned resource.
-fn versioned_etag(version: &str, body: &[u8]) -> String {
+pub fn versioned_etag(version: &str, body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("\"{version}-{}\"", hex::encode(&digest[..12]))
 }

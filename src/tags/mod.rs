@@ -153,15 +153,13 @@ async fn create_tag(
     };
     checks.finish()?;
     let base = base_url(&req);
-    let pool = state.pool.clone();
-    idempotency::once(&req, &state.pool, Some(caller), || async move {
-        let mut conn = crate::db::conn(&pool).await?;
+    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let mut row = row;
         if slug.is_none() {
             let base = slugify(&row.name, "tag");
-            row.slug = first_free_slug(&base, &queries::slugs_like(&mut conn, &base).await?);
+            row.slug = first_free_slug(&base, &queries::slugs_like(conn, &base).await?);
         }
-        let tag = queries::insert(&mut conn, &row).await?;
+        let tag = queries::insert(conn, &row).await?;
         let location = format!("{base}/api/v1/tags/{}", tag.id);
         Created::new(location, &TagResponse::new(tag, 0))
     })

@@ -554,3 +554,44 @@ async fn if_match_takes_the_etag_of_any_representation_of_the_current_version() 
     let now = app.get(path, None).await.header("etag").unwrap().to_owned();
     patch(now, "Politics desk.").await.expect(200);
 }
+
+#[tokio::test]
+async fn an_idempotent_create_is_claimed_written_and_saved_at_once() {
+    let app = TestApp::spawn().await;
+    let post = |key: &str, body: serde_json::Value| {
+        app.request(reqwest::Method::POST, "/api/v1/authors")
+            .bearer_auth(&app.editor)
+            .header("Idempotency-Key", key)
+            .json(&body)
+    };
+    // Ten retries at once: one creates, the others wait for it and replay its answer
+    // (never "still in progress").
+    let sent = futures_util::future::join_all(
+        (0..10).map(|_| app.send(post("same-ten", json!({"name": "Ten Times"})))),
+    )
+    .await;
+    let ids: Vec<_> = sent.iter().map(|r| r.expect(201)["id"].clone()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let list = app
+        .get("/api/v1/authors?per_page=100", None)
+        .await
+        .expect(200);
+    assert_eq!(list["meta"]["total"], 2, "created once");
+    // A create that fails leaves nothing behind, its key included: the corrected retry
+    // with the same key goes through.
+    app.send(post(
+        "fix-me",
+        json!({"name": "Bad Avatar", "avatar": uuid::Uuid::now_v7()}),
+    ))
+    .await
+    .problem(422);
+    assert_eq!(
+        app.sql_text("SELECT key FROM idempotency_keys WHERE key = 'fix-me'")
+            .await
+            .len(),
+        0
+    );
+    app.send(post("fix-me", json!({"name": "Good Avatar"})))
+        .await
+        .expect(201);
+}

@@ -140,3 +140,28 @@ async fn author_tokens_are_bound_to_an_author() {
     .await
     .problem(422);
 }
+
+#[tokio::test]
+async fn an_idempotent_token_create_never_stores_or_replays_its_secret() {
+    let app = TestApp::spawn().await;
+    let post = || {
+        app.request(reqwest::Method::POST, "/api/v1/tokens")
+            .bearer_auth(&app.admin)
+            .header("Idempotency-Key", "deploy-token-1")
+            .json(&json!({"name": "deploy", "role": "editor"}))
+    };
+    let first = app.send(post()).await.expect(201);
+    let secret = first["secret"].as_str().unwrap().to_owned();
+    let replay = app.send(post()).await;
+    let replayed = replay.expect(201);
+    assert_eq!(replayed["id"], first["id"], "one token");
+    assert!(replayed.get("secret").is_none(), "{replayed}");
+    let stored = app.sql_text("SELECT k::text FROM idempotency_keys k").await;
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0].contains(&secret[12..]),
+        "the secret is in the replay table"
+    );
+    // The secret still works: the replay did not make another one.
+    app.get("/api/v1/tokens", Some(&secret)).await.expect(403);
+}
