@@ -513,32 +513,7 @@ async fn save(
         return Err(ApiError::Validation(errors));
     }
 
-    // Stored HTML holds a placeholder for the media base, completed when served.
-    let urls = MediaUrls::placeholder();
-    let figures: HashMap<Uuid, Figure> = stored
-        .into_iter()
-        .map(|image| {
-            let view = crate::images::model::ImageResponse::new(image, &urls);
-            let mut srcset: Vec<(String, u32)> = view
-                .variants
-                .iter()
-                .map(|v| (v.url.clone(), v.width))
-                .collect();
-            srcset.push((view.url.clone(), view.width));
-            (
-                view.id,
-                Figure {
-                    url: view.url,
-                    width: view.width,
-                    height: view.height,
-                    alt: view.alt,
-                    caption: view.caption,
-                    credit: view.credit,
-                    srcset,
-                },
-            )
-        })
-        .collect();
+    let figures = figures_of(stored);
     let markdown = input.body_markdown.clone();
     let rendered = web::block(move || render::render(&markdown, &figures)).await?;
 
@@ -625,6 +600,58 @@ async fn save(
     )
     .await?;
     Ok(article)
+}
+
+/// Stored images as the renderer shows them in a body. Stored HTML holds a placeholder for
+/// the media base, completed when served.
+fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure> {
+    let urls = MediaUrls::placeholder();
+    images
+        .into_iter()
+        .map(|image| {
+            let view = crate::images::model::ImageResponse::new(image, &urls);
+            let mut srcset: Vec<(String, u32)> = view
+                .variants
+                .iter()
+                .map(|v| (v.url.clone(), v.width))
+                .collect();
+            srcset.push((view.url.clone(), view.width));
+            (
+                view.id,
+                Figure {
+                    url: view.url,
+                    width: view.width,
+                    height: view.height,
+                    alt: view.alt,
+                    caption: view.caption,
+                    credit: view.credit,
+                    srcset,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Renders again the bodies of the articles that show `image_id` as a figure, so they
+/// show the image's current alt, caption and credit. Runs in the image write's
+/// transaction; the version is not bumped (the article's own text did not change), and
+/// the change is recorded for the public ones.
+pub async fn refresh_figures(conn: &mut AsyncPgConnection, image_id: Uuid) -> Result<(), ApiError> {
+    for id in queries::with_figure(conn, image_id).await? {
+        let Some(article) = queries::lock(conn, &id.to_string()).await? else {
+            continue;
+        };
+        let markdown = article.body_markdown.clone();
+        let (figure_ids, _) = web::block(move || render::image_refs(&markdown)).await?;
+        let figures = figures_of(crate::images::queries::by_ids(conn, &figure_ids).await?);
+        let markdown = article.body_markdown.clone();
+        let rendered = web::block(move || render::render(&markdown, &figures)).await?;
+        let excerpt = article.excerpt_given.clone().unwrap_or(rendered.excerpt);
+        queries::set_body(conn, id, &rendered.html, &rendered.text, &excerpt).await?;
+        let keys = change_keys(Some(&article), Some(&article), false);
+        crate::changes::record(conn, "article", Some(id), "updated", keys).await?;
+    }
+    Ok(())
 }
 
 /// Every column of a saved article. `None` writes NULL: a merge patch's `null` clears.

@@ -540,6 +540,34 @@ pub async fn set_figures(
 
 /// Slugs of the articles showing an image (as cover or figure).
 /// Slugs of an author's articles (drafts included), a few, for a 409's message.
+/// The articles that show `image_id` as a figure in their body.
+pub async fn with_figure(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    article_images::table
+        .filter(article_images::image_id.eq(image_id))
+        .select(article_images::article_id)
+        .order(article_images::article_id)
+        .load(conn)
+        .await
+}
+
+/// Replaces what an article's body renders to (its text unchanged).
+pub async fn set_body(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    html: &str,
+    text: &str,
+    excerpt: &str,
+) -> QueryResult<usize> {
+    diesel::update(articles::table.find(id))
+        .set((
+            articles::body_html.eq(html),
+            articles::body_text.eq(text),
+            articles::excerpt.eq(excerpt),
+        ))
+        .execute(conn)
+        .await
+}
+
 pub async fn by_author(conn: &mut AsyncPgConnection, author_id: Uuid) -> QueryResult<Vec<String>> {
     articles::table
         .filter(articles::author_id.eq(author_id))

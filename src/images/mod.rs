@@ -501,8 +501,9 @@ async fn update_image(
     };
     checks.finish()?;
     let id = *id;
-    // The ETag covers the JSON a client saw, URLs included, so it is computed the same way.
     let urls = state.storage.urls(&req);
+    let shown_in_figures =
+        update.alt.is_some() || update.caption.is_some() || update.credit.is_some();
     let mut conn = crate::db::conn(&state.pool).await?;
     let image = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -511,7 +512,12 @@ async fn update_image(
                 .ok_or_else(|| not_found(id))?;
             may_change(&principal, &current)?;
             if_match.check(&current)?;
-            queries::update(conn, id, &update).await
+            let image = queries::update(conn, id, &update).await?;
+            // Figures show the image's current text: the bodies showing it are redone.
+            if shown_in_figures {
+                crate::articles::refresh_figures(conn, id).await?;
+            }
+            Ok(image)
         })
         .await?;
     fresh(&ImageResponse::new(image, &urls))

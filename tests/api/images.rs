@@ -977,3 +977,48 @@ async fn urls_given_by_people_are_stored_normalised() {
     let url = comment["author_url"].as_str().unwrap();
     assert_eq!(url, "http://example.com/%22%3E%3Cscript%3E");
 }
+
+#[tokio::test]
+async fn figures_show_the_image_current_text() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(640, 480),
+            "f.jpg",
+            "image/jpeg",
+            &[("alt", "Old alt"), ("caption", "Old caption"), ("credit", "Old credit")],
+        )
+        .await
+        .expect(201);
+    let id = image["id"].as_str().unwrap();
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Figured", "author": "test-author", "status": "published",
+                    "body_markdown": format!("Intro.\n\n![](image:{id})\n\n![Written alt](image:{id})")}),
+        )
+        .await
+        .expect(201);
+    let path = "/api/v1/articles/figured";
+    // Read once, so the answer is kept.
+    let before = app.get(path, None).await.expect(200);
+    assert!(before["body_html"].as_str().unwrap().contains("Old caption"));
+    app.patch(
+        &format!("/api/v1/images/{id}"),
+        Some(&app.editor),
+        &json!({"alt": "New alt", "caption": "New <caption>", "credit": null}),
+    )
+    .await
+    .expect(200);
+    let after = app.get(path, None).await.expect(200);
+    let html = after["body_html"].as_str().unwrap();
+    assert!(html.contains("alt=\"New alt\""), "{html}");
+    assert!(html.contains("alt=\"Written alt\""), "the markdown's alt still wins: {html}");
+    assert!(html.contains("New &lt;caption&gt;"), "{html}");
+    assert!(!html.contains("Old"), "{html}");
+    assert_eq!(after["version"], article["version"], "the article's own text is unchanged");
+    let listed = app.get("/api/v1/articles?include=body", None).await.expect(200);
+    assert!(listed["data"][0]["body_html"].as_str().unwrap().contains("New alt"));
+}
