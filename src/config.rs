@@ -130,6 +130,11 @@ pub struct Config {
     #[arg(long, env = "LEDE_COMMENT_AUTO_APPROVE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub comment_auto_approve: bool,
 
+    /// Commenters' pictures from Gravatar (the email's hash goes to a third party, and
+    /// anyone can check a guessed email against it) instead of lede's own identicons.
+    #[arg(long, env = "LEDE_GRAVATAR", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub gravatar: bool,
+
     /// Comma-separated proxy addresses whose X-Forwarded-For is believed (e.g. the load
     /// balancer's). Without it the client address is the connection's.
     #[arg(long, env = "LEDE_TRUSTED_PROXIES", default_value = "", global = true)]
@@ -205,6 +210,7 @@ impl Config {
             comments_per_email: 3,
             comment_window_secs: 600,
             comment_auto_approve: false,
+            gravatar: false,
             trusted_proxies: String::new(),
             bench_ceiling: None,
             bench_ceiling_body: None,

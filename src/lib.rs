@@ -46,6 +46,8 @@ pub struct AppState {
     /// Text-search configuration of new and saved articles and of search queries.
     pub search_language: db::SearchLanguage,
     pub comment_rules: comments::CommentRules,
+    /// Commenters' pictures: the server secret they are keyed by.
+    pub avatar_key: comments::avatars::AvatarKey,
     pub cache: http::cache::ResponseCache,
     /// For the cache's LISTEN connection.
     database_url: Option<String>,
@@ -72,6 +74,7 @@ impl AppState {
             search_language: db::SearchLanguage::find(&database.pool, &config.search_language)
                 .await?,
             comment_rules: comments::CommentRules::from_config(config)?,
+            avatar_key: comments::avatars::AvatarKey::load(&database.pool, config.gravatar).await?,
             cache: http::cache::ResponseCache::new(
                 config.cache_ttl,
                 config.cache_max_mb * 1024 * 1024,

@@ -165,7 +165,10 @@ fn takes_optional_token(operation: &Operation) -> bool {
 
 /// Public reads say how long they may be kept.
 fn add_cache_control(operation: &mut Operation) {
-    if operation.operation_id.as_deref() == Some("get_media") {
+    if matches!(
+        operation.operation_id.as_deref(),
+        Some("get_media" | "get_avatar")
+    ) {
         return;
     }
     if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {

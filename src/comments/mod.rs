@@ -1,6 +1,7 @@
 //! Comments: the public "Leave a reply" form under an article (rate limits, honeypot,
 //! duplicate check), threads for readers, and moderation for editors and admins. The
 //! commenter's email, IP address and user agent never leave without a staff token.
+pub mod avatars;
 pub mod model;
 pub mod queries;
 
@@ -26,14 +27,17 @@ use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
 use crate::http::body::JsonBody;
 use crate::http::pagination::{
-    ListResponse, Loaded, PageParams, Pagination, list_response, time_key,
+    Cursor, KeyKind, ListResponse, Loaded, PageParams, Pagination, Sort, SortOption, list_response,
+    time_key,
 };
 use crate::http::response::{fresh, ok};
 use crate::http::validate::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(submit_comment)
+        .service(avatars::get_avatar)
         .service(list_article_comments)
+        .service(list_replies)
         .service(list_comments)
         .service(bulk_status)
         .service(find_comment)
@@ -246,7 +250,8 @@ async fn submit_comment(
             queries::insert(conn, &comment).await
         })
         .await?;
-    let mut view = PublicComment::new(&comment);
+    let base = crate::http::base_url(&req);
+    let mut view = PublicComment::new(&comment, &|email| state.avatar_key.url(&base, email));
     view.status = Some(if is_bot {
         CommentStatus::Pending
     } else {
@@ -316,30 +321,20 @@ async fn list_article_comments(
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "created_at")?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let article = articles::find(&mut conn, &key)
-        .await?
-        .filter(|a| a.status == "published" && a.published_at.is_some_and(|t| t <= Utc::now()))
-        .ok_or_else(|| ApiError::not_found("article", &key))?;
-    let all = queries::approved_of(&mut conn, article.id).await?;
-    let mut threads = threads(&all);
-    if sort.descending {
-        threads.reverse();
+    let article = public_article(&mut conn, &key).await?;
+    let Loaded { rows, total } =
+        queries::thread_roots(&mut conn, article.id, &pagination, &sort).await?;
+    let roots: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
+    let mut replies: HashMap<Uuid, Vec<queries::Reply>> = HashMap::new();
+    for reply in queries::first_replies(&mut conn, &roots, THREAD_REPLIES + 1).await? {
+        replies.entry(reply.root_id).or_default().push(reply);
     }
-    let total = threads.len() as i64;
-    let start = match pagination.cursor(&sort)? {
-        Some(cursor) => threads
-            .iter()
-            .position(|t| t.id == cursor.id)
-            .map_or(threads.len(), |i| i + 1),
-        None => pagination.offset() as usize,
-    };
-    let rows: Vec<PublicComment> = threads
-        .into_iter()
-        .skip(start)
-        .take(pagination.per_page as usize + 1)
+    let base = crate::http::base_url(&req);
+    let avatar = |email: &str| state.avatar_key.url(&base, email);
+    let threads: Vec<PublicComment> = rows
+        .iter()
+        .map(|root| thread(root, replies.remove(&root.id).unwrap_or_default(), &avatar))
         .collect();
-    let created: HashMap<Uuid, chrono::DateTime<Utc>> =
-        all.iter().map(|c| (c.id, c.created_at)).collect();
     let thread_keys = [
         crate::changes::key("comments", article.id),
         crate::changes::key("article", article.id),
@@ -349,36 +344,155 @@ async fn list_article_comments(
         &pagination,
         &sort,
         &[thread_keys[0].as_str(), thread_keys[1].as_str()],
-        Loaded { rows, total },
-        |t| (created.get(&t.id).map(time_key).unwrap_or_default(), t.id),
+        Loaded {
+            rows: threads,
+            total,
+        },
+        |t| (time_key(&t.created_at.0), t.id),
         |t| t,
     )
 }
 
-/// Nests approved comments into threads, oldest first. A reply whose parent is not shown
-/// becomes a thread of its own; a deleted comment is kept only while replies hang on it.
-fn threads(comments: &[Comment]) -> Vec<PublicComment> {
-    let shown: std::collections::HashSet<Uuid> = comments.iter().map(|c| c.id).collect();
-    let mut children: HashMap<Uuid, Vec<&Comment>> = HashMap::new();
-    let mut roots = Vec::new();
-    for comment in comments {
-        match comment.parent_id.filter(|p| shown.contains(p)) {
-            Some(parent) => children.entry(parent).or_default().push(comment),
-            None => roots.push(comment),
+/// Replies a thread shows; the rest are one `replies_cursor` away.
+const THREAD_REPLIES: i64 = 50;
+
+/// How replies are listed: nearer first, then oldest first.
+static REPLY_SORTS: [SortOption; 1] = [SortOption {
+    name: "thread",
+    column: "depth",
+    kind: KeyKind::Text,
+}];
+
+/// A reply's place in that order, for a cursor: `<depth>|<created_at>`.
+fn reply_key(reply: &queries::Reply) -> (String, Uuid) {
+    (
+        format!("{}|{}", reply.depth, time_key(&reply.comment.created_at)),
+        reply.comment.id,
+    )
+}
+
+/// A published article whose time has come, or 404.
+async fn public_article(
+    conn: &mut diesel_async::AsyncPgConnection,
+    key: &str,
+) -> Result<crate::articles::model::Article, ApiError> {
+    articles::find(conn, key)
+        .await?
+        .filter(|a| a.status == "published" && a.published_at.is_some_and(|t| t <= Utc::now()))
+        .ok_or_else(|| ApiError::not_found("article", key))
+}
+
+/// A thread: its first comment with up to `THREAD_REPLIES` replies nested under their
+/// parents, and a `replies_cursor` when more follow.
+fn thread(
+    root: &Comment,
+    mut replies: Vec<queries::Reply>,
+    avatar: &dyn Fn(&str) -> String,
+) -> PublicComment {
+    let more = replies.len() as i64 > THREAD_REPLIES;
+    replies.truncate(THREAD_REPLIES as usize);
+    let mut view = PublicComment::new(root, avatar);
+    view.replies_cursor = replies.last().filter(|_| more).map(|last| {
+        let sort = Sort {
+            option: &REPLY_SORTS[0],
+            descending: false,
+        };
+        let (value, id) = reply_key(last);
+        Cursor::after(&sort, value, id).encode()
+    });
+    view.replies = nest(root.id, replies, avatar);
+    view
+}
+
+/// Nests replies (in `depth, created_at, id` order) under their parents without recursion,
+/// so no chain is too deep: deepest first, each comment takes its finished children. A
+/// deleted comment stays only while replies hang on it.
+fn nest(
+    root: Uuid,
+    replies: Vec<queries::Reply>,
+    avatar: &dyn Fn(&str) -> String,
+) -> Vec<PublicComment> {
+    let mut children: HashMap<Uuid, Vec<PublicComment>> = HashMap::new();
+    for reply in replies.into_iter().rev() {
+        let mut view = PublicComment::new(&reply.comment, avatar);
+        view.replies = children.remove(&view.id).unwrap_or_default();
+        view.replies.reverse();
+        if view.deleted && view.replies.is_empty() {
+            continue;
         }
+        let parent = reply.comment.parent_id.unwrap_or(root);
+        children.entry(parent).or_default().push(view);
     }
-    fn build(comment: &Comment, children: &HashMap<Uuid, Vec<&Comment>>) -> Option<PublicComment> {
-        let mut view = PublicComment::new(comment);
-        view.replies = children
-            .get(&comment.id)
-            .map(|kids| kids.iter().filter_map(|k| build(k, children)).collect())
-            .unwrap_or_default();
-        (!view.deleted || !view.replies.is_empty()).then_some(view)
-    }
-    roots
-        .into_iter()
-        .filter_map(|c| build(c, &children))
-        .collect()
+    let mut top = children.remove(&root).unwrap_or_default();
+    top.reverse();
+    top
+}
+
+/// Read more replies of a thread
+///
+/// The approved replies under a comment, to any depth, in the order a thread shows them
+/// (nearer first, then oldest first), each with its `parent_id` and without nesting. Start
+/// from a thread's `replies_cursor`; pages follow `meta.next_cursor`.
+#[utoipa::path(
+    tag = "comments", operation_id = "list_replies",
+    params(("id" = Uuid, Path, description = "The comment whose replies to list (a thread's first comment)"),
+           PageParams),
+    responses((status = 200, description = "A page of replies", body = ListResponse<PublicComment>,
+        headers(("Link" = String, description = "RFC 8288 links to other pages"),
+                ("X-Total-Count" = i64, description = "Replies under the comment"),
+                ("ETag" = String, description = "Strong ETag of this page"))),
+        (status = 304, description = "Not modified (If-None-Match matched)")),
+    security((), ("bearer" = []))
+)]
+#[get("/comments/{id}/replies")]
+async fn list_replies(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _auth: Auth,
+    id: web::Path<Uuid>,
+    pagination: Pagination,
+) -> Result<HttpResponse, ApiError> {
+    let id = *id;
+    let sort = pagination.sort(&REPLY_SORTS, "thread")?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let comment = queries::find(&mut conn, id)
+        .await?
+        .filter(|c| c.status == "approved")
+        .ok_or_else(|| ApiError::NotFound(format!("no comment `{id}`")))?;
+    let article = public_article(&mut conn, &comment.article_id.to_string()).await?;
+    let after = match pagination.cursor(&sort)? {
+        None => None,
+        Some(cursor) => {
+            let bad = || ApiError::BadRequest("query parameter `cursor` is not valid".into());
+            let (depth, time) = cursor.value.split_once('|').ok_or_else(bad)?;
+            let depth: i32 = depth.parse().map_err(|_| bad())?;
+            let time = chrono::DateTime::parse_from_rfc3339(time).map_err(|_| bad())?;
+            Some((depth, time.with_timezone(&Utc), cursor.id))
+        }
+    };
+    let (rows, total) = queries::more_replies(
+        &mut conn,
+        id,
+        after,
+        pagination.per_page + 1,
+        pagination.offset(),
+    )
+    .await?;
+    let base = crate::http::base_url(&req);
+    let avatar = |email: &str| state.avatar_key.url(&base, email);
+    let keys = [
+        crate::changes::key("comments", article.id),
+        crate::changes::key("article", article.id),
+    ];
+    list_response(
+        &req,
+        &pagination,
+        &sort,
+        &[keys[0].as_str(), keys[1].as_str()],
+        Loaded { rows, total },
+        reply_key,
+        |r| PublicComment::new(&r.comment, &avatar),
+    )
 }
 
 /// Filters of the moderation queue.

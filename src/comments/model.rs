@@ -3,14 +3,13 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::comments;
 use crate::http::Timestamp;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = comments)]
 pub struct Comment {
     pub id: Uuid,
@@ -56,13 +55,6 @@ impl CommentStatus {
     }
 }
 
-/// A picture for the commenter without publishing the email: Gravatar's SHA-256 form of
-/// the trimmed, lowercased address (an identicon when they have none).
-pub fn avatar_url(email: &str) -> String {
-    let hash = hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()));
-    format!("https://www.gravatar.com/avatar/{hash}?d=identicon&s=96")
-}
-
 /// A comment as readers see it. Replies are nested, so one request renders a thread.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -71,11 +63,12 @@ pub fn avatar_url(email: &str) -> String {
     "parent_id": null,
     "author_name": "Marta",
     "author_url": "https://marta.example",
-    "avatar_url": "https://www.gravatar.com/avatar/5f6e...?d=identicon&s=96",
+    "avatar_url": "https://api.example.com/api/v1/avatars/5f6e0c3b9a7d4e21b8c0f1a2d3e4b5c6.svg",
     "body_html": "<p>I rode it every night for thirty years.</p>",
     "created_at": "2025-10-28T10:02:00Z",
     "deleted": false,
-    "replies": []
+    "replies": [],
+    "replies_cursor": null
 }))]
 pub struct PublicComment {
     pub id: Uuid,
@@ -86,7 +79,8 @@ pub struct PublicComment {
     pub author_name: String,
     #[schema(required = true)]
     pub author_url: Option<String>,
-    /// Derived from the email's SHA-256 (the email itself is never shown).
+    /// A picture lede draws from a keyed hash of the email (nothing public tells the email;
+    /// no third party is called). `null` when deleted.
     #[schema(required = true)]
     pub avatar_url: Option<String>,
     /// Sanitized; links carry `rel="nofollow ugc noopener"`. Empty when deleted.
@@ -98,13 +92,19 @@ pub struct PublicComment {
     /// moderator approves it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CommentStatus>,
-    /// Approved replies, oldest first, nested to any depth.
+    /// Approved replies, nested: in a thread, its first 50 replies (nearer ones first,
+    /// then oldest first), at whatever depth; empty in a list of `replies`.
     #[schema(no_recursion)]
     pub replies: Vec<PublicComment>,
+    /// When a thread has more replies than it shows: pass as `cursor` to
+    /// `GET /api/v1/comments/{id}/replies` (with this thread's `id`) for the rest.
+    #[schema(required = true)]
+    pub replies_cursor: Option<String>,
 }
 
 impl PublicComment {
-    pub fn new(comment: &Comment) -> Self {
+    /// `avatar_url` makes the picture's URL from the commenter's email.
+    pub fn new(comment: &Comment, avatar_url: &dyn Fn(&str) -> String) -> Self {
         let deleted = comment.deleted_at.is_some();
         PublicComment {
             id: comment.id,
@@ -130,6 +130,7 @@ impl PublicComment {
             deleted,
             status: None,
             replies: Vec::new(),
+            replies_cursor: None,
         }
     }
 }

@@ -467,7 +467,10 @@ async fn not_kept(
     let coding = crate::http::encoding::preferred(response.request().headers());
     let (request, mut response) = response.into_parts();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, state.cache.cache_control.clone());
+    // Unless the answer says how long it keeps (a picture that never changes).
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, state.cache.cache_control.clone());
+    }
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Some(keys) = keys {
         headers.insert(SURROGATE_KEY, keys);

@@ -298,6 +298,15 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The cursor of the page after the row keyed (`value`, `id`) in `sort`'s order.
+    pub fn after(sort: &Sort, value: KeyValue, id: Uuid) -> Self {
+        Cursor {
+            sort: sort.key(),
+            value,
+            id,
+        }
+    }
+
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
@@ -366,14 +375,7 @@ pub fn list_response<R, T: Serialize + Shows>(
     let next_cursor = match rows.last() {
         Some(last) if has_more => {
             let (value, id) = key_of(last);
-            Some(
-                Cursor {
-                    sort: sort.key(),
-                    value,
-                    id,
-                }
-                .encode(),
-            )
+            Some(Cursor::after(sort, value, id).encode())
         }
         _ => None,
     };

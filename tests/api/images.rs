@@ -987,7 +987,11 @@ async fn figures_show_the_image_current_text() {
             jpeg(640, 480),
             "f.jpg",
             "image/jpeg",
-            &[("alt", "Old alt"), ("caption", "Old caption"), ("credit", "Old credit")],
+            &[
+                ("alt", "Old alt"),
+                ("caption", "Old caption"),
+                ("credit", "Old credit"),
+            ],
         )
         .await
         .expect(201);
@@ -1004,7 +1008,12 @@ async fn figures_show_the_image_current_text() {
     let path = "/api/v1/articles/figured";
     // Read once, so the answer is kept.
     let before = app.get(path, None).await.expect(200);
-    assert!(before["body_html"].as_str().unwrap().contains("Old caption"));
+    assert!(
+        before["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("Old caption")
+    );
     app.patch(
         &format!("/api/v1/images/{id}"),
         Some(&app.editor),
@@ -1015,10 +1024,24 @@ async fn figures_show_the_image_current_text() {
     let after = app.get(path, None).await.expect(200);
     let html = after["body_html"].as_str().unwrap();
     assert!(html.contains("alt=\"New alt\""), "{html}");
-    assert!(html.contains("alt=\"Written alt\""), "the markdown's alt still wins: {html}");
+    assert!(
+        html.contains("alt=\"Written alt\""),
+        "the markdown's alt still wins: {html}"
+    );
     assert!(html.contains("New &lt;caption&gt;"), "{html}");
     assert!(!html.contains("Old"), "{html}");
-    assert_eq!(after["version"], article["version"], "the article's own text is unchanged");
-    let listed = app.get("/api/v1/articles?include=body", None).await.expect(200);
-    assert!(listed["data"][0]["body_html"].as_str().unwrap().contains("New alt"));
+    assert_eq!(
+        after["version"], article["version"],
+        "the article's own text is unchanged"
+    );
+    let listed = app
+        .get("/api/v1/articles?include=body", None)
+        .await
+        .expect(200);
+    assert!(
+        listed["data"][0]["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("New alt")
+    );
 }

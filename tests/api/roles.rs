@@ -31,7 +31,8 @@ fn expected(operation_id: &str) -> Option<Access> {
         "create_image" | "update_image" | "delete_image" => Access::Roles(ANY_ROLE),
         "get_media" => Access::Open,
         "list_articles" | "find_article" => Access::Public,
-        "submit_comment" | "list_article_comments" => Access::Public,
+        "submit_comment" | "list_article_comments" | "list_replies" => Access::Public,
+        "get_avatar" => Access::Open,
         "list_comments"
         | "find_comment"
         | "update_comment"
@@ -44,23 +45,98 @@ fn expected(operation_id: &str) -> Option<Access> {
     })
 }
 
-fn sample_body(operation_id: &str) -> Option<Value> {
+fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
     match operation_id {
-        "create_author" => Some(json!({"name": "Matrix Author"})),
+        "create_author" => Some(json!({"name": format!("Matrix Author {caller}")})),
         "update_author" => Some(json!({"bio": "matrix"})),
-        "create_tag" => Some(json!({"name": "Matrix Tag"})),
+        "create_tag" => Some(json!({"name": format!("Matrix Tag {caller}")})),
         "update_tag" => Some(json!({"description": "matrix"})),
         "update_image" => Some(json!({"alt": "matrix"})),
-        "create_article" => Some(json!({"title": "Matrix Article"})),
-        "update_article" => Some(json!({"subtitle": "matrix"})),
-        "submit_comment" => {
-            Some(json!({"author_name": "M", "author_email": "m@example.com", "body": "matrix"}))
+        "create_article" => {
+            Some(json!({"title": format!("Matrix Article {caller}"), "author": "test-author"}))
         }
+        "update_article" => Some(json!({"subtitle": "matrix"})),
+        "submit_comment" => Some(json!({"author_name": caller,
+            "author_email": format!("{caller}@example.com"), "body": format!("matrix {caller}")})),
         "update_comment" => Some(json!({"status": "approved"})),
         "bulk_comment_status" => Some(json!({"ids": [uuid::Uuid::now_v7()], "status": "spam"})),
         "create_token" => Some(json!({"name": "matrix", "role": "editor"})),
         _ => None,
     }
+}
+
+/// A PNG no other upload in the walk has (the same bytes would answer the existing image).
+fn png(seed: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(image::ImageBuffer::from_pixel(
+        4,
+        4,
+        image::Rgb([seed, 1, 2]),
+    ))
+    .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+    .unwrap();
+    out
+}
+
+/// What a DELETE by an allowed caller removes: made fresh for each such caller, so each one
+/// is seen to succeed (204), not only the first.
+async fn fresh_target(app: &TestApp, operation_id: &str, seed: u8) -> String {
+    let made = match operation_id {
+        "delete_author" => {
+            app.post(
+                "/api/v1/authors",
+                Some(&app.editor),
+                &json!({"name": format!("Gone {seed}")}),
+            )
+            .await
+        }
+        "delete_tag" => {
+            app.post(
+                "/api/v1/tags",
+                Some(&app.editor),
+                &json!({"name": format!("Gone {seed}")}),
+            )
+            .await
+        }
+        "revoke_token" => {
+            app.post(
+                "/api/v1/tokens",
+                Some(&app.admin),
+                &json!({"name": "gone", "role": "editor"}),
+            )
+            .await
+        }
+        "delete_image" => {
+            app.upload(
+                Some(&app.author),
+                png(100 + seed),
+                "g.png",
+                "image/png",
+                &[],
+            )
+            .await
+        }
+        // By the author token's author, so every role may delete it.
+        "delete_article" => {
+            app.post(
+                "/api/v1/articles",
+                Some(&app.author),
+                &json!({"title": format!("Gone {seed}"), "status": "published"}),
+            )
+            .await
+        }
+        "delete_comment" => {
+            app.post(
+                "/api/v1/articles/matrix/comments",
+                None,
+                &json!({"author_name": "G",
+                "author_email": format!("g{seed}@example.com"), "body": format!("gone {seed}")}),
+            )
+            .await
+        }
+        other => panic!("no fresh target for {other}"),
+    };
+    made.expect(201)["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -106,15 +182,8 @@ async fn every_route_checks_roles_as_documented() {
     .expect(204);
 
     // Uploaded as the author, so the author token may change and delete it too.
-    let png = {
-        let mut out = Vec::new();
-        image::DynamicImage::new_rgb8(4, 4)
-            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-            .unwrap();
-        out
-    };
     let image = app
-        .upload(Some(&app.author), png, "m.png", "image/png", &[])
+        .upload(Some(&app.author), png(0), "m.png", "image/png", &[])
         .await
         .expect(201);
     let media_key = image["url"]
@@ -143,6 +212,21 @@ async fn every_route_checks_roles_as_documented() {
         .await
         .expect(201);
     let comment_id = comment["id"].as_str().unwrap().to_owned();
+    // Approved, so its replies are public.
+    app.patch(
+        &format!("/api/v1/comments/{comment_id}"),
+        Some(&app.editor),
+        &json!({"status": "approved"}),
+    )
+    .await
+    .expect(200);
+    let avatar = comment["avatar_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
 
     let doc: Value = serde_json::from_str(&lede::openapi_json()).unwrap();
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
@@ -159,74 +243,78 @@ async fn every_route_checks_roles_as_documented() {
     // Deletes last, so every resource exists for the other calls.
     operations.sort_by_key(|(_, method, _)| *method == "delete");
     let mut checked = 0;
+    let mut seed = 0u8;
     for (template, method, operation) in operations {
-        {
-            let id = operation["operationId"].as_str().unwrap();
-            let access = expected(id).unwrap_or_else(|| {
-                panic!("route {method} {template} ({id}) has no entry in the role matrix")
-            });
-            let path = template
-                .replace("{id_or_slug}", "matrix")
+        let id = operation["operationId"].as_str().unwrap();
+        let access = expected(id).unwrap_or_else(|| {
+            panic!("route {method} {template} ({id}) has no entry in the role matrix")
+        });
+        // `target` is the resource's id; the shared article is named by its slug.
+        let path_for = |target: &str, slug: &str| {
+            template
+                .replace("{id_or_slug}", slug)
                 .replace("{key}", &media_key)
+                .replace("{name}", &avatar)
                 .replace("{version}", "1")
-                .replace(
-                    "{id}",
-                    if template.contains("images") {
-                        image["id"].as_str().unwrap()
-                    } else if template.contains("comments") {
-                        comment_id.as_str()
-                    } else {
-                        spare["id"].as_str().unwrap()
-                    },
-                );
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let callers: [(&str, Option<&str>); 6] = [
-                ("none", None),
-                ("bad", Some("lede_not-a-real-token")),
-                ("revoked", Some(&revoked_secret)),
-                ("author", Some(&app.author)),
-                ("editor", Some(&app.editor)),
-                ("admin", Some(&app.admin)),
-            ];
-            for (caller, token) in callers {
-                // Deletes go last so the resource exists for every other call.
-                if method == Method::DELETE
-                    && caller != "admin"
-                    && matches!(access, Access::Roles(r) if r.contains(&caller))
-                {
-                    continue;
-                }
-                let mut request = with_token(app.request(method.clone(), &path), token);
-                if id == "submit_comment" {
-                    request = request.json(&json!({"author_name": caller, "author_email": format!("{caller}@example.com"), "body": format!("matrix {caller}")}));
-                } else if id == "create_image" {
-                    let part = reqwest::multipart::Part::bytes(b"not an image".to_vec())
-                        .file_name("x.png");
-                    request = request.multipart(reqwest::multipart::Form::new().part("file", part));
-                } else if let Some(body) = sample_body(id) {
-                    request = request.json(&body);
-                }
-                let status = app.send(request).await.status.as_u16();
-                let want = match (access, caller) {
-                    (Access::Open, _) => "2xx",
-                    (_, "bad" | "revoked") => "401",
-                    (Access::Public, _) => "2xx",
-                    (Access::Roles(_), "none") => "401",
-                    (Access::Roles(roles), role) if roles.contains(&role) => "allowed",
-                    (Access::Roles(_), _) => "403",
-                };
-                let ok = match want {
-                    "2xx" => (200..300).contains(&status),
-                    "allowed" => status != 401 && status != 403 && status < 500,
-                    code => status.to_string() == code,
-                };
-                assert!(
-                    ok,
-                    "{method} {path} ({id}) as {caller}: got {status}, want {want}"
-                );
-                checked += 1;
+                .replace("{id}", target)
+        };
+        let shared = if template.contains("images") {
+            image["id"].as_str().unwrap()
+        } else if template.contains("comments") {
+            comment_id.as_str()
+        } else {
+            spare["id"].as_str().unwrap()
+        };
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let callers: [(&str, Option<&str>); 6] = [
+            ("none", None),
+            ("bad", Some("lede_not-a-real-token")),
+            ("revoked", Some(&revoked_secret)),
+            ("author", Some(&app.author)),
+            ("editor", Some(&app.editor)),
+            ("admin", Some(&app.admin)),
+        ];
+        for (caller, token) in callers {
+            let allowed = matches!(access, Access::Roles(r) if r.contains(&caller));
+            let path = if method == Method::DELETE && allowed {
+                seed += 1;
+                let fresh = fresh_target(&app, id, seed).await;
+                path_for(&fresh, &fresh)
+            } else {
+                path_for(shared, "matrix")
+            };
+            let mut request = with_token(app.request(method.clone(), &path), token);
+            if id == "create_image" {
+                seed += 1;
+                let part = reqwest::multipart::Part::bytes(png(seed)).file_name("x.png");
+                request = request.multipart(reqwest::multipart::Form::new().part("file", part));
+            } else if let Some(body) = sample_body(id, caller) {
+                request = request.json(&body);
             }
+            let status = app.send(request).await.status.as_u16();
+            let want = match (access, caller) {
+                (Access::Open, _) => "2xx",
+                (_, "bad" | "revoked") => "401",
+                (Access::Public, _) => "2xx",
+                (Access::Roles(_), "none") => "401",
+                (Access::Roles(roles), role) if roles.contains(&role) => "2xx",
+                (Access::Roles(_), _) => "403",
+            };
+            let ok = match want {
+                "2xx" => (200..300).contains(&status),
+                code => status.to_string() == code,
+            };
+            assert!(
+                ok,
+                "{method} {path} ({id}) as {caller}: got {status}, want {want}"
+            );
+            // And the document says the operation may answer it.
+            assert!(
+                operation["responses"].get(status.to_string()).is_some(),
+                "{method} {template} ({id}) answered {status}, which it does not document"
+            );
+            checked += 1;
         }
     }
-    assert!(checked >= 80, "walked {checked} route-caller pairs");
+    assert!(checked >= 100, "walked {checked} route-caller pairs");
 }

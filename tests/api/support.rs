@@ -124,6 +124,8 @@ pub struct Options {
     pub search_language: String,
     /// `LEDE_STATEMENT_TIMEOUT_MS`.
     pub statement_timeout_ms: u64,
+    /// `LEDE_GRAVATAR`.
+    pub gravatar: bool,
 }
 
 impl Default for Options {
@@ -141,6 +143,7 @@ impl Default for Options {
             cache_ttl: 60,
             search_language: "english".into(),
             statement_timeout_ms: 10_000,
+            gravatar: false,
         }
     }
 }
@@ -205,6 +208,7 @@ impl TestApp {
         config.cors_origins = options.cors_origins;
         config.search_language = options.search_language;
         config.statement_timeout_ms = options.statement_timeout_ms;
+        config.gravatar = options.gravatar;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
@@ -335,6 +339,16 @@ impl TestApp {
             .await
             .expect("query");
         rows.into_iter().map(|r| r.v).collect()
+    }
+
+    /// Runs `sql` on this app's database behind the API's back (to set up data no client
+    /// could make quickly, such as a chain of 10,000 replies).
+    pub async fn exec(&self, sql: &str) {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = AsyncPgConnection::establish(&self.database_url)
+            .await
+            .expect("connect");
+        conn.batch_execute(sql).await.expect("sql");
     }
 
     /// GETs an absolute URL the API gave out.
