@@ -23,7 +23,7 @@ use self::queries::{Embeds, Filters, Reader};
 use self::render::Figure;
 use crate::AppState;
 use crate::db::SearchLanguage;
-use crate::error::{ApiError, FieldError, OnConstraint};
+use crate::error::{ApiError, OnConstraint};
 use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
@@ -448,27 +448,27 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
 }
 
 /// Resolves, renders and writes an article (new when `current` is `None`) with its tags,
-/// figures, revision and old slug, inside the caller's transaction.
+/// figures, revision and old slug, inside the caller's transaction. `checks` holds what was
+/// found wrong with the request so far: what the database says (an unknown author, tag or
+/// image) is added, and one 422 names it all.
 async fn save(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     current: Option<&Article>,
     mut input: Input,
     language: &SearchLanguage,
+    mut checks: Checks,
 ) -> Result<Article, ApiError> {
-    let mut errors: Vec<FieldError> = Vec::new();
     let author = crate::authors::queries::find(conn, &input.author).await?;
-    let author_id = match author {
-        Some(author) => author.id,
-        None => {
-            return Err(ApiError::invalid(
-                "author",
-                "not_found",
-                format!("no author with id or slug `{}`", input.author),
-            ));
-        }
-    };
-    if principal.role == Role::Author && principal.author_id != Some(author_id) {
+    let author_id = author.map(|a| a.id);
+    if author_id.is_none() {
+        checks.fail(
+            "author",
+            "not_found",
+            format!("no author with id or slug `{}`", input.author),
+        );
+    }
+    if principal.role == Role::Author && author_id.is_some() && principal.author_id != author_id {
         return Err(ApiError::Forbidden(
             "an author token may only write its own author's articles".into(),
         ));
@@ -476,25 +476,27 @@ async fn save(
     let (tag_ids, unknown_tags) =
         queries::resolve_tags(conn, &input.tags, principal.role != Role::Author).await?;
     if !unknown_tags.is_empty() {
-        errors.push(FieldError::new(
+        checks.fail(
             "tags",
             "not_found",
             format!(
                 "unknown tags: {} (authors may only use existing tags)",
                 unknown_tags.join(", ")
             ),
-        ));
+        );
     }
     if let Some(cover) = input.cover_image
         && crate::images::queries::find(conn, cover).await?.is_none()
     {
-        errors.push(FieldError::new(
+        checks.fail(
             "cover_image",
             "not_found",
             format!("no image with id `{cover}`"),
-        ));
+        );
     }
-    let (figure_ids, bad_refs) = render::image_refs(&input.body_markdown);
+    // Parsing a long body is CPU work: off the async workers, like rendering.
+    let markdown = input.body_markdown.clone();
+    let (figure_ids, bad_refs) = web::block(move || render::image_refs(&markdown)).await?;
     let stored = crate::images::queries::by_ids(conn, &figure_ids).await?;
     let missing: Vec<String> = figure_ids
         .iter()
@@ -503,15 +505,14 @@ async fn save(
         .chain(bad_refs)
         .collect();
     if !missing.is_empty() {
-        errors.push(FieldError::new(
+        checks.fail(
             "body_markdown",
             "unknown_image",
             format!("no image for image:{}", missing.join(", image:")),
-        ));
+        );
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    checks.finish()?;
+    let author_id = author_id.unwrap_or_default();
 
     let figures = figures_of(stored);
     let markdown = input.body_markdown.clone();
@@ -725,7 +726,8 @@ async fn create_article(
     body: JsonBody<NewArticle>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
-    let input = input_for_new(body.0, &principal)?;
+    let (new, checks) = body.into_parts();
+    let (input, checks) = input_for_new(new, &principal, checks);
     let base = base_url(&req);
     let urls = state.storage.urls(&req);
     let language = &state.search_language;
@@ -734,7 +736,7 @@ async fn create_article(
         &state.pool,
         Some(principal.token_id),
         async move |conn| {
-            let article = save(conn, &principal, None, input, language).await?;
+            let article = save(conn, &principal, None, input, language, checks).await?;
             let view = view_one(conn, article, &urls).await?;
             Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
         },
@@ -743,16 +745,14 @@ async fn create_article(
 }
 
 /// A new article's fields, checked; an author token writes as its own author by default.
-fn input_for_new(new: NewArticle, principal: &Principal) -> Result<Input, ApiError> {
+/// `checks` are the body's so far; they go on to `save`, which answers them all at once.
+fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> (Input, Checks) {
     let author = match (new.author, principal.role, principal.author_id) {
         (Some(author), _, _) => author,
         (None, Role::Author, Some(own)) => own.to_string(),
         (None, _, _) => {
-            return Err(ApiError::invalid(
-                "author",
-                "required",
-                "author (id or slug) is required",
-            ));
+            checks.fail("author", "required", "author (id or slug) is required");
+            String::new()
         }
     };
     let mut input = Input {
@@ -768,10 +768,8 @@ fn input_for_new(new: NewArticle, principal: &Principal) -> Result<Input, ApiErr
         cover_image: new.cover_image,
         comments_open: new.comments_open.unwrap_or(true),
     };
-    let mut checks = Checks::new();
     check_text(&mut checks, &mut input);
-    checks.finish()?;
-    Ok(input)
+    (input, checks)
 }
 
 /// Creates an article as `principal` would through the API (demo content, benchmarks).
@@ -781,9 +779,9 @@ pub async fn create(
     new: NewArticle,
     language: &SearchLanguage,
 ) -> Result<Article, ApiError> {
-    let input = input_for_new(new, principal)?;
+    let (input, checks) = input_for_new(new, principal, Checks::new());
     conn.transaction::<_, ApiError, _>(async |conn| {
-        save(conn, principal, None, input, language).await
+        save(conn, principal, None, input, language, checks).await
     })
     .await
 }
@@ -813,19 +811,20 @@ async fn update_article(
     body: JsonBody<ArticleChanges>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
-    let changes = body.0;
+    let (changes, checks) = body.into_parts();
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let current = lock_for_write(conn, &principal, &key, &if_match).await?;
-            let input = apply(conn, &current, changes).await?;
+            let (input, checks) = apply(conn, &current, changes, checks).await?;
             let article = save(
                 conn,
                 &principal,
                 Some(&current),
                 input,
                 &state.search_language,
+                checks,
             )
             .await?;
             view_one(conn, article, &urls).await
@@ -875,8 +874,8 @@ async fn apply(
     conn: &mut AsyncPgConnection,
     current: &Article,
     changes: ArticleChanges,
-) -> Result<Input, ApiError> {
-    let mut checks = Checks::new();
+    mut checks: Checks,
+) -> Result<(Input, Checks), ApiError> {
     let current_tags = queries::tag_ids(conn, current.id).await?;
     let required = |checks: &mut Checks, field: &str| {
         checks.fail(field, "required", format!("{field} cannot be removed"));
@@ -938,8 +937,7 @@ async fn apply(
         None => {}
     }
     check_text(&mut checks, &mut input);
-    checks.finish()?;
-    Ok(input)
+    Ok((input, checks))
 }
 
 /// Delete an article

@@ -20,7 +20,6 @@ use crate::http::pagination::{
     KeyKind, ListResponse, Loaded, PageParams, Pagination, SortOption, list_response, time_key,
 };
 use crate::http::response::ok;
-use crate::http::validate::Checks;
 use crate::http::{Timestamp, base_url};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -197,8 +196,7 @@ async fn create_token(
     body: JsonBody<NewToken>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.require(ADMIN)?.token_id;
-    let new = body.0;
-    let mut checks = Checks::new();
+    let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, 100);
     match (new.role, &new.author) {
         (Role::Author, None) => checks.fail(

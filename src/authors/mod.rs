@@ -23,7 +23,7 @@ use crate::http::pagination::{
     ListResponse, Loaded, PageParams, Pagination, list_response, time_key,
 };
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::http::validate::{Checks, first_free_slug, slugify};
+use crate::http::validate::{first_free_slug, slugify};
 use crate::images::{self, model::ImageResponse, storage::MediaUrls};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -193,8 +193,7 @@ async fn create_author(
     body: JsonBody<NewAuthor>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.require(STAFF)?.token_id;
-    let new = body.0;
-    let mut checks = Checks::new();
+    let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, MAX_NAME);
     let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
     let row = AuthorInsert {
@@ -246,7 +245,7 @@ async fn update_author(
     body: JsonBody<AuthorChanges>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
-    let changes = validate_changes(body.0)?;
+    let changes = validate_changes(body)?;
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     let author = conn
@@ -263,8 +262,8 @@ async fn update_author(
     fresh(&author)
 }
 
-fn validate_changes(changes: AuthorChanges) -> Result<AuthorUpdate, ApiError> {
-    let mut checks = Checks::new();
+fn validate_changes(body: JsonBody<AuthorChanges>) -> Result<AuthorUpdate, ApiError> {
+    let (changes, mut checks) = body.into_parts();
     let update = AuthorUpdate {
         name: changes
             .name

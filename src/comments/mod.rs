@@ -31,7 +31,6 @@ use crate::http::pagination::{
     time_key,
 };
 use crate::http::response::{fresh, ok};
-use crate::http::validate::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(submit_comment)
@@ -137,8 +136,7 @@ async fn submit_comment(
     key: web::Path<String>,
     body: JsonBody<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.0;
-    let mut checks = Checks::new();
+    let (new, mut checks) = body.into_parts();
     let author_name = checks.text("author_name", &new.author_name, MAX_NAME);
     let author_email = checks.email("author_email", Some(&new.author_email));
     if author_email.is_none() && new.author_email.trim().is_empty() {
@@ -599,8 +597,7 @@ async fn update_comment(
     body: JsonBody<CommentChanges>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
-    let changes = body.0;
-    let mut checks = Checks::new();
+    let (changes, mut checks) = body.into_parts();
     let markdown = changes
         .body
         .as_deref()
@@ -635,14 +632,11 @@ async fn bulk_status(
     body: JsonBody<BulkStatus>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
-    let bulk = body.0;
+    let (bulk, mut checks) = body.into_parts();
     if bulk.ids.is_empty() || bulk.ids.len() > 100 {
-        return Err(ApiError::invalid(
-            "ids",
-            "out_of_range",
-            "send 1 to 100 comment ids",
-        ));
+        checks.fail("ids", "out_of_range", "send 1 to 100 comment ids");
     }
+    checks.finish()?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let updated = queries::set_status(&mut conn, &bulk.ids, bulk.status.as_str()).await?;
     Ok(HttpResponse::Ok().json(BulkResult { updated }))

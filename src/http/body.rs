@@ -1,6 +1,7 @@
 //! `JsonBody<T>`: the request-body extractor every write uses. It checks the content type,
-//! stops reading at the size limit, and turns serde's complaints into 400 (not JSON) or
-//! 422 naming the field (JSON of the wrong shape, unknown fields included).
+//! stops reading at the size limit, answers 400 for what is not JSON, and collects every
+//! field of the wrong shape (unknown, missing, mistyped): the handler gets them in its
+//! `Checks`, adds what its own checks find, and answers one 422 naming them all.
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -12,8 +13,21 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::{ApiError, FieldError};
 use crate::http::idempotency::BodyDigest;
+use crate::http::validate::Checks;
 
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T> {
+    value: T,
+    problems: Vec<FieldError>,
+}
+
+impl<T> JsonBody<T> {
+    /// The body and the checks to go on with, holding every shape problem found. While
+    /// those hold problems, the body's fields that had them carry stand-in values (to let
+    /// the handler's own checks run on the rest): `checks.finish()?` comes before any use.
+    pub fn into_parts(self) -> (T, Checks) {
+        (self.value, Checks::with(self.problems))
+    }
+}
 
 /// Media types a JSON body may be sent as (`PATCH` also takes JSON merge patch).
 const JSON_TYPES: [&str; 2] = ["application/json", "application/merge-patch+json"];
@@ -54,7 +68,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             req.extensions_mut()
                 .insert(BodyDigest(Sha256::digest(&body).to_vec()));
-            parse_json(&body).map(JsonBody)
+            let (value, problems) = parse_json(&body)?;
+            Ok(JsonBody { value, problems })
         })
     }
 }
@@ -84,40 +99,93 @@ fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-/// Parses a JSON body, naming the offending field when the JSON has the wrong shape.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parses a JSON body. Malformed JSON is a 400; a body of the wrong shape gives the value
+/// with stand-ins where fields were unknown, missing or mistyped, and one problem for each.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError>), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest(
             "the request body is empty; send a JSON object".into(),
         ));
     }
-    // serde would read a struct from an array too; every body here is an object.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(
-            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-                Ok(_) => ApiError::Validation(vec![FieldError {
-                    field: None,
-                    code: "invalid_type".into(),
-                    message: "the body must be a JSON object".into(),
-                }]),
-                Err(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
-            },
-        );
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() {
-            ApiError::Validation(vec![field_error(&path, &inner)])
-        } else {
-            ApiError::BadRequest(format!("malformed JSON: {inner}"))
-        }
-    })?;
-    deserializer
-        .end()
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-    Ok(value)
+    let serde_json::Value::Object(mut object) = value else {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: None,
+            code: "invalid_type".into(),
+            message: "the body must be a JSON object".into(),
+        }]));
+    };
+    let mut problems: Vec<FieldError> = Vec::new();
+    // Each round names one problem and mends its field; a body has few fields, and a field
+    // is given up (left out) once its stand-ins are spent.
+    let mut tried: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for _ in 0..200 {
+        let attempt = serde_json::Value::Object(object.clone());
+        let error = match serde_path_to_error::deserialize::<_, T>(attempt) {
+            Ok(value) => return Ok((value, problems)),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        let problem = field_error(&path, error.inner());
+        let Some(field) = problem.field.clone() else {
+            problems.push(problem);
+            break;
+        };
+        // The body's own key the problem is in (`tags[1]` is in `tags`).
+        let key = field
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        // One problem per key: a stand-in that does not fit either is not news.
+        let within = |f: &str| {
+            f == key || f.starts_with(&format!("{key}[")) || f.starts_with(&format!("{key}."))
+        };
+        if !problems
+            .iter()
+            .any(|p| p.field.as_deref().is_some_and(within))
+        {
+            problems.push(problem.clone());
+        }
+        if problem.code == "unknown_field" {
+            object.remove(&key);
+            continue;
+        }
+        let round = tried.entry(key.clone()).or_default();
+        match stand_ins(&problem.message).into_iter().nth(*round) {
+            Some(stand_in) => {
+                object.insert(key, stand_in);
+                *round += 1;
+            }
+            // Nothing this field takes: what was found is the answer.
+            None => break,
+        }
+    }
+    Err(ApiError::Validation(problems))
+}
+
+/// Values of each JSON type to try in place of a bad field, so the rest of the body can be
+/// read (an enum's first variant first, when serde named the variants).
+fn stand_ins(message: &str) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let mut values = Vec::new();
+    if let Some((_, expected)) = message.split_once("expected one of ")
+        && let Some(variant) = expected.split('`').nth(1)
+    {
+        values.push(json!(variant));
+    }
+    values.extend([
+        json!(null),
+        json!(""),
+        json!(0),
+        json!(false),
+        json!([]),
+        json!({}),
+        json!("00000000-0000-0000-0000-000000000000"),
+        json!("1970-01-01T00:00:00Z"),
+    ]);
+    values
 }
 
 /// Names the field of a shape error. A missing field is reported at its parent's path,
@@ -166,32 +234,45 @@ mod tests {
         count: Option<u32>,
     }
 
-    fn validation(body: &str) -> FieldError {
+    fn problems(body: &str) -> Vec<(Option<String>, String)> {
         match parse_json::<Sample>(body.as_bytes()) {
-            Err(ApiError::Validation(mut errors)) => errors.remove(0),
-            other => panic!("expected a validation error, got {other:?}"),
+            Ok((_, problems)) => problems,
+            Err(ApiError::Validation(problems)) => problems,
+            Err(other) => panic!("expected problems, got {other:?}"),
         }
+        .into_iter()
+        .map(|p| (p.field, p.code))
+        .collect()
+    }
+
+    fn named(field: &str, code: &str) -> (Option<String>, String) {
+        (Some(field.to_owned()), code.to_owned())
     }
 
     #[test]
-    fn names_unknown_missing_and_mistyped_fields() {
-        let unknown = validation(r#"{"name": "a", "nmae": "b"}"#);
+    fn names_every_unknown_missing_and_mistyped_field_at_once() {
         assert_eq!(
-            (unknown.field.as_deref(), unknown.code.as_str()),
-            (Some("nmae"), "unknown_field")
+            problems(r#"{"name": "a", "nmae": "b"}"#),
+            [named("nmae", "unknown_field")]
         );
-        let missing = validation(r#"{"count": 1}"#);
-        assert_eq!(
-            (missing.field.as_deref(), missing.code.as_str()),
-            (Some("name"), "required")
-        );
-        let mistyped = validation(r#"{"name": 5}"#);
-        assert_eq!(
-            (mistyped.field.as_deref(), mistyped.code.as_str()),
-            (Some("name"), "invalid_type")
-        );
-        let not_object = validation("[1]");
-        assert_eq!(not_object.field, None);
+        assert_eq!(problems(r#"{"count": 1}"#), [named("name", "required")]);
+        assert_eq!(problems(r#"{"name": 5}"#), [named("name", "invalid_type")]);
+        let all = problems(r#"{"nmae": "b", "count": "x", "extra": 1}"#);
+        assert_eq!(all.len(), 4, "{all:?}");
+        for expected in [
+            named("nmae", "unknown_field"),
+            named("extra", "unknown_field"),
+            named("count", "invalid_type"),
+            named("name", "required"),
+        ] {
+            assert!(all.contains(&expected), "{expected:?} in {all:?}");
+        }
+        match parse_json::<Sample>(b"[1]") {
+            Err(ApiError::Validation(problems)) => assert_eq!(problems[0].field, None),
+            other => panic!("{other:?}"),
+        }
+        // A clean body has none.
+        assert!(problems(r#"{"name": "a", "count": 2}"#).is_empty());
     }
 
     #[test]

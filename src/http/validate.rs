@@ -11,8 +11,17 @@ impl Checks {
         Checks::default()
     }
 
+    /// Checks that start with problems already found (a body's shape).
+    pub fn with(problems: Vec<FieldError>) -> Self {
+        Checks(problems)
+    }
+
+    /// Records a problem; a field already named keeps its first one (it may carry a
+    /// stand-in value the later checks would complain of).
     pub fn fail(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, code, message));
+        if !self.0.iter().any(|e| e.field.as_deref() == Some(field)) {
+            self.0.push(FieldError::new(field, code, message));
+        }
     }
 
     /// A required line of text: trimmed, non-empty, at most `max` characters, no control

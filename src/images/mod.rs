@@ -479,8 +479,7 @@ async fn update_image(
     body: JsonBody<ImageChanges>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
-    let changes = body.0;
-    let mut checks = Checks::new();
+    let (changes, mut checks) = body.into_parts();
     let update = ImageUpdate {
         alt: changes
             .alt

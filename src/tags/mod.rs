@@ -18,7 +18,7 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::http::validate::{Checks, first_free_slug, slugify};
+use crate::http::validate::{first_free_slug, slugify};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tags)
@@ -141,8 +141,7 @@ async fn create_tag(
     body: JsonBody<NewTag>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.require(ANY_ROLE)?.token_id;
-    let new = body.0;
-    let mut checks = Checks::new();
+    let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, MAX_NAME);
     let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
     let row = TagInsert {
@@ -188,7 +187,7 @@ async fn update_tag(
     body: JsonBody<TagChanges>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
-    let changes = validate_changes(body.0)?;
+    let changes = validate_changes(body)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let tag = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -203,8 +202,8 @@ async fn update_tag(
     fresh(&tag)
 }
 
-fn validate_changes(changes: TagChanges) -> Result<TagUpdate, ApiError> {
-    let mut checks = Checks::new();
+fn validate_changes(body: JsonBody<TagChanges>) -> Result<TagUpdate, ApiError> {
+    let (changes, mut checks) = body.into_parts();
     let update = TagUpdate {
         name: changes
             .name

@@ -380,3 +380,109 @@ async fn deep_pages_point_to_the_cursor_and_slow_statements_are_cut_off() {
     .await
     .expect(200);
 }
+
+/// The fields one 422 names, sorted.
+fn fields_named(problem: &serde_json::Value) -> Vec<String> {
+    let mut fields: Vec<String> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or("(body)").to_owned())
+        .collect();
+    fields.sort();
+    fields
+}
+
+#[tokio::test]
+async fn one_422_names_every_bad_field_of_a_body() {
+    let app = TestApp::spawn().await;
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Open", "author": "test-author", "status": "published"}),
+        )
+        .await
+        .expect(201);
+    let slug = article["slug"].as_str().unwrap();
+    // Missing and invalid together.
+    let problem = app
+        .post(
+            &format!("/api/v1/articles/{slug}/comments"),
+            None,
+            &json!({"author_email": "nope", "body": "hi"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(fields_named(&problem), ["author_email", "author_name"]);
+    assert_eq!(problem["detail"], "2 fields are invalid");
+    // Missing, mistyped, unknown, invalid and unknown to the database, in one answer.
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"subtitle": 7, "autor": "x", "status": "live", "tags": ["no-such-tag-here", 3],
+                    "cover_image": "not-a-uuid", "body_markdown": "![](image:00000000-0000-7000-8000-000000000000)"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(
+        fields_named(&problem),
+        [
+            "author",
+            "autor",
+            "body_markdown",
+            "cover_image",
+            "status",
+            "subtitle",
+            "tags[1]",
+            "title"
+        ]
+    );
+    // With the shape right, what the database knows is named with the rest.
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": " ", "author": "nobody", "cover_image": "00000000-0000-7000-8000-000000000000"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(fields_named(&problem), ["author", "cover_image", "title"]);
+    // Every other resource too.
+    for (path, token, body, expected) in [
+        (
+            "/api/v1/authors",
+            &app.editor,
+            json!({"email": 5, "website": "ftp://x", "nick": 1}),
+            vec!["email", "name", "nick", "website"],
+        ),
+        (
+            "/api/v1/tags",
+            &app.editor,
+            json!({"slug": "Bad Slug", "description": []}),
+            vec!["description", "name", "slug"],
+        ),
+        (
+            "/api/v1/tokens",
+            &app.admin,
+            json!({"role": "king", "name": ""}),
+            vec!["name", "role"],
+        ),
+    ] {
+        let problem = app.post(path, Some(token), &body).await.problem(422);
+        assert_eq!(fields_named(&problem), expected, "{path}: {problem}");
+    }
+    let problem = app
+        .patch(
+            "/api/v1/authors/test-author",
+            Some(&app.editor),
+            &json!({"name": null, "bio": 5, "colour": "red"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(fields_named(&problem), ["bio", "colour", "name"]);
+    // Nothing half-written.
+    let authors = app.get("/api/v1/authors", None).await.expect(200);
+    assert_eq!(authors["meta"]["total"], 1);
+}
