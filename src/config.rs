@@ -85,6 +85,16 @@ pub struct Config {
     )]
     pub image_max_pixels: u64,
 
+    /// Memory image decoding may take at once, in MiB: uploads beyond it wait their turn
+    /// (a 7000x7000 image takes about 560).
+    #[arg(
+        long,
+        env = "LEDE_IMAGE_MEMORY_MB",
+        default_value_t = 640,
+        global = true
+    )]
+    pub image_memory_mb: u32,
+
     /// Largest accepted image width or height, in pixels.
     #[arg(
         long,
@@ -205,6 +215,7 @@ impl Config {
             image_max_bytes: 20 * 1024 * 1024,
             image_max_pixels: 50_000_000,
             image_max_dimension: 16_384,
+            image_memory_mb: 640,
             search_language: "english".into(),
             comments_per_ip: 5,
             comments_per_email: 3,

@@ -43,6 +43,8 @@ pub struct AppState {
     pub storage: images::storage::Storage,
     pub image_max_bytes: usize,
     pub image_limits: images::process::Limits,
+    /// Room for decoding: memory and worker places, shared by every upload.
+    pub image_budget: images::budget::ImageBudget,
     /// Text-search configuration of new and saved articles and of search queries.
     pub search_language: db::SearchLanguage,
     pub comment_rules: comments::CommentRules,
@@ -82,6 +84,7 @@ impl AppState {
                 config.cache_stale,
             ),
             database_url: None,
+            image_budget: images::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: images::process::Limits {
                 max_pixels: config.image_max_pixels,
                 max_dimension: config.image_max_dimension,

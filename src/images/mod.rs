@@ -1,5 +1,6 @@
 //! `/api/v1/images`: uploads with alt text, captions, credits and resized variants, and
 //! `/media/...`, where their files are served with long-lived caching.
+pub mod budget;
 pub mod media;
 pub mod model;
 pub mod process;
@@ -223,20 +224,33 @@ pub async fn ingest(
     text: ImageText,
     owner_author_id: Option<Uuid>,
 ) -> Result<(model::Image, bool), ApiError> {
-    let sha256 = Sha256::digest(&file).to_vec();
+    let refused = |error: ProcessError| match error {
+        ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
+        other => ApiError::invalid("file", "invalid_image", other.to_string()),
+    };
+    let limits = state.image_limits;
+    // Hashing 20 MB and reading a header are CPU work too: off the async workers.
+    let (file, sha256, header) = web::block(move || {
+        let sha256 = Sha256::digest(&file).to_vec();
+        let header = process::inspect(&file, limits);
+        (file, sha256, header)
+    })
+    .await?;
+    let header = header.map_err(refused)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     if let Some(existing) = queries::by_sha256(&mut conn, &sha256).await? {
         return Ok((existing, false));
     }
     drop(conn);
 
-    let limits = state.image_limits;
+    let admitted = state
+        .image_budget
+        .admit(header.width, header.height)
+        .await?;
     let processed = web::block(move || process::process(&file, limits))
         .await?
-        .map_err(|error| match error {
-            ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
-            other => ApiError::invalid("file", "invalid_image", other.to_string()),
-        })?;
+        .map_err(refused)?;
+    drop(admitted);
 
     let hex = hex::encode(&sha256);
     let folder = format!("images/{}/{hex}", &hex[..2]);

@@ -127,8 +127,17 @@ fn describe(bytes: &[u8]) -> &'static str {
     }
 }
 
-/// Checks, decodes and renders an upload. CPU-heavy: run it on a blocking thread.
-pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> {
+/// What the header says, checked against the limits: read before anything is decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    pub kind: Kind,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Reads and checks an upload's header: its kind, whether it is of a size lede takes, and
+/// (for JPEG) whether it is whole. Cheap: a decompression bomb stops here.
+pub fn inspect(bytes: &[u8], limits: Limits) -> Result<Header, ProcessError> {
     let kind = sniff(bytes)?;
     let corrupt = |reason: String| ProcessError::Corrupt {
         kind: kind.mime_type(),
@@ -157,6 +166,21 @@ pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> 
             "the file is truncated (no end-of-image marker)".into(),
         ));
     }
+    Ok(Header {
+        kind,
+        width,
+        height,
+    })
+}
+
+/// Checks, decodes and renders an upload. CPU-heavy: run it on a blocking thread, within
+/// the image budget.
+pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> {
+    let Header { kind, .. } = inspect(bytes, limits)?;
+    let corrupt = |reason: String| ProcessError::Corrupt {
+        kind: kind.mime_type(),
+        reason,
+    };
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
     let mut decoder_limits = image::Limits::default();
