@@ -103,7 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 statement_timeout_ms: 0,
                 ..config
             };
-            let result = async {
+            let result = until_stopped(async {
                 lede::db::run_migrations(&url).await?;
                 let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config).await?;
                 let started = std::time::Instant::now();
@@ -113,14 +113,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     started.elapsed().as_secs_f64()
                 );
                 anyhow::Ok(())
-            }
+            })
             .await;
             release(cluster).await;
             result
         }
         Command::Migrate => {
             let (url, cluster) = database(&config).await?;
-            let applied = lede::db::run_migrations(&url).await;
+            let applied = until_stopped(lede::db::run_migrations(&url)).await;
             release(cluster).await;
             let applied = applied?;
             eprintln!("{} migration(s) applied", applied.len());
@@ -133,7 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: TokenAction::Create { role, author, name },
         } => {
             let (url, cluster) = database(&config).await?;
-            let result = create_token(&url, role, author.as_deref(), &name).await;
+            let result = until_stopped(create_token(&url, role, author.as_deref(), &name)).await;
             release(cluster).await;
             let secret = result?;
             println!("{secret}");
@@ -162,10 +162,26 @@ async fn database(config: &Config) -> anyhow::Result<(String, Option<EmbeddedPos
     Ok((url, Some(cluster)))
 }
 
-/// After a one-off command: stops the cluster only if the command started it.
+/// After a command: stops the cluster only if this process started it (one another lede
+/// runs is left to it).
 async fn release(cluster: Option<EmbeddedPostgres>) {
-    if let Some(cluster) = cluster {
-        let _ = tokio::task::spawn_blocking(move || cluster.release()).await;
+    if let Some(mut cluster) = cluster {
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+    }
+}
+
+/// Runs a one-off command until it ends, or until SIGINT or SIGTERM asks it to stop: then
+/// it is abandoned (its transactions roll back) and the caller stops what it started.
+async fn until_stopped<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        result = work => result,
+        _ = terminate.recv() => Err(anyhow::anyhow!("stopped by SIGTERM")),
+        _ = interrupt.recv() => Err(anyhow::anyhow!("stopped by SIGINT")),
     }
 }
 
@@ -197,10 +213,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (url, cluster) = database(&config).await?;
     let result = serve_on(&config, &url, started).await;
-    if let Some(mut cluster) = cluster {
-        tracing::info!("stopping the embedded Postgres");
-        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
-    }
+    release(cluster).await;
     result
 }
 

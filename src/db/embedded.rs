@@ -9,6 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -19,8 +21,9 @@ const DATABASE: &str = "lede";
 
 pub struct EmbeddedPostgres {
     dir: PathBuf,
-    /// The postmaster when this process started it; `None` when it was already running.
-    child: Option<Child>,
+    /// Present when this process owns the cluster (it started it): it keeps it running and
+    /// stops it. A process that attached to a cluster another lede runs leaves it alone.
+    supervisor: Option<Supervisor>,
 }
 
 /// Server settings for a throwaway cluster (tests) versus one that keeps data (serve).
@@ -30,9 +33,21 @@ pub enum Durability {
     Throwaway,
 }
 
+/// What a data directory's `postmaster.pid` says, checked against the live process.
+enum Postmaster {
+    /// No pid file.
+    None,
+    /// A postmaster of this directory is running with this pid.
+    Live(libc::pid_t),
+    /// A pid file left behind: its pid is gone, a zombie, or another program now.
+    Stale,
+}
+
 impl EmbeddedPostgres {
     /// Starts the cluster in `dir` (creating it on first use), or attaches to the one
-    /// already running there (e.g. `lede token create` while the server runs).
+    /// another running lede owns there (e.g. `lede token create` beside the server). A
+    /// cluster left running by a lede that is gone is stopped and started afresh, so this
+    /// process owns and watches it.
     pub fn start(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
         let bin = find_binaries()?;
         let owner = cluster_owner()?;
@@ -74,46 +89,57 @@ impl EmbeddedPostgres {
             }
         }
 
-        let mut cluster = EmbeddedPostgres { dir, child: None };
-        if cluster.running_postmaster().is_some() {
-            cluster.wait_ready(None)?;
-            return Ok(cluster);
+        let mut cluster = EmbeddedPostgres {
+            dir,
+            supervisor: None,
+        };
+        match cluster.postmaster() {
+            Postmaster::Live(pid) if cluster.owner_is_running() => {
+                cluster.wait_ready(None)?;
+                tracing::debug!(pid, "attached to the embedded Postgres another lede runs");
+                return Ok(cluster);
+            }
+            Postmaster::Live(pid) => {
+                tracing::warn!(
+                    pid,
+                    "the embedded Postgres was left running by a lede that is gone; restarting it"
+                );
+                stop_and_wait(pid);
+            }
+            Postmaster::Stale => {
+                tracing::warn!(
+                    "removing a stale postmaster.pid (no postmaster of this directory runs)"
+                );
+                let _ = fs::remove_file(cluster.dir.join("postmaster.pid"));
+            }
+            Postmaster::None => {}
         }
 
         let log_path = cluster.dir.with_extension("log");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .with_context(|| format!("cannot open {}", log_path.display()))?;
-        let mut postgres = Command::new(bin.join("postgres"));
-        postgres
-            .arg("-D")
-            .arg(&cluster.dir)
-            .arg("-k")
-            .arg(&cluster.dir)
-            .args(["-c", "listen_addresses=", "-c", "max_connections=200"])
-            .current_dir(&cluster.dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C meant for lede must not stop the database
-            // under requests that are still finishing.
-            .process_group(0);
-        if durability == Durability::Throwaway {
-            postgres.args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ]);
-        }
-        run_as(&mut postgres, owner);
-        let child = postgres.spawn().context("cannot start postgres")?;
-        cluster.child = Some(child);
-        cluster.wait_ready(Some(&log_path))?;
+        let launch = Launch {
+            bin,
+            dir: cluster.dir.clone(),
+            log: log_path.clone(),
+            durability,
+            owner,
+        };
+        let child = launch.spawn()?;
+        fs::write(cluster.owner_file(), std::process::id().to_string())
+            .context("cannot write the cluster's owner file")?;
+        let pid = Arc::new(AtomicI32::new(child.id() as i32));
+        cluster.wait_ready_for(Some(&log_path), Some(child.id() as libc::pid_t))?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (pid, stopping) = (pid.clone(), stopping.clone());
+            std::thread::Builder::new()
+                .name("postgres-supervisor".into())
+                .spawn(move || supervise(child, launch, pid, stopping))?
+        };
+        cluster.supervisor = Some(Supervisor {
+            stopping,
+            pid,
+            thread: Some(thread),
+        });
         Ok(cluster)
     }
 
@@ -153,66 +179,94 @@ impl EmbeddedPostgres {
         &self.dir
     }
 
-    /// Stops the cluster if this process started it; leaves it running for whoever did
-    /// (e.g. `lede token create` beside a running server).
-    pub fn release(mut self) {
-        if self.child.is_some() {
-            self.stop();
-        }
-    }
-
-    /// Fast shutdown: running transactions are rolled back, data is flushed, and the next
-    /// start needs no recovery. Stops a postmaster this process attached to as well (the
-    /// server owns its data dir's cluster, even one a crashed run left behind).
+    /// Stops the cluster if this process owns it (fast shutdown: running transactions are
+    /// rolled back, data is flushed, the next start needs no recovery); leaves one another
+    /// lede owns running for it.
     pub fn stop(&mut self) {
-        let pid = match &self.child {
-            Some(child) => Some(child.id() as libc::pid_t),
-            None => self.running_postmaster(),
+        let Some(mut supervisor) = self.supervisor.take() else {
+            return;
         };
-        let Some(pid) = pid else { return };
-        // SAFETY: kill(2) on a pid we started or read from the cluster's own pid file.
+        supervisor.stopping.store(true, Ordering::SeqCst);
+        let pid = supervisor.pid.load(Ordering::SeqCst);
+        // SAFETY: kill(2) on the postmaster this process started (its child).
         unsafe { libc::kill(pid, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        match &mut self.child {
-            Some(child) => loop {
-                if matches!(child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            },
-            None => {
-                while self.dir.join("postmaster.pid").exists() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
+        if let Some(thread) = supervisor.thread.take() {
+            let _ = thread.join();
         }
-        self.child = None;
+        let _ = fs::remove_file(self.owner_file());
     }
 
-    /// The pid of a live postmaster serving this directory, from its pid file.
-    fn running_postmaster(&self) -> Option<libc::pid_t> {
-        let text = fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
-        let pid: libc::pid_t = text.lines().next()?.trim().parse().ok()?;
-        // SAFETY: signal 0 only checks that the process exists.
-        (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
+    /// Where the pid of the lede that owns the cluster is kept.
+    fn owner_file(&self) -> PathBuf {
+        self.dir.with_extension("owner")
     }
 
-    /// Waits until the pid file says `ready` (Postgres writes it when accepting connections).
+    /// Whether the lede that started the running cluster still runs.
+    fn owner_is_running(&self) -> bool {
+        fs::read_to_string(self.owner_file())
+            .ok()
+            .and_then(|t| t.trim().parse::<libc::pid_t>().ok())
+            .is_some_and(is_alive)
+    }
+
+    /// What the pid file says, checked: the process must be alive (not a zombie), be
+    /// `postgres`, and serve this directory.
+    fn postmaster(&self) -> Postmaster {
+        let Ok(text) = fs::read_to_string(self.dir.join("postmaster.pid")) else {
+            return Postmaster::None;
+        };
+        let mut lines = text.lines();
+        let pid = lines
+            .next()
+            .and_then(|l| l.trim().parse::<libc::pid_t>().ok());
+        let data_dir = lines.next().map(str::trim).map(PathBuf::from);
+        match pid {
+            Some(pid)
+                if is_alive(pid) && is_postgres(pid) && data_dir.is_some_and(|d| d == self.dir) =>
+            {
+                Postmaster::Live(pid)
+            }
+            _ => Postmaster::Stale,
+        }
+    }
+
     fn wait_ready(&mut self, log: Option<&Path>) -> anyhow::Result<()> {
+        self.wait_ready_for(log, None)
+    }
+
+    /// Waits until the pid file says `ready` (Postgres writes it when accepting connections)
+    /// and its socket answers. `child`: a postmaster just started, whose early exit ends the
+    /// wait with its log.
+    fn wait_ready_for(
+        &mut self,
+        log: Option<&Path>,
+        child: Option<libc::pid_t>,
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let status = fs::read_to_string(self.dir.join("postmaster.pid")).unwrap_or_default();
-            if status.lines().nth(7).map(str::trim) == Some("ready") {
+            let port = status
+                .lines()
+                .nth(3)
+                .map(str::trim)
+                .unwrap_or("5432")
+                .to_owned();
+            if status.lines().nth(7).map(str::trim) == Some("ready")
+                && std::os::unix::net::UnixStream::connect(
+                    self.dir.join(format!(".s.PGSQL.{port}")),
+                )
+                .is_ok()
+            {
                 return Ok(());
             }
-            if let Some(child) = &mut self.child
-                && let Ok(Some(exit)) = child.try_wait()
+            if let Some(pid) = child
+                && !is_alive(pid)
             {
                 let tail = log
                     .and_then(|p| fs::read_to_string(p).ok())
                     .map(|t| t.lines().rev().take(15).collect::<Vec<_>>().join("\n"))
                     .unwrap_or_default();
-                bail!("postgres exited ({exit}) while starting; its log ends with:\n{tail}");
+                bail!("postgres exited while starting; its log ends with:\n{tail}");
             }
             if Instant::now() > deadline {
                 bail!(
@@ -222,6 +276,128 @@ impl EmbeddedPostgres {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+}
+
+/// The postmaster this process watches.
+struct Supervisor {
+    stopping: Arc<AtomicBool>,
+    pid: Arc<AtomicI32>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How to start the postmaster, again when it dies.
+struct Launch {
+    bin: PathBuf,
+    dir: PathBuf,
+    log: PathBuf,
+    durability: Durability,
+    owner: Option<(u32, u32)>,
+}
+
+impl Launch {
+    fn spawn(&self) -> anyhow::Result<Child> {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("cannot open {}", self.log.display()))?;
+        let mut postgres = Command::new(self.bin.join("postgres"));
+        postgres
+            .arg("-D")
+            .arg(&self.dir)
+            .arg("-k")
+            .arg(&self.dir)
+            .args(["-c", "listen_addresses=", "-c", "max_connections=200"])
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a Ctrl-C meant for lede must not stop the database
+            // under requests that are still finishing.
+            .process_group(0);
+        if self.durability == Durability::Throwaway {
+            postgres.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
+        }
+        run_as(&mut postgres, self.owner);
+        postgres.spawn().context("cannot start postgres")
+    }
+}
+
+/// Waits on the postmaster (so a dead one is reaped, never left a zombie) and, unless lede
+/// is stopping it, starts it again: at once, then with a growing pause while it keeps
+/// failing (the backends of a killed postmaster may hold its shared memory for a moment).
+/// Postgres recovers from its WAL, so every acknowledged write is there.
+fn supervise(mut child: Child, launch: Launch, pid: Arc<AtomicI32>, stopping: Arc<AtomicBool>) {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let started = Instant::now();
+        let exit = child.wait();
+        if stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            pause = Duration::from_millis(200);
+        }
+        tracing::error!(?exit, retry_in = ?pause, "the embedded Postgres stopped; starting it again");
+        loop {
+            std::thread::sleep(pause);
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+            match launch.spawn() {
+                Ok(next) => {
+                    pid.store(next.id() as i32, Ordering::SeqCst);
+                    child = next;
+                    tracing::info!(pid = child.id(), "the embedded Postgres is starting again");
+                    break;
+                }
+                Err(error) => tracing::error!(%error, "cannot start the embedded Postgres"),
+            }
+        }
+    }
+}
+
+/// Whether `pid` is a live process (a zombie is not: it is dead, waiting to be reaped).
+fn is_alive(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        // No /proc (macOS): the signal said it exists.
+        Err(_) => true,
+    }
+}
+
+/// Whether `pid` runs the `postgres` program (a reused pid of another program is not).
+fn is_postgres(pid: libc::pid_t) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(name) => name.trim() == "postgres",
+        Err(_) => true,
+    }
+}
+
+/// Asks a postmaster left behind to stop, and waits (at most 30 s) until it is gone.
+fn stop_and_wait(pid: libc::pid_t) {
+    // SAFETY: kill(2) on the postmaster of our own data directory (checked by the caller).
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while is_alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -362,3 +362,160 @@ async fn eight_huge_uploads_at_once_stay_within_memory_while_health_answers() {
     );
     stop(child);
 }
+
+/// The pid in a data dir's `postmaster.pid`.
+fn postmaster_pid(data: &std::path::Path) -> Option<i32> {
+    std::fs::read_to_string(data.join("postgres/postmaster.pid"))
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()))
+}
+
+/// Waits (at most `within`) until `url` answers 200.
+async fn answers_within(client: &reqwest::Client, url: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(reply) = client.get(url).send().await
+            && reply.status() == 200
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_server_keeps_its_database_whatever_else_runs_or_dies() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-pg-{}", std::process::id())));
+    let data = guard.0.clone();
+    let port = free_port();
+    let (child, said) = start(&data, port);
+    let secret = said
+        .split_whitespace()
+        .find(|w| w.starts_with("lede_"))
+        .unwrap()
+        .to_owned();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let ready = format!("{base}/readyz");
+    let lede = |args: &[&str]| {
+        let mut command = Command::new(LEDE);
+        command
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("LEDE_DATA_DIR", &data)
+            .env("LEDE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    };
+
+    // A second process attaches to the server's cluster and exits: the cluster stays.
+    assert!(
+        lede(&["token", "create", "--role", "editor"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(answers_within(&client, &ready, Duration::from_secs(1)).await);
+    // So does a second server on the same data (another node on one machine), stopped.
+    let (second, _) = start(&data, free_port());
+    assert!(stop(second).success());
+    assert!(answers_within(&client, &ready, Duration::from_secs(1)).await);
+    // A long command attached to it, stopped by SIGTERM: it stops, the cluster stays.
+    let mut seed = lede(&["seed", "--articles", "100000"]).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(seed.id() as i32, libc::SIGTERM) };
+    let stopped = seed.wait().unwrap();
+    assert!(!stopped.success(), "seed was stopped, not finished");
+    assert!(answers_within(&client, &ready, Duration::from_secs(1)).await);
+
+    // An acknowledged write, then the postmaster is killed under the server.
+    let made = client
+        .post(format!("{base}/api/v1/tags"))
+        .bearer_auth(&secret)
+        .json(&serde_json::json!({"name": "Survives"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let postmaster = postmaster_pid(&data).unwrap();
+    // SAFETY: killing the postmaster of this test's data dir.
+    unsafe { libc::kill(postmaster, libc::SIGKILL) };
+    let began = Instant::now();
+    // Served again, the acknowledged write with it (a request on a connection that died
+    // with the old postmaster may meet a 503 first).
+    assert!(
+        answers_within(
+            &client,
+            &format!("{base}/api/v1/tags/survives"),
+            Duration::from_secs(30)
+        )
+        .await,
+        "the acknowledged write is not served again within 30 s"
+    );
+    eprintln!(
+        "served again {:?} after the postmaster was killed",
+        began.elapsed()
+    );
+    assert_ne!(postmaster_pid(&data), Some(postmaster));
+    // The dead postmaster was reaped, not left a zombie.
+    let state = std::fs::read_to_string(format!("/proc/{postmaster}/stat")).unwrap_or_default();
+    assert!(!state.contains(") Z "), "{state}");
+
+    assert!(stop(child).success());
+    assert!(
+        postmaster_pid(&data).is_none(),
+        "the owner stopped its cluster"
+    );
+
+    // A stale pid file (its pid now another program: this test) does not block a start.
+    let pid_file = data.join("postgres/postmaster.pid");
+    std::fs::write(
+        &pid_file,
+        format!(
+            "{}\n{}\n0\n5432\n{}\n\n0 0\nready\n",
+            std::process::id(),
+            data.join("postgres").canonicalize().unwrap().display(),
+            data.join("postgres").display()
+        ),
+    )
+    .unwrap();
+    let (child, _) = start(&data, port);
+    assert!(answers_within(&client, &ready, Duration::from_secs(5)).await);
+    assert!(stop(child).success());
+}
+
+#[tokio::test]
+async fn a_stopped_command_stops_the_postgres_it_started() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-seed-{}", std::process::id())));
+    let mut seed = Command::new(LEDE)
+        .args(["seed", "--articles", "100000"])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", &guard.0)
+        .env("LEDE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while postmaster_pid(&guard.0).is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let postmaster = postmaster_pid(&guard.0).expect("seed started Postgres");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(seed.id() as i32, libc::SIGTERM) };
+    seed.wait().unwrap();
+    assert!(
+        postmaster_pid(&guard.0).is_none(),
+        "its Postgres was stopped"
+    );
+    // SAFETY: signal 0 only asks whether the process exists.
+    assert_ne!(
+        unsafe { libc::kill(postmaster, 0) },
+        0,
+        "no postmaster left running"
+    );
+}
