@@ -486,3 +486,46 @@ async fn one_422_names_every_bad_field_of_a_body() {
     let authors = app.get("/api/v1/authors", None).await.expect(200);
     assert_eq!(authors["meta"]["total"], 1);
 }
+
+#[tokio::test]
+async fn what_the_http_parser_refuses_is_problem_json_too() {
+    use std::io::{Read, Write};
+    let app = TestApp::spawn().await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let send = move |request: Vec<u8>| {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.write_all(&request).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let mut many = b"GET /api/v1/articles HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..120 {
+        many.extend_from_slice(format!("X-Filler-{i}: {i}\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"Connection: close\r\n\r\n");
+    let huge = format!(
+        "GET /api/v1/articles HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    )
+    .into_bytes();
+    let garbled = b"GET /api/v1/articles HTTP/9.9 nonsense\r\n\r\n".to_vec();
+    for (request, status) in [(many, 431), (huge, 431), (garbled, 400)] {
+        let answer = tokio::task::spawn_blocking({
+            let send = send.clone();
+            move || send(request)
+        })
+        .await
+        .unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(problem["status"], status);
+        assert!(problem["detail"].is_string());
+    }
+}
