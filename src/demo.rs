@@ -9,6 +9,7 @@ use crate::articles::model::{NewArticle, Status};
 use crate::auth::tokens;
 use crate::db::schema::{authors, lede_meta, tags};
 use crate::http::auth::{Principal, Role};
+use crate::http::validate::Checks;
 use crate::images::ImageText;
 
 const INITIALIZED: &str = "initialized_at";
@@ -183,9 +184,10 @@ async fn load(
         .await?;
     let mut first = None;
     for (index, article) in articles(&photos).into_iter().enumerate() {
-        let made = crate::articles::create(conn, admin, article, &state.search_language)
-            .await
-            .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
+        let made =
+            crate::articles::create(conn, admin, article, Checks::new(), &state.search_language)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
         first.get_or_insert(made.id);
     }
     if let Some(article_id) = first {
@@ -494,9 +496,15 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     comments_open: Some(true),
                 };
                 article.tags.dedup();
-                crate::articles::create(&mut conn, &admin, article, &state.search_language)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
+                crate::articles::create(
+                    &mut conn,
+                    &admin,
+                    article,
+                    Checks::new(),
+                    &state.search_language,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
                 let done = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if done.is_multiple_of(1000) {
                     eprintln!("  {done} articles");

@@ -377,3 +377,29 @@ impl crate::http::response::Versioned for ArticleResponse {
         self.version.to_string()
     }
 }
+
+/// Every column of a saved article. `None` writes NULL: a merge patch's `null` clears.
+#[derive(diesel::Insertable, diesel::AsChangeset)]
+#[diesel(table_name = crate::db::schema::articles, treat_none_as_null = true)]
+pub struct ArticleRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt_given: Option<String>,
+    pub excerpt: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub body_text: String,
+    pub toc: serde_json::Value,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    pub cover_image_id: Option<Uuid>,
+    pub comments_open: bool,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    pub search_language: crate::db::SearchLanguage,
+}

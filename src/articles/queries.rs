@@ -11,12 +11,14 @@ use diesel::sql_types::{BigInt, Float4, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::model::{Article, AuthorSummary, ListedArticle, Revision, RevisionSummary, TagSummary};
+use super::model::{
+    Article, ArticleRow, AuthorSummary, ListedArticle, Revision, RevisionSummary, TagSummary,
+};
 use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
 };
 use crate::db::{Regconfig, SearchLanguage};
-use crate::error::ApiError;
+use crate::error::{ApiError, OnConstraint};
 use crate::http::pagination::{Cursor, KeyKind, Pagination, Sort, SortOption};
 use crate::images::model::{Image, ImageResponse};
 use crate::images::storage::MediaUrls;
@@ -540,6 +542,30 @@ pub async fn set_figures(
 
 /// Slugs of the articles showing an image (as cover or figure).
 /// Slugs of an author's articles (drafts included), a few, for a 409's message.
+/// Inserts a new article's row, or replaces an existing one's (a taken slug is a 409).
+pub async fn write(
+    conn: &mut AsyncPgConnection,
+    row: &ArticleRow,
+    exists: bool,
+) -> Result<Article, ApiError> {
+    let slug_taken = [("articles_slug_key", "slug")];
+    if exists {
+        diesel::update(articles::table.find(row.id))
+            .set(row)
+            .returning(Article::as_returning())
+            .get_result(conn)
+            .await
+            .on_unique(&slug_taken)
+    } else {
+        diesel::insert_into(articles::table)
+            .values(row)
+            .returning(Article::as_returning())
+            .get_result(conn)
+            .await
+            .on_unique(&slug_taken)
+    }
+}
+
 /// The articles that show `image_id` as a figure in their body.
 pub async fn with_figure(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<Uuid>> {
     article_images::table

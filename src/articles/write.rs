@@ -1,0 +1,506 @@
+//! Writing articles, with or without HTTP: the one path every create, change and delete
+//! takes (the API's handlers, the demo content, the importer and batch writes to come).
+//! Each runs in the caller's transaction: resolves the author, tags and images, renders and
+//! sanitizes the body off the async workers, writes the row, its tags, figures, revision
+//! and old slug, and records the change in the change feed. Every problem with the input
+//! (its shape, its text, what the database knows) is named in one 422.
+use std::collections::HashMap;
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::may_read;
+use super::model::{Article, ArticleChanges, ArticleRow, NewArticle, Revision, Status};
+use super::queries::{self, Reader};
+use super::render::{self, Figure};
+use crate::db::SearchLanguage;
+use crate::error::ApiError;
+use crate::http::auth::{Principal, Role};
+use crate::http::response::IfMatch;
+use crate::http::validate::{Checks, first_free_slug, slugify};
+use crate::images::storage::MediaUrls;
+
+const MAX_TITLE: usize = 300;
+const MAX_SUBTITLE: usize = 500;
+const MAX_EXCERPT: usize = 1000;
+const MAX_BODY: usize = 500_000;
+pub(super) const MAX_TAGS: usize = 20;
+
+/// What a change from `before` to `after` (`None`: no article) shows the public: the
+/// article and the lists when it is public on either side; `counts` when it turned public
+/// or stopped being so, or a public one changed author or tags (`tags_changed`); and
+/// `schedule` when a publication instant may have moved (no answer shows that key; it makes
+/// every node look up the next instant again). A draft's edit changes nothing public.
+fn change_keys(
+    before: Option<&Article>,
+    after: Option<&Article>,
+    tags_changed: bool,
+) -> Vec<String> {
+    let now = Utc::now();
+    let sides = [before, after];
+    let mut keys = Vec::new();
+    let public = |side: Option<&Article>| side.is_some_and(|a| may_read(Reader::Public, a));
+    if public(before) || public(after) {
+        let id = before.or(after).map(|a| a.id).unwrap_or_default();
+        keys.push(crate::changes::key("article", id));
+        keys.push("articles".to_owned());
+        let author_changed = before.map(|a| a.author_id) != after.map(|a| a.author_id);
+        if public(before) != public(after) || author_changed || tags_changed {
+            keys.push(crate::changes::COUNTS.to_owned());
+        }
+    }
+    if sides
+        .iter()
+        .flatten()
+        .any(|a| a.status == "published" && a.published_at.is_some_and(|t| t > now))
+    {
+        keys.push("schedule".to_owned());
+    }
+    keys
+}
+
+/// An article's fields after a create or a change, before anything is resolved.
+struct Input {
+    title: String,
+    slug: Option<String>,
+    subtitle: Option<String>,
+    excerpt_given: Option<String>,
+    body_markdown: String,
+    status: Status,
+    published_at: Option<DateTime<Utc>>,
+    author: String,
+    tags: Vec<String>,
+    cover_image: Option<Uuid>,
+    comments_open: bool,
+}
+
+fn check_text(checks: &mut Checks, input: &mut Input) {
+    input.title = checks.text("title", &input.title, MAX_TITLE);
+    if let Some(slug) = &input.slug {
+        checks.slug("slug", slug);
+    }
+    input.subtitle = checks.long_text("subtitle", input.subtitle.as_deref(), MAX_SUBTITLE);
+    input.excerpt_given = checks.long_text("excerpt", input.excerpt_given.as_deref(), MAX_EXCERPT);
+    if input.body_markdown.chars().count() > MAX_BODY {
+        checks.fail(
+            "body_markdown",
+            "too_long",
+            format!("body_markdown must be at most {MAX_BODY} characters"),
+        );
+    }
+    if input.body_markdown.contains('\0') {
+        checks.fail(
+            "body_markdown",
+            "invalid_characters",
+            "body_markdown must not contain NUL characters",
+        );
+    }
+    if input.tags.len() > MAX_TAGS {
+        checks.fail("tags", "too_many", format!("at most {MAX_TAGS} tags"));
+    }
+    if input.status == Status::Scheduled && input.published_at.is_none_or(|t| t <= Utc::now()) {
+        checks.fail(
+            "published_at",
+            "required",
+            "a scheduled article needs a published_at in the future",
+        );
+    }
+}
+
+/// Resolves, renders and writes an article (new when `current` is `None`) with its tags,
+/// figures, revision and old slug, inside the caller's transaction. `checks` holds what was
+/// found wrong with the request so far: what the database says (an unknown author, tag or
+/// image) is added, and one 422 names it all.
+async fn save(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    current: Option<&Article>,
+    mut input: Input,
+    language: &SearchLanguage,
+    mut checks: Checks,
+) -> Result<Article, ApiError> {
+    let author = crate::authors::queries::find(conn, &input.author).await?;
+    let author_id = author.map(|a| a.id);
+    if author_id.is_none() {
+        checks.fail(
+            "author",
+            "not_found",
+            format!("no author with id or slug `{}`", input.author),
+        );
+    }
+    if principal.role == Role::Author && author_id.is_some() && principal.author_id != author_id {
+        return Err(ApiError::Forbidden(
+            "an author token may only write its own author's articles".into(),
+        ));
+    }
+    let (tag_ids, unknown_tags) =
+        queries::resolve_tags(conn, &input.tags, principal.role != Role::Author).await?;
+    if !unknown_tags.is_empty() {
+        checks.fail(
+            "tags",
+            "not_found",
+            format!(
+                "unknown tags: {} (authors may only use existing tags)",
+                unknown_tags.join(", ")
+            ),
+        );
+    }
+    if let Some(cover) = input.cover_image
+        && crate::images::queries::find(conn, cover).await?.is_none()
+    {
+        checks.fail(
+            "cover_image",
+            "not_found",
+            format!("no image with id `{cover}`"),
+        );
+    }
+    // Parsing a long body is CPU work: off the async workers, like rendering.
+    let markdown = input.body_markdown.clone();
+    let (figure_ids, bad_refs) = web::block(move || render::image_refs(&markdown)).await?;
+    let stored = crate::images::queries::by_ids(conn, &figure_ids).await?;
+    let missing: Vec<String> = figure_ids
+        .iter()
+        .filter(|id| !stored.iter().any(|i| i.id == **id))
+        .map(ToString::to_string)
+        .chain(bad_refs)
+        .collect();
+    if !missing.is_empty() {
+        checks.fail(
+            "body_markdown",
+            "unknown_image",
+            format!("no image for image:{}", missing.join(", image:")),
+        );
+    }
+    checks.finish()?;
+    let author_id = author_id.unwrap_or_default();
+
+    let figures = figures_of(stored);
+    let markdown = input.body_markdown.clone();
+    let rendered = web::block(move || render::render(&markdown, &figures)).await?;
+
+    let now = Utc::now();
+    if input.status == Status::Published && input.published_at.is_none() {
+        input.published_at = Some(current.and_then(|c| c.published_at).unwrap_or(now));
+    }
+    let slug = match (&input.slug, current) {
+        (Some(slug), _) => slug.clone(),
+        (None, Some(current)) => current.slug.clone(),
+        (None, None) => {
+            let base = slugify(&input.title, "article");
+            first_free_slug(&base, &queries::slugs_like(conn, &base).await?)
+        }
+    };
+    let excerpt = input.excerpt_given.clone().unwrap_or(rendered.excerpt);
+    let row = ArticleRow {
+        id: current.map_or_else(Uuid::now_v7, |c| c.id),
+        slug: slug.clone(),
+        title: input.title.clone(),
+        subtitle: input.subtitle.clone(),
+        excerpt_given: input.excerpt_given.clone(),
+        excerpt,
+        body_markdown: input.body_markdown.clone(),
+        body_html: rendered.html,
+        body_text: rendered.text,
+        toc: serde_json::to_value(&rendered.toc).unwrap_or_default(),
+        word_count: rendered.word_count as i32,
+        reading_time_minutes: rendered.reading_time_minutes as i32,
+        status: input.status.stored().to_owned(),
+        published_at: input.published_at,
+        author_id,
+        cover_image_id: input.cover_image,
+        comments_open: input.comments_open,
+        version: current.map_or(1, |c| c.version + 1),
+        updated_at: now,
+        search_language: language.clone(),
+    };
+    let tags_changed = match current {
+        Some(current) => queries::tag_ids(conn, current.id).await? != tag_ids,
+        None => true,
+    };
+    let article = queries::write(conn, &row, current.is_some()).await?;
+    let event = if current.is_some() {
+        "updated"
+    } else {
+        "created"
+    };
+    crate::changes::record(
+        conn,
+        "article",
+        Some(article.id),
+        event,
+        change_keys(current, Some(&article), tags_changed),
+    )
+    .await?;
+    queries::set_tags(conn, article.id, &tag_ids).await?;
+    queries::set_figures(conn, article.id, &figure_ids).await?;
+    queries::forget_old_slug(conn, &article.slug).await?;
+    if let Some(current) = current
+        && current.slug != article.slug
+    {
+        queries::remember_old_slug(conn, &current.slug, article.id).await?;
+    }
+    queries::add_revision(
+        conn,
+        &Revision {
+            article_id: article.id,
+            version: article.version,
+            title: article.title.clone(),
+            subtitle: article.subtitle.clone(),
+            excerpt_given: article.excerpt_given.clone(),
+            body_markdown: article.body_markdown.clone(),
+            status: article.status.clone(),
+            published_at: article.published_at,
+            author_id: article.author_id,
+            cover_image_id: article.cover_image_id,
+            tag_ids: serde_json::to_value(&tag_ids).unwrap_or_default(),
+            comments_open: article.comments_open,
+            slug: article.slug.clone(),
+            saved_by: Some(principal.token_id),
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(article)
+}
+
+/// Stored images as the renderer shows them in a body. Stored HTML holds a placeholder for
+/// the media base, completed when served.
+fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure> {
+    let urls = MediaUrls::placeholder();
+    images
+        .into_iter()
+        .map(|image| {
+            let view = crate::images::model::ImageResponse::new(image, &urls);
+            let mut srcset: Vec<(String, u32)> = view
+                .variants
+                .iter()
+                .map(|v| (v.url.clone(), v.width))
+                .collect();
+            srcset.push((view.url.clone(), view.width));
+            (
+                view.id,
+                Figure {
+                    url: view.url,
+                    width: view.width,
+                    height: view.height,
+                    alt: view.alt,
+                    caption: view.caption,
+                    credit: view.credit,
+                    srcset,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Renders again the bodies of the articles that show `image_id` as a figure, so they
+/// show the image's current alt, caption and credit. Runs in the image write's
+/// transaction; the version is not bumped (the article's own text did not change), and
+/// the change is recorded for the public ones.
+pub async fn refresh_figures(conn: &mut AsyncPgConnection, image_id: Uuid) -> Result<(), ApiError> {
+    for id in queries::with_figure(conn, image_id).await? {
+        let Some(article) = queries::lock(conn, &id.to_string()).await? else {
+            continue;
+        };
+        let markdown = article.body_markdown.clone();
+        let (figure_ids, _) = web::block(move || render::image_refs(&markdown)).await?;
+        let figures = figures_of(crate::images::queries::by_ids(conn, &figure_ids).await?);
+        let markdown = article.body_markdown.clone();
+        let rendered = web::block(move || render::render(&markdown, &figures)).await?;
+        let excerpt = article.excerpt_given.clone().unwrap_or(rendered.excerpt);
+        queries::set_body(conn, id, &rendered.html, &rendered.text, &excerpt).await?;
+        let keys = change_keys(Some(&article), Some(&article), false);
+        crate::changes::record(conn, "article", Some(id), "updated", keys).await?;
+    }
+    Ok(())
+}
+
+/// A new article's fields, checked; an author token writes as its own author by default.
+/// `checks` are the body's so far; they go on to `save`, which answers them all at once.
+fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> (Input, Checks) {
+    let author = match (new.author, principal.role, principal.author_id) {
+        (Some(author), _, _) => author,
+        (None, Role::Author, Some(own)) => own.to_string(),
+        (None, _, _) => {
+            checks.fail("author", "required", "author (id or slug) is required");
+            String::new()
+        }
+    };
+    let mut input = Input {
+        title: new.title,
+        slug: new.slug,
+        subtitle: new.subtitle,
+        excerpt_given: new.excerpt,
+        body_markdown: new.body_markdown,
+        status: new.status.unwrap_or(Status::Draft),
+        published_at: new.published_at.map(|t| t.0),
+        author,
+        tags: new.tags,
+        cover_image: new.cover_image,
+        comments_open: new.comments_open.unwrap_or(true),
+    };
+    check_text(&mut checks, &mut input);
+    (input, checks)
+}
+
+/// Creates an article as `principal`. `checks` holds the problems found so far (a body's
+/// shape; `Checks::new()` for none): every problem is answered in one 422.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    new: NewArticle,
+    checks: Checks,
+    language: &SearchLanguage,
+) -> Result<Article, ApiError> {
+    let (input, checks) = input_for_new(new, principal, checks);
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        save(conn, principal, None, input, language, checks).await
+    })
+    .await
+}
+
+/// Applies a merge patch to the article `key` (id or slug) as `principal`: 404 when it may
+/// not see it, 403 when it may not change it, 412 when `if_match` is stale, 422 naming
+/// every bad field (those already in `checks` included).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+    changes: ArticleChanges,
+    checks: Checks,
+    language: &SearchLanguage,
+) -> Result<Article, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = lock_for_write(conn, principal, key, if_match).await?;
+        let (input, checks) = apply(conn, &current, changes, checks).await?;
+        save(conn, principal, Some(&current), input, language, checks).await
+    })
+    .await
+}
+
+/// Deletes the article `key` with its revisions and comments (its images stay), as
+/// `principal`, with the same 404/403/412 as `update`.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = lock_for_write(conn, principal, key, if_match).await?;
+        queries::delete(conn, current.id).await?;
+        let keys = change_keys(Some(&current), None, true);
+        crate::changes::record(conn, "article", Some(current.id), "deleted", keys).await
+    })
+    .await
+}
+
+/// The article a write is about, locked for the transaction: 404 when the caller may not see
+/// it, 403 when it may not change it, 412 when `If-Match` is stale.
+async fn lock_for_write(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+) -> Result<Article, ApiError> {
+    let current = queries::lock(conn, key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("article", key))?;
+    if !may_read(reader_of(principal), &current) {
+        return Err(ApiError::not_found("article", key));
+    }
+    may_write(principal, &current)?;
+    if_match.check(&current)?;
+    Ok(current)
+}
+
+pub(super) fn reader_of(principal: &Principal) -> Reader {
+    match (principal.role, principal.author_id) {
+        (Role::Author, Some(id)) => Reader::Author(id),
+        (Role::Author, None) => Reader::Public,
+        _ => Reader::Staff,
+    }
+}
+
+pub(super) fn may_write(principal: &Principal, article: &Article) -> Result<(), ApiError> {
+    if principal.role == Role::Author && principal.author_id != Some(article.author_id) {
+        return Err(ApiError::Forbidden(
+            "an author token may only change its own author's articles".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The current article with the merge patch applied, checked.
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    current: &Article,
+    changes: ArticleChanges,
+    mut checks: Checks,
+) -> Result<(Input, Checks), ApiError> {
+    let current_tags = queries::tag_ids(conn, current.id).await?;
+    let required = |checks: &mut Checks, field: &str| {
+        checks.fail(field, "required", format!("{field} cannot be removed"));
+    };
+    let mut input = Input {
+        title: current.title.clone(),
+        slug: None,
+        subtitle: current.subtitle.clone(),
+        excerpt_given: current.excerpt_given.clone(),
+        body_markdown: current.body_markdown.clone(),
+        status: Status::of(&current.status, current.published_at, Utc::now()),
+        published_at: current.published_at,
+        author: current.author_id.to_string(),
+        tags: current_tags.iter().map(ToString::to_string).collect(),
+        cover_image: current.cover_image_id,
+        comments_open: current.comments_open,
+    };
+    match changes.title {
+        Some(Some(title)) => input.title = title,
+        Some(None) => required(&mut checks, "title"),
+        None => {}
+    }
+    match changes.slug {
+        Some(Some(slug)) => input.slug = Some(slug),
+        Some(None) => required(&mut checks, "slug"),
+        None => {}
+    }
+    if let Some(subtitle) = changes.subtitle {
+        input.subtitle = subtitle;
+    }
+    if let Some(excerpt) = changes.excerpt {
+        input.excerpt_given = excerpt;
+    }
+    if let Some(body) = changes.body_markdown {
+        input.body_markdown = body.unwrap_or_default();
+    }
+    if let Some(published_at) = changes.published_at {
+        input.published_at = published_at.map(|t| t.0);
+    }
+    match changes.status {
+        Some(Some(status)) => input.status = status,
+        Some(None) => required(&mut checks, "status"),
+        None => {}
+    }
+    match changes.author {
+        Some(Some(author)) => input.author = author,
+        Some(None) => required(&mut checks, "author"),
+        None => {}
+    }
+    if let Some(tags) = changes.tags {
+        input.tags = tags.unwrap_or_default();
+    }
+    if let Some(cover) = changes.cover_image {
+        input.cover_image = cover;
+    }
+    match changes.comments_open {
+        Some(Some(open)) => input.comments_open = open,
+        Some(None) => required(&mut checks, "comments_open"),
+        None => {}
+    }
+    check_text(&mut checks, &mut input);
+    Ok((input, checks))
+}
