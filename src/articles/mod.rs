@@ -153,11 +153,9 @@ fn reader(auth: &Auth) -> Reader {
 }
 
 fn may_read(reader: Reader, article: &Article) -> bool {
-    let public =
-        article.status == "published" && article.published_at.is_some_and(|t| t <= Utc::now());
     match reader {
-        Reader::Public => public,
-        Reader::Author(author_id) => public || article.author_id == author_id,
+        Reader::Public => article.is_public,
+        Reader::Author(author_id) => article.is_public || article.author_id == author_id,
         Reader::Staff => true,
     }
 }
@@ -169,14 +167,13 @@ fn view(
     snippet: Option<String>,
     with_body: bool,
 ) -> ArticleResponse {
-    let now = Utc::now();
     let comment_count = embeds.comment_count(&article);
     ArticleResponse {
         author: embeds.author(&article),
         tags: embeds.tags(&article),
         cover_image: embeds.cover(&article),
         id: article.id,
-        status: Status::of(&article.status, article.published_at, now),
+        status: Status::of(&article),
         slug: article.slug,
         title: article.title,
         subtitle: article.subtitle,

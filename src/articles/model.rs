@@ -34,7 +34,17 @@ pub struct Article {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sort_at: DateTime<Utc>,
+    /// Whether readers without a token see it now, by the database's clock (the one every
+    /// list's `published_at <= now()` uses): one clock decides, everywhere.
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(IS_PUBLIC))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Bool>)]
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub is_public: bool,
 }
+
+/// SQL for "public now": published, and its time has come by the database's clock.
+pub const IS_PUBLIC: &str =
+    "(articles.status = 'published' AND coalesce(articles.published_at <= now(), false))";
 
 /// A row of a list query: the article, and for searches its rank and highlighted snippet.
 #[derive(Debug, QueryableByName)]
@@ -60,9 +70,10 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn of(stored: &str, published_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Status {
-        match stored {
-            "published" if published_at.is_some_and(|t| t > now) => Status::Scheduled,
+    /// The status readers are told: `published` stored and not yet public is `scheduled`.
+    pub fn of(article: &Article) -> Status {
+        match article.status.as_str() {
+            "published" if !article.is_public => Status::Scheduled,
             "published" => Status::Published,
             "archived" => Status::Archived,
             _ => Status::Draft,

@@ -136,7 +136,7 @@ fn key_match(sql: &mut Sql, id_column: &str, slug_sql: &str, key: &str) {
 /// The WHERE clause every list and count shares.
 fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &SearchLanguage) {
     sql.push(" WHERE TRUE");
-    let public = "(articles.status = 'published' AND articles.published_at <= now())";
+    let public = super::model::IS_PUBLIC;
     match reader {
         Reader::Public => {
             sql.push(&format!(" AND {public}"));
@@ -226,8 +226,10 @@ pub async fn list(
          articles.excerpt, {bodies}, '' AS body_text, articles.toc, \
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
-         articles.created_at, articles.updated_at, articles.sort_at, {snippet} AS snippet, rank \
-         FROM articles, LATERAL (SELECT {rank} AS rank) ranked"
+         articles.created_at, articles.updated_at, articles.sort_at, \
+         {} AS is_public, {snippet} AS snippet, rank \
+         FROM articles, LATERAL (SELECT {rank} AS rank) ranked",
+        super::model::IS_PUBLIC
     ));
     let filters_without_q = Filters {
         author: filters.author.clone(),
@@ -542,6 +544,13 @@ pub async fn set_figures(
 
 /// Slugs of the articles showing an image (as cover or figure).
 /// Slugs of an author's articles (drafts included), a few, for a 409's message.
+/// The database's clock: the start of the current transaction (what `now()` says in it).
+pub async fn now(conn: &mut AsyncPgConnection) -> QueryResult<DateTime<Utc>> {
+    diesel::select(diesel::dsl::now.into_sql::<Timestamptz>())
+        .get_result(conn)
+        .await
+}
+
 /// Inserts a new article's row, or replaces an existing one's (a taken slug is a 409).
 pub async fn write(
     conn: &mut AsyncPgConnection,

@@ -38,10 +38,9 @@ fn change_keys(
     after: Option<&Article>,
     tags_changed: bool,
 ) -> Vec<String> {
-    let now = Utc::now();
     let sides = [before, after];
     let mut keys = Vec::new();
-    let public = |side: Option<&Article>| side.is_some_and(|a| may_read(Reader::Public, a));
+    let public = |side: Option<&Article>| side.is_some_and(|a| a.is_public);
     if public(before) || public(after) {
         let id = before.or(after).map(|a| a.id).unwrap_or_default();
         keys.push(crate::changes::key("article", id));
@@ -54,7 +53,7 @@ fn change_keys(
     if sides
         .iter()
         .flatten()
-        .any(|a| a.status == "published" && a.published_at.is_some_and(|t| t > now))
+        .any(|a| Status::of(a) == Status::Scheduled)
     {
         keys.push("schedule".to_owned());
     }
@@ -180,7 +179,8 @@ async fn save(
     let markdown = input.body_markdown.clone();
     let rendered = web::block(move || render::render(&markdown, &figures)).await?;
 
-    let now = Utc::now();
+    // The database's clock (its transaction's start): the one that decides what is public.
+    let now = queries::now(conn).await?;
     if input.status == Status::Published && input.published_at.is_none() {
         input.published_at = Some(current.and_then(|c| c.published_at).unwrap_or(now));
     }
@@ -451,7 +451,7 @@ async fn apply(
         subtitle: current.subtitle.clone(),
         excerpt_given: current.excerpt_given.clone(),
         body_markdown: current.body_markdown.clone(),
-        status: Status::of(&current.status, current.published_at, Utc::now()),
+        status: Status::of(current),
         published_at: current.published_at,
         author: current.author_id.to_string(),
         tags: current_tags.iter().map(ToString::to_string).collect(),

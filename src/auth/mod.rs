@@ -1,9 +1,8 @@
 //! `/api/v1/tokens`: admins make, list and revoke API tokens.
+pub mod queries;
 pub mod tokens;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -11,14 +10,11 @@ use uuid::Uuid;
 
 use self::tokens::Token;
 use crate::AppState;
-use crate::db::schema::api_tokens;
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Auth, Role};
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{
-    KeyKind, ListResponse, Loaded, PageParams, Pagination, SortOption, list_response, time_key,
-};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
 use crate::http::response::ok;
 use crate::http::{Timestamp, base_url};
 
@@ -28,12 +24,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(find_token)
         .service(revoke_token);
 }
-
-static SORTS: [SortOption; 1] = [SortOption {
-    name: "created_at",
-    column: "api_tokens.created_at",
-    kind: KeyKind::Time,
-}];
 
 /// A token as an admin sees it. The secret is in the answer to its creation only.
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,25 +114,15 @@ async fn list_tokens(
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
-    let sort = pagination.sort(&SORTS, "-created_at")?;
+    let sort = pagination.sort(&queries::SORTS, "-created_at")?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let mut query = api_tokens::table
-        .select(Token::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
-        .into_boxed();
-    if let Some(cursor) = pagination.cursor(&sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(&mut conn).await?;
-    let total = api_tokens::table.count().get_result(&mut conn).await?;
+    let loaded = queries::list(&mut conn, &pagination, &sort).await?;
     list_response(
         &req,
         &pagination,
         &sort,
         &[],
-        Loaded { rows, total },
+        loaded,
         |t| (time_key(&t.created_at), t.id),
         |t| TokenResponse::new(t, None),
     )
@@ -167,12 +147,8 @@ async fn find_token(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let token = api_tokens::table
-        .find(*id)
-        .select(Token::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?
+    let token = queries::find(&mut conn, *id)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no token with id `{id}`")))?;
     ok(&req, &TokenResponse::new(token, None))
 }
@@ -255,23 +231,8 @@ async fn revoke_token(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let found = diesel::update(
-        api_tokens::table
-            .find(*id)
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::revoked_at.eq(Some(chrono::Utc::now())))
-    .execute(&mut conn)
-    .await?;
-    if found == 0 {
-        let exists: i64 = api_tokens::table
-            .find(*id)
-            .count()
-            .get_result(&mut conn)
-            .await?;
-        if exists == 0 {
-            return Err(ApiError::NotFound(format!("no token with id `{id}`")));
-        }
+    if !queries::revoke(&mut conn, *id).await? {
+        return Err(ApiError::NotFound(format!("no token with id `{id}`")));
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -161,7 +161,7 @@ async fn submit_comment(
     let mut conn = crate::db::conn(&state.pool).await?;
     let article = articles::find(&mut conn, &key)
         .await?
-        .filter(|a| a.status == "published" && a.published_at.is_some_and(|t| t <= Utc::now()))
+        .filter(|a| a.is_public)
         .ok_or_else(|| ApiError::not_found("article", &key))?;
     if !article.comments_open {
         return Err(ApiError::Forbidden(
@@ -376,7 +376,7 @@ async fn public_article(
 ) -> Result<crate::articles::model::Article, ApiError> {
     articles::find(conn, key)
         .await?
-        .filter(|a| a.status == "published" && a.published_at.is_some_and(|t| t <= Utc::now()))
+        .filter(|a| a.is_public)
         .ok_or_else(|| ApiError::not_found("article", key))
 }
 

@@ -1,0 +1,61 @@
+//! Token queries (making and checking secrets is in `tokens`).
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::tokens::Token;
+use crate::db::schema::api_tokens;
+use crate::error::ApiError;
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+
+pub static SORTS: [SortOption; 1] = [SortOption {
+    name: "created_at",
+    column: "api_tokens.created_at",
+    kind: KeyKind::Time,
+}];
+
+/// One page of tokens.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    pagination: &Pagination,
+    sort: &Sort,
+) -> Result<Loaded<Token>, ApiError> {
+    let mut query = api_tokens::table
+        .select(Token::as_select())
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(conn).await?;
+    let total = api_tokens::table.count().get_result(conn).await?;
+    Ok(Loaded { rows, total })
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Token>> {
+    api_tokens::table
+        .find(id)
+        .select(Token::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Revokes a token (a revoked one stays revoked, at its first time); false when there is
+/// no such token.
+pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    let revoked = diesel::update(
+        api_tokens::table
+            .find(id)
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(chrono::Utc::now())))
+    .execute(conn)
+    .await?;
+    if revoked == 1 {
+        return Ok(true);
+    }
+    Ok(find(conn, id).await?.is_some())
+}
