@@ -25,7 +25,7 @@ use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok, ok_showing};
 use crate::images::storage::MediaUrls;
 
@@ -283,17 +283,7 @@ async fn list_articles(
         &sort,
         &list_keys,
         crate::http::pagination::Loaded { rows, total },
-        |row| {
-            let a = &row.article;
-            let key = match sort.option.name {
-                "title" => a.title.clone(),
-                "updated_at" => time_key(&a.updated_at),
-                "created_at" => time_key(&a.created_at),
-                "relevance" => row.rank.to_string(),
-                _ => time_key(&a.sort_at),
-            };
-            (key, a.id)
-        },
+        |row| row.article.id,
         |row| {
             view(
                 row.article,
@@ -516,7 +506,8 @@ async fn list_revisions(
         &sort,
         &[],
         loaded,
-        |r| (r.version.to_string(), article.id),
+        // Versions are unique within the article: its id stands in for the rows'.
+        |_| article.id,
         |r| r,
     )
 }

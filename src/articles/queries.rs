@@ -19,35 +19,40 @@ use crate::db::schema::{
 };
 use crate::db::{Regconfig, SearchLanguage};
 use crate::error::{ApiError, OnConstraint};
-use crate::http::pagination::{Cursor, KeyKind, Pagination, Sort, SortOption};
+use crate::http::pagination::{Cursor, KeyBound, KeyKind, Pagination, Sort, SortOption, time_key};
 use crate::images::model::{Image, ImageResponse};
 use crate::images::storage::MediaUrls;
 
-pub static SORTS: [SortOption; 5] = [
+pub static SORTS: [SortOption<ListedArticle>; 5] = [
     SortOption {
         name: "published_at",
         column: "articles.sort_at",
         kind: KeyKind::Time,
+        key: |row| time_key(&row.article.sort_at),
     },
     SortOption {
         name: "title",
         column: "articles.title",
         kind: KeyKind::Text,
+        key: |row| row.article.title.clone(),
     },
     SortOption {
         name: "updated_at",
         column: "articles.updated_at",
         kind: KeyKind::Time,
+        key: |row| time_key(&row.article.updated_at),
     },
     SortOption {
         name: "created_at",
         column: "articles.created_at",
         kind: KeyKind::Time,
+        key: |row| time_key(&row.article.created_at),
     },
     SortOption {
         name: "relevance",
         column: "rank",
         kind: KeyKind::Float,
+        key: |row| row.rank.to_string(),
     },
 ];
 
@@ -198,7 +203,7 @@ pub async fn list(
     reader: Reader,
     filters: &Filters,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<ListedArticle>,
     language: &SearchLanguage,
 ) -> Result<Vec<ListedArticle>, ApiError> {
     let (rank, snippet) = match &filters.q {
@@ -276,23 +281,19 @@ pub async fn count(
     Ok(count.query().get_result::<Count>(conn).await?.count)
 }
 
-/// Rows after the cursor's, as one row comparison on (sort column, id).
-fn keyset(sql: &mut Sql, sort: &Sort, cursor: &Cursor) -> Result<(), ApiError> {
-    let bad = || ApiError::BadRequest("query parameter `cursor` is not valid".into());
-    let value = match sort.option.kind {
-        KeyKind::Text => Bind::Text(cursor.value.clone()),
-        KeyKind::Time => Bind::Time(
-            DateTime::parse_from_rfc3339(&cursor.value)
-                .map_err(|_| bad())?
-                .with_timezone(&Utc),
-        ),
-        KeyKind::Float => Bind::Float(cursor.value.parse().map_err(|_| bad())?),
-        KeyKind::Int => return Err(bad()),
+/// Rows after the cursor's, as one row comparison on (sort column, id): `Sort::after`'s,
+/// written into this list's SQL text.
+fn keyset(sql: &mut Sql, sort: &Sort<ListedArticle>, cursor: &Cursor) -> Result<(), ApiError> {
+    let value = match sort.bound(cursor)? {
+        KeyBound::Text(value) => Bind::Text(value),
+        KeyBound::Time(time) => Bind::Time(time),
+        KeyBound::Float(value) => Bind::Float(value),
+        KeyBound::Int(value) => Bind::Int(value),
     };
-    let op = if sort.descending { "<" } else { ">" };
     sql.push(&format!(
-        " AND ({}, articles.id) {op} (",
-        sort.option.column
+        " AND ({}, articles.id) {} (",
+        sort.option.column,
+        sort.after_op()
     ))
     .bind(value)
     .push(", ")
@@ -676,10 +677,11 @@ pub async fn add_revision(conn: &mut AsyncPgConnection, revision: &Revision) -> 
 }
 
 /// How an article's revisions may be listed: by version (unique within the article).
-pub static REVISION_SORTS: [SortOption; 1] = [SortOption {
+pub static REVISION_SORTS: [SortOption<RevisionSummary>; 1] = [SortOption {
     name: "version",
     column: "article_revisions.version",
     kind: KeyKind::Int,
+    key: |row| row.version.to_string(),
 }];
 
 /// A page of an article's revisions, without their bodies.
@@ -687,7 +689,7 @@ pub async fn revisions(
     conn: &mut AsyncPgConnection,
     article_id: Uuid,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<RevisionSummary>,
 ) -> Result<crate::http::pagination::Loaded<RevisionSummary>, ApiError> {
     let direction = if sort.descending { "DESC" } else { "ASC" };
     let mut query = article_revisions::table

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Auth, Role};
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::ok;
 use crate::http::{Timestamp, base_url};
 
@@ -123,7 +123,7 @@ async fn list_tokens(
         &sort,
         &[],
         loaded,
-        |t| (time_key(&t.created_at), t.id),
+        |t| t.id,
         |t| TokenResponse::new(t, None),
     )
 }

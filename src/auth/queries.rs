@@ -6,19 +6,20 @@ use uuid::Uuid;
 use super::tokens::Token;
 use crate::db::schema::api_tokens;
 use crate::error::ApiError;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
 
-pub static SORTS: [SortOption; 1] = [SortOption {
+pub static SORTS: [SortOption<Token>; 1] = [SortOption {
     name: "created_at",
     column: "api_tokens.created_at",
     kind: KeyKind::Time,
+    key: |t| time_key(&t.created_at),
 }];
 
 /// One page of tokens.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<Token>,
 ) -> Result<Loaded<Token>, ApiError> {
     let mut query = api_tokens::table
         .select(Token::as_select())

@@ -19,9 +19,7 @@ use crate::http::auth::{Auth, STAFF};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{
-    ListResponse, Loaded, PageParams, Pagination, list_response, time_key,
-};
+use crate::http::pagination::{ListResponse, Loaded, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::{first_free_slug, slugify};
 use crate::images::{self, model::ImageResponse, storage::MediaUrls};
@@ -86,15 +84,7 @@ async fn list_authors(
         // Lists name their items, not what they embed: every author's count is `counts`.
         &["authors", crate::changes::COUNTS],
         Loaded { rows, total },
-        |a| {
-            let key = match sort.option.name {
-                "name" => a.name.clone(),
-                "slug" => a.slug.clone(),
-                "created_at" => time_key(&a.created_at),
-                _ => time_key(&a.updated_at),
-            };
-            (key, a.id)
-        },
+        |a| a.id,
         |a| {
             let avatar = a.avatar_image_id.and_then(|id| avatars.get(&id).cloned());
             let count = counts.get(&a.id).copied().unwrap_or(0);

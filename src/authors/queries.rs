@@ -7,28 +7,32 @@ use crate::error::{ApiError, OnConstraint};
 
 use super::model::{Author, AuthorInsert, AuthorUpdate};
 use crate::db::schema::authors;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
 
-pub static SORTS: [SortOption; 4] = [
+pub static SORTS: [SortOption<Author>; 4] = [
     SortOption {
         name: "name",
         column: "authors.name",
         kind: KeyKind::Text,
+        key: |a| a.name.clone(),
     },
     SortOption {
         name: "slug",
         column: "authors.slug",
         kind: KeyKind::Text,
+        key: |a| a.slug.clone(),
     },
     SortOption {
         name: "created_at",
         column: "authors.created_at",
         kind: KeyKind::Time,
+        key: |a| time_key(&a.created_at),
     },
     SortOption {
         name: "updated_at",
         column: "authors.updated_at",
         kind: KeyKind::Time,
+        key: |a| time_key(&a.updated_at),
     },
 ];
 
@@ -70,7 +74,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
 pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<Author>,
 ) -> Result<Loaded<Author>, crate::error::ApiError> {
     let mut query = authors::table
         .select(Author::as_select())

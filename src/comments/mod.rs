@@ -27,7 +27,7 @@ use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
 use crate::http::body::JsonBody;
 use crate::http::pagination::{
-    Cursor, KeyKind, ListResponse, Loaded, PageParams, Pagination, Sort, SortOption, list_response,
+    KeyKind, ListResponse, Loaded, PageParams, Pagination, Sort, SortOption, list_response,
     time_key,
 };
 use crate::http::response::{fresh, ok};
@@ -329,10 +329,6 @@ async fn list_article_comments(
     }
     let base = crate::http::base_url(&req);
     let avatar = |email: &str| state.avatar_key.url(&base, email);
-    let threads: Vec<PublicComment> = rows
-        .iter()
-        .map(|root| thread(root, replies.remove(&root.id).unwrap_or_default(), &avatar))
-        .collect();
     let thread_keys = [
         crate::changes::key("comments", article.id),
         crate::changes::key("article", article.id),
@@ -342,12 +338,12 @@ async fn list_article_comments(
         &pagination,
         &sort,
         &[thread_keys[0].as_str(), thread_keys[1].as_str()],
-        Loaded {
-            rows: threads,
-            total,
+        Loaded { rows, total },
+        |root| root.id,
+        |root| {
+            let replies = replies.get(&root.id).map_or(&[][..], Vec::as_slice);
+            thread(&root, replies, &avatar)
         },
-        |t| (time_key(&t.created_at.0), t.id),
-        |t| t,
     )
 }
 
@@ -355,19 +351,13 @@ async fn list_article_comments(
 const THREAD_REPLIES: i64 = 50;
 
 /// How replies are listed: nearer first, then oldest first.
-static REPLY_SORTS: [SortOption; 1] = [SortOption {
+/// (Read by `queries::more_replies` as `<depth>|<created_at>`, with the reply's id.)
+static REPLY_SORTS: [SortOption<queries::Reply>; 1] = [SortOption {
     name: "thread",
     column: "depth",
     kind: KeyKind::Text,
+    key: |reply| format!("{}|{}", reply.depth, time_key(&reply.comment.created_at)),
 }];
-
-/// A reply's place in that order, for a cursor: `<depth>|<created_at>`.
-fn reply_key(reply: &queries::Reply) -> (String, Uuid) {
-    (
-        format!("{}|{}", reply.depth, time_key(&reply.comment.created_at)),
-        reply.comment.id,
-    )
-}
 
 /// A published article whose time has come, or 404.
 async fn public_article(
@@ -384,19 +374,18 @@ async fn public_article(
 /// parents, and a `replies_cursor` when more follow.
 fn thread(
     root: &Comment,
-    mut replies: Vec<queries::Reply>,
+    replies: &[queries::Reply],
     avatar: &dyn Fn(&str) -> String,
 ) -> PublicComment {
     let more = replies.len() as i64 > THREAD_REPLIES;
-    replies.truncate(THREAD_REPLIES as usize);
+    let replies = &replies[..replies.len().min(THREAD_REPLIES as usize)];
     let mut view = PublicComment::new(root, avatar);
     view.replies_cursor = replies.last().filter(|_| more).map(|last| {
         let sort = Sort {
             option: &REPLY_SORTS[0],
             descending: false,
         };
-        let (value, id) = reply_key(last);
-        Cursor::after(&sort, value, id).encode()
+        sort.cursor_after(last, last.comment.id).encode()
     });
     view.replies = nest(root.id, replies, avatar);
     view
@@ -407,11 +396,11 @@ fn thread(
 /// deleted comment stays only while replies hang on it.
 fn nest(
     root: Uuid,
-    replies: Vec<queries::Reply>,
+    replies: &[queries::Reply],
     avatar: &dyn Fn(&str) -> String,
 ) -> Vec<PublicComment> {
     let mut children: HashMap<Uuid, Vec<PublicComment>> = HashMap::new();
-    for reply in replies.into_iter().rev() {
+    for reply in replies.iter().rev() {
         let mut view = PublicComment::new(&reply.comment, avatar);
         view.replies = children.remove(&view.id).unwrap_or_default();
         view.replies.reverse();
@@ -488,7 +477,7 @@ async fn list_replies(
         &sort,
         &[keys[0].as_str(), keys[1].as_str()],
         Loaded { rows, total },
-        reply_key,
+        |r| r.comment.id,
         |r| PublicComment::new(&r.comment, &avatar),
     )
 }
@@ -544,7 +533,7 @@ async fn list_comments(
         &sort,
         &[],
         loaded,
-        |c| (time_key(&c.created_at), c.id),
+        |c| c.id,
         ModeratedComment::from,
     )
 }

@@ -9,12 +9,13 @@ use uuid::Uuid;
 use super::model::Comment;
 use crate::db::schema::comments;
 use crate::error::ApiError;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
 
-pub static SORTS: [SortOption; 1] = [SortOption {
+pub static SORTS: [SortOption<Comment>; 1] = [SortOption {
     name: "created_at",
     column: "comments.created_at",
     kind: KeyKind::Time,
+    key: |c| time_key(&c.created_at),
 }];
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Comment>> {
@@ -171,7 +172,7 @@ pub async fn thread_roots(
     conn: &mut AsyncPgConnection,
     article_id: Uuid,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<Comment>,
 ) -> Result<Loaded<Comment>, ApiError> {
     let mut query = comments::table
         .filter(comments::article_id.eq(article_id))
@@ -339,7 +340,7 @@ pub async fn has_approved_from(conn: &mut AsyncPgConnection, email: &str) -> Que
 pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<Comment>,
     status: Option<&str>,
     article_id: Option<Uuid>,
 ) -> Result<Loaded<Comment>, ApiError> {

@@ -74,7 +74,7 @@ impl Pagination {
     }
 
     /// The keyset cursor to continue after, checked against the list's sort order.
-    pub fn cursor(&self, sort: &Sort) -> Result<Option<&Cursor>, ApiError> {
+    pub fn cursor<R>(&self, sort: &Sort<R>) -> Result<Option<&Cursor>, ApiError> {
         match &self.start {
             Start::After(cursor) if cursor.sort != sort.key() => Err(ApiError::BadRequest(
                 "the cursor was made for another sort order; send the same `sort` as for the first page".into(),
@@ -85,7 +85,11 @@ impl Pagination {
     }
 
     /// The sort named by the `sort` parameter, from the resource's whitelist.
-    pub fn sort(&self, options: &'static [SortOption], default: &str) -> Result<Sort, ApiError> {
+    pub fn sort<R>(
+        &self,
+        options: &'static [SortOption<R>],
+        default: &str,
+    ) -> Result<Sort<R>, ApiError> {
         let raw = self.sort.as_deref().unwrap_or(default);
         let (name, descending) = match raw.strip_prefix('-') {
             Some(name) => (name, true),
@@ -199,19 +203,39 @@ pub enum KeyKind {
     Int,
 }
 
-/// One allowed `sort` value of a resource: its API name and the non-null column behind it.
-#[derive(Debug)]
-pub struct SortOption {
+/// One allowed `sort` value of a list of `R` rows: its API name, the non-null column
+/// behind it, and how a row's value of it is written into the next page's cursor. Declared
+/// once per resource, beside its queries: what the SQL orders by and what the cursor holds
+/// cannot drift apart.
+pub struct SortOption<R: 'static> {
     pub name: &'static str,
     /// Table-qualified column, e.g. `authors.name`; it has an index on (column, id).
     pub column: &'static str,
     pub kind: KeyKind,
+    /// The row's value of `column`, as the cursor holds it.
+    pub key: fn(&R) -> KeyValue,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Sort {
-    pub option: &'static SortOption,
+pub struct Sort<R: 'static> {
+    pub option: &'static SortOption<R>,
     pub descending: bool,
+}
+
+impl<R> Clone for Sort<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Sort<R> {}
+
+/// A cursor's key, read as its column's type: what the next page's rows compare with.
+pub enum KeyBound {
+    Text(String),
+    Time(DateTime<Utc>),
+    Float(f32),
+    /// Unique within the list: compared alone, without the id.
+    Int(i64),
 }
 
 /// A sort column's value in a row, as text, for the next page's cursor.
@@ -222,7 +246,7 @@ pub fn time_key(time: &DateTime<Utc>) -> KeyValue {
     time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-impl Sort {
+impl<R> Sort<R> {
     fn key(&self) -> String {
         format!(
             "{}{}",
@@ -246,43 +270,72 @@ impl Sort {
         ))
     }
 
+    /// The comparison that keeps the rows after a cursor's: `<` when descending.
+    pub fn after_op(&self) -> &'static str {
+        if self.descending { "<" } else { ">" }
+    }
+
+    /// The cursor's key read as the sort column's type (a cursor made for another column
+    /// type, or tampered with, is a 400).
+    pub fn bound(&self, cursor: &Cursor) -> Result<KeyBound, ApiError> {
+        let bad = || ApiError::BadRequest("query parameter `cursor` is not valid".into());
+        Ok(match self.option.kind {
+            KeyKind::Text => KeyBound::Text(cursor.value.clone()),
+            KeyKind::Time => KeyBound::Time(
+                DateTime::parse_from_rfc3339(&cursor.value)
+                    .map_err(|_| bad())?
+                    .with_timezone(&Utc),
+            ),
+            KeyKind::Float => KeyBound::Float(cursor.value.parse().map_err(|_| bad())?),
+            KeyKind::Int => KeyBound::Int(cursor.value.parse().map_err(|_| bad())?),
+        })
+    }
+
+    /// The cursor of the page after `row` (whose id is `id`).
+    pub fn cursor_after(&self, row: &R, id: Uuid) -> Cursor {
+        Cursor {
+            sort: self.key(),
+            value: (self.option.key)(row),
+            id,
+        }
+    }
+
     /// Rows strictly after the cursor's row in this order, as one row comparison that the
-    /// (column, id) index answers directly.
+    /// (column, id) index answers directly. (Lists written in SQL text use `bound` and
+    /// `after_op` the same way.)
     pub fn after<QS: 'static>(
         &self,
         cursor: &Cursor,
     ) -> Result<Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>, ApiError> {
-        let op = if self.descending { "<" } else { ">" };
+        let op = self.after_op();
         let head = diesel::dsl::sql::<Bool>(&format!(
             "({}, {}) {op} (",
             self.option.column,
             self.table_id()
         ));
-        let bad = || ApiError::BadRequest("query parameter `cursor` is not valid".into());
-        Ok(match self.option.kind {
-            KeyKind::Text => Box::new(
-                head.bind::<Text, _>(cursor.value.clone())
+        Ok(match self.bound(cursor)? {
+            KeyBound::Text(value) => Box::new(
+                head.bind::<Text, _>(value)
                     .sql(", ")
                     .bind::<diesel::sql_types::Uuid, _>(cursor.id)
                     .sql(")"),
             ),
-            KeyKind::Float => return Err(bad()),
-            KeyKind::Int => {
-                let value: i64 = cursor.value.parse().map_err(|_| bad())?;
-                Box::new(
-                    diesel::dsl::sql::<Bool>(&format!("{} {op} ", self.option.column))
-                        .bind::<diesel::sql_types::BigInt, _>(value),
-                )
-            }
-            KeyKind::Time => {
-                let time = DateTime::parse_from_rfc3339(&cursor.value).map_err(|_| bad())?;
-                Box::new(
-                    head.bind::<Timestamptz, _>(time.with_timezone(&Utc))
-                        .sql(", ")
-                        .bind::<diesel::sql_types::Uuid, _>(cursor.id)
-                        .sql(")"),
-                )
-            }
+            KeyBound::Time(time) => Box::new(
+                head.bind::<Timestamptz, _>(time)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(cursor.id)
+                    .sql(")"),
+            ),
+            KeyBound::Float(value) => Box::new(
+                head.bind::<diesel::sql_types::Float4, _>(value)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(cursor.id)
+                    .sql(")"),
+            ),
+            KeyBound::Int(value) => Box::new(
+                diesel::dsl::sql::<Bool>(&format!("{} {op} ", self.option.column))
+                    .bind::<diesel::sql_types::BigInt, _>(value),
+            ),
         })
     }
 }
@@ -298,15 +351,6 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// The cursor of the page after the row keyed (`value`, `id`) in `sort`'s order.
-    pub fn after(sort: &Sort, value: KeyValue, id: Uuid) -> Self {
-        Cursor {
-            sort: sort.key(),
-            value,
-            id,
-        }
-    }
-
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
@@ -363,20 +407,17 @@ pub struct Loaded<R> {
 pub fn list_response<R, T: Serialize + Shows>(
     req: &HttpRequest,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<R>,
     list_keys: &[&str],
     loaded: Loaded<R>,
-    key_of: impl Fn(&R) -> (KeyValue, Uuid),
+    id_of: impl Fn(&R) -> Uuid,
     view: impl Fn(R) -> T,
 ) -> Result<HttpResponse, ApiError> {
     let Loaded { mut rows, total } = loaded;
     let has_more = rows.len() as i64 > pagination.per_page;
     rows.truncate(pagination.per_page as usize);
     let next_cursor = match rows.last() {
-        Some(last) if has_more => {
-            let (value, id) = key_of(last);
-            Some(Cursor::after(sort, value, id).encode())
-        }
+        Some(last) if has_more => Some(sort.cursor_after(last, id_of(last)).encode()),
         _ => None,
     };
     let (page, total_pages) = match pagination.start {
@@ -498,16 +539,18 @@ fn link_header(
 mod tests {
     use super::*;
 
-    static OPTIONS: [SortOption; 2] = [
+    static OPTIONS: [SortOption<(String, DateTime<Utc>)>; 2] = [
         SortOption {
             name: "name",
             column: "things.name",
             kind: KeyKind::Text,
+            key: |row| row.0.clone(),
         },
         SortOption {
             name: "created_at",
             column: "things.created_at",
             kind: KeyKind::Time,
+            key: |row| time_key(&row.1),
         },
     ];
 

@@ -27,7 +27,7 @@ use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::Created;
-use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
 
@@ -89,14 +89,7 @@ async fn list_images(
         &sort,
         &["images"],
         loaded,
-        |i| {
-            let time = if sort.option.name == "created_at" {
-                &i.created_at
-            } else {
-                &i.updated_at
-            };
-            (time_key(time), i.id)
-        },
+        |i| i.id,
         |i| ImageResponse::new(i, &urls),
     )
 }

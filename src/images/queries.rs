@@ -6,18 +6,20 @@ use uuid::Uuid;
 use super::model::{Image, ImageInsert, ImageUpdate};
 use crate::db::schema::{authors, images};
 use crate::error::{ApiError, OnConstraint};
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
 
-pub static SORTS: [SortOption; 2] = [
+pub static SORTS: [SortOption<Image>; 2] = [
     SortOption {
         name: "created_at",
         column: "images.created_at",
         kind: KeyKind::Time,
+        key: |i| time_key(&i.created_at),
     },
     SortOption {
         name: "updated_at",
         column: "images.updated_at",
         kind: KeyKind::Time,
+        key: |i| time_key(&i.updated_at),
     },
 ];
 
@@ -64,7 +66,7 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
 pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<Image>,
     mime_type: Option<&str>,
 ) -> Result<Loaded<Image>, ApiError> {
     let mut query = images::table

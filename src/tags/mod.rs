@@ -16,7 +16,7 @@ use crate::http::auth::{ANY_ROLE, Auth, STAFF};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response, time_key};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::{first_free_slug, slugify};
 
@@ -79,15 +79,7 @@ async fn list_tags(
         &sort,
         &["tags", crate::changes::COUNTS],
         loaded,
-        |t| {
-            let key = match sort.option.name {
-                "name" => t.name.clone(),
-                "slug" => t.slug.clone(),
-                "created_at" => time_key(&t.created_at),
-                _ => time_key(&t.updated_at),
-            };
-            (key, t.id)
-        },
+        |t| t.id,
         |t| {
             let count = counts.get(&t.id).copied().unwrap_or(0);
             TagResponse::new(t, count)

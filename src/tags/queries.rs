@@ -7,28 +7,32 @@ use crate::error::{ApiError, OnConstraint};
 
 use super::model::{Tag, TagInsert, TagUpdate};
 use crate::db::schema::tags;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
 
-pub static SORTS: [SortOption; 4] = [
+pub static SORTS: [SortOption<Tag>; 4] = [
     SortOption {
         name: "name",
         column: "tags.name",
         kind: KeyKind::Text,
+        key: |t| t.name.clone(),
     },
     SortOption {
         name: "slug",
         column: "tags.slug",
         kind: KeyKind::Text,
+        key: |t| t.slug.clone(),
     },
     SortOption {
         name: "created_at",
         column: "tags.created_at",
         kind: KeyKind::Time,
+        key: |t| time_key(&t.created_at),
     },
     SortOption {
         name: "updated_at",
         column: "tags.updated_at",
         kind: KeyKind::Time,
+        key: |t| time_key(&t.updated_at),
     },
 ];
 
@@ -66,7 +70,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
 pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
-    sort: &Sort,
+    sort: &Sort<Tag>,
 ) -> Result<Loaded<Tag>, crate::error::ApiError> {
     let mut query = tags::table
         .select(Tag::as_select())
