@@ -20,6 +20,7 @@ use crate::db::schema::{
 use crate::db::{Regconfig, SearchLanguage};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::pagination::{Cursor, KeyBound, KeyKind, Pagination, Sort, SortOption, time_key};
+use crate::http::slugged::Slugged;
 use crate::images::model::{Image, ImageResponse};
 use crate::images::storage::MediaUrls;
 
@@ -304,35 +305,23 @@ fn keyset(sql: &mut Sql, sort: &Sort<ListedArticle>, cursor: &Cursor) -> Result<
 
 /// An article by id or current slug, whoever may see it (visibility is the caller's).
 pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Article>> {
-    let query = articles::table.select(Article::as_select());
-    match Uuid::parse_str(key) {
-        Ok(id) => query
-            .filter(articles::id.eq(id))
-            .first(conn)
-            .await
-            .optional(),
-        Err(_) => query
-            .filter(articles::slug.eq(key))
-            .first(conn)
-            .await
-            .optional(),
-    }
+    articles::table
+        .filter(Slugged::Articles.by_key(key))
+        .select(Article::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
+/// Locked until the end of the transaction (a write checks and changes it).
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Article>> {
-    let query = articles::table.select(Article::as_select()).for_update();
-    match Uuid::parse_str(key) {
-        Ok(id) => query
-            .filter(articles::id.eq(id))
-            .first(conn)
-            .await
-            .optional(),
-        Err(_) => query
-            .filter(articles::slug.eq(key))
-            .first(conn)
-            .await
-            .optional(),
-    }
+    articles::table
+        .filter(Slugged::Articles.by_key(key))
+        .select(Article::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// The article that used to have this slug.
@@ -654,18 +643,6 @@ pub async fn forget_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryR
         .execute(conn)
         .await?;
     Ok(())
-}
-
-pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
-    articles::table
-        .select(articles::slug)
-        .filter(
-            articles::slug
-                .eq(base)
-                .or(articles::slug.like(format!("{base}-%"))),
-        )
-        .load(conn)
-        .await
 }
 
 pub async fn add_revision(conn: &mut AsyncPgConnection, revision: &Revision) -> QueryResult<()> {

@@ -19,7 +19,8 @@ use crate::db::SearchLanguage;
 use crate::error::ApiError;
 use crate::http::auth::{Principal, Role};
 use crate::http::response::IfMatch;
-use crate::http::validate::{Checks, first_free_slug, slugify};
+use crate::http::slugged::Slugged;
+use crate::http::validate::Checks;
 use crate::images::storage::MediaUrls;
 
 const MAX_TITLE: usize = 300;
@@ -187,10 +188,7 @@ async fn save(
     let slug = match (&input.slug, current) {
         (Some(slug), _) => slug.clone(),
         (None, Some(current)) => current.slug.clone(),
-        (None, None) => {
-            let base = slugify(&input.title, "article");
-            first_free_slug(&base, &queries::slugs_like(conn, &base).await?)
-        }
+        (None, None) => Slugged::Articles.free_slug(conn, &input.title).await?,
     };
     let excerpt = input.excerpt_given.clone().unwrap_or(rendered.excerpt);
     let row = ArticleRow {

@@ -21,7 +21,7 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, Loaded, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::http::validate::{first_free_slug, slugify};
+use crate::http::slugged::Slugged;
 use crate::images::{self, model::ImageResponse, storage::MediaUrls};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -202,8 +202,7 @@ async fn create_author(
         check_avatar(conn, row.avatar_image_id).await?;
         let mut row = row;
         if slug.is_none() {
-            let base = slugify(&row.name, "author");
-            row.slug = first_free_slug(&base, &queries::slugs_like(conn, &base).await?);
+            row.slug = Slugged::Authors.free_slug(conn, &row.name).await?;
         }
         let author = queries::insert(conn, &row).await?;
         let location = format!("{base}/api/v1/authors/{}", author.id);

@@ -4,6 +4,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::{ApiError, OnConstraint};
+use crate::http::slugged::Slugged;
 
 use super::model::{Author, AuthorInsert, AuthorUpdate};
 use crate::db::schema::authors;
@@ -36,39 +37,24 @@ pub static SORTS: [SortOption<Author>; 4] = [
     },
 ];
 
-type Boxed<'a> = authors::BoxedQuery<'a, diesel::pg::Pg>;
-
-/// An author by id (when `key` is a UUID) or by slug.
-fn by_key(key: &str) -> Boxed<'_> {
-    match Uuid::parse_str(key) {
-        Ok(id) => authors::table.filter(authors::id.eq(id)).into_boxed(),
-        Err(_) => authors::table.filter(authors::slug.eq(key)).into_boxed(),
-    }
-}
-
 pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
-    by_key(key)
+    authors::table
+        .filter(Slugged::Authors.by_key(key))
         .select(Author::as_select())
         .first(conn)
         .await
         .optional()
 }
 
-/// The author, locked until the end of the transaction (a write checks and changes it).
+/// Locked until the end of the transaction (a write checks and changes it).
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
-    let locked = authors::table.select(Author::as_select()).for_update();
-    match Uuid::parse_str(key) {
-        Ok(id) => locked
-            .filter(authors::id.eq(id))
-            .first(conn)
-            .await
-            .optional(),
-        Err(_) => locked
-            .filter(authors::slug.eq(key))
-            .first(conn)
-            .await
-            .optional(),
-    }
+    authors::table
+        .filter(Slugged::Authors.by_key(key))
+        .select(Author::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn list(
@@ -88,19 +74,6 @@ pub async fn list(
     let rows = query.load(conn).await?;
     let total = authors::table.count().get_result(conn).await?;
     Ok(Loaded { rows, total })
-}
-
-/// Slugs equal to `base` or made from it with a numeric suffix.
-pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
-    authors::table
-        .select(authors::slug)
-        .filter(
-            authors::slug
-                .eq(base)
-                .or(authors::slug.like(format!("{base}-%"))),
-        )
-        .load(conn)
-        .await
 }
 
 /// Inserts a author and records the change (the list of authors changes).

@@ -10,6 +10,7 @@ pub mod origin;
 pub mod pagination;
 pub mod response;
 pub mod routes;
+pub mod slugged;
 pub mod validate;
 
 use actix_web::{HttpRequest, web};

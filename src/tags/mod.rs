@@ -18,7 +18,7 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::http::validate::{first_free_slug, slugify};
+use crate::http::slugged::Slugged;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tags)
@@ -147,8 +147,7 @@ async fn create_tag(
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let mut row = row;
         if slug.is_none() {
-            let base = slugify(&row.name, "tag");
-            row.slug = first_free_slug(&base, &queries::slugs_like(conn, &base).await?);
+            row.slug = Slugged::Tags.free_slug(conn, &row.name).await?;
         }
         let tag = queries::insert(conn, &row).await?;
         let location = format!("{base}/api/v1/tags/{}", tag.id);

@@ -4,6 +4,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::{ApiError, OnConstraint};
+use crate::http::slugged::Slugged;
 
 use super::model::{Tag, TagInsert, TagUpdate};
 use crate::db::schema::tags;
@@ -36,35 +37,24 @@ pub static SORTS: [SortOption<Tag>; 4] = [
     },
 ];
 
-type Boxed<'a> = tags::BoxedQuery<'a, diesel::pg::Pg>;
-
-/// An tag by id (when `key` is a UUID) or by slug.
-fn by_key(key: &str) -> Boxed<'_> {
-    match Uuid::parse_str(key) {
-        Ok(id) => tags::table.filter(tags::id.eq(id)).into_boxed(),
-        Err(_) => tags::table.filter(tags::slug.eq(key)).into_boxed(),
-    }
-}
-
 pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Tag>> {
-    by_key(key)
+    tags::table
+        .filter(Slugged::Tags.by_key(key))
         .select(Tag::as_select())
         .first(conn)
         .await
         .optional()
 }
 
-/// The tag, locked until the end of the transaction (a write checks and changes it).
+/// Locked until the end of the transaction (a write checks and changes it).
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Tag>> {
-    let locked = tags::table.select(Tag::as_select()).for_update();
-    match Uuid::parse_str(key) {
-        Ok(id) => locked.filter(tags::id.eq(id)).first(conn).await.optional(),
-        Err(_) => locked
-            .filter(tags::slug.eq(key))
-            .first(conn)
-            .await
-            .optional(),
-    }
+    tags::table
+        .filter(Slugged::Tags.by_key(key))
+        .select(Tag::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn list(
@@ -84,15 +74,6 @@ pub async fn list(
     let rows = query.load(conn).await?;
     let total = tags::table.count().get_result(conn).await?;
     Ok(Loaded { rows, total })
-}
-
-/// Slugs equal to `base` or made from it with a numeric suffix.
-pub async fn slugs_like(conn: &mut AsyncPgConnection, base: &str) -> QueryResult<Vec<String>> {
-    tags::table
-        .select(tags::slug)
-        .filter(tags::slug.eq(base).or(tags::slug.like(format!("{base}-%"))))
-        .load(conn)
-        .await
 }
 
 /// Inserts a tag and records the change (the list of tags changes).
