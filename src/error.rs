@@ -269,6 +269,25 @@ impl From<diesel::result::Error> for ApiError {
                 DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
                 _,
             ) => ApiError::Unavailable("the database connection was lost; try again".into()),
+            // Two transactions that had to wait on each other: one is cancelled, and may
+            // simply be sent again.
+            E::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::Unavailable("a concurrent change got in the way; try again".into())
+            }
+            E::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("deadlock detected") =>
+            {
+                tracing::warn!(%error, "deadlock");
+                ApiError::Unavailable("a concurrent change got in the way; try again".into())
+            }
+            // A text value Postgres cannot store (a NUL character) is the request's fault.
+            E::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("invalid byte sequence") =>
+            {
+                ApiError::BadRequest(
+                    "a text value holds a character that cannot be stored (NUL)".into(),
+                )
+            }
             E::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if info.message().contains("statement timeout") =>
             {

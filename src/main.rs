@@ -97,7 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => serve(config).await,
         Command::Seed { articles } => {
-            let (url, cluster) = database(&config).await?;
+            let (url, cluster) = database(&config, false).await?;
             // Seeding and its closing VACUUM ANALYZE may take long: no statement timeout.
             let config = lede::config::Config {
                 statement_timeout_ms: 0,
@@ -119,7 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Migrate => {
-            let (url, cluster) = database(&config).await?;
+            let (url, cluster) = database(&config, false).await?;
             let applied = until_stopped(lede::db::run_migrations(&url)).await;
             release(cluster).await;
             let applied = applied?;
@@ -132,7 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             action: TokenAction::Create { role, author, name },
         } => {
-            let (url, cluster) = database(&config).await?;
+            let (url, cluster) = database(&config, false).await?;
             let result = until_stopped(create_token(&url, role, author.as_deref(), &name)).await;
             release(cluster).await;
             let secret = result?;
@@ -149,15 +149,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The database to use: `DATABASE_URL`, or the embedded cluster (started, or attached to
-/// when a running lede already started it).
-async fn database(config: &Config) -> anyhow::Result<(String, Option<EmbeddedPostgres>)> {
+/// when a running lede already started it). A server (`watch`) also takes over a cluster it
+/// attached to when the lede running it goes away.
+async fn database(
+    config: &Config,
+    watch: bool,
+) -> anyhow::Result<(String, Option<EmbeddedPostgres>)> {
     if let Some(url) = &config.database_url {
         return Ok((url.clone(), None));
     }
     let dir = config.data_dir.join("postgres");
-    let cluster =
-        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Durability::Durable))
-            .await??;
+    let cluster = tokio::task::spawn_blocking(move || {
+        let cluster = EmbeddedPostgres::start(&dir, Durability::Durable)?;
+        if watch { cluster.watch() } else { Ok(cluster) }
+    })
+    .await??;
     let url = cluster.database_url().await?;
     Ok((url, Some(cluster)))
 }
@@ -211,7 +217,7 @@ async fn create_token(
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (url, cluster) = database(&config).await?;
+    let (url, cluster) = database(&config, true).await?;
     let result = serve_on(&config, &url, started).await;
     release(cluster).await;
     result

@@ -135,8 +135,12 @@ async fn save(
             "an author token may only write its own author's articles".into(),
         ));
     }
-    let (tag_ids, unknown_tags) =
-        queries::resolve_tags(conn, &input.tags, principal.role != Role::Author).await?;
+    // Tags already found wrong (too many, mistyped) are not looked up (nor made).
+    let (tag_ids, unknown_tags) = if checks.has("tags") {
+        (Vec::new(), Vec::new())
+    } else {
+        queries::resolve_tags(conn, &input.tags, principal.role != Role::Author).await?
+    };
     if !unknown_tags.is_empty() {
         checks.fail(
             "tags",
@@ -182,8 +186,9 @@ async fn save(
 
     // The database's clock (its transaction's start): the one that decides what is public.
     let now = queries::now(conn).await?;
+    // Published without a date (none given, none kept, or cleared with `null`): now.
     if input.status == Status::Published && input.published_at.is_none() {
-        input.published_at = Some(current.and_then(|c| c.published_at).unwrap_or(now));
+        input.published_at = Some(now);
     }
     let slug = match (&input.slug, current) {
         (Some(slug), _) => slug.clone(),

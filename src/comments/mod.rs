@@ -248,8 +248,10 @@ async fn submit_comment(
             queries::insert(conn, &comment).await
         })
         .await?;
-    let base = crate::http::base_url(&req);
-    let mut view = PublicComment::new(&comment, &|email| state.avatar_key.url(&base, email));
+    // No picture in the sender's own answer: whoever sends may type any email, and the
+    // picture's name would tell them whether it is the one behind a published comment.
+    let mut view = PublicComment::new(&comment, &|_| String::new());
+    view.avatar_url = None;
     view.status = Some(if is_bot {
         CommentStatus::Pending
     } else {

@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -21,8 +21,10 @@ const DATABASE: &str = "lede";
 
 pub struct EmbeddedPostgres {
     dir: PathBuf,
-    /// Present when this process owns the cluster (it started it): it keeps it running and
-    /// stops it. A process that attached to a cluster another lede runs leaves it alone.
+    launch: Launch,
+    /// Present when this process watches the cluster: it started it (then it restarts it
+    /// when it dies, and stops it at the end), or it is a server that attached to one
+    /// another lede runs (then it takes the cluster over if that lede goes away).
     supervisor: Option<Supervisor>,
 }
 
@@ -41,6 +43,8 @@ enum Postmaster {
     Live(libc::pid_t),
     /// A pid file left behind: its pid is gone, a zombie, or another program now.
     Stale,
+    /// A standalone backend (another process's `initdb`) is at work: wait for it.
+    Busy,
 }
 
 impl EmbeddedPostgres {
@@ -89,13 +93,25 @@ impl EmbeddedPostgres {
             }
         }
 
+        let launch = Launch {
+            bin,
+            log: dir.with_extension("log"),
+            dir: dir.clone(),
+            durability,
+            owner,
+        };
         let mut cluster = EmbeddedPostgres {
             dir,
+            launch,
             supervisor: None,
         };
-        match cluster.postmaster() {
-            Postmaster::Live(pid) if cluster.owner_is_running() => {
-                cluster.wait_ready(None)?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while matches!(postmaster(&cluster.dir), Postmaster::Busy) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        match postmaster(&cluster.dir) {
+            Postmaster::Live(pid) if owner_is_running(&cluster.dir) => {
+                cluster.wait_ready_for(None)?;
                 tracing::debug!(pid, "attached to the embedded Postgres another lede runs");
                 return Ok(cluster);
             }
@@ -113,34 +129,40 @@ impl EmbeddedPostgres {
                 let _ = fs::remove_file(cluster.dir.join("postmaster.pid"));
             }
             Postmaster::None => {}
+            Postmaster::Busy => bail!(
+                "another process has been preparing {} for over a minute",
+                cluster.dir.display()
+            ),
         }
+        let child = cluster.launch.spawn()?;
+        cluster.wait_ready_for(Some(child.id() as libc::pid_t))?;
+        cluster.supervise(Some(child))?;
+        Ok(cluster)
+    }
 
-        let log_path = cluster.dir.with_extension("log");
-        let launch = Launch {
-            bin,
-            dir: cluster.dir.clone(),
-            log: log_path.clone(),
-            durability,
-            owner,
-        };
-        let child = launch.spawn()?;
-        fs::write(cluster.owner_file(), std::process::id().to_string())
-            .context("cannot write the cluster's owner file")?;
-        let pid = Arc::new(AtomicI32::new(child.id() as i32));
-        cluster.wait_ready_for(Some(&log_path), Some(child.id() as libc::pid_t))?;
+    /// For a server: when it only attached, it also watches the cluster, and takes it over
+    /// (starts it, then owns it) if the lede that runs it stops it or dies. A second server
+    /// on the same data, or one started while `lede token create` held the cluster, keeps
+    /// its database.
+    pub fn watch(mut self) -> anyhow::Result<Self> {
+        if self.supervisor.is_none() {
+            self.supervise(None)?;
+        }
+        Ok(self)
+    }
+
+    fn supervise(&mut self, child: Option<Child>) -> anyhow::Result<()> {
         let stopping = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (pid, stopping) = (pid.clone(), stopping.clone());
-            std::thread::Builder::new()
-                .name("postgres-supervisor".into())
-                .spawn(move || supervise(child, launch, pid, stopping))?
-        };
-        cluster.supervisor = Some(Supervisor {
+        let launch = self.launch.clone();
+        let flag = stopping.clone();
+        let thread = std::thread::Builder::new()
+            .name("postgres-supervisor".into())
+            .spawn(move || supervise(child, launch, flag))?;
+        self.supervisor = Some(Supervisor {
             stopping,
-            pid,
             thread: Some(thread),
         });
-        Ok(cluster)
+        Ok(())
     }
 
     /// A connection string for lede's database, creating that database when missing.
@@ -159,10 +181,17 @@ impl EmbeddedPostgres {
         .bind::<diesel::sql_types::Text, _>(DATABASE)
         .get_result(&mut conn)
         .await?;
-        if !found.exists {
-            diesel::sql_query(format!("CREATE DATABASE {DATABASE}"))
+        if !found.exists
+            && let Err(error) = diesel::sql_query(format!("CREATE DATABASE {DATABASE}"))
                 .execute(&mut conn)
-                .await?;
+                .await
+        {
+            // Another lede on the same data made it at the same moment: that is fine.
+            if !error.to_string().contains("already exists")
+                && !error.to_string().contains("duplicate key")
+            {
+                return Err(error.into());
+            }
         }
         Ok(self.url_for(DATABASE))
     }
@@ -183,65 +212,18 @@ impl EmbeddedPostgres {
     /// rolled back, data is flushed, the next start needs no recovery); leaves one another
     /// lede owns running for it.
     pub fn stop(&mut self) {
-        let Some(mut supervisor) = self.supervisor.take() else {
-            return;
-        };
-        supervisor.stopping.store(true, Ordering::SeqCst);
-        let pid = supervisor.pid.load(Ordering::SeqCst);
-        // SAFETY: kill(2) on the postmaster this process started (its child).
-        unsafe { libc::kill(pid, libc::SIGINT) };
-        if let Some(thread) = supervisor.thread.take() {
-            let _ = thread.join();
-        }
-        let _ = fs::remove_file(self.owner_file());
-    }
-
-    /// Where the pid of the lede that owns the cluster is kept.
-    fn owner_file(&self) -> PathBuf {
-        self.dir.with_extension("owner")
-    }
-
-    /// Whether the lede that started the running cluster still runs.
-    fn owner_is_running(&self) -> bool {
-        fs::read_to_string(self.owner_file())
-            .ok()
-            .and_then(|t| t.trim().parse::<libc::pid_t>().ok())
-            .is_some_and(is_alive)
-    }
-
-    /// What the pid file says, checked: the process must be alive (not a zombie), be
-    /// `postgres`, and serve this directory.
-    fn postmaster(&self) -> Postmaster {
-        let Ok(text) = fs::read_to_string(self.dir.join("postmaster.pid")) else {
-            return Postmaster::None;
-        };
-        let mut lines = text.lines();
-        let pid = lines
-            .next()
-            .and_then(|l| l.trim().parse::<libc::pid_t>().ok());
-        let data_dir = lines.next().map(str::trim).map(PathBuf::from);
-        match pid {
-            Some(pid)
-                if is_alive(pid) && is_postgres(pid) && data_dir.is_some_and(|d| d == self.dir) =>
-            {
-                Postmaster::Live(pid)
+        if let Some(mut supervisor) = self.supervisor.take() {
+            supervisor.stopping.store(true, Ordering::SeqCst);
+            if let Some(thread) = supervisor.thread.take() {
+                let _ = thread.join();
             }
-            _ => Postmaster::Stale,
         }
-    }
-
-    fn wait_ready(&mut self, log: Option<&Path>) -> anyhow::Result<()> {
-        self.wait_ready_for(log, None)
     }
 
     /// Waits until the pid file says `ready` (Postgres writes it when accepting connections)
     /// and its socket answers. `child`: a postmaster just started, whose early exit ends the
     /// wait with its log.
-    fn wait_ready_for(
-        &mut self,
-        log: Option<&Path>,
-        child: Option<libc::pid_t>,
-    ) -> anyhow::Result<()> {
+    fn wait_ready_for(&mut self, child: Option<libc::pid_t>) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let status = fs::read_to_string(self.dir.join("postmaster.pid")).unwrap_or_default();
@@ -262,8 +244,7 @@ impl EmbeddedPostgres {
             if let Some(pid) = child
                 && !is_alive(pid)
             {
-                let tail = log
-                    .and_then(|p| fs::read_to_string(p).ok())
+                let tail = fs::read_to_string(&self.launch.log)
                     .map(|t| t.lines().rev().take(15).collect::<Vec<_>>().join("\n"))
                     .unwrap_or_default();
                 bail!("postgres exited while starting; its log ends with:\n{tail}");
@@ -279,14 +260,14 @@ impl EmbeddedPostgres {
     }
 }
 
-/// The postmaster this process watches.
+/// The thread that watches the cluster.
 struct Supervisor {
     stopping: Arc<AtomicBool>,
-    pid: Arc<AtomicI32>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// How to start the postmaster, again when it dies.
+#[derive(Clone)]
 struct Launch {
     bin: PathBuf,
     dir: PathBuf,
@@ -296,6 +277,7 @@ struct Launch {
 }
 
 impl Launch {
+    /// Starts the postmaster and records this process as the cluster's owner.
     fn spawn(&self) -> anyhow::Result<Child> {
         let log = fs::OpenOptions::new()
             .create(true)
@@ -327,42 +309,108 @@ impl Launch {
             ]);
         }
         run_as(&mut postgres, self.owner);
-        postgres.spawn().context("cannot start postgres")
+        let child = postgres.spawn().context("cannot start postgres")?;
+        fs::write(owner_file(&self.dir), std::process::id().to_string())
+            .context("cannot write the cluster's owner file")?;
+        Ok(child)
     }
 }
 
-/// Waits on the postmaster (so a dead one is reaped, never left a zombie) and, unless lede
-/// is stopping it, starts it again: at once, then with a growing pause while it keeps
-/// failing (the backends of a killed postmaster may hold its shared memory for a moment).
-/// Postgres recovers from its WAL, so every acknowledged write is there.
-fn supervise(mut child: Child, launch: Launch, pid: Arc<AtomicI32>, stopping: Arc<AtomicBool>) {
-    let mut pause = Duration::from_millis(200);
+/// Watches the cluster every 100 ms until lede stops it. A postmaster this process started
+/// is waited on (so a dead one is reaped, never left a zombie) and started again: first
+/// after 200 ms, then with a growing pause while it keeps failing (the backends of a killed
+/// postmaster may hold its shared memory for a moment); Postgres recovers from its WAL, so
+/// every acknowledged write is there. Without one, it starts the cluster when nobody runs
+/// it (its owner stopped it or died). Only this thread signals the postmaster it started,
+/// so no signal ever reaches a pid that was reaped and reused.
+fn supervise(mut child: Option<Child>, launch: Launch, stopping: Arc<AtomicBool>) {
+    const FIRST_PAUSE: Duration = Duration::from_millis(200);
+    let mut pause = FIRST_PAUSE;
+    let mut next_try = Instant::now();
+    let mut started = Instant::now();
     loop {
-        let started = Instant::now();
-        let exit = child.wait();
         if stopping.load(Ordering::SeqCst) {
+            if let Some(mut postmaster) = child.take() {
+                // SAFETY: kill(2) on our own child, not yet reaped.
+                unsafe { libc::kill(postmaster.id() as libc::pid_t, libc::SIGINT) };
+                let _ = postmaster.wait();
+                let _ = fs::remove_file(owner_file(&launch.dir));
+            }
             return;
         }
-        if started.elapsed() > Duration::from_secs(60) {
-            pause = Duration::from_millis(200);
-        }
-        tracing::error!(?exit, retry_in = ?pause, "the embedded Postgres stopped; starting it again");
-        loop {
-            std::thread::sleep(pause);
-            if stopping.load(Ordering::SeqCst) {
-                return;
-            }
-            pause = (pause * 2).min(Duration::from_secs(5));
-            match launch.spawn() {
-                Ok(next) => {
-                    pid.store(next.id() as i32, Ordering::SeqCst);
-                    child = next;
-                    tracing::info!(pid = child.id(), "the embedded Postgres is starting again");
-                    break;
+        match child.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => {}
+            Some(exit) => {
+                if started.elapsed() > Duration::from_secs(60) {
+                    pause = FIRST_PAUSE;
                 }
-                Err(error) => tracing::error!(%error, "cannot start the embedded Postgres"),
+                tracing::error!(?exit, retry_in = ?pause, "the embedded Postgres stopped; starting it again");
+                child = None;
+                next_try = Instant::now() + pause;
+                pause = (pause * 2).min(Duration::from_secs(5));
             }
+            None if Instant::now() >= next_try => match postmaster(&launch.dir) {
+                Postmaster::Live(_) if owner_is_running(&launch.dir) => {}
+                Postmaster::Busy => {}
+                state => {
+                    match state {
+                        Postmaster::Live(pid) => stop_and_wait(pid),
+                        Postmaster::Stale => {
+                            let _ = fs::remove_file(launch.dir.join("postmaster.pid"));
+                        }
+                        Postmaster::None | Postmaster::Busy => {}
+                    }
+                    match launch.spawn() {
+                        Ok(next) => {
+                            tracing::info!(pid = next.id(), "the embedded Postgres is starting");
+                            child = Some(next);
+                            started = Instant::now();
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "cannot start the embedded Postgres");
+                            next_try = Instant::now() + pause;
+                            pause = (pause * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+            },
+            None => {}
         }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Where the pid of the lede that owns the cluster in `dir` is kept.
+fn owner_file(dir: &Path) -> PathBuf {
+    dir.with_extension("owner")
+}
+
+/// Whether another lede that started the cluster in `dir` still runs.
+fn owner_is_running(dir: &Path) -> bool {
+    fs::read_to_string(owner_file(dir))
+        .ok()
+        .and_then(|t| t.trim().parse::<libc::pid_t>().ok())
+        .is_some_and(|pid| pid as u32 != std::process::id() && is_alive(pid))
+}
+
+/// What the pid file in `dir` says, checked: the process must be alive (not a zombie), be
+/// `postgres`, and serve this directory.
+fn postmaster(dir: &Path) -> Postmaster {
+    let Ok(text) = fs::read_to_string(dir.join("postmaster.pid")) else {
+        return Postmaster::None;
+    };
+    let mut lines = text.lines();
+    let pid = lines
+        .next()
+        .and_then(|l| l.trim().parse::<libc::pid_t>().ok());
+    let data_dir = lines.next().map(str::trim).map(PathBuf::from);
+    // A standalone backend (initdb's) writes its pid negated.
+    match pid {
+        Some(pid) if pid < 0 && is_alive(-pid) => Postmaster::Busy,
+        Some(pid) if is_alive(pid) && is_postgres(pid) && data_dir.is_some_and(|d| d == dir) => {
+            Postmaster::Live(pid)
+        }
+        _ => Postmaster::Stale,
     }
 }
 

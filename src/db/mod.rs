@@ -76,7 +76,8 @@ pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
 }
 
 /// Applies pending migrations. Runs diesel's synchronous harness on a thread of its own
-/// (it drives its connection with a private runtime), so any caller may await it.
+/// (it drives its connection with a private runtime), so any caller may await it. Nodes
+/// (or commands) starting at once take turns: an advisory lock is held while migrating.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     use diesel::Connection;
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -84,7 +85,10 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = (|| {
+            use diesel::RunQueryDsl;
             let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+            // Released with the session, whatever happens.
+            diesel::sql_query("SELECT pg_advisory_lock(7306734)").execute(&mut conn)?;
             let applied = conn
                 .run_pending_migrations(MIGRATIONS)
                 .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;

@@ -109,21 +109,25 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-    let serde_json::Value::Object(mut object) = value else {
+    let mut value = value;
+    if !value.is_object() {
         return Err(ApiError::Validation(vec![FieldError {
             field: None,
             code: "invalid_type".into(),
             message: "the body must be a JSON object".into(),
         }]));
-    };
+    }
     let mut problems: Vec<FieldError> = Vec::new();
-    // Each round names one problem and mends its field; a body has few fields, and a field
-    // is given up (left out) once its stand-ins are spent.
+    // Each round names a problem and mends its field (all unknown fields go in one round):
+    // a body has few fields, a field is given up once its stand-ins are spent, and the
+    // rounds and the problems named are capped, so a hostile body costs a bounded amount.
     let mut tried: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for _ in 0..200 {
-        let attempt = serde_json::Value::Object(object.clone());
-        let error = match serde_path_to_error::deserialize::<_, T>(attempt) {
-            Ok(value) => return Ok((value, problems)),
+    for _ in 0..MAX_ROUNDS {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(parsed) => {
+                problems.truncate(MAX_PROBLEMS);
+                return Ok((parsed, problems));
+            }
             Err(error) => error,
         };
         let path = error.path().to_string();
@@ -132,12 +136,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError
             problems.push(problem);
             break;
         };
-        // The body's own key the problem is in (`tags[1]` is in `tags`).
-        let key = field
-            .split(['.', '['])
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        // The body's own key the problem is in (`tags[1]` is in `tags`), from the path's
+        // first segment (a key may hold dots); a missing field is named by its problem.
+        let key = match error.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+            _ => field,
+        };
+        let Some(object) = value.as_object_mut() else {
+            break;
+        };
         // One problem per key: a stand-in that does not fit either is not news.
         let within = |f: &str| {
             f == key || f.starts_with(&format!("{key}[")) || f.starts_with(&format!("{key}."))
@@ -149,8 +156,27 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError
             problems.push(problem.clone());
         }
         if problem.code == "unknown_field" {
-            object.remove(&key);
+            // serde lists the fields it knows: every other key goes at once.
+            let known = known_fields(&problem.message);
+            let unknown: Vec<String> = object
+                .keys()
+                .filter(|k| *k == &key || (!known.is_empty() && !known.contains(&k.as_str())))
+                .cloned()
+                .collect();
+            for name in unknown {
+                object.remove(&name);
+                if name != key && problems.len() < MAX_PROBLEMS {
+                    problems.push(FieldError::new(
+                        &name,
+                        "unknown_field",
+                        format!("unknown field `{name}`"),
+                    ));
+                }
+            }
             continue;
+        }
+        if problems.len() >= MAX_PROBLEMS {
+            break;
         }
         let round = tried.entry(key.clone()).or_default();
         match stand_ins(&problem.message).into_iter().nth(*round) {
@@ -162,7 +188,20 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<FieldError
             None => break,
         }
     }
+    problems.truncate(MAX_PROBLEMS);
     Err(ApiError::Validation(problems))
+}
+
+/// At most this many rounds of reading a body, and problems named in one answer.
+const MAX_ROUNDS: usize = 64;
+const MAX_PROBLEMS: usize = 20;
+
+/// The field names an "unknown field" message says are expected.
+fn known_fields(message: &str) -> Vec<&str> {
+    message
+        .split_once("expected")
+        .map(|(_, expected)| expected.split('`').skip(1).step_by(2).collect())
+        .unwrap_or_default()
 }
 
 /// Values of each JSON type to try in place of a bad field, so the rest of the body can be
@@ -273,6 +312,15 @@ mod tests {
         }
         // A clean body has none.
         assert!(problems(r#"{"name": "a", "count": 2}"#).is_empty());
+        // Keys with dots are keys, not paths.
+        assert_eq!(
+            problems(r#"{"name": "a", "name.x": 1}"#),
+            [named("name.x", "unknown_field")]
+        );
+        // Thousands of unknown keys: gone in one round, at most 20 named.
+        let many: String = (0..5000).map(|i| format!(r#""k{i}": {i},"#)).collect();
+        let found = problems(&format!("{{{many} \"name\": 5}}"));
+        assert!(found.len() <= MAX_PROBLEMS, "{}", found.len());
     }
 
     #[test]

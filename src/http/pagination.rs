@@ -359,7 +359,9 @@ impl Cursor {
         URL_SAFE_NO_PAD
             .decode(text)
             .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+            // A key a row could hold has no control characters (NUL cannot be sent to SQL).
+            .filter(|cursor| !cursor.value.chars().any(char::is_control))
             .ok_or_else(|| {
                 bad_param(
                     "cursor",

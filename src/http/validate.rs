@@ -16,6 +16,14 @@ impl Checks {
         Checks(problems)
     }
 
+    /// Whether `field` (or a part of it: `tags[1]`) already has a problem.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().filter_map(|e| e.field.as_deref()).any(|f| {
+            f.strip_prefix(field)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['[', '.']))
+        })
+    }
+
     /// Records a problem; a field already named keeps its first one (it may carry a
     /// stand-in value the later checks would complain of).
     pub fn fail(&mut self, field: &str, code: &str, message: impl Into<String>) {

@@ -240,10 +240,14 @@ pub async fn ingest(
         .image_budget
         .admit(header.width, header.height)
         .await?;
-    let processed = web::block(move || process::process(&file, limits))
-        .await?
-        .map_err(refused)?;
-    drop(admitted);
+    // The place is held by the decode itself: a client that goes away mid-upload drops
+    // this request, not the work already running on its blocking thread.
+    let processed = web::block(move || {
+        let _admitted = admitted;
+        process::process(&file, limits)
+    })
+    .await?
+    .map_err(refused)?;
 
     let hex = hex::encode(&sha256);
     let folder = format!("images/{}/{hex}", &hex[..2]);

@@ -32,11 +32,14 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// The image, locked against other writes until the end of the transaction. `NO KEY
+/// UPDATE`: an article saved meanwhile may still refer to it (its foreign-key check takes
+/// `KEY SHARE`), so an image edit and an article edit never wait on each other.
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Image>> {
     images::table
         .find(id)
         .select(Image::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

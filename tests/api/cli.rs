@@ -519,3 +519,47 @@ async fn a_stopped_command_stops_the_postgres_it_started() {
         "no postmaster left running"
     );
 }
+
+#[tokio::test]
+async fn a_server_takes_over_the_postgres_a_stopped_command_started() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-over-{}", std::process::id())));
+    let data = guard.0.clone();
+    // A long command starts the cluster, and a server attaches to it.
+    let mut seed = Command::new(LEDE)
+        .args(["seed", "--articles", "100000"])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", &data)
+        .env("LEDE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Running: its postmaster's pid (initdb's standalone backend writes a negative one).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while postmaster_pid(&data).is_none_or(|pid| pid <= 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = postmaster_pid(&data).expect("seed started Postgres");
+    let port = free_port();
+    let (server, _) = start(&data, port);
+    // The command stops, and its Postgres with it: the server starts one of its own.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(seed.id() as i32, libc::SIGTERM) };
+    seed.wait().unwrap();
+    let client = reqwest::Client::new();
+    assert!(
+        answers_within(
+            &client,
+            &format!("http://127.0.0.1:{port}/readyz"),
+            Duration::from_secs(30)
+        )
+        .await,
+        "the server lost its database"
+    );
+    assert_ne!(postmaster_pid(&data), Some(first));
+    assert!(stop(server).success());
+    assert!(
+        postmaster_pid(&data).is_none(),
+        "the server stopped the cluster it took over"
+    );
+}

@@ -134,3 +134,29 @@ async fn null_clears_every_nullable_field_of_every_resource() {
         "{centred}"
     );
 }
+
+#[tokio::test]
+async fn publishing_with_a_cleared_date_publishes_now() {
+    let app = TestApp::spawn().await;
+    let later = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let scheduled = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Later", "author": "test-author", "status": "published", "published_at": later}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(scheduled["status"], "scheduled");
+    let path = format!("/api/v1/articles/{}", scheduled["id"].as_str().unwrap());
+    let now = app
+        .patch(
+            &path,
+            Some(&app.editor),
+            &json!({"status": "published", "published_at": null}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(now["status"], "published", "{now}");
+    app.get(&path, None).await.expect(200);
+}

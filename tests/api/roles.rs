@@ -220,7 +220,11 @@ async fn every_route_checks_roles_as_documented() {
     )
     .await
     .expect(200);
-    let avatar = comment["avatar_url"]
+    let thread = app
+        .get("/api/v1/articles/matrix/comments", None)
+        .await
+        .expect(200);
+    let avatar = thread["data"][0]["avatar_url"]
         .as_str()
         .unwrap()
         .rsplit('/')
