@@ -532,8 +532,6 @@ pub async fn set_figures(
     Ok(())
 }
 
-/// Slugs of the articles showing an image (as cover or figure).
-/// Slugs of an author's articles (drafts included), a few, for a 409's message.
 /// The database's clock: the start of the current transaction (what `now()` says in it).
 pub async fn now(conn: &mut AsyncPgConnection) -> QueryResult<DateTime<Utc>> {
     diesel::select(diesel::dsl::now.into_sql::<Timestamptz>())
@@ -593,6 +591,7 @@ pub async fn set_body(
         .await
 }
 
+/// Slugs of an author's articles (drafts included), a few, for a 409's message.
 pub async fn by_author(conn: &mut AsyncPgConnection, author_id: Uuid) -> QueryResult<Vec<String>> {
     articles::table
         .filter(articles::author_id.eq(author_id))
@@ -603,6 +602,7 @@ pub async fn by_author(conn: &mut AsyncPgConnection, author_id: Uuid) -> QueryRe
         .await
 }
 
+/// Slugs of the articles showing an image (as cover or figure).
 pub async fn using_image(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<String>> {
     articles::table
         .filter(
@@ -708,7 +708,6 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize
     diesel::delete(articles::table.find(id)).execute(conn).await
 }
 
-/// When the next scheduled article becomes public, if any.
 /// Scheduled publications, by the database's clock (the one every list's
 /// `published_at <= now()` uses).
 #[derive(QueryableByName)]
@@ -724,7 +723,7 @@ pub struct Publications {
     pub next: Option<DateTime<Utc>>,
 }
 
-/// How many public articles each of `ids` has, by `column` of the SQL below: the
+/// How many public articles each of `ids` has (`sql` groups by author or tag): the
 /// `article_count` of a page of authors or tags in one statement.
 async fn public_counts(
     conn: &mut AsyncPgConnection,
