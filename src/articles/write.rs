@@ -99,6 +99,15 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
     }
     if input.tags.len() > MAX_TAGS {
         checks.fail("tags", "too_many", format!("at most {MAX_TAGS} tags"));
+    } else if let Some(bad) = input
+        .tags
+        .iter()
+        .position(|t| uuid::Uuid::parse_str(t).is_err() && !crate::http::validate::is_valid_slug(t))
+    {
+        checks.key(&format!("tags[{bad}]"), &input.tags[bad]);
+    }
+    if !input.author.is_empty() {
+        checks.key("author", &input.author);
     }
     if input.status == Status::Scheduled && input.published_at.is_none_or(|t| t <= Utc::now()) {
         checks.fail(
@@ -121,7 +130,12 @@ async fn save(
     language: &SearchLanguage,
     mut checks: Checks,
 ) -> Result<Article, ApiError> {
-    let author = crate::authors::queries::find(conn, &input.author).await?;
+    // An author or tags already found wrong are not looked up.
+    let author = if checks.has("author") {
+        None
+    } else {
+        crate::authors::queries::find(conn, &input.author).await?
+    };
     let author_id = author.map(|a| a.id);
     if author_id.is_none() {
         checks.fail(
@@ -135,7 +149,6 @@ async fn save(
             "an author token may only write its own author's articles".into(),
         ));
     }
-    // Tags already found wrong (too many, mistyped) are not looked up (nor made).
     let (tag_ids, unknown_tags) = if checks.has("tags") {
         (Vec::new(), Vec::new())
     } else {

@@ -174,6 +174,9 @@ async fn create_token(
     let caller = auth.require(ADMIN)?.token_id;
     let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, 100);
+    if let Some(author) = &new.author {
+        checks.key("author", author);
+    }
     match (new.role, &new.author) {
         (Role::Author, None) => checks.fail(
             "author",

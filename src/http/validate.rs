@@ -24,6 +24,20 @@ impl Checks {
         })
     }
 
+    /// A reference to a thing by id or slug (`author`, an entry of `tags`): anything else
+    /// (a name, control characters) cannot name one.
+    pub fn key(&mut self, field: &str, value: &str) -> bool {
+        let ok = uuid::Uuid::parse_str(value).is_ok() || is_valid_slug(value);
+        if !ok {
+            self.fail(
+                field,
+                "invalid_key",
+                format!("{field} must be an id or a slug (lowercase a-z, 0-9 and dashes)"),
+            );
+        }
+        ok
+    }
+
     /// Records a problem; a field already named keeps its first one (it may carry a
     /// stand-in value the later checks would complain of).
     pub fn fail(&mut self, field: &str, code: &str, message: impl Into<String>) {

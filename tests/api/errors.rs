@@ -529,3 +529,33 @@ async fn what_the_http_parser_refuses_is_problem_json_too() {
         assert!(problem["detail"].is_string());
     }
 }
+
+#[tokio::test]
+async fn nul_and_control_characters_in_references_are_named_not_500() {
+    let app = TestApp::spawn().await;
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "T", "author": "a\u{0}b", "tags": ["ok", "\u{0}\u{e}"]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(fields_named(&problem), ["author", "tags[1]"]);
+    let problem = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"name": "t", "role": "author", "author": "x\u{0}"}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(fields_named(&problem), ["author"]);
+    // A cursor that decodes to a NUL is refused before any query.
+    use base64::Engine;
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"s":"name","v":"a\u0000","id":"00000000-0000-7000-8000-000000000000"}"#);
+    app.get(&format!("/api/v1/authors?sort=name&cursor={cursor}"), None)
+        .await
+        .problem(400);
+}
