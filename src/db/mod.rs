@@ -32,7 +32,11 @@ pub fn build_pool(
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
     let queries = Arc::new(AtomicU64::new(0));
     let counter = queries.clone();
-    let set_timeout = format!("SET statement_timeout = {}", statement_timeout.as_millis());
+    // Postgres takes at most i32::MAX milliseconds (about 24 days).
+    let set_timeout = format!(
+        "SET statement_timeout = {}",
+        statement_timeout.as_millis().min(i32::MAX as u128)
+    );
     let pool = DeadPool::builder(manager)
         .post_create(deadpool::managed::Hook::async_fn(
             move |conn: &mut AsyncPgConnection, _| {
