@@ -141,7 +141,8 @@ export async function history(token: string, slug: string): Promise<number[]> {
     params: { path: { id_or_slug: slug } },
     headers: { Authorization: `Bearer ${token}` },
   });
-  return (data ?? []).map((r) => r.version);
+  // A paged list like every other: who saved which version, newest first.
+  return (data?.data ?? []).map((r) => r.version);
 }
 
 type Thread = components["schemas"]["PublicComment"];
