@@ -148,6 +148,10 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
             schemas[*listed] = card;
             schemas[&name]["properties"]["data"]["items"] =
                 serde_json::json!({"$ref": format!("#/components/schemas/{listed}")});
+        } else if schemas.get(&item).is_some() {
+            // Items by reference, never inlined: one schema a client names.
+            schemas[&name]["properties"]["data"]["items"] =
+                serde_json::json!({"$ref": format!("#/components/schemas/{item}")});
         }
         schemas[&name]["example"] = serde_json::json!({"data": [example], "meta": meta});
     }
