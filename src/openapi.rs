@@ -239,7 +239,8 @@ fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_p
     if has_param_in_path {
         add("404", "NotFound");
     }
-    if is_write && method != HttpMethod::Delete {
+    // A delete conflicts too: an author with articles, an image an article shows.
+    if is_write {
         add("409", "Conflict");
     }
     if matches!(method, HttpMethod::Patch | HttpMethod::Delete) && has_param_in_path {
