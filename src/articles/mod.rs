@@ -21,7 +21,7 @@ use self::write::{MAX_TAGS, may_write, reader_of};
 pub use self::write::{create, refresh_figures};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
+use crate::http::auth::{ANY_ROLE, Auth};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
@@ -138,18 +138,7 @@ fn parse_filters(query: &str, authenticated: bool) -> Result<Filters, ApiError> 
 }
 
 fn reader(auth: &Auth) -> Reader {
-    match auth.principal() {
-        None => Reader::Public,
-        Some(Principal {
-            role: Role::Author,
-            author_id: Some(id),
-            ..
-        }) => Reader::Author(*id),
-        Some(Principal {
-            role: Role::Author, ..
-        }) => Reader::Public,
-        Some(_) => Reader::Staff,
-    }
+    auth.principal().map_or(Reader::Public, reader_of)
 }
 
 fn may_read(reader: Reader, article: &Article) -> bool {

@@ -159,10 +159,7 @@ async fn submit_comment(
         .map(|v| v.chars().take(500).collect::<String>());
 
     let mut conn = crate::db::conn(&state.pool).await?;
-    let article = articles::find(&mut conn, &key)
-        .await?
-        .filter(|a| a.is_public)
-        .ok_or_else(|| ApiError::not_found("article", &key))?;
+    let article = public_article(&mut conn, &key).await?;
     if !article.comments_open {
         return Err(ApiError::Forbidden(
             "comments are closed on this article".into(),
