@@ -104,8 +104,8 @@ pub struct Config {
     )]
     pub image_max_dimension: u32,
 
-    /// Text-search configuration for articles (a Postgres `pg_ts_config` name, e.g.
-    /// `english`, `french`, `simple`).
+    /// Language of article search: stop words and stemming (`english`, `french`, `german`,
+    /// ... or `simple` for none). Also a Postgres `pg_ts_config` name it must exist as.
     #[arg(
         long,
         env = "LEDE_SEARCH_LANGUAGE",
@@ -198,6 +198,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where this node keeps its search index (rebuildable from Postgres at any time).
+    pub fn search_index_dir(&self) -> Option<PathBuf> {
+        Some(self.data_dir.join("search"))
+    }
+
     /// Settings for tests and tools: every default, no environment.
     pub fn for_database(database_url: String) -> Self {
         Config {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod images;
 pub mod openapi;
+pub mod search;
 pub mod system;
 pub mod tags;
 
@@ -34,6 +35,8 @@ use crate::error::ApiError;
 /// What every handler can reach.
 pub struct AppState {
     pub pool: db::Pool,
+    /// Connections for background work (see `db::Database::background`).
+    pub background: db::Pool,
     /// Statements run so far by the pool's connections.
     pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where absolute URLs point, and who a request comes from.
@@ -51,6 +54,8 @@ pub struct AppState {
     /// Commenters' pictures: the server secret they are keyed by.
     pub avatar_key: comments::avatars::AvatarKey,
     pub cache: http::cache::ResponseCache,
+    /// This node's full-text index of articles.
+    pub search: search::Search,
     /// For the cache's LISTEN connection.
     database_url: Option<String>,
     /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
@@ -83,6 +88,7 @@ impl AppState {
                 config.cache_max_age,
                 config.cache_stale,
             ),
+            search: search::Search::new(config.search_index_dir(), &config.search_language),
             database_url: None,
             image_budget: images::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: images::process::Limits {
@@ -90,6 +96,7 @@ impl AppState {
                 max_dimension: config.image_max_dimension,
             },
             pool: database.pool,
+            background: database.background,
             queries: database.queries,
             origin: http::origin::Origin::new(
                 config.public_url.as_deref(),
@@ -234,6 +241,7 @@ pub fn serve(
     if let Some(url) = state.database_url.clone() {
         http::cache::listen(state.clone(), url);
     }
+    search::follow(state.clone());
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
         .shutdown_timeout(30);

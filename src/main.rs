@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Manage this node's search index.
+    Search {
+        #[command(subcommand)]
+        action: SearchAction,
+    },
     /// Print the OpenAPI document (refresh the committed one with
     /// `cargo run -- openapi > openapi/openapi.json`).
     Openapi,
@@ -43,6 +48,13 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         articles: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchAction {
+    /// Build the search index anew from the articles in Postgres (with lede stopped: a
+    /// running lede rebuilds a missing or stale index itself).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +122,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 lede::demo::seed_benchmark(&state, articles).await?;
                 eprintln!(
                     "{articles} articles in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+                anyhow::Ok(())
+            })
+            .await;
+            release(cluster).await;
+            result
+        }
+        Command::Search {
+            action: SearchAction::Reindex,
+        } => {
+            let (url, cluster) = database(&config, false).await?;
+            let config = lede::config::Config {
+                statement_timeout_ms: 0,
+                ..config
+            };
+            let result = until_stopped(async {
+                lede::db::run_migrations(&url).await?;
+                let database = lede::pool_for(&url, &config)?;
+                let dir = config
+                    .search_index_dir()
+                    .ok_or_else(|| anyhow::anyhow!("no search index directory"))?;
+                let started = std::time::Instant::now();
+                let count =
+                    lede::search::rebuild_offline(&database.pool, dir, &config.search_language)
+                        .await?;
+                eprintln!(
+                    "search index rebuilt: {count} articles in {:.1} s",
                     started.elapsed().as_secs_f64()
                 );
                 anyhow::Ok(())

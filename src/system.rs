@@ -26,13 +26,19 @@ async fn healthz() -> HttpResponse {
 
 /// Readiness
 ///
-/// The database answers a query; 503 with `Retry-After` when it does not.
+/// The database answers a query and this node's search index is open; 503 with
+/// `Retry-After` while either is not (a new node builds its index first).
 #[utoipa::path(tag = "system", operation_id = "readyz",
     responses((status = 200, description = "Ready", body = Health)), security(()))]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = crate::db::conn(&state.pool).await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    if !state.search.is_ready() {
+        return Err(ApiError::Unavailable(
+            "the search index is being built".into(),
+        ));
+    }
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }
 
@@ -53,8 +59,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     text.push_str(&format!(
         "# HELP lede_cache_listening 1 while the response cache hears recorded changes (else it is bypassed)\n\
          # TYPE lede_cache_listening gauge\n\
-         lede_cache_listening {}\n",
-        u8::from(state.cache.is_listening())
+         lede_cache_listening {}\n\
+         # HELP lede_search_ready 1 once this node's search index is open (built when missing or stale)\n\
+         # TYPE lede_search_ready gauge\n\
+         lede_search_ready {}\n",
+        u8::from(state.cache.is_listening()),
+        u8::from(state.search.is_ready())
     ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -6,15 +6,19 @@ pub mod queries;
 pub mod render;
 pub mod write;
 
+use std::collections::HashMap;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
 use self::model::{
-    Article, ArticleChanges, ArticleResponse, NewArticle, RevisionResponse, RevisionSummary, Status,
+    Article, ArticleChanges, ArticleResponse, ListedArticle, NewArticle, RevisionResponse,
+    RevisionSummary, Status,
 };
 use self::queries::{Embeds, Filters, Reader};
 use self::write::{MAX_TAGS, may_write, reader_of};
@@ -25,7 +29,7 @@ use crate::http::auth::{ANY_ROLE, Auth};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
-use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
+use crate::http::pagination::{ListResponse, PageParams, Pagination, Sort, list_response};
 use crate::http::response::{IfMatch, fresh, ok, ok_showing};
 use crate::images::storage::MediaUrls;
 
@@ -240,10 +244,12 @@ async fn list_articles(
         sort.descending = true;
     }
     let urls = state.storage.urls(&req);
-    let mut conn = crate::db::conn(&state.pool).await?;
     let reader = reader(&auth);
-    let language = &state.search_language;
-    let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort, language).await?;
+    if filters.q.is_some() {
+        return search_articles(&req, &state, reader, &filters, &pagination, &sort, &urls).await;
+    }
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort).await?;
     // Every change to an author or tag names `articles` too, so a filter by a renamed
     // one's slug is dropped with the rest.
     let list_keys = ["articles"];
@@ -256,13 +262,13 @@ async fn list_articles(
                 Some(total) => total,
                 None => {
                     let epoch = state.cache.epoch();
-                    let total = queries::count(&mut conn, reader, &filters, language).await?;
+                    let total = queries::count(&mut conn, reader, &filters).await?;
                     state.cache.keep_count(list, epoch, total);
                     total
                 }
             }
         }
-        _ => queries::count(&mut conn, reader, &filters, language).await?,
+        _ => queries::count(&mut conn, reader, &filters).await?,
     };
     let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
     let embeds = Embeds::load(&mut conn, &page, &urls).await?;
@@ -271,7 +277,109 @@ async fn list_articles(
         &pagination,
         &sort,
         &list_keys,
-        crate::http::pagination::Loaded { rows, total },
+        crate::http::pagination::Loaded::exact(rows, total),
+        |row| row.article.id,
+        |row| view(row.article, &embeds, None, filters.include_body),
+    )
+}
+
+/// A list with `q`: the search index finds and orders the hits, Postgres reads them back as
+/// `reader` may see them (an index a moment behind never shows what it must not).
+async fn search_articles(
+    req: &HttpRequest,
+    state: &AppState,
+    reader: Reader,
+    filters: &Filters,
+    pagination: &Pagination,
+    sort: &Sort<ListedArticle>,
+    urls: &MediaUrls,
+) -> Result<HttpResponse, ApiError> {
+    use crate::http::pagination::KeyBound;
+    use crate::search::{Order, SearchRequest, Visibility};
+    let after = match pagination.cursor(sort)? {
+        Some(cursor) => Some((sort.bound(cursor)?, cursor.id)),
+        None => None,
+    };
+    let order = match (sort.option.name, after) {
+        ("relevance", None) => Order::Relevance { after: None },
+        ("relevance", Some((KeyBound::Float(score), id))) => Order::Relevance {
+            after: Some((score, id)),
+        },
+        (name @ ("published_at" | "updated_at" | "created_at"), after) => Order::Time {
+            field: if name == "published_at" {
+                "sort_at"
+            } else {
+                name
+            },
+            descending: sort.descending,
+            after: match after {
+                Some((KeyBound::Time(time), id)) => Some((time.timestamp_micros(), id)),
+                _ => None,
+            },
+        },
+        ("relevance", Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "query parameter `cursor` is not valid".into(),
+            ));
+        }
+        (name, _) => {
+            return Err(ApiError::BadRequest(format!(
+                "a search (`q`) cannot be sorted by `{name}`; use relevance, published_at, \
+                 updated_at or created_at"
+            )));
+        }
+    };
+    let found = state
+        .search
+        .find(SearchRequest {
+            q: filters.q.clone().unwrap_or_default(),
+            visibility: match reader {
+                Reader::Public => Visibility::Public,
+                Reader::Author(id) => Visibility::Author(id),
+                Reader::Staff => Visibility::Everything,
+            },
+            status: filters.status,
+            author: filters.author.clone(),
+            tags: filters.tags.clone(),
+            published_after: filters.published_after,
+            published_before: filters.published_before,
+            order,
+            offset: pagination.offset() as usize,
+            limit: pagination.per_page as usize + 1,
+        })
+        .await?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let ids: Vec<Uuid> = found.hits.iter().map(|hit| hit.id).collect();
+    let mut articles: HashMap<Uuid, ListedArticle> =
+        queries::by_ids(&mut conn, reader, filters, &ids)
+            .await?
+            .into_iter()
+            .map(|row| (row.article.id, row))
+            .collect();
+    let rows: Vec<ListedArticle> = found
+        .hits
+        .into_iter()
+        .filter_map(|hit| {
+            let mut row = articles.remove(&hit.id)?;
+            row.rank = hit.score;
+            row.snippet = Some(hit.snippet);
+            Some(row)
+        })
+        .collect();
+    let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
+    let embeds = Embeds::load(&mut conn, &page, urls).await?;
+    // Dropped when an article changes, and when the index has taken in a change.
+    let list_keys = ["articles", "search"];
+    list_response(
+        req,
+        pagination,
+        sort,
+        &list_keys,
+        crate::http::pagination::Loaded {
+            rows,
+            total: found.total,
+            estimated: found.estimated,
+        },
         |row| row.article.id,
         |row| {
             view(

@@ -17,7 +17,6 @@ use super::model::{
 use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
 };
-use crate::db::{Regconfig, SearchLanguage};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::pagination::{Cursor, KeyBound, KeyKind, Pagination, Sort, SortOption, time_key};
 use crate::http::slugged::Slugged;
@@ -87,7 +86,7 @@ enum Bind {
     Time(DateTime<Utc>),
     Int(i64),
     Float(f32),
-    Language(SearchLanguage),
+    Uuids(Vec<Uuid>),
 }
 
 /// SQL text with `$n` placeholders and the values for them, in order.
@@ -118,7 +117,9 @@ impl Sql {
                 Bind::Time(v) => query.bind::<Timestamptz, _>(v),
                 Bind::Int(v) => query.bind::<BigInt, _>(v),
                 Bind::Float(v) => query.bind::<Float4, _>(v),
-                Bind::Language(v) => query.bind::<Regconfig, _>(v),
+                Bind::Uuids(v) => {
+                    query.bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(v)
+                }
             };
         }
         query
@@ -140,7 +141,7 @@ fn key_match(sql: &mut Sql, id_column: &str, slug_sql: &str, key: &str) {
 }
 
 /// The WHERE clause every list and count shares.
-fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &SearchLanguage) {
+fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters) {
     sql.push(" WHERE TRUE");
     let public = super::model::IS_PUBLIC;
     match reader {
@@ -185,71 +186,46 @@ fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters, language: &Sea
         sql.push(" AND articles.published_at < ")
             .bind(Bind::Time(before));
     }
-    if let Some(q) = &filters.q {
-        sql.push(" AND articles.search @@ websearch_to_tsquery(")
-            .bind(Bind::Language(language.clone()))
-            .push(", ")
-            .bind(Bind::Text(q.clone()))
-            .push(")");
-    }
 }
 
-/// Marks `ts_headline` puts around matches; replaced by `<mark>` after HTML-escaping.
+/// Marks the search index puts around matches; replaced by `<mark>` after HTML-escaping.
 pub const MARK_START: char = '\u{1}';
 pub const MARK_END: char = '\u{2}';
 
-/// One page of the list (`per_page + 1` rows, to know whether more follow).
+/// The columns of a list's rows: cards leave the bodies (the bulk of a row, stored out of
+/// line) unread unless asked for.
+fn card_columns(include_body: bool) -> String {
+    let bodies = if include_body {
+        "articles.body_markdown, articles.body_html"
+    } else {
+        "'' AS body_markdown, '' AS body_html"
+    };
+    format!(
+        "articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
+         articles.excerpt, {bodies}, '' AS body_text, articles.toc, \
+         articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
+         articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
+         articles.created_at, articles.updated_at, articles.sort_at, \
+         {} AS is_public, NULL::text AS snippet, 0::real AS rank",
+        super::model::IS_PUBLIC
+    )
+}
+
+/// One page of the list (`per_page + 1` rows, to know whether more follow). Searches
+/// (`q`) are the index's: see `by_ids`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     reader: Reader,
     filters: &Filters,
     pagination: &Pagination,
     sort: &Sort<ListedArticle>,
-    language: &SearchLanguage,
 ) -> Result<Vec<ListedArticle>, ApiError> {
-    let (rank, snippet) = match &filters.q {
-        Some(_) => (
-            "ts_rank(articles.search, websearch_to_tsquery($2, $1))",
-            "ts_headline($2, articles.excerpt || ' ' || articles.body_text, websearch_to_tsquery($2, $1), \
-             'StartSel=\u{1},StopSel=\u{2},MaxWords=35,MinWords=15,MaxFragments=2,FragmentDelimiter=\" … \"')",
-        ),
-        None => ("0::real", "NULL::text"),
-    };
-    // Cards leave the bodies (the bulk of a row, stored out of line) unread.
-    let bodies = if filters.include_body {
-        "articles.body_markdown, articles.body_html"
-    } else {
-        "'' AS body_markdown, '' AS body_html"
-    };
     let mut sql = Sql::default();
-    if let Some(q) = &filters.q {
-        // $1 is the query and $2 its language, shared by rank, snippet and filter.
-        sql.binds.push(Bind::Text(q.clone()));
-        sql.binds.push(Bind::Language(language.clone()));
-    }
     sql.push(&format!(
-        "SELECT articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
-         articles.excerpt, {bodies}, '' AS body_text, articles.toc, \
-         articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
-         articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
-         articles.created_at, articles.updated_at, articles.sort_at, \
-         {} AS is_public, {snippet} AS snippet, rank \
-         FROM articles, LATERAL (SELECT {rank} AS rank) ranked",
-        super::model::IS_PUBLIC
+        "SELECT {} FROM articles",
+        card_columns(filters.include_body)
     ));
-    let filters_without_q = Filters {
-        author: filters.author.clone(),
-        tags: filters.tags.clone(),
-        status: filters.status,
-        published_after: filters.published_after,
-        published_before: filters.published_before,
-        q: None,
-        include_body: false,
-    };
-    where_clause(&mut sql, reader, &filters_without_q, language);
-    if filters.q.is_some() {
-        sql.push(" AND articles.search @@ websearch_to_tsquery($2, $1)");
-    }
+    where_clause(&mut sql, reader, filters);
     if let Some(cursor) = pagination.cursor(sort)? {
         keyset(&mut sql, sort, cursor)?;
     }
@@ -264,16 +240,35 @@ pub async fn list(
     Ok(sql.query().load(conn).await?)
 }
 
+/// The articles among `ids` that `reader` may see and that pass `filters` (the search
+/// index found them; Postgres has the last word), in no particular order.
+pub async fn by_ids(
+    conn: &mut AsyncPgConnection,
+    reader: Reader,
+    filters: &Filters,
+    ids: &[Uuid],
+) -> Result<Vec<ListedArticle>, ApiError> {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {} FROM articles",
+        card_columns(filters.include_body)
+    ));
+    where_clause(&mut sql, reader, filters);
+    sql.push(" AND articles.id = ANY(")
+        .bind(Bind::Uuids(ids.to_vec()))
+        .push(")");
+    Ok(sql.query().load(conn).await?)
+}
+
 /// How many articles the whole (filtered) list holds.
 pub async fn count(
     conn: &mut AsyncPgConnection,
     reader: Reader,
     filters: &Filters,
-    language: &SearchLanguage,
 ) -> Result<i64, ApiError> {
     let mut count = Sql::default();
     count.push("SELECT count(*) AS count FROM articles");
-    where_clause(&mut count, reader, filters, language);
+    where_clause(&mut count, reader, filters);
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -688,7 +683,7 @@ pub async fn revisions(
         .count()
         .get_result(conn)
         .await?;
-    Ok(crate::http::pagination::Loaded { rows, total })
+    Ok(crate::http::pagination::Loaded::exact(rows, total))
 }
 
 pub async fn revision(

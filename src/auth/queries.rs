@@ -32,7 +32,7 @@ pub async fn list(
     }
     let rows = query.load(conn).await?;
     let total = api_tokens::table.count().get_result(conn).await?;
-    Ok(Loaded { rows, total })
+    Ok(Loaded::exact(rows, total))
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Token>> {

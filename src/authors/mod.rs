@@ -71,7 +71,7 @@ async fn list_authors(
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "name")?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let Loaded { rows, total } = queries::list(&mut conn, &pagination, &sort).await?;
+    let Loaded { rows, total, .. } = queries::list(&mut conn, &pagination, &sort).await?;
     let urls = state.storage.urls(&req);
     let avatars = avatars(&mut conn, &rows, &urls).await?;
     let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
@@ -83,7 +83,7 @@ async fn list_authors(
         &sort,
         // Lists name their items, not what they embed: every author's count is `counts`.
         &["authors", crate::changes::COUNTS],
-        Loaded { rows, total },
+        Loaded::exact(rows, total),
         |a| a.id,
         |a| {
             let avatar = a.avatar_image_id.and_then(|id| avatars.get(&id).cloned());

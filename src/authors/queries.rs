@@ -73,7 +73,7 @@ pub async fn list(
     }
     let rows = query.load(conn).await?;
     let total = authors::table.count().get_result(conn).await?;
-    Ok(Loaded { rows, total })
+    Ok(Loaded::exact(rows, total))
 }
 
 /// Inserts a author and records the change (the list of authors changes).

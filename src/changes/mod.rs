@@ -3,13 +3,18 @@
 //! `byline:<author id>`, `tag:<id>`, `image:<id>`, `comments:<article id>` for things,
 //! `articles`, `authors`, `tags`, `images` for the lists that show them, `counts` when the
 //! number of public articles may have changed (every author's and tag's `article_count`
-//! shows it), and `schedule` when a publication instant may have moved. The same transaction NOTIFYs the keys, delivered at
-//! commit to every node's response cache; a write that changes nothing public (a pending
-//! comment, a draft edit, a token) records nothing.
+//! shows it), and `schedule` when a publication instant may have moved. The same transaction
+//! NOTIFYs the keys, delivered at commit to every node's response cache. A write that changes
+//! nothing public (a pending comment, a draft edit) records a change with no keys: the search
+//! index, which staff search drafts in, still hears of it.
+//!
+//! Readers that must miss nothing (the search index) follow the feed with [`read`], by the
+//! position of the writing transaction (see the migration `change_feed_position`).
 use std::cell::RefCell;
 use std::future::Future;
 
-use diesel::sql_types::{Array, Nullable, Text};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -30,19 +35,27 @@ pub fn key(kind: &str, id: Uuid) -> String {
     format!("{kind}:{id}")
 }
 
+/// What the request being served recorded.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// So its own node drops the answers at once (before the write's answer leaves), not
+    /// only when the notification comes back.
+    pub keys: Vec<String>,
+    /// The newest writing transaction, so its own node's search index can be waited for.
+    pub txid: Option<i64>,
+}
+
 tokio::task_local! {
-    /// Keys recorded by the request being served, so its own node drops the answers at once
-    /// (before the write's answer leaves), not only when the notification comes back.
-    static RECORDED: RefCell<Vec<String>>;
+    static RECORDED: RefCell<Recorded>;
 }
 
 /// Runs `work` (a write request) and returns what it recorded besides its output.
-pub async fn recording<F: Future>(work: F) -> (F::Output, Vec<String>) {
+pub async fn recording<F: Future>(work: F) -> (F::Output, Recorded) {
     RECORDED
-        .scope(RefCell::new(Vec::new()), async move {
+        .scope(RefCell::new(Recorded::default()), async move {
             let output = work.await;
-            let keys = RECORDED.with(|keys| keys.take());
-            (output, keys)
+            let recorded = RECORDED.with(|recorded| recorded.take());
+            (output, recorded)
         })
         .await
 }
@@ -84,25 +97,140 @@ pub async fn record(
 ) -> Result<(), ApiError> {
     keys.sort();
     keys.dedup();
-    if keys.is_empty() {
-        return Ok(());
-    }
     let mut payload = keys.join(" ");
     if payload.len() > MAX_PAYLOAD {
         payload = "*".to_owned();
     }
-    diesel::sql_query(format!(
+    #[derive(QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = BigInt)]
+        txid: i64,
+    }
+    // An empty payload still wakes the other nodes' search indexes; their caches drop nothing.
+    let written: Written = diesel::sql_query(format!(
         "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys) \
-         VALUES ($1, $2, $3, $4) RETURNING id) \
-         SELECT pg_notify('{CHANNEL}', $5) FROM change"
+         VALUES ($1, $2, $3, $4) RETURNING txid) \
+         SELECT txid::text::bigint AS txid, pg_notify('{CHANNEL}', $5)::text AS notified FROM change"
     ))
     .bind::<Text, _>(resource)
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(id)
     .bind::<Text, _>(event)
     .bind::<Array<Text>, _>(&keys)
     .bind::<Text, _>(&payload)
-    .execute(conn)
+    .get_result(conn)
     .await?;
-    let _ = RECORDED.try_with(|recorded| recorded.borrow_mut().extend(keys));
+    let _ = RECORDED.try_with(|recorded| {
+        let mut recorded = recorded.borrow_mut();
+        recorded.keys.extend(keys);
+        recorded.txid = recorded.txid.max(Some(written.txid));
+    });
     Ok(())
+}
+
+/// Where a reader of the feed stands: it has seen every change of transactions before
+/// `txid`, and of transaction `txid` those up to `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    pub txid: i64,
+    pub id: i64,
+}
+
+/// One recorded change, as a reader of the feed sees it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub resource: String,
+    pub resource_id: Option<Uuid>,
+    pub event: String,
+    pub keys: Vec<String>,
+}
+
+/// Changes after `from`, oldest first, at most `limit`, and the position after them. Only
+/// changes of transactions older than every one still running are read: those are final, so
+/// a reader that moves on never misses one that commits later.
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    from: Position,
+    limit: i64,
+) -> Result<(Vec<Change>, Position), ApiError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        horizon: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        txid: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        id: Option<i64>,
+        #[diesel(sql_type = Nullable<Text>)]
+        resource: Option<String>,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+        resource_id: Option<Uuid>,
+        #[diesel(sql_type = Nullable<Text>)]
+        event: Option<String>,
+        #[diesel(sql_type = Nullable<Array<Text>>)]
+        keys: Option<Vec<String>>,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) \
+         SELECT horizon.xmin::text::bigint AS horizon, c.txid::text::bigint AS txid, c.id, \
+                c.resource, c.resource_id, c.event, c.keys \
+         FROM horizon LEFT JOIN LATERAL ( \
+             SELECT * FROM changes \
+             WHERE (changes.txid, changes.id) > ($1::text::xid8, $2) AND changes.txid < horizon.xmin \
+             ORDER BY changes.txid, changes.id LIMIT $3) c ON true",
+    )
+    .bind::<Text, _>(from.txid.to_string())
+    .bind::<BigInt, _>(from.id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    let horizon = rows
+        .as_slice()
+        .first()
+        .map(|r| r.horizon)
+        .unwrap_or(from.txid);
+    let mut changes = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in rows {
+        let (Some(txid), Some(id), Some(resource), Some(event), Some(keys)) =
+            (row.txid, row.id, row.resource, row.event, row.keys)
+        else {
+            continue;
+        };
+        last = Some(Position { txid, id });
+        changes.push(Change {
+            resource,
+            resource_id: row.resource_id,
+            event,
+            keys,
+        });
+    }
+    let next = match last {
+        // A full batch: more of the same transactions may follow.
+        Some(last) if changes.len() as i64 >= limit => last,
+        // Everything before the horizon is read.
+        _ => Position {
+            txid: horizon,
+            id: 0,
+        }
+        .max(from),
+    };
+    Ok((changes, next))
+}
+
+/// The position of a reader that has seen everything final now (a fresh index starts here,
+/// then reads what Postgres holds).
+pub async fn horizon(conn: &mut AsyncPgConnection) -> Result<Position, ApiError> {
+    #[derive(QueryableByName)]
+    struct Horizon {
+        #[diesel(sql_type = BigInt)]
+        txid: i64,
+    }
+    let horizon: Horizon =
+        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS txid")
+            .get_result(conn)
+            .await?;
+    Ok(Position {
+        txid: horizon.txid,
+        id: 0,
+    })
 }

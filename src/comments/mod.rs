@@ -319,7 +319,7 @@ async fn list_article_comments(
     let sort = pagination.sort(&queries::SORTS, "created_at")?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let article = public_article(&mut conn, &key).await?;
-    let Loaded { rows, total } =
+    let Loaded { rows, total, .. } =
         queries::thread_roots(&mut conn, article.id, &pagination, &sort).await?;
     let roots: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
     let mut replies: HashMap<Uuid, Vec<queries::Reply>> = HashMap::new();
@@ -337,7 +337,7 @@ async fn list_article_comments(
         &pagination,
         &sort,
         &[thread_keys[0].as_str(), thread_keys[1].as_str()],
-        Loaded { rows, total },
+        Loaded::exact(rows, total),
         |root| root.id,
         |root| {
             let replies = replies.get(&root.id).map_or(&[][..], Vec::as_slice);
@@ -475,7 +475,7 @@ async fn list_replies(
         &pagination,
         &sort,
         &[keys[0].as_str(), keys[1].as_str()],
-        Loaded { rows, total },
+        Loaded::exact(rows, total),
         |r| r.comment.id,
         |r| PublicComment::new(&r.comment, &avatar),
     )

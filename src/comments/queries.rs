@@ -192,7 +192,7 @@ pub async fn thread_roots(
         .count()
         .get_result(conn)
         .await?;
-    Ok(Loaded { rows, total })
+    Ok(Loaded::exact(rows, total))
 }
 
 /// A reply with where it sits: how deep under its thread's first comment, and which.
@@ -362,10 +362,10 @@ pub async fn list(
     if let Some(cursor) = pagination.cursor(sort)? {
         query = query.filter(sort.after(cursor)?);
     }
-    Ok(Loaded {
-        rows: query.load(conn).await?,
-        total: count.get_result(conn).await?,
-    })
+    Ok(Loaded::exact(
+        query.load(conn).await?,
+        count.get_result(conn).await?,
+    ))
 }
 
 pub async fn has_replies(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {

@@ -29,15 +29,38 @@ pub fn build_pool(
     timeout: Duration,
     statement_timeout: Duration,
 ) -> anyhow::Result<Database> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
     let queries = Arc::new(AtomicU64::new(0));
-    let counter = queries.clone();
+    let pool = pool_of(
+        database_url,
+        size,
+        timeout,
+        statement_timeout,
+        Some(queries.clone()),
+    )?;
+    let background = pool_of(database_url, 2, timeout, statement_timeout, None)?;
+    Ok(Database {
+        pool,
+        background,
+        queries,
+    })
+}
+
+/// A pool whose connections run with `statement_timeout`, counting their statements in
+/// `counter` when given.
+fn pool_of(
+    database_url: &str,
+    size: usize,
+    timeout: Duration,
+    statement_timeout: Duration,
+    counter: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<Pool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
     // Postgres takes at most i32::MAX milliseconds (about 24 days).
     let set_timeout = format!(
         "SET statement_timeout = {}",
         statement_timeout.as_millis().min(i32::MAX as u128)
     );
-    let pool = DeadPool::builder(manager)
+    Ok(DeadPool::builder(manager)
         .post_create(deadpool::managed::Hook::async_fn(
             move |conn: &mut AsyncPgConnection, _| {
                 let counter = counter.clone();
@@ -53,7 +76,9 @@ pub fn build_pool(
                             )
                         })?;
                     // Counted from here: the setting is not a statement of any request.
-                    conn.set_instrumentation(CountQueries(counter));
+                    if let Some(counter) = counter {
+                        conn.set_instrumentation(CountQueries(counter));
+                    }
                     Ok(())
                 })
             },
@@ -63,14 +88,16 @@ pub fn build_pool(
         .create_timeout(Some(timeout))
         .recycle_timeout(Some(timeout))
         .runtime(deadpool::Runtime::Tokio1)
-        .build()?;
-    Ok(Database { pool, queries })
+        .build()?)
 }
 
 /// The pool and the count of statements its connections ran (`lede_db_queries_total`):
 /// how tests and benchmarks see that a page costs a constant number of queries.
 pub struct Database {
     pub pool: Pool,
+    /// For work no request waits on (the search index's feed): it never takes a connection
+    /// a reader needs, and its statements are not counted as requests'.
+    pub background: Pool,
     pub queries: Arc<AtomicU64>,
 }
 

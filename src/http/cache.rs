@@ -369,9 +369,13 @@ pub async fn cache(
     };
     if is_write(&req) {
         // What the write recorded in the change feed is dropped here before its answer
-        // leaves (other nodes hear it from the notification sent at commit).
-        let (response, keys) = changes::recording(next.call(req)).await;
-        state.cache.changed(&keys);
+        // leaves (other nodes hear it from the notification sent at commit). Its writer
+        // finds it in this node's search at once: the answer waits for the index.
+        let (response, recorded) = changes::recording(next.call(req)).await;
+        state.cache.changed(&recorded.keys);
+        if let Some(txid) = recorded.txid {
+            state.search.wait_for(txid).await;
+        }
         return Ok(response?.map_into_boxed_body());
     }
     if !is_public_read(&req) {
@@ -646,6 +650,7 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
             if let tokio_postgres::AsyncMessage::Notification(note) = message {
                 let keys: Vec<&str> = note.payload().split_whitespace().collect();
                 listener.cache.changed(&keys);
+                listener.search.wake();
             }
         }
     });

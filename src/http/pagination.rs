@@ -373,11 +373,13 @@ impl Cursor {
 
 /// `meta` of every list answer.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"per_page": 20, "total": 42, "next_cursor": "eyJzIjoibmFtZSJ9", "page": 1, "total_pages": 3}))]
+#[schema(example = json!({"per_page": 20, "total": 42, "total_estimated": false, "next_cursor": "eyJzIjoibmFtZSJ9", "page": 1, "total_pages": 3}))]
 pub struct ListMeta {
     pub per_page: i64,
-    /// Items in the whole list (all pages).
+    /// Items in the whole list (all pages): exact, unless `total_estimated`.
     pub total: i64,
+    /// `total` is an estimate: a search with more than 1,000 hits counts no further.
+    pub total_estimated: bool,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
@@ -400,6 +402,19 @@ pub struct ListResponse<T> {
 pub struct Loaded<R> {
     pub rows: Vec<R>,
     pub total: i64,
+    /// `total` is an estimate (a search with many hits).
+    pub estimated: bool,
+}
+
+impl<R> Loaded<R> {
+    /// Rows of a list whose `total` was counted.
+    pub fn exact(rows: Vec<R>, total: i64) -> Self {
+        Loaded {
+            rows,
+            total,
+            estimated: false,
+        }
+    }
 }
 
 /// Builds the list answer: trims the look-ahead row, makes `next_cursor`, `Link` and
@@ -415,7 +430,11 @@ pub fn list_response<R, T: Serialize + Shows>(
     id_of: impl Fn(&R) -> Uuid,
     view: impl Fn(R) -> T,
 ) -> Result<HttpResponse, ApiError> {
-    let Loaded { mut rows, total } = loaded;
+    let Loaded {
+        mut rows,
+        total,
+        estimated,
+    } = loaded;
     let has_more = rows.len() as i64 > pagination.per_page;
     rows.truncate(pagination.per_page as usize);
     let next_cursor = match rows.last() {
@@ -436,6 +455,7 @@ pub fn list_response<R, T: Serialize + Shows>(
     let meta = ListMeta {
         per_page: pagination.per_page,
         total,
+        total_estimated: estimated,
         next_cursor,
         page,
         total_pages,

@@ -88,7 +88,7 @@ pub async fn list(
     }
     let rows = query.load(conn).await?;
     let total = count.get_result(conn).await?;
-    Ok(Loaded { rows, total })
+    Ok(Loaded::exact(rows, total))
 }
 
 /// Inserts a image and records the change (the list of images changes).

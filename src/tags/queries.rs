@@ -73,7 +73,7 @@ pub async fn list(
     }
     let rows = query.load(conn).await?;
     let total = tags::table.count().get_result(conn).await?;
-    Ok(Loaded { rows, total })
+    Ok(Loaded::exact(rows, total))
 }
 
 /// Inserts a tag and records the change (the list of tags changes).

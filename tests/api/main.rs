@@ -12,6 +12,7 @@ mod openapi;
 mod readpath;
 mod resilience;
 mod roles;
+mod search;
 mod support;
 mod system;
 mod tags;

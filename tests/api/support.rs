@@ -98,6 +98,8 @@ pub struct TestApp {
     pub address: String,
     /// Where this app's image files are stored.
     pub media_dir: PathBuf,
+    /// Its own data directory (the search index).
+    pub data_dir: PathBuf,
     pub database: String,
     pub database_url: String,
     pub admin: String,
@@ -193,7 +195,9 @@ impl TestApp {
                 .expect("author token");
 
         let media_dir = cluster.dir.join("media").join(&database);
+        let data_dir = cluster.dir.join("data").join(&database);
         let mut config = Config::for_database(database_url.clone());
+        config.data_dir = data_dir.clone();
         config.storage_url = Some(format!("file://{}", media_dir.display()));
         config.media_url = options.media_url;
         config.image_max_bytes = options.image_max_bytes;
@@ -226,6 +230,7 @@ impl TestApp {
         let app = TestApp {
             address,
             media_dir,
+            data_dir,
             database,
             database_url,
             admin,
@@ -238,10 +243,12 @@ impl TestApp {
             server: handle,
         };
         // Until its listener is connected, the cache is bypassed: tests about what is kept
-        // start once it hears changes.
-        for _ in 0..200 {
+        // start once it hears changes (and once its search index is built).
+        for _ in 0..400 {
             let metrics = app.get("/metrics", None).await.text();
-            if metrics.contains("lede_cache_listening 1") {
+            if metrics.contains("\nlede_cache_listening 1")
+                && metrics.contains("\nlede_search_ready 1")
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -384,6 +391,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         drop(self.server.stop(false));
         let _ = std::fs::remove_dir_all(&self.media_dir);
+        let _ = std::fs::remove_dir_all(&self.data_dir);
         admin_sql(format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.database
@@ -473,7 +481,9 @@ impl Reply {
 /// Serves the real app on an arbitrary database (not one of the harness's clones), for
 /// tests that need a cluster of their own.
 pub async fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
-    let config = Config::for_database(database_url.to_owned());
+    let mut config = Config::for_database(database_url.to_owned());
+    // A node of its own: its own search index.
+    config.data_dir = std::env::temp_dir().join(format!("lede-node-{}", uuid::Uuid::now_v7()));
     let pool = lede::pool_for(database_url, &config).expect("pool");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
@@ -488,5 +498,14 @@ pub async fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHand
     .expect("serve");
     let handle = server.handle();
     tokio::spawn(server);
+    // Ready once its search index is built from the database.
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        let ready = client.get(format!("{address}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     (address, handle)
 }

@@ -1,0 +1,2 @@
+DROP INDEX changes_txid;
+ALTER TABLE changes DROP COLUMN txid;

@@ -1,0 +1,292 @@
+//! Keeping the index current: opened (or built from Postgres) at start, then fed from the
+//! change feed: woken by each change's notification, and polling every second besides, so
+//! a lost notification delays a change by a second at most and loses nothing.
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use chrono::Utc;
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, TantivyError};
+use uuid::Uuid;
+
+use super::documents::{self, IndexedArticle};
+use super::{Engine, Payload, SCHEMA_VERSION, Search, schema};
+use crate::AppState;
+use crate::changes::{self, Position};
+use crate::db::Pool;
+
+/// Changes read per batch, articles loaded per query.
+const BATCH: i64 = 1_000;
+const LOAD: usize = 500;
+/// The writer's indexing memory (tantivy's minimum is 15 MB per thread).
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+/// An index whose last commit is older than this may have missed pruned changes (the feed
+/// keeps 7 days): it is rebuilt. A quiet index commits its position at least this often.
+const TRUSTED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(6);
+const PERSIST_EVERY: Duration = Duration::from_secs(600);
+
+/// Starts this node's index: opened or built, then followed until the process ends.
+pub fn follow(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = run(&state).await {
+                tracing::warn!(%error, "search index: retrying");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+async fn run(state: &web::Data<AppState>) -> anyhow::Result<()> {
+    let search = &state.search;
+    let engine = match search.engine() {
+        Some(engine) => engine,
+        None => {
+            let engine = open_or_build(&state.background, search).await?;
+            if let Ok(mut slot) = search.engine.write() {
+                *slot = Some(engine.clone());
+            }
+            engine
+        }
+    };
+    let database = {
+        let mut conn = crate::db::conn(&state.background).await?;
+        documents::database_identity(&mut conn).await?
+    };
+    let mut persisted = Instant::now();
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(1), search.wake.notified()).await;
+        let persist = persisted.elapsed() > PERSIST_EVERY;
+        let changed = catch_up(state, &engine, &database, persist).await?;
+        if changed {
+            persisted = Instant::now();
+        }
+    }
+}
+
+/// Applies every final change since the index's position. True when it committed.
+async fn catch_up(
+    state: &web::Data<AppState>,
+    engine: &Arc<Engine>,
+    database: &str,
+    persist: bool,
+) -> anyhow::Result<bool> {
+    let search = &state.search;
+    let mut conn = crate::db::conn(&state.background).await?;
+    let mut committed = false;
+    loop {
+        let from = *search.position.borrow();
+        let (changes, next) = changes::read(&mut conn, from, BATCH).await?;
+        if next == from {
+            return Ok(committed);
+        }
+        let mut ids = BTreeSet::new();
+        let mut authors = Vec::new();
+        let mut tags = Vec::new();
+        for change in &changes {
+            let Some(id) = change.resource_id else {
+                continue;
+            };
+            let byline = changes::key("byline", id);
+            match change.resource.as_str() {
+                "article" => {
+                    ids.insert(id);
+                }
+                // Only a change to what articles show (a byline, a tag's name or slug).
+                "author" if change.keys.contains(&byline) => authors.push(id),
+                "tag" if change.keys.iter().any(|k| k == "articles") => tags.push(id),
+                _ => {}
+            }
+        }
+        if !authors.is_empty() || !tags.is_empty() {
+            ids.extend(documents::touched_by(&mut conn, &authors, &tags).await?);
+        }
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        if !ids.is_empty() || (persist && !committed) {
+            let mut articles = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(LOAD) {
+                articles.extend(documents::by_ids(&mut conn, chunk).await?);
+            }
+            let payload = payload(&search.language, database, next);
+            let engine = engine.clone();
+            web::block(move || engine.replace(&ids, &articles, Some(&payload))).await??;
+            committed = true;
+            // Answers made from the index before this are stale now.
+            state.cache.invalidate(&["search"]);
+        }
+        search.position.send_replace(next);
+    }
+}
+
+fn payload(language: &str, database: &str, position: Position) -> Payload {
+    Payload {
+        schema: SCHEMA_VERSION,
+        language: language.to_owned(),
+        database: database.to_owned(),
+        txid: position.txid,
+        id: position.id,
+        at: Utc::now(),
+    }
+}
+
+/// The index as it stands on disk when it is this database's, of this version and recent;
+/// else built anew from the articles.
+async fn open_or_build(pool: &Pool, search: &Search) -> anyhow::Result<Arc<Engine>> {
+    let mut conn = crate::db::conn(pool).await?;
+    let database = documents::database_identity(&mut conn).await?;
+    drop(conn);
+    let (dir, language) = (search.dir.clone(), search.language.clone());
+    let engine = web::block(move || open(dir.as_deref(), &language)).await??;
+    let trusted = engine.payload().filter(|p| {
+        p.schema == SCHEMA_VERSION
+            && p.language == search.language
+            && p.database == database
+            && Utc::now() - p.at < TRUSTED_FOR
+    });
+    let position = match trusted {
+        Some(payload) => Position {
+            txid: payload.txid,
+            id: payload.id,
+        },
+        None => {
+            tracing::info!("search index: building from the articles");
+            let started = Instant::now();
+            let (position, count) =
+                build(pool, &engine, &search.language, &database, |_, _| {}).await?;
+            tracing::info!(
+                articles = count,
+                seconds = started.elapsed().as_secs_f64(),
+                "search index: built"
+            );
+            position
+        }
+    };
+    search.position.send_replace(position);
+    Ok(engine)
+}
+
+/// Opens (or creates) the index in `dir`; one it cannot read is made anew. When another
+/// process holds its writer (two nodes sharing a data directory), this one keeps its index
+/// in memory.
+fn open(dir: Option<&Path>, language: &str) -> anyhow::Result<Arc<Engine>> {
+    let (schema, _) = schema();
+    let Some(dir) = dir else {
+        return Ok(Arc::new(Engine::new(
+            Index::create_in_ram(schema),
+            language,
+            WRITER_HEAP,
+        )?));
+    };
+    std::fs::create_dir_all(dir)?;
+    let index = match MmapDirectory::open(dir)
+        .map_err(TantivyError::from)
+        .and_then(|d| Index::open_or_create(d, schema.clone()))
+    {
+        Ok(index) => index,
+        Err(error) => {
+            tracing::warn!(%error, "search index: unreadable, making a new one");
+            std::fs::remove_dir_all(dir)?;
+            std::fs::create_dir_all(dir)?;
+            Index::create_in_dir(dir, schema.clone())?
+        }
+    };
+    match Engine::new(index, language, WRITER_HEAP) {
+        Ok(engine) => Ok(Arc::new(engine)),
+        Err(TantivyError::LockFailure(..)) => {
+            tracing::warn!(dir = %dir.display(), "search index: another process holds it; this node keeps one in memory");
+            Ok(Arc::new(Engine::new(
+                Index::create_in_ram(schema),
+                language,
+                WRITER_HEAP,
+            )?))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Fills the index with every article, from the position the feed is at before reading
+/// them (a change made meanwhile is applied again by the follower: harmless). `progress` is
+/// told (done, total) after each batch.
+async fn build(
+    pool: &Pool,
+    engine: &Arc<Engine>,
+    language: &str,
+    database: &str,
+    progress: impl Fn(u64, u64),
+) -> anyhow::Result<(Position, u64)> {
+    let mut conn = crate::db::conn(pool).await?;
+    let position = changes::horizon(&mut conn).await?;
+    let total = documents::count(&mut conn).await?;
+    let cleared = engine.clone();
+    web::block(move || cleared.clear()).await??;
+    let mut after = None;
+    let mut done = 0u64;
+    loop {
+        let page: Vec<IndexedArticle> = documents::page(&mut conn, after, LOAD as i64).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id);
+        done += page.len() as u64;
+        let engine = engine.clone();
+        web::block(move || engine.replace(&[], &page, None)).await??;
+        progress(done, total);
+    }
+    let payload = payload(language, database, position);
+    let engine = engine.clone();
+    web::block(move || engine.replace(&[], &[], Some(&payload))).await??;
+    Ok((position, done))
+}
+
+/// `lede search reindex`: builds the index in `dir` anew, with a progress bar on a terminal
+/// (a line per 10,000 articles otherwise). A running lede holds the index: it must be
+/// stopped first (it rebuilds a missing or stale index itself at start).
+pub async fn rebuild_offline(pool: &Pool, dir: PathBuf, language: &str) -> anyhow::Result<u64> {
+    let mut conn = crate::db::conn(pool).await?;
+    let database = documents::database_identity(&mut conn).await?;
+    drop(conn);
+    let open_dir = dir.clone();
+    let index_language = language.to_owned();
+    let engine = web::block(move || -> anyhow::Result<Arc<Engine>> {
+        std::fs::create_dir_all(&open_dir)?;
+        let (schema, _) = schema();
+        let index = match Index::open_or_create(MmapDirectory::open(&open_dir)?, schema.clone()) {
+            Ok(index) => index,
+            Err(_) => {
+                std::fs::remove_dir_all(&open_dir)?;
+                std::fs::create_dir_all(&open_dir)?;
+                Index::create_in_dir(&open_dir, schema)?
+            }
+        };
+        match Engine::new(index, &index_language, WRITER_HEAP) {
+            Err(TantivyError::LockFailure(..)) => anyhow::bail!(
+                "a running lede holds the search index in {}; stop it first (it rebuilds a \
+                 missing or stale index itself when it starts)",
+                open_dir.display()
+            ),
+            other => Ok(Arc::new(other?)),
+        }
+    })
+    .await??;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} articles, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let terminal = std::io::stderr().is_terminal();
+    let (_, count) = build(pool, &engine, language, &database, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        if !terminal && (done % 10_000 < LOAD as u64 || done == total) {
+            eprintln!("  {done}/{total} articles");
+        }
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(count)
+}

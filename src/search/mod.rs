@@ -1,0 +1,650 @@
+//! Full-text search of articles: an in-process tantivy index (BM25, top-k, snippets) per
+//! node under the data directory. It is derived from Postgres: built from the articles when
+//! missing, stale or made by another version, then kept current from the change feed
+//! (`follow`). Postgres stays the truth: every hit is read back from it with the reader's
+//! visibility, so an index a moment behind never shows a draft.
+mod documents;
+mod follow;
+pub mod query;
+
+use std::ops::Bound;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{
+    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, Score, SegmentReader, TERMINATED,
+    TantivyDocument, Term,
+};
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+pub use follow::{follow, rebuild_offline};
+
+use crate::articles::model::Status;
+use crate::changes::Position;
+use crate::error::ApiError;
+
+/// Bumped when the schema or the analysis changes: an index of another version is rebuilt.
+const SCHEMA_VERSION: u32 = 1;
+/// `total` is counted exactly up to here; above, it is estimated from how far the count got.
+pub const EXACT_TOTAL: u64 = 1_000;
+const ANALYZER: &str = "lede";
+/// How long a write's answer waits for its own node's index (then it answers anyway).
+const WAIT_FOR_INDEX: Duration = Duration::from_secs(2);
+
+/// Who is searching, which decides what they may find.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    Public,
+    /// Public articles and every article of this author.
+    Author(Uuid),
+    Everything,
+}
+
+/// The order of hits, and where a page starts in it.
+#[derive(Debug, Clone, Copy)]
+pub enum Order {
+    /// Best match first; a page after `(score, id)`.
+    Relevance { after: Option<(f32, Uuid)> },
+    /// By a time (`sort_at`, `updated_at`, `created_at`); a page after `(micros, id)`.
+    Time {
+        field: &'static str,
+        descending: bool,
+        after: Option<(i64, Uuid)>,
+    },
+}
+
+/// One search: words, filters, order, and the slice of hits wanted.
+#[derive(Debug)]
+pub struct SearchRequest {
+    pub q: String,
+    pub visibility: Visibility,
+    pub status: Option<Status>,
+    /// Id or slug.
+    pub author: Option<String>,
+    /// Ids or slugs; every one must match.
+    pub tags: Vec<String>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+    pub order: Order,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// An article found, best first.
+#[derive(Debug)]
+pub struct Hit {
+    pub id: Uuid,
+    pub score: f32,
+    /// Text around the matches, marked with `articles::queries::MARK_START`/`MARK_END`
+    /// (not yet HTML-escaped).
+    pub snippet: String,
+}
+
+#[derive(Debug)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    pub total: i64,
+    /// `total` is an estimate (more than `EXACT_TOTAL` hits).
+    pub estimated: bool,
+}
+
+/// What an index records about itself at each commit.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Payload {
+    schema: u32,
+    language: String,
+    database: String,
+    txid: i64,
+    id: i64,
+    at: DateTime<Utc>,
+}
+
+/// The fields of the index.
+#[derive(Clone)]
+struct Fields {
+    id: Field,
+    title: Field,
+    subtitle: Field,
+    text: Field,
+    tags: Field,
+    author: Field,
+    status: Field,
+    author_key: Field,
+    tag_key: Field,
+    public_from: Field,
+    published: Field,
+    sort_at: Field,
+    updated_at: Field,
+    created_at: Field,
+    id_hi: Field,
+    id_lo: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(ANALYZER)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let text = TextOptions::default().set_indexing_options(indexing);
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING),
+        title: builder.add_text_field("title", text.clone()),
+        subtitle: builder.add_text_field("subtitle", text.clone()),
+        // Stored: snippets are cut from it.
+        text: builder.add_text_field("text", text.clone() | STORED),
+        tags: builder.add_text_field("tags", text.clone()),
+        author: builder.add_text_field("author", text),
+        status: builder.add_text_field("status", STRING),
+        author_key: builder.add_text_field("author_key", STRING),
+        tag_key: builder.add_text_field("tag_key", STRING),
+        public_from: builder.add_i64_field("public_from", INDEXED | FAST),
+        published: builder.add_i64_field("published", INDEXED | FAST),
+        sort_at: builder.add_i64_field("sort_at", FAST),
+        updated_at: builder.add_i64_field("updated_at", FAST),
+        created_at: builder.add_i64_field("created_at", FAST),
+        id_hi: builder.add_u64_field("id_hi", FAST),
+        id_lo: builder.add_u64_field("id_lo", FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Words as the index holds them: split, lowercased, accents folded, stop words dropped and
+/// stemmed in the configured language (`simple` or one tantivy lacks: not stemmed).
+fn analyzer(language: &str) -> TextAnalyzer {
+    let language = match language {
+        "arabic" => Some(Language::Arabic),
+        "danish" => Some(Language::Danish),
+        "dutch" => Some(Language::Dutch),
+        "english" => Some(Language::English),
+        "finnish" => Some(Language::Finnish),
+        "french" => Some(Language::French),
+        "german" => Some(Language::German),
+        "greek" => Some(Language::Greek),
+        "hungarian" => Some(Language::Hungarian),
+        "italian" => Some(Language::Italian),
+        "norwegian" => Some(Language::Norwegian),
+        "portuguese" => Some(Language::Portuguese),
+        "romanian" => Some(Language::Romanian),
+        "russian" => Some(Language::Russian),
+        "spanish" => Some(Language::Spanish),
+        "swedish" => Some(Language::Swedish),
+        "tamil" => Some(Language::Tamil),
+        "turkish" => Some(Language::Turkish),
+        _ => None,
+    };
+    let base = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter);
+    match language {
+        Some(language) => match StopWordFilter::new(language) {
+            Some(stop) => base.filter(stop).filter(Stemmer::new(language)).build(),
+            None => base.filter(Stemmer::new(language)).build(),
+        },
+        None => base.build(),
+    }
+}
+
+fn micros(time: &DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// An open index: what searches read and the one writer the follower uses.
+struct Engine {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    fields: Fields,
+    analyzer: TextAnalyzer,
+    text_fields: query::TextFields,
+}
+
+impl Engine {
+    fn new(index: Index, language: &str, heap_bytes: usize) -> tantivy::Result<Self> {
+        let analyzer = analyzer(language);
+        index.tokenizers().register(ANALYZER, analyzer.clone());
+        let (_, fields) = schema();
+        let writer = index.writer_with_num_threads(1, heap_bytes)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()?;
+        let text_fields = query::TextFields {
+            weighted: vec![
+                (fields.title, 3.0),
+                (fields.subtitle, 1.5),
+                (fields.text, 1.0),
+                (fields.tags, 1.5),
+                (fields.author, 1.0),
+            ],
+        };
+        Ok(Engine {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            analyzer,
+            text_fields,
+        })
+    }
+
+    fn payload(&self) -> Option<Payload> {
+        let metas = self.index.load_metas().ok()?;
+        serde_json::from_str(metas.payload.as_deref()?).ok()
+    }
+
+    fn document(&self, article: &documents::IndexedArticle) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        let id = article.id.to_string();
+        doc.add_text(f.id, &id);
+        doc.add_text(f.title, &article.title);
+        doc.add_text(f.subtitle, &article.subtitle);
+        doc.add_text(f.text, &article.text);
+        for name in &article.tag_names {
+            doc.add_text(f.tags, name);
+        }
+        doc.add_text(f.author, &article.author_name);
+        doc.add_text(f.status, &article.status);
+        doc.add_text(f.author_key, article.author_id.to_string());
+        doc.add_text(f.author_key, &article.author_slug);
+        for (tag, slug) in article.tag_ids.iter().zip(&article.tag_slugs) {
+            doc.add_text(f.tag_key, tag.to_string());
+            doc.add_text(f.tag_key, slug);
+        }
+        // Public from its publication instant; never, unless published.
+        let public_from = match (&article.published_at, article.status.as_str()) {
+            (Some(at), "published") => micros(at),
+            _ => i64::MAX,
+        };
+        doc.add_i64(f.public_from, public_from);
+        if let Some(at) = &article.published_at {
+            doc.add_i64(f.published, micros(at));
+        }
+        doc.add_i64(f.sort_at, micros(&article.sort_at));
+        doc.add_i64(f.updated_at, micros(&article.updated_at));
+        doc.add_i64(f.created_at, micros(&article.created_at));
+        let (hi, lo) = article.id.as_u64_pair();
+        doc.add_u64(f.id_hi, hi);
+        doc.add_u64(f.id_lo, lo);
+        doc
+    }
+
+    fn writer(&self) -> tantivy::Result<std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>>> {
+        self.writer
+            .lock()
+            .map_err(|_| tantivy::TantivyError::InternalError("index writer poisoned".into()))
+    }
+
+    /// Replaces the documents of `ids` with `articles` (ids without an article are
+    /// deleted); with a `payload`, commits and shows the result to searches.
+    fn replace(
+        &self,
+        ids: &[Uuid],
+        articles: &[documents::IndexedArticle],
+        payload: Option<&Payload>,
+    ) -> tantivy::Result<()> {
+        let mut writer = self.writer()?;
+        for id in ids {
+            writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+        }
+        for article in articles {
+            writer.add_document(self.document(article))?;
+        }
+        if let Some(payload) = payload {
+            let mut commit = writer.prepare_commit()?;
+            commit.set_payload(&serde_json::to_string(payload).unwrap_or_default());
+            commit.commit()?;
+            self.reader.reload()?;
+        }
+        Ok(())
+    }
+
+    /// Removes every document (committed with the next `replace` that has a payload).
+    fn clear(&self) -> tantivy::Result<()> {
+        self.writer()?.delete_all_documents()?;
+        Ok(())
+    }
+
+    fn filters(&self, request: &SearchRequest, now: i64) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.fields;
+        let term = |field: Field, text: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let range = |field: Field, from: Bound<i64>, to: Bound<i64>| -> Box<dyn Query> {
+            let term = |value: i64| Term::from_field_i64(field, value);
+            Box::new(RangeQuery::new(from.map(term), to.map(term)))
+        };
+        let public = || range(f.public_from, Bound::Unbounded, Bound::Included(now));
+        let key = |key: &str| match Uuid::parse_str(key) {
+            Ok(id) => id.to_string(),
+            Err(_) => key.to_owned(),
+        };
+        let mut filters: Vec<Box<dyn Query>> = Vec::new();
+        match request.visibility {
+            Visibility::Public => filters.push(public()),
+            Visibility::Author(author) => filters.push(Box::new(BooleanQuery::new(vec![
+                (Occur::Should, public()),
+                (Occur::Should, term(f.author_key, &author.to_string())),
+            ]))),
+            Visibility::Everything => {}
+        }
+        match request.status {
+            Some(Status::Draft) => filters.push(term(f.status, "draft")),
+            Some(Status::Archived) => filters.push(term(f.status, "archived")),
+            Some(Status::Published) => filters.push(public()),
+            Some(Status::Scheduled) => {
+                filters.push(term(f.status, "published"));
+                filters.push(range(
+                    f.public_from,
+                    Bound::Excluded(now),
+                    Bound::Excluded(i64::MAX),
+                ));
+            }
+            None => {}
+        }
+        if let Some(author) = &request.author {
+            filters.push(term(f.author_key, &key(author)));
+        }
+        for tag in &request.tags {
+            filters.push(term(f.tag_key, &key(tag)));
+        }
+        if let Some(after) = &request.published_after {
+            filters.push(range(
+                f.published,
+                Bound::Included(micros(after)),
+                Bound::Unbounded,
+            ));
+        }
+        if let Some(before) = &request.published_before {
+            filters.push(range(
+                f.published,
+                Bound::Unbounded,
+                Bound::Excluded(micros(before)),
+            ));
+        }
+        // Filters decide what matches, not how well.
+        filters
+            .into_iter()
+            .map(|q| {
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
+                )
+            })
+            .collect()
+    }
+
+    fn search(&self, request: &SearchRequest) -> tantivy::Result<Found> {
+        let nothing = Found {
+            hits: Vec::new(),
+            total: 0,
+            estimated: false,
+        };
+        let mut analyzer = self.analyzer.clone();
+        let clauses = query::parse(&request.q);
+        let Some(words) = query::build(&clauses, &self.text_fields, &mut analyzer) else {
+            return Ok(nothing);
+        };
+        let mut parts = vec![(Occur::Must, words)];
+        parts.extend(self.filters(request, micros(&Utc::now())));
+        let query = BooleanQuery::new(parts);
+        let searcher = self.reader.searcher();
+        let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+        let mut found: Vec<(Score, DocAddress, Uuid)> = match request.order {
+            Order::Relevance { after } => {
+                // Ties in score are broken by id, as the next page's cursor reads them.
+                let bound = after.map(|(score, id)| (score, id.as_u128()));
+                let collector = top.tweak_score(move |segment: &SegmentReader| {
+                    let ids = Ids::of(segment);
+                    move |doc: DocId, score: Score| {
+                        let key = (score, ids.get(doc).as_u128());
+                        bound.is_none_or(|bound| key < bound).then_some(key)
+                    }
+                });
+                searcher
+                    .search(&query, &collector)?
+                    .into_iter()
+                    .filter_map(|(key, address)| {
+                        key.map(|(score, id)| (score, address, Uuid::from_u128(id)))
+                    })
+                    .collect()
+            }
+            Order::Time {
+                field,
+                descending,
+                after,
+            } => {
+                // Descending order of (time, id), or of their bitwise complements (ascending).
+                let order = move |time: i64, id: u128| {
+                    if descending { (time, id) } else { (!time, !id) }
+                };
+                let bound = after.map(|(time, id)| order(time, id.as_u128()));
+                let collector = top.custom_score(move |segment: &SegmentReader| {
+                    let ids = Ids::of(segment);
+                    let times = segment
+                        .fast_fields()
+                        .i64(field)
+                        .map(|c| c.first_or_default_col(0))
+                        .ok();
+                    move |doc: DocId| {
+                        let time = times.as_ref().map_or(0, |t| t.get_val(doc));
+                        let id = ids.get(doc).as_u128();
+                        let key = order(time, id);
+                        bound.is_none_or(|bound| key < bound).then_some(key)
+                    }
+                });
+                searcher
+                    .search(&query, &collector)?
+                    .into_iter()
+                    .filter_map(|(key, address)| {
+                        key.map(|(_, id)| {
+                            let id = if descending { id } else { !id };
+                            (0.0, address, Uuid::from_u128(id))
+                        })
+                    })
+                    .collect()
+            }
+        };
+        found.truncate(request.limit);
+        let (total, estimated) = count(&searcher, &query)?;
+        let snippets = SnippetGenerator::create(&searcher, &query, self.fields.text)
+            .map(|mut generator| {
+                generator.set_max_num_chars(240);
+                generator
+            })
+            .ok();
+        let mut hits = Vec::with_capacity(found.len());
+        for (score, address, id) in found {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            hits.push(Hit {
+                id,
+                score,
+                snippet: snippet(&doc, self.fields.text, snippets.as_ref()),
+            });
+        }
+        Ok(Found {
+            hits,
+            total,
+            estimated,
+        })
+    }
+}
+
+/// An article's id from the two halves the index keeps of it.
+struct Ids {
+    hi: Option<Arc<dyn tantivy::columnar::ColumnValues<u64>>>,
+    lo: Option<Arc<dyn tantivy::columnar::ColumnValues<u64>>>,
+}
+
+impl Ids {
+    fn of(segment: &SegmentReader) -> Ids {
+        let column = |name: &str| {
+            segment
+                .fast_fields()
+                .u64(name)
+                .map(|c| c.first_or_default_col(0))
+                .ok()
+        };
+        Ids {
+            hi: column("id_hi"),
+            lo: column("id_lo"),
+        }
+    }
+
+    fn get(&self, doc: DocId) -> Uuid {
+        let half = |c: &Option<Arc<dyn tantivy::columnar::ColumnValues<u64>>>| {
+            c.as_ref().map_or(0, |c| c.get_val(doc))
+        };
+        Uuid::from_u64_pair(half(&self.hi), half(&self.lo))
+    }
+}
+
+/// Hits of `query`: exact up to `EXACT_TOTAL`; beyond, the count stops and the total is
+/// estimated from how much of the index it had gone through.
+fn count(searcher: &tantivy::Searcher, query: &dyn Query) -> tantivy::Result<(i64, bool)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let all: u64 = searcher
+        .segment_readers()
+        .iter()
+        .map(|s| u64::from(s.max_doc()))
+        .sum();
+    let mut counted = 0u64;
+    let mut passed = 0u64;
+    for segment in searcher.segment_readers() {
+        let alive = segment.alive_bitset();
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                counted += 1;
+                if counted > EXACT_TOTAL {
+                    let through = passed + u64::from(doc) + 1;
+                    let estimate = counted * all / through.max(1);
+                    return Ok((estimate as i64, true));
+                }
+            }
+            doc = scorer.advance();
+        }
+        passed += u64::from(segment.max_doc());
+    }
+    Ok((counted as i64, false))
+}
+
+/// Text around the best matches with the marks the list escapes into `<mark>`; the start of
+/// the text when the words matched elsewhere (the title).
+fn snippet(doc: &TantivyDocument, field: Field, generator: Option<&SnippetGenerator>) -> String {
+    use crate::articles::queries::{MARK_END, MARK_START};
+    if let Some(snippet) = generator.map(|g| g.snippet_from_doc(doc))
+        && !snippet.highlighted().is_empty()
+    {
+        let fragment = snippet.fragment();
+        let mut marked = String::with_capacity(fragment.len() + 16);
+        let mut at = 0;
+        for range in snippet.highlighted() {
+            if range.start < at || range.end > fragment.len() {
+                continue;
+            }
+            marked.push_str(&fragment[at..range.start]);
+            marked.push(MARK_START);
+            marked.push_str(&fragment[range.clone()]);
+            marked.push(MARK_END);
+            at = range.end;
+        }
+        marked.push_str(&fragment[at..]);
+        return marked;
+    }
+    let text = doc
+        .get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let mut end = text.len().min(240);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = if end < text.len() {
+        text[..end].rfind(char::is_whitespace).unwrap_or(end)
+    } else {
+        end
+    };
+    text[..cut].trim().to_owned()
+}
+
+/// This node's search index, as every request reaches it.
+pub struct Search {
+    engine: RwLock<Option<Arc<Engine>>>,
+    /// Where the index lives (`None`: in memory only).
+    dir: Option<PathBuf>,
+    language: String,
+    wake: Notify,
+    /// Where the index stands in the change feed.
+    position: watch::Sender<Position>,
+}
+
+impl Search {
+    pub fn new(dir: Option<PathBuf>, language: &str) -> Search {
+        Search {
+            engine: RwLock::new(None),
+            dir,
+            language: language.to_owned(),
+            wake: Notify::new(),
+            position: watch::Sender::new(Position::default()),
+        }
+    }
+
+    /// A change was announced: read the feed now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.engine.read().is_ok_and(|e| e.is_some())
+    }
+
+    /// Until the index holds what transaction `txid` wrote (at most a moment).
+    pub async fn wait_for(&self, txid: i64) {
+        if !self.is_ready() {
+            return;
+        }
+        self.wake();
+        let mut position = self.position.subscribe();
+        let _ = tokio::time::timeout(
+            WAIT_FOR_INDEX,
+            position.wait_for(|position| position.txid > txid),
+        )
+        .await;
+    }
+
+    fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine.read().ok().and_then(|e| e.clone())
+    }
+
+    /// Runs `request` on a blocking thread (searching and cutting snippets is CPU work).
+    pub async fn find(&self, request: SearchRequest) -> Result<Found, ApiError> {
+        let engine = self.engine().ok_or_else(|| {
+            ApiError::Unavailable("the search index is being built; try again shortly".into())
+        })?;
+        let found = actix_web::web::block(move || engine.search(&request)).await?;
+        found.map_err(|error| ApiError::Internal(format!("search failed: {error}")))
+    }
+}

@@ -1,0 +1,322 @@
+//! Search through the index: what each reader may find, how it follows every kind of write,
+//! filters and orders in the index, estimated totals, and a node that builds its own index.
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, serve_on};
+
+async fn titles(app: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
+    let page = app.get(path, token).await.expect(200);
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn write(app: &TestApp, token: &str, body: Value) -> Value {
+    app.post("/api/v1/articles", Some(token), &body)
+        .await
+        .expect(201)
+}
+
+#[tokio::test]
+async fn drafts_and_scheduled_articles_are_found_only_by_who_may_read_them() {
+    let app = TestApp::spawn().await;
+    write(
+        &app,
+        &app.editor,
+        json!({"title": "Lantern public", "author": "test-author", "status": "published",
+        "body_markdown": "The lantern festival opens."}),
+    )
+    .await;
+    write(
+        &app,
+        &app.author,
+        json!({"title": "Lantern draft", "body_markdown": "A lantern draft, not public."}),
+    )
+    .await;
+    let tomorrow = (Utc::now() + Duration::days(1)).to_rfc3339();
+    write(
+        &app,
+        &app.editor,
+        json!({"title": "Lantern tomorrow", "author": "test-author", "status": "published",
+        "published_at": tomorrow, "body_markdown": "Lantern news for tomorrow."}),
+    )
+    .await;
+
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=lantern", None).await,
+        ["Lantern public"]
+    );
+    let mut staff = titles(
+        &app,
+        "/api/v1/articles?q=lantern",
+        Some(&app.editor),
+    )
+    .await;
+    staff.sort();
+    assert_eq!(
+        staff,
+        ["Lantern draft", "Lantern public", "Lantern tomorrow"]
+    );
+    assert_eq!(
+        titles(
+            &app,
+            "/api/v1/articles?q=lantern&status=scheduled",
+            Some(&app.editor)
+        )
+        .await,
+        ["Lantern tomorrow"]
+    );
+    assert_eq!(
+        titles(
+            &app,
+            "/api/v1/articles?q=lantern&status=draft",
+            Some(&app.author)
+        )
+        .await,
+        ["Lantern draft"]
+    );
+    // Whatever the words, a draft's text never reaches the public (not even in a total).
+    let public = app.get("/api/v1/articles?q=draft", None).await.expect(200);
+    assert_eq!(public["meta"]["total"], 0, "{public}");
+    app.get("/api/v1/articles?q=lantern&status=draft", None)
+        .await
+        .problem(403);
+}
+
+#[tokio::test]
+async fn the_index_follows_every_write() {
+    let app = TestApp::spawn().await;
+    let made = write(
+        &app,
+        &app.editor,
+        json!({"title": "Quay walls", "author": "test-author", "status": "published",
+        "tags": ["harbours"], "body_markdown": "Granite quay walls."}),
+    )
+    .await;
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=granite", None).await,
+        ["Quay walls"]
+    );
+    // An edit: the old words are gone, the new ones found.
+    app.patch(
+        &format!("/api/v1/articles/{id}"),
+        Some(&app.editor),
+        &json!({"body_markdown": "Basalt quay walls."}),
+    )
+    .await
+    .expect(200);
+    assert!(
+        titles(&app, "/api/v1/articles?q=granite", None)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=basalt", None).await,
+        ["Quay walls"]
+    );
+    // The author's name and the tag's name are searchable, and follow a rename.
+    app.patch(
+        "/api/v1/authors/test-author",
+        Some(&app.editor),
+        &json!({"name": "Wilhelmina Okafor"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=wilhelmina", None).await,
+        ["Quay walls"]
+    );
+    app.patch(
+        "/api/v1/tags/harbours",
+        Some(&app.editor),
+        &json!({"name": "Seaports", "slug": "seaports"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=seaports", None).await,
+        ["Quay walls"]
+    );
+    // Filters by the new slug work in the index.
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=basalt&tag=seaports", None).await,
+        ["Quay walls"]
+    );
+    assert!(
+        titles(&app, "/api/v1/articles?q=basalt&tag=harbours", None)
+            .await
+            .is_empty()
+    );
+    // Back to draft: gone for the public, found by staff; deleted: gone for all.
+    app.patch(
+        &format!("/api/v1/articles/{id}"),
+        Some(&app.editor),
+        &json!({"status": "draft"}),
+    )
+    .await
+    .expect(200);
+    assert!(
+        titles(&app, "/api/v1/articles?q=basalt", None)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        titles(&app, "/api/v1/articles?q=basalt", Some(&app.editor)).await,
+        ["Quay walls"]
+    );
+    app.delete(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .expect(204);
+    assert!(
+        titles(&app, "/api/v1/articles?q=basalt", Some(&app.editor))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn searches_sort_and_page_by_cursor_in_the_index() {
+    let app = TestApp::spawn().await;
+    let start = Utc::now() - Duration::days(30);
+    for i in 0..7 {
+        let at = (start + Duration::days(i)).to_rfc3339();
+        write(&app, &app.editor, json!({"title": format!("Ferry log {i}"), "author": "test-author",
+            "status": "published", "published_at": at, "body_markdown": format!("The ferry ran {} times.", i + 1)})).await;
+    }
+    // Newest first, three per page, every article once.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/articles?q=ferry&sort=-published_at&per_page=3".to_owned();
+    loop {
+        let page = app.get(&path, None).await.expect(200);
+        assert_eq!(page["meta"]["total"], 7);
+        assert_eq!(page["meta"]["total_estimated"], false);
+        for item in page["data"].as_array().unwrap() {
+            seen.push(item["title"].as_str().unwrap().to_owned());
+        }
+        match page["meta"]["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!(
+                    "/api/v1/articles?q=ferry&sort=-published_at&per_page=3&cursor={cursor}"
+                )
+            }
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..7).rev().map(|i| format!("Ferry log {i}")).collect();
+    assert_eq!(seen, expected);
+    // Oldest first by page number.
+    assert_eq!(
+        titles(
+            &app,
+            "/api/v1/articles?q=ferry&sort=published_at&per_page=2&page=2",
+            None
+        )
+        .await,
+        ["Ferry log 2", "Ferry log 3"]
+    );
+    // By relevance, paged by cursor: every hit once.
+    let mut by_rank = Vec::new();
+    let mut path = "/api/v1/articles?q=ferry&per_page=2".to_owned();
+    loop {
+        let page = app.get(&path, None).await.expect(200);
+        for item in page["data"].as_array().unwrap() {
+            assert!(
+                item["snippet"]
+                    .as_str()
+                    .unwrap()
+                    .contains("<mark>ferry</mark>"),
+                "{item}"
+            );
+            by_rank.push(item["title"].as_str().unwrap().to_owned());
+        }
+        match page["meta"]["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/articles?q=ferry&per_page=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    by_rank.sort();
+    let mut all: Vec<String> = (0..7).map(|i| format!("Ferry log {i}")).collect();
+    all.sort();
+    assert_eq!(by_rank, all);
+    // A search sorts by relevance or time; by title it says so.
+    let problem = app
+        .get("/api/v1/articles?q=ferry&sort=title", None)
+        .await
+        .problem(400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("relevance"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_node_builds_its_index_and_totals_past_a_thousand_are_estimated() {
+    let app = TestApp::spawn().await;
+    write(
+        &app,
+        &app.editor,
+        json!({"title": "Tidal mills", "author": "test-author", "status": "published",
+        "body_markdown": "Mills on the tide."}),
+    )
+    .await;
+    // 1,500 more, written straight into the database (no change recorded): only a node that
+    // builds its index from Postgres knows them.
+    app.exec(
+        "INSERT INTO articles (id, slug, title, excerpt, body_markdown, body_html, body_text, toc, status, \
+         published_at, author_id, word_count, reading_time_minutes) \
+         SELECT gen_random_uuid(), 'tidal-copy-' || n, 'Tidal copy ' || n, 'Tide tables.', 'Tide', '<p>Tide</p>', \
+         'Tidal tables ' || n, '[]', 'published', now() - interval '1 day', a.author_id, 1, 1 \
+         FROM generate_series(1, 1500) n, (SELECT author_id FROM articles LIMIT 1) a",
+    )
+    .await;
+    let (other, server) = serve_on(&app.database_url).await;
+    let client = reqwest::Client::new();
+    let search = |path: &'static str| {
+        let url = format!("{other}{path}");
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let tidal = search("/api/v1/articles?q=tidal&per_page=5").await;
+    assert_eq!(tidal["meta"]["total_estimated"], true, "{}", tidal["meta"]);
+    let total = tidal["meta"]["total"].as_i64().unwrap();
+    assert!(
+        (1_000..=3_000).contains(&total),
+        "an estimate near 1,501: {total}"
+    );
+    assert_eq!(tidal["data"].as_array().unwrap().len(), 5);
+    let mills = search("/api/v1/articles?q=mills").await;
+    assert_eq!(mills["meta"]["total"], 1);
+    assert_eq!(mills["meta"]["total_estimated"], false);
+    // A write through the first node reaches the second's index (announced by the feed).
+    write(
+        &app,
+        &app.editor,
+        json!({"title": "Weirs", "author": "test-author", "status": "published",
+        "body_markdown": "Weirs and sluices."}),
+    )
+    .await;
+    let mut found = false;
+    for _ in 0..100 {
+        if search("/api/v1/articles?q=sluices").await["meta"]["total"] == 1 {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found, "the other node's index took in the write");
+    server.stop(false).await;
+}
