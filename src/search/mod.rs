@@ -6,6 +6,7 @@
 mod documents;
 mod follow;
 pub mod query;
+mod snippet;
 
 use std::ops::Bound;
 use std::path::PathBuf;
@@ -22,7 +23,6 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
 };
-use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
     StopWordFilter, TextAnalyzer,
@@ -468,19 +468,29 @@ impl Engine {
         };
         found.truncate(request.limit);
         let (total, estimated) = count(&searcher, &query)?;
-        let snippets = SnippetGenerator::create(&searcher, &query, self.fields.text)
-            .map(|mut generator| {
-                generator.set_max_num_chars(240);
-                generator
-            })
-            .ok();
+        // The words searched for, as the index holds them: marked where they occur.
+        let mut terms = std::collections::HashSet::new();
+        for clause in clauses.iter().filter(|c| !c.negated) {
+            for item in &clause.either {
+                let (query::Item::Word(text) | query::Item::Phrase(text)) = item;
+                let mut stream = analyzer.token_stream(text);
+                while let Some(token) = stream.next() {
+                    terms.insert(token.text.clone());
+                }
+            }
+        }
+        let mut matcher = snippet::Matcher::new(&terms, self.analyzer.clone());
         let mut hits = Vec::with_capacity(found.len());
         for (score, address, id) in found {
             let doc: TantivyDocument = searcher.doc(address)?;
+            let text = doc
+                .get_first(self.fields.text)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
             hits.push(Hit {
                 id,
                 score,
-                snippet: snippet(&doc, self.fields.text, snippets.as_ref()),
+                snippet: matcher.snippet(text),
             });
         }
         Ok(Found {
@@ -549,45 +559,6 @@ fn count(searcher: &tantivy::Searcher, query: &dyn Query) -> tantivy::Result<(i6
         passed += u64::from(segment.max_doc());
     }
     Ok((counted as i64, false))
-}
-
-/// Text around the best matches with the marks the list escapes into `<mark>`; the start of
-/// the text when the words matched elsewhere (the title).
-fn snippet(doc: &TantivyDocument, field: Field, generator: Option<&SnippetGenerator>) -> String {
-    use crate::articles::queries::{MARK_END, MARK_START};
-    if let Some(snippet) = generator.map(|g| g.snippet_from_doc(doc))
-        && !snippet.highlighted().is_empty()
-    {
-        let fragment = snippet.fragment();
-        let mut marked = String::with_capacity(fragment.len() + 16);
-        let mut at = 0;
-        for range in snippet.highlighted() {
-            if range.start < at || range.end > fragment.len() {
-                continue;
-            }
-            marked.push_str(&fragment[at..range.start]);
-            marked.push(MARK_START);
-            marked.push_str(&fragment[range.clone()]);
-            marked.push(MARK_END);
-            at = range.end;
-        }
-        marked.push_str(&fragment[at..]);
-        return marked;
-    }
-    let text = doc
-        .get_first(field)
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let mut end = text.len().min(240);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let cut = if end < text.len() {
-        text[..end].rfind(char::is_whitespace).unwrap_or(end)
-    } else {
-        end
-    };
-    text[..cut].trim().to_owned()
 }
 
 /// This node's search index, as every request reaches it.

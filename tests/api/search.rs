@@ -50,12 +50,7 @@ async fn drafts_and_scheduled_articles_are_found_only_by_who_may_read_them() {
         titles(&app, "/api/v1/articles?q=lantern", None).await,
         ["Lantern public"]
     );
-    let mut staff = titles(
-        &app,
-        "/api/v1/articles?q=lantern",
-        Some(&app.editor),
-    )
-    .await;
+    let mut staff = titles(&app, "/api/v1/articles?q=lantern", Some(&app.editor)).await;
     staff.sort();
     assert_eq!(
         staff,
