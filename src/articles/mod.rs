@@ -255,7 +255,7 @@ async fn list_articles(
     let list_keys = ["articles"];
     // The public count of a list is shared by all its pages and orders: kept until an
     // article (or a filter's author or tag) changes.
-    let total = match reader {
+    let (total, estimated) = match reader {
         Reader::Public => {
             let list = format!("{filters:?}");
             match state.cache.count(&list, &list_keys) {
@@ -277,7 +277,11 @@ async fn list_articles(
         &pagination,
         &sort,
         &list_keys,
-        crate::http::pagination::Loaded::exact(rows, total),
+        crate::http::pagination::Loaded {
+            rows,
+            total,
+            estimated,
+        },
         |row| row.article.id,
         |row| view(row.article, &embeds, None, filters.include_body),
     )

@@ -18,7 +18,9 @@ use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
 };
 use crate::error::{ApiError, OnConstraint};
-use crate::http::pagination::{Cursor, KeyBound, KeyKind, Pagination, Sort, SortOption, time_key};
+use crate::http::pagination::{
+    Cursor, EXACT_TOTAL, KeyBound, KeyKind, Pagination, Sort, SortOption, time_key,
+};
 use crate::http::slugged::Slugged;
 use crate::images::model::{Image, ImageResponse};
 use crate::images::storage::MediaUrls;
@@ -260,21 +262,54 @@ pub async fn by_ids(
     Ok(sql.query().load(conn).await?)
 }
 
-/// How many articles the whole (filtered) list holds.
+/// How many articles the whole (filtered) list holds, and whether that is an estimate.
+/// Counting every row would cost a list more than its page (at 100,000 articles, 160 ms
+/// against 0.1 ms): the public list without filters reads the kept per-status totals;
+/// others count up to `EXACT_TOTAL` and, past it, take the planner's estimate.
 pub async fn count(
     conn: &mut AsyncPgConnection,
     reader: Reader,
     filters: &Filters,
-) -> Result<i64, ApiError> {
-    let mut count = Sql::default();
-    count.push("SELECT count(*) AS count FROM articles");
-    where_clause(&mut count, reader, filters);
+) -> Result<(i64, bool), ApiError> {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
-    Ok(count.query().get_result::<Count>(conn).await?.count)
+    let unfiltered = filters.author.is_none()
+        && filters.tags.is_empty()
+        && filters.published_after.is_none()
+        && filters.published_before.is_none()
+        && matches!(filters.status, None | Some(super::model::Status::Published));
+    if matches!(reader, Reader::Public) && unfiltered {
+        // Published ones, less those still to come (few: an index range).
+        let count: Count = diesel::sql_query(
+            "SELECT coalesce((SELECT articles FROM article_totals WHERE status = 'published'), 0) \
+             - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now()) AS count",
+        )
+        .get_result(conn)
+        .await?;
+        return Ok((count.count, false));
+    }
+    let mut bounded = Sql::default();
+    bounded.push("SELECT count(*) AS count FROM (SELECT 1 FROM articles");
+    where_clause(&mut bounded, reader, filters);
+    bounded.push(&format!(" LIMIT {}) counted", EXACT_TOTAL + 1));
+    let counted = bounded.query().get_result::<Count>(conn).await?.count;
+    if counted <= EXACT_TOTAL {
+        return Ok((counted, false));
+    }
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Json, column_name = "QUERY PLAN")]
+        plan: serde_json::Value,
+    }
+    let mut explain = Sql::default();
+    explain.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM articles");
+    where_clause(&mut explain, reader, filters);
+    let plan = explain.query().get_result::<Plan>(conn).await?;
+    let estimate = plan.plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
+    Ok((estimate.max(counted), true))
 }
 
 /// Rows after the cursor's, as one row comparison on (sort column, id): `Sort::after`'s,

@@ -27,6 +27,9 @@ pub const MAX_PER_PAGE: i64 = 100;
 /// How deep `page` may reach (`page * per_page`): an OFFSET reads and drops every row before
 /// the page, so deeper pages are reached by `cursor`, which costs what the first page does.
 pub const MAX_PAGED_ITEMS: i64 = 10_000;
+/// A list's `total` is exact up to here; past it, lists that would have to count every row
+/// (searches, filtered lists) estimate it and say so (`total_estimated`).
+pub const EXACT_TOTAL: i64 = 1_000;
 
 /// Paging parameters shared by every list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -378,7 +381,8 @@ pub struct ListMeta {
     pub per_page: i64,
     /// Items in the whole list (all pages): exact, unless `total_estimated`.
     pub total: i64,
-    /// `total` is an estimate: a search with more than 1,000 hits counts no further.
+    /// `total` is an estimate: a search or filtered list with more than 1,000 items counts
+    /// no further.
     pub total_estimated: bool,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[schema(required = true)]

@@ -39,11 +39,10 @@ pub use follow::{follow, rebuild_offline};
 use crate::articles::model::Status;
 use crate::changes::Position;
 use crate::error::ApiError;
+use crate::http::pagination::EXACT_TOTAL;
 
 /// Bumped when the schema or the analysis changes: an index of another version is rebuilt.
 const SCHEMA_VERSION: u32 = 1;
-/// `total` is counted exactly up to here; above, it is estimated from how far the count got.
-pub const EXACT_TOTAL: u64 = 1_000;
 const ANALYZER: &str = "lede";
 /// How long a write's answer waits for its own node's index (then it answers anyway).
 const WAIT_FOR_INDEX: Duration = Duration::from_secs(2);
@@ -548,7 +547,7 @@ fn count(searcher: &tantivy::Searcher, query: &dyn Query) -> tantivy::Result<(i6
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
                 counted += 1;
-                if counted > EXACT_TOTAL {
+                if counted > EXACT_TOTAL as u64 {
                     let through = passed + u64::from(doc) + 1;
                     let estimate = counted * all / through.max(1);
                     return Ok((estimate as i64, true));
