@@ -237,9 +237,8 @@ async fn create_token(
     author: Option<&str>,
     name: &str,
 ) -> anyhow::Result<String> {
-    use diesel_async::{AsyncConnection, AsyncPgConnection};
     lede::db::run_migrations(url).await?;
-    let mut conn = AsyncPgConnection::establish(url).await?;
+    let mut conn = lede::db::connect(url).await?;
     let author_id = match (role, author) {
         (Role::Author, None) => anyhow::bail!("an author token needs --author <slug or id>"),
         (Role::Admin | Role::Editor, Some(_)) => anyhow::bail!("only author tokens take --author"),
@@ -264,7 +263,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> anyhow::Result<()> {
-    use diesel_async::{AsyncConnection, AsyncPgConnection};
     let applied = lede::db::run_migrations(url).await?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "migrations applied");
@@ -273,7 +271,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         .await?
         .with_database_url(url);
     let first_admin = {
-        let mut conn = AsyncPgConnection::establish(url).await?;
+        let mut conn = lede::db::connect(url).await?;
         lede::demo::first_start(&state, &mut conn, config.demo).await?
     };
     let listener = TcpListener::bind(config.bind).map_err(|e| {

@@ -53,6 +53,16 @@ impl EmbeddedPostgres {
     /// cluster left running by a lede that is gone is stopped and started afresh, so this
     /// process owns and watches it.
     pub fn start(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
+        Self::start_with(dir, durability, &[])
+    }
+
+    /// `start`, with server settings (`name=value`) over lede's own: a cluster that also
+    /// listens on TCP, with TLS (as the tests' stand-in for an external server).
+    pub fn start_with(
+        dir: &Path,
+        durability: Durability,
+        settings: &[String],
+    ) -> anyhow::Result<Self> {
         let bin = find_binaries()?;
         let owner = cluster_owner()?;
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -99,6 +109,7 @@ impl EmbeddedPostgres {
             dir: dir.clone(),
             durability,
             owner,
+            settings: settings.to_vec(),
         };
         let mut cluster = EmbeddedPostgres {
             dir,
@@ -274,6 +285,8 @@ struct Launch {
     log: PathBuf,
     durability: Durability,
     owner: Option<(u32, u32)>,
+    /// `name=value` settings after lede's own (which they override).
+    settings: Vec<String>,
 }
 
 impl Launch {
@@ -307,6 +320,9 @@ impl Launch {
                 "-c",
                 "full_page_writes=off",
             ]);
+        }
+        for setting in &self.settings {
+            postgres.arg("-c").arg(setting);
         }
         run_as(&mut postgres, self.owner);
         let child = postgres.spawn().context("cannot start postgres")?;

@@ -1,6 +1,7 @@
 //! Database access: the connection pool, migrations and the embedded cluster.
 pub mod embedded;
 pub mod schema;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +61,11 @@ fn pool_of(
     // trip. A connection that died fails its first statement (a 503) and is dropped then.
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
+    let target = Arc::new(tls::Target::parse(database_url)?);
+    manager_config.custom_setup = Box::new(move |_| {
+        let target = target.clone();
+        Box::pin(async move { target.connect().await })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
         database_url,
         manager_config,
@@ -119,24 +125,37 @@ pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
 /// (it drives its connection with a private runtime), so any caller may await it. Nodes
 /// (or commands) starting at once take turns: an advisory lock is held while migrating.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
-    use diesel::Connection;
-    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-    let url = database_url.to_owned();
+    use diesel_async::RunQueryDsl;
+    let target = tls::Target::parse(database_url)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = (|| {
-            use diesel::RunQueryDsl;
-            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
-            // Released with the session, whatever happens.
-            diesel::sql_query("SELECT pg_advisory_lock(7306734)").execute(&mut conn)?;
-            let applied = conn
-                .run_pending_migrations(MIGRATIONS)
-                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+            // The harness blocks in place: a multi-threaded runtime of its own.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut conn = target.connect().await?;
+                // Released with the session, whatever happens.
+                diesel::sql_query("SELECT pg_advisory_lock(7306734)")
+                    .execute(&mut conn)
+                    .await?;
+                let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+                let applied = harness
+                    .run_pending_migrations(MIGRATIONS)
+                    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+                Ok(applied.iter().map(ToString::to_string).collect())
+            })
         })();
         let _ = tx.send(result);
     });
     rx.await?
+}
+
+/// One connection to `database_url` (TLS as its `sslmode` asks), outside any pool.
+pub async fn connect(database_url: &str) -> anyhow::Result<AsyncPgConnection> {
+    Ok(tls::Target::parse(database_url)?.connect().await?)
 }
 
 struct CountQueries(Arc<AtomicU64>);

@@ -637,17 +637,17 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
     use futures_util::StreamExt;
     // Keepalives: a connection that died silently (a dropped network path) is noticed in
     // about a minute, not the system's default two hours.
-    let mut config: tokio_postgres::Config = database_url.parse()?;
+    let target = crate::db::tls::Target::parse(database_url)?;
+    let mut config: tokio_postgres::Config = target.url().parse()?;
     config
         .keepalives_idle(Duration::from_secs(30))
         .keepalives_interval(Duration::from_secs(10))
         .keepalives_retries(3);
-    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
-    let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let (client, messages) = target.client(config).await?;
     let listener = state.clone();
     // The connection must be polled for LISTEN to be sent and notifications to arrive.
     let driver = tokio::spawn(async move {
-        let mut messages = std::pin::pin!(messages);
+        let mut messages = messages;
         while let Some(Ok(message)) = messages.next().await {
             if let tokio_postgres::AsyncMessage::Notification(note) = message {
                 let keys: Vec<&str> = note.payload().split_whitespace().collect();
