@@ -100,8 +100,14 @@ impl Target {
 
     /// A connection to the target.
     pub async fn connect(&self) -> ConnectionResult<AsyncPgConnection> {
-        let failed =
-            |e: tokio_postgres::Error| diesel::ConnectionError::BadConnection(e.to_string());
+        // "db error" alone says nothing: the server's own words are in the source.
+        let failed = |e: tokio_postgres::Error| {
+            let detail = std::error::Error::source(&e).map(ToString::to_string);
+            diesel::ConnectionError::BadConnection(match detail {
+                Some(detail) => format!("{e}: {detail}"),
+                None => e.to_string(),
+            })
+        };
         match &self.tls {
             None => {
                 let (client, connection) =

@@ -8,6 +8,7 @@ mod comments;
 mod errors;
 mod images;
 mod merge_patch;
+mod nodes;
 mod openapi;
 mod readpath;
 mod resilience;

@@ -1,0 +1,331 @@
+//! Past one machine: two lede processes against one Postgres reached over TCP with TLS
+//! (verified against a self-signed certificate; the server refuses connections without TLS)
+//! and one S3-compatible store (s3s-fs, from crates.io, serving a directory over HTTP).
+//! An upload through one node is served by the other; a write through one is seen through
+//! the other's cache and search at once.
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use lede::db::embedded::{Durability, EmbeddedPostgres};
+use serde_json::{Value, json};
+
+/// A lede process, stopped when dropped.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // SAFETY: signals a child this test started and still owns.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn lede(env: &[(String, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lede"));
+    command.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    command
+}
+
+async fn start_node(env: &[(String, String)], data: &Path) -> Node {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(data.with_extension("log")).expect("log file");
+    let child = lede(env)
+        .env("LEDE_DATA_DIR", data)
+        .env("LEDE_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start lede");
+    let node = Node { child, base };
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(reply) = client.get(format!("{}/readyz", node.base)).send().await
+            && reply.status() == 200
+        {
+            return node;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "node did not become ready: {}",
+        std::fs::read_to_string(data.with_extension("log")).unwrap_or_default()
+    );
+}
+
+/// The S3-compatible store: s3s-fs over `root`, on a port of its own, in this process.
+async fn start_s3(
+    root: &Path,
+    access: &str,
+    secret: &str,
+) -> (String, tokio::task::JoinHandle<()>) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs root");
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(access, secret));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind s3");
+    let endpoint = format!("http://{}", listener.local_addr().expect("s3 address"));
+    let server = tokio::spawn(async move {
+        let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        while let Ok((socket, _)) = listener.accept().await {
+            let connection = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+        }
+    });
+    (endpoint, server)
+}
+
+/// Files the `postgres` user (the server runs as it when the tests are root) may read.
+fn give_to_postgres(path: &Path) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let name = std::ffi::CString::new("postgres").unwrap();
+    // SAFETY: getpwnam returns a pointer to static storage or null; read at once.
+    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
+    assert!(!entry.is_null(), "no postgres user");
+    // SAFETY: entry is non-null.
+    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+}
+
+fn png() -> Vec<u8> {
+    let img = image::DynamicImage::ImageRgb8(image::ImageBuffer::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 120])
+    }));
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn two_nodes_share_postgres_over_tls_and_an_s3_store() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir: PathBuf = std::env::temp_dir().join(format!("lede-nodes-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    for d in [&dir, &dir.join("tls")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // A self-signed certificate for 127.0.0.1, the server's only way in over TCP.
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("tls/server.crt"), dir.join("tls/server.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    give_to_postgres(&key);
+    give_to_postgres(&cert);
+    let pg_port = free_port();
+    let settings = vec![
+        "listen_addresses=127.0.0.1".to_owned(),
+        format!("port={pg_port}"),
+        "ssl=on".to_owned(),
+        format!("ssl_cert_file={}", cert.display()),
+        format!("ssl_key_file={}", key.display()),
+    ];
+    let pg_dir = dir.join("pg");
+    let mut postgres = tokio::task::spawn_blocking(move || {
+        EmbeddedPostgres::start_with(&pg_dir, Durability::Throwaway, &settings)
+    })
+    .await
+    .unwrap()
+    .expect("start the TCP Postgres");
+    // Over TCP only with TLS; the socket stays for this test's own setup.
+    std::fs::write(
+        postgres.dir().join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 0.0.0.0/0 reject\n",
+    )
+    .unwrap();
+    {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        // (The socket's name carries the port.)
+        let socket = format!("{} port={pg_port}", postgres.url_for("postgres"));
+        let mut admin = AsyncPgConnection::establish(&socket).await.unwrap();
+        for sql in ["SELECT pg_reload_conf()", "CREATE DATABASE lede"] {
+            diesel::sql_query(sql).execute(&mut admin).await.unwrap();
+        }
+    }
+    let database_url = format!(
+        "postgres://lede@127.0.0.1:{pg_port}/lede?sslmode=verify-full&sslrootcert={}",
+        cert.display()
+    );
+    // Without TLS the server says no (in its own words): what follows went over TLS.
+    let refused = lede::db::connect(&format!(
+        "postgres://lede@127.0.0.1:{pg_port}/lede?sslmode=disable"
+    ))
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(refused.contains("no encryption"), "{refused}");
+    // A certificate for another name is refused by verify-full.
+    let other = rcgen::generate_simple_self_signed(vec!["db.example".to_owned()]).unwrap();
+    std::fs::write(dir.join("tls/other.crt"), other.cert.pem()).unwrap();
+    let wrong = lede::db::connect(&format!(
+        "postgres://lede@127.0.0.1:{pg_port}/lede?sslmode=verify-full&sslrootcert={}",
+        dir.join("tls/other.crt").display()
+    ))
+    .await;
+    assert!(wrong.is_err(), "a server whose certificate is not trusted");
+
+    let (access, secret) = ("lede-test", "lede-test-secret");
+    std::fs::create_dir_all(dir.join("s3/media")).unwrap();
+    let (s3, s3_server) = start_s3(&dir.join("s3"), access, secret).await;
+    let env: Vec<(String, String)> = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("LEDE_DEMO", "false"),
+        ("LEDE_LOG", "warn"),
+        ("LEDE_STORAGE_URL", "s3://media"),
+        ("AWS_ENDPOINT", s3.as_str()),
+        ("AWS_ACCESS_KEY_ID", access),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let one = start_node(&env, &dir.join("node-1")).await;
+    let two = start_node(&env, &dir.join("node-2")).await;
+    let made = lede(&env)
+        .args(["token", "create", "--role", "editor"])
+        .output()
+        .expect("token create");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap() }
+    };
+
+    // An upload through one node is stored in S3 and served by the other.
+    let bytes = png();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone())
+            .file_name("grid.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let image: Value = client
+        .post(format!("{}/api/v1/images", one.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let original = image["url"].as_str().unwrap_or_else(|| panic!("{image}"));
+    let path = original
+        .strip_prefix(&one.base)
+        .expect("a URL of the first node");
+    let served = get(format!("{}{path}", two.base)).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(
+        served.bytes().await.unwrap(),
+        bytes,
+        "the same bytes, from S3"
+    );
+    assert!(
+        walkdir(&dir.join("s3/media"))
+            .iter()
+            .any(|f| f.ends_with(".png")),
+        "the file is in the bucket's directory"
+    );
+
+    // The second node's answers (kept in its cache) and its search see a write through the
+    // first at once.
+    let list = format!("{}/api/v1/articles", two.base);
+    assert_eq!(
+        get(list.clone()).await.json::<Value>().await.unwrap()["meta"]["total"],
+        0
+    );
+    let search = format!("{}/api/v1/articles?q=cormorants", two.base);
+    assert_eq!(
+        get(search.clone()).await.json::<Value>().await.unwrap()["meta"]["total"],
+        0
+    );
+    let author: Value = client
+        .post(format!("{}/api/v1/authors", one.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Noor Haddad"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = client
+        .post(format!("{}/api/v1/articles", one.base))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Cormorants of the breakwater", "author": author["slug"], "status": "published",
+            "cover_image": image["id"], "body_markdown": "The cormorants dry their wings."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let mut seen = (false, false);
+    for _ in 0..100 {
+        let listed = get(list.clone()).await.json::<Value>().await.unwrap();
+        let found = get(search.clone()).await.json::<Value>().await.unwrap();
+        seen = (listed["meta"]["total"] == 1, found["meta"]["total"] == 1);
+        if seen == (true, true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, (true, true), "(list, search) of the second node");
+
+    drop((one, two));
+    s3_server.abort();
+    tokio::task::spawn_blocking(move || postgres.stop())
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn walkdir(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walkdir(&path));
+            } else {
+                files.push(path.display().to_string());
+            }
+        }
+    }
+    files
+}
