@@ -25,6 +25,17 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// A read replica of that database for public reads (answers without a token), used
+    /// while it has replayed every change this node has heard of; token holders always read
+    /// the primary.
+    #[arg(
+        long,
+        env = "LEDE_DATABASE_REPLICA_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_replica_url: Option<String>,
+
     /// Directory for lede's own data (the embedded Postgres cluster, media files).
     #[arg(long, env = "LEDE_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
@@ -208,6 +219,7 @@ impl Config {
         Config {
             bind: "127.0.0.1:0".parse().expect("literal address"),
             database_url: Some(database_url),
+            database_replica_url: None,
             data_dir: PathBuf::from("./data"),
             public_url: None,
             cors_origins: "*".into(),

@@ -37,6 +37,8 @@ pub struct AppState {
     pub pool: db::Pool,
     /// Connections for background work (see `db::Database::background`).
     pub background: db::Pool,
+    /// A read replica for public reads, when configured.
+    pub replica: Option<std::sync::Arc<db::replica::Replica>>,
     /// Statements run so far by the pool's connections.
     pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where absolute URLs point, and who a request comes from.
@@ -97,6 +99,7 @@ impl AppState {
             },
             pool: database.pool,
             background: database.background,
+            replica: database.replica.map(db::replica::Replica::new),
             queries: database.queries,
             origin: http::origin::Origin::new(
                 config.public_url.as_deref(),
@@ -242,6 +245,9 @@ pub fn serve(
         http::cache::listen(state.clone(), url);
     }
     search::follow(state.clone());
+    if let Some(replica) = &state.replica {
+        replica.follow(state.pool.clone());
+    }
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
         .shutdown_timeout(30);
@@ -253,12 +259,15 @@ pub fn serve(
 
 /// The pool for a configuration's database.
 pub fn pool_for(database_url: &str, config: &Config) -> anyhow::Result<db::Database> {
-    db::build_pool(
-        database_url,
-        config.pool_size,
-        Duration::from_secs(config.pool_timeout_secs.max(1)),
-        Duration::from_millis(config.statement_timeout_ms),
-    )
+    let timeout = Duration::from_secs(config.pool_timeout_secs.max(1));
+    let statement_timeout = Duration::from_millis(config.statement_timeout_ms);
+    let database = db::build_pool(database_url, config.pool_size, timeout, statement_timeout)?;
+    match &config.database_replica_url {
+        Some(replica) => {
+            database.with_replica(replica, config.pool_size, timeout, statement_timeout)
+        }
+        None => Ok(database),
+    }
 }
 
 /// Shared by the binary and tests: the document as committed in `openapi/openapi.json`.

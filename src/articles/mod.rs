@@ -246,9 +246,9 @@ async fn list_articles(
     let urls = state.storage.urls(&req);
     let reader = reader(&auth);
     if filters.q.is_some() {
-        return search_articles(&req, &state, reader, &filters, &pagination, &sort, &urls).await;
+        return search_articles(&req, &state, &auth, &filters, &pagination, &sort, &urls).await;
     }
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort).await?;
     // Every change to an author or tag names `articles` too, so a filter by a renamed
     // one's slug is dropped with the rest.
@@ -292,7 +292,7 @@ async fn list_articles(
 async fn search_articles(
     req: &HttpRequest,
     state: &AppState,
-    reader: Reader,
+    auth: &Auth,
     filters: &Filters,
     pagination: &Pagination,
     sort: &Sort<ListedArticle>,
@@ -300,6 +300,7 @@ async fn search_articles(
 ) -> Result<HttpResponse, ApiError> {
     use crate::http::pagination::KeyBound;
     use crate::search::{Order, SearchRequest, Visibility};
+    let reader = reader(auth);
     let after = match pagination.cursor(sort)? {
         Some(cursor) => Some((sort.bound(cursor)?, cursor.id)),
         None => None,
@@ -352,7 +353,7 @@ async fn search_articles(
             limit: pagination.per_page as usize + 1,
         })
         .await?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(state).await?;
     let ids: Vec<Uuid> = found.hits.iter().map(|hit| hit.id).collect();
     let mut articles: HashMap<Uuid, ListedArticle> =
         queries::by_ids(&mut conn, reader, filters, &ids)
@@ -419,7 +420,7 @@ async fn find_article(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reader = reader(&auth);
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let article = match queries::find(&mut conn, &key).await? {
         Some(article) => article,
         None => {
@@ -598,7 +599,7 @@ async fn list_revisions(
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::REVISION_SORTS, "-version")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let article = revisable(&mut conn, &auth, &key).await?;
     let loaded = queries::revisions(&mut conn, article.id, &pagination, &sort).await?;
     list_response(
@@ -632,7 +633,7 @@ async fn find_revision(
     path: web::Path<(String, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, version) = path.into_inner();
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let article = revisable(&mut conn, &auth, &key).await?;
     let revision = queries::revision(&mut conn, article.id, version)
         .await?

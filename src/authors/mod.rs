@@ -70,7 +70,7 @@ async fn list_authors(
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "name")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let Loaded { rows, total, .. } = queries::list(&mut conn, &pagination, &sort).await?;
     let urls = state.storage.urls(&req);
     let avatars = avatars(&mut conn, &rows, &urls).await?;
@@ -152,7 +152,7 @@ async fn find_author(
     auth: Auth,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let author = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("author", &key))?;

@@ -312,12 +312,12 @@ struct ThreadSort {
 async fn list_article_comments(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     key: web::Path<String>,
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "created_at")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let article = public_article(&mut conn, &key).await?;
     let Loaded { rows, total, .. } =
         queries::thread_roots(&mut conn, article.id, &pagination, &sort).await?;
@@ -434,13 +434,13 @@ fn nest(
 async fn list_replies(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<Uuid>,
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let sort = pagination.sort(&REPLY_SORTS, "thread")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let comment = queries::find(&mut conn, id)
         .await?
         .filter(|c| c.status == "approved")
@@ -517,7 +517,7 @@ async fn list_comments(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
     let sort = pagination.sort(&queries::SORTS, "-created_at")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let loaded = queries::list(
         &mut conn,
         &pagination,
@@ -559,7 +559,7 @@ async fn find_comment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(STAFF)?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let comment = queries::find(&mut conn, *id)
         .await?
         .ok_or_else(|| comment_not_found(*id))?;

@@ -1,5 +1,6 @@
 //! Database access: the connection pool, migrations and the embedded cluster.
 pub mod embedded;
+pub mod replica;
 pub mod schema;
 pub mod tls;
 
@@ -44,6 +45,7 @@ pub fn build_pool(
     Ok(Database {
         pool,
         background,
+        replica: None,
         queries,
     })
 }
@@ -113,7 +115,29 @@ pub struct Database {
     /// For work no request waits on (the search index's feed): it never takes a connection
     /// a reader needs, and its statements are not counted as requests'.
     pub background: Pool,
+    /// A read replica for public reads (`LEDE_DATABASE_REPLICA_URL`).
+    pub replica: Option<Pool>,
     pub queries: Arc<AtomicU64>,
+}
+
+impl Database {
+    /// Adds a read replica's pool (its statements counted with the primary's).
+    pub fn with_replica(
+        mut self,
+        replica_url: &str,
+        size: usize,
+        timeout: Duration,
+        statement_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        self.replica = Some(pool_of(
+            replica_url,
+            size,
+            timeout,
+            statement_timeout,
+            Some(self.queries.clone()),
+        )?);
+        Ok(self)
+    }
 }
 
 /// Takes a connection from the pool, or a 503 when the database is out of reach.

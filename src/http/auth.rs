@@ -70,6 +70,20 @@ impl Auth {
         self.0.is_some()
     }
 
+    /// A connection for a read: the replica's for a public read while it has every change
+    /// this node has heard of (see `db::replica`), else the primary's. Token holders read
+    /// the primary: their own writes, at once.
+    pub async fn read_conn(&self, state: &crate::AppState) -> Result<crate::db::Conn, ApiError> {
+        match &state.replica {
+            Some(replica)
+                if !self.is_authenticated() && state.cache.is_listening() && replica.is_fresh() =>
+            {
+                crate::db::conn(&replica.pool).await
+            }
+            _ => crate::db::conn(&state.pool).await,
+        }
+    }
+
     /// The principal when its role is one of `roles`: 401 without a token, 403 otherwise.
     pub fn require(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
         let principal = self.0.as_ref().ok_or_else(|| {

@@ -374,6 +374,9 @@ pub async fn cache(
         // finds it in this node's search at once: the answer waits for the index.
         let (response, recorded) = changes::recording(next.call(req)).await;
         state.cache.changed(&recorded.keys);
+        if let (Some(replica), Some(_)) = (&state.replica, recorded.txid) {
+            replica.changed();
+        }
         if let Some(txid) = recorded.txid {
             state.search.wait_for(txid).await;
         }
@@ -653,6 +656,9 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
                 let keys: Vec<&str> = note.payload().split_whitespace().collect();
                 listener.cache.changed(&keys);
                 listener.search.wake();
+                if let Some(replica) = &listener.replica {
+                    replica.changed();
+                }
             }
         }
     });

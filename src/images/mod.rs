@@ -75,12 +75,12 @@ pub struct ImageQuery {
 async fn list_images(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     pagination: Pagination,
     query: web::Query<ImageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "-created_at")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let loaded = queries::list(&mut conn, &pagination, &sort, query.mime_type.as_deref()).await?;
     let urls = state.storage.urls(&req);
     list_response(
@@ -108,10 +108,10 @@ async fn list_images(
 async fn find_image(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let image = queries::find(&mut conn, *id)
         .await?
         .ok_or_else(|| not_found(*id))?;

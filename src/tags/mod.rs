@@ -65,11 +65,11 @@ async fn view(conn: &mut AsyncPgConnection, tag: Tag) -> Result<TagResponse, Api
 async fn list_tags(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "name")?;
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let loaded = queries::list(&mut conn, &pagination, &sort).await?;
     let ids: Vec<Uuid> = loaded.rows.iter().map(|t| t.id).collect();
     let counts = crate::articles::queries::public_counts_by_tag(&mut conn, &ids).await?;
@@ -103,10 +103,10 @@ async fn list_tags(
 async fn find_tag(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _auth: Auth,
+    auth: Auth,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = auth.read_conn(&state).await?;
     let tag = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("tag", &key))?;

@@ -98,19 +98,25 @@ async fn start_s3(
     (endpoint, server)
 }
 
-/// Files the `postgres` user (the server runs as it when the tests are root) may read.
-fn give_to_postgres(path: &Path) {
+/// The `postgres` user's ids when the tests run as root (the server runs as it then).
+fn postgres_user() -> Option<(u32, u32)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return;
+        return None;
     }
     let name = std::ffi::CString::new("postgres").unwrap();
     // SAFETY: getpwnam returns a pointer to static storage or null; read at once.
     let entry = unsafe { libc::getpwnam(name.as_ptr()) };
     assert!(!entry.is_null(), "no postgres user");
     // SAFETY: entry is non-null.
-    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    Some(unsafe { ((*entry).pw_uid, (*entry).pw_gid) })
+}
+
+/// Files the `postgres` user must own.
+fn give_to_postgres(path: &Path) {
+    if let Some((uid, gid)) = postgres_user() {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    }
 }
 
 fn png() -> Vec<u8> {
@@ -328,4 +334,230 @@ fn walkdir(dir: &Path) -> Vec<String> {
         }
     }
     files
+}
+
+#[tokio::test]
+async fn a_replica_serves_public_reads_only_while_it_has_every_change() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir: PathBuf = std::env::temp_dir().join(format!("lede-replica-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (primary_port, standby_port) = (free_port(), free_port());
+    let primary_dir = dir.join("primary");
+    let mut primary = tokio::task::spawn_blocking(move || {
+        EmbeddedPostgres::start_with(
+            &primary_dir,
+            Durability::Throwaway,
+            &[format!("port={primary_port}")],
+        )
+    })
+    .await
+    .unwrap()
+    .expect("start the primary");
+    let socket = |cluster: &EmbeddedPostgres, port: u16, db: &str| {
+        format!("{} port={port}", cluster.url_for(db))
+    };
+    {
+        let mut admin = AsyncPgConnection::establish(&socket(&primary, primary_port, "postgres"))
+            .await
+            .unwrap();
+        diesel::sql_query("CREATE DATABASE lede")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    // A streaming standby, copied from the primary with pg_basebackup.
+    let standby_dir = dir.join("standby");
+    std::fs::create_dir_all(&standby_dir).unwrap();
+    std::fs::set_permissions(&standby_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    give_to_postgres(&standby_dir);
+    let bin = lede::db::embedded::find_binaries().unwrap();
+    // Beside the server binaries, or the client package's on PATH.
+    let basebackup = Some(bin.join("pg_basebackup"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("pg_basebackup"));
+    let mut backup = Command::new(basebackup);
+    backup
+        .arg("-D")
+        .arg(&standby_dir)
+        .args([
+            "-R",
+            "-c",
+            "fast",
+            "-X",
+            "stream",
+            "-U",
+            "lede",
+            "-p",
+            &primary_port.to_string(),
+            "-h",
+        ])
+        .arg(primary.dir());
+    if let Some((uid, gid)) = postgres_user() {
+        backup.uid(uid).gid(gid);
+    }
+    let copied = backup
+        .output()
+        .unwrap_or_else(|e| panic!("{} {e}", bin.display()));
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    let standby_path = standby_dir.clone();
+    let mut standby = tokio::task::spawn_blocking(move || {
+        EmbeddedPostgres::start_with(
+            &standby_path,
+            Durability::Throwaway,
+            &[format!("port={standby_port}")],
+        )
+    })
+    .await
+    .unwrap()
+    .expect("start the standby");
+    let reads_on_standby = || {
+        let url = socket(&standby, standby_port, "postgres");
+        async move {
+            let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            // Live (the cumulative statistics are flushed seconds later): lede's
+            // connections there, and what they ran last.
+            let count: Count = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = 'lede' AND query LIKE '%author%'",
+            )
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+            count.n
+        }
+    };
+
+    let env: Vec<(String, String)> = vec![
+        (
+            "DATABASE_URL".into(),
+            socket(&primary, primary_port, "lede"),
+        ),
+        (
+            "LEDE_DATABASE_REPLICA_URL".into(),
+            socket(&standby, standby_port, "lede"),
+        ),
+        ("LEDE_DEMO".into(), "false".into()),
+        ("LEDE_LOG".into(), "warn".into()),
+    ];
+    let node = start_node(&env, &dir.join("node")).await;
+    let made = lede(&env)
+        .args(["token", "create", "--role", "editor"])
+        .output()
+        .expect("token create");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let client = reqwest::Client::new();
+    let read = |path: String, token: Option<String>| {
+        let client = client.clone();
+        let url = format!("{}{path}", node.base);
+        async move {
+            let mut request = client.get(url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let reply = request.send().await.unwrap();
+            (
+                reply.status().as_u16(),
+                reply.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let write = |method: reqwest::Method, path: &str, body: Value| {
+        client
+            .request(method, format!("{}{path}", node.base))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let author: Value = write(
+        reqwest::Method::POST,
+        "/api/v1/authors",
+        json!({"name": "Ines Marchetti"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let slug = author["slug"].as_str().unwrap().to_owned();
+
+    // Public reads, once the replica has what the node heard of, are the replica's.
+    assert_eq!(reads_on_standby().await, 0);
+    let mut served = 0;
+    for page in 1..=20 {
+        let (status, _) = read(format!("/api/v1/authors?per_page={page}"), None).await;
+        served += u8::from(status == 200);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(served, 20);
+    let on_standby = reads_on_standby().await;
+    assert!(
+        on_standby >= 1,
+        "public reads went to the replica: {on_standby} connections there read authors"
+    );
+
+    // With replay paused, a write is not on the replica: the writer (a token) and the public
+    // both see it at once, from the primary.
+    {
+        let mut conn = AsyncPgConnection::establish(&socket(&standby, standby_port, "postgres"))
+            .await
+            .unwrap();
+        diesel::sql_query("SELECT pg_wal_replay_pause()")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let renamed = write(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/authors/{slug}"),
+        json!({"bio": "Covers the harbour."}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(renamed.status(), 200);
+    let (_, own) = read(format!("/api/v1/authors/{slug}"), Some(token.clone())).await;
+    assert_eq!(own["bio"], "Covers the harbour.");
+    for page in 21..=25 {
+        let (_, public) = read(format!("/api/v1/authors?per_page={page}"), None).await;
+        assert_eq!(
+            public["data"][0]["bio"], "Covers the harbour.",
+            "a public read while the replica lags"
+        );
+    }
+    let (_, public) = read(format!("/api/v1/authors/{slug}"), None).await;
+    assert_eq!(public["bio"], "Covers the harbour.");
+    {
+        let mut conn = AsyncPgConnection::establish(&socket(&standby, standby_port, "postgres"))
+            .await
+            .unwrap();
+        diesel::sql_query("SELECT pg_wal_replay_resume()")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    drop(node);
+    tokio::task::spawn_blocking(move || {
+        standby.stop();
+        primary.stop();
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
