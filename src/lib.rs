@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod images;
+pub mod jobs;
 pub mod openapi;
 pub mod search;
 pub mod system;
@@ -245,6 +246,7 @@ pub fn serve(
         http::cache::listen(state.clone(), url);
     }
     search::follow(state.clone());
+    jobs::run(state.clone());
     if let Some(replica) = &state.replica {
         replica.follow(state.pool.clone());
     }

@@ -74,7 +74,11 @@ impl Replica {
     async fn check(&self, primary: &Pool) -> anyhow::Result<()> {
         if self.needed.load(Ordering::SeqCst) == UNKNOWN {
             let seen = self.changes.load(Ordering::SeqCst);
-            let position = lsn(primary, "pg_current_wal_lsn()").await?.unwrap_or(0);
+            // Where WAL is inserted, not where it is written: with asynchronous commit a
+            // commit's record may not be written yet, and the replica must have it too.
+            let position = lsn(primary, "pg_current_wal_insert_lsn()")
+                .await?
+                .unwrap_or(0);
             // A change heard of meanwhile may be past this position: read it again.
             if self.changes.load(Ordering::SeqCst) == seen {
                 let _ = self.needed.compare_exchange(

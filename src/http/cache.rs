@@ -667,23 +667,7 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
         .await?;
     state.cache.empty();
     state.cache.listening.store(true, Ordering::SeqCst);
-    // Now and then (and on each reconnect), old changes and rate-limit buckets are removed.
-    let pool = state.pool.clone();
-    let pruner = tokio::spawn(async move {
-        loop {
-            if let Ok(mut conn) = crate::db::conn(&pool).await {
-                if let Err(error) = changes::prune(&mut conn).await {
-                    tracing::warn!(%error, "could not prune old changes");
-                }
-                if let Err(error) = crate::comments::queries::forget_old_limits(&mut conn).await {
-                    tracing::warn!(%error, "could not prune old comment limits");
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-    });
     let ended = driver.await;
-    pruner.abort();
     ended?;
     anyhow::bail!("notification stream ended")
 }

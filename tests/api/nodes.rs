@@ -313,6 +313,48 @@ async fn two_nodes_share_postgres_over_tls_and_an_s3_store() {
     }
     assert_eq!(seen, (true, true), "(list, search) of the second node");
 
+    // Jobs: 40 due at once, two nodes claiming; each is done, and done once.
+    {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        let socket = format!("{} port={pg_port}", postgres.url_for("lede"));
+        let mut admin = AsyncPgConnection::establish(&socket).await.unwrap();
+        diesel::sql_query(
+            "INSERT INTO jobs (kind, run_at) SELECT 'prune', now() FROM generate_series(1, 40)",
+        )
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        #[derive(diesel::QueryableByName, Debug, PartialEq)]
+        struct Tally {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            done: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            pending: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            twice: i64,
+        }
+        let mut tally = None;
+        for _ in 0..200 {
+            let now: Tally = diesel::sql_query(
+                "SELECT count(*) FILTER (WHERE done_at IS NOT NULL) AS done, \
+                 count(*) FILTER (WHERE done_at IS NULL AND run_at <= now()) AS pending, \
+                 count(*) FILTER (WHERE attempts > 1) AS twice FROM jobs WHERE kind = 'prune'",
+            )
+            .get_result(&mut admin)
+            .await
+            .unwrap();
+            let finished = now.pending == 0 && now.done >= 41;
+            tally = Some(now);
+            if finished {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let tally = tally.unwrap();
+        assert!(tally.done >= 41 && tally.pending == 0, "{tally:?}");
+        assert_eq!(tally.twice, 0, "no job ran twice: {tally:?}");
+    }
+
     drop((one, two));
     s3_server.abort();
     tokio::task::spawn_blocking(move || postgres.stop())
@@ -537,7 +579,7 @@ async fn a_replica_serves_public_reads_only_while_it_has_every_change() {
         let (_, public) = read(format!("/api/v1/authors?per_page={page}"), None).await;
         assert_eq!(
             public["data"][0]["bio"], "Covers the harbour.",
-            "a public read while the replica lags"
+            "a public read while the replica lags: {public}"
         );
     }
     let (_, public) = read(format!("/api/v1/authors/{slug}"), None).await;

@@ -1,0 +1,112 @@
+//! The runner of work that must be done once by any node: a `jobs` row, claimed with
+//! `FOR UPDATE SKIP LOCKED` (nodes never wait on each other and never take the same one) as
+//! a lease (`locked_until`): a node that dies mid-job leaves it to another when the lease
+//! runs out. Runs on the background pool, never on the one that serves requests.
+//!
+//! Kinds: `prune` (hourly housekeeping: old changes and rate-limit buckets; each run
+//! schedules the next).
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// How long a claim holds before another node may take the job.
+const LEASE: &str = "5 minutes";
+/// How often an idle node looks for due jobs.
+const POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+/// Starts this node's runner.
+pub fn run(state: web::Data<AppState>) {
+    let node = uuid::Uuid::now_v7().to_string();
+    tokio::spawn(async move {
+        loop {
+            match next(&state, &node).await {
+                Ok(true) => continue,
+                Ok(false) => tokio::time::sleep(POLL).await,
+                Err(error) => {
+                    tracing::warn!(%error, "jobs: cannot claim; retrying");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        }
+    });
+}
+
+/// Claims and runs one due job. False when none is due.
+async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
+    let mut conn = crate::db::conn(&state.background).await?;
+    let claimed: Option<Claimed> = diesel::sql_query(format!(
+        "UPDATE jobs SET attempts = attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
+         WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() \
+                     AND (locked_until IS NULL OR locked_until < now()) \
+                     ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, kind, attempts"
+    ))
+    .bind::<Text, _>(node)
+    .get_result(&mut conn)
+    .await
+    .optional()?;
+    let Some(job) = claimed else {
+        return Ok(false);
+    };
+    let outcome = match job.kind.as_str() {
+        "prune" => prune(&mut conn).await,
+        other => Err(ApiError::Internal(format!("unknown job kind `{other}`"))),
+    };
+    match outcome {
+        Ok(()) => {
+            diesel::sql_query(
+                "UPDATE jobs SET done_at = now(), locked_until = NULL WHERE id = $1 AND locked_by = $2",
+            )
+            .bind::<BigInt, _>(job.id)
+            .bind::<Text, _>(node)
+            .execute(&mut conn)
+            .await?;
+        }
+        Err(error) => {
+            tracing::warn!(id = job.id, kind = %job.kind, %error, "job failed; it will be retried");
+            // Again later, waiting longer each time (up to an hour).
+            let wait = 2i64
+                .saturating_pow(job.attempts.clamp(0, 12) as u32)
+                .min(3600);
+            diesel::sql_query(
+                "UPDATE jobs SET locked_until = NULL, last_error = $2, \
+                 run_at = now() + make_interval(secs => $3) WHERE id = $1",
+            )
+            .bind::<BigInt, _>(job.id)
+            .bind::<Nullable<Text>, _>(Some(error.to_string()))
+            .bind::<diesel::sql_types::Double, _>(wait as f64)
+            .execute(&mut conn)
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
+/// Removes what is kept only for a while, and schedules the next run in an hour.
+async fn prune(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
+    crate::changes::prune(conn).await?;
+    crate::comments::queries::forget_old_limits(conn).await?;
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, run_at) SELECT 'prune', now() + interval '1 hour' \
+         WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'prune' AND done_at IS NULL AND locked_until IS NULL)",
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
