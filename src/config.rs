@@ -210,8 +210,8 @@ pub struct Config {
 
 impl Config {
     /// Where this node keeps its search index (rebuildable from Postgres at any time).
-    pub fn search_index_dir(&self) -> Option<PathBuf> {
-        Some(self.data_dir.join("search"))
+    pub fn search_index_dir(&self) -> PathBuf {
+        self.data_dir.join("search")
     }
 
     /// Settings for tests and tools: every default, no environment.

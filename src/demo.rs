@@ -593,6 +593,10 @@ async fn copy_articles(conn: &mut AsyncPgConnection, count: usize) -> anyhow::Re
     diesel::sql_query("DROP TABLE seed_base, seed_copy")
         .execute(conn)
         .await?;
+    // Written behind the feed's back: every node's search index must be built again.
+    diesel::sql_query("DELETE FROM lede_meta WHERE key = 'search_identity'")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

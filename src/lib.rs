@@ -91,7 +91,7 @@ impl AppState {
                 config.cache_max_age,
                 config.cache_stale,
             ),
-            search: search::Search::new(config.search_index_dir(), &config.search_language),
+            search: search::Search::new(Some(config.search_index_dir()), &config.search_language),
             database_url: None,
             image_budget: images::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: images::process::Limits {
@@ -248,7 +248,7 @@ pub fn serve(
     search::follow(state.clone());
     jobs::run(state.clone());
     if let Some(replica) = &state.replica {
-        replica.follow(state.pool.clone());
+        replica.follow(state.background.clone());
     }
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?

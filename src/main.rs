@@ -141,9 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = until_stopped(async {
                 lede::db::run_migrations(&url).await?;
                 let database = lede::pool_for(&url, &config)?;
-                let dir = config
-                    .search_index_dir()
-                    .ok_or_else(|| anyhow::anyhow!("no search index directory"))?;
+                let dir = lede::search::version_dir(&config.search_index_dir());
                 let started = std::time::Instant::now();
                 let count =
                     lede::search::rebuild_offline(&database.pool, dir, &config.search_language)

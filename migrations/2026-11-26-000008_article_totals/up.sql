@@ -5,7 +5,12 @@ CREATE TABLE article_totals (
     status   text PRIMARY KEY,
     articles bigint NOT NULL
 );
-INSERT INTO article_totals (status, articles) SELECT status, count(*) FROM articles GROUP BY status;
+-- No write may land between the count and the triggers.
+LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE;
+-- Every status has its row from the start, so a status change only updates.
+INSERT INTO article_totals (status, articles)
+    SELECT s.status, count(a.id) FROM (VALUES ('draft'), ('published'), ('archived')) s (status)
+    LEFT JOIN articles a ON a.status = s.status GROUP BY s.status;
 
 CREATE FUNCTION article_totals_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -21,11 +26,14 @@ BEGIN
         WHERE article_totals.status = gone.status;
     RETURN NULL;
 END $$;
+-- Both rows in one statement, in key order: a publish and an unpublish at once cannot
+-- lock them in opposite orders (a deadlock).
 CREATE FUNCTION article_totals_move() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE article_totals SET articles = articles - 1 WHERE status = OLD.status;
-    INSERT INTO article_totals (status, articles) VALUES (NEW.status, 1)
-        ON CONFLICT (status) DO UPDATE SET articles = article_totals.articles + 1;
+    PERFORM 1 FROM article_totals WHERE status IN (OLD.status, NEW.status) ORDER BY status FOR UPDATE;
+    UPDATE article_totals
+        SET articles = articles + CASE WHEN status = NEW.status THEN 1 ELSE -1 END
+        WHERE status IN (OLD.status, NEW.status);
     RETURN NULL;
 END $$;
 -- Once per statement for inserts and deletes (a bulk insert updates the totals once).

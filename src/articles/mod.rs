@@ -61,12 +61,15 @@ struct ArticleQuery {
     published_after: Option<crate::http::Timestamp>,
     /// Published before this time.
     published_before: Option<crate::http::Timestamp>,
-    /// Full-text search (title, subtitle, excerpt, body and captions), as on a search engine:
-    /// `"exact phrase"`, `-excluded`, `or`. Hits are ranked and carry a `snippet`.
+    /// Full-text search (title, subtitle, excerpt, body and captions, tags, author), as on a
+    /// search engine: words (all must match, stemmed), `"exact phrase"`, `-excluded`, `or`.
+    /// Hits are ranked and carry a `snippet`. Past 1,000 hits `meta.total` is an estimate
+    /// (`meta.total_estimated`).
     #[param(example = "night tram")]
     q: Option<String>,
     /// `published_at` (default, newest first as `-published_at`), `title`, `updated_at`,
     /// `created_at`, or `relevance` (with `q`; its default then). Prefix `-` for descending.
+    /// A search (`q`) sorts by relevance or a time, not by `title` (400).
     #[param(
         example = "-published_at",
         pattern = r"^-?(published_at|title|updated_at|created_at|relevance)$"
@@ -196,7 +199,7 @@ async fn view_one(
     Ok(view(article, &embeds, None, true))
 }
 
-/// `ts_headline` output made safe: everything escaped, then the match marks become `<mark>`.
+/// A search hit's snippet made safe: everything escaped, then the match marks become `<mark>`.
 fn snippet_html(raw: &str) -> String {
     render::escape(raw)
         .replace(queries::MARK_START, "<mark>")
@@ -248,6 +251,9 @@ async fn list_articles(
     if filters.q.is_some() {
         return search_articles(&req, &state, &auth, &filters, &pagination, &sort, &urls).await;
     }
+    // Before the connection is chosen: a count read from a replica that turns out behind is
+    // then not kept as current.
+    let epoch = state.cache.epoch();
     let mut conn = auth.read_conn(&state).await?;
     let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort).await?;
     // Every change to an author or tag names `articles` too, so a filter by a renamed
@@ -261,7 +267,6 @@ async fn list_articles(
             match state.cache.count(&list, &list_keys) {
                 Some(total) => total,
                 None => {
-                    let epoch = state.cache.epoch();
                     let total = queries::count(&mut conn, reader, &filters).await?;
                     state.cache.keep_count(list, epoch, total);
                     total
@@ -319,7 +324,12 @@ async fn search_articles(
             descending: sort.descending,
             after: match after {
                 Some((KeyBound::Time(time), id)) => Some((time.timestamp_micros(), id)),
-                _ => None,
+                Some(_) => {
+                    return Err(ApiError::BadRequest(
+                        "query parameter `cursor` is not valid".into(),
+                    ));
+                }
+                None => None,
             },
         },
         ("relevance", Some(_)) => {
@@ -380,11 +390,7 @@ async fn search_articles(
         pagination,
         sort,
         &list_keys,
-        crate::http::pagination::Loaded {
-            rows,
-            total: found.total,
-            estimated: found.estimated,
-        },
+        crate::http::pagination::Loaded::exact(rows, found.total),
         |row| row.article.id,
         |row| {
             view(

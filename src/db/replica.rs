@@ -23,8 +23,10 @@ pub struct Replica {
     needed: AtomicU64,
     /// The replica's replay position, as last seen.
     replayed: AtomicU64,
-    /// Bumped by every change heard of (so a position read before it is not trusted).
+    /// Bumped by every change heard of.
     changes: AtomicU64,
+    /// The value of `changes` when `needed` was read: `needed` holds for that many changes.
+    checked: AtomicU64,
     wake: Notify,
 }
 
@@ -35,20 +37,26 @@ impl Replica {
             needed: AtomicU64::new(UNKNOWN),
             replayed: AtomicU64::new(0),
             changes: AtomicU64::new(0),
+            checked: AtomicU64::new(UNKNOWN),
             wake: Notify::new(),
         })
     }
 
     /// Whether a public read may be served from the replica now.
     pub fn is_fresh(&self) -> bool {
+        // `needed` must have been read after the last change heard of.
+        let changes = self.changes.load(Ordering::SeqCst);
+        if self.checked.load(Ordering::SeqCst) != changes {
+            return false;
+        }
         let needed = self.needed.load(Ordering::SeqCst);
         needed != UNKNOWN && self.replayed.load(Ordering::SeqCst) >= needed
     }
 
-    /// Something changed: reads go to the primary until the replica has it too.
+    /// Something changed: reads go to the primary until the replica has it too. Call it
+    /// before anything that lets a new answer be kept (the response cache's invalidation).
     pub fn changed(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
-        self.needed.store(UNKNOWN, Ordering::SeqCst);
         self.wake.notify_one();
     }
 
@@ -72,22 +80,17 @@ impl Replica {
     }
 
     async fn check(&self, primary: &Pool) -> anyhow::Result<()> {
-        if self.needed.load(Ordering::SeqCst) == UNKNOWN {
-            let seen = self.changes.load(Ordering::SeqCst);
+        let seen = self.changes.load(Ordering::SeqCst);
+        if self.checked.load(Ordering::SeqCst) != seen {
             // Where WAL is inserted, not where it is written: with asynchronous commit a
             // commit's record may not be written yet, and the replica must have it too.
             let position = lsn(primary, "pg_current_wal_insert_lsn()")
                 .await?
                 .unwrap_or(0);
-            // A change heard of meanwhile may be past this position: read it again.
-            if self.changes.load(Ordering::SeqCst) == seen {
-                let _ = self.needed.compare_exchange(
-                    UNKNOWN,
-                    position,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
-            }
+            self.needed.store(position, Ordering::SeqCst);
+            // Holds for the changes heard of before the position was read (a later one
+            // leaves `checked` behind `changes`: read again).
+            self.checked.store(seen, Ordering::SeqCst);
         }
         // NULL when it is not replaying (not a standby): it is as current as the primary.
         let replayed = lsn(&self.pool, "pg_last_wal_replay_lsn()")

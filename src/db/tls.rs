@@ -31,25 +31,32 @@ pub struct Target {
 }
 
 impl Target {
-    /// Reads `url` (`postgres://…?sslmode=…&sslrootcert=…` or `key=value` pairs).
+    /// Reads `url` (`postgres://…?sslmode=…&sslrootcert=…` or `key=value` pairs). Only
+    /// `sslmode` and `sslrootcert` are taken out; the rest goes to tokio-postgres as written.
     pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let (head, parts, separator): (&str, Vec<&str>, &str) = if uri {
+            match url.split_once('?') {
+                Some((head, query)) => (head, query.split('&').collect(), "&"),
+                None => (url, Vec::new(), "&"),
+            }
+        } else {
+            ("", url.split_whitespace().collect(), " ")
+        };
         let mut mode = Mode::Disable;
         let mut root = None;
-        let mut rest = Vec::new();
-        let uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
-        let pairs: Vec<(String, String)> = if uri {
-            let parsed = url::Url::parse(url).context("DATABASE_URL is not a valid URL")?;
-            parsed
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        } else {
-            url.split_whitespace()
-                .filter_map(|pair| pair.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        };
-        for (key, value) in pairs {
+        let mut kept = Vec::new();
+        for part in parts {
+            let (key, value) = if uri {
+                url::form_urlencoded::parse(part.as_bytes())
+                    .next()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .unwrap_or_default()
+            } else {
+                part.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .unwrap_or_default()
+            };
             match key.as_str() {
                 "sslmode" => {
                     mode = match value.as_str() {
@@ -64,7 +71,10 @@ impl Target {
                     }
                 }
                 "sslrootcert" => root = Some(value),
-                _ => rest.push((key, value)),
+                "sslcert" | "sslkey" => anyhow::bail!(
+                    "client certificates (`{key}`) are not supported; use a password or trust"
+                ),
+                _ => kept.push(part),
             }
         }
         let tokio_mode = match mode {
@@ -72,22 +82,12 @@ impl Target {
             Mode::Prefer => "prefer",
             _ => "require",
         };
-        rest.push(("sslmode".to_owned(), tokio_mode.to_owned()));
+        let sslmode = format!("sslmode={tokio_mode}");
+        kept.push(&sslmode);
         let url = if uri {
-            let mut parsed = url::Url::parse(url)?;
-            parsed.query_pairs_mut().clear().extend_pairs(&rest);
-            parsed.to_string()
+            format!("{head}?{}", kept.join(separator))
         } else {
-            let mut kept: Vec<String> = url
-                .split_whitespace()
-                .filter(|pair| {
-                    pair.split_once('=')
-                        .is_none_or(|(k, _)| !k.starts_with("ssl"))
-                })
-                .map(str::to_owned)
-                .collect();
-            kept.push(format!("sslmode={tokio_mode}"));
-            kept.join(" ")
+            kept.join(separator)
         };
         let tls = match mode {
             Mode::Disable => None,
@@ -312,6 +312,13 @@ mod tests {
             target.url(),
             "postgres://u@db:5432/lede?application_name=x&sslmode=require"
         );
+        // The rest is handed on as written (`%20` stays, hosts may be several).
+        let kept = Target::parse("postgres://u@h1,h2/lede?options=-c%20work_mem%3D8MB").unwrap();
+        assert_eq!(
+            kept.url(),
+            "postgres://u@h1,h2/lede?options=-c%20work_mem%3D8MB&sslmode=disable"
+        );
+        assert!(Target::parse("host=/tmp user=u sslcert=/c.pem").is_err());
         let plain = Target::parse("host=/tmp/pg user=postgres dbname=lede").unwrap();
         assert!(plain.tls.is_none());
         assert_eq!(

@@ -78,7 +78,11 @@ impl Auth {
             Some(replica)
                 if !self.is_authenticated() && state.cache.is_listening() && replica.is_fresh() =>
             {
-                crate::db::conn(&replica.pool).await
+                // A replica out of reach: the primary answers.
+                match crate::db::conn(&replica.pool).await {
+                    Ok(conn) => Ok(conn),
+                    Err(_) => crate::db::conn(&state.pool).await,
+                }
             }
             _ => crate::db::conn(&state.pool).await,
         }

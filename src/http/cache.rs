@@ -373,10 +373,10 @@ pub async fn cache(
         // leaves (other nodes hear it from the notification sent at commit). Its writer
         // finds it in this node's search at once: the answer waits for the index.
         let (response, recorded) = changes::recording(next.call(req)).await;
-        state.cache.changed(&recorded.keys);
-        if let (Some(replica), Some(_)) = (&state.replica, recorded.txid) {
+        if let Some(replica) = state.replica.as_ref().filter(|_| !recorded.keys.is_empty()) {
             replica.changed();
         }
+        state.cache.changed(&recorded.keys);
         if let Some(txid) = recorded.txid {
             state.search.wait_for(txid).await;
         }
@@ -654,11 +654,12 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
         while let Some(Ok(message)) = messages.next().await {
             if let tokio_postgres::AsyncMessage::Notification(note) = message {
                 let keys: Vec<&str> = note.payload().split_whitespace().collect();
-                listener.cache.changed(&keys);
-                listener.search.wake();
-                if let Some(replica) = &listener.replica {
+                // The replica first: no answer may be kept from it without this change.
+                if let Some(replica) = listener.replica.as_ref().filter(|_| !keys.is_empty()) {
                     replica.changed();
                 }
+                listener.cache.changed(&keys);
+                listener.search.wake();
             }
         }
     });

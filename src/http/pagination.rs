@@ -200,7 +200,7 @@ impl Pagination {
 pub enum KeyKind {
     Text,
     Time,
-    /// A computed score (search rank); only lists that write their own SQL sort by one.
+    /// A computed score (a search's relevance, from the index), compared with the id.
     Float,
     /// A number unique within its list (an article's revision `version`): compared alone.
     Int,
@@ -381,8 +381,8 @@ pub struct ListMeta {
     pub per_page: i64,
     /// Items in the whole list (all pages): exact, unless `total_estimated`.
     pub total: i64,
-    /// `total` is an estimate: a search or filtered list with more than 1,000 items counts
-    /// no further.
+    /// `total` (and `X-Total-Count`) is an estimate: an article list past 1,000 items that
+    /// is filtered, or read with a token, counts no further and takes the database's estimate.
     pub total_estimated: bool,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[schema(required = true)]

@@ -17,6 +17,9 @@ use crate::error::ApiError;
 
 /// How long a claim holds before another node may take the job.
 const LEASE: &str = "5 minutes";
+/// The kinds this version runs (a job of a kind it does not know is left to a node that
+/// does, during a rolling deploy).
+const KINDS: &[&str] = &["prune"];
 /// How often an idle node looks for due jobs.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -52,12 +55,13 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
     let mut conn = crate::db::conn(&state.background).await?;
     let claimed: Option<Claimed> = diesel::sql_query(format!(
         "UPDATE jobs SET attempts = attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
-         WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() \
+         WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() AND kind = ANY($2) \
                      AND (locked_until IS NULL OR locked_until < now()) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, attempts"
     ))
     .bind::<Text, _>(node)
+    .bind::<diesel::sql_types::Array<Text>, _>(KINDS)
     .get_result(&mut conn)
     .await
     .optional()?;
@@ -86,11 +90,12 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
                 .min(3600);
             diesel::sql_query(
                 "UPDATE jobs SET locked_until = NULL, last_error = $2, \
-                 run_at = now() + make_interval(secs => $3) WHERE id = $1",
+                 run_at = now() + make_interval(secs => $3) WHERE id = $1 AND locked_by = $4",
             )
             .bind::<BigInt, _>(job.id)
             .bind::<Nullable<Text>, _>(Some(error.to_string()))
             .bind::<diesel::sql_types::Double, _>(wait as f64)
+            .bind::<Text, _>(node)
             .execute(&mut conn)
             .await?;
         }
@@ -98,10 +103,14 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
     Ok(true)
 }
 
-/// Removes what is kept only for a while, and schedules the next run in an hour.
+/// Removes what is kept only for a while (old changes, rate-limit buckets, finished jobs),
+/// and schedules the next run in an hour.
 async fn prune(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
     crate::changes::prune(conn).await?;
     crate::comments::queries::forget_old_limits(conn).await?;
+    diesel::sql_query("DELETE FROM jobs WHERE done_at < now() - interval '7 days'")
+        .execute(conn)
+        .await?;
     diesel::sql_query(
         "INSERT INTO jobs (kind, run_at) SELECT 'prune', now() + interval '1 hour' \
          WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'prune' AND done_at IS NULL AND locked_until IS NULL)",

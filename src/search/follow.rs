@@ -1,6 +1,8 @@
 //! Keeping the index current: opened (or built from Postgres) at start, then fed from the
 //! change feed: woken by each change's notification, and polling every second besides, so
-//! a lost notification delays a change by a second at most and loses nothing.
+//! a lost notification loses nothing. The feed is read up to the oldest writing transaction
+//! still running in the cluster: one left open holds every node's index back until it ends
+//! (set `idle_in_transaction_session_timeout`).
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ const LOAD: usize = 500;
 /// The writer's indexing memory (tantivy's minimum is 15 MB per thread).
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
 /// An index whose last commit is older than this may have missed pruned changes (the feed
-/// keeps 7 days): it is rebuilt. A quiet index commits its position at least this often.
+/// keeps 7 days): it is rebuilt. A quiet index commits its position this often.
 const TRUSTED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(6);
 const PERSIST_EVERY: Duration = Duration::from_secs(600);
 
@@ -68,7 +70,9 @@ async fn run(state: &web::Data<AppState>) -> anyhow::Result<()> {
     }
 }
 
-/// Applies every final change since the index's position. True when it committed.
+/// Applies every final change since the index's position, a batch of articles at a time,
+/// and commits. True when it committed (a quiet index still commits its position when
+/// `persist`, so it is not taken for stale later).
 async fn catch_up(
     state: &web::Data<AppState>,
     engine: &Arc<Engine>,
@@ -77,49 +81,56 @@ async fn catch_up(
 ) -> anyhow::Result<bool> {
     let search = &state.search;
     let mut conn = crate::db::conn(&state.background).await?;
-    let mut committed = false;
+    let mut position = *search.position.borrow();
+    let mut touched = false;
     loop {
-        let from = *search.position.borrow();
-        let (changes, next) = changes::read(&mut conn, from, BATCH).await?;
-        if next == from {
-            return Ok(committed);
+        let (changes, next) = changes::read(&mut conn, position, BATCH).await?;
+        if next == position {
+            break;
         }
         let mut ids = BTreeSet::new();
-        let mut authors = Vec::new();
-        let mut tags = Vec::new();
+        let mut owners = Vec::new();
         for change in &changes {
             let Some(id) = change.resource_id else {
                 continue;
             };
-            let byline = changes::key("byline", id);
             match change.resource.as_str() {
                 "article" => {
                     ids.insert(id);
                 }
                 // Only a change to what articles show (a byline, a tag's name or slug).
-                "author" if change.keys.contains(&byline) => authors.push(id),
-                "tag" if change.keys.iter().any(|k| k == "articles") => tags.push(id),
+                "author" if change.keys.contains(&changes::key("byline", id)) => owners.push(id),
+                "tag" if change.keys.iter().any(|k| k == "articles") => owners.push(id),
                 _ => {}
             }
         }
-        if !authors.is_empty() || !tags.is_empty() {
-            ids.extend(documents::touched_by(&mut conn, &authors, &tags).await?);
+        if !owners.is_empty() {
+            // Those Postgres links them with now, and those the index links them with (a
+            // deleted tag's rows are gone from Postgres, not from the documents).
+            ids.extend(documents::touched_by(&mut conn, &owners, &owners).await?);
+            let indexed = engine.clone();
+            ids.extend(web::block(move || indexed.with_keys(&owners)).await??);
         }
         let ids: Vec<Uuid> = ids.into_iter().collect();
-        if !ids.is_empty() || (persist && !committed) {
-            let mut articles = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(LOAD) {
-                articles.extend(documents::by_ids(&mut conn, chunk).await?);
-            }
-            let payload = payload(&search.language, database, next);
-            let engine = engine.clone();
-            web::block(move || engine.replace(&ids, &articles, Some(&payload))).await??;
-            committed = true;
-            // Answers made from the index before this are stale now.
-            state.cache.invalidate(&["search"]);
+        for chunk in ids.chunks(LOAD) {
+            let articles = documents::by_ids(&mut conn, chunk).await?;
+            let (engine, chunk) = (engine.clone(), chunk.to_vec());
+            web::block(move || engine.replace(&chunk, &articles, None)).await??;
+            touched = true;
         }
-        search.position.send_replace(next);
+        position = next;
     }
+    if !touched && !persist {
+        search.position.send_replace(position);
+        return Ok(false);
+    }
+    let payload = payload(&search.language, database, position);
+    let committing = engine.clone();
+    web::block(move || committing.replace(&[], &[], Some(&payload))).await??;
+    search.position.send_replace(position);
+    // Answers made from the index before this are stale now.
+    state.cache.invalidate(&["search"]);
+    Ok(true)
 }
 
 fn payload(language: &str, database: &str, position: Position) -> Payload {
@@ -141,10 +152,16 @@ async fn open_or_build(pool: &Pool, search: &Search) -> anyhow::Result<Arc<Engin
     drop(conn);
     let (dir, language) = (search.dir.clone(), search.language.clone());
     let engine = web::block(move || open(dir.as_deref(), &language)).await??;
+    let horizon = {
+        let mut conn = crate::db::conn(pool).await?;
+        changes::horizon(&mut conn).await?
+    };
+    // Ahead of the feed: made before the database was restored from a backup.
     let trusted = engine.payload().filter(|p| {
         p.schema == SCHEMA_VERSION
             && p.language == search.language
             && p.database == database
+            && p.txid <= horizon.txid
             && Utc::now() - p.at < TRUSTED_FOR
     });
     let position = match trusted {
@@ -169,41 +186,42 @@ async fn open_or_build(pool: &Pool, search: &Search) -> anyhow::Result<Arc<Engin
     Ok(engine)
 }
 
-/// Opens (or creates) the index in `dir`; one it cannot read is made anew. When another
-/// process holds its writer (two nodes sharing a data directory), this one keeps its index
-/// in memory.
+/// This node's index: the one in `dir` (made when missing), or one in memory when another
+/// process holds that (two nodes sharing a data directory) or it cannot be read (kept for
+/// a look, never deleted).
 fn open(dir: Option<&Path>, language: &str) -> anyhow::Result<Arc<Engine>> {
-    let (schema, _) = schema();
-    let Some(dir) = dir else {
-        return Ok(Arc::new(Engine::new(
+    let in_memory = || -> anyhow::Result<Arc<Engine>> {
+        let (schema, _) = schema();
+        Ok(Arc::new(Engine::new(
             Index::create_in_ram(schema),
             language,
             WRITER_HEAP,
-        )?));
+        )?))
     };
-    std::fs::create_dir_all(dir)?;
-    let index = match MmapDirectory::open(dir)
-        .map_err(TantivyError::from)
-        .and_then(|d| Index::open_or_create(d, schema.clone()))
-    {
-        Ok(index) => index,
-        Err(error) => {
-            tracing::warn!(%error, "search index: unreadable, making a new one");
-            std::fs::remove_dir_all(dir)?;
-            std::fs::create_dir_all(dir)?;
-            Index::create_in_dir(dir, schema.clone())?
-        }
+    let Some(dir) = dir else {
+        return in_memory();
     };
-    match Engine::new(index, language, WRITER_HEAP) {
-        Ok(engine) => Ok(Arc::new(engine)),
-        Err(TantivyError::LockFailure(..)) => {
+    match open_dir(dir, language) {
+        Ok(Some(engine)) => Ok(Arc::new(engine)),
+        Ok(None) => {
             tracing::warn!(dir = %dir.display(), "search index: another process holds it; this node keeps one in memory");
-            Ok(Arc::new(Engine::new(
-                Index::create_in_ram(schema),
-                language,
-                WRITER_HEAP,
-            )?))
+            in_memory()
         }
+        Err(error) => {
+            tracing::warn!(dir = %dir.display(), %error, "search index: unreadable; this node keeps one in memory");
+            in_memory()
+        }
+    }
+}
+
+/// The index in `dir`, made when missing; `None` when another process holds its writer.
+fn open_dir(dir: &Path, language: &str) -> anyhow::Result<Option<Engine>> {
+    std::fs::create_dir_all(dir)?;
+    let (schema, _) = schema();
+    let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+    match Engine::new(index, language, WRITER_HEAP) {
+        Ok(engine) => Ok(Some(engine)),
+        Err(TantivyError::LockFailure(..)) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }
@@ -249,29 +267,20 @@ pub async fn rebuild_offline(pool: &Pool, dir: PathBuf, language: &str) -> anyho
     let mut conn = crate::db::conn(pool).await?;
     let database = documents::database_identity(&mut conn).await?;
     drop(conn);
-    let open_dir = dir.clone();
+    let index_dir = dir.clone();
     let index_language = language.to_owned();
-    let engine = web::block(move || -> anyhow::Result<Arc<Engine>> {
-        std::fs::create_dir_all(&open_dir)?;
-        let (schema, _) = schema();
-        let index = match Index::open_or_create(MmapDirectory::open(&open_dir)?, schema.clone()) {
-            Ok(index) => index,
-            Err(_) => {
-                std::fs::remove_dir_all(&open_dir)?;
-                std::fs::create_dir_all(&open_dir)?;
-                Index::create_in_dir(&open_dir, schema)?
-            }
-        };
-        match Engine::new(index, &index_language, WRITER_HEAP) {
-            Err(TantivyError::LockFailure(..)) => anyhow::bail!(
-                "a running lede holds the search index in {}; stop it first (it rebuilds a \
-                 missing or stale index itself when it starts)",
-                open_dir.display()
-            ),
-            other => Ok(Arc::new(other?)),
-        }
-    })
-    .await??;
+    let engine = match web::block(move || open_dir(&index_dir, &index_language)).await? {
+        Ok(Some(engine)) => Arc::new(engine),
+        Ok(None) => anyhow::bail!(
+            "a running lede holds the search index in {}; stop it first (it rebuilds a \
+             missing or stale index itself when it starts)",
+            dir.display()
+        ),
+        Err(error) => anyhow::bail!(
+            "cannot open the search index in {}: {error}; remove that directory and run again",
+            dir.display()
+        ),
+    };
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} articles, {per_sec}, {eta} left",

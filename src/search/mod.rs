@@ -15,10 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
-use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery,
-};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -28,8 +26,7 @@ use tantivy::tokenizer::{
     StopWordFilter, TextAnalyzer,
 };
 use tantivy::{
-    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, Score, SegmentReader, TERMINATED,
-    TantivyDocument, Term,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, Score, SegmentReader, TantivyDocument, Term,
 };
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -39,7 +36,6 @@ pub use follow::{follow, rebuild_offline};
 use crate::articles::model::Status;
 use crate::changes::Position;
 use crate::error::ApiError;
-use crate::http::pagination::EXACT_TOTAL;
 
 /// Bumped when the schema or the analysis changes: an index of another version is rebuilt.
 const SCHEMA_VERSION: u32 = 1;
@@ -99,9 +95,8 @@ pub struct Hit {
 #[derive(Debug)]
 pub struct Found {
     pub hits: Vec<Hit>,
+    /// Every hit, exactly.
     pub total: i64,
-    /// `total` is an estimate (more than `EXACT_TOTAL` hits).
-    pub estimated: bool,
 }
 
 /// What an index records about itself at each commit.
@@ -199,6 +194,12 @@ fn analyzer(language: &str) -> TextAnalyzer {
         },
         None => base.build(),
     }
+}
+
+/// Where an index of this schema lives under `dir`: a new version builds beside the old,
+/// never over it (a node of the old version may still run on it).
+pub fn version_dir(dir: &std::path::Path) -> PathBuf {
+    dir.join(format!("v{SCHEMA_VERSION}"))
 }
 
 fn micros(time: &DateTime<Utc>) -> i64 {
@@ -316,6 +317,26 @@ impl Engine {
         Ok(())
     }
 
+    /// The articles whose documents name any of `owners` (authors or tags, by id).
+    fn with_keys(&self, owners: &[Uuid]) -> tantivy::Result<Vec<Uuid>> {
+        let searcher = self.reader.searcher();
+        let mut found = Vec::new();
+        for owner in owners {
+            for field in [self.fields.author_key, self.fields.tag_key] {
+                let query = TermQuery::new(
+                    Term::from_field_text(field, &owner.to_string()),
+                    IndexRecordOption::Basic,
+                );
+                for address in searcher.search(&query, &tantivy::collector::DocSetCollector)? {
+                    found.push(
+                        Ids::of(searcher.segment_reader(address.segment_ord)).get(address.doc_id),
+                    );
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Removes every document (committed with the next `replace` that has a payload).
     fn clear(&self) -> tantivy::Result<()> {
         self.writer()?.delete_all_documents()?;
@@ -398,7 +419,6 @@ impl Engine {
         let nothing = Found {
             hits: Vec::new(),
             total: 0,
-            estimated: false,
         };
         let mut analyzer = self.analyzer.clone();
         let clauses = query::parse(&request.q);
@@ -410,7 +430,9 @@ impl Engine {
         let query = BooleanQuery::new(parts);
         let searcher = self.reader.searcher();
         let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
-        let mut found: Vec<(Score, DocAddress, Uuid)> = match request.order {
+        // Every match is visited (keyed by score or time, and id), so it is counted in the
+        // same pass: the total is exact.
+        let (mut found, total): (Vec<(Score, DocAddress, Uuid)>, usize) = match request.order {
             Order::Relevance { after } => {
                 // Ties in score are broken by id, as the next page's cursor reads them.
                 let bound = after.map(|(score, id)| (score, id.as_u128()));
@@ -421,13 +443,14 @@ impl Engine {
                         bound.is_none_or(|bound| key < bound).then_some(key)
                     }
                 });
-                searcher
-                    .search(&query, &collector)?
+                let (docs, total) = searcher.search(&query, &(collector, Count))?;
+                let docs = docs
                     .into_iter()
                     .filter_map(|(key, address)| {
                         key.map(|(score, id)| (score, address, Uuid::from_u128(id)))
                     })
-                    .collect()
+                    .collect();
+                (docs, total)
             }
             Order::Time {
                 field,
@@ -453,8 +476,8 @@ impl Engine {
                         bound.is_none_or(|bound| key < bound).then_some(key)
                     }
                 });
-                searcher
-                    .search(&query, &collector)?
+                let (docs, total) = searcher.search(&query, &(collector, Count))?;
+                let docs = docs
                     .into_iter()
                     .filter_map(|(key, address)| {
                         key.map(|(_, id)| {
@@ -462,11 +485,11 @@ impl Engine {
                             (0.0, address, Uuid::from_u128(id))
                         })
                     })
-                    .collect()
+                    .collect();
+                (docs, total)
             }
         };
         found.truncate(request.limit);
-        let (total, estimated) = count(&searcher, &query)?;
         // The words searched for, as the index holds them: marked where they occur.
         let mut terms = std::collections::HashSet::new();
         for clause in clauses.iter().filter(|c| !c.negated) {
@@ -494,8 +517,7 @@ impl Engine {
         }
         Ok(Found {
             hits,
-            total,
-            estimated,
+            total: total as i64,
         })
     }
 }
@@ -529,37 +551,6 @@ impl Ids {
     }
 }
 
-/// Hits of `query`: exact up to `EXACT_TOTAL`; beyond, the count stops and the total is
-/// estimated from how much of the index it had gone through.
-fn count(searcher: &tantivy::Searcher, query: &dyn Query) -> tantivy::Result<(i64, bool)> {
-    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
-    let all: u64 = searcher
-        .segment_readers()
-        .iter()
-        .map(|s| u64::from(s.max_doc()))
-        .sum();
-    let mut counted = 0u64;
-    let mut passed = 0u64;
-    for segment in searcher.segment_readers() {
-        let alive = segment.alive_bitset();
-        let mut scorer = weight.scorer(segment, 1.0)?;
-        let mut doc = scorer.doc();
-        while doc != TERMINATED {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
-                counted += 1;
-                if counted > EXACT_TOTAL as u64 {
-                    let through = passed + u64::from(doc) + 1;
-                    let estimate = counted * all / through.max(1);
-                    return Ok((estimate as i64, true));
-                }
-            }
-            doc = scorer.advance();
-        }
-        passed += u64::from(segment.max_doc());
-    }
-    Ok((counted as i64, false))
-}
-
 /// This node's search index, as every request reaches it.
 pub struct Search {
     engine: RwLock<Option<Arc<Engine>>>,
@@ -572,10 +563,11 @@ pub struct Search {
 }
 
 impl Search {
+    /// The index of this version lives in `<dir>/v<version>`.
     pub fn new(dir: Option<PathBuf>, language: &str) -> Search {
         Search {
             engine: RwLock::new(None),
-            dir,
+            dir: dir.map(|dir| version_dir(&dir)),
             language: language.to_owned(),
             wake: Notify::new(),
             position: watch::Sender::new(Position::default()),

@@ -8,7 +8,7 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use crate::articles::queries::{MARK_END, MARK_START};
 
-/// Characters of text a snippet shows, about.
+/// Bytes of text a snippet shows, about (cut at spaces, never inside a character).
 const LENGTH: usize = 240;
 /// Of which before the first match.
 const BEFORE: usize = 60;
@@ -64,10 +64,10 @@ impl<'a> Matcher<'a> {
     pub fn snippet(&mut self, text: &str) -> String {
         let first = words(text).find(|&(start, end)| self.matches(&text[start..end]));
         let from = match first {
-            Some((start, _)) => word_start(text, start.saturating_sub(BEFORE)),
+            Some((start, _)) => word_start(text, start.saturating_sub(BEFORE), start),
             None => 0,
         };
-        let to = word_end(text, from + LENGTH);
+        let to = word_end(text, from, from + LENGTH);
         let window = &text[from..to];
         let mut marked = String::with_capacity(window.len() + 16);
         if from > 0 {
@@ -93,28 +93,49 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// A word's first two letters, lowercased (a stem keeps them, whatever its ending).
+/// A word's first two letters, lowercased, accents folded (a stem keeps them, whatever its
+/// ending: `État` and `etat` share `et`).
 fn prefix(word: &str) -> String {
-    word.chars().take(2).flat_map(char::to_lowercase).collect()
+    if word.is_ascii() {
+        return word
+            .chars()
+            .take(2)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+    }
+    let mut analyzer = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+        .filter(tantivy::tokenizer::LowerCaser)
+        .filter(tantivy::tokenizer::AsciiFoldingFilter)
+        .build();
+    let mut stream = analyzer.token_stream(word);
+    match stream.next() {
+        Some(token) => token.text.chars().take(2).collect(),
+        None => String::new(),
+    }
 }
 
-/// The start of the word at or after byte `at`.
-fn word_start(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
+/// Where a snippet starting near byte `at` begins: after the first space within 30 bytes
+/// (a whole word first), never past `limit` (the first match) or inside a character.
+fn word_start(text: &str, at: usize, limit: usize) -> usize {
+    let mut at = at.min(limit);
     while !text.is_char_boundary(at) {
-        at += 1;
+        at -= 1;
     }
     if at == 0 {
         return 0;
     }
-    match text[at..].find(char::is_whitespace) {
-        Some(space) if space < 30 => at + space + 1,
+    match text[at..limit]
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+    {
+        Some((offset, space)) if offset < 30 => at + offset + space.len_utf8(),
         _ => at,
     }
 }
 
-/// The end of the word before byte `at`.
-fn word_end(text: &str, at: usize) -> usize {
+/// Where a snippet from `from` ends: at the last space before byte `at` (after `from`), or
+/// at `at` itself (a long run without spaces), never inside a character.
+fn word_end(text: &str, from: usize, at: usize) -> usize {
     if at >= text.len() {
         return text.len();
     }
@@ -122,7 +143,10 @@ fn word_end(text: &str, at: usize) -> usize {
     while !text.is_char_boundary(at) {
         at -= 1;
     }
-    text[..at].rfind(char::is_whitespace).unwrap_or(at)
+    match text[from..at].rfind(char::is_whitespace) {
+        Some(space) if space > 0 => from + space,
+        _ => at,
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +155,30 @@ mod tests {
 
     fn marked(s: &str) -> String {
         s.replace(MARK_START, "[").replace(MARK_END, "]")
+    }
+
+    #[test]
+    fn never_cuts_inside_a_character_or_runs_backwards() {
+        let analyzer = super::super::analyzer("french");
+        let terms: HashSet<String> = ["etat".to_owned()].into();
+        let mut matcher = Matcher::new(&terms, analyzer);
+        // No-break and narrow no-break spaces (French typography), then a long unbroken run.
+        let text = format!(
+            "{}L\u{a0}État\u{202f}: oui. {} état final",
+            "mot\u{a0}".repeat(40),
+            "x".repeat(400)
+        );
+        let snippet = marked(&matcher.snippet(&text));
+        assert!(snippet.contains("[État]"), "{snippet}");
+        for text in [
+            "日本語の文章".repeat(100),
+            "\u{3000}".repeat(200),
+            "é".repeat(500),
+        ] {
+            let _ = matcher.snippet(&text);
+        }
+        let cjk = "東京".repeat(200) + " état";
+        assert!(marked(&matcher.snippet(&cjk)).contains("[état]"));
     }
 
     #[test]
