@@ -109,14 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => serve(config).await,
         Command::Seed { articles } => {
-            let (url, cluster) = database(&config, false).await?;
-            // Seeding and its closing VACUUM ANALYZE may take long: no statement timeout.
-            let config = lede::config::Config {
-                statement_timeout_ms: 0,
-                ..config
-            };
-            let result = until_stopped(async {
-                lede::db::run_migrations(&url).await?;
+            long_command(config, async |url, config| {
                 let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config).await?;
                 let started = std::time::Instant::now();
                 lede::demo::seed_benchmark(&state, articles).await?;
@@ -124,22 +117,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "{articles} articles in {:.1} s",
                     started.elapsed().as_secs_f64()
                 );
-                anyhow::Ok(())
+                Ok(())
             })
-            .await;
-            release(cluster).await;
-            result
+            .await
         }
         Command::Search {
             action: SearchAction::Reindex,
         } => {
-            let (url, cluster) = database(&config, false).await?;
-            let config = lede::config::Config {
-                statement_timeout_ms: 0,
-                ..config
-            };
-            let result = until_stopped(async {
-                lede::db::run_migrations(&url).await?;
+            long_command(config, async |url, config| {
                 let database = lede::pool_for(&url, &config)?;
                 let dir = lede::search::version_dir(&config.search_index_dir());
                 let started = std::time::Instant::now();
@@ -150,11 +135,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "search index rebuilt: {count} articles in {:.1} s",
                     started.elapsed().as_secs_f64()
                 );
-                anyhow::Ok(())
+                Ok(())
             })
-            .await;
-            release(cluster).await;
-            result
+            .await
         }
         Command::Migrate => {
             let (url, cluster) = database(&config, false).await?;
@@ -204,6 +187,26 @@ async fn database(
     .await??;
     let url = cluster.database_url().await?;
     Ok((url, Some(cluster)))
+}
+
+/// A one-off command that may take long (seeding, rebuilding the index): on a migrated
+/// database, without a statement timeout, stopped cleanly by SIGINT/SIGTERM.
+async fn long_command(
+    config: Config,
+    work: impl AsyncFnOnce(String, Config) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (url, cluster) = database(&config, false).await?;
+    let config = Config {
+        statement_timeout_ms: 0,
+        ..config
+    };
+    let result = until_stopped(async {
+        lede::db::run_migrations(&url).await?;
+        work(url.clone(), config).await
+    })
+    .await;
+    release(cluster).await;
+    result
 }
 
 /// After a command: stops the cluster only if this process started it (one another lede
