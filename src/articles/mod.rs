@@ -286,6 +286,7 @@ async fn list_articles(
             rows,
             total,
             estimated,
+            more: false,
         },
         |row| row.article.id,
         |row| view(row.article, &embeds, None, filters.include_body),
@@ -365,6 +366,9 @@ async fn search_articles(
         .await?;
     let mut conn = auth.read_conn(state).await?;
     let ids: Vec<Uuid> = found.hits.iter().map(|hit| hit.id).collect();
+    // The index found more than a page: more follow, even if Postgres drops some of these
+    // (an index a moment behind a draft or a deletion).
+    let more = ids.len() as i64 > pagination.per_page;
     let mut articles: HashMap<Uuid, ListedArticle> =
         queries::by_ids(&mut conn, reader, filters, &ids)
             .await?
@@ -390,7 +394,12 @@ async fn search_articles(
         pagination,
         sort,
         &list_keys,
-        crate::http::pagination::Loaded::exact(rows, found.total),
+        crate::http::pagination::Loaded {
+            rows,
+            total: found.total,
+            estimated: false,
+            more,
+        },
         |row| row.article.id,
         |row| {
             view(

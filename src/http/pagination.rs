@@ -406,8 +406,10 @@ pub struct ListResponse<T> {
 pub struct Loaded<R> {
     pub rows: Vec<R>,
     pub total: i64,
-    /// `total` is an estimate (a search with many hits).
+    /// `total` is an estimate (a filtered list past `EXACT_TOTAL`).
     pub estimated: bool,
+    /// More rows follow even if these fit the page (a search whose hits Postgres thinned).
+    pub more: bool,
 }
 
 impl<R> Loaded<R> {
@@ -417,6 +419,7 @@ impl<R> Loaded<R> {
             rows,
             total,
             estimated: false,
+            more: false,
         }
     }
 }
@@ -438,8 +441,9 @@ pub fn list_response<R, T: Serialize + Shows>(
         mut rows,
         total,
         estimated,
+        more,
     } = loaded;
-    let has_more = rows.len() as i64 > pagination.per_page;
+    let has_more = more || rows.len() as i64 > pagination.per_page;
     rows.truncate(pagination.per_page as usize);
     let next_cursor = match rows.last() {
         Some(last) if has_more => Some(sort.cursor_after(last, id_of(last)).encode()),

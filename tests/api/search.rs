@@ -427,3 +427,41 @@ async fn list_totals_are_kept_exact_or_estimated_past_a_thousand() {
 fn urlencoding(text: String) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn hits_postgres_no_longer_shows_do_not_end_the_pages_early() {
+    let app = TestApp::spawn().await;
+    let start = Utc::now() - Duration::days(10);
+    for i in 1..=4 {
+        let at = (start + Duration::days(i)).to_rfc3339();
+        write(
+            &app,
+            &app.editor,
+            json!({"title": format!("Zebra crossing {i}"), "author": "test-author",
+            "status": "published", "published_at": at, "body_markdown": "Zebra crossings."}),
+        )
+        .await;
+    }
+    // Made a draft behind the feed's back: the index still has it as public for now.
+    app.exec("UPDATE articles SET status = 'draft' WHERE slug = 'zebra-crossing-3'")
+        .await;
+    let path = "/api/v1/articles?q=zebra&sort=-published_at&per_page=2";
+    let first = app.get(path, None).await.expect(200);
+    let titles_of = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(titles_of(&first), ["Zebra crossing 4", "Zebra crossing 2"]);
+    let cursor = first["meta"]["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a next page: {}", first["meta"]));
+    let second = app
+        .get(&format!("{path}&cursor={cursor}"), None)
+        .await
+        .expect(200);
+    assert_eq!(titles_of(&second), ["Zebra crossing 1"]);
+}
