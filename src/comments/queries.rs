@@ -1,5 +1,4 @@
 //! Comment queries.
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -374,20 +373,4 @@ pub async fn has_replies(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
     ))
     .get_result(conn)
     .await
-}
-
-/// Approved, not deleted comments per article, for a page of articles in one query.
-pub async fn approved_counts(
-    conn: &mut AsyncPgConnection,
-    article_ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, i64>> {
-    let rows: Vec<(Uuid, i64)> = comments::table
-        .filter(comments::article_id.eq_any(article_ids))
-        .filter(comments::status.eq("approved"))
-        .filter(comments::deleted_at.is_null())
-        .group_by(comments::article_id)
-        .select((comments::article_id, diesel::dsl::count_star()))
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().collect())
 }
