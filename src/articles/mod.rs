@@ -305,7 +305,7 @@ async fn search_articles(
     urls: &MediaUrls,
 ) -> Result<HttpResponse, ApiError> {
     use crate::http::pagination::KeyBound;
-    use crate::search::{Order, SearchRequest, Visibility};
+    use crate::search::{Order, SearchRequest};
     let reader = reader(auth);
     let after = match pagination.cursor(sort)? {
         Some(cursor) => Some((sort.bound(cursor)?, cursor.id)),
@@ -348,17 +348,8 @@ async fn search_articles(
     let found = state
         .search
         .find(SearchRequest {
-            q: filters.q.clone().unwrap_or_default(),
-            visibility: match reader {
-                Reader::Public => Visibility::Public,
-                Reader::Author(id) => Visibility::Author(id),
-                Reader::Staff => Visibility::Everything,
-            },
-            status: filters.status,
-            author: filters.author.clone(),
-            tags: filters.tags.clone(),
-            published_after: filters.published_after,
-            published_before: filters.published_before,
+            reader,
+            filters: filters.clone(),
             order,
             offset: pagination.offset() as usize,
             limit: pagination.per_page as usize + 1,

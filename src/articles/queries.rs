@@ -70,7 +70,7 @@ pub enum Reader {
 }
 
 /// The list's filters, already validated.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Filters {
     pub author: Option<String>,
     pub tags: Vec<String>,
@@ -213,6 +213,18 @@ fn card_columns(include_body: bool) -> String {
     )
 }
 
+/// The cards `reader` may see that pass `filters`: the statement a list or a search's read
+/// back goes on from.
+fn cards(reader: Reader, filters: &Filters) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {} FROM articles",
+        card_columns(filters.include_body)
+    ));
+    where_clause(&mut sql, reader, filters);
+    sql
+}
+
 /// One page of the list (`per_page + 1` rows, to know whether more follow). Searches
 /// (`q`) are the index's: see `by_ids`.
 pub async fn list(
@@ -222,12 +234,7 @@ pub async fn list(
     pagination: &Pagination,
     sort: &Sort<ListedArticle>,
 ) -> Result<Vec<ListedArticle>, ApiError> {
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT {} FROM articles",
-        card_columns(filters.include_body)
-    ));
-    where_clause(&mut sql, reader, filters);
+    let mut sql = cards(reader, filters);
     if let Some(cursor) = pagination.cursor(sort)? {
         keyset(&mut sql, sort, cursor)?;
     }
@@ -250,12 +257,10 @@ pub async fn by_ids(
     filters: &Filters,
     ids: &[Uuid],
 ) -> Result<Vec<ListedArticle>, ApiError> {
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT {} FROM articles",
-        card_columns(filters.include_body)
-    ));
-    where_clause(&mut sql, reader, filters);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = cards(reader, filters);
     sql.push(" AND articles.id = ANY(")
         .bind(Bind::Uuids(ids.to_vec()))
         .push(")");

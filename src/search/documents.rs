@@ -96,11 +96,10 @@ pub async fn count(conn: &mut AsyncPgConnection) -> Result<u64, ApiError> {
     Ok(count.count.max(0) as u64)
 }
 
-/// The articles a change to an author (their byline) or a tag shows in.
+/// The articles that show any of `owners` (authors' bylines or tags, by id).
 pub async fn touched_by(
     conn: &mut AsyncPgConnection,
-    authors: &[Uuid],
-    tags: &[Uuid],
+    owners: &[Uuid],
 ) -> Result<Vec<Uuid>, ApiError> {
     #[derive(QueryableByName)]
     struct Id {
@@ -109,10 +108,9 @@ pub async fn touched_by(
     }
     let ids: Vec<Id> = diesel::sql_query(
         "SELECT id FROM articles WHERE author_id = ANY($1) \
-         UNION SELECT article_id FROM article_tags WHERE tag_id = ANY($2)",
+         UNION SELECT article_id FROM article_tags WHERE tag_id = ANY($1)",
     )
-    .bind::<Array<diesel::sql_types::Uuid>, _>(authors)
-    .bind::<Array<diesel::sql_types::Uuid>, _>(tags)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(owners)
     .load(conn)
     .await?;
     Ok(ids.into_iter().map(|i| i.id).collect())

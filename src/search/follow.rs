@@ -107,7 +107,7 @@ async fn catch_up(
         if !owners.is_empty() {
             // Those Postgres links them with now, and those the index links them with (a
             // deleted tag's rows are gone from Postgres, not from the documents).
-            ids.extend(documents::touched_by(&mut conn, &owners, &owners).await?);
+            ids.extend(documents::touched_by(&mut conn, &owners).await?);
             let indexed = engine.clone();
             ids.extend(web::block(move || indexed.with_keys(&owners)).await??);
         }

@@ -34,6 +34,7 @@ use uuid::Uuid;
 pub use follow::{follow, rebuild_offline};
 
 use crate::articles::model::Status;
+use crate::articles::queries::{Filters, Reader};
 use crate::changes::Position;
 use crate::error::ApiError;
 
@@ -42,15 +43,6 @@ const SCHEMA_VERSION: u32 = 1;
 const ANALYZER: &str = "lede";
 /// How long a write's answer waits for its own node's index (then it answers anyway).
 const WAIT_FOR_INDEX: Duration = Duration::from_secs(2);
-
-/// Who is searching, which decides what they may find.
-#[derive(Debug, Clone, Copy)]
-pub enum Visibility {
-    Public,
-    /// Public articles and every article of this author.
-    Author(Uuid),
-    Everything,
-}
 
 /// The order of hits, and where a page starts in it.
 #[derive(Debug, Clone, Copy)]
@@ -65,18 +57,12 @@ pub enum Order {
     },
 }
 
-/// One search: words, filters, order, and the slice of hits wanted.
+/// One search: the article list's reader and filters (the words are `filters.q`), the order,
+/// and the slice of hits wanted.
 #[derive(Debug)]
 pub struct SearchRequest {
-    pub q: String,
-    pub visibility: Visibility,
-    pub status: Option<Status>,
-    /// Id or slug.
-    pub author: Option<String>,
-    /// Ids or slugs; every one must match.
-    pub tags: Vec<String>,
-    pub published_after: Option<DateTime<Utc>>,
-    pub published_before: Option<DateTime<Utc>>,
+    pub reader: Reader,
+    pub filters: Filters,
     pub order: Order,
     pub offset: usize,
     pub limit: usize,
@@ -361,15 +347,16 @@ impl Engine {
             Err(_) => key.to_owned(),
         };
         let mut filters: Vec<Box<dyn Query>> = Vec::new();
-        match request.visibility {
-            Visibility::Public => filters.push(public()),
-            Visibility::Author(author) => filters.push(Box::new(BooleanQuery::new(vec![
+        let wanted = &request.filters;
+        match request.reader {
+            Reader::Public => filters.push(public()),
+            Reader::Author(author) => filters.push(Box::new(BooleanQuery::new(vec![
                 (Occur::Should, public()),
                 (Occur::Should, term(f.author_key, &author.to_string())),
             ]))),
-            Visibility::Everything => {}
+            Reader::Staff => {}
         }
-        match request.status {
+        match wanted.status {
             Some(Status::Draft) => filters.push(term(f.status, "draft")),
             Some(Status::Archived) => filters.push(term(f.status, "archived")),
             Some(Status::Published) => filters.push(public()),
@@ -383,20 +370,20 @@ impl Engine {
             }
             None => {}
         }
-        if let Some(author) = &request.author {
+        if let Some(author) = &wanted.author {
             filters.push(term(f.author_key, &key(author)));
         }
-        for tag in &request.tags {
+        for tag in &wanted.tags {
             filters.push(term(f.tag_key, &key(tag)));
         }
-        if let Some(after) = &request.published_after {
+        if let Some(after) = &wanted.published_after {
             filters.push(range(
                 f.published,
                 Bound::Included(micros(after)),
                 Bound::Unbounded,
             ));
         }
-        if let Some(before) = &request.published_before {
+        if let Some(before) = &wanted.published_before {
             filters.push(range(
                 f.published,
                 Bound::Unbounded,
@@ -421,7 +408,7 @@ impl Engine {
             total: 0,
         };
         let mut analyzer = self.analyzer.clone();
-        let clauses = query::parse(&request.q);
+        let clauses = query::parse(request.filters.q.as_deref().unwrap_or_default());
         let Some(words) = query::build(&clauses, &self.text_fields, &mut analyzer) else {
             return Ok(nothing);
         };

@@ -35,20 +35,27 @@ pub struct Matcher<'a> {
     terms: &'a HashSet<String>,
     prefixes: HashSet<String>,
     analyzer: TextAnalyzer,
+    /// Lowercases and folds accents, for the prefixes of words that are not ASCII.
+    folder: TextAnalyzer,
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(terms: &'a HashSet<String>, analyzer: TextAnalyzer) -> Self {
-        let prefixes = terms.iter().map(|t| prefix(t)).collect();
+        let mut folder = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+            .filter(tantivy::tokenizer::LowerCaser)
+            .filter(tantivy::tokenizer::AsciiFoldingFilter)
+            .build();
+        let prefixes = terms.iter().map(|t| prefix(t, &mut folder)).collect();
         Matcher {
             terms,
             prefixes,
             analyzer,
+            folder,
         }
     }
 
     fn matches(&mut self, word: &str) -> bool {
-        if !self.prefixes.contains(&prefix(word)) {
+        if !self.prefixes.contains(&prefix(word, &mut self.folder)) {
             return false;
         }
         let mut stream = self.analyzer.token_stream(word);
@@ -95,7 +102,7 @@ impl<'a> Matcher<'a> {
 
 /// A word's first two letters, lowercased, accents folded (a stem keeps them, whatever its
 /// ending: `État` and `etat` share `et`).
-fn prefix(word: &str) -> String {
+fn prefix(word: &str, folder: &mut TextAnalyzer) -> String {
     if word.is_ascii() {
         return word
             .chars()
@@ -103,11 +110,7 @@ fn prefix(word: &str) -> String {
             .map(|c| c.to_ascii_lowercase())
             .collect();
     }
-    let mut analyzer = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
-        .filter(tantivy::tokenizer::LowerCaser)
-        .filter(tantivy::tokenizer::AsciiFoldingFilter)
-        .build();
-    let mut stream = analyzer.token_stream(word);
+    let mut stream = folder.token_stream(word);
     match stream.next() {
         Some(token) => token.text.chars().take(2).collect(),
         None => String::new(),
