@@ -289,7 +289,15 @@ impl<R> Sort<R> {
                     .map_err(|_| bad())?
                     .with_timezone(&Utc),
             ),
-            KeyKind::Float => KeyBound::Float(cursor.value.parse().map_err(|_| bad())?),
+            // A score is a finite number: `NaN` or `inf` compares with nothing.
+            KeyKind::Float => KeyBound::Float(
+                cursor
+                    .value
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(bad)?,
+            ),
             KeyKind::Int => KeyBound::Int(cursor.value.parse().map_err(|_| bad())?),
         })
     }

@@ -248,6 +248,12 @@ async fn searches_sort_and_page_by_cursor_in_the_index() {
     let mut all: Vec<String> = (0..7).map(|i| format!("Ferry log {i}")).collect();
     all.sort();
     assert_eq!(by_rank, all);
+    // A cursor whose score is not a number is refused, not an empty page.
+    let nan =
+        base64_url(r#"{"s":"-relevance","v":"NaN","id":"01a2193e-b983-71f4-91b1-677229d44d33"}"#);
+    app.get(&format!("/api/v1/articles?q=ferry&cursor={nan}"), None)
+        .await
+        .problem(400);
     // A search sorts by relevance or time; by title it says so.
     let problem = app
         .get("/api/v1/articles?q=ferry&sort=title", None)
@@ -464,4 +470,9 @@ async fn hits_postgres_no_longer_shows_do_not_end_the_pages_early() {
         .await
         .expect(200);
     assert_eq!(titles_of(&second), ["Zebra crossing 1"]);
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
