@@ -21,7 +21,6 @@ pub struct Article {
     pub excerpt: String,
     pub body_markdown: String,
     pub body_html: String,
-    pub body_text: String,
     pub toc: serde_json::Value,
     pub word_count: i32,
     pub reading_time_minutes: i32,

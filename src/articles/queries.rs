@@ -204,7 +204,7 @@ fn card_columns(include_body: bool) -> String {
     };
     format!(
         "articles.id, articles.slug, articles.title, articles.subtitle, articles.excerpt_given, \
-         articles.excerpt, {bodies}, '' AS body_text, articles.toc, \
+         articles.excerpt, {bodies}, articles.toc, \
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
          articles.created_at, articles.updated_at, articles.sort_at, \
