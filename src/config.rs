@@ -203,6 +203,11 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
+    /// Let webhooks reach loopback, private, link-local and shared (CGNAT) addresses: for
+    /// tests and intranets. Off, such URLs are refused (422), and checked again when sent.
+    #[arg(long, env = "LEDE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_private: bool,
+
     /// Load demo authors and tags into a brand-new database.
     #[arg(long, env = "LEDE_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo: bool,
@@ -248,6 +253,7 @@ impl Config {
             cache_stale: 60,
             workers: Some(1),
             log_format: LogFormat::Text,
+            webhook_allow_private: false,
             demo: false,
         }
     }

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod search;
 pub mod system;
 pub mod tags;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub cache: http::cache::ResponseCache,
     /// This node's full-text index of articles.
     pub search: search::Search,
+    /// This node's webhook dispatcher and delivery workers.
+    pub webhooks: webhooks::Webhooks,
     /// For the cache's LISTEN connection.
     database_url: Option<String>,
     /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
@@ -92,6 +95,7 @@ impl AppState {
                 config.cache_stale,
             ),
             search: search::Search::new(Some(config.search_index_dir()), &config.search_language),
+            webhooks: webhooks::Webhooks::new(config.webhook_allow_private)?,
             database_url: None,
             image_budget: images::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: images::process::Limits {
@@ -125,7 +129,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(comments::configure)
             .configure(tags::configure)
             .configure(images::configure)
-            .configure(auth::configure),
+            .configure(auth::configure)
+            .configure(webhooks::configure),
     )
     .service(images::media::get_media)
     .configure(system::configure);
@@ -247,6 +252,7 @@ pub fn serve(
     }
     search::follow(state.clone());
     jobs::run(state.clone());
+    webhooks::run(state.clone());
     if let Some(replica) = &state.replica {
         replica.follow(state.background.clone());
     }

@@ -190,7 +190,7 @@ fn view(
 }
 
 /// One article with its embeds.
-async fn view_one(
+pub(crate) async fn view_one(
     conn: &mut AsyncPgConnection,
     article: Article,
     urls: &MediaUrls,

@@ -15,6 +15,7 @@ use super::may_read;
 use super::model::{Article, ArticleChanges, ArticleRow, NewArticle, Revision, Status};
 use super::queries::{self, Reader};
 use super::render::{self, Figure};
+use crate::changes::Announce;
 use crate::db::SearchLanguage;
 use crate::error::ApiError;
 use crate::http::auth::{Principal, Role};
@@ -59,6 +60,47 @@ fn change_keys(
         keys.push("schedule".to_owned());
     }
     keys
+}
+
+/// What webhook subscribers hear of a change from `before` to `after` (`None`: no article):
+/// only what the public could see on one side or the other. A scheduled article is
+/// announced at its instant (`publication_due`), not when it is saved.
+fn announce(before: Option<&Article>, after: Option<&Article>) -> Option<Announce> {
+    let public = |side: Option<&Article>| side.is_some_and(|a| a.is_public);
+    let event = match (public(before), public(after), after.is_some()) {
+        (false, true, _) => "article.published",
+        (true, true, _) => "article.updated",
+        (true, false, true) => "article.unpublished",
+        (true, false, false) => "article.deleted",
+        (false, false, _) => return None,
+    };
+    let announce = Announce::event(event);
+    // What is no longer public is named, not shown.
+    match (public(after), before) {
+        (false, Some(gone)) => {
+            Some(announce.with_subject(serde_json::json!({"id": gone.id, "slug": gone.slug})))
+        }
+        _ => Some(announce),
+    }
+}
+
+/// Announces `article.published` for the scheduled article `id` whose instant `at` has come
+/// (a job made when it was scheduled; nothing when it has since moved, been unpublished or
+/// deleted). The cache already dropped its answers at the instant; this is for subscribers.
+pub async fn publication_due(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(article) = queries::find(conn, &id.to_string()).await? else {
+        return Ok(());
+    };
+    if article.is_public && article.published_at == Some(at) {
+        let keys = vec![crate::changes::key("article", id)];
+        let announce = announce(None, Some(&article));
+        crate::changes::record(conn, "article", Some(id), "published", keys, announce).await?;
+    }
+    Ok(())
 }
 
 /// An article's fields after a create or a change, before anything is resolved.
@@ -247,8 +289,15 @@ async fn save(
         Some(article.id),
         event,
         change_keys(current, Some(&article), tags_changed),
+        announce(current, Some(&article)),
     )
     .await?;
+    if Status::of(&article) == Status::Scheduled
+        && let Some(at) = article.published_at
+        && current.is_none_or(|c| Status::of(c) != Status::Scheduled || c.published_at != Some(at))
+    {
+        crate::jobs::schedule_publication(conn, article.id, at).await?;
+    }
     queries::set_tags(conn, article.id, &tag_ids).await?;
     queries::set_figures(conn, article.id, &figure_ids).await?;
     queries::forget_old_slug(conn, &article.slug).await?;
@@ -328,7 +377,8 @@ pub async fn refresh_figures(conn: &mut AsyncPgConnection, image_id: Uuid) -> Re
         let excerpt = article.excerpt_given.clone().unwrap_or(rendered.excerpt);
         queries::set_body(conn, id, &rendered.html, &rendered.text, &excerpt).await?;
         let keys = change_keys(Some(&article), Some(&article), false);
-        crate::changes::record(conn, "article", Some(id), "updated", keys).await?;
+        let announce = announce(Some(&article), Some(&article));
+        crate::changes::record(conn, "article", Some(id), "updated", keys, announce).await?;
     }
     Ok(())
 }
@@ -409,7 +459,8 @@ pub async fn delete(
         let current = lock_for_write(conn, principal, key, if_match).await?;
         queries::delete(conn, current.id).await?;
         let keys = change_keys(Some(&current), None, true);
-        crate::changes::record(conn, "article", Some(current.id), "deleted", keys).await
+        let announce = announce(Some(&current), None);
+        crate::changes::record(conn, "article", Some(current.id), "deleted", keys, announce).await
     })
     .await
 }

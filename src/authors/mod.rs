@@ -108,7 +108,7 @@ async fn avatars(
 }
 
 /// One author as a client sees it, avatar embedded, articles counted.
-async fn view(
+pub(crate) async fn view(
     conn: &mut AsyncPgConnection,
     author: Author,
     with_private: bool,

@@ -8,13 +8,18 @@
 //! nothing public (a pending comment, a draft edit) records a change with no keys: the search
 //! index, which staff search drafts in, still hears of it.
 //!
-//! Readers that must miss nothing (the search index) follow the feed with [`read`], by the
-//! position of the writing transaction (see the migration `change_feed_position`).
+//! A change may also say what webhook subscribers hear of it ([`Announce`]:
+//! `article.published`, `comment.approved`, ...), decided by the write that knows what the
+//! public saw before and after.
+//!
+//! Readers that must miss nothing (the search index, the webhook dispatcher) follow the feed
+//! with [`read`], by the position of the writing transaction (see the migration
+//! `change_feed_position`).
 use std::cell::RefCell;
 use std::future::Future;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -84,16 +89,45 @@ pub async fn record_thing(
 ) -> Result<(), ApiError> {
     let mut keys = vec![key(kind, id), format!("{kind}s")];
     keys.extend(also.iter().map(|k| (*k).to_owned()));
-    record(conn, kind, Some(id), event, keys).await
+    // Subscribers hear of changes to things they have seen (`author.updated`); a new one is
+    // announced where it shows (an article naming it), a removed one by what it removes.
+    let announce = (event == "updated").then(|| Announce::event(format!("{kind}.{event}")));
+    record(conn, kind, Some(id), event, keys, announce).await
 }
 
-/// Records a change in the caller's transaction and announces it at commit.
+/// What subscribers (webhooks) hear of a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announce {
+    /// `article.published`, `comment.approved`, ...
+    pub event: String,
+    /// What identifies something that can no longer be shown (a deleted or unpublished
+    /// article: `{id, slug}`); otherwise subscribers get it as the public API shows it.
+    pub subject: Option<serde_json::Value>,
+}
+
+impl Announce {
+    pub fn event(event: impl Into<String>) -> Self {
+        Announce {
+            event: event.into(),
+            subject: None,
+        }
+    }
+
+    pub fn with_subject(mut self, subject: serde_json::Value) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+}
+
+/// Records a change in the caller's transaction and announces it at commit: its keys to
+/// every node's cache, `announce` to webhook subscribers.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     resource: &str,
     id: Option<Uuid>,
     event: &str,
     mut keys: Vec<String>,
+    announce: Option<Announce>,
 ) -> Result<(), ApiError> {
     keys.sort();
     keys.dedup();
@@ -108,8 +142,8 @@ pub async fn record(
     }
     // An empty payload still wakes the other nodes' search indexes; their caches drop nothing.
     let written: Written = diesel::sql_query(format!(
-        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys) \
-         VALUES ($1, $2, $3, $4) RETURNING txid) \
+        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys, announce, subject) \
+         VALUES ($1, $2, $3, $4, $6, $7) RETURNING txid) \
          SELECT txid::text::bigint AS txid, pg_notify('{CHANNEL}', $5)::text AS notified FROM change"
     ))
     .bind::<Text, _>(resource)
@@ -117,6 +151,8 @@ pub async fn record(
     .bind::<Text, _>(event)
     .bind::<Array<Text>, _>(&keys)
     .bind::<Text, _>(&payload)
+    .bind::<Nullable<Text>, _>(announce.as_ref().map(|a| a.event.as_str()))
+    .bind::<Nullable<Jsonb>, _>(announce.as_ref().and_then(|a| a.subject.as_ref()))
     .get_result(conn)
     .await?;
     let _ = RECORDED.try_with(|recorded| {
@@ -142,6 +178,7 @@ pub struct Change {
     pub resource_id: Option<Uuid>,
     pub event: String,
     pub keys: Vec<String>,
+    pub announce: Option<Announce>,
 }
 
 /// Changes after `from`, oldest first, at most `limit`, and the position after them. Only
@@ -168,11 +205,15 @@ pub async fn read(
         event: Option<String>,
         #[diesel(sql_type = Nullable<Array<Text>>)]
         keys: Option<Vec<String>>,
+        #[diesel(sql_type = Nullable<Text>)]
+        announce: Option<String>,
+        #[diesel(sql_type = Nullable<Jsonb>)]
+        subject: Option<serde_json::Value>,
     }
     let rows: Vec<Row> = diesel::sql_query(
         "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) \
          SELECT horizon.xmin::text::bigint AS horizon, c.txid::text::bigint AS txid, c.id, \
-                c.resource, c.resource_id, c.event, c.keys \
+                c.resource, c.resource_id, c.event, c.keys, c.announce, c.subject \
          FROM horizon LEFT JOIN LATERAL ( \
              SELECT * FROM changes \
              WHERE (changes.txid, changes.id) > ($1::text::xid8, $2) AND changes.txid < horizon.xmin \
@@ -202,6 +243,10 @@ pub async fn read(
             resource_id: row.resource_id,
             event,
             keys,
+            announce: row.announce.map(|event| Announce {
+                event,
+                subject: row.subject,
+            }),
         });
     }
     let next = match last {

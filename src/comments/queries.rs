@@ -34,9 +34,12 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
             .returning(Comment::as_returning())
             .get_result(conn)
             .await?;
-        if comment.status == APPROVED {
-            record(conn, "created", &[comment.article_id]).await?;
-        }
+        // A pending comment changes nothing anyone sees; moderators' tools hear of it.
+        let (public, announce): (&[Uuid], _) = match comment.status.as_str() {
+            APPROVED => (&[comment.article_id], "comment.approved"),
+            _ => (&[], "comment.created"),
+        };
+        record(conn, "created", public, Some((comment.id, announce))).await?;
         Ok(comment)
     })
     .await
@@ -44,12 +47,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
 
 const APPROVED: &str = "approved";
 
-/// The change of some articles' public threads (and their `comment_count`). Only
-/// approved comments are public: a pending or spam comment changes nothing anyone sees.
+/// The change of some articles' public threads (and their `comment_count`), and of one
+/// comment what subscribers hear (`comment.created`, `comment.approved`). Only approved
+/// comments are public: a pending or spam comment changes nothing anyone sees.
 async fn record(
     conn: &mut AsyncPgConnection,
     event: &str,
     article_ids: &[Uuid],
+    announced: Option<(Uuid, &str)>,
 ) -> Result<(), ApiError> {
     let keys = article_ids
         .iter()
@@ -60,7 +65,27 @@ async fn record(
             ]
         })
         .collect();
-    crate::changes::record(conn, "comment", None, event, keys).await
+    let id = announced.map(|(id, _)| id);
+    let announce = announced.map(|(_, event)| crate::changes::Announce::event(event));
+    crate::changes::record(conn, "comment", id, event, keys, announce).await
+}
+
+/// Of `ids`, those a change to `new_status` approves (they were not approved before).
+async fn newly_approved(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    new_status: Option<&str>,
+) -> QueryResult<Vec<Uuid>> {
+    if new_status != Some(APPROVED) {
+        return Ok(Vec::new());
+    }
+    comments::table
+        .filter(comments::id.eq_any(ids))
+        .filter(comments::status.ne(APPROVED))
+        .filter(comments::deleted_at.is_null())
+        .select(comments::id)
+        .load(conn)
+        .await
 }
 
 /// The articles whose public threads change when these comments get `new_status` (`None`:
@@ -90,6 +115,7 @@ pub async fn moderate(
 ) -> Result<Option<Comment>, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let public = public_articles_of(conn, &[id], status).await?;
+        let approved = newly_approved(conn, &[id], status).await?;
         let (markdown, html) = body.unzip();
         let comment = diesel::update(comments::table.find(id))
             .set((
@@ -102,7 +128,11 @@ pub async fn moderate(
             .get_result(conn)
             .await
             .optional()?;
-        record(conn, "updated", &public).await?;
+        let announced = approved
+            .into_iter()
+            .next()
+            .map(|id| (id, "comment.approved"));
+        record(conn, "updated", &public, announced).await?;
         Ok(comment)
     })
     .await
@@ -116,6 +146,7 @@ pub async fn set_status(
 ) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let public = public_articles_of(conn, ids, Some(status)).await?;
+        let approved = newly_approved(conn, ids, Some(status)).await?;
         let updated = diesel::update(comments::table.filter(comments::id.eq_any(ids)))
             .set((
                 comments::status.eq(status),
@@ -123,7 +154,10 @@ pub async fn set_status(
             ))
             .execute(conn)
             .await?;
-        record(conn, "updated", &public).await?;
+        record(conn, "updated", &public, None).await?;
+        for id in approved {
+            record(conn, "updated", &[], Some((id, "comment.approved"))).await?;
+        }
         Ok(updated)
     })
     .await
@@ -153,7 +187,7 @@ pub async fn remove(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
                 .execute(conn)
                 .await?;
         }
-        record(conn, "deleted", &public).await?;
+        record(conn, "deleted", &public, None).await?;
         Ok(true)
     })
     .await

@@ -41,7 +41,7 @@ pub fn build_pool(
         statement_timeout,
         Some(queries.clone()),
     )?;
-    let background = pool_of(database_url, 2, timeout, statement_timeout, None)?;
+    let background = pool_of(database_url, 4, timeout, statement_timeout, None)?;
     Ok(Database {
         pool,
         background,

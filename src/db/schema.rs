@@ -193,6 +193,56 @@ diesel::joinable!(articles -> authors (author_id));
 diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(authors -> images (avatar_image_id));
 
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        events -> Array<Text>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        seq -> Int8,
+        webhook_id -> Uuid,
+        message_id -> Text,
+        event_type -> Text,
+        body -> Text,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        locked_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        webhook_id -> Uuid,
+        attempt -> Int4,
+        response_status -> Nullable<Int4>,
+        duration_ms -> Int4,
+        error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     article_images,
@@ -207,4 +257,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     images,
     lede_meta,
     tags,
+    webhook_attempts,
+    webhook_deliveries,
+    webhooks,
 );

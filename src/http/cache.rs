@@ -660,6 +660,7 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
                 }
                 listener.cache.changed(&keys);
                 listener.search.wake();
+                listener.webhooks.wake();
             }
         }
     });

@@ -82,10 +82,15 @@ impl Storage {
 
     /// Where clients fetch stored files from, for this request.
     pub fn urls(&self, req: &HttpRequest) -> MediaUrls {
+        self.urls_at(&base_url(req))
+    }
+
+    /// Media URLs for answers made without a request (webhook events), under `base`.
+    pub fn urls_at(&self, base: &str) -> MediaUrls {
         MediaUrls {
             base: match &self.media_url {
-                Some(base) => base.clone(),
-                None => format!("{}/media", base_url(req)),
+                Some(media) => media.clone(),
+                None => format!("{base}/media"),
             },
         }
     }

@@ -4,7 +4,8 @@
 //! runs out. Runs on the background pool, never on the one that serves requests.
 //!
 //! Kinds: `prune` (hourly housekeeping: old changes and rate-limit buckets; each run
-//! schedules the next).
+//! schedules the next) and `publication` (a scheduled article's instant: announces
+//! `article.published` to webhook subscribers, with no request made).
 use std::time::Duration;
 
 use actix_web::web;
@@ -19,7 +20,7 @@ use crate::error::ApiError;
 const LEASE: &str = "5 minutes";
 /// The kinds this version runs (a job of a kind it does not know is left to a node that
 /// does, during a rolling deploy).
-const KINDS: &[&str] = &["prune"];
+const KINDS: &[&str] = &["prune", "publication"];
 /// How often an idle node looks for due jobs.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -31,6 +32,8 @@ struct Claimed {
     kind: String,
     #[diesel(sql_type = Integer)]
     attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    payload: serde_json::Value,
 }
 
 /// Starts this node's runner.
@@ -58,7 +61,7 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
          WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() AND kind = ANY($2) \
                      AND (locked_until IS NULL OR locked_until < now()) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, kind, attempts"
+         RETURNING id, kind, attempts, payload"
     ))
     .bind::<Text, _>(node)
     .bind::<diesel::sql_types::Array<Text>, _>(KINDS)
@@ -70,6 +73,7 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
     };
     let outcome = match job.kind.as_str() {
         "prune" => prune(&mut conn).await,
+        "publication" => publication(&mut conn, &job.payload).await,
         other => Err(ApiError::Internal(format!("unknown job kind `{other}`"))),
     };
     match outcome {
@@ -118,4 +122,41 @@ async fn prune(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The payload of a `publication` job: which article, at which instant.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Publication {
+    article_id: uuid::Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Makes the job that announces the scheduled article `article_id` at `at` (in the caller's
+/// transaction; once per article and instant).
+pub async fn schedule_publication(
+    conn: &mut AsyncPgConnection,
+    article_id: uuid::Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let payload = serde_json::to_value(Publication { article_id, at })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, run_at) SELECT 'publication', $1, $2 \
+         WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'publication' AND done_at IS NULL AND payload = $1)",
+    )
+    .bind::<diesel::sql_types::Jsonb, _>(&payload)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A scheduled article's instant has come.
+async fn publication(
+    conn: &mut AsyncPgConnection,
+    payload: &serde_json::Value,
+) -> Result<(), ApiError> {
+    let due: Publication = serde_json::from_value(payload.clone())
+        .map_err(|e| ApiError::Internal(format!("a publication job's payload: {e}")))?;
+    crate::articles::write::publication_due(conn, due.article_id, due.at).await
 }

@@ -42,7 +42,7 @@ const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 2000;
 
 /// A tag as a client sees it, its public articles counted.
-async fn view(conn: &mut AsyncPgConnection, tag: Tag) -> Result<TagResponse, ApiError> {
+pub(crate) async fn view(conn: &mut AsyncPgConnection, tag: Tag) -> Result<TagResponse, ApiError> {
     let counts = crate::articles::queries::public_counts_by_tag(conn, &[tag.id]).await?;
     let count = counts.get(&tag.id).copied().unwrap_or(0);
     Ok(TagResponse::new(tag, count))

@@ -18,3 +18,4 @@ mod support;
 mod system;
 mod tags;
 mod tokens;
+mod webhooks;

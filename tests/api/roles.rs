@@ -19,6 +19,7 @@ enum Access {
 const STAFF: &[&str] = &["admin", "editor"];
 const ANY_ROLE: &[&str] = &["admin", "editor", "author"];
 const ADMIN: &[&str] = &["admin"];
+const PUBLIC_HOOK: &str = "https://192.0.43.10/hook";
 
 fn expected(operation_id: &str) -> Option<Access> {
     Some(match operation_id {
@@ -40,6 +41,15 @@ fn expected(operation_id: &str) -> Option<Access> {
         | "bulk_comment_status" => Access::Roles(STAFF),
         "create_article" | "update_article" | "delete_article" | "list_revisions"
         | "find_revision" => Access::Roles(ANY_ROLE),
+        "list_webhooks"
+        | "create_webhook"
+        | "find_webhook"
+        | "update_webhook"
+        | "delete_webhook"
+        | "rotate_webhook_secret"
+        | "ping_webhook"
+        | "list_webhook_deliveries"
+        | "redeliver_webhook_delivery" => Access::Roles(ADMIN),
         "healthz" | "readyz" | "metrics" => Access::Open,
         _ => return None,
     })
@@ -56,6 +66,9 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
             Some(json!({"title": format!("Matrix Article {caller}"), "author": "test-author"}))
         }
         "update_article" => Some(json!({"subtitle": "matrix"})),
+        // A public address written as such: no name to resolve, nothing listens.
+        "create_webhook" => Some(json!({"url": PUBLIC_HOOK, "events": ["article.published"]})),
+        "update_webhook" => Some(json!({"description": "matrix"})),
         "submit_comment" => Some(json!({"author_name": caller,
             "author_email": format!("{caller}@example.com"), "body": format!("matrix {caller}")})),
         "update_comment" => Some(json!({"status": "approved"})),
@@ -95,6 +108,14 @@ async fn fresh_target(app: &TestApp, operation_id: &str, seed: u8) -> String {
                 "/api/v1/tags",
                 Some(&app.editor),
                 &json!({"name": format!("Gone {seed}")}),
+            )
+            .await
+        }
+        "delete_webhook" => {
+            app.post(
+                "/api/v1/webhooks",
+                Some(&app.admin),
+                &json!({"url": PUBLIC_HOOK, "events": ["tag.updated"]}),
             )
             .await
         }
@@ -174,6 +195,24 @@ async fn every_route_checks_roles_as_documented() {
         .await
         .expect(201);
     let revoked_secret = revoked["secret"].as_str().unwrap().to_owned();
+    let webhook = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&app.admin),
+            &json!({"url": PUBLIC_HOOK, "events": ["article.published"]}),
+        )
+        .await
+        .expect(201);
+    let webhook_id = webhook["id"].as_str().unwrap().to_owned();
+    let ping = app
+        .post(
+            &format!("/api/v1/webhooks/{webhook_id}/ping"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await
+        .expect(202);
+    let delivery_id = ping["delivery_id"].as_str().unwrap().to_owned();
     app.delete(
         &format!("/api/v1/tokens/{}", revoked["id"].as_str().unwrap()),
         Some(&app.admin),
@@ -260,9 +299,12 @@ async fn every_route_checks_roles_as_documented() {
                 .replace("{key}", &media_key)
                 .replace("{name}", &avatar)
                 .replace("{version}", "1")
+                .replace("{delivery_id}", &delivery_id)
                 .replace("{id}", target)
         };
-        let shared = if template.contains("images") {
+        let shared = if template.contains("webhooks") {
+            webhook_id.as_str()
+        } else if template.contains("images") {
             image["id"].as_str().unwrap()
         } else if template.contains("comments") {
             comment_id.as_str()

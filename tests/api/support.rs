@@ -93,6 +93,26 @@ fn admin_sql(sql: String) {
     .expect("admin thread");
 }
 
+/// A new migrated database on the test cluster (its name and URL), served by nothing yet.
+pub fn fresh_database() -> (String, String) {
+    let database = format!(
+        "t_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::SeqCst)
+    );
+    admin_sql(format!(
+        "CREATE DATABASE {database} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY"
+    ));
+    let url = cluster()
+        .postgres
+        .lock()
+        .expect("cluster lock")
+        .as_ref()
+        .expect("cluster running")
+        .url_for(&database);
+    (database, url)
+}
+
 /// A running app on its own database, with a token of each role.
 pub struct TestApp {
     pub address: String,
@@ -128,6 +148,8 @@ pub struct Options {
     pub statement_timeout_ms: u64,
     /// `LEDE_GRAVATAR`.
     pub gravatar: bool,
+    /// `LEDE_WEBHOOK_ALLOW_PRIVATE` (a receiver in the test listens on 127.0.0.1).
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Options {
@@ -146,6 +168,7 @@ impl Default for Options {
             search_language: "english".into(),
             statement_timeout_ms: 10_000,
             gravatar: false,
+            webhook_allow_private: false,
         }
     }
 }
@@ -157,21 +180,7 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> TestApp {
         let cluster = cluster();
-        let database = format!(
-            "t_{}_{}",
-            std::process::id(),
-            NEXT_DB.fetch_add(1, Ordering::SeqCst)
-        );
-        admin_sql(format!(
-            "CREATE DATABASE {database} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY"
-        ));
-        let database_url = cluster
-            .postgres
-            .lock()
-            .expect("cluster lock")
-            .as_ref()
-            .expect("cluster running")
-            .url_for(&database);
+        let (database, database_url) = fresh_database();
 
         let mut conn = AsyncPgConnection::establish(&database_url)
             .await
@@ -213,6 +222,7 @@ impl TestApp {
         config.search_language = options.search_language;
         config.statement_timeout_ms = options.statement_timeout_ms;
         config.gravatar = options.gravatar;
+        config.webhook_allow_private = options.webhook_allow_private;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));

@@ -1,0 +1,324 @@
+//! The delivery workers: every node claims due deliveries (FOR UPDATE SKIP LOCKED, as a
+//! lease: a node that dies mid-delivery leaves it to another when the lease runs out),
+//! signs them by the Standard Webhooks specification and sends them. An endpoint gets its
+//! deliveries in order: only its oldest pending one is ever claimed. Runs on the background
+//! pool, never on the one that serves requests.
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Double, Integer, Nullable, Text};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha2::Sha256;
+use tokio::sync::{Notify, Semaphore};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// How long an endpoint has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claim holds: the timeout and room to record the outcome.
+const LEASE: &str = "20 seconds";
+/// Deliveries in flight per node (to different endpoints).
+const IN_FLIGHT: usize = 8;
+/// How often an idle node looks for due deliveries (a notification wakes it sooner).
+const POLL: Duration = Duration::from_millis(500);
+/// Waits before each retry, in seconds: the first within 10 s, then growing, about three
+/// days in all; after the last, the delivery has failed.
+const RETRIES: [u32; 10] = [
+    5, 60, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 72_000,
+];
+/// An endpoint that has failed every delivery for this long is disabled.
+const GIVE_UP: &str = "5 days";
+
+/// A node's webhook machinery: the HTTP client deliveries go out through, and the signal
+/// that wakes the dispatcher and the workers when something changed.
+pub struct Webhooks {
+    client: reqwest::Client,
+    allow_private: bool,
+    pub wake: Notify,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Webhooks {
+    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(super::address::PublicOnly::new(allow_private))
+            .user_agent(concat!("lede-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Webhooks {
+            client,
+            allow_private,
+            wake: Notify::new(),
+            in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+        })
+    }
+
+    pub fn allow_private(&self) -> bool {
+        self.allow_private
+    }
+
+    /// Something changed (a notification came): look at the feed and the queue now.
+    pub fn wake(&self) {
+        self.wake.notify_waiters();
+    }
+}
+
+#[derive(Debug, QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    webhook_id: Uuid,
+    #[diesel(sql_type = Text)]
+    message_id: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = Text)]
+    secret: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    previous_secret: Option<String>,
+}
+
+/// Starts this node's workers.
+pub fn run(state: web::Data<AppState>) {
+    let node = Uuid::now_v7().to_string();
+    tokio::spawn(async move {
+        loop {
+            let wake = state.webhooks.wake.notified();
+            let Ok(permit) = state.webhooks.in_flight.clone().acquire_owned().await else {
+                return;
+            };
+            match claim(&state, &node).await {
+                Ok(Some(delivery)) => {
+                    let (state, node) = (state.clone(), node.clone());
+                    tokio::spawn(async move {
+                        if let Err(error) = attempt(&state, &node, delivery).await {
+                            tracing::warn!(%error, "webhooks: cannot record a delivery attempt");
+                        }
+                        drop(permit);
+                    });
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "webhooks: cannot claim a delivery"),
+            }
+            drop(permit);
+            let _ = tokio::time::timeout(POLL, wake).await;
+        }
+    });
+}
+
+/// Takes the next due delivery whose endpoint has nothing older pending.
+async fn claim(state: &AppState, node: &str) -> Result<Option<Claimed>, ApiError> {
+    let mut conn = crate::db::conn(&state.background).await?;
+    Ok(diesel::sql_query(format!(
+        "UPDATE webhook_deliveries d \
+         SET attempts = d.attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
+         FROM webhooks w \
+         WHERE w.id = d.webhook_id AND d.id = ( \
+             SELECT c.id FROM webhook_deliveries c JOIN webhooks cw ON cw.id = c.webhook_id AND cw.enabled \
+             WHERE c.state = 'pending' AND c.next_attempt_at <= now() \
+               AND (c.locked_until IS NULL OR c.locked_until < now()) \
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                               WHERE e.webhook_id = c.webhook_id AND e.state = 'pending' AND e.seq < c.seq) \
+             ORDER BY c.next_attempt_at, c.seq LIMIT 1 FOR UPDATE OF c SKIP LOCKED) \
+         RETURNING d.id, d.webhook_id, d.message_id, d.body, d.attempts, w.url, w.secret, \
+                   CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret"
+    ))
+    .bind::<Text, _>(node)
+    .get_result(&mut conn)
+    .await
+    .optional()?)
+}
+
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` under a `whsec_` secret.
+pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body.as_bytes());
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// The outcome of one attempt: the endpoint's status, and why it failed.
+struct Outcome {
+    status: Option<u16>,
+    error: Option<String>,
+}
+
+/// Sends one delivery and records how it went.
+async fn attempt(state: &AppState, node: &str, delivery: Claimed) -> Result<(), ApiError> {
+    let started = Instant::now();
+    let outcome = send(&state.webhooks, &delivery).await;
+    let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    let succeeded = outcome.error.is_none();
+    // After a failure: the next try (with jitter, so endpoints that failed together do not
+    // all come back at once), or none when the retries are spent.
+    let wait = (!succeeded)
+        .then(|| RETRIES.get(delivery.attempts as usize - 1))
+        .flatten()
+        .map(|secs| f64::from(*secs) * rand::rng().random_range(0.8..1.2));
+    let state_after = match (succeeded, wait) {
+        (true, _) => "succeeded",
+        (false, Some(_)) => "pending",
+        (false, None) => "failed",
+    };
+    let mut conn = crate::db::conn(&state.background).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::sql_query(
+            "UPDATE webhook_deliveries SET state = $3, locked_until = NULL, \
+             next_attempt_at = CASE WHEN $4::float8 IS NULL THEN next_attempt_at \
+                                    ELSE now() + make_interval(secs => $4) END \
+             WHERE id = $1 AND locked_by = $2",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(delivery.id)
+        .bind::<Text, _>(node)
+        .bind::<Text, _>(state_after)
+        .bind::<Nullable<Double>, _>(wait)
+        .execute(conn)
+        .await?;
+        diesel::sql_query(
+            "INSERT INTO webhook_attempts \
+             (id, delivery_id, webhook_id, attempt, response_status, duration_ms, error, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                     CASE WHEN $8::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $8) END)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+        .bind::<diesel::sql_types::Uuid, _>(delivery.id)
+        .bind::<diesel::sql_types::Uuid, _>(delivery.webhook_id)
+        .bind::<Integer, _>(delivery.attempts)
+        .bind::<Nullable<Integer>, _>(outcome.status.map(i32::from))
+        .bind::<Integer, _>(duration_ms)
+        .bind::<Nullable<Text>, _>(outcome.error.as_deref())
+        .bind::<Nullable<Double>, _>(wait)
+        .execute(conn)
+        .await?;
+        // Five days of nothing but failures turn the endpoint off (it says why); a success
+        // forgets the failures.
+        diesel::sql_query(format!(
+            "UPDATE webhooks SET \
+               failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, now()) END, \
+               enabled = enabled AND ($2 OR failing_since IS NULL OR failing_since > now() - interval '{GIVE_UP}'), \
+               disabled_reason = CASE \
+                 WHEN NOT $2 AND failing_since <= now() - interval '{GIVE_UP}' AND enabled \
+                 THEN 'every delivery failed for {GIVE_UP} (the last: ' || $3 || ')' \
+                 ELSE disabled_reason END \
+             WHERE id = $1"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(delivery.webhook_id)
+        .bind::<Bool, _>(succeeded)
+        .bind::<Text, _>(outcome.error.as_deref().unwrap_or(""))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
+    let failed = |error: String| Outcome {
+        status: None,
+        error: Some(error),
+    };
+    // An address written as such never reaches the resolver that guards names.
+    let literal = url::Url::parse(&delivery.url)
+        .ok()
+        .and_then(|u| match u.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        });
+    if let Some(ip) = literal
+        && !webhooks.allow_private
+        && !super::address::is_public(ip)
+    {
+        return failed(format!("{ip} is not a public address"));
+    }
+    let timestamp = chrono::Utc::now().timestamp();
+    let signatures: Vec<String> = [Some(&delivery.secret), delivery.previous_secret.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|secret| signature(secret, &delivery.message_id, timestamp, &delivery.body))
+        .collect();
+    let request = webhooks
+        .client
+        .post(&delivery.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &delivery.message_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signatures.join(" "))
+        .body(delivery.body.clone());
+    match request.send().await {
+        Ok(response) if response.status().is_success() => Outcome {
+            status: Some(response.status().as_u16()),
+            error: None,
+        },
+        Ok(response) => Outcome {
+            status: Some(response.status().as_u16()),
+            error: Some(format!(
+                "the endpoint answered {}",
+                response.status().as_u16()
+            )),
+        },
+        Err(error) if error.is_timeout() => {
+            failed(format!("no answer within {} s", TIMEOUT.as_secs()))
+        }
+        Err(error) => failed(describe(&error)),
+    }
+}
+
+/// A transport error with its causes, in one line.
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks specification's reference tests.
+        let signature = signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(
+            signature.as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
+    }
+
+    #[test]
+    fn the_client_builds() {
+        assert!(Webhooks::new(false).is_ok());
+    }
+}

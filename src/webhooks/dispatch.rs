@@ -1,0 +1,209 @@
+//! The dispatcher: reads the change feed and queues a delivery for every endpoint
+//! subscribed to what a change announces. Any node may run it; one at a time does (the
+//! reader's row in `feed_readers`, FOR UPDATE SKIP LOCKED), and its position moves in the
+//! same transaction as the deliveries it queued: each change is fanned out exactly once.
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::model::Webhook;
+use crate::AppState;
+use crate::changes::{self, Announce, Change, Position};
+use crate::db::schema::webhooks;
+use crate::error::ApiError;
+use crate::http::Timestamp;
+
+/// Changes read per transaction.
+const BATCH: i64 = 200;
+/// How often an idle node looks at the feed (a notification wakes it sooner).
+const POLL: Duration = Duration::from_millis(500);
+const READER: &str = "webhooks";
+
+/// The body of a message: `{"type", "timestamp", "data"}` (Standard Webhooks).
+pub fn message(event_type: &str, data: Value) -> String {
+    json!({
+        "type": event_type,
+        "timestamp": Timestamp(chrono::Utc::now()),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// A message's `webhook-id`: the same for every endpoint and every retry of one event.
+pub fn message_id() -> String {
+    format!("msg_{}", Uuid::now_v7().simple())
+}
+
+/// Starts this node's dispatcher.
+pub fn run(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            let wake = state.webhooks.wake.notified();
+            match dispatch(&state).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "webhooks: cannot read the change feed"),
+            }
+            let _ = tokio::time::timeout(POLL, wake).await;
+        }
+    });
+}
+
+/// Where the dispatcher stands; with `lock`, taken for this transaction (`None` when
+/// another node holds it).
+async fn position(conn: &mut AsyncPgConnection, lock: bool) -> Result<Option<Position>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Reader {
+        #[diesel(sql_type = BigInt)]
+        txid: i64,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let lock = if lock { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let reader: Option<Reader> = diesel::sql_query(format!(
+        "SELECT txid, id FROM feed_readers WHERE name = $1 {lock}"
+    ))
+    .bind::<Text, _>(READER)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(reader.map(|r| Position {
+        txid: r.txid,
+        id: r.id,
+    }))
+}
+
+/// Fans out the next batch of changes. True when a full batch was read (more may follow).
+async fn dispatch(state: &AppState) -> Result<bool, ApiError> {
+    let mut conn = crate::db::conn(&state.background).await?;
+    // A look first, writing nothing: an idle feed costs no transaction id and no WAL (a
+    // replica that must replay every write to be used stays usable).
+    let Some(from) = position(&mut conn, false).await? else {
+        return Ok(false);
+    };
+    if changes::read(&mut conn, from, 1).await?.0.is_empty() {
+        return Ok(false);
+    }
+    let (read, queued) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            // Another node is at it.
+            let Some(from) = position(conn, true).await? else {
+                return Ok((0, 0));
+            };
+            let (changes, next) = changes::read(conn, from, BATCH).await?;
+            let queued = fan_out(conn, state, &changes).await?;
+            if next != from {
+                diesel::sql_query("UPDATE feed_readers SET txid = $2, id = $3 WHERE name = $1")
+                    .bind::<Text, _>(READER)
+                    .bind::<BigInt, _>(next.txid)
+                    .bind::<BigInt, _>(next.id)
+                    .execute(conn)
+                    .await?;
+            }
+            Ok((changes.len(), queued))
+        })
+        .await?;
+    if queued > 0 {
+        state.webhooks.wake.notify_waiters();
+    }
+    Ok(read as i64 >= BATCH)
+}
+
+/// Queues each announced change for its subscribers; the number of deliveries queued.
+async fn fan_out(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    changes: &[Change],
+) -> Result<usize, ApiError> {
+    let announced: Vec<(&Change, &Announce)> = changes
+        .iter()
+        .filter_map(|c| c.announce.as_ref().map(|a| (c, a)))
+        .collect();
+    if announced.is_empty() {
+        return Ok(0);
+    }
+    let subscribers: Vec<Webhook> = webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .select(Webhook::as_select())
+        .load(conn)
+        .await?;
+    let mut queued = 0;
+    for (change, announce) in announced {
+        let targets: Vec<Uuid> = subscribers
+            .iter()
+            .filter(|w| w.events.contains(&announce.event))
+            .map(|w| w.id)
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let data = data(conn, state, change, announce).await?;
+        let body = message(&announce.event, data);
+        let id = message_id();
+        for webhook in targets {
+            super::queries::enqueue(conn, webhook, &id, &announce.event, &body).await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// What a message carries: the resource as the public API shows it now, or what names it
+/// when it can no longer be shown (deleted, unpublished, or gone since the change).
+async fn data(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    change: &Change,
+    announce: &Announce,
+) -> Result<Value, ApiError> {
+    let named = || json!({"id": change.resource_id});
+    if let Some(subject) = &announce.subject {
+        return Ok(subject.clone());
+    }
+    let Some(id) = change.resource_id else {
+        return Ok(named());
+    };
+    let base = state.origin.configured_base().to_owned();
+    let urls = state.storage.urls_at(&base);
+    let shown = match change.resource.as_str() {
+        "article" => match crate::articles::queries::find(conn, &id.to_string()).await? {
+            Some(article) if article.is_public => {
+                to_value(crate::articles::view_one(conn, article, &urls).await?)?
+            }
+            Some(article) => json!({"id": article.id, "slug": article.slug}),
+            None => named(),
+        },
+        "comment" => match crate::comments::queries::find(conn, id).await? {
+            Some(comment) => {
+                let avatar = |email: &str| state.avatar_key.url(&base, email);
+                to_value(crate::comments::model::PublicComment::new(
+                    &comment, &avatar,
+                ))?
+            }
+            None => named(),
+        },
+        "image" => match crate::images::queries::find(conn, id).await? {
+            Some(image) => to_value(crate::images::model::ImageResponse::new(image, &urls))?,
+            None => named(),
+        },
+        "author" => match crate::authors::queries::find(conn, &id.to_string()).await? {
+            Some(author) => to_value(crate::authors::view(conn, author, false, &urls).await?)?,
+            None => named(),
+        },
+        "tag" => match crate::tags::queries::find(conn, &id.to_string()).await? {
+            Some(tag) => to_value(crate::tags::view(conn, tag).await?)?,
+            None => named(),
+        },
+        _ => named(),
+    };
+    Ok(shown)
+}
+
+fn to_value(value: impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("cannot serialize: {e}")))
+}

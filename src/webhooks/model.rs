@@ -1,0 +1,272 @@
+//! Webhook rows and the API's views of them.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::schema::webhooks;
+use crate::http::{Timestamp, patch_field};
+
+/// The events an endpoint may subscribe to (`webhook.ping` is sent on request only).
+pub const EVENTS: &[&str] = &[
+    "article.published",
+    "article.updated",
+    "article.unpublished",
+    "article.deleted",
+    "comment.created",
+    "comment.approved",
+    "image.updated",
+    "author.updated",
+    "tag.updated",
+];
+
+pub const PING: &str = "webhook.ping";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookInsert {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub secret: String,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = webhooks)]
+pub struct WebhookUpdate {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub disabled_reason: Option<Option<String>>,
+    pub failing_since: Option<Option<DateTime<Utc>>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A subscription, as admins see it. The secret is shown only when it is made (create,
+/// rotate-secret).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4e-eeee-7fff-8aaa-0123456789ab",
+    "url": "https://www.example.com/api/revalidate",
+    "events": ["article.published", "article.updated", "article.deleted"],
+    "description": "Next.js on-demand revalidation",
+    "enabled": true,
+    "disabled_reason": null,
+    "failing_since": null,
+    "created_at": "2025-10-28T09:30:00Z",
+    "updated_at": "2025-10-28T09:30:00Z",
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+}))]
+pub struct WebhookResponse {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// False when an admin turned it off, or after five days of failed deliveries
+    /// (`disabled_reason` says which). Events are not queued for a disabled endpoint.
+    pub enabled: bool,
+    #[schema(required = true)]
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery has failed (`null` while the last one succeeded).
+    #[schema(required = true)]
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// `whsec_` and the base64 of the signing key: shown once, in the answer that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl WebhookResponse {
+    pub fn new(webhook: Webhook, show_secret: bool) -> Self {
+        WebhookResponse {
+            id: webhook.id,
+            url: webhook.url,
+            events: webhook.events,
+            description: webhook.description,
+            enabled: webhook.enabled,
+            disabled_reason: webhook.disabled_reason,
+            failing_since: webhook.failing_since.map(Into::into),
+            created_at: webhook.created_at.into(),
+            updated_at: webhook.updated_at.into(),
+            secret: show_secret.then_some(webhook.secret),
+        }
+    }
+}
+
+impl crate::http::cache::Shows for WebhookResponse {}
+
+impl crate::http::response::Versioned for WebhookResponse {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at.0)
+    }
+}
+
+impl crate::http::response::Versioned for Webhook {
+    fn version(&self) -> String {
+        crate::http::response::version_at(&self.updated_at)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://www.example.com/api/revalidate",
+    "events": ["article.published", "article.updated", "article.deleted"],
+    "description": "Next.js on-demand revalidation"
+}))]
+pub struct NewWebhook {
+    /// `http` or `https`, to a public address.
+    #[schema(max_length = 2000, format = "uri")]
+    pub url: String,
+    /// One or more of the event types.
+    #[schema(min_items = 1, inline)]
+    pub events: Vec<EventType>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+/// JSON merge patch of a webhook: absent fields stay, `null` clears `description`.
+/// `enabled: true` turns a disabled endpoint back on (and forgets why it was off).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": true}))]
+pub struct WebhookChanges {
+    #[schema(max_length = 2000, format = "uri")]
+    pub url: Option<String>,
+    #[schema(min_items = 1, inline)]
+    pub events: Option<Vec<EventType>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// An event type a webhook may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+pub enum EventType {
+    #[serde(rename = "article.published")]
+    ArticlePublished,
+    #[serde(rename = "article.updated")]
+    ArticleUpdated,
+    #[serde(rename = "article.unpublished")]
+    ArticleUnpublished,
+    #[serde(rename = "article.deleted")]
+    ArticleDeleted,
+    #[serde(rename = "comment.created")]
+    CommentCreated,
+    #[serde(rename = "comment.approved")]
+    CommentApproved,
+    #[serde(rename = "image.updated")]
+    ImageUpdated,
+    #[serde(rename = "author.updated")]
+    AuthorUpdated,
+    #[serde(rename = "tag.updated")]
+    TagUpdated,
+}
+
+impl EventType {
+    pub fn name(self) -> &'static str {
+        EVENTS[self as usize]
+    }
+}
+
+/// One attempt to deliver one event to one endpoint, as the delivery log shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01932c4f-0000-7aaa-8bbb-0123456789ab",
+    "delivery_id": "01932c4e-ffff-7aaa-8bbb-0123456789ab",
+    "webhook_id": "01932c4e-eeee-7fff-8aaa-0123456789ab",
+    "message_id": "msg_01932c4effff7aaa8bbb0123456789ab",
+    "event_type": "article.published",
+    "attempt": 1,
+    "response_status": 500,
+    "duration_ms": 41,
+    "error": "the endpoint answered 500",
+    "next_attempt_at": "2025-10-28T09:30:05Z",
+    "state": "succeeded",
+    "created_at": "2025-10-28T09:30:00Z"
+}))]
+pub struct DeliveryAttempt {
+    pub id: Uuid,
+    /// The delivery (this event to this endpoint): `POST .../deliveries/{delivery_id}/redeliver`.
+    pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    /// The `webhook-id` header: the same on every attempt of one event.
+    pub message_id: String,
+    pub event_type: String,
+    /// 1 for the first attempt of the delivery.
+    pub attempt: i32,
+    /// The endpoint's HTTP status; `null` when none came (timeout, refused, unreachable).
+    #[schema(required = true)]
+    pub response_status: Option<i32>,
+    pub duration_ms: i32,
+    /// Why the attempt failed; `null` when it succeeded.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    /// When it is tried again; `null` when it succeeded or its attempts ran out.
+    #[schema(required = true)]
+    pub next_attempt_at: Option<Timestamp>,
+    /// Where the delivery stands now: `pending`, `succeeded` or `failed` (attempts ran out).
+    pub state: String,
+    pub created_at: Timestamp,
+}
+
+impl crate::http::cache::Shows for DeliveryAttempt {}
+
+/// A row of the delivery log (an attempt with its delivery's message, event and state).
+#[derive(Debug, Queryable)]
+pub struct AttemptRow {
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    pub message_id: String,
+    pub event_type: String,
+    pub attempt: i32,
+    pub response_status: Option<i32>,
+    pub duration_ms: i32,
+    pub error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AttemptRow> for DeliveryAttempt {
+    fn from(row: AttemptRow) -> Self {
+        DeliveryAttempt {
+            id: row.id,
+            delivery_id: row.delivery_id,
+            webhook_id: row.webhook_id,
+            message_id: row.message_id,
+            event_type: row.event_type,
+            attempt: row.attempt,
+            response_status: row.response_status,
+            duration_ms: row.duration_ms,
+            error: row.error,
+            next_attempt_at: row.next_attempt_at.map(Into::into),
+            state: row.state,
+            created_at: row.created_at.into(),
+        }
+    }
+}

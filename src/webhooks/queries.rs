@@ -1,0 +1,237 @@
+//! Webhook queries: subscriptions, their delivery log, and deliveries queued by hand (ping,
+//! redeliver). Deliveries of events are queued by `dispatch`, from the change feed.
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rand::RngCore;
+use uuid::Uuid;
+
+use super::model::{AttemptRow, Webhook, WebhookInsert, WebhookUpdate};
+use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
+use crate::error::ApiError;
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
+
+pub static SORTS: [SortOption<Webhook>; 1] = [SortOption {
+    name: "created_at",
+    column: "webhooks.created_at",
+    kind: KeyKind::Time,
+    key: |w| time_key(&w.created_at),
+}];
+
+pub static ATTEMPT_SORTS: [SortOption<AttemptRow>; 1] = [SortOption {
+    name: "created_at",
+    column: "webhook_attempts.created_at",
+    kind: KeyKind::Time,
+    key: |a| time_key(&a.created_at),
+}];
+
+/// How long the old secret still signs after a rotation.
+const ROTATION_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// A new signing secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks).
+pub fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    format!("whsec_{}", STANDARD.encode(key))
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .find(id)
+        .select(Webhook::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Locked until the end of the transaction (a write checks and changes it).
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .find(id)
+        .select(Webhook::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    pagination: &Pagination,
+    sort: &Sort<Webhook>,
+) -> Result<Loaded<Webhook>, ApiError> {
+    let mut query = webhooks::table
+        .select(Webhook::as_select())
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load(conn).await?;
+    let total = webhooks::table.count().get_result(conn).await?;
+    Ok(Loaded::exact(rows, total))
+}
+
+/// Records a change to a subscription in the feed (nothing public shows it).
+async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
+    crate::changes::record(conn, "webhook", Some(id), event, Vec::new(), None).await
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    row: &WebhookInsert,
+) -> Result<Webhook, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let webhook = diesel::insert_into(webhooks::table)
+            .values(row)
+            .returning(Webhook::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, webhook.id, "created").await?;
+        Ok(webhook)
+    })
+    .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &WebhookUpdate,
+) -> Result<Webhook, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let webhook = diesel::update(webhooks::table.find(id))
+            .set(changes)
+            .returning(Webhook::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, id, "updated").await?;
+        Ok(webhook)
+    })
+    .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::delete(webhooks::table.find(id))
+            .execute(conn)
+            .await?;
+        record(conn, id, "deleted").await
+    })
+    .await
+}
+
+/// A new secret; the current one keeps signing (beside it) for 24 hours.
+pub async fn rotate_secret(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Webhook, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let now = Utc::now();
+        let webhook = diesel::update(webhooks::table.find(id))
+            .set((
+                webhooks::previous_secret.eq(webhooks::secret.nullable()),
+                webhooks::previous_secret_until.eq(Some(now + ROTATION_OVERLAP)),
+                webhooks::secret.eq(new_secret()),
+                webhooks::updated_at.eq(now),
+            ))
+            .returning(Webhook::as_returning())
+            .get_result(conn)
+            .await?;
+        record(conn, id, "updated").await?;
+        Ok(webhook)
+    })
+    .await
+}
+
+/// A page of one endpoint's delivery log, newest first unless `sort` says otherwise.
+pub async fn attempts(
+    conn: &mut AsyncPgConnection,
+    webhook_id: Uuid,
+    pagination: &Pagination,
+    sort: &Sort<AttemptRow>,
+) -> Result<Loaded<AttemptRow>, ApiError> {
+    let mut query = webhook_attempts::table
+        .inner_join(webhook_deliveries::table)
+        .filter(webhook_attempts::webhook_id.eq(webhook_id))
+        .select((
+            webhook_attempts::id,
+            webhook_attempts::delivery_id,
+            webhook_attempts::webhook_id,
+            webhook_deliveries::message_id,
+            webhook_deliveries::event_type,
+            webhook_attempts::attempt,
+            webhook_attempts::response_status,
+            webhook_attempts::duration_ms,
+            webhook_attempts::error,
+            webhook_attempts::next_attempt_at,
+            webhook_deliveries::state,
+            webhook_attempts::created_at,
+        ))
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset())
+        .into_boxed();
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after(cursor)?);
+    }
+    let rows = query.load::<AttemptRow>(conn).await?;
+    let total = webhook_attempts::table
+        .filter(webhook_attempts::webhook_id.eq(webhook_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(Loaded::exact(rows, total))
+}
+
+/// Queues one message for one endpoint (after its pending ones: an endpoint hears events in
+/// order). `message_id` is the `webhook-id` its receiver dedupes by.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    webhook_id: Uuid,
+    message_id: &str,
+    event_type: &str,
+    body: &str,
+) -> QueryResult<Uuid> {
+    let id = Uuid::now_v7();
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::id.eq(id),
+            webhook_deliveries::webhook_id.eq(webhook_id),
+            webhook_deliveries::message_id.eq(message_id),
+            webhook_deliveries::event_type.eq(event_type),
+            webhook_deliveries::body.eq(body),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Queues a delivery's message again (same `webhook-id` and body), as a new delivery.
+/// `None` when the endpoint has no such delivery.
+pub async fn redeliver(
+    conn: &mut AsyncPgConnection,
+    webhook_id: Uuid,
+    delivery_id: Uuid,
+) -> Result<Option<super::QueuedDelivery>, ApiError> {
+    let found: Option<(String, String, String)> = webhook_deliveries::table
+        .filter(webhook_deliveries::id.eq(delivery_id))
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .select((
+            webhook_deliveries::message_id,
+            webhook_deliveries::event_type,
+            webhook_deliveries::body,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((message_id, event_type, body)) = found else {
+        return Ok(None);
+    };
+    let delivery_id = enqueue(conn, webhook_id, &message_id, &event_type, &body).await?;
+    Ok(Some(super::QueuedDelivery {
+        delivery_id,
+        message_id,
+        event_type,
+    }))
+}

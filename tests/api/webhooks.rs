@@ -1,0 +1,588 @@
+//! Webhooks, delivered to a real HTTP receiver in the test and verified with the reference
+//! Standard Webhooks library (`standardwebhooks`), not with lede's own code.
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Value, json};
+
+use crate::support::{Options, TestApp};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub at: DateTime<Utc>,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    pub fn id(&self) -> String {
+        self.header("webhook-id")
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Whether the reference library accepts its signature under `secret`.
+    pub fn verifies_with(&self, secret: &str) -> bool {
+        standardwebhooks::Webhook::new(secret)
+            .expect("a whsec_ secret")
+            .verify(&self.body, &self.headers)
+            .is_ok()
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    received: Vec<Received>,
+    /// Statuses to answer next (200 when empty); 0 holds the request open for a minute.
+    answers: VecDeque<u16>,
+}
+
+/// An HTTP endpoint that records what it gets and answers as told.
+pub struct Receiver {
+    pub url: String,
+    inbox: Arc<Mutex<Inbox>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let shared = web::Data::from(inbox.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(shared.clone())
+                .default_service(web::to(receive))
+        })
+        .listen(listener)
+        .expect("listen")
+        .workers(2)
+        .disable_signals()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Receiver {
+            url,
+            inbox,
+            server: handle,
+        }
+    }
+
+    /// The next requests are answered with these statuses (0: held open, no answer).
+    pub fn answer(&self, statuses: &[u16]) {
+        self.inbox.lock().unwrap().answers.extend(statuses);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inbox.lock().unwrap().received.clone()
+    }
+
+    /// Waits until `count` requests came (at most `seconds`), and returns them all.
+    pub async fn wait_for(&self, count: usize, seconds: u64) -> Vec<Received> {
+        for _ in 0..seconds * 20 {
+            if self.received().len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.received()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        tokio::spawn(async move { server.stop(false).await });
+    }
+}
+
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    inbox: web::Data<Mutex<Inbox>>,
+) -> HttpResponse {
+    let mut headers = HeaderMap::new();
+    for (name, value) in req.headers() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let status = {
+        let mut inbox = inbox.lock().unwrap();
+        inbox.received.push(Received {
+            headers,
+            body: body.to_vec(),
+            at: Utc::now(),
+        });
+        inbox.answers.pop_front().unwrap_or(200)
+    };
+    if status == 0 {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status.max(200)).unwrap()).finish()
+}
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(Options {
+        webhook_allow_private: true,
+        ..Options::default()
+    })
+    .await
+}
+
+/// Subscribes `url` to `events`; the webhook with its secret.
+pub async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> Value {
+    app.post(
+        "/api/v1/webhooks",
+        Some(&app.admin),
+        &json!({"url": url, "events": events, "description": "the test's receiver"}),
+    )
+    .await
+    .expect(201)
+}
+
+async fn article(app: &TestApp, body: Value) -> Value {
+    let mut body = body;
+    body["author"] = json!("test-author");
+    body["body_markdown"] = json!("The ferry leaves at nine.");
+    app.post("/api/v1/articles", Some(&app.editor), &body)
+        .await
+        .expect(201)
+}
+
+#[actix_web::test]
+async fn a_publication_is_one_signed_event_and_a_draft_is_none() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let webhook = subscribe(
+        &app,
+        &receiver.url,
+        &["article.published", "article.updated", "article.deleted"],
+    )
+    .await;
+    let secret = webhook["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{webhook}");
+    // Shown once: never again.
+    let id = webhook["id"].as_str().unwrap();
+    let shown = app
+        .get(&format!("/api/v1/webhooks/{id}"), Some(&app.admin))
+        .await
+        .expect(200);
+    assert!(shown.get("secret").is_none(), "{shown}");
+
+    // A draft, and its edit, are nothing public.
+    let draft = article(&app, json!({"title": "Night ferry"})).await;
+    let path = format!("/api/v1/articles/{}", draft["id"].as_str().unwrap());
+    app.patch(
+        &path,
+        Some(&app.editor),
+        &json!({"subtitle": "Still a draft"}),
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(receiver.received().is_empty(), "{:?}", receiver.received());
+
+    app.patch(&path, Some(&app.editor), &json!({"status": "published"}))
+        .await
+        .expect(200);
+    let received = receiver.wait_for(1, 10).await;
+    assert_eq!(received.len(), 1);
+    let published = &received[0];
+    assert!(
+        published.verifies_with(secret),
+        "the reference library verifies it"
+    );
+    let event = published.json();
+    assert_eq!(event["type"], "article.published");
+    assert_eq!(event["data"]["slug"], "night-ferry");
+    assert_eq!(event["data"]["title"], "Night ferry");
+    assert!(
+        event["timestamp"].as_str().unwrap().ends_with('Z'),
+        "{event}"
+    );
+    assert!(published.id().starts_with("msg_"));
+    assert_eq!(published.header("content-type"), "application/json");
+    // A tampered body does not verify.
+    let mut forged = published.clone();
+    forged.body = String::from_utf8_lossy(&forged.body)
+        .replacen("Night", "Day", 1)
+        .into_bytes();
+    assert!(!forged.verifies_with(secret));
+
+    app.delete(&path, Some(&app.editor)).await.expect(204);
+    let received = receiver.wait_for(2, 10).await;
+    assert_eq!(received.len(), 2, "{received:?}");
+    let deleted = received[1].json();
+    assert_eq!(deleted["type"], "article.deleted");
+    assert_eq!(
+        deleted["data"],
+        json!({"id": draft["id"], "slug": "night-ferry"})
+    );
+    assert_ne!(received[0].id(), received[1].id(), "one id per event");
+    assert!(received[1].verifies_with(secret));
+}
+
+#[actix_web::test]
+async fn a_failed_delivery_comes_again_with_the_same_id_and_the_log_shows_both() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[500]);
+    let webhook = subscribe(&app, &receiver.url, &["article.published"]).await;
+    article(
+        &app,
+        json!({"title": "Harbour lights", "status": "published"}),
+    )
+    .await;
+    let received = receiver.wait_for(2, 15).await;
+    assert_eq!(received.len(), 2, "a retry within 10 s: {received:?}");
+    assert_eq!(received[0].id(), received[1].id(), "the same webhook-id");
+    assert_eq!(received[0].body, received[1].body, "the same body");
+    let secret = webhook["secret"].as_str().unwrap();
+    assert!(received[1].verifies_with(secret));
+
+    let id = webhook["id"].as_str().unwrap();
+    let mut log = Value::Null;
+    for _ in 0..40 {
+        log = app
+            .get(
+                &format!("/api/v1/webhooks/{id}/deliveries?sort=created_at"),
+                Some(&app.admin),
+            )
+            .await
+            .expect(200);
+        if log["data"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let attempts = log["data"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert_eq!(attempts[0]["attempt"], 1);
+    assert_eq!(attempts[0]["response_status"], 500);
+    assert_eq!(attempts[0]["error"], "the endpoint answered 500");
+    assert!(attempts[0]["next_attempt_at"].is_string());
+    assert_eq!(attempts[1]["attempt"], 2);
+    assert_eq!(attempts[1]["response_status"], 200);
+    assert_eq!(attempts[1]["error"], Value::Null);
+    assert_eq!(attempts[1]["state"], "succeeded");
+    assert_eq!(attempts[1]["event_type"], "article.published");
+    assert_eq!(attempts[0]["delivery_id"], attempts[1]["delivery_id"]);
+    assert_eq!(attempts[0]["message_id"], received[0].id());
+
+    // Redelivered by hand: the same message again.
+    let delivery = attempts[0]["delivery_id"].as_str().unwrap();
+    let queued = app
+        .post(
+            &format!("/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(queued["message_id"], received[0].id());
+    let received = receiver.wait_for(3, 10).await;
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[2].id(), received[0].id());
+    let unknown = uuid::Uuid::now_v7();
+    app.post(
+        &format!("/api/v1/webhooks/{id}/deliveries/{unknown}/redeliver"),
+        Some(&app.admin),
+        &json!({}),
+    )
+    .await
+    .problem(404);
+}
+
+#[actix_web::test]
+async fn after_a_rotation_both_secrets_sign() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let webhook = subscribe(&app, &receiver.url, &["tag.updated"]).await;
+    let id = webhook["id"].as_str().unwrap();
+    let old = webhook["secret"].as_str().unwrap();
+    let rotated = app
+        .post(
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    let new = rotated["secret"].as_str().unwrap();
+    assert_ne!(old, new);
+    let ping = app
+        .post(
+            &format!("/api/v1/webhooks/{id}/ping"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(ping["event_type"], "webhook.ping");
+    let received = receiver.wait_for(1, 10).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].json()["type"], "webhook.ping");
+    assert_eq!(received[0].id(), ping["message_id"].as_str().unwrap());
+    assert!(
+        received[0].verifies_with(old),
+        "the old secret, for 24 hours"
+    );
+    assert!(received[0].verifies_with(new), "and the new one");
+    assert_eq!(
+        received[0].header("webhook-signature").split(' ').count(),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn a_scheduled_article_is_announced_at_its_instant_with_no_request() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &receiver.url, &["article.published"]).await;
+    let at = Utc::now() + chrono::TimeDelta::seconds(3);
+    let scheduled = article(
+        &app,
+        json!({"title": "Tide tables", "status": "scheduled", "published_at": at.to_rfc3339()}),
+    )
+    .await;
+    assert_eq!(scheduled["status"], "scheduled");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(receiver.received().is_empty(), "not before its instant");
+    let received = receiver.wait_for(1, 10).await;
+    assert_eq!(received.len(), 1);
+    let lag = (received[0].at - at).num_milliseconds();
+    assert!(
+        (-2000..=2000).contains(&lag),
+        "announced {lag} ms from its instant"
+    );
+    assert_eq!(received[0].json()["data"]["slug"], "tide-tables");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.received().len(), 1, "once");
+}
+
+#[actix_web::test]
+async fn comments_authors_and_tags_are_announced_to_their_subscribers_only() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &app,
+        &receiver.url,
+        &["comment.created", "comment.approved", "tag.updated"],
+    )
+    .await;
+    let story = article(&app, json!({"title": "Breakwater", "status": "published"})).await;
+    let comment = app
+        .post(
+            &format!("/api/v1/articles/{}/comments", story["id"].as_str().unwrap()),
+            None,
+            &json!({"author_name": "Marta", "author_email": "marta@example.com", "body": "Lovely."}),
+        )
+        .await
+        .expect(201);
+    let received = receiver.wait_for(1, 10).await;
+    assert_eq!(received.len(), 1, "the article itself is not subscribed to");
+    let created = received[0].json();
+    assert_eq!(created["type"], "comment.created");
+    assert_eq!(created["data"]["id"], comment["id"]);
+    let text = received[0].body.clone();
+    assert!(
+        !String::from_utf8_lossy(&text).contains("marta@example.com"),
+        "no commenter's email in an event"
+    );
+    app.patch(
+        &format!("/api/v1/comments/{}", comment["id"].as_str().unwrap()),
+        Some(&app.editor),
+        &json!({"status": "approved"}),
+    )
+    .await
+    .expect(200);
+    let received = receiver.wait_for(2, 10).await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].json()["type"], "comment.approved");
+
+    let tag = app
+        .post(
+            "/api/v1/tags",
+            Some(&app.editor),
+            &json!({"name": "Harbour"}),
+        )
+        .await
+        .expect(201);
+    app.patch(
+        &format!("/api/v1/tags/{}", tag["id"].as_str().unwrap()),
+        Some(&app.editor),
+        &json!({"description": "Boats and the people on them"}),
+    )
+    .await
+    .expect(200);
+    let received = receiver.wait_for(3, 10).await;
+    assert_eq!(
+        received.len(),
+        3,
+        "a new tag is not announced; its change is"
+    );
+    let updated = received[2].json();
+    assert_eq!(updated["type"], "tag.updated");
+    assert_eq!(
+        updated["data"]["description"],
+        "Boats and the people on them"
+    );
+}
+
+#[actix_web::test]
+async fn private_and_odd_urls_are_refused_without_the_setting() {
+    let app = TestApp::spawn().await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.8/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://100.64.0.1/hook",
+        "http://0x7f000001/hook",
+    ] {
+        let problem = app
+            .post(
+                "/api/v1/webhooks",
+                Some(&app.admin),
+                &json!({"url": url, "events": ["article.published"]}),
+            )
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], "url", "{url}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["code"], "not_allowed",
+            "{url}: {problem}"
+        );
+    }
+    for (body, field) in [
+        (
+            json!({"url": "ftp://example.com/x", "events": ["article.published"]}),
+            "url",
+        ),
+        (
+            json!({"url": "javascript:alert(1)", "events": ["article.published"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/x", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/x", "events": ["article.exploded"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/x", "events": "article.published"}),
+            "events",
+        ),
+    ] {
+        let problem = app
+            .post("/api/v1/webhooks", Some(&app.admin), &body)
+            .await
+            .problem(422);
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(
+            fields.iter().any(|f| f.starts_with(field)),
+            "{body}: {problem}"
+        );
+    }
+    let unknown_field = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&app.admin),
+            &json!({"url": "https://example.com/x", "events": ["article.published"], "secret": "mine"}),
+        )
+        .await;
+    assert_eq!(unknown_field.status, 422, "{}", unknown_field.text());
+    // Admins only.
+    let body = json!({"url": "https://example.com/x", "events": ["article.published"]});
+    app.post("/api/v1/webhooks", Some(&app.editor), &body)
+        .await
+        .problem(403);
+    app.post("/api/v1/webhooks", None, &body).await.problem(401);
+    app.get("/api/v1/webhooks", Some(&app.author))
+        .await
+        .problem(403);
+    app.get("/api/v1/webhooks", None).await.problem(401);
+    assert_eq!(
+        app.sql_text("SELECT count(*)::text FROM webhooks").await,
+        ["0"],
+        "nothing written"
+    );
+}
+
+#[actix_web::test]
+async fn webhooks_are_listed_changed_and_deleted_by_admins() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    let webhook = subscribe(&app, &receiver.url, &["article.published"]).await;
+    let id = webhook["id"].as_str().unwrap();
+    let path = format!("/api/v1/webhooks/{id}");
+    let listed = app
+        .get("/api/v1/webhooks", Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(listed["meta"]["total"], 1);
+    assert!(listed["data"][0].get("secret").is_none());
+
+    let found = app.get(&path, Some(&app.admin)).await;
+    let etag = found.header("etag").unwrap().to_owned();
+    let changed = app
+        .patch(
+            &path,
+            Some(&app.admin),
+            &json!({"enabled": false, "description": null, "events": ["article.updated", "article.updated"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["enabled"], false);
+    assert_eq!(changed["description"], Value::Null);
+    assert_eq!(changed["events"], json!(["article.updated"]));
+    // The old ETag no longer matches.
+    let stale = app
+        .send(
+            app.request(reqwest::Method::DELETE, &path)
+                .bearer_auth(&app.admin)
+                .header("if-match", etag),
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+
+    // A disabled endpoint is sent nothing.
+    article(&app, json!({"title": "Quiet night", "status": "published"})).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(receiver.received().is_empty());
+
+    app.delete(&path, Some(&app.admin)).await.expect(204);
+    app.get(&path, Some(&app.admin)).await.problem(404);
+    app.get("/api/v1/webhooks/not-a-uuid", Some(&app.admin))
+        .await
+        .problem(400);
+}
