@@ -175,3 +175,27 @@ export async function approveAll(token: string): Promise<number> {
   });
   return data?.updated ?? 0;
 }
+
+/** A deploy script subscribing a Next.js revalidation route; the secret is shown once. */
+export async function subscribeRevalidation(adminToken: string): Promise<string | undefined> {
+  const { data } = await api.POST("/api/v1/webhooks", {
+    headers: { Authorization: `Bearer ${adminToken}` },
+    body: {
+      url: "https://www.example.com/api/revalidate",
+      events: ["article.published", "article.updated", "article.deleted"],
+      description: "Next.js on-demand revalidation",
+    },
+  });
+  return data?.secret;
+}
+
+/** The failed attempts of an endpoint's log, with when each is tried again. */
+export async function failedAttempts(adminToken: string, id: string): Promise<string[]> {
+  const { data } = await api.GET("/api/v1/webhooks/{id}/deliveries", {
+    params: { path: { id }, query: { per_page: 100 } },
+    headers: { Authorization: `Bearer ${adminToken}` },
+  });
+  return (data?.data ?? [])
+    .filter((a) => a.error !== null)
+    .map((a) => `${a.event_type} #${a.attempt}: ${a.error} (again at ${a.next_attempt_at ?? "never"})`);
+}

@@ -1,6 +1,6 @@
 //! Token queries (making and checking secrets is in `tokens`).
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::tokens::Token;
@@ -46,17 +46,21 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 /// Revokes a token (a revoked one stays revoked, at its first time); false when there is
 /// no such token.
-pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    let revoked = diesel::update(
-        api_tokens::table
-            .find(id)
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::revoked_at.eq(Some(chrono::Utc::now())))
-    .execute(conn)
-    .await?;
-    if revoked == 1 {
-        return Ok(true);
-    }
-    Ok(find(conn, id).await?.is_some())
+pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let revoked = diesel::update(
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(Some(chrono::Utc::now())))
+        .execute(conn)
+        .await?;
+        if revoked == 1 {
+            crate::changes::record(conn, "token", Some(id), "revoked", Vec::new(), None).await?;
+            return Ok(true);
+        }
+        Ok(find(conn, id).await?.is_some())
+    })
+    .await
 }

@@ -2,7 +2,7 @@
 //! random secret has ~238 bits of entropy, so a fast hash is safe and lookups stay cheap).
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
@@ -47,21 +47,26 @@ pub async fn create(
     name: &str,
     role: Role,
     author_id: Option<Uuid>,
-) -> QueryResult<(Token, String)> {
+) -> Result<(Token, String), crate::error::ApiError> {
     let secret = new_secret();
-    let token = diesel::insert_into(api_tokens::table)
-        .values((
-            api_tokens::id.eq(Uuid::now_v7()),
-            api_tokens::name.eq(name),
-            api_tokens::role.eq(role.as_str()),
-            api_tokens::author_id.eq(author_id),
-            api_tokens::secret_hash.eq(hash_secret(&secret)),
-            api_tokens::secret_prefix.eq(&secret[..SHOWN_PREFIX_CHARS]),
-        ))
-        .returning(Token::as_returning())
-        .get_result(conn)
-        .await?;
-    Ok((token, secret))
+    conn.transaction::<_, crate::error::ApiError, _>(async |conn| {
+        let token = diesel::insert_into(api_tokens::table)
+            .values((
+                api_tokens::id.eq(Uuid::now_v7()),
+                api_tokens::name.eq(name),
+                api_tokens::role.eq(role.as_str()),
+                api_tokens::author_id.eq(author_id),
+                api_tokens::secret_hash.eq(hash_secret(&secret)),
+                api_tokens::secret_prefix.eq(&secret[..SHOWN_PREFIX_CHARS]),
+            ))
+            .returning(Token::as_returning())
+            .get_result(conn)
+            .await?;
+        // Nothing public shows a token; the feed still says what changed (the CLI's too).
+        crate::changes::record(conn, "token", Some(token.id), "created", Vec::new(), None).await?;
+        Ok((token, secret.clone()))
+    })
+    .await
 }
 
 /// The principal of an unrevoked token with this secret.

@@ -95,6 +95,7 @@ pub struct WebhookResponse {
     pub updated_at: Timestamp,
     /// `whsec_` and the base64 of the signing key: shown once, in the answer that made it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub secret: Option<String>,
 }
 

@@ -586,3 +586,72 @@ async fn webhooks_are_listed_changed_and_deleted_by_admins() {
         .await
         .problem(400);
 }
+
+#[actix_web::test]
+async fn an_endpoint_failing_for_five_days_is_disabled_and_says_why() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[503, 503]);
+    let webhook = subscribe(&app, &receiver.url, &["tag.updated"]).await;
+    let id = webhook["id"].as_str().unwrap();
+    let path = format!("/api/v1/webhooks/{id}");
+    // Failing for a while already.
+    app.exec(&format!(
+        "UPDATE webhooks SET failing_since = now() - interval '1 day' WHERE id = '{id}'"
+    ))
+    .await;
+    app.post(&format!("{path}/ping"), Some(&app.admin), &json!({}))
+        .await
+        .expect(202);
+    receiver.wait_for(1, 10).await;
+    let attempts = format!("SELECT count(*) FROM webhook_attempts WHERE webhook_id = '{id}'");
+    for _ in 0..40 {
+        if app.sql_text(&attempts).await == ["1"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shown = app.get(&path, Some(&app.admin)).await.expect(200);
+    assert_eq!(shown["enabled"], true, "one day is not five: {shown}");
+    assert!(shown["failing_since"].is_string(), "{shown}");
+
+    // Five days and more: the next failure turns it off.
+    app.exec(&format!(
+        "UPDATE webhooks SET failing_since = now() - interval '6 days' WHERE id = '{id}'"
+    ))
+    .await;
+    app.exec(&format!(
+        "UPDATE webhook_deliveries SET next_attempt_at = now() WHERE webhook_id = '{id}' AND state = 'pending'"
+    ))
+    .await;
+    receiver.wait_for(2, 10).await;
+    let mut disabled = Value::Null;
+    for _ in 0..40 {
+        disabled = app.get(&path, Some(&app.admin)).await.expect(200);
+        if disabled["enabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(disabled["enabled"], false, "{disabled}");
+    let reason = disabled["disabled_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("5 days") && reason.contains("503"),
+        "{reason}"
+    );
+
+    // Turned on again by an admin: its failures are forgotten, and what was pending goes out.
+    let enabled = app
+        .patch(&path, Some(&app.admin), &json!({"enabled": true}))
+        .await
+        .expect(200);
+    assert_eq!(enabled["disabled_reason"], Value::Null);
+    assert_eq!(enabled["failing_since"], Value::Null);
+    app.exec(&format!(
+        "UPDATE webhook_deliveries SET next_attempt_at = now() WHERE webhook_id = '{id}' AND state = 'pending'"
+    ))
+    .await;
+    let received = receiver.wait_for(3, 10).await;
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[2].id(), received[0].id(), "the same ping, at last");
+}
