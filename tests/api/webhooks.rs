@@ -14,6 +14,7 @@ use crate::support::{Options, TestApp};
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub path: String,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub at: DateTime<Utc>,
@@ -129,6 +130,7 @@ async fn receive(
     let status = {
         let mut inbox = inbox.lock().unwrap();
         inbox.received.push(Received {
+            path: req.path().to_owned(),
             headers,
             body: body.to_vec(),
             at: Utc::now(),
@@ -138,7 +140,13 @@ async fn receive(
     if status == 0 {
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status.max(200)).unwrap()).finish()
+    let mut answer =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status.max(200)).unwrap());
+    // A redirect names somewhere else on this receiver: a client that followed it would be seen.
+    if (300..400).contains(&status) {
+        answer.insert_header(("location", "/followed"));
+    }
+    answer.finish()
 }
 
 async fn app() -> TestApp {
@@ -654,4 +662,74 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_says_why() {
     let received = receiver.wait_for(3, 10).await;
     assert_eq!(received.len(), 3);
     assert_eq!(received[2].id(), received[0].id(), "the same ping, at last");
+}
+
+#[actix_web::test]
+async fn a_redirect_is_a_failure_and_is_not_followed() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[307]);
+    let webhook = subscribe(&app, &receiver.url, &["tag.updated"]).await;
+    let id = webhook["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/webhooks/{id}/ping"),
+        Some(&app.admin),
+        &json!({}),
+    )
+    .await
+    .expect(202);
+    let log_path = format!("/api/v1/webhooks/{id}/deliveries");
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = app.get(&log_path, Some(&app.admin)).await.expect(200);
+        if log["data"].as_array().is_some_and(|d| d.len() == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log["data"][0]["response_status"], 307, "{log}");
+    assert_eq!(log["data"][0]["error"], "the endpoint answered 307");
+    let paths: Vec<String> = receiver.received().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/hook"], "not followed");
+}
+
+/// A name that resolved to a public address when it was saved and now points somewhere
+/// private (DNS rebinding) reaches nothing: the address is checked again when sending.
+#[actix_web::test]
+async fn an_address_turned_private_after_saving_is_refused_when_sending() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    // What the API would refuse, written behind its back as if DNS had changed since.
+    let rebound = receiver.url.replace("127.0.0.1", "localhost");
+    let literal = receiver.url.clone();
+    for (n, url) in [rebound, literal].iter().enumerate() {
+        let id = uuid::Uuid::now_v7();
+        app.exec(&format!(
+            "INSERT INTO webhooks (id, url, events, secret) VALUES ('{id}', '{url}', '{{tag.updated}}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')"
+        ))
+        .await;
+        app.post(
+            &format!("/api/v1/webhooks/{id}/ping"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await
+        .expect(202);
+        let log_path = format!("/api/v1/webhooks/{id}/deliveries");
+        let mut log = Value::Null;
+        for _ in 0..100 {
+            log = app.get(&log_path, Some(&app.admin)).await.expect(200);
+            if log["data"].as_array().is_some_and(|d| d.len() == 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let error = log["data"][0]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("public address"),
+            "attempt {n} ({url}): {log}"
+        );
+        assert_eq!(log["data"][0]["response_status"], Value::Null);
+    }
+    assert!(receiver.received().is_empty(), "{:?}", receiver.received());
 }
