@@ -72,7 +72,23 @@ enum TokenAction {
     },
 }
 
+/// glibc gives every allocation over 128 KB its own mapping and unmaps it when freed. The
+/// search index's writer allocates and frees megabytes of arenas on every commit (one per
+/// write that reaches it): each time the pages are mapped, faulted in and zeroed again, and a
+/// burst of writes spent more CPU in that than in indexing (measured: 300 publishes in 6.2 s,
+/// 3.4 s with this). Below 32 MB allocations come from the heap, and up to 128 MB of freed
+/// memory is kept for the next ones; larger buffers (a decoded photo) are still returned.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called first, before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Some(Command::Token { .. } | Command::Openapi));
     init_logging(cli.config.log_format, quiet);
