@@ -27,6 +27,9 @@ pub static ATTEMPT_SORTS: [SortOption<AttemptRow>; 1] = [SortOption {
     key: |a| time_key(&a.created_at),
 }];
 
+/// How long the delivery log keeps a finished delivery (and its attempts).
+const LOG_KEPT: &str = "30 days";
+
 /// How long the old secret still signs after a rotation.
 const ROTATION_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -234,4 +237,13 @@ pub async fn redeliver(
         message_id,
         event_type,
     }))
+}
+
+/// Forgets finished deliveries older than the log keeps (their attempts go with them).
+pub async fn forget_old_deliveries(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query(format!(
+        "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < now() - interval '{LOG_KEPT}'"
+    ))
+    .execute(conn)
+    .await
 }
