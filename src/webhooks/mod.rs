@@ -391,15 +391,7 @@ async fn list_deliveries(
     let mut conn = crate::db::conn(&state.pool).await?;
     find(&mut conn, *id).await?;
     let loaded = queries::attempts(&mut conn, *id, &pagination, &sort).await?;
-    list_response(
-        &req,
-        &pagination,
-        &sort,
-        &[],
-        loaded,
-        |a| a.id,
-        DeliveryAttempt::from,
-    )
+    list_response(&req, &pagination, &sort, &[], loaded, |a| a.id, |a| a)
 }
 
 /// Redeliver

@@ -194,7 +194,8 @@ impl EventType {
 }
 
 /// One attempt to deliver one event to one endpoint, as the delivery log shows it.
-#[derive(Debug, Serialize, ToSchema)]
+// A row that is its own answer.
+#[derive(Debug, Serialize, ToSchema, Queryable)]
 #[schema(example = json!({
     "id": "01932c4f-0000-7aaa-8bbb-0123456789ab",
     "delivery_id": "01932c4e-ffff-7aaa-8bbb-0123456789ab",
@@ -227,47 +228,14 @@ pub struct DeliveryAttempt {
     #[schema(required = true)]
     pub error: Option<String>,
     /// When it is tried again; `null` when it succeeded or its attempts ran out.
-    #[schema(required = true)]
-    pub next_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<Timestamp>, required = true)]
+    #[serde(serialize_with = "crate::http::serialize_time_opt")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
     /// Where the delivery stands now: `pending`, `succeeded` or `failed` (attempts ran out).
     pub state: String,
-    pub created_at: Timestamp,
-}
-
-impl crate::http::cache::Shows for DeliveryAttempt {}
-
-/// A row of the delivery log (an attempt with its delivery's message, event and state).
-#[derive(Debug, Queryable)]
-pub struct AttemptRow {
-    pub id: Uuid,
-    pub delivery_id: Uuid,
-    pub webhook_id: Uuid,
-    pub message_id: String,
-    pub event_type: String,
-    pub attempt: i32,
-    pub response_status: Option<i32>,
-    pub duration_ms: i32,
-    pub error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub state: String,
+    #[schema(value_type = Timestamp)]
+    #[serde(serialize_with = "crate::http::serialize_time")]
     pub created_at: DateTime<Utc>,
 }
 
-impl From<AttemptRow> for DeliveryAttempt {
-    fn from(row: AttemptRow) -> Self {
-        DeliveryAttempt {
-            id: row.id,
-            delivery_id: row.delivery_id,
-            webhook_id: row.webhook_id,
-            message_id: row.message_id,
-            event_type: row.event_type,
-            attempt: row.attempt,
-            response_status: row.response_status,
-            duration_ms: row.duration_ms,
-            error: row.error,
-            next_attempt_at: row.next_attempt_at.map(Into::into),
-            state: row.state,
-            created_at: row.created_at.into(),
-        }
-    }
-}
+impl crate::http::cache::Shows for DeliveryAttempt {}

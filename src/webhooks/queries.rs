@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
 use uuid::Uuid;
 
-use super::model::{AttemptRow, Webhook, WebhookInsert, WebhookUpdate};
+use super::model::{DeliveryAttempt, Webhook, WebhookInsert, WebhookUpdate};
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
 use crate::error::ApiError;
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
@@ -20,7 +20,7 @@ pub static SORTS: [SortOption<Webhook>; 1] = [SortOption {
     key: |w| time_key(&w.created_at),
 }];
 
-pub static ATTEMPT_SORTS: [SortOption<AttemptRow>; 1] = [SortOption {
+pub static ATTEMPT_SORTS: [SortOption<DeliveryAttempt>; 1] = [SortOption {
     name: "created_at",
     column: "webhook_attempts.created_at",
     kind: KeyKind::Time,
@@ -152,8 +152,8 @@ pub async fn attempts(
     conn: &mut AsyncPgConnection,
     webhook_id: Uuid,
     pagination: &Pagination,
-    sort: &Sort<AttemptRow>,
-) -> Result<Loaded<AttemptRow>, ApiError> {
+    sort: &Sort<DeliveryAttempt>,
+) -> Result<Loaded<DeliveryAttempt>, ApiError> {
     let mut query = webhook_attempts::table
         .inner_join(webhook_deliveries::table)
         .filter(webhook_attempts::webhook_id.eq(webhook_id))
@@ -178,7 +178,7 @@ pub async fn attempts(
     if let Some(cursor) = pagination.cursor(sort)? {
         query = query.filter(sort.after(cursor)?);
     }
-    let rows = query.load::<AttemptRow>(conn).await?;
+    let rows = query.load::<DeliveryAttempt>(conn).await?;
     let total = webhook_attempts::table
         .filter(webhook_attempts::webhook_id.eq(webhook_id))
         .count()
