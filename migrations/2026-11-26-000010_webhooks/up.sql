@@ -23,9 +23,9 @@ CREATE TABLE webhooks (
     disabled_reason text,
     -- Kept as given (lede signs with it), never shown again after creation or rotation.
     secret text NOT NULL,
-    -- After a rotation the old secret signs too, until `previous_secret_until`.
-    previous_secret text,
-    previous_secret_until timestamptz,
+    -- Secrets rotated out, each signing beside the current one until its time is up:
+    -- [{"secret": "whsec_...", "until": "<timestamptz>"}].
+    retired_secrets jsonb NOT NULL DEFAULT '[]',
     -- The first failure since the last success: five days of failures disable the endpoint.
     failing_since timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -66,3 +66,8 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_log ON webhook_attempts (webhook_id, created_at, id);
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id);
+
+-- Articles scheduled before webhooks existed are announced at their instant too.
+INSERT INTO jobs (kind, payload, run_at)
+SELECT 'publication', jsonb_build_object('article_id', id, 'at', published_at), published_at
+FROM articles WHERE status = 'published' AND published_at > now();

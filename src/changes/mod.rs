@@ -68,10 +68,12 @@ pub async fn recording<F: Future>(work: F) -> (F::Output, Recorded) {
 /// How long recorded changes are kept.
 const RETENTION: &str = "7 days";
 
-/// Removes changes older than the retention (any node may; run now and then).
+/// Removes changes older than the retention (any node may; run now and then), but none
+/// that a shared reader of the feed (the webhook dispatcher) has not read yet.
 pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
     Ok(diesel::sql_query(format!(
-        "DELETE FROM changes WHERE created_at < now() - interval '{RETENTION}'"
+        "DELETE FROM changes WHERE created_at < now() - interval '{RETENTION}' \
+         AND txid < coalesce((SELECT min(txid) FROM feed_readers)::text::xid8, pg_current_xact_id())"
     ))
     .execute(conn)
     .await?)

@@ -34,12 +34,15 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
             .returning(Comment::as_returning())
             .get_result(conn)
             .await?;
-        // A pending comment changes nothing anyone sees; moderators' tools hear of it.
+        // A pending comment changes nothing anyone sees; moderators' tools hear of it. Spam
+        // (the honeypot's catch) is announced to no one.
         let (public, announce): (&[Uuid], _) = match comment.status.as_str() {
-            APPROVED => (&[comment.article_id], "comment.approved"),
-            _ => (&[], "comment.created"),
+            APPROVED => (&[comment.article_id], Some("comment.approved")),
+            "pending" => (&[], Some("comment.created")),
+            _ => (&[], None),
         };
-        record(conn, "created", public, Some((comment.id, announce))).await?;
+        let announced = announce.map(|event| (comment.id, event));
+        record(conn, "created", public, announced).await?;
         Ok(comment)
     })
     .await

@@ -108,7 +108,7 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
 }
 
 /// Removes what is kept only for a while (old changes, rate-limit buckets, finished jobs,
-/// the webhook delivery log),
+/// the webhook delivery log and retired secrets),
 /// and schedules the next run in an hour.
 async fn prune(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
     crate::changes::prune(conn).await?;
@@ -116,7 +116,7 @@ async fn prune(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
     diesel::sql_query("DELETE FROM jobs WHERE done_at < now() - interval '7 days'")
         .execute(conn)
         .await?;
-    crate::webhooks::queries::forget_old_deliveries(conn).await?;
+    crate::webhooks::queries::forget_expired(conn).await?;
     diesel::sql_query(
         "INSERT INTO jobs (kind, run_at) SELECT 'prune', now() + interval '1 hour' \
          WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'prune' AND done_at IS NULL AND locked_until IS NULL)",

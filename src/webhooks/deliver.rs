@@ -10,7 +10,7 @@ use actix_web::web;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Double, Integer, Nullable, Text};
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -87,26 +87,27 @@ struct Claimed {
     attempts: i32,
     #[diesel(sql_type = Text)]
     url: String,
+    /// The current secret and the retired ones still signing.
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    secrets: Vec<String>,
+    /// This claim's own mark: the outcome is recorded only while the claim is still this one.
     #[diesel(sql_type = Text)]
-    secret: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    previous_secret: Option<String>,
+    locked_by: String,
 }
 
 /// Starts this node's workers.
 pub fn run(state: web::Data<AppState>) {
-    let node = Uuid::now_v7().to_string();
     tokio::spawn(async move {
         loop {
             let wake = state.webhooks.wake.notified();
             let Ok(permit) = state.webhooks.in_flight.clone().acquire_owned().await else {
                 return;
             };
-            match claim(&state, &node).await {
+            match claim(&state).await {
                 Ok(Some(delivery)) => {
-                    let (state, node) = (state.clone(), node.clone());
+                    let state = state.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = attempt(&state, &node, delivery).await {
+                        if let Err(error) = attempt(&state, delivery).await {
                             tracing::warn!(%error, "webhooks: cannot record a delivery attempt");
                         }
                         drop(permit);
@@ -122,24 +123,32 @@ pub fn run(state: web::Data<AppState>) {
     });
 }
 
-/// Takes the next due delivery whose endpoint has nothing older pending.
-async fn claim(state: &AppState, node: &str) -> Result<Option<Claimed>, ApiError> {
+/// Takes the next due delivery whose endpoint has nothing older pending: the oldest
+/// pending delivery of each enabled endpoint (one index probe each, however long the queue
+/// behind it), due and not claimed. The endpoint's row is locked while claiming, so two
+/// workers never take deliveries of one endpoint at once.
+async fn claim(state: &AppState) -> Result<Option<Claimed>, ApiError> {
     let mut conn = crate::db::conn(&state.background).await?;
     Ok(diesel::sql_query(format!(
-        "UPDATE webhook_deliveries d \
+        "WITH head AS ( \
+             SELECT w.id AS webhook_id, oldest.id FROM webhooks w \
+             CROSS JOIN LATERAL (SELECT d.id, d.seq, d.next_attempt_at, d.locked_until \
+                                 FROM webhook_deliveries d \
+                                 WHERE d.webhook_id = w.id AND d.state = 'pending' \
+                                 ORDER BY d.seq LIMIT 1) oldest \
+             WHERE w.enabled AND oldest.next_attempt_at <= now() \
+               AND (oldest.locked_until IS NULL OR oldest.locked_until < now()) \
+             ORDER BY oldest.next_attempt_at, oldest.seq LIMIT 1 \
+             FOR UPDATE OF w SKIP LOCKED) \
+         UPDATE webhook_deliveries d \
          SET attempts = d.attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
-         FROM webhooks w \
-         WHERE w.id = d.webhook_id AND d.id = ( \
-             SELECT c.id FROM webhook_deliveries c JOIN webhooks cw ON cw.id = c.webhook_id AND cw.enabled \
-             WHERE c.state = 'pending' AND c.next_attempt_at <= now() \
-               AND (c.locked_until IS NULL OR c.locked_until < now()) \
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
-                               WHERE e.webhook_id = c.webhook_id AND e.state = 'pending' AND e.seq < c.seq) \
-             ORDER BY c.next_attempt_at, c.seq LIMIT 1 FOR UPDATE OF c SKIP LOCKED) \
-         RETURNING d.id, d.webhook_id, d.message_id, d.body, d.attempts, w.url, w.secret, \
-                   CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret"
+         FROM head JOIN webhooks w ON w.id = head.webhook_id \
+         WHERE d.id = head.id \
+         RETURNING d.id, d.webhook_id, d.message_id, d.body, d.attempts, w.url, d.locked_by, \
+                   ARRAY[w.secret] || ARRAY(SELECT r->>'secret' FROM jsonb_array_elements(w.retired_secrets) r \
+                                             WHERE (r->>'until')::timestamptz > now()) AS secrets"
     ))
-    .bind::<Text, _>(node)
+    .bind::<Text, _>(Uuid::now_v7().to_string())
     .get_result(&mut conn)
     .await
     .optional()?)
@@ -165,42 +174,47 @@ struct Outcome {
     error: Option<String>,
 }
 
-/// Sends one delivery and records how it went.
-async fn attempt(state: &AppState, node: &str, delivery: Claimed) -> Result<(), ApiError> {
+/// Sends one delivery and records how it went, unless its claim ran out meanwhile and
+/// another worker took it (then that one records).
+async fn attempt(state: &AppState, delivery: Claimed) -> Result<(), ApiError> {
     let started = Instant::now();
     let outcome = send(&state.webhooks, &delivery).await;
     let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
     let succeeded = outcome.error.is_none();
     // After a failure: the next try (with jitter, so endpoints that failed together do not
     // all come back at once), or none when the retries are spent.
-    let wait = (!succeeded)
+    let next_attempt = (!succeeded)
         .then(|| RETRIES.get(delivery.attempts as usize - 1))
         .flatten()
-        .map(|secs| f64::from(*secs) * rand::rng().random_range(0.8..1.2));
-    let state_after = match (succeeded, wait) {
+        .map(|secs| {
+            let secs = f64::from(*secs) * rand::rng().random_range(0.8..1.2);
+            chrono::Utc::now() + chrono::TimeDelta::milliseconds((secs * 1000.0) as i64)
+        });
+    let state_after = match (succeeded, next_attempt) {
         (true, _) => "succeeded",
         (false, Some(_)) => "pending",
         (false, None) => "failed",
     };
     let mut conn = crate::db::conn(&state.background).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        diesel::sql_query(
+        let still_ours = diesel::sql_query(
             "UPDATE webhook_deliveries SET state = $3, locked_until = NULL, \
-             next_attempt_at = CASE WHEN $4::float8 IS NULL THEN next_attempt_at \
-                                    ELSE now() + make_interval(secs => $4) END \
+             next_attempt_at = coalesce($4, next_attempt_at) \
              WHERE id = $1 AND locked_by = $2",
         )
         .bind::<diesel::sql_types::Uuid, _>(delivery.id)
-        .bind::<Text, _>(node)
+        .bind::<Text, _>(&delivery.locked_by)
         .bind::<Text, _>(state_after)
-        .bind::<Nullable<Double>, _>(wait)
+        .bind::<Nullable<Timestamptz>, _>(next_attempt)
         .execute(conn)
         .await?;
+        if still_ours == 0 {
+            return Ok(());
+        }
         diesel::sql_query(
             "INSERT INTO webhook_attempts \
              (id, delivery_id, webhook_id, attempt, response_status, duration_ms, error, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     CASE WHEN $8::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $8) END)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
         .bind::<diesel::sql_types::Uuid, _>(delivery.id)
@@ -209,24 +223,29 @@ async fn attempt(state: &AppState, node: &str, delivery: Claimed) -> Result<(), 
         .bind::<Nullable<Integer>, _>(outcome.status.map(i32::from))
         .bind::<Integer, _>(duration_ms)
         .bind::<Nullable<Text>, _>(outcome.error.as_deref())
-        .bind::<Nullable<Double>, _>(wait)
+        .bind::<Nullable<Timestamptz>, _>(next_attempt)
         .execute(conn)
         .await?;
-        // Five days of nothing but failures turn the endpoint off (it says why); a success
-        // forgets the failures.
+        // Five days of nothing but failures turn the endpoint off (it says why, and its
+        // version moves, so an If-Match made before no longer holds); a success forgets the
+        // failures.
         diesel::sql_query(format!(
-            "UPDATE webhooks SET \
-               failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, now()) END, \
-               enabled = enabled AND ($2 OR failing_since IS NULL OR failing_since > now() - interval '{GIVE_UP}'), \
-               disabled_reason = CASE \
-                 WHEN NOT $2 AND failing_since <= now() - interval '{GIVE_UP}' AND enabled \
-                 THEN 'every delivery failed for {GIVE_UP} (the last: ' || $3 || ')' \
-                 ELSE disabled_reason END \
-             WHERE id = $1"
+            "UPDATE webhooks SET enabled = false, \
+               disabled_reason = 'every delivery failed for {GIVE_UP} (the last: ' || $3 || ')', \
+               updated_at = now() \
+             WHERE id = $1 AND enabled AND NOT $2 AND failing_since <= now() - interval '{GIVE_UP}'"
         ))
         .bind::<diesel::sql_types::Uuid, _>(delivery.webhook_id)
         .bind::<Bool, _>(succeeded)
         .bind::<Text, _>(outcome.error.as_deref().unwrap_or(""))
+        .execute(conn)
+        .await?;
+        diesel::sql_query(
+            "UPDATE webhooks SET failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, now()) END \
+             WHERE id = $1 AND (failing_since IS NULL) = $2",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(delivery.webhook_id)
+        .bind::<Bool, _>(succeeded)
         .execute(conn)
         .await?;
         Ok(())
@@ -242,11 +261,7 @@ async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
     // An address written as such never reaches the resolver that guards names.
     let literal = url::Url::parse(&delivery.url)
         .ok()
-        .and_then(|u| match u.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        });
+        .and_then(|url| super::address::literal_ip(&url));
     if let Some(ip) = literal
         && !webhooks.allow_private
         && !super::address::is_public(ip)
@@ -254,9 +269,9 @@ async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
         return failed(format!("{ip} is not a public address"));
     }
     let timestamp = chrono::Utc::now().timestamp();
-    let signatures: Vec<String> = [Some(&delivery.secret), delivery.previous_secret.as_ref()]
-        .into_iter()
-        .flatten()
+    let signatures: Vec<String> = delivery
+        .secrets
+        .iter()
         .filter_map(|secret| signature(secret, &delivery.message_id, timestamp, &delivery.body))
         .collect();
     let request = webhooks

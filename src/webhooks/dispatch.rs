@@ -142,7 +142,15 @@ async fn fan_out(
         if targets.is_empty() {
             continue;
         }
-        let data = data(conn, state, change, announce).await?;
+        // A change that cannot be shown (it failed to render) still goes out, naming what
+        // changed: one bad row must not hold back every event after it.
+        let data = match data(conn, state, change, announce).await {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::warn!(%error, resource = %change.resource, "webhooks: cannot render an event's data; sending its id");
+                json!({"id": change.resource_id})
+            }
+        };
         let body = message(&announce.event, data);
         let id = message_id();
         for webhook in targets {
@@ -181,9 +189,10 @@ async fn data(
         "comment" => match crate::comments::queries::find(conn, id).await? {
             Some(comment) => {
                 let avatar = |email: &str| state.avatar_key.url(&base, email);
-                to_value(crate::comments::model::PublicComment::new(
-                    &comment, &avatar,
-                ))?
+                let mut shown = crate::comments::model::PublicComment::new(&comment, &avatar);
+                // Moderators' tools tell a pending comment from an approved one.
+                shown.status = crate::comments::model::CommentStatus::parse(&comment.status);
+                to_value(shown)?
             }
             None => named(),
         },

@@ -25,7 +25,7 @@ use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
-use crate::http::response::{IfMatch, fresh, ok};
+use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
 
 pub use deliver::Webhooks;
@@ -56,18 +56,16 @@ async fn checked_url(state: &AppState, checks: &mut Checks, url: &str) -> String
         checks.fail("url", "required", "url must be an http or https URL");
         return String::new();
     };
-    if checks.has("url") {
-        return url;
-    }
-    let parsed = url::Url::parse(&url).expect("checked above");
-    if let Some(reason) = address::refusal(&parsed, state.webhooks.allow_private()).await {
+    if let (false, Ok(parsed)) = (checks.has("url"), url::Url::parse(&url))
+        && let Some(reason) = address::refusal(&parsed, state.webhooks.allow_private()).await
+    {
         checks.fail("url", "not_allowed", reason);
     }
     url
 }
 
 fn checked_events(checks: &mut Checks, events: &[model::EventType]) -> Vec<String> {
-    if events.is_empty() {
+    if events.is_empty() && !checks.has("events") {
         checks.fail("events", "required", "subscribe to at least one event");
     }
     let mut names: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
@@ -76,10 +74,12 @@ fn checked_events(checks: &mut Checks, events: &[model::EventType]) -> Vec<Strin
     names
 }
 
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no webhook with id `{id}`"))
+}
+
 async fn find(conn: &mut diesel_async::AsyncPgConnection, id: Uuid) -> Result<Webhook, ApiError> {
-    queries::find(conn, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no webhook with id `{id}`")))
+    queries::find(conn, id).await?.ok_or_else(|| not_found(id))
 }
 
 /// List webhooks
@@ -156,14 +156,15 @@ async fn create_webhook(
     };
     checks.finish()?;
     let base = base_url(&req);
-    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
+    let created = idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let webhook = queries::insert(conn, &row).await?;
         let location = format!("{base}/api/v1/webhooks/{}", webhook.id);
         // The secret is shown once: a replay answers the webhook without it.
         Created::new(location, &WebhookResponse::new(webhook.clone(), true))?
             .replayed_as(&WebhookResponse::new(webhook, false))
     })
-    .await
+    .await?;
+    Ok(not_stored(created))
 }
 
 /// Get a webhook
@@ -187,7 +188,8 @@ async fn find_webhook(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    ok(
+    // Its ETag names its version: what `If-Match` on a change or a delete compares.
+    ok_showing(
         &req,
         &WebhookResponse::new(find(&mut conn, *id).await?, false),
     )
@@ -217,33 +219,49 @@ async fn update_webhook(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let (changes, mut checks) = body.into_parts();
-    let url = match &changes.url {
-        Some(url) => Some(checked_url(&state, &mut checks, url).await),
+    let url = match changes.url {
+        Some(Some(url)) => Some(checked_url(&state, &mut checks, &url).await),
+        Some(None) => Some(checks.kept("url", None, |_, _| String::new())),
         None => None,
     };
-    let update = WebhookUpdate {
-        url,
-        events: changes
-            .events
-            .as_deref()
-            .map(|events| checked_events(&mut checks, events)),
-        description: changes
-            .description
-            .map(|d| checks.long_text("description", d.as_deref(), MAX_DESCRIPTION)),
-        enabled: changes.enabled,
-        // Turned on again: its past failures are forgiven.
-        disabled_reason: changes.enabled.map(|_| None),
-        failing_since: (changes.enabled == Some(true)).then_some(None),
-        updated_at: Some(chrono::Utc::now()),
+    let events = match changes.events {
+        Some(Some(events)) => Some(checked_events(&mut checks, &events)),
+        Some(None) => {
+            checks.fail("events", "required", "events cannot be removed");
+            None
+        }
+        None => None,
     };
+    let enabled = match changes.enabled {
+        Some(None) => {
+            checks.fail("enabled", "required", "enabled is true or false");
+            None
+        }
+        enabled => enabled.flatten(),
+    };
+    let description = changes
+        .description
+        .map(|d| checks.long_text("description", d.as_deref(), MAX_DESCRIPTION));
     checks.finish()?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let webhook = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let current = queries::lock(conn, *id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("no webhook with id `{id}`")))?;
+                .ok_or_else(|| not_found(*id))?;
             if_match.check(&current)?;
+            let turned = enabled.filter(|on| *on != current.enabled);
+            let update = WebhookUpdate {
+                url,
+                events,
+                description,
+                enabled: turned,
+                // Turned on: its past failures are forgiven. Turned off: by whom.
+                disabled_reason: turned
+                    .map(|on| (!on).then(|| "turned off by an admin".to_owned())),
+                failing_since: (turned == Some(true)).then_some(None),
+                updated_at: Some(chrono::Utc::now()),
+            };
             queries::update(conn, current.id, &update).await
         })
         .await?;
@@ -272,7 +290,7 @@ async fn delete_webhook(
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = queries::lock(conn, *id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no webhook with id `{id}`")))?;
+            .ok_or_else(|| not_found(*id))?;
         if_match.check(&current)?;
         queries::delete(conn, current.id).await
     })
@@ -299,18 +317,19 @@ async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let webhook = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            find(conn, *id).await?;
-            queries::rotate_secret(conn, *id).await
-        })
-        .await?;
-    let mut response = fresh(&WebhookResponse::new(webhook, true))?;
+    let webhook = queries::rotate_secret(&mut conn, *id)
+        .await?
+        .ok_or_else(|| not_found(*id))?;
+    Ok(not_stored(fresh(&WebhookResponse::new(webhook, true))?))
+}
+
+/// An answer holding a secret is kept by no cache.
+fn not_stored(mut response: HttpResponse) -> HttpResponse {
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
-    Ok(response)
+    response
 }
 
 /// A delivery queued by hand.

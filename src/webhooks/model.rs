@@ -8,22 +8,10 @@ use uuid::Uuid;
 use crate::db::schema::webhooks;
 use crate::http::{Timestamp, patch_field};
 
-/// The events an endpoint may subscribe to (`webhook.ping` is sent on request only).
-pub const EVENTS: &[&str] = &[
-    "article.published",
-    "article.updated",
-    "article.unpublished",
-    "article.deleted",
-    "comment.created",
-    "comment.approved",
-    "image.updated",
-    "author.updated",
-    "tag.updated",
-];
-
+/// Sent on request only (`POST /webhooks/{id}/ping`), to every endpoint whatever it subscribes to.
 pub const PING: &str = "webhook.ping";
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: Uuid,
@@ -33,8 +21,7 @@ pub struct Webhook {
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub secret: String,
-    pub previous_secret: Option<String>,
-    pub previous_secret_until: Option<DateTime<Utc>>,
+    pub retired_secrets: serde_json::Value,
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -80,7 +67,7 @@ pub struct WebhookUpdate {
 pub struct WebhookResponse {
     pub id: Uuid,
     pub url: String,
-    pub events: Vec<String>,
+    pub events: Vec<EventType>,
     #[schema(required = true)]
     pub description: Option<String>,
     /// False when an admin turned it off, or after five days of failed deliveries
@@ -104,7 +91,12 @@ impl WebhookResponse {
         WebhookResponse {
             id: webhook.id,
             url: webhook.url,
-            events: webhook.events,
+            // Stored by name; a name this version does not know is left out.
+            events: webhook
+                .events
+                .into_iter()
+                .filter_map(|name| serde_json::from_value(serde_json::Value::String(name)).ok())
+                .collect(),
             description: webhook.description,
             enabled: webhook.enabled,
             disabled_reason: webhook.disabled_reason,
@@ -142,7 +134,7 @@ pub struct NewWebhook {
     #[schema(max_length = 2000, format = "uri")]
     pub url: String,
     /// One or more of the event types.
-    #[schema(min_items = 1, inline)]
+    #[schema(min_items = 1)]
     pub events: Vec<EventType>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
@@ -154,18 +146,23 @@ pub struct NewWebhook {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"enabled": true}))]
 pub struct WebhookChanges {
-    #[schema(max_length = 2000, format = "uri")]
-    pub url: Option<String>,
-    #[schema(min_items = 1, inline)]
-    pub events: Option<Vec<EventType>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 2000, format = "uri")]
+    pub url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Vec<EventType>>, min_items = 1)]
+    pub events: Option<Option<Vec<EventType>>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 500, nullable)]
     pub description: Option<Option<String>>,
-    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<bool>)]
+    pub enabled: Option<Option<bool>>,
 }
 
 /// An event type a webhook may subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[schema(example = "article.published")]
 pub enum EventType {
     #[serde(rename = "article.published")]
     ArticlePublished,
@@ -189,7 +186,17 @@ pub enum EventType {
 
 impl EventType {
     pub fn name(self) -> &'static str {
-        EVENTS[self as usize]
+        match self {
+            EventType::ArticlePublished => "article.published",
+            EventType::ArticleUpdated => "article.updated",
+            EventType::ArticleUnpublished => "article.unpublished",
+            EventType::ArticleDeleted => "article.deleted",
+            EventType::CommentCreated => "comment.created",
+            EventType::CommentApproved => "comment.approved",
+            EventType::ImageUpdated => "image.updated",
+            EventType::AuthorUpdated => "author.updated",
+            EventType::TagUpdated => "tag.updated",
+        }
     }
 }
 

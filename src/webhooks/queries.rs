@@ -2,7 +2,6 @@
 //! redeliver). Deliveries of events are queued by `dispatch`, from the change feed.
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
@@ -30,8 +29,8 @@ pub static ATTEMPT_SORTS: [SortOption<DeliveryAttempt>; 1] = [SortOption {
 /// How long the delivery log keeps a finished delivery (and its attempts).
 const LOG_KEPT: &str = "30 days";
 
-/// How long the old secret still signs after a rotation.
-const ROTATION_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// How long a retired secret still signs after a rotation.
+const ROTATION_OVERLAP: &str = "24 hours";
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks).
 pub fn new_secret() -> String {
@@ -127,25 +126,37 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiErr
     .await
 }
 
-/// A new secret; the current one keeps signing (beside it) for 24 hours.
-pub async fn rotate_secret(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Webhook, ApiError> {
+/// A new secret; the current one is retired: it keeps signing beside the new one for 24
+/// hours, as do the ones retired before it until their own time is up (rotating twice in a
+/// row cuts no receiver off). `None` when there is no such webhook.
+pub async fn rotate_secret(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<Webhook>, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let now = Utc::now();
-        let webhook = diesel::update(webhooks::table.find(id))
-            .set((
-                webhooks::previous_secret.eq(webhooks::secret.nullable()),
-                webhooks::previous_secret_until.eq(Some(now + ROTATION_OVERLAP)),
-                webhooks::secret.eq(new_secret()),
-                webhooks::updated_at.eq(now),
-            ))
-            .returning(Webhook::as_returning())
-            .get_result(conn)
-            .await?;
-        record(conn, id, "updated").await?;
+        let webhook: Option<Webhook> = diesel::sql_query(format!(
+            "UPDATE webhooks SET \
+               retired_secrets = {UNEXPIRED} || jsonb_build_array(jsonb_build_object( \
+                 'secret', secret, 'until', now() + interval '{ROTATION_OVERLAP}')), \
+               secret = $2, updated_at = now() \
+             WHERE id = $1 RETURNING *"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Text, _>(new_secret())
+        .get_result(conn)
+        .await
+        .optional()?;
+        if webhook.is_some() {
+            record(conn, id, "updated").await?;
+        }
         Ok(webhook)
     })
     .await
 }
+
+/// The retired secrets of a webhook row that still sign (SQL, as a jsonb array).
+const UNEXPIRED: &str = "coalesce((SELECT jsonb_agg(r) FROM jsonb_array_elements(retired_secrets) r \
+                         WHERE (r->>'until')::timestamptz > now()), '[]')";
 
 /// A page of one endpoint's delivery log, newest first unless `sort` says otherwise.
 pub async fn attempts(
@@ -239,11 +250,18 @@ pub async fn redeliver(
     }))
 }
 
-/// Forgets finished deliveries older than the log keeps (their attempts go with them).
-pub async fn forget_old_deliveries(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+/// Forgets what is kept only for a while: finished deliveries older than the log keeps
+/// (their attempts go with them), and retired secrets whose time is up.
+pub async fn forget_expired(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::sql_query(format!(
         "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < now() - interval '{LOG_KEPT}'"
     ))
     .execute(conn)
-    .await
+    .await?;
+    diesel::sql_query(format!(
+        "UPDATE webhooks SET retired_secrets = {UNEXPIRED} WHERE retired_secrets <> '[]' AND retired_secrets <> {UNEXPIRED}"
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

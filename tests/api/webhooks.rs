@@ -328,16 +328,15 @@ async fn after_a_rotation_both_secrets_sign() {
     let webhook = subscribe(&app, &receiver.url, &["tag.updated"]).await;
     let id = webhook["id"].as_str().unwrap();
     let old = webhook["secret"].as_str().unwrap();
-    let rotated = app
-        .post(
-            &format!("/api/v1/webhooks/{id}/rotate-secret"),
-            Some(&app.admin),
-            &json!({}),
-        )
-        .await
-        .expect(200);
+    let reply = rotated_reply(&app, id).await;
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let rotated = reply.expect(200);
     let new = rotated["secret"].as_str().unwrap();
     assert_ne!(old, new);
+    // Rotated again within the day (a retry whose answer was lost, say): the first secret
+    // still signs, beside both newer ones.
+    let again = rotated_reply(&app, id).await.expect(200);
+    let newest = again["secret"].as_str().unwrap();
     let ping = app
         .post(
             &format!("/api/v1/webhooks/{id}/ping"),
@@ -351,15 +350,28 @@ async fn after_a_rotation_both_secrets_sign() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].json()["type"], "webhook.ping");
     assert_eq!(received[0].id(), ping["message_id"].as_str().unwrap());
-    assert!(
-        received[0].verifies_with(old),
-        "the old secret, for 24 hours"
-    );
-    assert!(received[0].verifies_with(new), "and the new one");
+    for secret in [old, new, newest] {
+        assert!(
+            received[0].verifies_with(secret),
+            "{secret} signs for 24 hours"
+        );
+    }
     assert_eq!(
         received[0].header("webhook-signature").split(' ').count(),
-        2
+        3,
+        "the current secret and the two retired ones"
     );
+    let unknown = uuid::Uuid::now_v7();
+    rotated_reply(&app, &unknown.to_string()).await.problem(404);
+}
+
+async fn rotated_reply(app: &TestApp, id: &str) -> crate::support::Reply {
+    app.post(
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        Some(&app.admin),
+        &json!({}),
+    )
+    .await
 }
 
 #[actix_web::test]
@@ -407,11 +419,20 @@ async fn comments_authors_and_tags_are_announced_to_their_subscribers_only() {
         )
         .await
         .expect(201);
+    // The honeypot's catch is spam: announced to no one.
+    app.post(
+        &format!("/api/v1/articles/{}/comments", story["id"].as_str().unwrap()),
+        None,
+        &json!({"author_name": "Bot", "author_email": "bot@example.com", "body": "Buy now", "website": "http://spam.example"}),
+    )
+    .await
+    .expect(201);
     let received = receiver.wait_for(1, 10).await;
     assert_eq!(received.len(), 1, "the article itself is not subscribed to");
     let created = received[0].json();
     assert_eq!(created["type"], "comment.created");
     assert_eq!(created["data"]["id"], comment["id"]);
+    assert_eq!(created["data"]["status"], "pending");
     let text = received[0].body.clone();
     assert!(
         !String::from_utf8_lossy(&text).contains("marta@example.com"),
@@ -560,28 +581,46 @@ async fn webhooks_are_listed_changed_and_deleted_by_admins() {
     assert_eq!(listed["meta"]["total"], 1);
     assert!(listed["data"][0].get("secret").is_none());
 
+    // The ETag of a read guards a change; after it, it is stale.
     let found = app.get(&path, Some(&app.admin)).await;
     let etag = found.header("etag").unwrap().to_owned();
+    let not_modified = app
+        .send(
+            app.request(reqwest::Method::GET, &path)
+                .bearer_auth(&app.admin)
+                .header("if-none-match", &etag),
+        )
+        .await;
+    assert_eq!(not_modified.status, 304);
     let changed = app
-        .patch(
-            &path,
-            Some(&app.admin),
-            &json!({"enabled": false, "description": null, "events": ["article.updated", "article.updated"]}),
+        .send(
+            app.request(reqwest::Method::PATCH, &path)
+                .bearer_auth(&app.admin)
+                .header("if-match", &etag)
+                .json(&json!({"enabled": false, "description": null, "events": ["article.updated", "article.updated"]})),
         )
         .await
         .expect(200);
     assert_eq!(changed["enabled"], false);
+    assert_eq!(changed["disabled_reason"], "turned off by an admin");
     assert_eq!(changed["description"], Value::Null);
     assert_eq!(changed["events"], json!(["article.updated"]));
-    // The old ETag no longer matches.
     let stale = app
         .send(
             app.request(reqwest::Method::DELETE, &path)
                 .bearer_auth(&app.admin)
-                .header("if-match", etag),
+                .header("if-match", &etag),
         )
         .await;
     assert_eq!(stale.status, 412);
+    // What cannot be removed is not removed by `null`.
+    for field in ["url", "events", "enabled"] {
+        let problem = app
+            .patch(&path, Some(&app.admin), &json!({field: null}))
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
 
     // A disabled endpoint is sent nothing.
     article(&app, json!({"title": "Quiet night", "status": "published"})).await;
