@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::web;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -71,21 +71,31 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
     let Some(job) = claimed else {
         return Ok(false);
     };
-    let outcome = match job.kind.as_str() {
-        "prune" => prune(&mut conn).await,
-        "publication" => publication(&mut conn, &job.payload).await,
-        other => Err(ApiError::Internal(format!("unknown job kind `{other}`"))),
-    };
-    match outcome {
-        Ok(()) => {
-            diesel::sql_query(
+    // The work and its completion commit together: a node that dies in between leaves
+    // nothing done (the job runs again, whole), and one whose lease ran out (another node
+    // took the job) undoes its work.
+    let outcome = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            match job.kind.as_str() {
+                "prune" => prune(conn).await?,
+                "publication" => publication(conn, &job.payload).await?,
+                other => return Err(ApiError::Internal(format!("unknown job kind `{other}`"))),
+            }
+            let done = diesel::sql_query(
                 "UPDATE jobs SET done_at = now(), locked_until = NULL WHERE id = $1 AND locked_by = $2",
             )
             .bind::<BigInt, _>(job.id)
             .bind::<Text, _>(node)
-            .execute(&mut conn)
+            .execute(conn)
             .await?;
-        }
+            if done == 0 {
+                return Err(ApiError::Internal("the job's lease ran out".into()));
+            }
+            Ok(())
+        })
+        .await;
+    match outcome {
+        Ok(()) => {}
         Err(error) => {
             tracing::warn!(id = job.id, kind = %job.kind, %error, "job failed; it will be retried");
             // Again later, waiting longer each time (up to an hour).
