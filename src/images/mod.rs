@@ -52,6 +52,13 @@ pub struct ImageQuery {
     /// Only images of this type, e.g. `image/png`.
     #[param(example = "image/jpeg")]
     mime_type: Option<String>,
+    /// Only the image with these exact bytes: the SHA-256 of the file, in hex (what a
+    /// script checks before uploading, so that a re-run uploads nothing twice).
+    #[param(
+        example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        pattern = r"^[0-9a-fA-F]{64}$"
+    )]
+    sha256: Option<String>,
     /// `created_at` or `updated_at`, prefix `-` for descending (default `-created_at`).
     #[param(example = "-created_at", pattern = r"^-?(created_at|updated_at)$")]
     #[allow(dead_code)]
@@ -60,7 +67,8 @@ pub struct ImageQuery {
 
 /// List images
 ///
-/// Newest first unless `sort` says otherwise; filter by `mime_type`.
+/// Newest first unless `sort` says otherwise; filter by `mime_type`, or find an upload by
+/// the SHA-256 of its bytes (`sha256`).
 #[utoipa::path(
     tag = "images", operation_id = "list_images",
     params(PageParams, ImageQuery),
@@ -81,7 +89,20 @@ async fn list_images(
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::SORTS, "-created_at")?;
     let mut conn = auth.read_conn(&state).await?;
-    let loaded = queries::list(&mut conn, &pagination, &sort, query.mime_type.as_deref()).await?;
+    let sha256 = match query.sha256.as_deref().map(hex::decode) {
+        Some(Ok(bytes)) if bytes.len() == 32 => Some(bytes),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "sha256 must be the 64 hex digits of a SHA-256".into(),
+            ));
+        }
+        None => None,
+    };
+    let filter = queries::ImageFilter {
+        mime_type: query.mime_type.as_deref(),
+        sha256: sha256.as_deref(),
+    };
+    let loaded = queries::list(&mut conn, &pagination, &sort, &filter).await?;
     let urls = state.storage.urls(&req);
     list_response(
         &req,

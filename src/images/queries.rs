@@ -66,11 +66,18 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
         .await
 }
 
+/// What the image list may be narrowed to.
+pub struct ImageFilter<'a> {
+    pub mime_type: Option<&'a str>,
+    /// The SHA-256 of the file's bytes (unique: at most one image).
+    pub sha256: Option<&'a [u8]>,
+}
+
 pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
     sort: &Sort<Image>,
-    mime_type: Option<&str>,
+    filter: &ImageFilter<'_>,
 ) -> Result<Loaded<Image>, ApiError> {
     let mut query = images::table
         .select(Image::as_select())
@@ -79,9 +86,13 @@ pub async fn list(
         .offset(pagination.offset())
         .into_boxed();
     let mut count = images::table.count().into_boxed();
-    if let Some(mime_type) = mime_type {
+    if let Some(mime_type) = filter.mime_type {
         query = query.filter(images::mime_type.eq(mime_type.to_owned()));
         count = count.filter(images::mime_type.eq(mime_type.to_owned()));
+    }
+    if let Some(sha256) = filter.sha256 {
+        query = query.filter(images::sha256.eq(sha256.to_vec()));
+        count = count.filter(images::sha256.eq(sha256.to_vec()));
     }
     if let Some(cursor) = pagination.cursor(sort)? {
         query = query.filter(sort.after(cursor)?);

@@ -1045,3 +1045,43 @@ async fn figures_show_the_image_current_text() {
             .contains("New alt")
     );
 }
+
+/// A script checks for its file by content hash before uploading, so a re-run uploads
+/// nothing twice.
+#[tokio::test]
+async fn an_image_is_found_by_the_sha256_of_its_bytes() {
+    use sha2::Digest;
+    let app = TestApp::spawn().await;
+    let bytes = jpeg(64, 48);
+    let hash = hex::encode(sha2::Sha256::digest(&bytes));
+    let before = app
+        .get(&format!("/api/v1/images?sha256={hash}"), None)
+        .await
+        .expect(200);
+    assert_eq!(before["meta"]["total"], 0);
+    let uploaded = app
+        .upload(Some(&app.editor), bytes, "a.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    app.upload(Some(&app.editor), jpeg(80, 60), "b.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    for asked in [hash.clone(), hash.to_uppercase()] {
+        let found = app
+            .get(&format!("/api/v1/images?sha256={asked}"), None)
+            .await
+            .expect(200);
+        assert_eq!(found["meta"]["total"], 1, "{found}");
+        assert_eq!(found["data"][0]["id"], uploaded["id"]);
+    }
+    for bad in ["abc", "zz", &"0".repeat(63), &"g".repeat(64)] {
+        let problem = app
+            .get(&format!("/api/v1/images?sha256={bad}"), None)
+            .await
+            .problem(400);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("sha256"),
+            "{problem}"
+        );
+    }
+}
