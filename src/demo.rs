@@ -299,6 +299,7 @@ fn new_article(
         tags: tags.iter().map(|t| t.to_string()).collect(),
         cover_image: Some(cover),
         comments_open: Some(true),
+        external_id: None,
     }
 }
 
@@ -500,6 +501,7 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     ],
                     cover_image: Some(photos[i % photos.len()]),
                     comments_open: Some(true),
+                    external_id: None,
                 };
                 article.tags.dedup();
                 crate::articles::create(

@@ -9,7 +9,7 @@ pub mod write;
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use utoipa::IntoParams;
@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(create_article)
         .service(find_article)
         .service(update_article)
+        .service(upsert_article)
         .service(delete_article)
         .service(list_revisions)
         .service(find_revision);
@@ -185,6 +186,7 @@ fn view(
         comments_open: article.comments_open,
         comment_count,
         version: article.version,
+        external_id: article.external_id,
         snippet,
     }
 }
@@ -487,6 +489,55 @@ async fn create_article(
         },
     )
     .await
+}
+
+/// Create or replace an article by its external id
+///
+/// For scripts and importers that run again: the body is a whole article, as on create
+/// (`external_id` in it may be left out). When no article has this `external_id` it is
+/// created (201); otherwise it is replaced (200), keeping its slug and its publication date
+/// unless the body gives them. Sending what is already there changes nothing: no new
+/// version, no revision, no webhook. Authors may replace only their own articles.
+#[utoipa::path(
+    tag = "articles", operation_id = "upsert_article",
+    params(("external_id" = String, Path, description = "Where the article came from: a WordPress post id, a file path (at most 200 characters)", example = "wp:1234"),
+           ("If-Match" = Option<String>, Header, description = "Replace only if the article's ETag is still this")),
+    request_body = NewArticle,
+    responses((status = 200, description = "Replaced (or already so)", body = ArticleResponse,
+        headers(("ETag" = String, description = "Strong ETag of the article"))),
+        (status = 201, description = "Created", body = ArticleResponse,
+        headers(("Location" = String, description = "URL of the new article"), ("ETag" = String, description = "Strong ETag of the article")))),
+    security(("bearer" = []))
+)]
+#[put("/articles/by-external-id/{external_id}")]
+async fn upsert_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    external_id: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<NewArticle>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(ANY_ROLE)?.clone();
+    let (new, checks) = body.into_parts();
+    let urls = state.storage.urls(&req);
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let (article, created) = write::upsert(
+        &mut conn,
+        &principal,
+        &external_id,
+        new,
+        checks,
+        &if_match,
+        &state.search_language,
+    )
+    .await?;
+    let view = view_one(&mut conn, article, &urls).await?;
+    if created {
+        let location = format!("{}/api/v1/articles/{}", base_url(&req), view.id);
+        return Ok(Created::new(location, &view)?.into_response());
+    }
+    fresh(&view)
 }
 
 /// Update an article

@@ -33,6 +33,7 @@ pub struct Article {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sort_at: DateTime<Utc>,
+    pub external_id: Option<String>,
     /// Whether readers without a token see it now, by the database's clock (the one every
     /// list's `published_at <= now()` uses): one clock decides, everywhere.
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(IS_PUBLIC))]
@@ -131,7 +132,8 @@ pub struct TagSummary {
     "cover_image": null,
     "comments_open": true,
     "comment_count": 0,
-    "version": 3
+    "version": 3,
+    "external_id": null
 }))]
 pub struct ArticleResponse {
     pub id: Uuid,
@@ -171,6 +173,9 @@ pub struct ArticleResponse {
     pub comment_count: i64,
     /// Saved changes so far; each is kept as a revision.
     pub version: i32,
+    /// Where it came from (a WordPress post id, a file path), when its writer said.
+    #[schema(required = true)]
+    pub external_id: Option<String>,
     /// Search results only: where the query matched, HTML-escaped, matches in `<mark>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
@@ -214,6 +219,11 @@ pub struct NewArticle {
     pub cover_image: Option<Uuid>,
     /// Defaults to true.
     pub comments_open: Option<bool>,
+    /// Where it came from (a WordPress post id, a file path): unique, at most 200
+    /// characters, shown to everyone. `PUT /articles/by-external-id/{external_id}` creates
+    /// or replaces by it.
+    #[schema(max_length = 200, example = "wp:1234")]
+    pub external_id: Option<String>,
 }
 
 /// Changes to an article (JSON merge patch): absent fields stay, `null` clears.
@@ -255,6 +265,10 @@ pub struct ArticleChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<bool>)]
     pub comments_open: Option<Option<bool>>,
+    /// `null` forgets where it came from.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable, max_length = 200)]
+    pub external_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -412,4 +426,5 @@ pub struct ArticleRow {
     pub version: i32,
     pub updated_at: DateTime<Utc>,
     pub search_language: crate::db::SearchLanguage,
+    pub external_id: Option<String>,
 }

@@ -207,7 +207,7 @@ fn card_columns(include_body: bool) -> String {
          articles.excerpt, {bodies}, articles.toc, \
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
-         articles.created_at, articles.updated_at, articles.sort_at, \
+         articles.created_at, articles.updated_at, articles.sort_at, articles.external_id, \
          {} AS is_public, NULL::text AS snippet, 0::real AS rank",
         super::model::IS_PUBLIC
     )
@@ -352,6 +352,20 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Article>> {
     articles::table
         .filter(Slugged::Articles.by_key(key))
+        .select(Article::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The article with this `external_id`, locked until the end of the transaction.
+pub async fn lock_by_external_id(
+    conn: &mut AsyncPgConnection,
+    external_id: &str,
+) -> QueryResult<Option<Article>> {
+    articles::table
+        .filter(articles::external_id.eq(external_id))
         .select(Article::as_select())
         .for_update()
         .first(conn)
@@ -598,7 +612,10 @@ pub async fn write(
     row: &ArticleRow,
     exists: bool,
 ) -> Result<Article, ApiError> {
-    let slug_taken = [("articles_slug_key", "slug")];
+    let slug_taken = [
+        ("articles_slug_key", "slug"),
+        ("articles_external_id_key", "external_id"),
+    ];
     if exists {
         diesel::update(articles::table.find(row.id))
             .set(row)

@@ -116,7 +116,10 @@ struct Input {
     tags: Vec<String>,
     cover_image: Option<Uuid>,
     comments_open: bool,
+    external_id: Option<String>,
 }
+
+const MAX_EXTERNAL_ID: usize = 200;
 
 fn check_text(checks: &mut Checks, input: &mut Input) {
     input.title = checks.text("title", &input.title, MAX_TITLE);
@@ -125,6 +128,9 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
     }
     input.subtitle = checks.long_text("subtitle", input.subtitle.as_deref(), MAX_SUBTITLE);
     input.excerpt_given = checks.long_text("excerpt", input.excerpt_given.as_deref(), MAX_EXCERPT);
+    if let Some(external_id) = &input.external_id {
+        input.external_id = Some(checks.text("external_id", external_id, MAX_EXTERNAL_ID));
+    }
     if input.body_markdown.chars().count() > MAX_BODY {
         checks.fail(
             "body_markdown",
@@ -272,11 +278,20 @@ async fn save(
         version: current.map_or(1, |c| c.version + 1),
         updated_at: now,
         search_language: language.clone(),
+        external_id: input.external_id.clone(),
     };
     let tags_changed = match current {
         Some(current) => queries::tag_ids(conn, current.id).await? != tag_ids,
         None => true,
     };
+    // Saving what is already there (a script run again) writes nothing: no version, no
+    // revision, no change announced.
+    if let Some(current) = current
+        && !tags_changed
+        && unchanged(current, &row)
+    {
+        return Ok(current.clone());
+    }
     let article = queries::write(conn, &row, current.is_some()).await?;
     let event = if current.is_some() {
         "updated"
@@ -406,9 +421,70 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
         tags: new.tags,
         cover_image: new.cover_image,
         comments_open: new.comments_open.unwrap_or(true),
+        external_id: new.external_id,
     };
     check_text(&mut checks, &mut input);
     (input, checks)
+}
+
+/// Whether `row` holds what `current` already has (the source; what is rendered follows).
+fn unchanged(current: &Article, row: &ArticleRow) -> bool {
+    current.slug == row.slug
+        && current.title == row.title
+        && current.subtitle == row.subtitle
+        && current.excerpt_given == row.excerpt_given
+        && current.body_markdown == row.body_markdown
+        && current.status == row.status
+        && current.published_at == row.published_at
+        && current.author_id == row.author_id
+        && current.cover_image_id == row.cover_image_id
+        && current.comments_open == row.comments_open
+        && current.external_id == row.external_id
+}
+
+/// Creates or replaces the article with `external_id`, as `principal`: `new` says every
+/// field, as on create, except that a replaced article keeps its slug and its publication
+/// date unless `new` gives them. The article and whether it was created.
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    external_id: &str,
+    mut new: NewArticle,
+    mut checks: Checks,
+    if_match: &IfMatch,
+    language: &SearchLanguage,
+) -> Result<(Article, bool), ApiError> {
+    if new
+        .external_id
+        .as_deref()
+        .is_some_and(|given| given != external_id)
+    {
+        checks.fail(
+            "external_id",
+            "mismatch",
+            "external_id in the body must be the one in the path, or left out",
+        );
+    }
+    new.external_id = Some(external_id.to_owned());
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let Some(current) = queries::lock_by_external_id(conn, external_id).await? else {
+            let (input, checks) = input_for_new(new, principal, checks);
+            return Ok((
+                save(conn, principal, None, input, language, checks).await?,
+                true,
+            ));
+        };
+        check_write(principal, &current, external_id, if_match)?;
+        let (mut input, checks) = input_for_new(new, principal, checks);
+        if input.published_at.is_none() && input.status == Status::Published {
+            input.published_at = current.published_at;
+        }
+        Ok((
+            save(conn, principal, Some(&current), input, language, checks).await?,
+            false,
+        ))
+    })
+    .await
 }
 
 /// Creates an article as `principal`. `checks` holds the problems found so far (a body's
@@ -476,12 +552,23 @@ async fn lock_for_write(
     let current = queries::lock(conn, key)
         .await?
         .ok_or_else(|| ApiError::not_found("article", key))?;
-    if !may_read(reader_of(principal), &current) {
+    check_write(principal, &current, key, if_match)?;
+    Ok(current)
+}
+
+/// 404 when `principal` may not see `current` (named `key`), 403 when it may not change
+/// it, 412 when `If-Match` is stale.
+fn check_write(
+    principal: &Principal,
+    current: &Article,
+    key: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    if !may_read(reader_of(principal), current) {
         return Err(ApiError::not_found("article", key));
     }
-    may_write(principal, &current)?;
-    if_match.check(&current)?;
-    Ok(current)
+    may_write(principal, current)?;
+    if_match.check(current)
 }
 
 pub(super) fn reader_of(principal: &Principal) -> Reader {
@@ -524,6 +611,7 @@ async fn apply(
         tags: current_tags.iter().map(ToString::to_string).collect(),
         cover_image: current.cover_image_id,
         comments_open: current.comments_open,
+        external_id: current.external_id.clone(),
     };
     match changes.title {
         Some(Some(title)) => input.title = title,
@@ -562,6 +650,9 @@ async fn apply(
     }
     if let Some(cover) = changes.cover_image {
         input.cover_image = cover;
+    }
+    if let Some(external_id) = changes.external_id {
+        input.external_id = external_id;
     }
     match changes.comments_open {
         Some(Some(open)) => input.comments_open = open,

@@ -80,6 +80,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         search_language -> crate::db::Regconfig,
         sort_at -> Timestamptz,
+        external_id -> Nullable<Text>,
     }
 }
 

@@ -970,3 +970,145 @@ async fn the_search_language_is_bound_per_article_and_needs_no_ddl() {
         ["'english'::regconfig"]
     );
 }
+
+/// A script that runs again: create or replace by where the article came from, and a re-run
+/// of the same body changes nothing at all.
+#[tokio::test]
+async fn articles_are_created_or_replaced_by_their_external_id() {
+    let app = TestApp::spawn().await;
+    let path = "/api/v1/articles/by-external-id/wp:1234";
+    let body = json!({"title": "Harbour lights", "author": "test-author", "status": "published",
+        "body_markdown": "The ferry leaves at nine.", "tags": ["harbour"]});
+    let put = |token: String, body: Value| {
+        let app = &app;
+        async move {
+            app.send(
+                app.request(reqwest::Method::PUT, path)
+                    .bearer_auth(token)
+                    .json(&body),
+            )
+            .await
+        }
+    };
+    let created = put(app.editor.clone(), body.clone()).await;
+    let first = created.expect(201);
+    assert!(
+        created
+            .header("location")
+            .unwrap()
+            .ends_with(first["id"].as_str().unwrap())
+    );
+    assert_eq!(first["external_id"], "wp:1234");
+    assert_eq!(first["slug"], "harbour-lights");
+    assert_eq!(first["version"], 1);
+    let shown = app
+        .get("/api/v1/articles/harbour-lights", None)
+        .await
+        .expect(200);
+    assert_eq!(shown["external_id"], "wp:1234");
+
+    // The same again: nothing changes (no version, no revision, no new date).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = put(app.editor.clone(), body.clone()).await.expect(200);
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["version"], 1);
+    assert_eq!(again["updated_at"], first["updated_at"]);
+    assert_eq!(again["published_at"], first["published_at"]);
+    let revisions = app
+        .get(
+            &format!(
+                "/api/v1/articles/{}/revisions",
+                first["id"].as_str().unwrap()
+            ),
+            Some(&app.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(revisions["meta"]["total"], 1);
+
+    // Replaced: a new title keeps the slug and the publication date; absent fields take
+    // their defaults.
+    let mut changed = body.clone();
+    changed["title"] = json!("Harbour lights at dusk");
+    changed["tags"] = json!([]);
+    let replaced = put(app.editor.clone(), changed).await.expect(200);
+    assert_eq!(replaced["version"], 2);
+    assert_eq!(replaced["slug"], "harbour-lights");
+    assert_eq!(replaced["title"], "Harbour lights at dusk");
+    assert_eq!(replaced["published_at"], first["published_at"]);
+    assert_eq!(replaced["tags"], json!([]));
+
+    // The body may repeat the path's id, not name another.
+    let mut other = body.clone();
+    other["external_id"] = json!("wp:9");
+    let problem = put(app.editor.clone(), other).await.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "external_id");
+    let long = format!("/api/v1/articles/by-external-id/{}", "x".repeat(201));
+    let problem = app
+        .send(
+            app.request(reqwest::Method::PUT, &long)
+                .bearer_auth(&app.editor)
+                .json(&body),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "external_id");
+    assert_eq!(
+        app.sql_text("SELECT count(*) FROM articles").await,
+        ["1"],
+        "nothing half-written"
+    );
+
+    // An external id is unique: taking one that is used is a 409.
+    let second = article(
+        &app,
+        &app.editor,
+        json!({"title": "Tide tables", "author": "test-author"}),
+    )
+    .await;
+    let taken = app
+        .patch(
+            &format!("/api/v1/articles/{}", second["id"].as_str().unwrap()),
+            Some(&app.editor),
+            &json!({"external_id": "wp:1234"}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        taken["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("external_id"),
+        "{taken}"
+    );
+
+    // An author token replaces only its own author's articles.
+    let other_author = app
+        .post(
+            "/api/v1/authors",
+            Some(&app.editor),
+            &json!({"name": "Noor Haddad"}),
+        )
+        .await
+        .expect(201);
+    let mut theirs = body.clone();
+    theirs["author"] = other_author["slug"].clone();
+    put(app.editor.clone(), theirs.clone()).await.expect(200);
+    let mut mine = body.clone();
+    mine["author"] = json!("test-author");
+    // A file path, percent-encoded in the URL, is stored as the path.
+    let file = app
+        .send(
+            app.request(
+                reqwest::Method::PUT,
+                "/api/v1/articles/by-external-id/posts%2F2024%2Fferry.md",
+            )
+            .bearer_auth(&app.editor)
+            .json(&json!({"title": "Ferry", "author": "test-author"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(file["external_id"], "posts/2024/ferry.md");
+    // (It is public, so the author sees it: 403, not 404.)
+    put(app.author.clone(), mine).await.problem(403);
+}

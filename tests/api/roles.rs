@@ -40,7 +40,7 @@ fn expected(operation_id: &str) -> Option<Access> {
         | "delete_comment"
         | "bulk_comment_status" => Access::Roles(STAFF),
         "create_article" | "update_article" | "delete_article" | "list_revisions"
-        | "find_revision" => Access::Roles(ANY_ROLE),
+        | "find_revision" | "upsert_article" => Access::Roles(ANY_ROLE),
         "list_webhooks"
         | "create_webhook"
         | "find_webhook"
@@ -66,6 +66,7 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
             Some(json!({"title": format!("Matrix Article {caller}"), "author": "test-author"}))
         }
         "update_article" => Some(json!({"subtitle": "matrix"})),
+        "upsert_article" => Some(json!({"title": "Matrix upsert", "author": "test-author"})),
         // A public address written as such: no name to resolve, nothing listens.
         "create_webhook" => Some(json!({"url": PUBLIC_HOOK, "events": ["article.published"]})),
         "update_webhook" => Some(json!({"description": "matrix"})),
@@ -300,6 +301,7 @@ async fn every_route_checks_roles_as_documented() {
                 .replace("{name}", &avatar)
                 .replace("{version}", "1")
                 .replace("{delivery_id}", &delivery_id)
+                .replace("{external_id}", "matrix-upsert")
                 .replace("{id}", target)
         };
         let shared = if template.contains("webhooks") {
