@@ -300,6 +300,7 @@ fn new_article(
         cover_image: Some(cover),
         comments_open: Some(true),
         external_id: None,
+        kind: None,
     }
 }
 
@@ -502,6 +503,7 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     cover_image: Some(photos[i % photos.len()]),
                     comments_open: Some(true),
                     external_id: None,
+                    kind: None,
                 };
                 article.tags.dedup();
                 crate::articles::create(

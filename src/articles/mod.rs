@@ -17,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use self::model::{
-    Article, ArticleChanges, ArticleResponse, ListedArticle, NewArticle, RevisionResponse,
+    Article, ArticleChanges, ArticleResponse, Kind, ListedArticle, NewArticle, RevisionResponse,
     RevisionSummary, Status,
 };
 use self::queries::{Embeds, Filters, Reader};
@@ -76,6 +76,8 @@ struct ArticleQuery {
         pattern = r"^-?(published_at|title|updated_at|created_at|relevance)$"
     )]
     sort: Option<String>,
+    /// `article` (default) or `page`: lists, searches and feeds show one kind at a time.
+    kind: Option<Kind>,
     /// `body`: also return `body_markdown` and `body_html` in each item. Without it a list
     /// item is a card: everything else of the article (`toc` included), ~20x smaller.
     #[param(example = "body", pattern = "^body$")]
@@ -128,6 +130,10 @@ fn parse_filters(query: &str, authenticated: bool) -> Result<Filters, ApiError> 
             "published_before" => {
                 filters.published_before = Some(time("published_before", &value)?)
             }
+            "kind" => {
+                filters.kind = serde_json::from_value(serde_json::Value::String(value.to_string()))
+                    .map_err(|_| bad("kind", "must be article or page"))?;
+            }
             "include" if value == "body" => filters.include_body = true,
             "include" => return Err(bad("include", "may only be `body`")),
             "q" => {
@@ -165,6 +171,7 @@ fn view(
     with_body: bool,
 ) -> ArticleResponse {
     let comment_count = embeds.comment_count(&article);
+    let kind = Kind::of(&article);
     ArticleResponse {
         author: embeds.author(&article),
         tags: embeds.tags(&article),
@@ -187,6 +194,7 @@ fn view(
         comment_count,
         version: article.version,
         external_id: article.external_id,
+        kind,
         snippet,
     }
 }

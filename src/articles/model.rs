@@ -34,6 +34,7 @@ pub struct Article {
     pub updated_at: DateTime<Utc>,
     pub sort_at: DateTime<Utc>,
     pub external_id: Option<String>,
+    pub kind: String,
     /// Whether readers without a token see it now, by the database's clock (the one every
     /// list's `published_at <= now()` uses): one clock decides, everywhere.
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(IS_PUBLIC))]
@@ -55,6 +56,34 @@ pub struct ListedArticle {
     pub snippet: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Float4)]
     pub rank: f32,
+}
+
+/// What an article is: a dated `article` (the default), or a `page` (About, Contact, an
+/// imprint) that lists, searches and feeds leave out unless asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "article")]
+pub enum Kind {
+    #[default]
+    Article,
+    Page,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Article => "article",
+            Kind::Page => "page",
+        }
+    }
+
+    pub fn of(article: &Article) -> Kind {
+        if article.kind == "page" {
+            Kind::Page
+        } else {
+            Kind::Article
+        }
+    }
 }
 
 /// Where an article stands. `scheduled` is a published article whose time has not come:
@@ -133,7 +162,8 @@ pub struct TagSummary {
     "comments_open": true,
     "comment_count": 0,
     "version": 3,
-    "external_id": null
+    "external_id": null,
+    "kind": "article"
 }))]
 pub struct ArticleResponse {
     pub id: Uuid,
@@ -176,6 +206,8 @@ pub struct ArticleResponse {
     /// Where it came from (a WordPress post id, a file path), when its writer said.
     #[schema(required = true)]
     pub external_id: Option<String>,
+    /// `article`, or `page` (About, Contact: not in lists, searches and feeds unless asked).
+    pub kind: Kind,
     /// Search results only: where the query matched, HTML-escaped, matches in `<mark>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
@@ -224,6 +256,8 @@ pub struct NewArticle {
     /// or replaces by it.
     #[schema(max_length = 200, example = "wp:1234")]
     pub external_id: Option<String>,
+    /// `article` (default) or `page`.
+    pub kind: Option<Kind>,
 }
 
 /// Changes to an article (JSON merge patch): absent fields stay, `null` clears.
@@ -269,6 +303,9 @@ pub struct ArticleChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>, nullable, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Kind>)]
+    pub kind: Option<Option<Kind>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -427,4 +464,5 @@ pub struct ArticleRow {
     pub updated_at: DateTime<Utc>,
     pub search_language: crate::db::SearchLanguage,
     pub external_id: Option<String>,
+    pub kind: String,
 }

@@ -78,6 +78,8 @@ pub struct Filters {
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
     pub q: Option<String>,
+    /// Articles (the default) or pages.
+    pub kind: super::model::Kind,
     /// Load and return the bodies (`include=body`); lists are cards without.
     pub include_body: bool,
 }
@@ -144,7 +146,10 @@ fn key_match(sql: &mut Sql, id_column: &str, slug_sql: &str, key: &str) {
 
 /// The WHERE clause every list and count shares.
 fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters) {
-    sql.push(" WHERE TRUE");
+    sql.push(&format!(
+        " WHERE articles.kind = '{}'",
+        filters.kind.as_str()
+    ));
     let public = super::model::IS_PUBLIC;
     match reader {
         Reader::Public => {
@@ -207,7 +212,7 @@ fn card_columns(include_body: bool) -> String {
          articles.excerpt, {bodies}, articles.toc, \
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
-         articles.created_at, articles.updated_at, articles.sort_at, articles.external_id, \
+         articles.created_at, articles.updated_at, articles.sort_at, articles.external_id, articles.kind, \
          {} AS is_public, NULL::text AS snippet, 0::real AS rank",
         super::model::IS_PUBLIC
     )
@@ -285,12 +290,15 @@ pub async fn count(
         && filters.tags.is_empty()
         && filters.published_after.is_none()
         && filters.published_before.is_none()
-        && matches!(filters.status, None | Some(super::model::Status::Published));
+        && matches!(filters.status, None | Some(super::model::Status::Published))
+        && filters.kind == super::model::Kind::Article;
     if matches!(reader, Reader::Public) && unfiltered {
-        // Published ones, less those still to come (few: an index range).
+        // Published ones, less those still to come (few: an index range) and the public
+        // pages (few: their own index).
         let count: Count = diesel::sql_query(
             "SELECT coalesce((SELECT articles FROM article_totals WHERE status = 'published'), 0) \
-             - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now()) AS count",
+             - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now() AND kind = 'article') \
+             - (SELECT count(*) FROM articles WHERE kind = 'page' AND status = 'published' AND published_at <= now()) AS count",
         )
         .get_result(conn)
         .await?;

@@ -12,7 +12,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::may_read;
-use super::model::{Article, ArticleChanges, ArticleRow, NewArticle, Revision, Status};
+use super::model::{Article, ArticleChanges, ArticleRow, Kind, NewArticle, Revision, Status};
 use super::queries::{self, Reader};
 use super::render::{self, Figure};
 use crate::changes::Announce;
@@ -117,6 +117,7 @@ struct Input {
     cover_image: Option<Uuid>,
     comments_open: bool,
     external_id: Option<String>,
+    kind: Kind,
 }
 
 const MAX_EXTERNAL_ID: usize = 200;
@@ -279,6 +280,7 @@ async fn save(
         updated_at: now,
         search_language: language.clone(),
         external_id: input.external_id.clone(),
+        kind: input.kind.as_str().to_owned(),
     };
     let tags_changed = match current {
         Some(current) => queries::tag_ids(conn, current.id).await? != tag_ids,
@@ -422,6 +424,7 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
         cover_image: new.cover_image,
         comments_open: new.comments_open.unwrap_or(true),
         external_id: new.external_id,
+        kind: new.kind.unwrap_or_default(),
     };
     check_text(&mut checks, &mut input);
     (input, checks)
@@ -440,6 +443,7 @@ fn unchanged(current: &Article, row: &ArticleRow) -> bool {
         && current.cover_image_id == row.cover_image_id
         && current.comments_open == row.comments_open
         && current.external_id == row.external_id
+        && current.kind == row.kind
 }
 
 /// Creates or replaces the article with `external_id`, as `principal`: `new` says every
@@ -612,6 +616,7 @@ async fn apply(
         cover_image: current.cover_image_id,
         comments_open: current.comments_open,
         external_id: current.external_id.clone(),
+        kind: Kind::of(current),
     };
     match changes.title {
         Some(Some(title)) => input.title = title,
@@ -653,6 +658,11 @@ async fn apply(
     }
     if let Some(external_id) = changes.external_id {
         input.external_id = external_id;
+    }
+    match changes.kind {
+        Some(Some(kind)) => input.kind = kind,
+        Some(None) => required(&mut checks, "kind"),
+        None => {}
     }
     match changes.comments_open {
         Some(Some(open)) => input.comments_open = open,

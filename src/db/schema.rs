@@ -81,6 +81,7 @@ diesel::table! {
         search_language -> crate::db::Regconfig,
         sort_at -> Timestamptz,
         external_id -> Nullable<Text>,
+        kind -> Text,
     }
 }
 

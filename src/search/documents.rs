@@ -22,6 +22,9 @@ pub struct IndexedArticle {
     pub text: String,
     #[diesel(sql_type = Text)]
     pub status: String,
+    /// `article` or `page`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub published_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Timestamptz)]
@@ -45,7 +48,7 @@ pub struct IndexedArticle {
 }
 
 const SELECT: &str = "SELECT articles.id, articles.title, coalesce(articles.subtitle, '') AS subtitle, \
-     articles.excerpt || E'\\n' || articles.body_text AS text, articles.status, \
+     articles.excerpt || E'\\n' || articles.body_text AS text, articles.status, articles.kind, \
      articles.published_at, articles.sort_at, articles.created_at, articles.updated_at, \
      articles.author_id, authors.slug AS author_slug, authors.name AS author_name, \
      coalesce(t.ids, '{}') AS tag_ids, coalesce(t.slugs, '{}') AS tag_slugs, coalesce(t.names, '{}') AS tag_names \

@@ -39,7 +39,7 @@ use crate::changes::Position;
 use crate::error::ApiError;
 
 /// Bumped when the schema or the analysis changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 const ANALYZER: &str = "lede";
 /// How long a write's answer waits for its own node's index (then it answers anyway).
 const WAIT_FOR_INDEX: Duration = Duration::from_secs(2);
@@ -106,6 +106,7 @@ struct Fields {
     tags: Field,
     author: Field,
     status: Field,
+    kind: Field,
     author_key: Field,
     tag_key: Field,
     public_from: Field,
@@ -132,6 +133,7 @@ fn schema() -> (Schema, Fields) {
         tags: builder.add_text_field("tags", text.clone()),
         author: builder.add_text_field("author", text),
         status: builder.add_text_field("status", STRING),
+        kind: builder.add_text_field("kind", STRING),
         author_key: builder.add_text_field("author_key", STRING),
         tag_key: builder.add_text_field("tag_key", STRING),
         public_from: builder.add_i64_field("public_from", INDEXED | FAST),
@@ -249,6 +251,7 @@ impl Engine {
         }
         doc.add_text(f.author, &article.author_name);
         doc.add_text(f.status, &article.status);
+        doc.add_text(f.kind, &article.kind);
         doc.add_text(f.author_key, article.author_id.to_string());
         doc.add_text(f.author_key, &article.author_slug);
         for (tag, slug) in article.tag_ids.iter().zip(&article.tag_slugs) {
@@ -346,8 +349,8 @@ impl Engine {
             Ok(id) => id.to_string(),
             Err(_) => key.to_owned(),
         };
-        let mut filters: Vec<Box<dyn Query>> = Vec::new();
         let wanted = &request.filters;
+        let mut filters: Vec<Box<dyn Query>> = vec![term(f.kind, wanted.kind.as_str())];
         match request.reader {
             Reader::Public => filters.push(public()),
             Reader::Author(author) => filters.push(Box::new(BooleanQuery::new(vec![

@@ -1112,3 +1112,97 @@ async fn articles_are_created_or_replaced_by_their_external_id() {
     // (It is public, so the author sees it: 403, not 404.)
     put(app.author.clone(), mine).await.problem(403);
 }
+
+/// Pages (About, Contact) share the articles' slugs and write path, but lists and searches
+/// show one kind at a time: articles unless `kind=page` is asked for.
+#[tokio::test]
+async fn pages_live_beside_articles_but_are_listed_apart() {
+    let app = TestApp::spawn().await;
+    let about = article(
+        &app,
+        &app.editor,
+        json!({"title": "About the Harbour Gazette", "slug": "about", "kind": "page", "status": "published",
+            "author": "test-author", "body_markdown": "We write about the harbour since 1921."}),
+    )
+    .await;
+    assert_eq!(about["kind"], "page");
+    for title in ["Ferry strike", "Harbour lights"] {
+        let made = article(
+            &app,
+            &app.editor,
+            json!({"title": title, "status": "published", "author": "test-author", "body_markdown": "Boats."}),
+        )
+        .await;
+        assert_eq!(made["kind"], "article");
+    }
+    let listed = app.get("/api/v1/articles", None).await.expect(200);
+    assert_eq!(listed["meta"]["total"], 2, "{listed}");
+    assert!(
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["kind"] == "article")
+    );
+    let pages = app
+        .get("/api/v1/articles?kind=page", None)
+        .await
+        .expect(200);
+    assert_eq!(pages["meta"]["total"], 1);
+    assert_eq!(pages["data"][0]["slug"], "about");
+    assert_eq!(
+        app.get("/api/v1/articles/about", None).await.expect(200)["kind"],
+        "page"
+    );
+    // Searches too.
+    let found = app
+        .get("/api/v1/articles?q=gazette", None)
+        .await
+        .expect(200);
+    assert_eq!(found["meta"]["total"], 0, "{found}");
+    let found = app
+        .get("/api/v1/articles?q=gazette&kind=page", None)
+        .await
+        .expect(200);
+    assert_eq!(found["meta"]["total"], 1, "{found}");
+    // One slug space.
+    let taken = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "About", "slug": "about", "author": "test-author"}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        taken["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("slug"),
+        "{taken}"
+    );
+    app.get("/api/v1/articles?kind=post", None)
+        .await
+        .problem(400);
+    // A page turned into an article joins the list.
+    let changed = app
+        .patch(
+            "/api/v1/articles/about",
+            Some(&app.editor),
+            &json!({"kind": "article"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["kind"], "article");
+    assert_eq!(
+        app.get("/api/v1/articles", None).await.expect(200)["meta"]["total"],
+        3
+    );
+    app.patch(
+        "/api/v1/articles/about",
+        Some(&app.editor),
+        &json!({"kind": null}),
+    )
+    .await
+    .problem(422);
+}
