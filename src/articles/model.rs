@@ -243,8 +243,9 @@ pub struct NewArticle {
     /// The author's id or slug. An author token may name only its own author and may
     /// leave it out; editors and admins must give it.
     pub author: Option<String>,
-    /// Tag slugs or ids. Unknown slugs are created for editors and admins; for author
-    /// tokens they are a 422.
+    /// Tags by id, slug or name (`"New York"` finds the tag `new-york`). Tags not found
+    /// are created for editors and admins, with the name given; for author tokens they are
+    /// a 422.
     #[serde(default)]
     pub tags: Vec<String>,
     /// Id of an uploaded image.

@@ -518,8 +518,9 @@ impl Embeds {
     }
 }
 
-/// Tag ids for slugs or ids, in the given order; unknown slugs are created when `create`,
-/// else returned as the second value.
+/// Tag ids for ids, slugs or names, in the given order. A tag that is not found is created
+/// when `create` (a name keeps its words; its slug is made from it), else returned as the
+/// second value.
 pub async fn resolve_tags(
     conn: &mut AsyncPgConnection,
     keys: &[String],
@@ -528,16 +529,27 @@ pub async fn resolve_tags(
     let mut ids = Vec::new();
     let mut unknown = Vec::new();
     for key in keys {
-        let found = crate::tags::queries::find(conn, key).await?;
+        let slug = crate::http::validate::slugify(key, "");
+        let found = match crate::tags::queries::find(conn, key).await? {
+            Some(tag) => Some(tag),
+            // A name: the tag it was made into, or one its slug names.
+            None if !slug.is_empty() => crate::tags::queries::find(conn, &slug).await?,
+            None => None,
+        };
         match found {
             // Named twice (by slug and id, or repeated): once, in its first place.
             Some(tag) if ids.contains(&tag.id) => {}
             Some(tag) => ids.push(tag.id),
-            None if create && crate::http::validate::is_valid_slug(key) => {
+            None if create && !slug.is_empty() => {
+                let name = if crate::http::validate::is_valid_slug(key) {
+                    key.replace('-', " ")
+                } else {
+                    key.trim().to_owned()
+                };
                 let row = crate::tags::model::TagInsert {
                     id: Uuid::now_v7(),
-                    slug: key.clone(),
-                    name: key.replace('-', " "),
+                    slug,
+                    name,
                     description: None,
                 };
                 ids.push(crate::tags::queries::insert(conn, &row).await?.id);

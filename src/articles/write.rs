@@ -121,6 +121,8 @@ struct Input {
 }
 
 const MAX_EXTERNAL_ID: usize = 200;
+/// A tag named by id, slug or name (as tags' own names are limited).
+const MAX_TAG_NAME: usize = 100;
 
 fn check_text(checks: &mut Checks, input: &mut Input) {
     input.title = checks.text("title", &input.title, MAX_TITLE);
@@ -148,12 +150,10 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
     }
     if input.tags.len() > MAX_TAGS {
         checks.fail("tags", "too_many", format!("at most {MAX_TAGS} tags"));
-    } else if let Some(bad) = input
-        .tags
-        .iter()
-        .position(|t| uuid::Uuid::parse_str(t).is_err() && !crate::http::validate::is_valid_slug(t))
-    {
-        checks.key(&format!("tags[{bad}]"), &input.tags[bad]);
+    } else {
+        for (i, tag) in input.tags.iter_mut().enumerate() {
+            *tag = checks.text(&format!("tags[{i}]"), tag, MAX_TAG_NAME);
+        }
     }
     if !input.author.is_empty() {
         checks.key("author", &input.author);

@@ -1206,3 +1206,61 @@ async fn pages_live_beside_articles_but_are_listed_apart() {
     .await
     .problem(422);
 }
+
+/// Editors name tags as people write them; what is not there yet is made with that name.
+#[tokio::test]
+async fn tags_are_given_by_name_and_made_with_it() {
+    let app = TestApp::spawn().await;
+    let first = article(
+        &app,
+        &app.editor,
+        json!({"title": "Ferry strike", "author": "test-author", "tags": ["New York", "harbour", "New York"]}),
+    )
+    .await;
+    let tags: Vec<(String, String)> = first["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["slug"].as_str().unwrap().to_owned(),
+                t["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("new-york".to_owned(), "New York".to_owned()),
+            ("harbour".to_owned(), "harbour".to_owned())
+        ]
+    );
+    // The same name another way finds the same tag.
+    let second = article(
+        &app,
+        &app.editor,
+        json!({"title": "Tide tables", "author": "test-author", "tags": ["new york", "new-york"]}),
+    )
+    .await;
+    assert_eq!(second["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(second["tags"][0]["id"], first["tags"][0]["id"]);
+    // Authors use the tags there are.
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.author),
+            &json!({"title": "Mine", "tags": ["Brand New Topic"]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "tags", "{problem}");
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Long", "author": "test-author", "tags": ["x".repeat(101)]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "tags[0]", "{problem}");
+}
