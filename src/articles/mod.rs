@@ -100,7 +100,14 @@ fn parse_filters(query: &str, authenticated: bool) -> Result<Filters, ApiError> 
                 )
             })
     };
+    let mut seen_once: Vec<String> = Vec::new();
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if matches!(key.as_ref(), "kind" | "status") {
+            if seen_once.iter().any(|k| k == key.as_ref()) {
+                return Err(bad(&key, "may be given once"));
+            }
+            seen_once.push(key.to_string());
+        }
         match key.as_ref() {
             "author" | "tag" if value.chars().count() > 100 => {
                 return Err(bad(
@@ -504,8 +511,10 @@ async fn create_article(
 /// For scripts and importers that run again: the body is a whole article, as on create
 /// (`external_id` in it may be left out). When no article has this `external_id` it is
 /// created (201); otherwise it is replaced (200), keeping its slug and its publication date
-/// unless the body gives them. Sending what is already there changes nothing: no new
-/// version, no revision, no webhook. Authors may replace only their own articles.
+/// unless the body gives them (a draft's date is the body's). Sending what is already there
+/// changes nothing: no new version, no revision, no webhook. Authors may replace only their
+/// own articles; external ids are one namespace, so one held by a draft the token may not
+/// see is a 404. With `If-Match`, replace only that version (412 when there is none yet).
 #[utoipa::path(
     tag = "articles", operation_id = "upsert_article",
     params(("external_id" = String, Path, description = "Where the article came from: a WordPress post id, a file path (at most 200 characters)", example = "wp:1234"),

@@ -297,7 +297,7 @@ pub async fn count(
         // pages (few: their own index).
         let count: Count = diesel::sql_query(
             "SELECT coalesce((SELECT articles FROM article_totals WHERE status = 'published'), 0) \
-             - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now() AND kind = 'article') \
+             - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now()) \
              - (SELECT count(*) FROM articles WHERE kind = 'page' AND status = 'published' AND published_at <= now()) AS count",
         )
         .get_result(conn)
@@ -365,6 +365,17 @@ pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
         .first(conn)
         .await
         .optional()
+}
+
+/// Holds `external_id` for this transaction, whether an article has it yet or not.
+pub async fn lock_external_id(conn: &mut AsyncPgConnection, external_id: &str) -> QueryResult<()> {
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('article-external-id:' || $1, 0))",
+    )
+    .bind::<diesel::sql_types::Text, _>(external_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The article with this `external_id`, locked until the end of the transaction.
@@ -518,46 +529,71 @@ impl Embeds {
     }
 }
 
-/// Tag ids for ids, slugs or names, in the given order. A tag that is not found is created
-/// when `create` (a name keeps its words; its slug is made from it), else returned as the
-/// second value.
+/// Tag ids for ids, slugs or names, in the given order. A name finds the tag of that name
+/// (its slug made from it, the name matching but for case); a tag not found is created when
+/// `create` (with the name given, on a free slug), else returned as the second value. An id
+/// finds its tag or nothing.
 pub async fn resolve_tags(
     conn: &mut AsyncPgConnection,
     keys: &[String],
     create: bool,
 ) -> Result<(Vec<Uuid>, Vec<String>), ApiError> {
+    use crate::tags::queries as tags;
     let mut ids = Vec::new();
     let mut unknown = Vec::new();
     for key in keys {
-        let slug = crate::http::validate::slugify(key, "");
-        let found = match crate::tags::queries::find(conn, key).await? {
+        let is_slug = crate::http::validate::is_valid_slug(key);
+        let found = match tags::find(conn, key).await? {
             Some(tag) => Some(tag),
-            // A name: the tag it was made into, or one its slug names.
-            None if !slug.is_empty() => crate::tags::queries::find(conn, &slug).await?,
+            None if is_slug || Uuid::parse_str(key).is_ok() => None,
+            None => tags::find(conn, &crate::http::validate::slugify(key, ""))
+                .await?
+                .filter(|tag| tag.name.to_lowercase() == key.to_lowercase()),
+        };
+        let id = match found {
+            Some(tag) => Some(tag.id),
+            None if create && Uuid::parse_str(key).is_err() => {
+                Some(make_tag(conn, key, is_slug).await?)
+            }
             None => None,
         };
-        match found {
+        match id {
             // Named twice (by slug and id, or repeated): once, in its first place.
-            Some(tag) if ids.contains(&tag.id) => {}
-            Some(tag) => ids.push(tag.id),
-            None if create && !slug.is_empty() => {
-                let name = if crate::http::validate::is_valid_slug(key) {
-                    key.replace('-', " ")
-                } else {
-                    key.trim().to_owned()
-                };
-                let row = crate::tags::model::TagInsert {
-                    id: Uuid::now_v7(),
-                    slug,
-                    name,
-                    description: None,
-                };
-                ids.push(crate::tags::queries::insert(conn, &row).await?.id);
-            }
+            Some(id) if ids.contains(&id) => {}
+            Some(id) => ids.push(id),
             None => unknown.push(key.clone()),
         }
     }
     Ok((ids, unknown))
+}
+
+/// A new tag for `key` (a slug: named from it; a name: kept, on a free slug). Two writers
+/// making the same one at once: the second takes the first's.
+async fn make_tag(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    is_slug: bool,
+) -> Result<Uuid, ApiError> {
+    use crate::tags::queries as tags;
+    let (slug, name) = if is_slug {
+        (key.to_owned(), key.replace('-', " "))
+    } else {
+        (Slugged::Tags.free_slug(conn, key).await?, key.to_owned())
+    };
+    let row = crate::tags::model::TagInsert {
+        id: Uuid::now_v7(),
+        slug: slug.clone(),
+        name,
+        description: None,
+    };
+    match tags::insert(conn, &row).await {
+        Ok(tag) => Ok(tag.id),
+        Err(conflict @ ApiError::Conflict { .. }) => match tags::find(conn, &slug).await? {
+            Some(tag) => Ok(tag.id),
+            None => Err(conflict),
+        },
+        Err(error) => Err(error),
+    }
 }
 
 pub async fn set_tags(
@@ -845,7 +881,7 @@ pub async fn public_counts_by_author(
     public_counts(
         conn,
         "SELECT author_id AS id, count(*) AS n FROM articles \
-         WHERE author_id = ANY($1) AND status = 'published' AND published_at <= now() \
+         WHERE author_id = ANY($1) AND status = 'published' AND published_at <= now() AND kind = 'article' \
          GROUP BY author_id",
         ids,
     )
@@ -861,7 +897,7 @@ pub async fn public_counts_by_tag(
         conn,
         "SELECT article_tags.tag_id AS id, count(*) AS n FROM article_tags \
          JOIN articles ON articles.id = article_tags.article_id \
-         WHERE article_tags.tag_id = ANY($1) AND articles.status = 'published' \
+         WHERE article_tags.tag_id = ANY($1) AND articles.status = 'published' AND articles.kind = 'article' \
          AND articles.published_at <= now() GROUP BY article_tags.tag_id",
         ids,
     )

@@ -48,7 +48,9 @@ fn change_keys(
         keys.push(crate::changes::key("article", id));
         keys.push("articles".to_owned());
         let author_changed = before.map(|a| a.author_id) != after.map(|a| a.author_id);
-        if public(before) != public(after) || author_changed || tags_changed {
+        // Pages are not counted as an author's or a tag's articles.
+        let kind_changed = before.map(|a| &a.kind) != after.map(|a| &a.kind);
+        if public(before) != public(after) || author_changed || tags_changed || kind_changed {
             keys.push(crate::changes::COUNTS.to_owned());
         }
     }
@@ -152,9 +154,17 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
         checks.fail("tags", "too_many", format!("at most {MAX_TAGS} tags"));
     } else {
         for (i, tag) in input.tags.iter_mut().enumerate() {
-            *tag = checks.text(&format!("tags[{i}]"), tag, MAX_TAG_NAME);
+            let field = format!("tags[{i}]");
+            *tag = checks.text(&field, tag, MAX_TAG_NAME);
+            if !checks.has(&field) && crate::http::validate::slugify(tag, "").is_empty() {
+                checks.fail(&field, "invalid", "a tag's name needs a letter or a digit");
+            }
         }
     }
+    // Stored to the microsecond: finer input would differ from what is stored every time.
+    input.published_at = input
+        .published_at
+        .map(|t| chrono::SubsecRound::trunc_subsecs(t, 6));
     if !input.author.is_empty() {
         checks.key("author", &input.author);
     }
@@ -251,6 +261,14 @@ async fn save(
     // Published without a date (none given, none kept, or cleared with `null`): now.
     if input.status == Status::Published && input.published_at.is_none() {
         input.published_at = Some(now);
+    }
+    // The date as read (to the second) is the stored one: writing back what was read
+    // changes nothing.
+    if let (Some(given), Some(stored)) = (input.published_at, current.and_then(|c| c.published_at))
+        && given.timestamp() == stored.timestamp()
+        && given.timestamp_subsec_micros() == 0
+    {
+        input.published_at = Some(stored);
     }
     let slug = match (&input.slug, current) {
         (Some(slug), _) => slug.clone(),
@@ -430,9 +448,15 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
     (input, checks)
 }
 
-/// Whether `row` holds what `current` already has (the source; what is rendered follows).
+/// Whether `row` holds what `current` already has: its source, and what is rendered from it
+/// (a renderer that changed since makes a re-save write).
 fn unchanged(current: &Article, row: &ArticleRow) -> bool {
-    current.slug == row.slug
+    current.body_html == row.body_html
+        && current.excerpt == row.excerpt
+        && current.toc == row.toc
+        && current.word_count == row.word_count
+        && current.reading_time_minutes == row.reading_time_minutes
+        && current.slug == row.slug
         && current.title == row.title
         && current.subtitle == row.subtitle
         && current.excerpt_given == row.excerpt_given
@@ -469,18 +493,38 @@ pub async fn upsert(
             "external_id in the body must be the one in the path, or left out",
         );
     }
+    // Looked up as given: one that would be stored otherwise (trimmed) could never be found.
+    if external_id.trim() != external_id {
+        checks.fail(
+            "external_id",
+            "invalid",
+            "external_id must not start or end with spaces",
+        );
+    }
     new.external_id = Some(external_id.to_owned());
     conn.transaction::<_, ApiError, _>(async |conn| {
+        // Two writers of one new external id: the second waits for the first and replaces
+        // what it made (a row lock has no row to hold yet).
+        queries::lock_external_id(conn, external_id).await?;
         let Some(current) = queries::lock_by_external_id(conn, external_id).await? else {
+            // `If-Match` asks for a current version, and there is none.
+            if_match.check_absent()?;
             let (input, checks) = input_for_new(new, principal, checks);
             return Ok((
                 save(conn, principal, None, input, language, checks).await?,
                 true,
             ));
         };
-        check_write(principal, &current, external_id, if_match)?;
+        // External ids are one namespace: one held by an article this token may not see
+        // is answered as if absent, and not taken over.
+        check_write(principal, &current, external_id, if_match).map_err(|error| match error {
+            ApiError::NotFound(_) => ApiError::NotFound(format!(
+                "no article with external_id `{external_id}` that this token may see"
+            )),
+            error => error,
+        })?;
         let (mut input, checks) = input_for_new(new, principal, checks);
-        if input.published_at.is_none() && input.status == Status::Published {
+        if input.published_at.is_none() && input.status != Status::Draft {
             input.published_at = current.published_at;
         }
         Ok((

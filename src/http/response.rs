@@ -134,6 +134,17 @@ impl IfMatch {
     }
 }
 
+impl IfMatch {
+    /// Fails with 412 when `If-Match` was sent for something that does not exist (RFC 9110:
+    /// no current representation matches, `*` included).
+    pub fn check_absent(&self) -> Result<(), ApiError> {
+        match self.0 {
+            Some(_) => Err(ApiError::PreconditionFailed),
+            None => Ok(()),
+        }
+    }
+}
+
 fn header_tags(value: Option<&HeaderValue>) -> impl Iterator<Item = &str> {
     value
         .and_then(|v| v.to_str().ok())

@@ -1264,3 +1264,165 @@ async fn tags_are_given_by_name_and_made_with_it() {
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "tags[0]", "{problem}");
 }
+
+/// What a stranger tried on the upsert, pages and tags by name.
+#[tokio::test]
+async fn upserts_pages_and_tag_names_hold_under_odd_and_concurrent_use() {
+    let app = TestApp::spawn().await;
+    let put = |path: String, body: Value, if_match: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut request = app
+                .request(reqwest::Method::PUT, &path)
+                .bearer_auth(&app.editor)
+                .json(&body);
+            if let Some(tag) = if_match {
+                request = request.header("if-match", tag);
+            }
+            app.send(request).await
+        }
+    };
+    let body = json!({"title": "Race", "author": "test-author", "status": "published"});
+    // Ten writers of one new external id: one creates, the others replace (nothing changes).
+    let replies = futures_util::future::join_all((0..10).map(|_| {
+        put(
+            "/api/v1/articles/by-external-id/race".into(),
+            body.clone(),
+            None,
+        )
+    }))
+    .await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    assert_eq!(app.sql_text("SELECT count(*) FROM articles").await, ["1"]);
+    // An id that would be stored otherwise than asked is refused; If-Match needs a version.
+    put(
+        "/api/v1/articles/by-external-id/%20padded%20".into(),
+        body.clone(),
+        None,
+    )
+    .await
+    .problem(422);
+    put(
+        "/api/v1/articles/by-external-id/new-one".into(),
+        body.clone(),
+        Some("*"),
+    )
+    .await
+    .problem(412);
+    // Archived and back: the date stays.
+    let dated = json!({"title": "Dated", "author": "test-author", "status": "published",
+        "published_at": "2020-05-05T10:00:00Z"});
+    put("/api/v1/articles/by-external-id/dated".into(), dated, None)
+        .await
+        .expect(201);
+    let archived = json!({"title": "Dated", "author": "test-author", "status": "archived"});
+    put(
+        "/api/v1/articles/by-external-id/dated".into(),
+        archived,
+        None,
+    )
+    .await
+    .expect(200);
+    let back = json!({"title": "Dated", "author": "test-author", "status": "published"});
+    let back = put("/api/v1/articles/by-external-id/dated".into(), back, None)
+        .await
+        .expect(200);
+    assert_eq!(back["published_at"], "2020-05-05T10:00:00Z");
+    // Writing back the date as read changes nothing.
+    let read = app.get("/api/v1/articles/race", None).await.expect(200);
+    let same = app
+        .patch(
+            "/api/v1/articles/race",
+            Some(&app.editor),
+            &json!({"published_at": read["published_at"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(same["version"], read["version"]);
+
+    // A scheduled page is in no public total; pages are no one's article_count.
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Imprint", "kind": "page", "status": "published", "author": "test-author",
+            "published_at": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    article(
+        &app,
+        &app.editor,
+        json!({"title": "Contact", "kind": "page", "status": "published", "author": "test-author"}),
+    )
+    .await;
+    let listed = app.get("/api/v1/articles", None).await.expect(200);
+    assert_eq!(
+        listed["meta"]["total"].as_u64().unwrap() as usize,
+        listed["data"].as_array().unwrap().len(),
+        "{listed}"
+    );
+    let author = app
+        .get("/api/v1/authors/test-author", None)
+        .await
+        .expect(200);
+    assert_eq!(author["article_count"], listed["meta"]["total"]);
+    app.get("/api/v1/articles?kind=page&kind=article", None)
+        .await
+        .problem(400);
+
+    // Names whose slugs collide are different tags; an unknown id is no name.
+    let cpp = article(
+        &app,
+        &app.editor,
+        json!({"title": "C++", "author": "test-author", "tags": ["C++"]}),
+    )
+    .await;
+    let cs = article(
+        &app,
+        &app.editor,
+        json!({"title": "C#", "author": "test-author", "tags": ["C#"]}),
+    )
+    .await;
+    assert_ne!(cpp["tags"][0]["id"], cs["tags"][0]["id"]);
+    assert_eq!(cs["tags"][0]["name"], "C#");
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Ids", "author": "test-author", "tags": [unknown]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "tags", "{problem}");
+    let problem = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Marks", "author": "test-author", "tags": ["!!!"]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "tags[0]", "{problem}");
+    // Eight writers naming one new tag at once: all are written, with one tag.
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| json!({"title": format!("Concurrent {i}"), "author": "test-author", "tags": ["Concurrent Tag"]}))
+        .collect();
+    let replies = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|body| app.post("/api/v1/articles", Some(&app.editor), body)),
+    )
+    .await;
+    assert!(
+        replies.iter().all(|r| r.status == 201),
+        "{:?}",
+        replies.iter().map(|r| r.text()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        app.sql_text("SELECT count(*) FROM tags WHERE name = 'Concurrent Tag'")
+            .await,
+        ["1"]
+    );
+}
