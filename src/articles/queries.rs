@@ -567,30 +567,35 @@ pub async fn resolve_tags(
     Ok((ids, unknown))
 }
 
-/// A new tag for `key` (a slug: named from it; a name: kept, on a free slug). Two writers
-/// making the same one at once: the second takes the first's.
+/// A new tag for `key` (a slug: named from it; a name: kept), on the slug made from it, or
+/// on a free one when a tag of another name holds that. Two writers making the same tag at
+/// once: the second takes the first's.
 async fn make_tag(
     conn: &mut AsyncPgConnection,
     key: &str,
     is_slug: bool,
 ) -> Result<Uuid, ApiError> {
     use crate::tags::queries as tags;
-    let (slug, name) = if is_slug {
-        (key.to_owned(), key.replace('-', " "))
+    let name = if is_slug {
+        key.replace('-', " ")
     } else {
-        (Slugged::Tags.free_slug(conn, key).await?, key.to_owned())
+        key.to_owned()
     };
-    let row = crate::tags::model::TagInsert {
+    let insert = |slug: String| crate::tags::model::TagInsert {
         id: Uuid::now_v7(),
-        slug: slug.clone(),
-        name,
+        slug,
+        name: name.clone(),
         description: None,
     };
-    match tags::insert(conn, &row).await {
+    let slug = crate::http::validate::slugify(key, "");
+    match tags::insert(conn, &insert(slug.clone())).await {
         Ok(tag) => Ok(tag.id),
-        Err(conflict @ ApiError::Conflict { .. }) => match tags::find(conn, &slug).await? {
-            Some(tag) => Ok(tag.id),
-            None => Err(conflict),
+        Err(ApiError::Conflict { .. }) => match tags::find(conn, &slug).await? {
+            Some(tag) if is_slug || tag.name.to_lowercase() == key.to_lowercase() => Ok(tag.id),
+            _ => {
+                let free = Slugged::Tags.free_slug(conn, key).await?;
+                Ok(tags::insert(conn, &insert(free)).await?.id)
+            }
         },
         Err(error) => Err(error),
     }

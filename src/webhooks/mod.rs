@@ -221,7 +221,10 @@ async fn update_webhook(
     let (changes, mut checks) = body.into_parts();
     let url = match changes.url {
         Some(Some(url)) => Some(checked_url(&state, &mut checks, &url).await),
-        Some(None) => Some(checks.kept("url", None, |_, _| String::new())),
+        Some(None) => {
+            checks.fail("url", "required", "url cannot be removed");
+            None
+        }
         None => None,
     };
     let events = match changes.events {
