@@ -221,7 +221,7 @@ fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_p
     let has_body = operation.request_body.is_some();
     let is_write = matches!(
         method,
-        HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete
+        HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
     );
     let mut add = |status: &str, name: &str| {
         operation
@@ -244,7 +244,11 @@ fn add_error_responses(method: HttpMethod, operation: &mut Operation, has_path_p
     if is_write {
         add("409", "Conflict");
     }
-    if matches!(method, HttpMethod::Patch | HttpMethod::Delete) && has_param_in_path {
+    if matches!(
+        method,
+        HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
+    ) && has_param_in_path
+    {
         add("412", "PreconditionFailed");
     }
     if has_body {
