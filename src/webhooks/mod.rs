@@ -265,7 +265,11 @@ async fn update_webhook(
                 failing_since: (turned == Some(true)).then_some(None),
                 updated_at: Some(chrono::Utc::now()),
             };
-            queries::update(conn, current.id, &update).await
+            let webhook = queries::update(conn, current.id, &update).await?;
+            if turned == Some(true) {
+                queries::resume(conn, current.id).await?;
+            }
+            Ok(webhook)
         })
         .await?;
     fresh(&WebhookResponse::new(webhook, false))

@@ -198,6 +198,19 @@ pub async fn attempts(
     Ok(Loaded::exact(rows, total))
 }
 
+/// What an endpoint had pending goes out now (it was turned back on), not at the retry
+/// times its failures had set.
+pub async fn resume(conn: &mut AsyncPgConnection, webhook_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+            .filter(webhook_deliveries::state.eq("pending")),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+}
+
 /// Queues one message for one endpoint (after its pending ones: an endpoint hears events in
 /// order). `message_id` is the `webhook-id` its receiver dedupes by.
 pub async fn enqueue(
