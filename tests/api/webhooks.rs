@@ -149,6 +149,21 @@ async fn receive(
     answer.finish()
 }
 
+/// The delivery log of webhook `id`, oldest attempt first, once it holds `count` attempts
+/// (or after 5 s, as it is then).
+async fn delivery_log(app: &TestApp, id: &str, count: usize) -> Value {
+    let path = format!("/api/v1/webhooks/{id}/deliveries?sort=created_at");
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = app.get(&path, Some(&app.admin)).await.expect(200);
+        if log["data"].as_array().is_some_and(|d| d.len() == count) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    log
+}
+
 async fn app() -> TestApp {
     TestApp::spawn_with(Options {
         webhook_allow_private: true,
@@ -269,20 +284,7 @@ async fn a_failed_delivery_comes_again_with_the_same_id_and_the_log_shows_both()
     assert!(received[1].verifies_with(secret));
 
     let id = webhook["id"].as_str().unwrap();
-    let mut log = Value::Null;
-    for _ in 0..40 {
-        log = app
-            .get(
-                &format!("/api/v1/webhooks/{id}/deliveries?sort=created_at"),
-                Some(&app.admin),
-            )
-            .await
-            .expect(200);
-        if log["data"].as_array().unwrap().len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let log = delivery_log(&app, id, 2).await;
     let attempts = log["data"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{log}");
     assert_eq!(attempts[0]["attempt"], 1);
@@ -713,15 +715,7 @@ async fn a_redirect_is_a_failure_and_is_not_followed() {
     )
     .await
     .expect(202);
-    let log_path = format!("/api/v1/webhooks/{id}/deliveries");
-    let mut log = Value::Null;
-    for _ in 0..100 {
-        log = app.get(&log_path, Some(&app.admin)).await.expect(200);
-        if log["data"].as_array().is_some_and(|d| d.len() == 1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let log = delivery_log(&app, id, 1).await;
     assert_eq!(log["data"][0]["response_status"], 307, "{log}");
     assert_eq!(log["data"][0]["error"], "the endpoint answered 307");
     let paths: Vec<String> = receiver.received().into_iter().map(|r| r.path).collect();
@@ -750,15 +744,7 @@ async fn an_address_turned_private_after_saving_is_refused_when_sending() {
         )
         .await
         .expect(202);
-        let log_path = format!("/api/v1/webhooks/{id}/deliveries");
-        let mut log = Value::Null;
-        for _ in 0..100 {
-            log = app.get(&log_path, Some(&app.admin)).await.expect(200);
-            if log["data"].as_array().is_some_and(|d| d.len() == 1) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let log = delivery_log(&app, &id.to_string(), 1).await;
         let error = log["data"][0]["error"].as_str().unwrap_or_default();
         assert!(
             error.contains("public address"),
