@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod images;
+pub mod import;
 pub mod jobs;
 pub mod openapi;
 pub mod search;

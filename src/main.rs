@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         action: SearchAction,
     },
+    /// Bring content over from another system.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Print the OpenAPI document (refresh the committed one with
     /// `cargo run -- openapi > openapi/openapi.json`).
     Openapi,
@@ -47,6 +52,24 @@ enum Command {
     Seed {
         #[arg(long, default_value_t = 10_000)]
         articles: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// A WordPress export (Tools > Export, WXR 1.1 or 1.2): authors, categories and tags,
+    /// posts, pages, their images and comments. Run it again to bring over what changed:
+    /// what is already here is found by `external_id` `wp:<post id>` and left as it is.
+    Wordpress {
+        /// The export file (.xml).
+        file: std::path::PathBuf,
+        /// A copy of the site's `wp-content/uploads` folder: images are read from it
+        /// instead of fetched from their URLs.
+        #[arg(long)]
+        uploads: Option<std::path::PathBuf>,
+        /// Read and convert everything and report, without writing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -136,6 +159,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
             .await
+        }
+        Command::Import {
+            source:
+                ImportSource::Wordpress {
+                    file,
+                    uploads,
+                    dry_run,
+                },
+        } => {
+            let options = lede::import::Options {
+                file,
+                uploads,
+                dry_run,
+            };
+            let started = std::time::Instant::now();
+            let export = lede::import::read(&options.file)?;
+            let summary = if options.dry_run {
+                lede::import::wordpress(None, export, &options).await?
+            } else {
+                let mut summary = None;
+                long_command(config, async |url, config| {
+                    let state =
+                        lede::AppState::new(lede::pool_for(&url, &config)?, &config).await?;
+                    summary = Some(lede::import::wordpress(Some(&state), export, &options).await?);
+                    Ok(())
+                })
+                .await?;
+                summary.expect("set when the import ran")
+            };
+            print!("{summary}");
+            eprintln!("in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
         }
         Command::Search {
             action: SearchAction::Reindex,

@@ -28,7 +28,7 @@ const MAX_TITLE: usize = 300;
 const MAX_SUBTITLE: usize = 500;
 const MAX_EXCERPT: usize = 1000;
 const MAX_BODY: usize = 500_000;
-pub(super) const MAX_TAGS: usize = 20;
+pub const MAX_TAGS: usize = 20;
 
 /// What a change from `before` to `after` (`None`: no article) shows the public: the
 /// article and the lists when it is public on either side; `counts` when it turned public

@@ -48,6 +48,37 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
     .await
 }
 
+/// Inserts comments brought from elsewhere (an import), parents before replies. A comment
+/// already there (by id) is left as it is. They are recorded like other comments but
+/// announced to no one: they are not new. How many were inserted.
+pub async fn insert_imported(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    rows: &[Comment],
+) -> Result<usize, ApiError> {
+    let mut inserted: Vec<String> = Vec::new();
+    // Postgres takes at most 65,535 parameters in one statement.
+    for chunk in rows.chunks(1_000) {
+        let statuses: Vec<String> = diesel::insert_into(comments::table)
+            .values(chunk)
+            .on_conflict(comments::id)
+            .do_nothing()
+            .returning(comments::status)
+            .get_results(conn)
+            .await?;
+        inserted.extend(statuses);
+    }
+    let public: &[Uuid] = if inserted.iter().any(|status| status == APPROVED) {
+        &[article_id]
+    } else {
+        &[]
+    };
+    if !inserted.is_empty() {
+        record(conn, "created", public, None).await?;
+    }
+    Ok(inserted.len())
+}
+
 const APPROVED: &str = "approved";
 
 /// The change of some articles' public threads (and their `comment_count`), and of one

@@ -118,6 +118,11 @@ impl FromRequest for IfMatch {
 }
 
 impl IfMatch {
+    /// No `If-Match`: any version may be changed (a write that is not a request's).
+    pub fn any() -> Self {
+        IfMatch(None)
+    }
+
     /// Fails with 412 when `If-Match` was sent and none of its tags is an ETag of
     /// `current`'s version (any representation of it). `If-Match` compares strongly: a weak
     /// tag never matches.

@@ -1,0 +1,453 @@
+//! WordPress post HTML (classic or Gutenberg block markup) to the markdown lede stores.
+//!
+//! Three steps: `prepare` turns WordPress's own syntax into plain HTML (`[caption]`,
+//! `[gallery]` and `[embed]` shortcodes, paragraphs of classic posts that WordPress adds
+//! only when it shows them); `images` lists the images the HTML shows, for the importer to
+//! fetch; `to_markdown` converts with `htmd`, writing each image it could store as a lede
+//! figure (`![alt](image:<id> "caption")`). Whatever is not brought over is named in `notes`.
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use htmd::element_handler::{HandlerResult, Handlers};
+use htmd::{Element, HtmlToMarkdown};
+use markup5ever_rcdom::{Node, NodeData};
+use uuid::Uuid;
+
+/// The `src` standing for a gallery's attachment given only by id.
+pub const ATTACHMENT_SRC: &str = "wp-attachment:";
+
+/// An image the HTML shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageRef {
+    pub src: String,
+    /// From `class="wp-image-12"` (both editors write it) or a gallery's ids.
+    pub attachment: Option<i64>,
+    pub alt: String,
+}
+
+/// WordPress's own syntax made HTML. Shortcodes it does not know stay as text, named in
+/// `notes`.
+pub fn prepare(content: &str, notes: &mut Vec<String>) -> String {
+    let html = shortcodes(content, notes);
+    if content.contains("<!-- wp:") {
+        html
+    } else {
+        paragraphs(&html)
+    }
+}
+
+/// WordPress's `wpautop` in brief: a classic post's blank lines separate paragraphs and
+/// its single line breaks are kept.
+fn paragraphs(html: &str) -> String {
+    const BLOCKS: [&str; 16] = [
+        "<p", "<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "<ul", "<ol", "<blockquote", "<figure",
+        "<div", "<table", "<pre", "<hr", "<!--",
+    ];
+    let normalized = html.replace("\r\n", "\n");
+    let mut out = String::with_capacity(normalized.len() + 64);
+    for chunk in normalized.split("\n\n") {
+        let chunk = chunk.trim();
+        if chunk.is_empty() {
+            continue;
+        }
+        let lower = chunk.get(..12).unwrap_or(chunk).to_ascii_lowercase();
+        if BLOCKS.iter().any(|tag| lower.starts_with(tag)) {
+            out.push_str(chunk);
+        } else {
+            out.push_str("<p>");
+            out.push_str(&chunk.replace('\n', "<br>"));
+            out.push_str("</p>");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `[caption]`, `[gallery]` and `[embed]` as HTML; other shortcodes are left as they are.
+fn shortcodes(content: &str, notes: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(start) = rest.find('[') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let Some((name, attrs, open_len)) = opening(tail) else {
+            out.push('[');
+            rest = &tail[1..];
+            continue;
+        };
+        let closing = format!("[/{name}]");
+        let enclosed = tail[open_len..].find(&closing);
+        match (name.as_str(), enclosed) {
+            ("caption" | "wp_caption", Some(end)) => {
+                let inner = &tail[open_len..open_len + end];
+                out.push_str(&caption_figure(inner, &attrs));
+                rest = &tail[open_len + end + closing.len()..];
+            }
+            ("embed", Some(end)) => {
+                let url = escape_attr(tail[open_len..open_len + end].trim());
+                out.push_str(&format!("<p><a href=\"{url}\">{url}</a></p>"));
+                rest = &tail[open_len + end + closing.len()..];
+            }
+            ("gallery", _) => {
+                let ids: Vec<i64> = attr_value(&attrs, "ids")
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|id| id.trim().parse().ok())
+                    .collect();
+                if ids.is_empty() {
+                    notes.push("a [gallery] without ids (all of a post's images) was left out".into());
+                }
+                out.push_str("<figure class=\"wp-block-gallery\">");
+                for id in ids {
+                    out.push_str(&format!(
+                        "<figure><img src=\"{ATTACHMENT_SRC}{id}\" class=\"wp-image-{id}\"></figure>"
+                    ));
+                }
+                out.push_str("</figure>");
+                rest = &tail[open_len..];
+            }
+            _ => {
+                let note = format!("the shortcode [{name}] was kept as text");
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                out.push_str(&tail[..open_len]);
+                rest = &tail[open_len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `[name attrs]` at the start of `text`: the name, the attributes' text and the length.
+fn opening(text: &str) -> Option<(String, String, usize)> {
+    let end = text.find(']')?;
+    let inside = &text[1..end];
+    let name: String = inside
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let starts_well = name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let after = &inside[name.len()..];
+    let ends_well = after.is_empty() || after.starts_with(' ') || after == "/";
+    (starts_well && ends_well && !inside.contains('[')).then(|| {
+        let attrs = after.trim().trim_end_matches('/').to_owned();
+        (name, attrs, end + 1)
+    })
+}
+
+/// The value of `name="..."` (or `'...'`) in a shortcode's attributes.
+fn attr_value(attrs: &str, name: &str) -> Option<String> {
+    let at = attrs.find(&format!("{name}="))? + name.len() + 1;
+    let value = &attrs[at..];
+    let quote = value.chars().next()?;
+    if quote == '"' || quote == '\'' {
+        let end = value[1..].find(quote)?;
+        Some(value[1..1 + end].to_owned())
+    } else {
+        Some(value.split_whitespace().next()?.to_owned())
+    }
+}
+
+/// `[caption]<a><img></a> The caption[/caption]` as a figure (older exports give the
+/// caption as an attribute).
+fn caption_figure(inner: &str, attrs: &str) -> String {
+    let split = match inner.rfind("</a>") {
+        Some(end) if inner.find("<img").is_some_and(|img| img < end) => end + 4,
+        _ => inner
+            .find("<img")
+            .and_then(|img| inner[img..].find('>').map(|end| img + end + 1))
+            .unwrap_or(0),
+    };
+    let (media, text) = inner.split_at(split);
+    let caption = match text.trim() {
+        "" => attr_value(attrs, "caption").unwrap_or_default(),
+        text => text.to_owned(),
+    };
+    format!("<figure>{media}<figcaption>{caption}</figcaption></figure>")
+}
+
+fn escape_attr(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+}
+
+/// Parses prepared HTML.
+pub fn parse(html: &str) -> Rc<Node> {
+    HtmlToMarkdown::new()
+        .html_to_tree(html)
+        .unwrap_or_else(|_| markup5ever_rcdom::RcDom::default().document)
+}
+
+fn element_name(node: &Node) -> Option<&str> {
+    match &node.data {
+        NodeData::Element { name, .. } => Some(&name.local),
+        _ => None,
+    }
+}
+
+fn attr(node: &Node, key: &str) -> Option<String> {
+    match &node.data {
+        NodeData::Element { attrs, .. } => attrs
+            .borrow()
+            .iter()
+            .find(|a| &*a.name.local == key)
+            .map(|a| a.value.to_string()),
+        _ => None,
+    }
+}
+
+/// Every descendant of `node` (not itself), depth first, in document order.
+fn descendants(node: &Rc<Node>, found: &mut Vec<Rc<Node>>) {
+    for child in node.children.borrow().iter() {
+        found.push(child.clone());
+        descendants(child, found);
+    }
+}
+
+/// The text of a node and its descendants, with runs of white space made one space.
+fn text(node: &Rc<Node>) -> String {
+    let mut all = vec![node.clone()];
+    descendants(node, &mut all);
+    let mut out = String::new();
+    for node in all {
+        if let NodeData::Text { contents } = &node.data {
+            out.push_str(&contents.borrow());
+            out.push(' ');
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Markup-free text of some HTML (a title, an excerpt).
+pub fn plain_text(html: &str) -> String {
+    text(&parse(html))
+}
+
+fn image_ref(img: &Node) -> Option<ImageRef> {
+    let src = attr(img, "src")?.trim().to_owned();
+    let attachment = attr(img, "class").and_then(|class| {
+        class
+            .split_whitespace()
+            .find_map(|c| c.strip_prefix("wp-image-")?.parse().ok())
+    });
+    Some(ImageRef {
+        src,
+        attachment,
+        alt: attr(img, "alt").unwrap_or_default(),
+    })
+}
+
+/// The images `tree` shows, in order, each once.
+pub fn images(tree: &Rc<Node>) -> Vec<ImageRef> {
+    let mut all = Vec::new();
+    descendants(tree, &mut all);
+    let mut refs: Vec<ImageRef> = Vec::new();
+    for node in all {
+        if element_name(&node) == Some("img")
+            && let Some(image) = image_ref(&node)
+            && !refs.iter().any(|r| r.src == image.src)
+        {
+            refs.push(image);
+        }
+    }
+    refs
+}
+
+/// What an image became: a stored image, or nothing (it could not be had).
+pub type Stored = HashMap<String, Option<Uuid>>;
+
+fn figure_markdown(image: &ImageRef, id: Uuid, caption: &str) -> String {
+    let alt = image.alt.replace(['[', ']', '\n'], " ");
+    let mut md = format!("\n\n![{}](image:{id}", alt.trim());
+    if !caption.is_empty() {
+        md.push_str(&format!(" \"{}\"", caption.replace('"', "\\\"")));
+    }
+    md.push_str(")\n\n");
+    md
+}
+
+/// Converts prepared HTML to markdown; `stored` says what each image `src` became.
+pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> String {
+    let stored = Arc::new(stored);
+    let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+    let note = {
+        let heard = heard.clone();
+        move |text: String| {
+            let mut heard = heard.lock().unwrap_or_else(|e| e.into_inner());
+            if !heard.contains(&text) {
+                heard.push(text);
+            }
+        }
+    };
+    let figure = {
+        let stored = stored.clone();
+        move |handlers: &dyn Handlers, element: Element| -> Option<HandlerResult> {
+            figure(handlers, element, &stored)
+        }
+    };
+    let img = {
+        let stored = stored.clone();
+        move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
+            let image = image_ref(element.node)?;
+            Some(match stored.get(&image.src).copied().flatten() {
+                Some(id) => figure_markdown(&image, id, "").into(),
+                None => String::new().into(),
+            })
+        }
+    };
+    let embed = {
+        let note = note.clone();
+        move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
+            let src = attr(element.node, "src").or_else(|| attr(element.node, "data"))?;
+            note(format!("an embedded <{}> became a link", element.tag));
+            Some(format!("\n\n<{}>\n\n", src.trim()).into())
+        }
+    };
+    let dropped = {
+        let note = note.clone();
+        move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
+            note(format!("a <{}> was left out", element.tag));
+            Some(String::new().into())
+        }
+    };
+    let converter = HtmlToMarkdown::builder()
+        .add_handler(vec!["figure"], figure)
+        .add_handler(vec!["img"], img)
+        .add_handler(vec!["iframe", "video", "audio", "embed", "object"], embed)
+        .add_handler(
+            vec!["script", "style", "form", "input", "button", "select", "textarea", "noscript"],
+            dropped,
+        )
+        .build();
+    let markdown = converter.tree_to_markdown(tree);
+    notes.extend(heard.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
+    markdown
+}
+
+/// A figure: each image it holds (not those of figures inside it: a gallery's) with the
+/// figure's caption; an image that could not be had leaves its caption. A figure without
+/// images (a table, an embed) is converted as its content.
+fn figure(handlers: &dyn Handlers, element: Element, stored: &Stored) -> Option<HandlerResult> {
+    let node = element.node;
+    let mut inside = Vec::new();
+    descendants(node, &mut inside);
+    let nested = inside
+        .iter()
+        .any(|n| element_name(n) == Some("figure"));
+    let class = attr(node, "class").unwrap_or_default();
+    if nested {
+        // A gallery: its figures, then its own caption.
+        let mut md = String::new();
+        for child in node.children.borrow().iter() {
+            match element_name(child) {
+                Some("figcaption") => md.push_str(&format!("\n\n{}\n\n", text(child))),
+                _ => md.push_str(&handlers.handle(child)?.content),
+            }
+        }
+        return Some(md.into());
+    }
+    let images: Vec<ImageRef> = inside
+        .iter()
+        .filter(|n| element_name(n) == Some("img"))
+        .filter_map(|n| image_ref(n))
+        .collect();
+    if images.is_empty() {
+        if class.contains("wp-block-embed") {
+            let url = text(node);
+            if url.starts_with("http") && !url.contains(' ') {
+                return Some(format!("\n\n<{url}>\n\n").into());
+            }
+        }
+        return Some(handlers.walk_children(node));
+    }
+    let caption = inside
+        .iter()
+        .find(|n| element_name(n) == Some("figcaption"))
+        .map(text)
+        .unwrap_or_default();
+    let mut md = String::new();
+    let mut kept = false;
+    for image in &images {
+        if let Some(id) = stored.get(&image.src).copied().flatten() {
+            md.push_str(&figure_markdown(image, id, &caption));
+            kept = true;
+        }
+    }
+    if !kept && !caption.is_empty() {
+        md.push_str(&format!("\n\n{caption}\n\n"));
+    }
+    Some(md.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert(content: &str, stored: &[(&str, Option<Uuid>)]) -> (String, Vec<String>) {
+        let mut notes = Vec::new();
+        let tree = parse(&prepare(content, &mut notes));
+        let stored = stored
+            .iter()
+            .map(|(src, id)| (src.to_string(), *id))
+            .collect();
+        let md = to_markdown(&tree, stored, &mut notes);
+        (md, notes)
+    }
+
+    #[test]
+    fn classic_posts_get_paragraphs_and_caption_figures() {
+        let id = Uuid::now_v7();
+        let content = "First line\nsecond line\n\n[caption id=\"attachment_5\" width=\"300\"]\
+            <a href=\"/p.jpg\"><img class=\"wp-image-5\" src=\"/p-300x200.jpg\" alt=\"A pier\"></a> \
+            The \"old\" pier[/caption]\n\n<h2>Next</h2>\nMore [footnote]x[/footnote]";
+        let (md, notes) = convert(content, &[("/p-300x200.jpg", Some(id))]);
+        assert!(md.starts_with("First line  \nsecond line"), "{md}");
+        assert!(
+            md.contains(&format!("![A pier](image:{id} \"The \\\"old\\\" pier\")")),
+            "{md}"
+        );
+        assert!(md.contains("## Next"), "{md}");
+        assert_eq!(notes, ["the shortcode [footnote] was kept as text"]);
+    }
+
+    #[test]
+    fn blocks_galleries_and_missing_images() {
+        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+        let content = "<!-- wp:paragraph --><p>Hello <strong>there</strong></p><!-- /wp:paragraph -->\
+            <!-- wp:image {\"id\":9} --><figure class=\"wp-block-image\"><img src=\"/gone.jpg\" \
+            class=\"wp-image-9\"/><figcaption>Lost photo</figcaption></figure><!-- /wp:image -->\
+            <!-- wp:gallery --><figure class=\"wp-block-gallery\"><figure class=\"wp-block-image\">\
+            <img src=\"/a.jpg\" alt=\"a\"/></figure><figure class=\"wp-block-image\"><img src=\"/b.jpg\" \
+            alt=\"b\"/><figcaption>B</figcaption></figure><figcaption>Both</figcaption></figure>\
+            <!-- /wp:gallery --><iframe src=\"https://video.example/1\"></iframe><script>x()</script>";
+        let stored = [
+            ("/gone.jpg", None),
+            ("/a.jpg", Some(one)),
+            ("/b.jpg", Some(two)),
+        ];
+        let (md, notes) = convert(content, &stored);
+        assert!(md.starts_with("Hello **there**"), "{md}");
+        assert!(md.contains("\n\nLost photo\n\n"), "{md}");
+        assert!(md.contains(&format!("![a](image:{one})")), "{md}");
+        assert!(md.contains(&format!("![b](image:{two} \"B\")")), "{md}");
+        assert!(md.contains("Both"), "{md}");
+        assert!(md.contains("<https://video.example/1>"), "{md}");
+        assert!(!md.contains("x()"), "{md}");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn galleries_by_ids_and_plain_titles() {
+        let mut notes = Vec::new();
+        let tree = parse(&prepare("[gallery ids=\"3, 4\"]", &mut notes));
+        let refs = images(&tree);
+        assert_eq!(refs.len(), 2);
+        assert_eq!(refs[1].attachment, Some(4));
+        assert_eq!(refs[1].src, "wp-attachment:4");
+        assert_eq!(plain_text("<em>Fish</em> &amp; <b>chips</b>&nbsp;!"), "Fish & chips !");
+    }
+}
