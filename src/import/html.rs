@@ -41,8 +41,22 @@ pub fn prepare(content: &str, notes: &mut Vec<String>) -> String {
 /// its single line breaks are kept.
 fn paragraphs(html: &str) -> String {
     const BLOCKS: [&str; 16] = [
-        "<p", "<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "<ul", "<ol", "<blockquote", "<figure",
-        "<div", "<table", "<pre", "<hr", "<!--",
+        "<p",
+        "<h1",
+        "<h2",
+        "<h3",
+        "<h4",
+        "<h5",
+        "<h6",
+        "<ul",
+        "<ol",
+        "<blockquote",
+        "<figure",
+        "<div",
+        "<table",
+        "<pre",
+        "<hr",
+        "<!--",
     ];
     let normalized = html.replace("\r\n", "\n");
     let mut out = String::with_capacity(normalized.len() + 64);
@@ -96,7 +110,9 @@ fn shortcodes(content: &str, notes: &mut Vec<String>) -> String {
                     .filter_map(|id| id.trim().parse().ok())
                     .collect();
                 if ids.is_empty() {
-                    notes.push("a [gallery] without ids (all of a post's images) was left out".into());
+                    notes.push(
+                        "a [gallery] without ids (all of a post's images) was left out".into(),
+                    );
                 }
                 out.push_str("<figure class=\"wp-block-gallery\">");
                 for id in ids {
@@ -319,7 +335,9 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
         .add_handler(vec!["img"], img)
         .add_handler(vec!["iframe", "video", "audio", "embed", "object"], embed)
         .add_handler(
-            vec!["script", "style", "form", "input", "button", "select", "textarea", "noscript"],
+            vec![
+                "script", "style", "form", "input", "button", "select", "textarea", "noscript",
+            ],
             dropped,
         )
         .build();
@@ -335,9 +353,7 @@ fn figure(handlers: &dyn Handlers, element: Element, stored: &Stored) -> Option<
     let node = element.node;
     let mut inside = Vec::new();
     descendants(node, &mut inside);
-    let nested = inside
-        .iter()
-        .any(|n| element_name(n) == Some("figure"));
+    let nested = inside.iter().any(|n| element_name(n) == Some("figure"));
     let class = attr(node, "class").unwrap_or_default();
     if nested {
         // A gallery: its figures, then its own caption.
@@ -448,6 +464,9 @@ mod tests {
         assert_eq!(refs.len(), 2);
         assert_eq!(refs[1].attachment, Some(4));
         assert_eq!(refs[1].src, "wp-attachment:4");
-        assert_eq!(plain_text("<em>Fish</em> &amp; <b>chips</b>&nbsp;!"), "Fish & chips !");
+        assert_eq!(
+            plain_text("<em>Fish</em> &amp; <b>chips</b>&nbsp;!"),
+            "Fish & chips !"
+        );
     }
 }

@@ -16,9 +16,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::articles::model::{Kind, NewArticle, Status};
 use crate::error::ApiError;
+use crate::http::Timestamp;
 use crate::http::auth::{Principal, Role};
 use crate::http::response::IfMatch;
-use crate::http::Timestamp;
 use crate::http::validate::Checks;
 use crate::images::ImageText;
 use wxr::{Item, WpComment};
@@ -78,7 +78,11 @@ impl fmt::Display for Summary {
             writeln!(f, "Nothing changed: everything was already imported.")?;
         }
         if !self.problems.is_empty() {
-            writeln!(f, "\nNot brought over, or not wholly ({}):", self.problems.len())?;
+            writeln!(
+                f,
+                "\nNot brought over, or not wholly ({}):",
+                self.problems.len()
+            )?;
             for problem in &self.problems {
                 writeln!(f, "  - {problem}")?;
             }
@@ -116,7 +120,7 @@ impl Progress {
         self.done += 1;
         match &self.bar {
             Some(bar) => bar.inc(1),
-            None if self.done % 100 == 0 || self.done == self.total => {
+            None if self.done.is_multiple_of(100) || self.done == self.total => {
                 eprintln!("{}/{} posts", self.done, self.total);
             }
             None => {}
@@ -134,8 +138,8 @@ impl Drop for Progress {
 
 /// Reads and checks the whole file (nothing is written when it is broken).
 pub fn read(file: &Path) -> anyhow::Result<wxr::Export> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     wxr::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
@@ -175,8 +179,16 @@ pub async fn wordpress(
     let mut images = Images::new(state, &options.uploads, attachments, export.base_url)?;
     let mut progress = Progress::new(posts.len());
     for item in &posts {
-        import_post(state, &mut conn, item, &mut people, &mut images, started, &mut summary)
-            .await?;
+        import_post(
+            state,
+            &mut conn,
+            item,
+            &mut people,
+            &mut images,
+            started,
+            &mut summary,
+        )
+        .await?;
         progress.tick();
     }
     drop(progress);
@@ -216,12 +228,19 @@ fn sort_items(items: Vec<Item>, summary: &mut Summary) -> (Vec<Item>, HashMap<i6
 }
 
 fn kind_name(item: &Item) -> &'static str {
-    if item.post_type == "page" { "pages" } else { "articles" }
+    if item.post_type == "page" {
+        "pages"
+    } else {
+        "articles"
+    }
 }
 
 fn describe(item: &Item) -> String {
     let title = html::plain_text(&item.title);
-    format!("{} {} \u{201c}{}\u{201d} (line {})", item.post_type, item.id, title, item.line)
+    format!(
+        "{} {} \u{201c}{}\u{201d} (line {})",
+        item.post_type, item.id, title, item.line
+    )
 }
 
 /// What a run would do, without a database: each post converted, its notes collected.
@@ -239,16 +258,24 @@ fn dry_run(
             for image in &refs {
                 let url = attachment_url(attachments, image.attachment).unwrap_or(&image.src);
                 if uploads_path(uploads, url).is_none_or(|path| !path.is_file()) {
-                    notes.push(format!("image {url} is not in {} (it would be fetched)", uploads.display()));
+                    notes.push(format!(
+                        "image {url} is not in {} (it would be fetched)",
+                        uploads.display()
+                    ));
                 }
             }
         }
-        let stored = refs.into_iter().map(|r| (r.src, Some(Uuid::nil()))).collect();
+        let stored = refs
+            .into_iter()
+            .map(|r| (r.src, Some(Uuid::nil())))
+            .collect();
         html::to_markdown(&tree, stored, &mut notes);
         let (_, status_note) = status_of(item);
         notes.extend(status_note);
         if !notes.is_empty() {
-            summary.problems.push(format!("{}: {}", describe(item), notes.join("; ")));
+            summary
+                .problems
+                .push(format!("{}: {}", describe(item), notes.join("; ")));
         }
         summary.count(kind_name(item)).created += 1;
     }
@@ -488,7 +515,10 @@ impl<'a> Images<'a> {
 
     /// The image's bytes: from the uploads folder when it has them, else from the web.
     async fn bytes(&self, url: &str) -> Result<Vec<u8>, String> {
-        if let Some(path) = self.uploads.as_deref().and_then(|dir| uploads_path(dir, url))
+        if let Some(path) = self
+            .uploads
+            .as_deref()
+            .and_then(|dir| uploads_path(dir, url))
             && path.is_file()
         {
             return tokio::fs::read(&path)
@@ -541,7 +571,10 @@ fn uploads_path(dir: &Path, url: &str) -> Option<PathBuf> {
         None => path.trim_start_matches('/').to_owned(),
     };
     // Never outside the folder.
-    if relative.split('/').any(|part| part == ".." || part.is_empty()) {
+    if relative
+        .split('/')
+        .any(|part| part == ".." || part.is_empty())
+    {
         return None;
     }
     Some(dir.join(relative))
@@ -588,7 +621,10 @@ async fn import_post(
     for image in refs {
         let id = images.get(image.attachment, &image.src, &image.alt).await;
         if id.is_none() {
-            notes.push(format!("image {} could not be had (its caption is kept)", image.src));
+            notes.push(format!(
+                "image {} could not be had (its caption is kept)",
+                image.src
+            ));
         }
         stored.insert(image.src, id);
     }
@@ -599,7 +635,9 @@ async fn import_post(
         Some(id) => match attachment_url(&images.attachments, Some(id)).map(str::to_owned) {
             Some(url) => images.get(Some(id), &url, "").await,
             None => {
-                notes.push(format!("the featured image (attachment {id}) is not in the export"));
+                notes.push(format!(
+                    "the featured image (attachment {id}) is not in the export"
+                ));
                 None
             }
         },
@@ -654,7 +692,11 @@ async fn import_post(
         cover_image: cover,
         comments_open: Some(item.comment_status != "closed"),
         external_id: None,
-        kind: Some(if item.post_type == "page" { Kind::Page } else { Kind::Article }),
+        kind: Some(if item.post_type == "page" {
+            Kind::Page
+        } else {
+            Kind::Article
+        }),
     };
     let external_id = format!("wp:{}", item.id);
     let comments = comments_of(item, &mut notes);
@@ -671,7 +713,8 @@ async fn import_post(
             )
             .await?;
             let rows = comment_rows(article.id, &external_id, comments);
-            let inserted = crate::comments::queries::insert_imported(conn, article.id, &rows).await?;
+            let inserted =
+                crate::comments::queries::insert_imported(conn, article.id, &rows).await?;
             Ok((article, created, rows.len(), inserted))
         })
         .await;
@@ -689,12 +732,18 @@ async fn import_post(
             counts.created += inserted;
             counts.unchanged += total - inserted;
             if !notes.is_empty() {
-                summary.problems.push(format!("{}: {}", describe(item), notes.join("; ")));
+                summary
+                    .problems
+                    .push(format!("{}: {}", describe(item), notes.join("; ")));
             }
         }
         Err(error) => {
             summary.count(kind).failed += 1;
-            summary.problems.push(format!("{}: not imported: {}", describe(item), explain(&error)));
+            summary.problems.push(format!(
+                "{}: not imported: {}",
+                describe(item),
+                explain(&error)
+            ));
         }
     }
     Ok(())
@@ -751,7 +800,10 @@ fn comments_of<'a>(item: &'a Item, notes: &mut Vec<String>) -> Vec<&'a WpComment
         }
         if ordered.len() == before {
             // A cycle (a broken file): what is left is not imported.
-            notes.push(format!("{} comment(s) in a reply cycle skipped", kept.len() - before));
+            notes.push(format!(
+                "{} comment(s) in a reply cycle skipped",
+                kept.len() - before
+            ));
             break;
         }
     }
@@ -759,7 +811,10 @@ fn comments_of<'a>(item: &'a Item, notes: &mut Vec<String>) -> Vec<&'a WpComment
 }
 
 fn comment_id(external_id: &str, comment: i64) -> Uuid {
-    Uuid::new_v5(&COMMENT_IDS, format!("{external_id}:comment:{comment}").as_bytes())
+    Uuid::new_v5(
+        &COMMENT_IDS,
+        format!("{external_id}:comment:{comment}").as_bytes(),
+    )
 }
 
 fn comment_rows(
@@ -812,16 +867,24 @@ mod tests {
 
     #[test]
     fn image_urls_without_sizes_and_in_uploads() {
-        assert_eq!(without_size("https://s/wp-content/uploads/2024/03/pier-300x200.jpg"),
-            "https://s/wp-content/uploads/2024/03/pier.jpg");
+        assert_eq!(
+            without_size("https://s/wp-content/uploads/2024/03/pier-300x200.jpg"),
+            "https://s/wp-content/uploads/2024/03/pier.jpg"
+        );
         assert_eq!(without_size("/a/b-c.png"), "/a/b-c.png");
         let dir = Path::new("/u");
         assert_eq!(
             uploads_path(dir, "https://s/wp-content/uploads/2024/03/p%C3%A9.jpg?w=2"),
             Some(PathBuf::from("/u/2024/03/p\u{e9}.jpg"))
         );
-        assert_eq!(uploads_path(dir, "/x/y.png"), Some(PathBuf::from("/u/x/y.png")));
-        assert_eq!(uploads_path(dir, "https://s/wp-content/uploads/a%2F..%2F..%2Fetc"), None);
+        assert_eq!(
+            uploads_path(dir, "/x/y.png"),
+            Some(PathBuf::from("/u/x/y.png"))
+        );
+        assert_eq!(
+            uploads_path(dir, "https://s/wp-content/uploads/a%2F..%2F..%2Fetc"),
+            None
+        );
         assert_eq!(uploads_path(dir, "../../etc/passwd"), None);
     }
 

@@ -130,17 +130,22 @@ pub fn parse(bytes: &[u8]) -> Result<Export, ParseError> {
     let wordpress = root
         .attr("xmlns:wp")
         .is_some_and(|ns| ns.contains("wordpress.org/export/1."));
-    let channel = root.child("channel").filter(|_| wordpress).ok_or(ParseError {
-        line: root.line,
-        message: "not a WordPress export: no <channel> with the wp: namespace \
+    let channel = root
+        .child("channel")
+        .filter(|_| wordpress)
+        .ok_or(ParseError {
+            line: root.line,
+            message: "not a WordPress export: no <channel> with the wp: namespace \
                   (http(s)://wordpress.org/export/1.x/)"
-            .into(),
-    })?;
-    let mut export = Export::default();
-    export.base_url = [channel.text_of("wp:base_blog_url"), channel.text_of("link")]
-        .into_iter()
-        .map(|url| url.trim().to_owned())
-        .find(|url| url.starts_with("http"));
+                .into(),
+        })?;
+    let mut export = Export {
+        base_url: [channel.text_of("wp:base_blog_url"), channel.text_of("link")]
+            .into_iter()
+            .map(|url| url.trim().to_owned())
+            .find(|url| url.starts_with("http")),
+        ..Export::default()
+    };
     for node in &channel.children {
         match node.name.as_str() {
             "wp:author" => export.authors.push(WpAuthor {
@@ -239,7 +244,10 @@ fn tree(text: &str) -> Result<Node, ParseError> {
     let (mut counted_to, mut line) = (0usize, 1u64);
     let mut line_of = |position: u64| {
         let position = (position as usize).min(bytes.len());
-        line += bytes[counted_to..position].iter().filter(|b| **b == b'\n').count() as u64;
+        line += bytes[counted_to..position]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
         counted_to = position;
         line
     };
@@ -270,13 +278,21 @@ fn tree(text: &str) -> Result<Node, ParseError> {
                     .children
                     .push(node);
             }
-            Event::Text(text) => top.text.push_str(&text.xml10_content().map_err(|e| fail(position, e.to_string()))?),
-            Event::CData(data) => top.text.push_str(&data.decode().map_err(|e| fail(position, e.to_string()))?),
+            Event::Text(text) => top.text.push_str(
+                &text
+                    .xml10_content()
+                    .map_err(|e| fail(position, e.to_string()))?,
+            ),
+            Event::CData(data) => top
+                .text
+                .push_str(&data.decode().map_err(|e| fail(position, e.to_string()))?),
             Event::GeneralRef(reference) => {
                 let resolved = match reference.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
                     Ok(None) => {
-                        let name = reference.decode().map_err(|e| fail(position, e.to_string()))?;
+                        let name = reference
+                            .decode()
+                            .map_err(|e| fail(position, e.to_string()))?;
                         quick_xml::escape::resolve_predefined_entity(&name)
                             .map(str::to_owned)
                             .ok_or_else(|| fail(position, format!("unknown entity &{name};")))?
@@ -366,8 +382,16 @@ mod tests {
         assert_eq!(error.line, 7, "{error}");
         let truncated = &wrap("<item><title>x</title></item>")[..200];
         assert!(parse(truncated.as_bytes()).is_err());
-        assert!(parse(b"\xff\xfe<rss/>").unwrap_err().message.contains("UTF-8"));
+        assert!(
+            parse(b"\xff\xfe<rss/>")
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
         let not_wp = parse(b"<rss><channel/></rss>").unwrap_err();
-        assert!(not_wp.message.contains("not a WordPress export"), "{not_wp}");
+        assert!(
+            not_wp.message.contains("not a WordPress export"),
+            "{not_wp}"
+        );
     }
 }

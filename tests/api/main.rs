@@ -7,6 +7,7 @@ mod cli;
 mod comments;
 mod errors;
 mod images;
+mod import;
 mod merge_patch;
 mod nodes;
 mod openapi;
