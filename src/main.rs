@@ -113,7 +113,10 @@ fn keep_freed_memory() {
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Some(Command::Token { .. } | Command::Openapi));
+    let quiet = matches!(
+        cli.command,
+        Some(Command::Token { .. } | Command::Openapi | Command::Import { .. })
+    );
     init_logging(cli.config.log_format, quiet);
     let result = actix_web::rt::System::new().block_on(run(cli));
     match result {
@@ -128,7 +131,10 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "warn" } else { "info" };
-    let filter = EnvFilter::try_from_env("LEDE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // html5ever (ammonia's and the importer's HTML parser) warns of every odd tag it mends.
+    let filter = EnvFilter::try_from_env("LEDE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(default))
+        .add_directive("html5ever=error".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

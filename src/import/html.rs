@@ -27,9 +27,10 @@ pub struct ImageRef {
 }
 
 /// WordPress's own syntax made HTML. Shortcodes it does not know stay as text, named in
-/// `notes`.
-pub fn prepare(content: &str, notes: &mut Vec<String>) -> String {
-    let html = shortcodes(content, notes);
+/// `notes`. `attached` are the ids of the post's own images (what a `[gallery]` without
+/// ids shows).
+pub fn prepare(content: &str, attached: &[i64], notes: &mut Vec<String>) -> String {
+    let html = shortcodes(content, attached, notes);
     if content.contains("<!-- wp:") {
         html
     } else {
@@ -79,7 +80,7 @@ fn paragraphs(html: &str) -> String {
 }
 
 /// `[caption]`, `[gallery]` and `[embed]` as HTML; other shortcodes are left as they are.
-fn shortcodes(content: &str, notes: &mut Vec<String>) -> String {
+fn shortcodes(content: &str, attached: &[i64], notes: &mut Vec<String>) -> String {
     let mut out = String::with_capacity(content.len());
     let mut rest = content;
     while let Some(start) = rest.find('[') {
@@ -104,14 +105,17 @@ fn shortcodes(content: &str, notes: &mut Vec<String>) -> String {
                 rest = &tail[open_len + end + closing.len()..];
             }
             ("gallery", _) => {
-                let ids: Vec<i64> = attr_value(&attrs, "ids")
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter_map(|id| id.trim().parse().ok())
-                    .collect();
+                let ids: Vec<i64> = match attr_value(&attrs, "ids") {
+                    Some(ids) => ids
+                        .split(',')
+                        .filter_map(|id| id.trim().parse().ok())
+                        .collect(),
+                    None => attached.to_vec(),
+                };
                 if ids.is_empty() {
-                    notes.push(
-                        "a [gallery] without ids (all of a post's images) was left out".into(),
+                    note(
+                        notes,
+                        "a [gallery] of a post without images was left out".into(),
                     );
                 }
                 out.push_str("<figure class=\"wp-block-gallery\">");
@@ -124,10 +128,7 @@ fn shortcodes(content: &str, notes: &mut Vec<String>) -> String {
                 rest = &tail[open_len..];
             }
             _ => {
-                let note = format!("the shortcode [{name}] was kept as text");
-                if !notes.contains(&note) {
-                    notes.push(note);
-                }
+                note(notes, format!("the shortcode [{name}] was kept as text"));
                 out.push_str(&tail[..open_len]);
                 rest = &tail[open_len..];
             }
@@ -135,6 +136,13 @@ fn shortcodes(content: &str, notes: &mut Vec<String>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Adds a note once.
+pub fn note(notes: &mut Vec<String>, text: String) {
+    if !notes.contains(&text) {
+        notes.push(text);
+    }
 }
 
 /// `[name attrs]` at the start of `text`: the name, the attributes' text and the length.
@@ -290,7 +298,7 @@ fn figure_markdown(image: &ImageRef, id: Uuid, caption: &str) -> String {
 pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> String {
     let stored = Arc::new(stored);
     let heard = Arc::new(Mutex::new(Vec::<String>::new()));
-    let note = {
+    let hear = {
         let heard = heard.clone();
         move |text: String| {
             let mut heard = heard.lock().unwrap_or_else(|e| e.into_inner());
@@ -316,17 +324,17 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
         }
     };
     let embed = {
-        let note = note.clone();
+        let hear = hear.clone();
         move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
             let src = attr(element.node, "src").or_else(|| attr(element.node, "data"))?;
-            note(format!("an embedded <{}> became a link", element.tag));
+            hear(format!("an embedded <{}> became a link", element.tag));
             Some(format!("\n\n<{}>\n\n", src.trim()).into())
         }
     };
     let dropped = {
-        let note = note.clone();
+        let hear = hear.clone();
         move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
-            note(format!("a <{}> was left out", element.tag));
+            hear(format!("a <{}> was left out", element.tag));
             Some(String::new().into())
         }
     };
@@ -342,7 +350,9 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
         )
         .build();
     let markdown = converter.tree_to_markdown(tree);
-    notes.extend(heard.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
+    for heard in heard.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        note(notes, heard);
+    }
     markdown
 }
 
@@ -405,7 +415,7 @@ mod tests {
 
     fn convert(content: &str, stored: &[(&str, Option<Uuid>)]) -> (String, Vec<String>) {
         let mut notes = Vec::new();
-        let tree = parse(&prepare(content, &mut notes));
+        let tree = parse(&prepare(content, &[], &mut notes));
         let stored = stored
             .iter()
             .map(|(src, id)| (src.to_string(), *id))
@@ -459,11 +469,15 @@ mod tests {
     #[test]
     fn galleries_by_ids_and_plain_titles() {
         let mut notes = Vec::new();
-        let tree = parse(&prepare("[gallery ids=\"3, 4\"]", &mut notes));
+        let tree = parse(&prepare("[gallery ids=\"3, 4\"]", &[], &mut notes));
         let refs = images(&tree);
         assert_eq!(refs.len(), 2);
         assert_eq!(refs[1].attachment, Some(4));
         assert_eq!(refs[1].src, "wp-attachment:4");
+        // Without ids, a gallery shows the images uploaded to the post.
+        let tree = parse(&prepare("[gallery columns=\"2\"]", &[7, 8], &mut notes));
+        assert_eq!(images(&tree).len(), 2);
+        assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(
             plain_text("<em>Fish</em> &amp; <b>chips</b>&nbsp;!"),
             "Fish & chips !"

@@ -252,7 +252,8 @@ fn dry_run(
 ) {
     for item in posts {
         let mut notes = Vec::new();
-        let tree = html::parse(&html::prepare(&item.content, &mut notes));
+        let attached = attached(attachments, item.id);
+        let tree = html::parse(&html::prepare(&item.content, &attached, &mut notes));
         let refs = html::images(&tree);
         if let Some(uploads) = &options.uploads {
             for image in &refs {
@@ -279,6 +280,17 @@ fn dry_run(
         }
         summary.count(kind_name(item)).created += 1;
     }
+}
+
+/// The images uploaded to a post, in the order they were (what `[gallery]` shows).
+fn attached(attachments: &HashMap<i64, Item>, post: i64) -> Vec<i64> {
+    let mut ids: Vec<i64> = attachments
+        .values()
+        .filter(|a| a.parent == post)
+        .map(|a| a.id)
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 fn attachment_url(attachments: &HashMap<i64, Item>, id: Option<i64>) -> Option<&str> {
@@ -525,6 +537,9 @@ impl<'a> Images<'a> {
                 .await
                 .map_err(|e| format!("cannot read {}: {e}", path.display()));
         }
+        if let Some(id) = url.strip_prefix(html::ATTACHMENT_SRC) {
+            return Err(format!("attachment {id} is not in the export"));
+        }
         let absolute = match (url::Url::parse(url), &self.base) {
             (Ok(absolute), _) => absolute,
             (Err(_), Some(base)) => base.join(url).map_err(|e| e.to_string())?,
@@ -538,7 +553,7 @@ impl<'a> Images<'a> {
             .get(absolute)
             .send()
             .await
-            .map_err(|e| format!("cannot fetch it: {e}"))?;
+            .map_err(|e| format!("cannot fetch it: {}", with_causes(&e)))?;
         if !response.status().is_success() {
             return Err(format!("fetching it answered {}", response.status()));
         }
@@ -547,7 +562,7 @@ impl<'a> Images<'a> {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| format!("fetching it failed: {e}"))?
+            .map_err(|e| format!("fetching it failed: {}", with_causes(&e)))?
         {
             if bytes.len() + chunk.len() > limit {
                 return Err(format!("larger than the image limit of {limit} bytes"));
@@ -556,6 +571,18 @@ impl<'a> Images<'a> {
         }
         Ok(bytes)
     }
+}
+
+/// An error and what caused it (reqwest's own message names only the URL).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Where an image URL's file is in a copy of the uploads folder: the path after
@@ -580,9 +607,10 @@ fn uploads_path(dir: &Path, url: &str) -> Option<PathBuf> {
     Some(dir.join(relative))
 }
 
-/// A WordPress image URL without the size it adds to resized copies:
-/// `photo-300x200.jpg` is `photo.jpg`.
+/// A WordPress image URL without the size it adds to resized copies and without a query:
+/// `photo-300x200.jpg?w=150` is `photo.jpg`.
 fn without_size(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
     let Some((stem, extension)) = url.rsplit_once('.') else {
         return url.to_owned();
     };
@@ -614,7 +642,8 @@ async fn import_post(
 ) -> anyhow::Result<()> {
     let kind = kind_name(item);
     let mut notes = Vec::new();
-    let prepared = html::prepare(&item.content, &mut notes);
+    let attached = attached(&images.attachments, item.id);
+    let prepared = html::prepare(&item.content, &attached, &mut notes);
     // The parsed HTML is not `Send`: parsed again after the images are in.
     let refs = html::images(&html::parse(&prepared));
     let mut stored = html::Stored::new();
@@ -827,7 +856,7 @@ fn comment_rows(
         .into_iter()
         .map(|c| {
             let mut notes = Vec::new();
-            let tree = html::parse(&html::prepare(&c.content, &mut notes));
+            let tree = html::parse(&html::prepare(&c.content, &[], &mut notes));
             let body_markdown = html::to_markdown(&tree, html::Stored::new(), &mut notes);
             let body_html = crate::comments::render_body(&body_markdown);
             let at = c.date.unwrap_or_else(Utc::now);

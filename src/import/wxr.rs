@@ -48,6 +48,8 @@ pub struct Item {
     pub password: String,
     pub comment_status: String,
     pub attachment_url: String,
+    /// The post an attachment was uploaded to.
+    pub parent: i64,
     /// Categories and tags (`<category domain=... nicename=...>`).
     pub terms: Vec<WpTerm>,
     pub meta: Vec<(String, String)>,
@@ -190,6 +192,7 @@ fn item(node: &Node) -> Item {
         password: node.text_of("wp:post_password"),
         comment_status: node.text_of("wp:comment_status"),
         attachment_url: node.text_of("wp:attachment_url"),
+        parent: node.number("wp:post_parent"),
         ..Item::default()
     };
     for child in &node.children {
