@@ -22,6 +22,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, Loaded, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::slugged::Slugged;
+use crate::http::validate::Checks;
 use crate::images::{self, model::ImageResponse, storage::MediaUrls};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -183,10 +184,28 @@ async fn create_author(
     body: JsonBody<NewAuthor>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.require(STAFF)?.token_id;
-    let (new, mut checks) = body.into_parts();
+    let (new, checks) = body.into_parts();
+    let base = base_url(&req);
+    let urls = state.storage.urls(&req);
+    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
+        let author = create(conn, &auth, new, checks).await?;
+        let location = format!("{base}/api/v1/authors/{}", author.id);
+        Created::new(location, &view(conn, author, true, &urls).await?)
+    })
+    .await
+}
+
+/// Creates an author (editors and admins): the one path of the API and batches.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    auth: &Auth,
+    new: NewAuthor,
+    mut checks: Checks,
+) -> Result<Author, ApiError> {
+    auth.require(STAFF)?;
     let name = checks.text("name", &new.name, MAX_NAME);
     let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
-    let row = AuthorInsert {
+    let mut row = AuthorInsert {
         id: uuid::Uuid::now_v7(),
         slug: slug.clone().unwrap_or_default(),
         email: checks.email("email", new.email.as_deref()),
@@ -196,17 +215,12 @@ async fn create_author(
         name,
     };
     checks.finish()?;
-    let base = base_url(&req);
-    let urls = state.storage.urls(&req);
-    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
+    conn.transaction::<_, ApiError, _>(async |conn| {
         check_avatar(conn, row.avatar_image_id).await?;
-        let mut row = row;
         if slug.is_none() {
             row.slug = Slugged::Authors.free_slug(conn, &row.name).await?;
         }
-        let author = queries::insert(conn, &row).await?;
-        let location = format!("{base}/api/v1/authors/{}", author.id);
-        Created::new(location, &view(conn, author, true, &urls).await?)
+        queries::insert(conn, &row).await
     })
     .await
 }
@@ -233,27 +247,24 @@ async fn update_author(
     if_match: IfMatch,
     body: JsonBody<AuthorChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let changes = validate_changes(body)?;
+    let (changes, checks) = body.into_parts();
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
-    let author = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, &key)
-                .await?
-                .ok_or_else(|| ApiError::not_found("author", &key))?;
-            if_match.check(&current)?;
-            check_avatar(conn, changes.avatar_image_id.flatten()).await?;
-            let changed = queries::update(conn, current.id, &changes).await?;
-            view(conn, changed, true, &urls).await
-        })
-        .await?;
-    fresh(&author)
+    let author = update(&mut conn, &auth, &key, &if_match, changes, checks).await?;
+    fresh(&view(&mut conn, author, true, &urls).await?)
 }
 
-fn validate_changes(body: JsonBody<AuthorChanges>) -> Result<AuthorUpdate, ApiError> {
-    let (changes, mut checks) = body.into_parts();
-    let update = AuthorUpdate {
+/// Applies a merge patch to the author `key` (editors and admins).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    auth: &Auth,
+    key: &str,
+    if_match: &IfMatch,
+    changes: AuthorChanges,
+    mut checks: Checks,
+) -> Result<Author, ApiError> {
+    auth.require(STAFF)?;
+    let changes = AuthorUpdate {
         name: changes
             .name
             .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
@@ -269,7 +280,15 @@ fn validate_changes(body: JsonBody<AuthorChanges>) -> Result<AuthorUpdate, ApiEr
         updated_at: Some(chrono::Utc::now()),
     };
     checks.finish()?;
-    Ok(update)
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = queries::lock(conn, key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("author", key))?;
+        if_match.check(&current)?;
+        check_avatar(conn, changes.avatar_image_id.flatten()).await?;
+        queries::update(conn, current.id, &changes).await
+    })
+    .await
 }
 
 /// Delete an author
@@ -290,12 +309,23 @@ async fn delete_author(
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
+    delete(&mut conn, &auth, &key, &if_match).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes the author `key` (editors and admins); 409 while it has articles.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    auth: &Auth,
+    key: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    auth.require(STAFF)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, &key)
+        let current = queries::lock(conn, key)
             .await?
-            .ok_or_else(|| ApiError::not_found("author", &key))?;
+            .ok_or_else(|| ApiError::not_found("author", key))?;
         if_match.check(&current)?;
         let articles = crate::articles::queries::by_author(conn, current.id).await?;
         if !articles.is_empty() {
@@ -310,6 +340,5 @@ async fn delete_author(
         queries::delete(conn, current.id).await?;
         Ok(())
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

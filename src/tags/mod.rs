@@ -19,6 +19,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::slugged::Slugged;
+use crate::http::validate::Checks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tags)
@@ -133,25 +134,39 @@ async fn create_tag(
     body: JsonBody<NewTag>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.require(ANY_ROLE)?.token_id;
-    let (new, mut checks) = body.into_parts();
+    let (new, checks) = body.into_parts();
+    let base = base_url(&req);
+    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
+        let tag = create(conn, &auth, new, checks).await?;
+        let location = format!("{base}/api/v1/tags/{}", tag.id);
+        Created::new(location, &TagResponse::new(tag, 0))
+    })
+    .await
+}
+
+/// Creates a tag (authors, editors and admins): the one path of the API, batches and the
+/// importer. `checks` holds the body's shape problems; every problem is one 422.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    auth: &Auth,
+    new: NewTag,
+    mut checks: Checks,
+) -> Result<Tag, ApiError> {
+    auth.require(ANY_ROLE)?;
     let name = checks.text("name", &new.name, MAX_NAME);
     let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
-    let row = TagInsert {
+    let mut row = TagInsert {
         id: uuid::Uuid::now_v7(),
         slug: slug.clone().unwrap_or_default(),
         description: checks.long_text("description", new.description.as_deref(), MAX_DESCRIPTION),
         name,
     };
     checks.finish()?;
-    let base = base_url(&req);
-    idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
-        let mut row = row;
+    conn.transaction::<_, ApiError, _>(async |conn| {
         if slug.is_none() {
             row.slug = Slugged::Tags.free_slug(conn, &row.name).await?;
         }
-        let tag = queries::insert(conn, &row).await?;
-        let location = format!("{base}/api/v1/tags/{}", tag.id);
-        Created::new(location, &TagResponse::new(tag, 0))
+        queries::insert(conn, &row).await
     })
     .await
 }
@@ -177,25 +192,22 @@ async fn update_tag(
     if_match: IfMatch,
     body: JsonBody<TagChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let changes = validate_changes(body)?;
+    let (changes, checks) = body.into_parts();
     let mut conn = crate::db::conn(&state.pool).await?;
-    let tag = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, &key)
-                .await?
-                .ok_or_else(|| ApiError::not_found("tag", &key))?;
-            if_match.check(&current)?;
-            let tag = queries::update(conn, current.id, &changes).await?;
-            view(conn, tag).await
-        })
-        .await?;
-    fresh(&tag)
+    fresh(&update(&mut conn, &auth, &key, &if_match, changes, checks).await?)
 }
 
-fn validate_changes(body: JsonBody<TagChanges>) -> Result<TagUpdate, ApiError> {
-    let (changes, mut checks) = body.into_parts();
-    let update = TagUpdate {
+/// Applies a merge patch to the tag `key` (editors and admins).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    auth: &Auth,
+    key: &str,
+    if_match: &IfMatch,
+    changes: TagChanges,
+    mut checks: Checks,
+) -> Result<TagResponse, ApiError> {
+    auth.require(STAFF)?;
+    let changes = TagUpdate {
         name: changes
             .name
             .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
@@ -208,7 +220,15 @@ fn validate_changes(body: JsonBody<TagChanges>) -> Result<TagUpdate, ApiError> {
         updated_at: Some(chrono::Utc::now()),
     };
     checks.finish()?;
-    Ok(update)
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = queries::lock(conn, key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tag", key))?;
+        if_match.check(&current)?;
+        let tag = queries::update(conn, current.id, &changes).await?;
+        view(conn, tag).await
+    })
+    .await
 }
 
 /// Delete a tag
@@ -228,16 +248,26 @@ async fn delete_tag(
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
+    delete(&mut conn, &auth, &key, &if_match).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes the tag `key` (editors and admins); its articles lose it.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    auth: &Auth,
+    key: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    auth.require(STAFF)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, &key)
+        let current = queries::lock(conn, key)
             .await?
-            .ok_or_else(|| ApiError::not_found("tag", &key))?;
+            .ok_or_else(|| ApiError::not_found("tag", key))?;
         if_match.check(&current)?;
         queries::delete(conn, current.id).await?;
         Ok(())
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
