@@ -102,6 +102,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A batch's operation `index` failed with `error` (nothing of the batch was applied).
+    #[error("operation {index} failed: {error}")]
+    InOperation { index: usize, error: Box<ApiError> },
 }
 
 fn count_fields(errors: &[FieldError]) -> String {
@@ -149,10 +152,31 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
+            ApiError::InOperation { error, .. } => error.kind(),
+        }
+    }
+
+    /// The error itself, out of the batch operation it failed in.
+    fn innermost(&self) -> &ApiError {
+        match self {
+            ApiError::InOperation { error, .. } => error.innermost(),
+            other => other,
         }
     }
 
     pub fn draft(&self) -> ProblemDraft {
+        if let ApiError::InOperation { index, error } = self {
+            // Named from the batch request: `operations[2].body.title`.
+            let mut draft = error.draft();
+            draft.detail = format!("operation {index} failed: {}", draft.detail);
+            for field in &mut draft.errors {
+                field.field = Some(match field.field.take() {
+                    Some(name) => format!("operations[{index}].{name}"),
+                    None => format!("operations[{index}]"),
+                });
+            }
+            return draft;
+        }
         let (kind, title) = self.kind();
         let detail = match self {
             // The cause is logged, never sent: it may hold internals.
@@ -214,16 +238,17 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::InOperation { error, .. } => error.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
+        if let ApiError::Internal(cause) = self.innermost() {
             tracing::error!(cause = %cause, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        match self {
+        match self.innermost() {
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }

@@ -3,6 +3,7 @@
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod batch;
 pub mod changes;
 pub mod comments;
 pub mod config;
@@ -131,7 +132,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(tags::configure)
             .configure(images::configure)
             .configure(auth::configure)
-            .configure(webhooks::configure),
+            .configure(webhooks::configure)
+            .configure(batch::configure),
     )
     .service(images::media::get_media)
     .configure(system::configure);

@@ -37,6 +37,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "comments", description = "The public \"Leave a reply\" form and threads"),
         (name = "moderation", description = "Comment moderation (editors and admins)"),
         (name = "tokens", description = "API tokens (admins only)"),
+        (name = "batch", description = "Many reads and writes of articles, tags and authors in one transaction, for scripts"),
         (name = "webhooks", description = "Events delivered to your URLs by the Standard Webhooks specification (admins only)"),
         (name = "system", description = "Health, readiness and metrics"),
     )

@@ -162,7 +162,7 @@ fn reader(auth: &Auth) -> Reader {
     auth.principal().map_or(Reader::Public, reader_of)
 }
 
-fn may_read(reader: Reader, article: &Article) -> bool {
+pub(crate) fn may_read(reader: Reader, article: &Article) -> bool {
     match reader {
         Reader::Public => article.is_public,
         Reader::Author(author_id) => article.is_public || article.author_id == author_id,

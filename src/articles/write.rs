@@ -619,7 +619,7 @@ fn check_write(
     if_match.check(current)
 }
 
-pub(super) fn reader_of(principal: &Principal) -> Reader {
+pub(crate) fn reader_of(principal: &Principal) -> Reader {
     match (principal.role, principal.author_id) {
         (Role::Author, Some(id)) => Reader::Author(id),
         (Role::Author, None) => Reader::Public,

@@ -1,6 +1,7 @@
 //! `Idempotency-Key` for POST: a retry with the same key and body replays the first
 //! answer instead of creating twice. Keys are kept for 24 hours, per caller. Every create
 //! runs through `once`, in one transaction (with or without a key).
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
@@ -20,8 +21,10 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 #[derive(Clone)]
 pub struct BodyDigest(pub Vec<u8>);
 
-/// What a successful create answers: 201, `Location`, the object and its ETag.
+/// What a successful create answers: 201, `Location`, the object and its ETag (or, for a
+/// batch, 200 and the answers).
 pub struct Created {
+    status: StatusCode,
     location: String,
     body: Vec<u8>,
     etag: String,
@@ -34,9 +37,21 @@ impl Created {
     pub fn new<T: Serialize + Versioned>(location: String, value: &T) -> Result<Self, ApiError> {
         let body = to_json(value)?;
         Ok(Created {
+            status: StatusCode::CREATED,
             location,
             etag: versioned_etag(&value.version(), &body),
             body,
+            replay: None,
+        })
+    }
+
+    /// 200 with `value`, neither `Location` nor `ETag` (a batch's answers).
+    pub fn ok<T: Serialize>(value: &T) -> Result<Self, ApiError> {
+        Ok(Created {
+            status: StatusCode::OK,
+            location: String::new(),
+            etag: String::new(),
+            body: to_json(value)?,
             replay: None,
         })
     }
@@ -48,16 +63,19 @@ impl Created {
     }
 
     pub fn into_response(self) -> HttpResponse {
-        created(self.location, self.etag, self.body)
+        answer(self.status, &self.location, &self.etag, self.body)
     }
 }
 
-fn created(location: String, etag: String, body: Vec<u8>) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag))
-        .content_type("application/json")
-        .body(body)
+fn answer(status: StatusCode, location: &str, etag: &str, body: Vec<u8>) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if !location.is_empty() {
+        response.insert_header((header::LOCATION, location));
+    }
+    if !etag.is_empty() {
+        response.insert_header((header::ETAG, etag));
+    }
+    response.content_type("application/json").body(body)
 }
 
 type Transactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
@@ -162,9 +180,10 @@ impl Claim {
             return Ok(None);
         }
         // Taken, and committed (a claim in flight held this insert until it ended).
-        let (path, digest, location, etag, body): (
+        let (path, digest, status, location, etag, body): (
             String,
             Vec<u8>,
+            i16,
             Option<String>,
             Option<String>,
             Vec<u8>,
@@ -173,6 +192,7 @@ impl Claim {
             .select((
                 keys::path,
                 keys::body_hash,
+                keys::status,
                 keys::location,
                 keys::etag,
                 keys::body,
@@ -186,9 +206,12 @@ impl Claim {
                 "this Idempotency-Key was already used for a different request",
             ));
         }
-        Ok(Some(created(
-            location.unwrap_or_default(),
-            etag.unwrap_or_default(),
+        let status = StatusCode::from_u16(status as u16)
+            .map_err(|e| ApiError::Internal(format!("a stored answer's status: {e}")))?;
+        Ok(Some(answer(
+            status,
+            &location.unwrap_or_default(),
+            &etag.unwrap_or_default(),
             body,
         )))
     }
@@ -197,7 +220,7 @@ impl Claim {
     async fn save(&self, conn: &mut AsyncPgConnection, created: &Created) -> Result<(), ApiError> {
         diesel::update(keys::table.find((self.principal, &self.key)))
             .set((
-                keys::status.eq(201_i16),
+                keys::status.eq(created.status.as_u16() as i16),
                 keys::location.eq(&created.location),
                 keys::etag.eq(&created.etag),
                 keys::body.eq(created.replay.as_ref().unwrap_or(&created.body)),

@@ -123,6 +123,15 @@ impl IfMatch {
         IfMatch(None)
     }
 
+    /// An `If-Match` given outside a request's headers (a batch operation's); `None` when
+    /// it cannot be a header value.
+    pub fn given(value: Option<&str>) -> Option<Self> {
+        match value {
+            None => Some(IfMatch(None)),
+            Some(value) => HeaderValue::from_str(value).ok().map(|v| IfMatch(Some(v))),
+        }
+    }
+
     /// Fails with 412 when `If-Match` was sent and none of its tags is an ETag of
     /// `current`'s version (any representation of it). `If-Match` compares strongly: a weak
     /// tag never matches.

@@ -40,7 +40,7 @@ fn expected(operation_id: &str) -> Option<Access> {
         | "delete_comment"
         | "bulk_comment_status" => Access::Roles(STAFF),
         "create_article" | "update_article" | "delete_article" | "list_revisions"
-        | "find_revision" | "upsert_article" => Access::Roles(ANY_ROLE),
+        | "find_revision" | "upsert_article" | "run_batch" => Access::Roles(ANY_ROLE),
         "list_webhooks"
         | "create_webhook"
         | "find_webhook"
@@ -67,6 +67,10 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
         }
         "update_article" => Some(json!({"subtitle": "matrix"})),
         "upsert_article" => Some(json!({"title": "Matrix upsert", "author": "test-author"})),
+        "run_batch" => Some(
+            json!({"operations": [{"method": "POST", "path": "/api/v1/tags",
+            "body": {"name": format!("Matrix Batch Tag {caller}")}}]}),
+        ),
         // A public address written as such: no name to resolve, nothing listens.
         "create_webhook" => Some(json!({"url": PUBLIC_HOOK, "events": ["article.published"]})),
         "update_webhook" => Some(json!({"description": "matrix"})),
