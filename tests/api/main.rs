@@ -2,6 +2,7 @@
 //! on its own database.
 mod articles;
 mod authors;
+mod batch;
 mod cache;
 mod cli;
 mod comments;
