@@ -70,6 +70,10 @@ enum ImportSource {
         /// Read and convert everything and report, without writing.
         #[arg(long)]
         dry_run: bool,
+        /// Fetch images from private addresses too (a WordPress on an intranet); by
+        /// default only public addresses are fetched from.
+        #[arg(long)]
+        fetch_private: bool,
     },
 }
 
@@ -172,12 +176,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     file,
                     uploads,
                     dry_run,
+                    fetch_private,
                 },
         } => {
             let options = lede::import::Options {
                 file,
                 uploads,
                 dry_run,
+                fetch_private,
             };
             let started = std::time::Instant::now();
             let export = lede::import::read(&options.file)?;

@@ -34,6 +34,9 @@ pub struct Options {
     pub file: PathBuf,
     pub uploads: Option<PathBuf>,
     pub dry_run: bool,
+    /// Whether images may be fetched from private addresses (an intranet's WordPress). Off,
+    /// a post's `<img src="http://169.254.169.254/...">` cannot make lede call inside.
+    pub fetch_private: bool,
 }
 
 /// What a run did: counts per kind of thing, and every item not (wholly) brought over.
@@ -176,7 +179,7 @@ pub async fn wordpress(
     for term in &export.terms {
         people.tag(&mut conn, term, &mut summary).await?;
     }
-    let mut images = Images::new(state, &options.uploads, attachments, export.base_url)?;
+    let mut images = Images::new(state, options, attachments, export.base_url)?;
     let mut progress = Progress::new(posts.len());
     for item in &posts {
         import_post(
@@ -433,6 +436,7 @@ fn percent_decode(text: &str) -> String {
 struct Images<'a> {
     state: &'a AppState,
     uploads: &'a Option<PathBuf>,
+    fetch_private: bool,
     attachments: HashMap<i64, Item>,
     /// Attachments by their URL without the size WordPress adds (`-300x200`).
     by_url: HashMap<String, i64>,
@@ -446,22 +450,37 @@ struct Images<'a> {
 impl<'a> Images<'a> {
     fn new(
         state: &'a AppState,
-        uploads: &'a Option<PathBuf>,
+        options: &'a Options,
         attachments: HashMap<i64, Item>,
         base: Option<String>,
     ) -> anyhow::Result<Self> {
+        let fetch_private = options.fetch_private;
         let by_url = attachments
             .iter()
             .map(|(id, a)| (without_size(&a.attachment_url), *id))
             .collect();
+        // Names resolve to public addresses only, and a redirect to an address written as
+        // such is checked like the first URL (it never reaches the resolver).
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else if let Some(why) = private_literal(attempt.url(), fetch_private) {
+                attempt.error(why)
+            } else {
+                attempt.follow()
+            }
+        });
         let client = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(redirects)
+            .no_proxy()
+            .dns_resolver(crate::webhooks::address::PublicOnly::new(fetch_private))
             .user_agent(concat!("lede-import/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Images {
             state,
-            uploads,
+            uploads: &options.uploads,
+            fetch_private,
             attachments,
             by_url,
             base: base.and_then(|b| url::Url::parse(&b).ok()),
@@ -548,6 +567,9 @@ impl<'a> Images<'a> {
         if !matches!(absolute.scheme(), "http" | "https") {
             return Err("not an http(s) URL and not in --uploads".into());
         }
+        if let Some(why) = private_literal(&absolute, self.fetch_private) {
+            return Err(why);
+        }
         let mut response = self
             .client
             .get(absolute)
@@ -571,6 +593,15 @@ impl<'a> Images<'a> {
         }
         Ok(bytes)
     }
+}
+
+/// Why `url` may not be fetched when it names a private address as such (`None`: it may).
+fn private_literal(url: &url::Url, fetch_private: bool) -> Option<String> {
+    use crate::webhooks::address::{is_public, literal_ip};
+    let ip = literal_ip(url).filter(|ip| !fetch_private && !is_public(*ip))?;
+    Some(format!(
+        "{ip} is not a public address (--fetch-private allows fetching from an intranet)"
+    ))
 }
 
 /// An error and what caused it (reqwest's own message names only the URL).

@@ -368,10 +368,12 @@ async fn a_wordpress_site_comes_over_whole_and_a_second_run_changes_nothing() {
     let file = dir.0.join("site.xml");
     std::fs::write(&file, site(&remote)).unwrap();
     let uploads_arg = dir.0.join("uploads");
+    // The image server listens on 127.0.0.1: private addresses are allowed for this site.
     let args = [
         file.to_str().unwrap(),
         "--uploads",
         uploads_arg.to_str().unwrap(),
+        "--fetch-private",
     ];
 
     // A dry run reports and writes nothing.
@@ -452,6 +454,9 @@ async fn a_wordpress_site_comes_over_whole_and_a_second_run_changes_nothing() {
         .await
         .expect(200);
     assert_eq!(spam["data"].as_array().unwrap().len(), 1, "{spam}");
+    // Imported comments are not news: no webhook hears of them.
+    let announced = "SELECT count(*) FROM changes WHERE announce LIKE 'comment.%'";
+    assert_eq!(app.sql_text(announced).await, ["0"]);
 
     // The block-editor post: a unicode slug made ASCII, headings, the missing image's
     // caption kept, a gallery of an uploaded and a fetched image.
@@ -545,6 +550,30 @@ async fn an_older_export_imports_and_a_broken_one_writes_nothing() {
             content: "<p>From 2012.</p>",
             ..Post::default()
         }),
+    );
+    // A post cannot make lede fetch from inside the network unless told to.
+    let inside = wxr(
+        "http://wordpress.org/export/1.1/",
+        &item(Post {
+            id: 6,
+            title: "Inside",
+            name: "inside",
+            content: "<img src=\"http://169.254.169.254/latest/meta-data\"><img src=\"http://127.0.0.1:9/x.png\">",
+            ..Post::default()
+        }),
+    );
+    let inside_file = dir.0.join("inside.xml");
+    std::fs::write(&inside_file, &inside).unwrap();
+    let run = import(&app, &[inside_file.to_str().unwrap()], &dir.0).await;
+    let report = said(&run);
+    assert!(run.status.success(), "{report}");
+    assert!(
+        report.contains("169.254.169.254 is not a public address"),
+        "{report}"
+    );
+    assert!(
+        report.contains("127.0.0.1 is not a public address"),
+        "{report}"
     );
     let file = dir.0.join("older.xml");
     std::fs::write(&file, &older).unwrap();
