@@ -66,13 +66,35 @@ pub struct Operation {
     /// `/authors/{id_or_slug}` (percent-encoded, no query).
     #[schema(example = "/api/v1/articles/night-buses")]
     pub path: String,
-    /// The JSON body (`POST`, `PUT`, `PATCH`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_object)]
     pub body: Option<serde_json::Value>,
     /// Only `If-Match` is taken.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+}
+
+/// A JSON object of any fields (a typed client checks it against the route's own schema).
+fn any_object() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        .description(Some(
+            "The JSON body (`POST`, `PUT`, `PATCH`): what the route itself takes.",
+        ))
+        .build()
+}
+
+fn any_object_or_null() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        .description(Some(
+            "The answer's body (`null` for 204): what the route itself answers.",
+        ))
+        .build()
 }
 
 /// Every operation's answer, in order.
@@ -93,8 +115,7 @@ pub struct OperationResult {
     pub status: u16,
     /// `Location` of what was created, `ETag` of what is answered.
     pub headers: BTreeMap<String, String>,
-    /// The answer's body (`null` for 204).
-    #[schema(value_type = Option<Object>, required = true)]
+    #[schema(schema_with = any_object_or_null, required = true)]
     pub body: Option<serde_json::Value>,
 }
 

@@ -199,3 +199,22 @@ export async function failedAttempts(adminToken: string, id: string): Promise<st
     .filter((a) => a.error !== null)
     .map((a) => `${a.event_type} #${a.attempt}: ${a.error} (again at ${a.next_attempt_at ?? "never"})`);
 }
+
+/** An editor's script: twenty markdown files upserted in one all-or-nothing request. */
+export async function publishFiles(
+  token: string,
+  files: { path: string; title: string; markdown: string }[],
+): Promise<number[]> {
+  const { data, error } = await api.POST("/api/v1/batch", {
+    headers: { Authorization: `Bearer ${token}`, "Idempotency-Key": "files-2026-11-26" },
+    body: {
+      operations: files.map((file) => ({
+        method: "PUT" as const,
+        path: `/api/v1/articles/by-external-id/${encodeURIComponent(file.path)}`,
+        body: { title: file.title, author: "ada-okafor", status: "published", body_markdown: file.markdown },
+      })),
+    },
+  });
+  if (error) throw new Error(`${error.detail}: ${error.errors.map((e) => e.field).join(", ")}`);
+  return data.results.map((result) => result.status);
+}
