@@ -107,6 +107,19 @@ pub enum ApiError {
     InOperation { index: usize, error: Box<ApiError> },
 }
 
+/// An error with its causes, in one line (a transport error's own message names only the
+/// URL: the refused connection or the timeout is in its causes).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn count_fields(errors: &[FieldError]) -> String {
     match errors.len() {
         1 => "1 field is".to_owned(),

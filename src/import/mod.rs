@@ -575,7 +575,7 @@ impl<'a> Images<'a> {
             .get(absolute)
             .send()
             .await
-            .map_err(|e| format!("cannot fetch it: {}", with_causes(&e)))?;
+            .map_err(|e| format!("cannot fetch it: {}", crate::error::with_causes(&e)))?;
         if !response.status().is_success() {
             return Err(format!("fetching it answered {}", response.status()));
         }
@@ -584,7 +584,7 @@ impl<'a> Images<'a> {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| format!("fetching it failed: {}", with_causes(&e)))?
+            .map_err(|e| format!("fetching it failed: {}", crate::error::with_causes(&e)))?
         {
             if bytes.len() + chunk.len() > limit {
                 return Err(format!("larger than the image limit of {limit} bytes"));
@@ -602,18 +602,6 @@ fn private_literal(url: &url::Url, fetch_private: bool) -> Option<String> {
     Some(format!(
         "{ip} is not a public address (--fetch-private allows fetching from an intranet)"
     ))
-}
-
-/// An error and what caused it (reqwest's own message names only the URL).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Where an image URL's file is in a copy of the uploads folder: the path after

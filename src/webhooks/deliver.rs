@@ -297,20 +297,8 @@ async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
         Err(error) if error.is_timeout() => {
             failed(format!("no answer within {} s", TIMEOUT.as_secs()))
         }
-        Err(error) => failed(describe(&error)),
+        Err(error) => failed(crate::error::with_causes(&error)),
     }
-}
-
-/// A transport error with its causes, in one line.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
