@@ -131,6 +131,52 @@ async fn first_start_serves_demo_content_and_a_working_admin_token() {
         .unwrap();
     assert_eq!(as_editor.status(), 403);
 
+    // `import wordpress` writes beside the running server too, and the server's cached
+    // list hears of it (through the change feed, like any write).
+    let total = |list: serde_json::Value| list["meta"]["total"].as_i64().unwrap();
+    let list = async || -> serde_json::Value {
+        let url = format!("{base}/api/v1/articles");
+        client.get(url).send().await.unwrap().json().await.unwrap()
+    };
+    let before = total(list().await);
+    assert_eq!(total(list().await), before, "a second read, from the cache");
+    let export = data.with_extension("xml");
+    std::fs::write(
+        &export,
+        r#"<rss xmlns:wp="https://wordpress.org/export/1.2/" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><item><title>Imported beside</title>
+<dc:creator>ines-marchetti</dc:creator><wp:post_id>1</wp:post_id><wp:post_name>imported-beside</wp:post_name>
+<wp:post_date_gmt>2024-01-02 03:04:05</wp:post_date_gmt><wp:status>publish</wp:status>
+<wp:post_type>post</wp:post_type><content:encoded><![CDATA[<p>Hello</p>]]></content:encoded></item>
+</channel></rss>"#,
+    )
+    .unwrap();
+    let imported = Command::new(LEDE)
+        .args(["import", "wordpress", export.to_str().unwrap()])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&export);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = total(list().await);
+        if seen == before + 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen,
+        before + 1,
+        "the running server shows the imported post"
+    );
+
     assert!(stop(child).success());
     assert!(
         !data.join("postgres/postmaster.pid").exists(),
