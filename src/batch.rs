@@ -24,6 +24,8 @@ use crate::images::storage::MediaUrls;
 use crate::{authors, tags};
 
 pub const MAX_OPERATIONS: usize = 100;
+/// The answers of one batch, at most.
+const MAX_ANSWER_BYTES: usize = 8 << 20;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(run_batch);
@@ -145,6 +147,8 @@ async fn run_batch(
     let caller = auth.require(ANY_ROLE)?.token_id;
     let (batch, mut checks) = body.into_parts();
     match batch.operations.len() {
+        // Already named when its shape was wrong.
+        _ if checks.has("operations") => {}
         0 => checks.fail("operations", "too_short", "give at least one operation"),
         n if n > MAX_OPERATIONS => checks.fail(
             "operations",
@@ -161,13 +165,27 @@ async fn run_batch(
     };
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let mut results = Vec::with_capacity(batch.operations.len());
+        let mut size = 0;
         for (index, operation) in batch.operations.into_iter().enumerate() {
-            let result = run(conn, &auth, &context, operation)
+            let in_operation = |error| ApiError::InOperation {
+                index,
+                error: Box::new(error),
+            };
+            let (result, bytes) = run(conn, &auth, &context, operation)
                 .await
-                .map_err(|error| ApiError::InOperation {
-                    index,
-                    error: Box::new(error),
-                })?;
+                .map_err(in_operation)?;
+            // A small request must not make a huge answer (100 reads of a long article).
+            size += bytes;
+            if size > MAX_ANSWER_BYTES {
+                return Err(in_operation(ApiError::invalid(
+                    "operations",
+                    "too_large",
+                    format!(
+                        "the answers would pass {} MiB: split the batch",
+                        MAX_ANSWER_BYTES >> 20
+                    ),
+                )));
+            }
             results.push(result);
         }
         Created::ok(&BatchResponse { results })
@@ -242,7 +260,13 @@ fn if_match(headers: &BTreeMap<String, String>) -> Result<IfMatch, ApiError> {
                 "only If-Match is taken in a batch operation",
             ));
         }
-        given = Some(value.as_str());
+        if given.replace(value.as_str()).is_some() {
+            return Err(ApiError::invalid(
+                &format!("headers.{name}"),
+                "repeated",
+                "If-Match is given twice (names are case-insensitive)",
+            ));
+        }
     }
     IfMatch::given(given).ok_or_else(|| {
         ApiError::invalid(
@@ -300,26 +324,29 @@ fn answer<T: Serialize + Versioned>(
     status: u16,
     value: &T,
     location: Option<String>,
-) -> Result<OperationResult, ApiError> {
+) -> Result<(OperationResult, usize), ApiError> {
     let bytes = to_json(value)?;
     let mut headers = BTreeMap::new();
     headers.insert("ETag".to_owned(), versioned_etag(&value.version(), &bytes));
     if let Some(location) = location {
         headers.insert("Location".to_owned(), location);
     }
-    Ok(OperationResult {
+    let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = OperationResult {
         status,
         headers,
-        body: Some(serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))?),
-    })
+        body: Some(body),
+    };
+    Ok((result, bytes.len()))
 }
 
-fn deleted() -> OperationResult {
-    OperationResult {
+fn deleted() -> (OperationResult, usize) {
+    let result = OperationResult {
         status: 204,
         headers: BTreeMap::new(),
         body: None,
-    }
+    };
+    (result, 0)
 }
 
 fn not_taken(method: Method) -> ApiError {
@@ -349,7 +376,7 @@ async fn run(
     auth: &Auth,
     context: &Context,
     operation: Operation,
-) -> Result<OperationResult, ApiError> {
+) -> Result<(OperationResult, usize), ApiError> {
     let target = target(&operation.path)?;
     if !takes(operation.method, &target) {
         return Err(not_taken(operation.method));
@@ -379,7 +406,7 @@ async fn run_on(
     target: Target,
     if_match: &IfMatch,
     given: Option<serde_json::Value>,
-) -> Result<OperationResult, ApiError> {
+) -> Result<(OperationResult, usize), ApiError> {
     let principal = auth.require(ANY_ROLE)?;
     let language = &context.state.search_language;
     let urls = &context.urls;

@@ -58,8 +58,10 @@ enum Command {
 #[derive(Subcommand)]
 enum ImportSource {
     /// A WordPress export (Tools > Export, WXR 1.1 or 1.2): authors, categories and tags,
-    /// posts, pages, their images and comments. Run it again to bring over what changed:
-    /// what is already here is found by `external_id` `wp:<post id>` and left as it is.
+    /// posts, pages, their images and comments. Run it again to bring over what changed in
+    /// WordPress: a post already here (found by `external_id` `wp:<post id>`) is replaced
+    /// by WordPress's version, unless it was edited in lede since or an image it shows
+    /// cannot be had this time.
     Wordpress {
         /// The export file (.xml).
         file: std::path::PathBuf,

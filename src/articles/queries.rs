@@ -378,6 +378,19 @@ pub async fn lock_external_id(conn: &mut AsyncPgConnection, external_id: &str) -
     Ok(())
 }
 
+/// The token that saved the article's latest revision (`None`: none did).
+pub async fn last_saved_by(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Uuid>> {
+    use crate::db::schema::article_revisions as revisions;
+    Ok(revisions::table
+        .filter(revisions::article_id.eq(id))
+        .order(revisions::version.desc())
+        .select(revisions::saved_by)
+        .first::<Option<Uuid>>(conn)
+        .await
+        .optional()?
+        .flatten())
+}
+
 /// The article with this `external_id`, locked until the end of the transaction.
 pub async fn lock_by_external_id(
     conn: &mut AsyncPgConnection,

@@ -247,6 +247,8 @@ async fn update_author(
     if_match: IfMatch,
     body: JsonBody<AuthorChanges>,
 ) -> Result<HttpResponse, ApiError> {
+    // Refused before a connection is taken.
+    auth.require(STAFF)?;
     let (changes, checks) = body.into_parts();
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
@@ -309,6 +311,8 @@ async fn delete_author(
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
+    // Refused before a connection is taken.
+    auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     delete(&mut conn, &auth, &key, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -47,6 +47,16 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
 }
 
 /// Locked until the end of the transaction (a write checks and changes it).
+/// The author with this email (stored lowercase).
+pub async fn by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Author>> {
+    authors::table
+        .filter(authors::email.eq(email))
+        .select(Author::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
     authors::table
         .filter(Slugged::Authors.by_key(key))

@@ -81,8 +81,8 @@ fn answer(status: StatusCode, location: &str, etag: &str, body: Vec<u8>) -> Http
 type Transactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
 
 /// Runs `create` in one transaction with the `Idempotency-Key` claim (when the request has
-/// one) and the answer saved for replays, and answers 201. A crash or failure anywhere
-/// leaves nothing: no object, no claim. A retry with the same key and body made while the
+/// one) and the answer saved for replays, and answers what it made (201; 200 for a
+/// batch). A crash or failure anywhere leaves nothing: no object, no claim. A retry with the same key and body made while the
 /// first is running waits for it (the claim's row lock), then replays its answer; the same
 /// key with another body is a 422. The model is zero2prod's `idempotency/persistence.rs`.
 pub async fn once<F>(

@@ -30,12 +30,50 @@ pub struct ImageRef {
 /// `notes`. `attached` are the ids of the post's own images (what a `[gallery]` without
 /// ids shows).
 pub fn prepare(content: &str, attached: &[i64], notes: &mut Vec<String>) -> String {
+    if content.contains("<!-- wp:block {\"ref\"") {
+        note(
+            notes,
+            "a reusable block (kept apart from posts) was left out".into(),
+        );
+    }
     let html = shortcodes(content, attached, notes);
     if content.contains("<!-- wp:") {
         html
     } else {
         paragraphs(&html)
     }
+}
+
+/// How deep elements nest in `html` at most (closing tags of void elements need not be
+/// there; a rough count, to refuse what the parsers would recurse into too deeply).
+pub fn depth(html: &str) -> usize {
+    const VOID: [&str; 14] = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    ];
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if let Some(closing) = tag.strip_prefix('/') {
+            if !VOID.iter().any(|v| closing.trim().eq_ignore_ascii_case(v)) {
+                depth = depth.saturating_sub(1);
+            }
+        } else if tag.starts_with(|c: char| c.is_ascii_alphabetic()) && !tag.ends_with('/') {
+            let name = tag
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or_default();
+            if !VOID.iter().any(|v| name.eq_ignore_ascii_case(v)) {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+        }
+        rest = &rest[end..];
+    }
+    deepest
 }
 
 /// WordPress's `wpautop` in brief: a classic post's blank lines separate paragraphs and
@@ -59,7 +97,7 @@ fn paragraphs(html: &str) -> String {
         "<hr",
         "<!--",
     ];
-    let normalized = html.replace("\r\n", "\n");
+    let normalized = protect_pre(&html.replace("\r\n", "\n"));
     let mut out = String::with_capacity(normalized.len() + 64);
     for chunk in normalized.split("\n\n") {
         let chunk = chunk.trim();
@@ -76,6 +114,25 @@ fn paragraphs(html: &str) -> String {
         }
         out.push('\n');
     }
+    out.replace(KEPT_NEWLINE, "\n")
+}
+
+/// Stands for a line break inside `<pre>` while paragraphs are made (WordPress keeps
+/// preformatted text as it is).
+const KEPT_NEWLINE: &str = "\u{E000}";
+
+fn protect_pre(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<pre") {
+        let end = rest[start..]
+            .find("</pre>")
+            .map_or(rest.len(), |end| start + end + "</pre>".len());
+        out.push_str(&rest[..start]);
+        out.push_str(&rest[start..end].replace('\n', KEPT_NEWLINE));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -92,7 +149,10 @@ fn shortcodes(content: &str, attached: &[i64], notes: &mut Vec<String>) -> Strin
             continue;
         };
         let closing = format!("[/{name}]");
-        let enclosed = tail[open_len..].find(&closing);
+        // Only the shortcodes read here enclose text worth looking for.
+        let enclosed = matches!(name.as_str(), "caption" | "wp_caption" | "embed")
+            .then(|| tail[open_len..].find(&closing))
+            .flatten();
         match (name.as_str(), enclosed) {
             ("caption" | "wp_caption", Some(end)) => {
                 let inner = &tail[open_len..open_len + end];
@@ -146,8 +206,14 @@ pub fn note(notes: &mut Vec<String>, text: String) {
 }
 
 /// `[name attrs]` at the start of `text`: the name, the attributes' text and the length.
+/// Only the next 1,000 bytes are looked at: a post of brackets stays linear.
 fn opening(text: &str) -> Option<(String, String, usize)> {
-    let end = text.find(']')?;
+    let window = &text[..text.len().min(1000)];
+    let window = window
+        .char_indices()
+        .last()
+        .map_or("", |(at, c)| &text[..at + c.len_utf8()]);
+    let end = window.find(']')?;
     let inside = &text[1..end];
     let name: String = inside
         .chars()
@@ -232,6 +298,27 @@ fn descendants(node: &Rc<Node>, found: &mut Vec<Rc<Node>>) {
     }
 }
 
+/// The text of a node and its descendants, as it is.
+fn raw_text(node: &Rc<Node>) -> String {
+    let mut all = vec![node.clone()];
+    descendants(node, &mut all);
+    let mut out = String::new();
+    for node in all {
+        if let NodeData::Text { contents } = &node.data {
+            out.push_str(&contents.borrow());
+        }
+    }
+    out
+}
+
+/// Preformatted text as a fenced code block, its lines as they are (a fence longer than
+/// any run of backticks inside).
+fn code_block(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("\n\n{fence}\n{}\n{fence}\n\n", text.trim_matches('\n'))
+}
+
 /// The text of a node and its descendants, with runs of white space made one space.
 fn text(node: &Rc<Node>) -> String {
     let mut all = vec![node.clone()];
@@ -285,13 +372,37 @@ pub fn images(tree: &Rc<Node>) -> Vec<ImageRef> {
 pub type Stored = HashMap<String, Option<Uuid>>;
 
 fn figure_markdown(image: &ImageRef, id: Uuid, caption: &str) -> String {
-    let alt = image.alt.replace(['[', ']', '\n'], " ");
+    let alt = image.alt.replace(['[', ']', '\n', '\\'], " ");
     let mut md = format!("\n\n![{}](image:{id}", alt.trim());
     if !caption.is_empty() {
-        md.push_str(&format!(" \"{}\"", caption.replace('"', "\\\"")));
+        let caption = caption.replace('\\', "\\\\").replace('"', "\\\"");
+        md.push_str(&format!(" \"{caption}\""));
     }
     md.push_str(")\n\n");
     md
+}
+
+/// Text as a markdown paragraph of itself: nothing in it is markup.
+fn text_paragraph(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '<' => escaped.push_str("&lt;"),
+            '&' => escaped.push_str("&amp;"),
+            '\\' | '*' | '_' | '[' | ']' | '`' | '#' | '!' => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            c => escaped.push(c),
+        }
+    }
+    format!("\n\n{escaped}\n\n")
+}
+
+/// An embed's address as a markdown autolink, when it is a web address.
+fn autolink(src: &str) -> Option<String> {
+    let url = url::Url::parse(src.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| format!("\n\n<{url}>\n\n"))
 }
 
 /// Converts prepared HTML to markdown; `stored` says what each image `src` became.
@@ -326,9 +437,20 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
     let embed = {
         let hear = hear.clone();
         move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
-            let src = attr(element.node, "src").or_else(|| attr(element.node, "data"))?;
-            hear(format!("an embedded <{}> became a link", element.tag));
-            Some(format!("\n\n<{}>\n\n", src.trim()).into())
+            let src = attr(element.node, "src").or_else(|| attr(element.node, "data"));
+            match src.as_deref().and_then(autolink) {
+                Some(link) => {
+                    hear(format!("an embedded <{}> became a link", element.tag));
+                    Some(link.into())
+                }
+                None => {
+                    hear(format!(
+                        "an embedded <{}> without a web address was left out",
+                        element.tag
+                    ));
+                    Some(String::new().into())
+                }
+            }
         }
     };
     let dropped = {
@@ -341,6 +463,9 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
     let converter = HtmlToMarkdown::builder()
         .add_handler(vec!["figure"], figure)
         .add_handler(vec!["img"], img)
+        .add_handler(vec!["pre"], |_: &dyn Handlers, element: Element| {
+            Some(code_block(&raw_text(element.node)).into())
+        })
         .add_handler(vec!["iframe", "video", "audio", "embed", "object"], embed)
         .add_handler(
             vec![
@@ -370,7 +495,7 @@ fn figure(handlers: &dyn Handlers, element: Element, stored: &Stored) -> Option<
         let mut md = String::new();
         for child in node.children.borrow().iter() {
             match element_name(child) {
-                Some("figcaption") => md.push_str(&format!("\n\n{}\n\n", text(child))),
+                Some("figcaption") => md.push_str(&text_paragraph(&text(child))),
                 _ => md.push_str(&handlers.handle(child)?.content),
             }
         }
@@ -382,11 +507,10 @@ fn figure(handlers: &dyn Handlers, element: Element, stored: &Stored) -> Option<
         .filter_map(|n| image_ref(n))
         .collect();
     if images.is_empty() {
-        if class.contains("wp-block-embed") {
-            let url = text(node);
-            if url.starts_with("http") && !url.contains(' ') {
-                return Some(format!("\n\n<{url}>\n\n").into());
-            }
+        if class.contains("wp-block-embed")
+            && let Some(link) = autolink(&text(node))
+        {
+            return Some(link.into());
         }
         return Some(handlers.walk_children(node));
     }
@@ -404,7 +528,7 @@ fn figure(handlers: &dyn Handlers, element: Element, stored: &Stored) -> Option<
         }
     }
     if !kept && !caption.is_empty() {
-        md.push_str(&format!("\n\n{caption}\n\n"));
+        md.push_str(&text_paragraph(&caption));
     }
     Some(md.into())
 }
@@ -464,6 +588,21 @@ mod tests {
         assert!(md.contains("<https://video.example/1>"), "{md}");
         assert!(!md.contains("x()"), "{md}");
         assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn depth_and_escaped_captions() {
+        assert_eq!(depth("<p>a<br>b<img src=x></p><div><div></div></div>"), 2);
+        assert_eq!(depth(&"<div>".repeat(500)), 500);
+        let (md, _) = convert(
+            "<figure><img src=\"/x.jpg\"><figcaption><script>x</script> *a* \\</figcaption></figure>",
+            &[("/x.jpg", None)],
+        );
+        assert!(md.contains("\\*a\\* \\\\"), "{md}");
+        // A post of brackets is read once, not once per bracket.
+        let mut notes = Vec::new();
+        let brackets = "[a] [".repeat(40_000);
+        assert!(prepare(&brackets, &[], &mut notes).len() >= brackets.len());
     }
 
     #[test]

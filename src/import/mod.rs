@@ -14,11 +14,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::articles;
 use crate::articles::model::{Kind, NewArticle, Status};
 use crate::error::ApiError;
 use crate::http::Timestamp;
-use crate::http::auth::{Principal, Role};
+use crate::http::auth::{Auth, Principal, Role};
 use crate::http::response::IfMatch;
+use crate::http::slugged::Slugged;
 use crate::http::validate::Checks;
 use crate::images::ImageText;
 use wxr::{Item, WpComment};
@@ -164,20 +166,12 @@ pub async fn wordpress(
     let mut conn = crate::db::conn(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let started = Utc::now();
     let mut people = People::default();
     for author in &export.authors {
-        let name = match author.display_name.trim() {
-            "" => author.login.trim(),
-            name => name,
-        };
-        let id = people
-            .author(&mut conn, &author.login, name, &author.email, &mut summary)
-            .await?;
-        people.authors.insert(author.login.clone(), id);
+        people.author(&mut conn, author, &mut summary).await;
     }
     for term in &export.terms {
-        people.tag(&mut conn, term, &mut summary).await?;
+        people.tag(&mut conn, term, &mut summary).await;
     }
     let mut images = Images::new(state, options, attachments, export.base_url)?;
     let mut progress = Progress::new(posts.len());
@@ -188,7 +182,6 @@ pub async fn wordpress(
             item,
             &mut people,
             &mut images,
-            started,
             &mut summary,
         )
         .await?;
@@ -205,7 +198,18 @@ fn sort_items(items: Vec<Item>, summary: &mut Summary) -> (Vec<Item>, HashMap<i6
     let mut posts = Vec::new();
     let mut attachments = HashMap::new();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen = HashSet::new();
     for item in items {
+        // An id is what a later run finds the post by: without one (or with another's),
+        // posts would be merged into one article.
+        if item.id <= 0 || !seen.insert(item.id) {
+            summary.problems.push(format!(
+                "{}: not imported: its wp:post_id is missing or not unique in the file",
+                describe(&item)
+            ));
+            summary.count(kind_name(&item)).failed += 1;
+            continue;
+        }
         match (item.post_type.as_str(), item.status.as_str()) {
             ("attachment", _) => {
                 attachments.insert(item.id, item);
@@ -253,9 +257,10 @@ fn dry_run(
     options: &Options,
     summary: &mut Summary,
 ) {
+    let attached = attached_by_post(attachments);
     for item in posts {
         let mut notes = Vec::new();
-        let attached = attached(attachments, item.id);
+        let attached = attached.get(&item.id).cloned().unwrap_or_default();
         let tree = html::parse(&html::prepare(&item.content, &attached, &mut notes));
         let refs = html::images(&tree);
         if let Some(uploads) = &options.uploads {
@@ -285,15 +290,19 @@ fn dry_run(
     }
 }
 
-/// The images uploaded to a post, in the order they were (what `[gallery]` shows).
-fn attached(attachments: &HashMap<i64, Item>, post: i64) -> Vec<i64> {
-    let mut ids: Vec<i64> = attachments
-        .values()
-        .filter(|a| a.parent == post)
-        .map(|a| a.id)
-        .collect();
-    ids.sort_unstable();
-    ids
+/// The images uploaded to each post, in the order they were (what `[gallery]` shows).
+fn attached_by_post(attachments: &HashMap<i64, Item>) -> HashMap<i64, Vec<i64>> {
+    let mut by_post: HashMap<i64, Vec<i64>> = HashMap::new();
+    for attachment in attachments.values() {
+        by_post
+            .entry(attachment.parent)
+            .or_default()
+            .push(attachment.id);
+    }
+    for ids in by_post.values_mut() {
+        ids.sort_unstable();
+    }
+    by_post
 }
 
 fn attachment_url(attachments: &HashMap<i64, Item>, id: Option<i64>) -> Option<&str> {
@@ -331,89 +340,162 @@ fn status_of(item: &Item) -> ((Status, Option<chrono::DateTime<Utc>>), Option<St
     }
 }
 
-/// Authors and tags found or made so far, by WordPress login and slug.
+/// Authors and tags found or made so far, by WordPress login and slug (`None`: it could
+/// not be made, and the summary says why).
 #[derive(Default)]
 struct People {
-    authors: HashMap<String, Uuid>,
-    tags: HashMap<String, Uuid>,
+    authors: HashMap<String, Option<Uuid>>,
+    tags: HashMap<String, Option<Uuid>>,
 }
 
 impl People {
-    async fn author(
+    /// The author of a post, by its creator's login; made from the login alone when the
+    /// export does not list it.
+    async fn author_of(
         &mut self,
         conn: &mut AsyncPgConnection,
         login: &str,
-        name: &str,
-        email: &str,
         summary: &mut Summary,
-    ) -> anyhow::Result<Uuid> {
-        if let Some(id) = self.authors.get(login) {
-            return Ok(*id);
-        }
-        let slug = slug_of(login).unwrap_or_else(|| "wordpress-author".into());
-        let counts = summary.count("authors");
-        let id = match crate::authors::queries::find(conn, &slug).await? {
-            Some(author) => {
-                counts.unchanged += 1;
-                author.id
-            }
-            None => {
-                let email = email.trim();
-                let row = crate::authors::model::AuthorInsert {
-                    id: Uuid::now_v7(),
-                    slug,
-                    name: name.chars().take(200).collect(),
-                    email: (!email.is_empty()).then(|| email.to_lowercase()),
-                    bio: None,
-                    website: None,
-                    avatar_image_id: None,
-                };
-                counts.created += 1;
-                crate::authors::queries::insert(conn, &row)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("author {login}: {e}"))?
-                    .id
-            }
+    ) -> Option<Uuid> {
+        let login = match login.trim() {
+            "" => "wordpress",
+            login => login,
         };
-        self.authors.insert(login.to_owned(), id);
-        Ok(id)
+        if let Some(id) = self.authors.get(login) {
+            return *id;
+        }
+        let author = wxr::WpAuthor {
+            login: login.to_owned(),
+            email: String::new(),
+            display_name: login.to_owned(),
+        };
+        self.author(conn, &author, summary).await
     }
 
+    /// Finds the author by slug (from the login), then by email; else makes it through
+    /// the API's code. Its email is kept private, as every author's is.
+    async fn author(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        author: &wxr::WpAuthor,
+        summary: &mut Summary,
+    ) -> Option<Uuid> {
+        if let Some(id) = self.authors.get(&author.login) {
+            return *id;
+        }
+        let slug = slug_of(&author.login).unwrap_or_else(|| "wordpress-author".into());
+        let email = author.email.trim().to_lowercase();
+        let found = match crate::authors::queries::find(conn, &slug).await {
+            Ok(None) if !email.is_empty() => crate::authors::queries::by_email(conn, &email).await,
+            other => other,
+        };
+        let id = match found {
+            Ok(Some(existing)) => {
+                summary.count("authors").unchanged += 1;
+                Some(existing.id)
+            }
+            Ok(None) => {
+                let name = match html::plain_text(&author.display_name) {
+                    name if name.is_empty() => author.login.clone(),
+                    name => name,
+                };
+                let new = |email: Option<String>| crate::authors::model::NewAuthor {
+                    name: name.chars().take(100).collect(),
+                    slug: Some(slug.clone()),
+                    email,
+                    bio: None,
+                    website: None,
+                    avatar: None,
+                };
+                let auth = Auth(Some(IMPORTER));
+                let made = match crate::authors::create(
+                    conn,
+                    &auth,
+                    new(Some(email).filter(|e| !e.is_empty())),
+                    Checks::new(),
+                )
+                .await
+                {
+                    // An address lede does not take: the author without it.
+                    Err(ApiError::Validation(_)) => {
+                        crate::authors::create(conn, &auth, new(None), Checks::new()).await
+                    }
+                    other => other,
+                };
+                match made {
+                    Ok(made) => {
+                        summary.count("authors").created += 1;
+                        Some(made.id)
+                    }
+                    Err(error) => {
+                        summary.count("authors").failed += 1;
+                        summary.problems.push(format!(
+                            "author {}: {} (their posts are not imported)",
+                            author.login,
+                            explain(&error)
+                        ));
+                        None
+                    }
+                }
+            }
+            Err(error) => {
+                summary
+                    .problems
+                    .push(format!("author {}: {error}", author.login));
+                None
+            }
+        };
+        self.authors.insert(author.login.clone(), id);
+        id
+    }
+
+    /// Finds the tag by slug, else makes it through the API's code.
     async fn tag(
         &mut self,
         conn: &mut AsyncPgConnection,
         term: &wxr::WpTerm,
         summary: &mut Summary,
-    ) -> anyhow::Result<Option<Uuid>> {
+    ) -> Option<Uuid> {
         let name = html::plain_text(&term.name);
-        let Some(slug) = slug_of(&term.slug).or_else(|| slug_of(&name)) else {
-            return Ok(None);
-        };
+        let slug = slug_of(&term.slug).or_else(|| slug_of(&name))?;
         if let Some(id) = self.tags.get(&slug) {
-            return Ok(Some(*id));
+            return *id;
         }
-        let counts = summary.count("tags");
-        let id = match crate::tags::queries::find(conn, &slug).await? {
-            Some(tag) => {
-                counts.unchanged += 1;
-                tag.id
+        let id = match crate::tags::queries::find(conn, &slug).await {
+            Ok(Some(tag)) => {
+                summary.count("tags").unchanged += 1;
+                Some(tag.id)
             }
-            None => {
-                let row = crate::tags::model::TagInsert {
-                    id: Uuid::now_v7(),
-                    name: if name.is_empty() { slug.clone() } else { name },
-                    slug: slug.clone(),
+            Ok(None) => {
+                let new = crate::tags::model::NewTag {
+                    name: match name.is_empty() {
+                        true => slug.clone(),
+                        false => name.chars().take(100).collect(),
+                    },
+                    slug: Some(slug.clone()),
                     description: None,
                 };
-                counts.created += 1;
-                crate::tags::queries::insert(conn, &row)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("tag {slug}: {e}"))?
-                    .id
+                match crate::tags::create(conn, &Auth(Some(IMPORTER)), new, Checks::new()).await {
+                    Ok(tag) => {
+                        summary.count("tags").created += 1;
+                        Some(tag.id)
+                    }
+                    Err(error) => {
+                        summary.count("tags").failed += 1;
+                        summary
+                            .problems
+                            .push(format!("tag {slug}: {}", explain(&error)));
+                        None
+                    }
+                }
+            }
+            Err(error) => {
+                summary.problems.push(format!("tag {slug}: {error}"));
+                None
             }
         };
         self.tags.insert(slug, id);
-        Ok(Some(id))
+        id
     }
 }
 
@@ -426,10 +508,9 @@ fn slug_of(text: &str) -> Option<String> {
 }
 
 fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Images found or stored so far, by the URL they came from.
@@ -440,6 +521,7 @@ struct Images<'a> {
     attachments: HashMap<i64, Item>,
     /// Attachments by their URL without the size WordPress adds (`-300x200`).
     by_url: HashMap<String, i64>,
+    by_post: HashMap<i64, Vec<i64>>,
     base: Option<url::Url>,
     client: reqwest::Client,
     done: HashMap<String, Option<Uuid>>,
@@ -478,6 +560,7 @@ impl<'a> Images<'a> {
             .user_agent(concat!("lede-import/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Images {
+            by_post: attached_by_post(&attachments),
             state,
             uploads: &options.uploads,
             fetch_private,
@@ -489,6 +572,11 @@ impl<'a> Images<'a> {
             counts: Counts::default(),
             problems: Vec::new(),
         })
+    }
+
+    /// The images uploaded to a post.
+    fn attached(&self, post: i64) -> Vec<i64> {
+        self.by_post.get(&post).cloned().unwrap_or_default()
     }
 
     /// The stored image for an attachment id or a `src`, fetched or read the first time;
@@ -526,7 +614,7 @@ impl<'a> Images<'a> {
                     Some(image.id)
                 }
                 Err(error) => {
-                    self.fail(&url, &error.to_string());
+                    self.fail(&url, &explain(&error));
                     None
                 }
             },
@@ -546,12 +634,17 @@ impl<'a> Images<'a> {
 
     /// The image's bytes: from the uploads folder when it has them, else from the web.
     async fn bytes(&self, url: &str) -> Result<Vec<u8>, String> {
+        let limit = self.state.image_max_bytes;
         if let Some(path) = self
             .uploads
             .as_deref()
             .and_then(|dir| uploads_path(dir, url))
             && path.is_file()
         {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            if size > limit as u64 {
+                return Err(format!("larger than the image limit of {limit} bytes"));
+            }
             return tokio::fs::read(&path)
                 .await
                 .map_err(|e| format!("cannot read {}: {e}", path.display()));
@@ -579,7 +672,6 @@ impl<'a> Images<'a> {
         if !response.status().is_success() {
             return Err(format!("fetching it answered {}", response.status()));
         }
-        let limit = self.state.image_max_bytes;
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -648,40 +740,81 @@ fn without_size(url: &str) -> String {
     }
 }
 
+/// Deeper HTML than this is not converted (the parsers recurse; WordPress never nests so).
+const MAX_HTML_DEPTH: usize = 200;
+
+/// What became of a post.
+enum Outcome {
+    Written {
+        created: bool,
+        changed: bool,
+        comments: usize,
+        inserted: usize,
+    },
+    /// Already imported and left as it is, for this reason.
+    Kept(&'static str),
+}
+
 /// One post: its images stored first (each image is its own write, kept when the post
-/// fails), then the article and its comments in one transaction.
+/// fails), then the article and its comments in one transaction. An article imported
+/// before is left as it is when it was edited in lede since, or when an image it shows
+/// could not be had this time (the old site may be gone).
 async fn import_post(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     item: &Item,
     people: &mut People,
     images: &mut Images<'_>,
-    started: chrono::DateTime<Utc>,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let kind = kind_name(item);
     let mut notes = Vec::new();
-    let attached = attached(&images.attachments, item.id);
+    if html::depth(&item.content) > MAX_HTML_DEPTH {
+        summary.count(kind).failed += 1;
+        summary.problems.push(format!(
+            "{}: not imported: its HTML nests more than {MAX_HTML_DEPTH} elements deep",
+            describe(item)
+        ));
+        return Ok(());
+    }
+    let attached = images.attached(item.id);
     let prepared = html::prepare(&item.content, &attached, &mut notes);
+    let ((status, published_at), status_note) = status_of(item);
+    notes.extend(status_note);
+    // Images are public in lede: those of a post no one may see stay behind.
+    let private = !item.password.is_empty() || item.status == "private";
     // The parsed HTML is not `Send`: parsed again after the images are in.
     let refs = html::images(&html::parse(&prepared));
     let mut stored = html::Stored::new();
+    let mut missing = false;
     for image in refs {
-        let id = images.get(image.attachment, &image.src, &image.alt).await;
-        if id.is_none() {
-            notes.push(format!(
-                "image {} could not be had (its caption is kept)",
-                image.src
-            ));
+        let id = match private {
+            true => None,
+            false => images.get(image.attachment, &image.src, &image.alt).await,
+        };
+        if id.is_none() && !private {
+            missing = true;
+            html::note(
+                &mut notes,
+                format!("image {} could not be had (its caption is kept)", image.src),
+            );
         }
         stored.insert(image.src, id);
+    }
+    if private && !stored.is_empty() {
+        notes.push("its images were not imported (they would be public)".into());
     }
     let cover = match item
         .meta("_thumbnail_id")
         .and_then(|id| id.trim().parse::<i64>().ok())
     {
+        Some(_) if private => None,
         Some(id) => match attachment_url(&images.attachments, Some(id)).map(str::to_owned) {
-            Some(url) => images.get(Some(id), &url, "").await,
+            Some(url) => {
+                let cover = images.get(Some(id), &url, "").await;
+                missing |= cover.is_none();
+                cover
+            }
             None => {
                 notes.push(format!(
                     "the featured image (attachment {id}) is not in the export"
@@ -692,17 +825,11 @@ async fn import_post(
         None => None,
     };
     let body_markdown = html::to_markdown(&html::parse(&prepared), stored, &mut notes);
-    let ((status, published_at), status_note) = status_of(item);
-    notes.extend(status_note);
 
-    let author = {
-        let login = item.creator.trim();
-        let login = if login.is_empty() { "wordpress" } else { login };
-        people.author(conn, login, login, "", summary).await?
-    };
+    let author = people.author_of(conn, &item.creator, summary).await;
     let mut tags = Vec::new();
     for term in &item.terms {
-        if let Some(id) = people.tag(conn, term, summary).await?
+        if let Some(id) = people.tag(conn, term, summary).await
             && !tags.contains(&id.to_string())
         {
             tags.push(id.to_string());
@@ -727,7 +854,7 @@ async fn import_post(
         notes.push(format!("slug `{}` became `{slug}`", item.post_name));
     }
     let excerpt = html::plain_text(&item.excerpt);
-    let new = NewArticle {
+    let mut new = NewArticle {
         title,
         slug,
         subtitle: None,
@@ -735,7 +862,7 @@ async fn import_post(
         body_markdown,
         status: Some(status),
         published_at: published_at.map(Timestamp),
-        author: Some(author.to_string()),
+        author: author.map(|id| id.to_string()),
         tags,
         cover_image: cover,
         comments_open: Some(item.comment_status != "closed"),
@@ -750,7 +877,29 @@ async fn import_post(
     let comments = comments_of(item, &mut notes);
     let written = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let (article, created) = crate::articles::write::upsert(
+            let current = articles::queries::lock_by_external_id(conn, &external_id).await?;
+            if let Some(current) = &current {
+                if articles::queries::last_saved_by(conn, current.id).await?
+                    != Some(IMPORTER.token_id)
+                {
+                    return Ok(Outcome::Kept("edited in lede since it was imported"));
+                }
+                if missing {
+                    return Ok(Outcome::Kept(
+                        "an image it shows could not be had this time",
+                    ));
+                }
+            }
+            // A slug another article holds (a page and a post may share one in WordPress).
+            if let Some(slug) = new.slug.clone()
+                && let Some(holder) = articles::queries::find(conn, &slug).await?
+                && holder.external_id.as_deref() != Some(external_id.as_str())
+            {
+                let free = Slugged::Articles.free_slug(conn, &slug).await?;
+                notes.push(format!("slug `{slug}` is taken: `{free}` instead"));
+                new.slug = Some(free);
+            }
+            let (article, created) = articles::write::upsert(
                 conn,
                 &IMPORTER,
                 &external_id,
@@ -760,39 +909,48 @@ async fn import_post(
                 &state.search_language,
             )
             .await?;
+            let changed = current.is_some_and(|c| c.version != article.version);
             let rows = comment_rows(article.id, &external_id, comments);
             let inserted =
                 crate::comments::queries::insert_imported(conn, article.id, &rows).await?;
-            Ok((article, created, rows.len(), inserted))
+            Ok(Outcome::Written {
+                created,
+                changed,
+                comments: rows.len(),
+                inserted,
+            })
         })
         .await;
+    let counts = summary.count(kind);
     match written {
-        Ok((article, created, total, inserted)) => {
-            let counts = summary.count(kind);
-            if created {
-                counts.created += 1;
-            } else if article.updated_at >= started {
-                counts.updated += 1;
-            } else {
-                counts.unchanged += 1;
+        Ok(Outcome::Written {
+            created,
+            changed,
+            comments,
+            inserted,
+        }) => {
+            match (created, changed) {
+                (true, _) => counts.created += 1,
+                (false, true) => counts.updated += 1,
+                (false, false) => counts.unchanged += 1,
             }
             let counts = summary.count("comments");
             counts.created += inserted;
-            counts.unchanged += total - inserted;
-            if !notes.is_empty() {
-                summary
-                    .problems
-                    .push(format!("{}: {}", describe(item), notes.join("; ")));
-            }
+            counts.unchanged += comments - inserted;
+        }
+        Ok(Outcome::Kept(why)) => {
+            counts.unchanged += 1;
+            notes = vec![format!("left as it is: {why}")];
         }
         Err(error) => {
-            summary.count(kind).failed += 1;
-            summary.problems.push(format!(
-                "{}: not imported: {}",
-                describe(item),
-                explain(&error)
-            ));
+            counts.failed += 1;
+            notes.insert(0, format!("not imported: {}", explain(&error)));
         }
+    }
+    if !notes.is_empty() {
+        summary
+            .problems
+            .push(format!("{}: {}", describe(item), notes.join("; ")));
     }
     Ok(())
 }
@@ -810,7 +968,8 @@ fn explain(error: &ApiError) -> String {
     text
 }
 
-/// The importer writes as an admin; revisions it saves name no token (the nil id).
+/// The importer writes as an admin; revisions it saves name no token (the nil id), which
+/// is how a later run knows an article was not edited in lede since.
 const IMPORTER: Principal = Principal {
     token_id: Uuid::nil(),
     role: Role::Admin,
@@ -819,17 +978,25 @@ const IMPORTER: Principal = Principal {
 
 /// A post's comments worth importing (pings and trackbacks are not), parents first.
 fn comments_of<'a>(item: &'a Item, notes: &mut Vec<String>) -> Vec<&'a WpComment> {
-    let mut pings = 0;
+    let (mut pings, mut repeated) = (0, 0);
     let mut kept: Vec<&WpComment> = Vec::new();
+    let mut seen = HashSet::new();
     for comment in &item.comments {
         if matches!(comment.kind.as_str(), "pingback" | "trackback") {
             pings += 1;
+        } else if !seen.insert(comment.id) {
+            repeated += 1;
         } else {
             kept.push(comment);
         }
     }
     if pings > 0 {
         notes.push(format!("{pings} pingback(s)/trackback(s) skipped"));
+    }
+    if repeated > 0 {
+        notes.push(format!(
+            "{repeated} comment(s) with an id already used skipped"
+        ));
     }
     // Parents before replies, however the file orders them.
     let ids: HashSet<i64> = kept.iter().map(|c| c.id).collect();
@@ -865,12 +1032,37 @@ fn comment_id(external_id: &str, comment: i64) -> Uuid {
     )
 }
 
+/// `approved` in lede's words, or the status WordPress's `comment_approved` names.
+fn comment_status(approved: &str) -> &'static str {
+    match approved {
+        "1" | "approve" => "approved",
+        "spam" => "spam",
+        "trash" => "trash",
+        _ => "pending",
+    }
+}
+
 fn comment_rows(
     article_id: Uuid,
     external_id: &str,
     comments: Vec<&WpComment>,
 ) -> Vec<crate::comments::model::Comment> {
-    let ids: HashSet<i64> = comments.iter().map(|c| c.id).collect();
+    let by_id: HashMap<i64, &WpComment> = comments.iter().map(|c| (c.id, *c)).collect();
+    // A public reply hangs under its nearest public ancestor (a reply to a comment held
+    // for moderation or marked spam is shown under the one above it, or at the top).
+    let parent_of = |comment: &WpComment| -> Option<i64> {
+        let approved = comment_status(&comment.approved) == "approved";
+        let mut parent = by_id.get(&comment.parent)?;
+        let mut steps = 0;
+        while approved && comment_status(&parent.approved) != "approved" {
+            parent = by_id.get(&parent.parent)?;
+            steps += 1;
+            if steps > by_id.len() {
+                return None;
+            }
+        }
+        Some(parent.id)
+    };
     comments
         .into_iter()
         .map(|c| {
@@ -879,17 +1071,11 @@ fn comment_rows(
             let body_markdown = html::to_markdown(&tree, html::Stored::new(), &mut notes);
             let body_html = crate::comments::render_body(&body_markdown);
             let at = c.date.unwrap_or_else(Utc::now);
-            let status = match c.approved.as_str() {
-                "1" | "approve" => "approved",
-                "spam" => "spam",
-                "trash" => "trash",
-                _ => "pending",
-            };
+            let status = comment_status(&c.approved);
             crate::comments::model::Comment {
                 id: comment_id(external_id, c.id),
                 article_id,
-                parent_id: (c.parent != 0 && ids.contains(&c.parent))
-                    .then(|| comment_id(external_id, c.parent)),
+                parent_id: parent_of(c).map(|parent| comment_id(external_id, parent)),
                 author_name: match c.author.trim() {
                     "" => "Anonymous".into(),
                     name => name.chars().take(100).collect(),

@@ -266,6 +266,14 @@ fn tree(text: &str) -> Result<Node, ParseError> {
         let top = stack.last_mut().expect("the document node stays");
         match event {
             Event::Start(start) => {
+                if stack.len() > MAX_DEPTH {
+                    return Err(fail(
+                        position,
+                        format!(
+                            "elements nest more than {MAX_DEPTH} deep (an export nests about 6)"
+                        ),
+                    ));
+                }
                 let node = element(&start, line_of(position)).map_err(|m| fail(position, m))?;
                 stack.push(node);
             }
@@ -319,11 +327,20 @@ fn tree(text: &str) -> Result<Node, ParseError> {
         });
     }
     let mut document = stack.pop().expect("the document node");
+    if let [_, second, ..] = document.children.as_slice() {
+        return Err(ParseError {
+            line: second.line,
+            message: format!("a second root element <{}> (a file holds one)", second.name),
+        });
+    }
     document.children.pop().ok_or(ParseError {
         line: 1,
         message: "the file holds no XML element".into(),
     })
 }
+
+/// Deeper than this is no export: refused before it costs a deep recursion.
+const MAX_DEPTH: usize = 32;
 
 fn element(start: &quick_xml::events::BytesStart, line: u64) -> Result<Node, String> {
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
@@ -391,6 +408,10 @@ mod tests {
                 .message
                 .contains("UTF-8")
         );
+        let deep = format!("<rss>{}", "<a>".repeat(100));
+        assert!(parse(deep.as_bytes()).unwrap_err().message.contains("nest"));
+        let two = parse(b"<rss/>\n<rss/>").unwrap_err();
+        assert_eq!((two.line, two.message.contains("second root")), (2, true));
         let not_wp = parse(b"<rss><channel/></rss>").unwrap_err();
         assert!(
             not_wp.message.contains("not a WordPress export"),

@@ -192,6 +192,8 @@ async fn update_tag(
     if_match: IfMatch,
     body: JsonBody<TagChanges>,
 ) -> Result<HttpResponse, ApiError> {
+    // Refused before a connection is taken.
+    auth.require(STAFF)?;
     let (changes, checks) = body.into_parts();
     let mut conn = crate::db::conn(&state.pool).await?;
     fresh(&update(&mut conn, &auth, &key, &if_match, changes, checks).await?)
@@ -248,6 +250,8 @@ async fn delete_tag(
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
+    // Refused before a connection is taken.
+    auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     delete(&mut conn, &auth, &key, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -260,6 +260,12 @@ async fn malformed_batches_are_refused_whole() {
             json!({"operations": [{"method": "POST", "path": "/api/v1/tags", "body": {"name": 5, "colour": "red"}}]}),
             "operations[0].body.name",
         ),
+        (
+            json!({"operations": [{"method": "PATCH", "path": "/api/v1/tags/x", "body": {},
+                "headers": {"If-Match": "\"1-a\"", "if-match": "*"}}]}),
+            "operations[0].headers.if-match",
+        ),
+        (json!({"operations": "all of them"}), "operations"),
     ];
     for (body, field) in cases {
         let problem = app
@@ -274,10 +280,25 @@ async fn malformed_batches_are_refused_whole() {
             .collect();
         assert!(fields.contains(&field), "{body}: {problem}");
     }
+    // A small request may not ask for a huge answer: 100 reads of a long article.
+    let long = "A sentence of a long article. ".repeat(3_000);
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": "Long", "author": "test-author", "body_markdown": long}),
+    )
+    .await
+    .expect(201);
+    let reads: Vec<Value> = (0..100)
+        .map(|_| json!({"method": "GET", "path": "/api/v1/articles/long"}))
+        .collect();
+    let problem = batch(&app, &app.editor, json!(reads)).await.problem(422);
+    assert_eq!(problem["errors"][0]["code"], "too_large", "{problem}");
+
     // Without a token: 401 before anything is read.
     app.post("/api/v1/batch", None, &json!({"operations": [article(1)]}))
         .await
         .problem(401);
-    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, "0");
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, "1");
     assert_eq!(count(&app, "SELECT count(*) FROM tags").await, "0");
 }

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
@@ -533,7 +533,16 @@ async fn a_wordpress_site_comes_over_whole_and_a_second_run_changes_nothing() {
         "{report}"
     );
     assert_eq!(counts(&app).await, after_first);
+
+    // With the old site gone, a run keeps the images it had (nothing is stripped).
     server.stop(false).await;
+    let gone = import(&app, &args, &dir.0).await;
+    let report = said(&gone);
+    assert!(
+        report.contains("left as it is: an image it shows could not be had"),
+        "{report}"
+    );
+    assert_eq!(counts(&app).await, after_first);
 }
 
 #[tokio::test]
@@ -617,4 +626,138 @@ async fn an_older_export_imports_and_a_broken_one_writes_nothing() {
         said(&foreign)
     );
     assert_eq!(counts(&app).await, before);
+}
+
+#[tokio::test]
+async fn odd_exports_lose_nothing_and_a_rerun_keeps_edits_made_in_lede() {
+    let app = TestApp::spawn().await;
+    let dir = scratch("odd");
+    let uploads = dir.0.join("uploads/2024/03");
+    std::fs::create_dir_all(&uploads).unwrap();
+    std::fs::write(
+        uploads.join("secret.png"),
+        image_bytes([1, 2, 3], image::ImageFormat::Png),
+    )
+    .unwrap();
+    let secret = "https://harbour.example/wp-content/uploads/2024/03/secret.png";
+    let post = |id: i64, title: &'static str, name: &'static str, content: &'static str| {
+        item(Post {
+            id,
+            title,
+            name,
+            content,
+            ..Post::default()
+        })
+    };
+    let deep = format!("{}deep{}", "<div>".repeat(300), "</div>".repeat(300));
+    let deep: &'static str = Box::leak(deep.into_boxed_str());
+    let thread = [
+        comment(1, 0, "0", ""),
+        comment(2, 1, "1", ""),
+        comment(3, 2, "1", ""),
+    ]
+    .join("\n");
+    let items = [
+        post(0, "No id", "no-id", "<p>x</p>"),
+        post(30, "First thirty", "first-thirty", "<p>first</p>"),
+        post(30, "Second thirty", "second-thirty", "<p>second</p>"),
+        post(31, "About the post", "about", "<p>a post</p>"),
+        item(Post {
+            id: 32,
+            title: "About",
+            name: "about",
+            kind: "page",
+            content: "<p>a page</p>",
+            ..Post::default()
+        }),
+        item(Post {
+            id: 33,
+            title: "Members",
+            name: "members",
+            content: "<p><img src=\"https://harbour.example/wp-content/uploads/2024/03/secret.png\"></p>",
+            ..Post::default()
+        })
+        .replace(
+            "<wp:post_password><![CDATA[]]>",
+            "<wp:post_password><![CDATA[pw]]>",
+        ),
+        item(Post {
+            id: 34,
+            title: "Held parent",
+            name: "held-parent",
+            content: "<p>talk</p>",
+            extra: thread,
+            ..Post::default()
+        }),
+        post(35, "Deep", "deep", deep),
+        post(36, "Code", "code", "Before\n\n<pre>line one\n\nline two</pre>\n\nAfter"),
+        attachment(100, secret, "secret", ""),
+    ];
+    let file = dir.0.join("odd.xml");
+    std::fs::write(
+        &file,
+        wxr("https://wordpress.org/export/1.2/", &items.join("\n")),
+    )
+    .unwrap();
+    let uploads_arg = dir.0.join("uploads");
+    let args = [
+        file.to_str().unwrap(),
+        "--uploads",
+        uploads_arg.to_str().unwrap(),
+    ];
+    let run = import(&app, &args, &dir.0).await;
+    let report = said(&run);
+    assert!(run.status.success(), "{report}");
+    // Posts without an id of their own are named, never merged into another.
+    assert_eq!(
+        report.matches("missing or not unique").count(),
+        2,
+        "{report}"
+    );
+    assert_eq!(slug_of(&app, "wp:30").await, "first-thirty");
+    // A post and a page sharing a slug both come over.
+    assert_eq!(slug_of(&app, "wp:31").await, "about");
+    assert_eq!(slug_of(&app, "wp:32").await, "about-2");
+    // A password-protected post's images are not made public.
+    assert_eq!(app.sql_text("SELECT count(*) FROM images").await, ["0"]);
+    assert!(report.contains("its images were not imported"), "{report}");
+    // An approved reply to a comment held for moderation is shown at the top.
+    let thread = app
+        .get("/api/v1/articles/held-parent/comments", None)
+        .await
+        .expect(200);
+    assert_eq!(thread["data"].as_array().unwrap().len(), 1, "{thread}");
+    assert_eq!(thread["data"][0]["parent_id"], Value::Null);
+    assert_eq!(thread["data"][0]["replies"].as_array().unwrap().len(), 1);
+    // HTML nested too deep for the converters is refused, and said so.
+    assert!(report.contains("nests more than 200"), "{report}");
+    // Preformatted text keeps its blank lines.
+    let code = app.get("/api/v1/articles/code", None).await.expect(200);
+    assert!(
+        code["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("line one\n\nline two"),
+        "{code}"
+    );
+
+    // An article edited in lede since is left as it is by the next run.
+    app.patch(
+        "/api/v1/articles/first-thirty",
+        Some(&app.editor),
+        &json!({"title": "Edited in lede"}),
+    )
+    .await
+    .expect(200);
+    let again = import(&app, &args, &dir.0).await;
+    let report = said(&again);
+    assert!(
+        report.contains("left as it is: edited in lede since it was imported"),
+        "{report}"
+    );
+    let kept = app
+        .get("/api/v1/articles/first-thirty", None)
+        .await
+        .expect(200);
+    assert_eq!(kept["title"], "Edited in lede");
 }
