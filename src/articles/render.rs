@@ -28,6 +28,8 @@ pub struct Figure {
     pub credit: Option<String>,
     /// `url width` pairs of the variants and the original, narrowest first.
     pub srcset: Vec<(String, u32)>,
+    /// The image's ThumbHash (base64), for a front-end to paint first.
+    pub placeholder: Option<String>,
 }
 
 /// One entry of the table of contents.
@@ -264,13 +266,22 @@ fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) 
         .iter()
         .map(|(u, width)| format!("{} {width}w", url(u)))
         .collect();
+    // The box keeps its shape before the bytes arrive (no layout shift), painted with the
+    // placeholder by a front-end that reads `data-placeholder`.
+    let placeholder = figure
+        .placeholder
+        .as_deref()
+        .map(|p| format!(" data-placeholder=\"{}\"", escape(p)))
+        .unwrap_or_default();
     let mut html = format!(
-        "<figure><img src=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\">",
+        "<figure><img src=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\" style=\"aspect-ratio: {} / {}\"{placeholder}>",
         url(&figure.url),
         srcset.join(", "),
         figure.width,
         figure.height,
-        escape(alt)
+        escape(alt),
+        figure.width,
+        figure.height,
     );
     let caption = caption.filter(|c| !c.trim().is_empty());
     let credit = figure.credit.as_deref().filter(|c| !c.trim().is_empty());
@@ -339,7 +350,17 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .add_tag_attributes(
             "img",
             [
-                "src", "srcset", "sizes", "width", "height", "alt", "loading", "decoding", "title",
+                "src",
+                "srcset",
+                "sizes",
+                "width",
+                "height",
+                "alt",
+                "loading",
+                "decoding",
+                "title",
+                "style",
+                "data-placeholder",
             ],
         )
         .add_tag_attributes("h2", ["id"])
@@ -355,10 +376,28 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         // ammonia checks the schemes of `src` and `href`, not the URLs inside a `srcset`.
         .attribute_filter(|element, attribute, value| match (element, attribute) {
             ("img", "srcset") => safe_srcset(value).map(Into::into),
+            // Only the renderer's own values: no author's CSS, no markup in a data value.
+            ("img", "style") => is_aspect_ratio(value).then(|| value.into()),
+            ("img", "data-placeholder") => value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                .then(|| value.into()),
             _ => Some(value.into()),
         });
     builder
 });
+
+/// `aspect-ratio: W / H` with whole numbers, as `figure_html` writes it.
+fn is_aspect_ratio(value: &str) -> bool {
+    value
+        .strip_prefix("aspect-ratio: ")
+        .and_then(|ratio| ratio.split_once(" / "))
+        .is_some_and(|(w, h)| {
+            [w, h]
+                .iter()
+                .all(|n| !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
 
 /// A `srcset` with only the candidates whose URL `src` would allow (http, https or
 /// relative); `None` (the attribute dropped) when none is left. Candidates are split as
@@ -436,6 +475,7 @@ mod tests {
                     ("https://x.test/media/w320.jpg".into(), 320),
                     ("https://x.test/media/o.jpg".into(), 1600),
                 ],
+                placeholder: Some("3PcNNYSFeXh/d3eld0iHZoZgVwh2".into()),
             },
         )
     }
@@ -469,6 +509,23 @@ mod tests {
                 .contains("<figcaption>Override <span class=\"credit\">")
         );
         assert!(out.html.contains("loading=\"lazy\"") && out.html.contains("decoding=\"async\""));
+        assert!(
+            out.html.contains(
+                "style=\"aspect-ratio: 1600 / 900\" data-placeholder=\"3PcNNYSFeXh/d3eld0iHZoZgVwh2\""
+            ),
+            "{}",
+            out.html
+        );
+        // An author's own style or placeholder is not kept: only the renderer's.
+        let raw = render(
+            "<img src=\"x.png\" style=\"position:fixed\" data-placeholder=\"a<b\">",
+            &HashMap::new(),
+        );
+        assert!(
+            !raw.html.contains("position") && !raw.html.contains("data-placeholder"),
+            "{}",
+            raw.html
+        );
         assert!(!out.html.contains("<p><figure>"), "{}", out.html);
         assert!(out.text.contains("Stored caption"));
     }

@@ -389,6 +389,7 @@ fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure>
                     caption: view.caption,
                     credit: view.credit,
                     srcset,
+                    placeholder: view.placeholder,
                 },
             )
         })

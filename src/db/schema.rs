@@ -117,6 +117,8 @@ diesel::table! {
         owner_author_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        placeholder -> Nullable<Text>,
+        dominant_color -> Nullable<Text>,
     }
 }
 

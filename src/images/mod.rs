@@ -272,6 +272,8 @@ pub async fn ingest(
 
     let hex = hex::encode(&sha256);
     let folder = format!("images/{}/{hex}", &hex[..2]);
+    let placeholder = processed.placeholder.clone();
+    let dominant_color = processed.dominant_color.clone();
     let written = store(state, &folder, processed).await?;
     let row = ImageInsert {
         id: Uuid::now_v7(),
@@ -289,6 +291,8 @@ pub async fn ingest(
         focal_x: text.focal_x,
         focal_y: text.focal_y,
         owner_author_id,
+        placeholder: Some(placeholder),
+        dominant_color: Some(dominant_color),
     };
     let mut conn = crate::db::conn(&state.pool).await?;
     match queries::insert(&mut conn, &row).await {

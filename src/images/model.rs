@@ -28,6 +28,8 @@ pub struct Image {
     pub owner_author_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub placeholder: Option<String>,
+    pub dominant_color: Option<String>,
 }
 
 impl Image {
@@ -71,6 +73,8 @@ pub struct ImageInsert {
     pub focal_x: Option<f32>,
     pub focal_y: Option<f32>,
     pub owner_author_id: Option<Uuid>,
+    pub placeholder: Option<String>,
+    pub dominant_color: Option<String>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -140,6 +144,14 @@ pub struct ImageResponse {
     #[schema(required = true)]
     pub focal_y: Option<f32>,
     /// Resized renditions, narrowest first; none is wider than the original.
+    /// A ThumbHash of the image (base64; its aspect ratio and a blurred likeness, about
+    /// 25 bytes) to paint before the image arrives. `null` for an image uploaded before
+    /// lede made them.
+    #[schema(required = true, example = "3PcNNYSFeXh/d3eld0iHZoZgVwh2")]
+    pub placeholder: Option<String>,
+    /// The image's average colour, `#rrggbb` (`null` like `placeholder`).
+    #[schema(required = true, example = "#5a6b7c", pattern = "^#[0-9a-f]{6}$")]
+    pub dominant_color: Option<String>,
     pub variants: Vec<VariantResponse>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -170,6 +182,8 @@ impl ImageResponse {
             credit: image.credit,
             focal_x: image.focal_x,
             focal_y: image.focal_y,
+            placeholder: image.placeholder,
+            dominant_color: image.dominant_color,
             variants,
             created_at: image.created_at.into(),
             updated_at: image.updated_at.into(),

@@ -86,6 +86,10 @@ pub struct Encoded {
 pub struct Processed {
     pub original: Encoded,
     pub variants: Vec<Encoded>,
+    /// ThumbHash, base64.
+    pub placeholder: String,
+    /// The average colour, `#rrggbb`.
+    pub dominant_color: String,
 }
 
 /// The kind of image the bytes hold, whatever the upload claimed.
@@ -214,7 +218,38 @@ pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> 
         }
     };
     let variants = make_variants(&image, kind == Kind::Jpeg).map_err(corrupt)?;
-    Ok(Processed { original, variants })
+    let (placeholder, dominant_color) = placeholder(&image);
+    Ok(Processed {
+        original,
+        variants,
+        placeholder,
+        dominant_color,
+    })
+}
+
+/// A ThumbHash of the image (made from at most 100x100 pixels, as the format wants) and its
+/// average colour, alpha-weighted (transparent pixels do not darken it).
+fn placeholder(image: &DynamicImage) -> (String, String) {
+    use base64::Engine;
+    let small = image.thumbnail(100, 100).to_rgba8();
+    let hash = thumbhash::rgba_to_thumb_hash(
+        small.width() as usize,
+        small.height() as usize,
+        small.as_raw(),
+    );
+    let (mut sums, mut weight) = ([0u64; 3], 0u64);
+    for pixel in small.pixels() {
+        let alpha = u64::from(pixel[3]);
+        for (sum, channel) in sums.iter_mut().zip(&pixel.0[..3]) {
+            *sum += u64::from(*channel) * alpha;
+        }
+        weight += alpha;
+    }
+    let [r, g, b] = sums.map(|sum| sum.checked_div(weight).unwrap_or(0));
+    (
+        base64::engine::general_purpose::STANDARD.encode(hash),
+        format!("#{r:02x}{g:02x}{b:02x}"),
+    )
 }
 
 fn has_jpeg_end(bytes: &[u8]) -> bool {

@@ -825,6 +825,8 @@ async fn image_json_has_every_documented_field() {
         "focal_x",
         "focal_y",
         "updated_at",
+        "placeholder",
+        "dominant_color",
     ] {
         assert!(image.get(field).is_some(), "{field} missing: {image}");
     }
@@ -1084,4 +1086,63 @@ async fn an_image_is_found_by_the_sha256_of_its_bytes() {
             "{problem}"
         );
     }
+}
+
+#[tokio::test]
+async fn every_image_has_a_placeholder_of_its_shape_and_colour_and_figures_carry_them() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    // A wide, mostly red picture with a transparent band (which must not darken it).
+    let wide = DynamicImage::ImageRgba8(ImageBuffer::from_fn(320, 120, |_, y| {
+        if y < 20 {
+            image::Rgba([0, 0, 0, 0])
+        } else {
+            image::Rgba([220, 30, 40, 255])
+        }
+    }));
+    let image = app
+        .upload(
+            Some(&app.editor),
+            encoded(&wide, ImageFormat::Png),
+            "wide.png",
+            "image/png",
+            &[],
+        )
+        .await
+        .expect(201);
+    let hash = base64::engine::general_purpose::STANDARD
+        .decode(image["placeholder"].as_str().unwrap())
+        .unwrap();
+    let ratio = thumbhash::thumb_hash_to_approximate_aspect_ratio(&hash).unwrap();
+    assert!((ratio - 320.0 / 120.0).abs() < 0.2, "{ratio}");
+    let (w, h, rgba) = thumbhash::thumb_hash_to_rgba(&hash).unwrap();
+    assert!(w > h && rgba.len() == w * h * 4);
+    // Red, not darkened by the transparent band (the edge of the thumbnail blends a little).
+    let color = image["dominant_color"].as_str().unwrap();
+    let channel = |at: usize| i32::from_str_radix(&color[at..at + 2], 16).unwrap();
+    let near = |got: i32, want: i32| (got - want).abs() <= 6;
+    assert!(
+        color.len() == 7 && near(channel(1), 220) && near(channel(3), 30) && near(channel(5), 40),
+        "{color}"
+    );
+
+    // A figure keeps its box before the bytes arrive, with the placeholder to paint.
+    let id = image["id"].as_str().unwrap();
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Red", "author": "test-author", "status": "published",
+                "body_markdown": format!("![Red](image:{id})")}),
+        )
+        .await
+        .expect(201);
+    let html = article["body_html"].as_str().unwrap();
+    assert!(
+        html.contains(&format!(
+            "style=\"aspect-ratio: 320 / 120\" data-placeholder=\"{}\"",
+            image["placeholder"].as_str().unwrap()
+        )),
+        "{html}"
+    );
 }
