@@ -373,9 +373,11 @@ fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure>
         .into_iter()
         .map(|image| {
             let view = crate::images::model::ImageResponse::new(image, &urls);
+            // Widths only: a crop has another shape.
             let mut srcset: Vec<(String, u32)> = view
                 .variants
                 .iter()
+                .filter(|v| v.name.starts_with('w'))
                 .map(|v| (v.url.clone(), v.width))
                 .collect();
             srcset.push((view.url.clone(), view.width));

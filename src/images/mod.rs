@@ -263,9 +263,13 @@ pub async fn ingest(
         .await?;
     // The place is held by the decode itself: a client that goes away mid-upload drops
     // this request, not the work already running on its blocking thread.
+    let focus = (
+        text.focal_x.unwrap_or(process::CENTRE.0),
+        text.focal_y.unwrap_or(process::CENTRE.1),
+    );
     let processed = web::block(move || {
         let _admitted = admitted;
-        process::process(&file, limits)
+        process::process(&file, limits, focus)
     })
     .await?
     .map_err(refused)?;

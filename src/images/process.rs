@@ -179,7 +179,14 @@ pub fn inspect(bytes: &[u8], limits: Limits) -> Result<Header, ProcessError> {
 
 /// Checks, decodes and renders an upload. CPU-heavy: run it on a blocking thread, within
 /// the image budget.
-pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> {
+/// The focal point's default: the middle.
+pub const CENTRE: (f32, f32) = (0.5, 0.5);
+
+/// Named crops, cut around the focal point: `square` for avatars and thumbnails, `social`
+/// for Open Graph cards. Never enlarged: a smaller original gives a smaller crop.
+pub const CROPS: [(&str, u32, u32); 2] = [("square", 400, 400), ("social", 1200, 630)];
+
+pub fn process(bytes: &[u8], limits: Limits, focus: (f32, f32)) -> Result<Processed, ProcessError> {
     let Header { kind, .. } = inspect(bytes, limits)?;
     let corrupt = |reason: String| ProcessError::Corrupt {
         kind: kind.mime_type(),
@@ -217,7 +224,8 @@ pub fn process(bytes: &[u8], limits: Limits) -> Result<Processed, ProcessError> 
             bytes,
         }
     };
-    let variants = make_variants(&image, kind == Kind::Jpeg).map_err(corrupt)?;
+    let mut variants = make_variants(&image, kind == Kind::Jpeg).map_err(corrupt)?;
+    variants.extend(make_crops(&image, kind == Kind::Jpeg, focus).map_err(corrupt)?);
     let (placeholder, dominant_color) = placeholder(&image);
     Ok(Processed {
         original,
@@ -420,6 +428,53 @@ fn make_variants(image: &DynamicImage, prefer_jpeg: bool) -> Result<Vec<Encoded>
     Ok(variants)
 }
 
+/// The largest region of the image with the shape `aspect` (width / height) whose centre is
+/// as near the focal point (`focus`, 0 to 1 from the top left) as the edges allow: x, y,
+/// width, height.
+pub fn crop_region(
+    width: u32,
+    height: u32,
+    aspect: f64,
+    focus: (f32, f32),
+) -> (u32, u32, u32, u32) {
+    let (w, h) = (f64::from(width), f64::from(height));
+    let (rw, rh) = if w / h > aspect {
+        ((h * aspect).round().clamp(1.0, w), h)
+    } else {
+        (w, (w / aspect).round().clamp(1.0, h))
+    };
+    let x = (f64::from(focus.0.clamp(0.0, 1.0)) * w - rw / 2.0).clamp(0.0, w - rw);
+    let y = (f64::from(focus.1.clamp(0.0, 1.0)) * h - rh / 2.0).clamp(0.0, h - rh);
+    (x.round() as u32, y.round() as u32, rw as u32, rh as u32)
+}
+
+fn make_crops(
+    image: &DynamicImage,
+    prefer_jpeg: bool,
+    focus: (f32, f32),
+) -> Result<Vec<Encoded>, String> {
+    let mut crops = Vec::new();
+    for (name, width, height) in CROPS {
+        let aspect = f64::from(width) / f64::from(height);
+        let (x, y, w, h) = crop_region(image.width(), image.height(), aspect, focus);
+        let region = image.crop_imm(x, y, w, h);
+        let region = if w > width {
+            region.resize_exact(width, height, FilterType::CatmullRom)
+        } else {
+            region
+        };
+        let (kind, bytes) = encode(&region, prefer_jpeg, VARIANT_QUALITY)?;
+        crops.push(Encoded {
+            name: name.to_owned(),
+            width: region.width(),
+            height: region.height(),
+            kind,
+            bytes,
+        });
+    }
+    Ok(crops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,14 +509,27 @@ mod tests {
 
     #[test]
     fn variants_are_never_wider_than_the_original() {
-        let processed = process(&jpeg(1100, 700), LIMITS).unwrap();
+        let processed = process(&jpeg(1100, 700), LIMITS, CENTRE).unwrap();
         let widths: Vec<_> = processed.variants.iter().map(|v| v.width).collect();
-        assert_eq!(widths, [320, 640, 1024]);
+        // The widths, then the crops: a 400 square and a social card as wide as the original.
+        assert_eq!(widths, [320, 640, 1024, 400, 1100]);
+        assert_eq!(processed.variants[4].height, 578);
         assert_eq!(processed.variants[1].height, 407);
         assert_eq!(
             (processed.original.width, processed.original.height),
             (1100, 700)
         );
+    }
+
+    #[test]
+    fn crops_keep_the_focal_point_and_stay_inside() {
+        // A wide image, focus near the right edge: the square is pushed to the edge.
+        assert_eq!(crop_region(1000, 500, 1.0, (0.95, 0.5)), (500, 0, 500, 500));
+        assert_eq!(crop_region(1000, 500, 1.0, (0.6, 0.5)), (350, 0, 500, 500));
+        // A tall one, a social card around a focus near the top.
+        let (x, y, w, h) = crop_region(600, 2000, 1200.0 / 630.0, (0.5, 0.1));
+        assert_eq!((x, w), (0, 600));
+        assert!(y <= 200 && 200 <= y + h && y + h <= 2000, "{y} {h}");
     }
 
     #[test]
@@ -471,7 +539,7 @@ mod tests {
         DynamicImage::ImageRgba8(img)
             .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
             .unwrap();
-        let processed = process(&png, LIMITS).unwrap();
+        let processed = process(&png, LIMITS, CENTRE).unwrap();
         assert!(processed.variants.iter().all(|v| v.kind == Kind::Png));
     }
 
@@ -482,7 +550,7 @@ mod tests {
             max_dimension: 16_384,
         };
         assert!(matches!(
-            process(&jpeg(20, 20), small),
+            process(&jpeg(20, 20), small, CENTRE),
             Err(ProcessError::TooManyPixels { .. })
         ));
         let narrow = Limits {
@@ -490,7 +558,7 @@ mod tests {
             max_dimension: 10,
         };
         assert!(matches!(
-            process(&jpeg(20, 5), narrow),
+            process(&jpeg(20, 5), narrow, CENTRE),
             Err(ProcessError::TooWide { .. })
         ));
     }
@@ -500,7 +568,7 @@ mod tests {
         let full = jpeg(64, 64);
         let cut = &full[..full.len() / 2];
         assert!(matches!(
-            process(cut, LIMITS),
+            process(cut, LIMITS, CENTRE),
             Err(ProcessError::Corrupt { .. })
         ));
     }

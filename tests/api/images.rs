@@ -145,25 +145,25 @@ async fn every_supported_type_is_stored_with_real_variants() {
             "photo.jpg",
             jpeg(1700, 900),
             "image/jpeg",
-            ["image/jpeg"; 4],
+            ["image/jpeg"; 6],
         ),
         (
             "chart.png",
             encoded(&wide, ImageFormat::Png),
             "image/png",
-            ["image/png"; 4],
+            ["image/png"; 6],
         ),
         (
             "anim.gif",
             encoded(&wide, ImageFormat::Gif),
             "image/gif",
-            ["image/png"; 4],
+            ["image/png"; 6],
         ),
         (
             "shot.webp",
             encoded(&wide, ImageFormat::WebP),
             "image/webp",
-            ["image/png"; 4],
+            ["image/png"; 6],
         ),
     ];
     for (name, bytes, mime, variant_mimes) in cases {
@@ -206,7 +206,13 @@ async fn every_supported_type_is_stored_with_real_variants() {
             .iter()
             .map(|v| v["width"].as_u64().unwrap())
             .collect();
-        assert_eq!(widths, [320, 640, 1024, 1600], "{name}");
+        // The widths, then the crops around the (default, middle) focal point.
+        assert_eq!(widths, [320, 640, 1024, 1600, 400, 1200], "{name}");
+        let shapes: Vec<(&str, u64)> = variants[4..]
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap(), v["height"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(shapes, [("square", 400), ("social", 630)], "{name}");
         for (variant, variant_mime) in variants.iter().zip(variant_mimes) {
             let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
             assert_eq!(served.status, 200);
@@ -258,7 +264,78 @@ async fn small_images_get_no_wider_variants() {
         .iter()
         .map(|v| v["width"].as_u64().unwrap())
         .collect();
-    assert_eq!(widths, [320]);
+    // One width; the crops are as large as the picture allows (never enlarged).
+    assert_eq!(widths, [320, 300, 500]);
+    assert_eq!(image["variants"][1]["height"], 300);
+    assert_eq!(image["variants"][2]["height"], 263);
+}
+
+#[tokio::test]
+async fn crops_are_cut_around_the_focal_point() {
+    let app = TestApp::spawn().await;
+    // Grey, with a green block at the right edge's middle; `shade` makes the bytes differ.
+    let marked = |shade: u8| {
+        DynamicImage::ImageRgb8(ImageBuffer::from_fn(2000, 800, move |x, y| {
+            if x >= 1800 && (300..500).contains(&y) {
+                Rgb([0, 255, 0])
+            } else {
+                Rgb([128, 128, shade])
+            }
+        }))
+    };
+    let green = |image: &DynamicImage| {
+        image
+            .to_rgb8()
+            .pixels()
+            .filter(|p| p[1] > 200 && p[0] < 60)
+            .count()
+    };
+    for (shade, focal_x, expect_green) in [(128, "0.95", true), (129, "0.2", false)] {
+        let image = app
+            .upload(
+                Some(&app.editor),
+                encoded(&marked(shade), ImageFormat::Png),
+                &format!("marked-{focal_x}.png"),
+                "image/png",
+                &[("focal_x", focal_x), ("focal_y", "0.5"), ("alt", focal_x)],
+            )
+            .await
+            .expect(201);
+        for crop in ["square", "social"] {
+            let variant = image["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == crop)
+                .unwrap();
+            let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
+            let decoded = decode(&served.body);
+            assert_eq!(
+                (u64::from(decoded.width()), u64::from(decoded.height())),
+                (
+                    variant["width"].as_u64().unwrap(),
+                    variant["height"].as_u64().unwrap()
+                )
+            );
+            assert_eq!(green(&decoded) > 0, expect_green, "{crop} at {focal_x}");
+        }
+        // A figure's srcset offers widths only, never a crop of another shape.
+        let id = image["id"].as_str().unwrap();
+        let article = app
+            .post(
+                "/api/v1/articles",
+                Some(&app.editor),
+                &json!({"title": format!("Marked {focal_x}"), "author": "test-author",
+                    "body_markdown": format!("![x](image:{id})")}),
+            )
+            .await
+            .expect(201);
+        let html = article["body_html"].as_str().unwrap();
+        assert!(
+            !html.contains("/square.") && !html.contains("/social."),
+            "{html}"
+        );
+    }
 }
 
 #[tokio::test]
