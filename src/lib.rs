@@ -15,6 +15,7 @@ pub mod images;
 pub mod import;
 pub mod jobs;
 pub mod openapi;
+pub mod progress;
 pub mod search;
 pub mod system;
 pub mod tags;

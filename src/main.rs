@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         action: SearchAction,
     },
+    /// Work on stored images.
+    Images {
+        #[command(subcommand)]
+        action: ImagesAction,
+    },
     /// Bring content over from another system.
     Import {
         #[command(subcommand)]
@@ -53,6 +58,14 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         articles: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum ImagesAction {
+    /// Give images stored before this version what uploads get now (the named crops, the
+    /// placeholder and average colour), from their originals. Beside a running lede or
+    /// not; stopped and run again, it goes on with the images still wanting.
+    Reprocess,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +179,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 lede::demo::seed_benchmark(&state, articles).await?;
                 eprintln!(
                     "{articles} articles in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            })
+            .await
+        }
+        Command::Images {
+            action: ImagesAction::Reprocess,
+        } => {
+            long_command(config, async |url, config| {
+                let state = lede::AppState::new(lede::pool_for(&url, &config)?, &config).await?;
+                let ids = lede::images::rendition::wanting(&state).await?;
+                let started = std::time::Instant::now();
+                let mut progress = lede::progress::Progress::new(ids.len(), "images");
+                let mut failed = 0;
+                for id in &ids {
+                    if let Err(error) = lede::images::rendition::reprocess(&state, *id).await {
+                        failed += 1;
+                        eprintln!("image {id}: {error}");
+                    }
+                    progress.tick();
+                }
+                drop(progress);
+                eprintln!(
+                    "{} image(s) processed again, {failed} failed, in {:.1} s",
+                    ids.len() - failed,
                     started.elapsed().as_secs_f64()
                 );
                 Ok(())

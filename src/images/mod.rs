@@ -5,6 +5,7 @@ pub mod media;
 pub mod model;
 pub mod process;
 pub mod queries;
+pub mod rendition;
 pub mod storage;
 
 use actix_multipart::Multipart;
@@ -278,7 +279,7 @@ pub async fn ingest(
     let folder = format!("images/{}/{hex}", &hex[..2]);
     let placeholder = processed.placeholder.clone();
     let dominant_color = processed.dominant_color.clone();
-    let written = store(state, &folder, processed).await?;
+    let written = store(state, &folder, processed, focus).await?;
     let row = ImageInsert {
         id: Uuid::now_v7(),
         sha256: sha256.clone(),
@@ -460,10 +461,49 @@ impl Written {
 }
 
 /// Writes the original and the variants; on a failure removes what was written.
-async fn store(state: &AppState, folder: &str, processed: Processed) -> Result<Written, ApiError> {
+async fn store(
+    state: &AppState,
+    folder: &str,
+    processed: Processed,
+    focus: (f32, f32),
+) -> Result<Written, ApiError> {
+    let files = std::iter::once(processed.original).chain(processed.variants);
+    let mut written = store_files(state, folder, files.collect(), focus).await?;
+    let original = written.remove(0);
+    Ok(Written {
+        original,
+        variants: written,
+    })
+}
+
+/// Writes encoded files under `folder`; on a failure removes what was written. A file's key
+/// is its name (the content's folder makes it unique), except a crop's, which also names
+/// the focal point it was cut around: a moved focal point is a new file, never a changed
+/// one (media is cached forever).
+pub(crate) async fn store_files(
+    state: &AppState,
+    folder: &str,
+    files: Vec<process::Encoded>,
+    focus: (f32, f32),
+) -> Result<Vec<StoredVariant>, ApiError> {
     let mut written: Vec<StoredVariant> = Vec::new();
-    for encoded in std::iter::once(processed.original).chain(processed.variants) {
-        let key = format!("{folder}/{}.{}", encoded.name, encoded.kind.extension());
+    for encoded in files {
+        let tag = match process::CROPS
+            .iter()
+            .any(|(name, ..)| *name == encoded.name)
+        {
+            true => format!(
+                "-{}-{}",
+                (focus.0 * 1000.0).round() as u32,
+                (focus.1 * 1000.0).round() as u32
+            ),
+            false => String::new(),
+        };
+        let key = format!(
+            "{folder}/{}{tag}.{}",
+            encoded.name,
+            encoded.kind.extension()
+        );
         let stored = StoredVariant {
             name: encoded.name,
             width: encoded.width,
@@ -479,11 +519,7 @@ async fn store(state: &AppState, folder: &str, processed: Processed) -> Result<W
         }
         written.push(stored);
     }
-    let original = written.remove(0);
-    Ok(Written {
-        original,
-        variants: written,
-    })
+    Ok(written)
 }
 
 /// Authors may change only the images they uploaded.
@@ -537,6 +573,7 @@ async fn update_image(
             .focal_y
             .map(|v| v.and_then(|y| focal(&mut checks, "focal_y", Some(&y.to_string())))),
         updated_at: Some(chrono::Utc::now()),
+        ..ImageUpdate::default()
     };
     checks.finish()?;
     let id = *id;
@@ -556,9 +593,15 @@ async fn update_image(
             if shown_in_figures {
                 crate::articles::refresh_figures(conn, id).await?;
             }
-            Ok(image)
+            let moved = (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y);
+            Ok((image, moved))
         })
         .await?;
+    // The crops are cut again around the new focal point before the answer shows them.
+    let image = match image {
+        (_, true) => rendition::reprocess(&state, id).await?,
+        (image, false) => image,
+    };
     fresh(&ImageResponse::new(image, &urls))
 }
 

@@ -80,6 +80,10 @@ pub struct ImageInsert {
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = images)]
 pub struct ImageUpdate {
+    /// Renditions made again (`images::rendition`).
+    pub variants: Option<serde_json::Value>,
+    pub placeholder: Option<Option<String>>,
+    pub dominant_color: Option<Option<String>>,
     pub alt: Option<Option<String>>,
     pub caption: Option<Option<String>>,
     pub credit: Option<Option<String>>,

@@ -96,51 +96,6 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Shows how far a run is: a bar on a terminal, a line per 100 items otherwise.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    total: usize,
-    done: usize,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} posts ({per_sec}, {eta} left)",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress {
-            bar,
-            total,
-            done: 0,
-        }
-    }
-
-    fn tick(&mut self) {
-        self.done += 1;
-        match &self.bar {
-            Some(bar) => bar.inc(1),
-            None if self.done.is_multiple_of(100) || self.done == self.total => {
-                eprintln!("{}/{} posts", self.done, self.total);
-            }
-            None => {}
-        }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 /// Reads and checks the whole file (nothing is written when it is broken).
 pub fn read(file: &Path) -> anyhow::Result<wxr::Export> {
     let bytes =
@@ -174,7 +129,7 @@ pub async fn wordpress(
         people.tag(&mut conn, term, &mut summary).await;
     }
     let mut images = Images::new(state, options, attachments, export.base_url)?;
-    let mut progress = Progress::new(posts.len());
+    let mut progress = crate::progress::Progress::new(posts.len(), "posts");
     for item in &posts {
         import_post(
             state,

@@ -1,0 +1,98 @@
+//! Making an image's renditions again from its stored original: when its focal point moves
+//! (the crops are cut anew around it) and for images stored before lede made crops and
+//! placeholders (`lede images reprocess`). The same processing as an upload, bounded by the
+//! same budget.
+use actix_web::web;
+use uuid::Uuid;
+
+use super::model::{Image, ImageUpdate};
+use super::process::{self, CENTRE};
+use super::{queries, storage};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Images that lack what uploads get now (a placeholder or the named crops), oldest first.
+pub async fn wanting(state: &AppState) -> Result<Vec<Uuid>, ApiError> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    Ok(crate::db::schema::images::table
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "placeholder IS NULL OR NOT variants @> '[{\"name\": \"square\"}]'",
+        ))
+        .order(crate::db::schema::images::id)
+        .select(crate::db::schema::images::id)
+        .load(&mut conn)
+        .await?)
+}
+
+/// Makes the image's variants, crops and placeholder again from its original, and keeps
+/// them unless its focal point moved meanwhile (that move makes its own). Files no longer
+/// used are removed; articles showing it are rendered again. The image as it now is.
+pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no image with id `{id}`"));
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let image = queries::find(&mut conn, id).await?.ok_or_else(not_found)?;
+    drop(conn);
+    let original = state
+        .storage
+        .get(&image.storage_key, None)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("the original of image {id} is missing")))?;
+    let bytes = storage::read_all(original).await?.to_vec();
+    let focus = (
+        image.focal_x.unwrap_or(CENTRE.0),
+        image.focal_y.unwrap_or(CENTRE.1),
+    );
+    let (width, height) = (image.width.max(1) as u32, image.height.max(1) as u32);
+    let admitted = state.image_budget.admit(width, height).await?;
+    let limits = state.image_limits;
+    let processed = web::block(move || {
+        let _admitted = admitted;
+        process::process(&bytes, limits, focus)
+    })
+    .await?
+    .map_err(|e| ApiError::Internal(format!("image {id} cannot be processed again: {e}")))?;
+    let folder = image
+        .storage_key
+        .rsplit_once('/')
+        .map_or("", |(folder, _)| folder)
+        .to_owned();
+    let variants = super::store_files(state, &folder, processed.variants, focus).await?;
+    let update = ImageUpdate {
+        variants: Some(
+            serde_json::to_value(&variants).map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
+        placeholder: Some(Some(processed.placeholder)),
+        dominant_color: Some(Some(processed.dominant_color)),
+        updated_at: Some(chrono::Utc::now()),
+        ..ImageUpdate::default()
+    };
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let (kept, current) = {
+        use diesel_async::AsyncConnection;
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            let current = queries::lock(conn, id).await?.ok_or_else(not_found)?;
+            if (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y) {
+                return Ok((false, current));
+            }
+            let updated = queries::update(conn, id, &update).await?;
+            crate::articles::refresh_figures(conn, id).await?;
+            Ok((true, updated))
+        })
+        .await?
+    };
+    // What neither the image before nor the image now uses: the crops of an old focal
+    // point, or this run's when another run won.
+    let now_used = current.storage_keys();
+    let before: Vec<String> = match kept {
+        true => image.storage_keys(),
+        false => variants.into_iter().map(|v| v.key).collect(),
+    };
+    let unused: Vec<String> = before
+        .into_iter()
+        .filter(|key| !now_used.contains(key))
+        .collect();
+    state.storage.delete(&unused).await;
+    Ok(current)
+}
