@@ -195,7 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut progress = lede::progress::Progress::new(ids.len(), "images");
                 let mut failed = 0;
                 for id in &ids {
-                    if let Err(error) = lede::images::rendition::reprocess(&state, *id).await {
+                    if let Err(error) = lede::images::rendition::complete(&state, *id).await {
                         failed += 1;
                         eprintln!("image {id}: {error}");
                     }

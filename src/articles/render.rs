@@ -30,6 +30,8 @@ pub struct Figure {
     pub srcset: Vec<(String, u32)>,
     /// The image's ThumbHash (base64), for a front-end to paint first.
     pub placeholder: Option<String>,
+    /// Modern formats a browser picks before the `<img>`: `(mime type, srcset)`.
+    pub sources: Vec<(String, Vec<(String, u32)>)>,
 }
 
 /// One entry of the table of contents.
@@ -261,11 +263,12 @@ fn unique_anchor(heading: &str, seen: &mut HashMap<String, usize>) -> String {
 
 fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) -> String {
     let url = |url: &str| escape(&url.replace(MEDIA_PLACEHOLDER, marker));
-    let srcset: Vec<String> = figure
-        .srcset
-        .iter()
-        .map(|(u, width)| format!("{} {width}w", url(u)))
-        .collect();
+    let srcset_of = |set: &[(String, u32)]| {
+        set.iter()
+            .map(|(u, width)| format!("{} {width}w", url(u)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     // The box keeps its shape before the bytes arrive (no layout shift), painted with the
     // placeholder by a front-end that reads `data-placeholder`.
     let placeholder = figure
@@ -273,16 +276,30 @@ fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) 
         .as_deref()
         .map(|p| format!(" data-placeholder=\"{}\"", escape(p)))
         .unwrap_or_default();
-    let mut html = format!(
-        "<figure><img src=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\" style=\"aspect-ratio: {} / {}\"{placeholder}>",
+    let mut html = String::from("<figure>");
+    if !figure.sources.is_empty() {
+        html.push_str("<picture>");
+        for (mime, set) in &figure.sources {
+            html.push_str(&format!(
+                "<source type=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\">",
+                escape(mime),
+                srcset_of(set)
+            ));
+        }
+    }
+    html.push_str(&format!(
+        "<img src=\"{}\" srcset=\"{}\" sizes=\"{FIGURE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\" style=\"aspect-ratio: {} / {}\"{placeholder}>",
         url(&figure.url),
-        srcset.join(", "),
+        srcset_of(&figure.srcset),
         figure.width,
         figure.height,
         escape(alt),
         figure.width,
         figure.height,
-    );
+    ));
+    if !figure.sources.is_empty() {
+        html.push_str("</picture>");
+    }
     let caption = caption.filter(|c| !c.trim().is_empty());
     let credit = figure.credit.as_deref().filter(|c| !c.trim().is_empty());
     if caption.is_some() || credit.is_some() {
@@ -346,7 +363,8 @@ pub fn excerpt(text: &str) -> String {
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::default();
     builder
-        .add_tags(["figure", "figcaption"])
+        .add_tags(["figure", "figcaption", "picture", "source"])
+        .add_tag_attributes("source", ["type", "srcset", "sizes"])
         .add_tag_attributes(
             "img",
             [
@@ -375,7 +393,10 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .link_rel(Some("noopener noreferrer"))
         // ammonia checks the schemes of `src` and `href`, not the URLs inside a `srcset`.
         .attribute_filter(|element, attribute, value| match (element, attribute) {
-            ("img", "srcset") => safe_srcset(value).map(Into::into),
+            ("img" | "source", "srcset") => safe_srcset(value).map(Into::into),
+            ("source", "type") => {
+                matches!(value, "image/webp" | "image/avif").then(|| value.into())
+            }
             // Only the renderer's own values: no author's CSS, no markup in a data value.
             ("img", "style") => is_aspect_ratio(value).then(|| value.into()),
             ("img", "data-placeholder") => value
@@ -476,6 +497,10 @@ mod tests {
                     ("https://x.test/media/o.jpg".into(), 1600),
                 ],
                 placeholder: Some("3PcNNYSFeXh/d3eld0iHZoZgVwh2".into()),
+                sources: vec![(
+                    "image/webp".into(),
+                    vec![("https://x.test/media/w320.webp".into(), 320)],
+                )],
             },
         )
     }
@@ -489,7 +514,7 @@ mod tests {
         let out = render(&md, &figures);
         assert!(
             out.html
-                .contains("<figure><img src=\"https://x.test/media/o.jpg\""),
+                .contains("<figure><picture><source type=\"image/webp\" srcset=\"https://x.test/media/w320.webp 320w\" sizes=\"(max-width: 800px) 100vw, 800px\"><img src=\"https://x.test/media/o.jpg\""),
             "{}",
             out.html
         );

@@ -373,13 +373,21 @@ fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure>
         .into_iter()
         .map(|image| {
             let view = crate::images::model::ImageResponse::new(image, &urls);
-            // Widths only: a crop has another shape.
-            let mut srcset: Vec<(String, u32)> = view
-                .variants
-                .iter()
-                .filter(|v| v.name.starts_with('w'))
-                .map(|v| (v.url.clone(), v.width))
-                .collect();
+            // Widths only (a crop has another shape); the modern format as a source.
+            let widths = |modern: bool| -> Vec<(String, u32)> {
+                view.variants
+                    .iter()
+                    .filter(|v| v.name.starts_with('w'))
+                    .filter(|v| (v.mime_type == crate::images::rendition::MODERN) == modern)
+                    .map(|v| (v.url.clone(), v.width))
+                    .collect()
+            };
+            let modern = widths(true);
+            let sources = match modern.is_empty() {
+                true => Vec::new(),
+                false => vec![(crate::images::rendition::MODERN.to_owned(), modern)],
+            };
+            let mut srcset = widths(false);
             srcset.push((view.url.clone(), view.width));
             (
                 view.id,
@@ -392,6 +400,7 @@ fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure>
                     credit: view.credit,
                     srcset,
                     placeholder: view.placeholder,
+                    sources,
                 },
             )
         })

@@ -300,7 +300,15 @@ pub async fn ingest(
         dominant_color: Some(dominant_color),
     };
     let mut conn = crate::db::conn(&state.pool).await?;
-    match queries::insert(&mut conn, &row).await {
+    // The slow encodes (WebP) are a job: the upload is answered without waiting for them.
+    let inserted = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let image = queries::insert(conn, &row).await?;
+            crate::jobs::schedule_renditions(conn, image.id).await?;
+            Ok(image)
+        })
+        .await;
+    match inserted {
         Ok(image) => Ok((image, true)),
         // The same bytes arrived at the same moment: the files are identical (their keys
         // come from the content), so keep them and answer with the image that won.

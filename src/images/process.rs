@@ -186,13 +186,14 @@ pub const CENTRE: (f32, f32) = (0.5, 0.5);
 /// for Open Graph cards. Never enlarged: a smaller original gives a smaller crop.
 pub const CROPS: [(&str, u32, u32); 2] = [("square", 400, 400), ("social", 1200, 630)];
 
-pub fn process(bytes: &[u8], limits: Limits, focus: (f32, f32)) -> Result<Processed, ProcessError> {
+/// Decodes within the limits (the decoder's allocations bounded by the pixel limit), turned
+/// as its orientation says.
+fn decode(bytes: &[u8], limits: Limits) -> Result<(Kind, DynamicImage, Orientation), ProcessError> {
     let Header { kind, .. } = inspect(bytes, limits)?;
     let corrupt = |reason: String| ProcessError::Corrupt {
         kind: kind.mime_type(),
         reason,
     };
-
     let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_dimension);
@@ -203,6 +204,81 @@ pub fn process(bytes: &[u8], limits: Limits, focus: (f32, f32)) -> Result<Proces
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(e.to_string()))?;
     image.apply_orientation(orientation);
+    Ok((kind, image, orientation))
+}
+
+/// WebP quality (libwebp's 0 to 100): about JPEG 82's look at two thirds of its bytes on the
+/// demo photos (see the note of issue 16).
+const WEBP_QUALITY: f32 = 75.0;
+
+/// The image in WebP, lossy: every width (the original's too) and the named crops around
+/// `focus`, named as the original-format ones are. libwebp is built from its bundled source
+/// by `libwebp-sys` (the `image` crate writes lossless WebP only, several times larger).
+pub fn webp_renditions(
+    bytes: &[u8],
+    limits: Limits,
+    focus: (f32, f32),
+) -> Result<Vec<Encoded>, ProcessError> {
+    let (kind, image, _) = decode(bytes, limits)?;
+    let corrupt = |reason: String| ProcessError::Corrupt {
+        kind: kind.mime_type(),
+        reason,
+    };
+    let mut out = Vec::new();
+    let mut widths: Vec<u32> = VARIANT_WIDTHS
+        .iter()
+        .copied()
+        .filter(|w| *w < image.width())
+        .collect();
+    widths.push(image.width());
+    for width in widths {
+        let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
+            / u64::from(image.width()))
+        .max(1) as u32;
+        let resized = match width == image.width() {
+            true => image.clone(),
+            false => image.resize_exact(width, height, FilterType::CatmullRom),
+        };
+        out.push(Encoded {
+            name: format!("w{width}"),
+            width,
+            height: resized.height(),
+            kind: Kind::Webp,
+            bytes: webp(&resized).map_err(corrupt)?,
+        });
+    }
+    for (name, region) in cut_crops(&image, focus) {
+        out.push(Encoded {
+            name: name.to_owned(),
+            width: region.width(),
+            height: region.height(),
+            kind: Kind::Webp,
+            bytes: webp(&region).map_err(corrupt)?,
+        });
+    }
+    Ok(out)
+}
+
+fn webp(image: &DynamicImage) -> Result<Vec<u8>, String> {
+    let (width, height) = (image.width(), image.height());
+    let encoded = if image.color().has_alpha() {
+        let rgba = image.to_rgba8();
+        webp::Encoder::from_rgba(rgba.as_raw(), width, height).encode_simple(false, WEBP_QUALITY)
+    } else {
+        let rgb = image.to_rgb8();
+        webp::Encoder::from_rgb(rgb.as_raw(), width, height).encode_simple(false, WEBP_QUALITY)
+    };
+    encoded
+        .map(|memory| memory.to_vec())
+        .map_err(|e| format!("WebP: {e:?}"))
+}
+
+pub fn process(bytes: &[u8], limits: Limits, focus: (f32, f32)) -> Result<Processed, ProcessError> {
+    let (kind, image, orientation) = decode(bytes, limits)?;
+    let corrupt = |reason: String| ProcessError::Corrupt {
+        kind: kind.mime_type(),
+        reason,
+    };
 
     let original = if orientation == Orientation::NoTransforms {
         Encoded {
@@ -448,31 +524,41 @@ pub fn crop_region(
     (x.round() as u32, y.round() as u32, rw as u32, rh as u32)
 }
 
+/// The named crops of the image, cut around `focus` and never enlarged.
+fn cut_crops(image: &DynamicImage, focus: (f32, f32)) -> Vec<(&'static str, DynamicImage)> {
+    CROPS
+        .iter()
+        .map(|&(name, width, height)| {
+            let aspect = f64::from(width) / f64::from(height);
+            let (x, y, w, h) = crop_region(image.width(), image.height(), aspect, focus);
+            let region = image.crop_imm(x, y, w, h);
+            let region = match w > width {
+                true => region.resize_exact(width, height, FilterType::CatmullRom),
+                false => region,
+            };
+            (name, region)
+        })
+        .collect()
+}
+
 fn make_crops(
     image: &DynamicImage,
     prefer_jpeg: bool,
     focus: (f32, f32),
 ) -> Result<Vec<Encoded>, String> {
-    let mut crops = Vec::new();
-    for (name, width, height) in CROPS {
-        let aspect = f64::from(width) / f64::from(height);
-        let (x, y, w, h) = crop_region(image.width(), image.height(), aspect, focus);
-        let region = image.crop_imm(x, y, w, h);
-        let region = if w > width {
-            region.resize_exact(width, height, FilterType::CatmullRom)
-        } else {
-            region
-        };
-        let (kind, bytes) = encode(&region, prefer_jpeg, VARIANT_QUALITY)?;
-        crops.push(Encoded {
-            name: name.to_owned(),
-            width: region.width(),
-            height: region.height(),
-            kind,
-            bytes,
-        });
-    }
-    Ok(crops)
+    cut_crops(image, focus)
+        .into_iter()
+        .map(|(name, region)| {
+            let (kind, bytes) = encode(&region, prefer_jpeg, VARIANT_QUALITY)?;
+            Ok(Encoded {
+                name: name.to_owned(),
+                width: region.width(),
+                height: region.height(),
+                kind,
+                bytes,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

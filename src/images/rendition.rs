@@ -11,14 +11,87 @@ use super::{queries, storage};
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Images that lack what uploads get now (a placeholder or the named crops), oldest first.
+/// Adds the image's WebP renditions (every width and the crops) to its variants, once its
+/// upload was answered: run by a job (`jobs::schedule_renditions`), in its transaction.
+/// Nothing when the image is gone. Articles showing it are rendered again with a
+/// `<picture>` source, and the change is announced (`image.updated`).
+pub async fn modern(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    let Some(image) = queries::lock(conn, id).await? else {
+        return Ok(());
+    };
+    let original = state
+        .storage
+        .get(&image.storage_key, None)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("the original of image {id} is missing")))?;
+    let bytes = storage::read_all(original).await?.to_vec();
+    let focus = (
+        image.focal_x.unwrap_or(CENTRE.0),
+        image.focal_y.unwrap_or(CENTRE.1),
+    );
+    let (width, height) = (image.width.max(1) as u32, image.height.max(1) as u32);
+    let admitted = state.image_budget.admit(width, height).await?;
+    let limits = state.image_limits;
+    let encoded = web::block(move || {
+        let _admitted = admitted;
+        process::webp_renditions(&bytes, limits, focus)
+    })
+    .await?
+    .map_err(|e| ApiError::Internal(format!("image {id}: {e}")))?;
+    let written = super::store_files(state, &folder_of(&image), encoded, focus).await?;
+    let mut variants: Vec<_> = image
+        .stored_variants()
+        .into_iter()
+        .filter(|v| v.mime_type != MODERN)
+        .collect();
+    variants.extend(written);
+    let update = ImageUpdate {
+        variants: Some(
+            serde_json::to_value(&variants).map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
+        updated_at: Some(chrono::Utc::now()),
+        ..ImageUpdate::default()
+    };
+    queries::update(conn, id, &update).await?;
+    crate::articles::refresh_figures(conn, id).await
+}
+
+/// The modern format made after the upload is answered.
+pub const MODERN: &str = "image/webp";
+
+fn folder_of(image: &Image) -> String {
+    image
+        .storage_key
+        .rsplit_once('/')
+        .map_or("", |(folder, _)| folder)
+        .to_owned()
+}
+
+/// Everything an upload gets, made again now (for `lede images reprocess`, which runs
+/// where no job runner may be): `reprocess`, then the WebP renditions at once. The job
+/// `reprocess` leaves finds them made and makes them again, which changes nothing.
+pub async fn complete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    use diesel_async::AsyncConnection;
+    reprocess(state, id).await?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| modern(state, conn, id).await)
+        .await
+}
+
+/// Images that lack what uploads get now (a placeholder, the named crops or the WebP
+/// renditions), oldest first.
 pub async fn wanting(state: &AppState) -> Result<Vec<Uuid>, ApiError> {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     let mut conn = crate::db::conn(&state.pool).await?;
     Ok(crate::db::schema::images::table
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "placeholder IS NULL OR NOT variants @> '[{\"name\": \"square\"}]'",
+            "placeholder IS NULL OR NOT variants @> '[{\"name\": \"square\"}]' \
+             OR NOT variants @> '[{\"mime_type\": \"image/webp\", \"name\": \"square\"}]'",
         ))
         .order(crate::db::schema::images::id)
         .select(crate::db::schema::images::id)
@@ -53,12 +126,7 @@ pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
     })
     .await?
     .map_err(|e| ApiError::Internal(format!("image {id} cannot be processed again: {e}")))?;
-    let folder = image
-        .storage_key
-        .rsplit_once('/')
-        .map_or("", |(folder, _)| folder)
-        .to_owned();
-    let variants = super::store_files(state, &folder, processed.variants, focus).await?;
+    let variants = super::store_files(state, &folder_of(&image), processed.variants, focus).await?;
     let update = ImageUpdate {
         variants: Some(
             serde_json::to_value(&variants).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -78,6 +146,8 @@ pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
             }
             let updated = queries::update(conn, id, &update).await?;
             crate::articles::refresh_figures(conn, id).await?;
+            // The WebP renditions are made again too, around the new focal point.
+            crate::jobs::schedule_renditions(conn, id).await?;
             Ok((true, updated))
         })
         .await?

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 const LEASE: &str = "5 minutes";
 /// The kinds this version runs (a job of a kind it does not know is left to a node that
 /// does, during a rolling deploy).
-const KINDS: &[&str] = &["prune", "publication"];
+const KINDS: &[&str] = &["prune", "publication", "renditions"];
 /// How often an idle node looks for due jobs.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -79,6 +79,7 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
             match job.kind.as_str() {
                 "prune" => prune(conn).await?,
                 "publication" => publication(conn, &job.payload).await?,
+                "renditions" => renditions(state, conn, &job.payload).await?,
                 other => return Err(ApiError::Internal(format!("unknown job kind `{other}`"))),
             }
             let done = diesel::sql_query(
@@ -161,6 +162,41 @@ pub async fn schedule_publication(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Renditions {
+    image_id: uuid::Uuid,
+}
+
+/// Makes the job that encodes an image's WebP renditions (in the caller's transaction; one
+/// waiting job per image).
+pub async fn schedule_renditions(
+    conn: &mut AsyncPgConnection,
+    image_id: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let payload = serde_json::to_value(Renditions { image_id })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, run_at) SELECT 'renditions', $1, now() \
+         WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'renditions' AND done_at IS NULL \
+                           AND locked_until IS NULL AND payload = $1)",
+    )
+    .bind::<diesel::sql_types::Jsonb, _>(&payload)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An image's slow encodes, after its upload was answered.
+async fn renditions(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    payload: &serde_json::Value,
+) -> Result<(), ApiError> {
+    let job: Renditions = serde_json::from_value(payload.clone())
+        .map_err(|e| ApiError::Internal(format!("a renditions job's payload: {e}")))?;
+    crate::images::rendition::modern(state, conn, job.image_id).await
 }
 
 /// A scheduled article's instant has come.

@@ -395,10 +395,12 @@ async fn reprocess_gives_older_images_what_uploads_get_now() {
         .await
         .expect(201);
     let id = image["id"].as_str().unwrap();
+    app.wait_for_renditions(id).await;
     // As a previous version stored it: widths only, no placeholder.
     app.exec(&format!(
         "UPDATE images SET placeholder = NULL, dominant_color = NULL, \
-         variants = (SELECT jsonb_agg(v) FROM jsonb_array_elements(variants) v WHERE v->>'name' LIKE 'w%') \
+         variants = (SELECT jsonb_agg(v) FROM jsonb_array_elements(variants) v \
+                     WHERE v->>'name' LIKE 'w%' AND v->>'mime_type' = 'image/jpeg') \
          WHERE id = '{id}'"
     ))
     .await;
@@ -426,7 +428,21 @@ async fn reprocess_gives_older_images_what_uploads_get_now() {
         .await
         .expect(200);
     assert_eq!(now["placeholder"], image["placeholder"], "{now}");
-    assert_eq!(now["variants"], image["variants"]);
+    let of = |mime: &str| -> Vec<Value> {
+        now["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["mime_type"] == mime)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(json!(of("image/jpeg")), image["variants"]);
+    let webp: Vec<String> = of("image/webp")
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(webp, ["w320", "w640", "w900", "square", "social"], "{now}");
     // Nothing is left to do: a second run does nothing.
     let again = reprocess();
     assert!(String::from_utf8_lossy(&again.stderr).contains("0 image(s) processed again"));
@@ -929,7 +945,16 @@ async fn deleting_removes_files_unless_the_image_is_an_avatar() {
         .expect(200);
     assert_eq!(author["avatar"]["id"], id);
     assert_eq!(author["avatar"]["url"], image["url"]);
-    assert_eq!(author["avatar"]["variants"], image["variants"]);
+    // (Its WebP renditions may have joined the variants since the upload answered.)
+    let jpeg_variants: Vec<&Value> = author["avatar"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["mime_type"] == "image/jpeg")
+        .collect();
+    assert_eq!(json!(jpeg_variants), image["variants"]);
+    // The square crop is there for a round avatar.
+    assert!(jpeg_variants.iter().any(|v| v["name"] == "square"));
     let listed = app.get("/api/v1/authors", None).await.expect(200);
     assert_eq!(listed["data"][0]["avatar"]["alt"], "Portrait");
     let missing = app
@@ -1316,4 +1341,92 @@ async fn every_image_has_a_placeholder_of_its_shape_and_colour_and_figures_carry
         )),
         "{html}"
     );
+}
+
+/// WebP renditions are made after the upload is answered, and figures pick them up.
+#[tokio::test]
+async fn webp_renditions_follow_the_upload_and_figures_offer_them() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(1100, 700),
+            "photo.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    // Answered before the slow encodes: no WebP yet.
+    let has_webp = |image: &Value| {
+        image["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["mime_type"] == "image/webp")
+    };
+    assert!(!has_webp(&image), "{image}");
+    let id = image["id"].as_str().unwrap();
+    let article = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Photo", "author": "test-author", "status": "published",
+                "body_markdown": format!("![A photo](image:{id})")}),
+        )
+        .await
+        .expect(201);
+    let slug = article["slug"].as_str().unwrap().to_owned();
+    // The job adds them; the article already showing the image is rendered again.
+    let mut html = String::new();
+    for _ in 0..300 {
+        let read = app
+            .get(&format!("/api/v1/articles/{slug}"), None)
+            .await
+            .expect(200);
+        html = read["body_html"].as_str().unwrap().to_owned();
+        if html.contains("<source type=\"image/webp\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        html.contains("<picture><source type=\"image/webp\" srcset=\""),
+        "{html}"
+    );
+    let now = app
+        .get(&format!("/api/v1/images/{id}"), None)
+        .await
+        .expect(200);
+    let webp: Vec<&Value> = now["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["mime_type"] == "image/webp")
+        .collect();
+    let names: Vec<&str> = webp.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["w320", "w640", "w1024", "w1100", "square", "social"]
+    );
+    for variant in webp {
+        let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
+        assert_eq!(served.header("content-type"), Some("image/webp"));
+        let decoded = image::load_from_memory_with_format(&served.body, ImageFormat::WebP).unwrap();
+        assert_eq!(
+            (u64::from(decoded.width()), u64::from(decoded.height())),
+            (
+                variant["width"].as_u64().unwrap(),
+                variant["height"].as_u64().unwrap()
+            ),
+            "{}",
+            variant["name"]
+        );
+        let name = variant["name"].as_str().unwrap();
+        // Widths are offered in the figure's WebP source; crops are not.
+        assert_eq!(
+            html.contains(variant["url"].as_str().unwrap()),
+            name.starts_with('w')
+        );
+    }
 }
