@@ -496,15 +496,12 @@ pub(crate) async fn store_files(
 ) -> Result<Vec<StoredVariant>, ApiError> {
     let mut written: Vec<StoredVariant> = Vec::new();
     for encoded in files {
+        // The focal point exactly (its bits): two points never share a crop's file.
         let tag = match process::CROPS
             .iter()
             .any(|(name, ..)| *name == encoded.name)
         {
-            true => format!(
-                "-{}-{}",
-                (focus.0 * 1000.0).round() as u32,
-                (focus.1 * 1000.0).round() as u32
-            ),
+            true => format!("-{:08x}{:08x}", focus.0.to_bits(), focus.1.to_bits()),
             false => String::new(),
         };
         let key = format!(

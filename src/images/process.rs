@@ -207,6 +207,8 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<(Kind, DynamicImage, Orientati
     Ok((kind, image, orientation))
 }
 
+const WEBP_MAX: u32 = 16_383;
+
 /// WebP quality (libwebp's 0 to 100; 75 is its own default). Not yet tuned against the JPEG
 /// variants on real photos (the demo's are smooth gradients, where WebP is a tenth).
 const WEBP_QUALITY: f32 = 75.0;
@@ -230,7 +232,10 @@ pub fn webp_renditions(
         .copied()
         .filter(|w| *w < image.width())
         .collect();
-    widths.push(image.width());
+    // WebP holds at most 16,383 pixels a side.
+    if image.width() <= WEBP_MAX && image.height() <= WEBP_MAX {
+        widths.push(image.width());
+    }
     for width in widths {
         let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
             / u64::from(image.width()))

@@ -126,7 +126,16 @@ pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
     })
     .await?
     .map_err(|e| ApiError::Internal(format!("image {id} cannot be processed again: {e}")))?;
-    let variants = super::store_files(state, &folder_of(&image), processed.variants, focus).await?;
+    let mut variants =
+        super::store_files(state, &folder_of(&image), processed.variants, focus).await?;
+    // The WebP widths do not depend on the focal point: kept (pages cached with them go on
+    // working); the job this schedules makes the WebP crops again.
+    variants.extend(
+        image
+            .stored_variants()
+            .into_iter()
+            .filter(|v| v.mime_type == MODERN && v.name.starts_with('w')),
+    );
     let update = ImageUpdate {
         variants: Some(
             serde_json::to_value(&variants).map_err(|e| ApiError::Internal(e.to_string()))?,

@@ -395,7 +395,6 @@ async fn reprocess_gives_older_images_what_uploads_get_now() {
         .await
         .expect(201);
     let id = image["id"].as_str().unwrap();
-    app.wait_for_renditions(id).await;
     // As a previous version stored it: widths only, no placeholder.
     app.exec(&format!(
         "UPDATE images SET placeholder = NULL, dominant_color = NULL, \
@@ -1348,7 +1347,7 @@ async fn every_image_has_a_placeholder_of_its_shape_and_colour_and_figures_carry
 async fn webp_renditions_follow_the_upload_and_figures_offer_them() {
     let app = TestApp::spawn().await;
     let image = app
-        .upload(
+        .upload_unwaited(
             Some(&app.editor),
             jpeg(1100, 700),
             "photo.jpg",

@@ -33,8 +33,6 @@ async fn article_with_figure(app: &TestApp, title: &str) -> String {
         image.expect(201)
     };
     let id = image["id"].as_str().unwrap();
-    // Its renditions change what articles show: made before the article is read.
-    app.wait_for_renditions(id).await;
     app.post(
         "/api/v1/articles",
         Some(&app.editor),

@@ -308,8 +308,29 @@ impl TestApp {
     }
 
     /// Uploads `bytes` as the form field `file` with a filename and declared type that the
-    /// server must ignore, plus text fields.
+    /// server must ignore, plus text fields; a new image's answer comes back once its
+    /// WebP renditions are made too (a job that changes the image and what embeds it: tests
+    /// that read ETags or count changes must not race it).
     pub async fn upload(
+        &self,
+        token: Option<&str>,
+        bytes: Vec<u8>,
+        filename: &str,
+        declared: &str,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let reply = self
+            .upload_unwaited(token, bytes, filename, declared, fields)
+            .await;
+        if reply.status == 201 {
+            let id = reply.json()["id"].as_str().unwrap_or_default().to_owned();
+            self.wait_for_renditions(&id).await;
+        }
+        reply
+    }
+
+    /// `upload`, answered as soon as the server answers.
+    pub async fn upload_unwaited(
         &self,
         token: Option<&str>,
         bytes: Vec<u8>,
