@@ -208,6 +208,8 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<(Kind, DynamicImage, Orientati
 }
 
 const WEBP_MAX: u32 = 16_383;
+/// The widest original that also gets a WebP of its own width.
+const WEBP_ORIGINAL_MAX: u32 = 2_560;
 
 /// WebP quality (libwebp's 0 to 100; 75 is its own default). Not yet tuned against the JPEG
 /// variants on real photos (the demo's are smooth gradients, where WebP is a tenth).
@@ -232,8 +234,9 @@ pub fn webp_renditions(
         .copied()
         .filter(|w| *w < image.width())
         .collect();
-    // WebP holds at most 16,383 pixels a side.
-    if image.width() <= WEBP_MAX && image.height() <= WEBP_MAX {
+    // The original's own width too, up to a size a page shows (a 7000 px WebP would cost
+    // seconds of a core per upload for no reader); WebP holds at most 16,383 px a side.
+    if image.width() <= WEBP_ORIGINAL_MAX && image.height() <= WEBP_MAX {
         widths.push(image.width());
     }
     for width in widths {
