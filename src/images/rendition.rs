@@ -23,25 +23,7 @@ pub async fn modern(
     let Some(image) = queries::lock(conn, id).await? else {
         return Ok(());
     };
-    let original = state
-        .storage
-        .get(&image.storage_key, None)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("the original of image {id} is missing")))?;
-    let bytes = storage::read_all(original).await?.to_vec();
-    let focus = (
-        image.focal_x.unwrap_or(CENTRE.0),
-        image.focal_y.unwrap_or(CENTRE.1),
-    );
-    let (width, height) = (image.width.max(1) as u32, image.height.max(1) as u32);
-    let admitted = state.image_budget.admit(width, height).await?;
-    let limits = state.image_limits;
-    let encoded = web::block(move || {
-        let _admitted = admitted;
-        process::webp_renditions(&bytes, limits, focus)
-    })
-    .await?
-    .map_err(|e| ApiError::Internal(format!("image {id}: {e}")))?;
+    let (encoded, focus) = from_original(state, &image, process::webp_renditions).await?;
     let written = super::store_files(state, &folder_of(&image), encoded, focus).await?;
     let mut variants: Vec<_> = image
         .stored_variants()
@@ -58,6 +40,40 @@ pub async fn modern(
     };
     queries::update(conn, id, &update).await?;
     crate::articles::refresh_figures(conn, id).await
+}
+
+/// Processing of an original's bytes: `process::process` or `process::webp_renditions`.
+type Work<T> = fn(&[u8], process::Limits, (f32, f32)) -> Result<T, process::ProcessError>;
+
+/// Runs `work` on the image's stored original around its focal point, off the async
+/// workers and within the image budget (as an upload's processing): what it made, and the
+/// focal point it used.
+async fn from_original<T: Send + 'static>(
+    state: &AppState,
+    image: &Image,
+    work: Work<T>,
+) -> Result<(T, (f32, f32)), ApiError> {
+    let id = image.id;
+    let original = state
+        .storage
+        .get(&image.storage_key, None)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("the original of image {id} is missing")))?;
+    let bytes = storage::read_all(original).await?.to_vec();
+    let focus = (
+        image.focal_x.unwrap_or(CENTRE.0),
+        image.focal_y.unwrap_or(CENTRE.1),
+    );
+    let (width, height) = (image.width.max(1) as u32, image.height.max(1) as u32);
+    let admitted = state.image_budget.admit(width, height).await?;
+    let limits = state.image_limits;
+    let made = web::block(move || {
+        let _admitted = admitted;
+        work(&bytes, limits, focus)
+    })
+    .await?
+    .map_err(|e| ApiError::Internal(format!("image {id} cannot be processed again: {e}")))?;
+    Ok((made, focus))
 }
 
 /// The modern format made after the upload is answered.
@@ -107,25 +123,7 @@ pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
     let mut conn = crate::db::conn(&state.pool).await?;
     let image = queries::find(&mut conn, id).await?.ok_or_else(not_found)?;
     drop(conn);
-    let original = state
-        .storage
-        .get(&image.storage_key, None)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("the original of image {id} is missing")))?;
-    let bytes = storage::read_all(original).await?.to_vec();
-    let focus = (
-        image.focal_x.unwrap_or(CENTRE.0),
-        image.focal_y.unwrap_or(CENTRE.1),
-    );
-    let (width, height) = (image.width.max(1) as u32, image.height.max(1) as u32);
-    let admitted = state.image_budget.admit(width, height).await?;
-    let limits = state.image_limits;
-    let processed = web::block(move || {
-        let _admitted = admitted;
-        process::process(&bytes, limits, focus)
-    })
-    .await?
-    .map_err(|e| ApiError::Internal(format!("image {id} cannot be processed again: {e}")))?;
+    let (processed, focus) = from_original(state, &image, process::process).await?;
     let mut variants =
         super::store_files(state, &folder_of(&image), processed.variants, focus).await?;
     // The WebP widths do not depend on the focal point: kept (pages cached with them go on
