@@ -139,7 +139,7 @@ pub async fn wordpress(
             &mut images,
             &mut summary,
         )
-        .await?;
+        .await;
         progress.tick();
     }
     drop(progress);
@@ -721,7 +721,7 @@ async fn import_post(
     people: &mut People,
     images: &mut Images<'_>,
     summary: &mut Summary,
-) -> anyhow::Result<()> {
+) {
     let kind = kind_name(item);
     let mut notes = Vec::new();
     if html::depth(&item.content) > MAX_HTML_DEPTH {
@@ -730,7 +730,7 @@ async fn import_post(
             "{}: not imported: its HTML nests more than {MAX_HTML_DEPTH} elements deep",
             describe(item)
         ));
-        return Ok(());
+        return;
     }
     let attached = images.attached(item.id);
     let prepared = html::prepare(&item.content, &attached, &mut notes);
@@ -907,7 +907,6 @@ async fn import_post(
             .problems
             .push(format!("{}: {}", describe(item), notes.join("; ")));
     }
-    Ok(())
 }
 
 /// An error as one line, with the fields it names.
