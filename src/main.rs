@@ -264,10 +264,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Migrate => {
-            let (url, cluster) = database(&config, false).await?;
-            let applied = until_stopped(lede::db::run_migrations(&url)).await;
-            release(cluster).await;
-            let applied = applied?;
+            let applied =
+                one_off(&config, async |url| lede::db::run_migrations(&url).await).await?;
             eprintln!("{} migration(s) applied", applied.len());
             for name in applied {
                 eprintln!("  {name}");
@@ -277,10 +275,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             action: TokenAction::Create { role, author, name },
         } => {
-            let (url, cluster) = database(&config, false).await?;
-            let result = until_stopped(create_token(&url, role, author.as_deref(), &name)).await;
-            release(cluster).await;
-            let secret = result?;
+            let secret = one_off(&config, async |url| {
+                create_token(&url, role, author.as_deref(), &name).await
+            })
+            .await?;
             println!("{secret}");
             eprintln!(
                 "A new {} token; the secret above is shown only now. Use it as:\n  \
@@ -314,46 +312,45 @@ async fn database(
 }
 
 /// A one-off command that may take long (seeding, rebuilding the index): on a migrated
-/// database, without a statement timeout, stopped cleanly by SIGINT/SIGTERM.
+/// database, without a statement timeout.
 async fn long_command(
     config: Config,
     work: impl AsyncFnOnce(String, Config) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let (url, cluster) = database(&config, false).await?;
     let config = Config {
         statement_timeout_ms: 0,
         ..config
     };
-    let result = until_stopped(async {
+    one_off(&config.clone(), async |url| {
         lede::db::run_migrations(&url).await?;
-        work(url.clone(), config).await
+        work(url, config).await
     })
-    .await;
-    release(cluster).await;
-    result
+    .await
 }
 
-/// After a command: stops the cluster only if this process started it (one another lede
-/// runs is left to it).
-async fn release(cluster: Option<EmbeddedPostgres>) {
-    if let Some(mut cluster) = cluster {
-        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
-    }
-}
-
-/// Runs a one-off command until it ends, or until SIGINT or SIGTERM asks it to stop: then
-/// it is abandoned (its transactions roll back) and the caller stops what it started.
-async fn until_stopped<T>(
-    work: impl std::future::Future<Output = anyhow::Result<T>>,
+/// Runs a one-off command on the database until it ends, or until SIGINT or SIGTERM asks it
+/// to stop: then it is abandoned (its transactions roll back) and the cluster released.
+///
+/// The signals are listened for before the cluster starts: a stop that arrives while Postgres
+/// is starting is remembered and ends the command once it may, never the default kill that
+/// would leave the cluster running without an owner.
+async fn one_off<T>(
+    config: &Config,
+    work: impl AsyncFnOnce(String) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        result = work => result,
+    let (url, cluster) = database(config, false).await?;
+    let result = tokio::select! {
+        // A stop that came during startup wins over beginning the work.
+        biased;
         _ = terminate.recv() => Err(anyhow::anyhow!("stopped by SIGTERM")),
         _ = interrupt.recv() => Err(anyhow::anyhow!("stopped by SIGINT")),
-    }
+        result = work(url) => result,
+    };
+    release(cluster).await;
+    result
 }
 
 async fn create_token(
@@ -385,6 +382,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let result = serve_on(&config, &url, started).await;
     release(cluster).await;
     result
+}
+
+/// After a command: stops the cluster only if this process started it (one another lede
+/// runs is left to it).
+async fn release(cluster: Option<EmbeddedPostgres>) {
+    if let Some(mut cluster) = cluster {
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+    }
 }
 
 async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> anyhow::Result<()> {

@@ -535,35 +535,43 @@ async fn the_server_keeps_its_database_whatever_else_runs_or_dies() {
 
 #[tokio::test]
 async fn a_stopped_command_stops_the_postgres_it_started() {
-    let guard = DataDir(std::env::temp_dir().join(format!("lede-seed-{}", std::process::id())));
-    let mut seed = Command::new(LEDE)
-        .args(["seed", "--articles", "100000"])
-        .env_remove("DATABASE_URL")
-        .env("LEDE_DATA_DIR", &guard.0)
-        .env("LEDE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while postmaster_pid(&guard.0).is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stopped right away, while Postgres is still starting (the stop must not be the default
+    // kill that leaves the cluster without an owner), and later, in the middle of seeding.
+    for (run, delay) in [Duration::ZERO, Duration::from_millis(1500)]
+        .into_iter()
+        .enumerate()
+    {
+        let guard =
+            DataDir(std::env::temp_dir().join(format!("lede-seed-{}-{run}", std::process::id())));
+        let mut seed = Command::new(LEDE)
+            .args(["seed", "--articles", "100000"])
+            .env_remove("DATABASE_URL")
+            .env("LEDE_DATA_DIR", &guard.0)
+            .env("LEDE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while postmaster_pid(&guard.0).is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let postmaster = postmaster_pid(&guard.0).expect("seed started Postgres");
+        tokio::time::sleep(delay).await;
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(seed.id() as i32, libc::SIGTERM) };
+        seed.wait().unwrap();
+        assert!(
+            postmaster_pid(&guard.0).is_none(),
+            "its Postgres was stopped (stopped after {delay:?})"
+        );
+        // SAFETY: signal 0 only asks whether the process exists.
+        assert_ne!(
+            unsafe { libc::kill(postmaster, 0) },
+            0,
+            "no postmaster left running (stopped after {delay:?})"
+        );
     }
-    let postmaster = postmaster_pid(&guard.0).expect("seed started Postgres");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(seed.id() as i32, libc::SIGTERM) };
-    seed.wait().unwrap();
-    assert!(
-        postmaster_pid(&guard.0).is_none(),
-        "its Postgres was stopped"
-    );
-    // SAFETY: signal 0 only asks whether the process exists.
-    assert_ne!(
-        unsafe { libc::kill(postmaster, 0) },
-        0,
-        "no postmaster left running"
-    );
 }
 
 #[tokio::test]
