@@ -372,22 +372,24 @@ fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure>
     images
         .into_iter()
         .map(|image| {
-            let view = crate::images::model::ImageResponse::new(image, &urls);
-            // Widths only (a crop has another shape); the modern format as a source.
-            let widths = |modern: bool| -> Vec<(String, u32)> {
-                view.variants
+            use crate::images::rendition::{MODERN, is_modern};
+            // Widths only (a crop has another shape), by format; the original's own is the
+            // fallback's widest.
+            let stored = image.stored_variants();
+            let widths = |in_format: &dyn Fn(&str) -> bool| -> Vec<(String, u32)> {
+                stored
                     .iter()
-                    .filter(|v| v.name.starts_with('w'))
-                    .filter(|v| (v.mime_type == crate::images::rendition::MODERN) == modern)
-                    .map(|v| (v.url.clone(), v.width))
+                    .filter(|v| v.name.starts_with('w') && in_format(&v.mime_type))
+                    .map(|v| (urls.url(&v.key), v.width))
                     .collect()
             };
-            let modern = widths(true);
-            let sources = match modern.is_empty() {
-                true => Vec::new(),
-                false => vec![(crate::images::rendition::MODERN.to_owned(), modern)],
-            };
-            let mut srcset = widths(false);
+            let sources = MODERN
+                .iter()
+                .map(|mime| (mime.to_string(), widths(&|m| m == *mime)))
+                .filter(|(_, set)| !set.is_empty())
+                .collect();
+            let mut srcset = widths(&|m| !is_modern(m));
+            let view = crate::images::model::ImageResponse::new(image, &urls);
             srcset.push((view.url.clone(), view.width));
             (
                 view.id,

@@ -41,7 +41,9 @@ pub fn build_pool(
         statement_timeout,
         Some(queries.clone()),
     )?;
-    let background = pool_of(database_url, 4, timeout, statement_timeout, None)?;
+    // Two job queues, the search index's and the replica's followers, webhook dispatch and
+    // deliveries: one connection each at most, and one to spare.
+    let background = pool_of(database_url, 7, timeout, statement_timeout, None)?;
     Ok(Database {
         pool,
         background,

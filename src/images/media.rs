@@ -115,6 +115,7 @@ fn mime_of(key: &str) -> HeaderValue {
         Some("png") => "image/png",
         Some("gif") => "image/gif",
         Some("webp") => "image/webp",
+        Some("avif") => "image/avif",
         _ => "application/octet-stream",
     })
 }

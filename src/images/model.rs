@@ -92,15 +92,21 @@ pub struct ImageUpdate {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// A resized rendition, for `srcset`.
+/// A rendition of the image: a width for `srcset` or a named crop, in one format.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"name": "w640", "width": 640, "height": 427, "mime_type": "image/jpeg",
-    "url": "https://api.example.com/media/images/3f/3f9a.../w640.jpg"}))]
+#[schema(example = json!({"name": "w640", "width": 640, "height": 427, "mime_type": "image/avif",
+    "url": "https://api.example.com/media/images/3f/3f9a.../w640.avif"}))]
 pub struct VariantResponse {
-    /// `w320`, `w640`, `w1024` or `w1600` (only those narrower than the original).
+    /// `w<width>` for the widths a `srcset` offers (`w320`, `w640`, `w1024`, `w1600` when
+    /// narrower than the original, and the original's own width), or a crop: `square`
+    /// (400x400, avatars and thumbnails) or `social` (1200x630, Open Graph cards), cut
+    /// around the focal point and never enlarged.
+    #[schema(example = "w640")]
     pub name: String,
     pub width: u32,
     pub height: u32,
+    /// The original's format (JPEG for JPEG uploads, else PNG; the original's own width in
+    /// its own format), `image/avif` or `image/webp`.
     pub mime_type: String,
     pub url: String,
 }
@@ -119,9 +125,14 @@ pub struct VariantResponse {
     "credit": "Photo: Inès Marchetti",
     "focal_x": 0.5,
     "focal_y": 0.4,
+    "placeholder": "3PcNNYSFeXh/d3eld0iHZoZgVwh2",
+    "dominant_color": "#5a6b7c",
     "variants": [
         {"name": "w320", "width": 320, "height": 213, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"},
-        {"name": "w640", "width": 640, "height": 427, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w640.jpg"}
+        {"name": "w2400", "width": 2400, "height": 1600, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../original.jpg"},
+        {"name": "square", "width": 400, "height": 400, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../square-3f0000003ecccccd.jpg"},
+        {"name": "w320", "width": 320, "height": 213, "mime_type": "image/avif", "url": "https://api.example.com/media/images/3f/3f9a.../w320.avif"},
+        {"name": "social", "width": 1200, "height": 630, "mime_type": "image/webp", "url": "https://api.example.com/media/images/3f/3f9a.../social-3f0000003ecccccd.webp"}
     ],
     "created_at": "2025-10-28T09:30:00Z",
     "updated_at": "2025-10-28T09:30:00Z"
@@ -147,7 +158,6 @@ pub struct ImageResponse {
     /// Vertical focal point, 0 (top) to 1 (bottom).
     #[schema(required = true)]
     pub focal_y: Option<f32>,
-    /// Resized renditions, narrowest first; none is wider than the original.
     /// A ThumbHash of the image (base64; its aspect ratio and a blurred likeness, about
     /// 25 bytes) to paint before the image arrives. `null` for an image uploaded before
     /// lede made them.
@@ -156,6 +166,9 @@ pub struct ImageResponse {
     /// The image's average colour, `#rrggbb` (`null` like `placeholder`).
     #[schema(required = true, example = "#5a6b7c", pattern = "^#[0-9a-f]{6}$")]
     pub dominant_color: Option<String>,
+    /// Renditions by format: the original's (its widths narrowest first, the original's own
+    /// width among them, then the crops), then AVIF and WebP (the same widths up to 2,560 px
+    /// and crops), which a background job adds within seconds of the upload.
     pub variants: Vec<VariantResponse>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -163,7 +176,14 @@ pub struct ImageResponse {
 
 impl ImageResponse {
     pub fn new(image: Image, urls: &MediaUrls) -> Self {
-        let variants = image
+        let original = VariantResponse {
+            name: format!("w{}", image.width),
+            url: urls.url(&image.storage_key),
+            width: image.width.max(0) as u32,
+            height: image.height.max(0) as u32,
+            mime_type: image.mime_type.clone(),
+        };
+        let mut variants: Vec<VariantResponse> = image
             .stored_variants()
             .into_iter()
             .map(|v| VariantResponse {
@@ -174,6 +194,20 @@ impl ImageResponse {
                 mime_type: v.mime_type,
             })
             .collect();
+        // The original is a width of its own format (after that format's resized widths),
+        // unless a rendition of that width and format exists (a WebP upload's WebP one).
+        if !variants
+            .iter()
+            .any(|v| v.name == original.name && v.mime_type == original.mime_type)
+        {
+            let at = variants
+                .iter()
+                .take_while(|v| {
+                    v.name.starts_with('w') && !super::rendition::is_modern(&v.mime_type)
+                })
+                .count();
+            variants.insert(at, original);
+        }
         ImageResponse {
             id: image.id,
             url: urls.url(&image.storage_key),

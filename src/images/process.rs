@@ -29,6 +29,8 @@ pub enum Kind {
     Png,
     Gif,
     Webp,
+    /// Made by lede (renditions), never taken as an upload: nothing here decodes it.
+    Avif,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Png => "image/png",
             Kind::Gif => "image/gif",
             Kind::Webp => "image/webp",
+            Kind::Avif => "image/avif",
         }
     }
 
@@ -47,6 +50,7 @@ impl Kind {
             Kind::Png => "png",
             Kind::Gif => "gif",
             Kind::Webp => "webp",
+            Kind::Avif => "avif",
         }
     }
 
@@ -56,6 +60,7 @@ impl Kind {
             Kind::Png => ImageFormat::Png,
             Kind::Gif => ImageFormat::Gif,
             Kind::Webp => ImageFormat::WebP,
+            Kind::Avif => ImageFormat::Avif,
         }
     }
 }
@@ -208,17 +213,24 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<(Kind, DynamicImage, Orientati
 }
 
 const WEBP_MAX: u32 = 16_383;
-/// The widest original that also gets a WebP of its own width.
-const WEBP_ORIGINAL_MAX: u32 = 2_560;
+/// The widest original that also gets modern renditions of its own width.
+const MODERN_ORIGINAL_MAX: u32 = 2_560;
 
-/// WebP quality (libwebp's 0 to 100; 75 is its own default). Not yet tuned against the JPEG
-/// variants on real photos (the demo's are smooth gradients, where WebP is a tenth).
-const WEBP_QUALITY: f32 = 75.0;
+/// Qualities of the modern formats, each the lowest whose luma SSIM stays within 0.005 of
+/// the JPEG variants' (quality 82) on real photos, at every width (`bench/image-quality`):
+/// WebP is then 35 to 65 % of the JPEG's bytes, AVIF 45 to 85 %.
+const WEBP_QUALITY: f32 = 85.0;
+const AVIF_QUALITY: f32 = 88.0;
+/// rav1e's fastest speed: without assembly (no nasm on a fresh machine) a 1600 px AVIF
+/// takes about a second of a core even so.
+const AVIF_SPEED: u8 = 10;
 
-/// The image in WebP, lossy: every width (the original's too) and the named crops around
-/// `focus`, named as the original-format ones are. libwebp is built from its bundled source
-/// by `libwebp-sys` (the `image` crate writes lossless WebP only, several times larger).
-pub fn webp_renditions(
+/// The image in the modern formats, AVIF then WebP (lossy): every width, the original's
+/// own (up to `MODERN_ORIGINAL_MAX`) and the named crops around `focus`, named as the
+/// original-format ones are. Slow (AVIF above all): made by a job after the upload was
+/// answered. libwebp is built from its bundled source by `libwebp-sys` (the `image` crate
+/// writes lossless WebP only, several times larger); AVIF is rav1e's, through `ravif`.
+pub fn modern_renditions(
     bytes: &[u8],
     limits: Limits,
     focus: (f32, f32),
@@ -228,43 +240,57 @@ pub fn webp_renditions(
         kind: kind.mime_type(),
         reason,
     };
-    let mut out = Vec::new();
     let mut widths: Vec<u32> = VARIANT_WIDTHS
         .iter()
         .copied()
         .filter(|w| *w < image.width())
         .collect();
-    // The original's own width too, up to a size a page shows (a 7000 px WebP would cost
+    // The original's own width too, up to a size a page shows (a 7000 px one would cost
     // seconds of a core per upload for no reader); WebP holds at most 16,383 px a side.
-    if image.width() <= WEBP_ORIGINAL_MAX && image.height() <= WEBP_MAX {
+    if image.width() <= MODERN_ORIGINAL_MAX && image.height() <= WEBP_MAX {
         widths.push(image.width());
     }
-    for width in widths {
-        let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
-            / u64::from(image.width()))
-        .max(1) as u32;
-        let resized = match width == image.width() {
-            true => image.clone(),
-            false => image.resize_exact(width, height, FilterType::CatmullRom),
-        };
-        out.push(Encoded {
-            name: format!("w{width}"),
-            width,
-            height: resized.height(),
-            kind: Kind::Webp,
-            bytes: webp(&resized).map_err(corrupt)?,
-        });
-    }
-    for (name, region) in cut_crops(&image, focus) {
-        out.push(Encoded {
-            name: name.to_owned(),
-            width: region.width(),
-            height: region.height(),
-            kind: Kind::Webp,
-            bytes: webp(&region).map_err(corrupt)?,
-        });
+    let mut frames: Vec<(String, DynamicImage)> = widths
+        .into_iter()
+        .map(|width| {
+            let resized = match width == image.width() {
+                true => image.clone(),
+                false => {
+                    image.resize_exact(width, height_at(&image, width), FilterType::CatmullRom)
+                }
+            };
+            (format!("w{width}"), resized)
+        })
+        .collect();
+    frames.extend(
+        cut_crops(&image, focus)
+            .into_iter()
+            .map(|(name, region)| (name.to_owned(), region)),
+    );
+    drop(image);
+    let mut out = Vec::new();
+    for (encoder, kind) in [
+        (avif as fn(&DynamicImage) -> _, Kind::Avif),
+        (webp, Kind::Webp),
+    ] {
+        for (name, frame) in &frames {
+            out.push(Encoded {
+                name: name.clone(),
+                width: frame.width(),
+                height: frame.height(),
+                kind,
+                bytes: encoder(frame).map_err(corrupt)?,
+            });
+        }
     }
     Ok(out)
+}
+
+/// The height of `image` resized to `width`, rounded, at least 1.
+fn height_at(image: &DynamicImage, width: u32) -> u32 {
+    ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
+        / u64::from(image.width()))
+    .max(1) as u32
 }
 
 fn webp(image: &DynamicImage) -> Result<Vec<u8>, String> {
@@ -279,6 +305,32 @@ fn webp(image: &DynamicImage) -> Result<Vec<u8>, String> {
     encoded
         .map(|memory| memory.to_vec())
         .map_err(|e| format!("WebP: {e:?}"))
+}
+
+/// 8-bit AVIF (10-bit, ravif's default for photos, is slower and shows no better on the
+/// web), one thread: the image budget gives each encode one worker place. Always through
+/// `encode_rgba` (it leaves out an alpha channel that is all opaque): the `#[inline]`
+/// `encode_rgb` would compile all of rav1e inside lede, unoptimised in test builds.
+fn avif(image: &DynamicImage) -> Result<Vec<u8>, String> {
+    let rgba = image.to_rgba8();
+    let pixels: Vec<ravif::RGBA8> = rgba
+        .pixels()
+        .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
+        .collect();
+    drop(rgba);
+    ravif::Encoder::new()
+        .with_quality(AVIF_QUALITY)
+        .with_alpha_quality(AVIF_QUALITY)
+        .with_speed(AVIF_SPEED)
+        .with_bit_depth(ravif::BitDepth::Eight)
+        .with_num_threads(Some(1))
+        .encode_rgba(ravif::Img::new(
+            &pixels[..],
+            image.width() as usize,
+            image.height() as usize,
+        ))
+        .map(|done| done.avif_file)
+        .map_err(|e| format!("AVIF: {e}"))
 }
 
 pub fn process(bytes: &[u8], limits: Limits, focus: (f32, f32)) -> Result<Processed, ProcessError> {
@@ -401,6 +453,7 @@ fn strip_metadata(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, String> {
             webp.encoder().bytes()
         }
         Kind::Gif => Bytes::from(gif_without_extras(bytes)?),
+        Kind::Avif => return Err("AVIF is made by lede, never taken as an upload".into()),
     };
     Ok(stripped.to_vec())
 }
@@ -493,9 +546,7 @@ fn make_variants(image: &DynamicImage, prefer_jpeg: bool) -> Result<Vec<Encoded>
         if width >= image.width() {
             continue;
         }
-        let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
-            / u64::from(image.width()))
-        .max(1) as u32;
+        let height = height_at(image, width);
         let source = previous.as_ref().unwrap_or(image);
         let resized = source.resize_exact(width, height, FilterType::CatmullRom);
         let (kind, bytes) = encode(&resized, prefer_jpeg, VARIANT_QUALITY)?;

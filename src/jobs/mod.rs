@@ -4,8 +4,9 @@
 //! runs out. Runs on the background pool, never on the one that serves requests.
 //!
 //! Kinds: `prune` (hourly housekeeping: old changes and rate-limit buckets; each run
-//! schedules the next) and `publication` (a scheduled article's instant: announces
-//! `article.published` to webhook subscribers, with no request made).
+//! schedules the next), `publication` (a scheduled article's instant: announces
+//! `article.published` to webhook subscribers, with no request made) and `renditions`
+//! (an image's AVIF and WebP encodes, after its upload was answered).
 use std::time::Duration;
 
 use actix_web::web;
@@ -19,8 +20,12 @@ use crate::error::ApiError;
 /// How long a claim holds before another node may take the job.
 const LEASE: &str = "5 minutes";
 /// The kinds this version runs (a job of a kind it does not know is left to a node that
-/// does, during a rolling deploy).
-const KINDS: &[&str] = &["prune", "publication", "renditions"];
+/// does, during a rolling deploy), in two queues: an image's encodes take seconds and must
+/// never hold back a publication's instant.
+const QUEUES: [&[&str]; 2] = [&["prune", "publication"], &["renditions"]];
+/// A job that failed this many times is given up (done, with its last error kept): a
+/// broken original is not encoded forever.
+const MAX_ATTEMPTS: i32 = 10;
 /// How often an idle node looks for due jobs.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -36,25 +41,30 @@ struct Claimed {
     payload: serde_json::Value,
 }
 
-/// Starts this node's runner.
+/// Starts this node's runners, one per queue.
 pub fn run(state: web::Data<AppState>) {
     let node = uuid::Uuid::now_v7().to_string();
-    tokio::spawn(async move {
-        loop {
-            match next(&state, &node).await {
-                Ok(true) => continue,
-                Ok(false) => tokio::time::sleep(POLL).await,
-                Err(error) => {
-                    tracing::warn!(%error, "jobs: cannot claim; retrying");
-                    tokio::time::sleep(POLL).await;
-                }
-            }
-        }
-    });
+    for kinds in QUEUES {
+        let (state, node) = (state.clone(), node.clone());
+        tokio::spawn(async move { run_queue(&state, &node, kinds).await });
+    }
 }
 
-/// Claims and runs one due job. False when none is due.
-async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
+async fn run_queue(state: &AppState, node: &str, kinds: &[&str]) {
+    loop {
+        match next(state, node, kinds).await {
+            Ok(true) => continue,
+            Ok(false) => tokio::time::sleep(POLL).await,
+            Err(error) => {
+                tracing::warn!(%error, "jobs: cannot claim; retrying");
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+}
+
+/// Claims and runs one due job of `kinds`. False when none is due.
+async fn next(state: &AppState, node: &str, kinds: &[&str]) -> Result<bool, ApiError> {
     let mut conn = crate::db::conn(&state.background).await?;
     let claimed: Option<Claimed> = diesel::sql_query(format!(
         "UPDATE jobs SET attempts = attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
@@ -64,7 +74,7 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
          RETURNING id, kind, attempts, payload"
     ))
     .bind::<Text, _>(node)
-    .bind::<diesel::sql_types::Array<Text>, _>(KINDS)
+    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .get_result(&mut conn)
     .await
     .optional()?;
@@ -97,6 +107,20 @@ async fn next(state: &AppState, node: &str) -> Result<bool, ApiError> {
         .await;
     match outcome {
         Ok(()) => {}
+        Err(error) if job.attempts >= MAX_ATTEMPTS => {
+            tracing::error!(id = job.id, kind = %job.kind, %error, "job failed {MAX_ATTEMPTS} times; given up");
+            diesel::sql_query(
+                "UPDATE jobs SET locked_until = NULL, done_at = now(), last_error = $2 \
+                 WHERE id = $1 AND locked_by = $3",
+            )
+            .bind::<BigInt, _>(job.id)
+            .bind::<Nullable<Text>, _>(Some(format!(
+                "given up after {MAX_ATTEMPTS} attempts: {error}"
+            )))
+            .bind::<Text, _>(node)
+            .execute(&mut conn)
+            .await?;
+        }
         Err(error) => {
             tracing::warn!(id = job.id, kind = %job.kind, %error, "job failed; it will be retried");
             // Again later, waiting longer each time (up to an hour).
@@ -169,7 +193,7 @@ struct Renditions {
     image_id: uuid::Uuid,
 }
 
-/// Makes the job that encodes an image's WebP renditions (in the caller's transaction; one
+/// Makes the job that encodes an image's modern renditions (in the caller's transaction; one
 /// waiting job per image).
 pub async fn schedule_renditions(
     conn: &mut AsyncPgConnection,

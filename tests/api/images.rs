@@ -112,8 +112,41 @@ fn png_bomb_header(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// Decodes served bytes: AVIF with rav1d (dav1d in Rust) from the container's primary item,
+/// as its luma plane; the rest with the `image` crate.
 fn decode(bytes: &[u8]) -> DynamicImage {
+    if bytes.get(4..12) == Some(b"ftypavif") {
+        return decode_avif(bytes);
+    }
     image::load_from_memory(bytes).expect("served bytes decode")
+}
+
+fn decode_avif(bytes: &[u8]) -> DynamicImage {
+    use re_rav1d::dav1d::{Decoder, Error, PlanarImageComponent};
+    let avif = avif_parse::read_avif(&mut Cursor::new(bytes)).expect("an AVIF container");
+    let mut decoder = Decoder::new().unwrap();
+    decoder
+        .send_data(avif.primary_item.to_vec(), None, None, None)
+        .expect("AV1 data");
+    let mut picture = None;
+    for _ in 0..100 {
+        match decoder.get_picture() {
+            Ok(decoded) => {
+                picture = Some(decoded);
+                break;
+            }
+            Err(Error::Again) => decoder.send_pending_data().expect("AV1 data"),
+            Err(error) => panic!("the AV1 image does not decode: {error}"),
+        }
+    }
+    let picture = picture.expect("a picture from the AV1 data");
+    let stride = picture.stride(PlanarImageComponent::Y) as usize;
+    let luma = picture.plane(PlanarImageComponent::Y);
+    DynamicImage::ImageLuma8(ImageBuffer::from_fn(
+        picture.width(),
+        picture.height(),
+        |x, y| image::Luma([luma[y as usize * stride + x as usize]]),
+    ))
 }
 
 fn stored_files(app: &TestApp) -> usize {
@@ -141,32 +174,30 @@ async fn every_supported_type_is_stored_with_real_variants() {
     let app = TestApp::spawn().await;
     let wide = pattern(1700, 900);
     let cases = [
-        (
-            "photo.jpg",
-            jpeg(1700, 900),
-            "image/jpeg",
-            ["image/jpeg"; 6],
-        ),
+        ("photo.jpg", jpeg(1700, 900), "image/jpeg", "image/jpeg"),
         (
             "chart.png",
             encoded(&wide, ImageFormat::Png),
             "image/png",
-            ["image/png"; 6],
+            "image/png",
         ),
         (
             "anim.gif",
             encoded(&wide, ImageFormat::Gif),
             "image/gif",
-            ["image/png"; 6],
+            "image/png",
         ),
         (
             "shot.webp",
             encoded(&wide, ImageFormat::WebP),
             "image/webp",
-            ["image/png"; 6],
+            "image/png",
         ),
     ];
-    for (name, bytes, mime, variant_mimes) in cases {
+    let names = [
+        "w320", "w640", "w1024", "w1600", "w1700", "square", "social",
+    ];
+    for (name, bytes, mime, variant_mime) in cases {
         let reply = app
             .upload(
                 Some(&app.author),
@@ -201,36 +232,62 @@ async fn every_supported_type_is_stored_with_real_variants() {
         let decoded = decode(&original.body);
         assert_eq!((decoded.width(), decoded.height()), (1700, 900));
 
+        // Answered with the original's format: its widths (the original's own among them,
+        // as the original's URL), then the crops around the (default, middle) focal point.
         let variants = image["variants"].as_array().unwrap();
         let widths: Vec<u64> = variants
             .iter()
             .map(|v| v["width"].as_u64().unwrap())
             .collect();
-        // The widths, then the crops around the (default, middle) focal point.
-        assert_eq!(widths, [320, 640, 1024, 1600, 400, 1200], "{name}");
-        let shapes: Vec<(&str, u64)> = variants[4..]
+        let shapes: Vec<(&str, u64)> = variants[5..]
             .iter()
             .map(|v| (v["name"].as_str().unwrap(), v["height"].as_u64().unwrap()))
             .collect();
         assert_eq!(shapes, [("square", 400), ("social", 630)], "{name}");
-        for (variant, variant_mime) in variants.iter().zip(variant_mimes) {
+        assert_eq!(widths, [320, 640, 1024, 1600, 1700, 400, 1200], "{name}");
+        assert_eq!(variants[4]["url"], image["url"], "{name}");
+
+        // Then the job adds AVIF and WebP of each (a WebP upload's own WebP width is the
+        // rendition, not the original, so it is not offered twice).
+        let mut expected: Vec<(&str, &str)> = names
+            .iter()
+            .filter(|n| !(**n == "w1700" && mime == "image/webp"))
+            .map(|n| (*n, if *n == "w1700" { mime } else { variant_mime }))
+            .collect();
+        for modern in ["image/avif", "image/webp"] {
+            expected.extend(names.iter().map(|n| (*n, modern)));
+        }
+        let now = app.wait_for_renditions(image["id"].as_str().unwrap()).await;
+        let variants = now["variants"].as_array().unwrap();
+        let got: Vec<(&str, &str)> = variants
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap(),
+                    v["mime_type"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{name}");
+        for variant in variants {
             let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
             assert_eq!(served.status, 200);
             assert_eq!(
                 served.header("content-type"),
-                Some(variant_mime),
+                variant["mime_type"].as_str(),
                 "{name} {}",
                 variant["name"]
             );
-            assert_eq!(variant["mime_type"], variant_mime);
             let decoded = decode(&served.body);
             assert_eq!(
-                u64::from(decoded.width()),
-                variant["width"].as_u64().unwrap()
-            );
-            assert_eq!(
-                u64::from(decoded.height()),
-                variant["height"].as_u64().unwrap()
+                (u64::from(decoded.width()), u64::from(decoded.height())),
+                (
+                    variant["width"].as_u64().unwrap(),
+                    variant["height"].as_u64().unwrap()
+                ),
+                "{name} {} {}",
+                variant["name"],
+                variant["mime_type"]
             );
         }
     }
@@ -264,10 +321,12 @@ async fn small_images_get_no_wider_variants() {
         .iter()
         .map(|v| v["width"].as_u64().unwrap())
         .collect();
-    // One width; the crops are as large as the picture allows (never enlarged).
-    assert_eq!(widths, [320, 300, 500]);
-    assert_eq!(image["variants"][1]["height"], 300);
-    assert_eq!(image["variants"][2]["height"], 263);
+    // One width and the original's; the crops are as large as the picture allows (never
+    // enlarged).
+    assert_eq!(widths, [320, 500, 300, 500]);
+    assert_eq!(image["variants"][1]["url"], image["url"]);
+    assert_eq!(image["variants"][2]["height"], 300);
+    assert_eq!(image["variants"][3]["height"], 263);
 }
 
 #[tokio::test]
@@ -437,11 +496,13 @@ async fn reprocess_gives_older_images_what_uploads_get_now() {
             .collect()
     };
     assert_eq!(json!(of("image/jpeg")), image["variants"]);
-    let webp: Vec<String> = of("image/webp")
-        .iter()
-        .map(|v| v["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(webp, ["w320", "w640", "w900", "square", "social"], "{now}");
+    for modern in ["image/avif", "image/webp"] {
+        let names: Vec<String> = of(modern)
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["w320", "w640", "w900", "square", "social"], "{now}");
+    }
     // Nothing is left to do: a second run does nothing.
     let again = reprocess();
     assert!(String::from_utf8_lossy(&again.stderr).contains("0 image(s) processed again"));
@@ -1342,9 +1403,9 @@ async fn every_image_has_a_placeholder_of_its_shape_and_colour_and_figures_carry
     );
 }
 
-/// WebP renditions are made after the upload is answered, and figures pick them up.
+/// AVIF and WebP renditions are made after the upload is answered, and figures pick them up.
 #[tokio::test]
-async fn webp_renditions_follow_the_upload_and_figures_offer_them() {
+async fn modern_renditions_follow_the_upload_and_figures_offer_them() {
     let app = TestApp::spawn().await;
     let image = app
         .upload_unwaited(
@@ -1356,15 +1417,17 @@ async fn webp_renditions_follow_the_upload_and_figures_offer_them() {
         )
         .await
         .expect(201);
-    // Answered before the slow encodes: no WebP yet.
-    let has_webp = |image: &Value| {
+    // Answered before the slow encodes: no AVIF or WebP yet.
+    let modern = |image: &Value| -> Vec<Value> {
         image["variants"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|v| v["mime_type"] == "image/webp")
+            .filter(|v| v["mime_type"] == "image/avif" || v["mime_type"] == "image/webp")
+            .cloned()
+            .collect()
     };
-    assert!(!has_webp(&image), "{image}");
+    assert!(modern(&image).is_empty(), "{image}");
     let id = image["id"].as_str().unwrap();
     let article = app
         .post(
@@ -1378,51 +1441,65 @@ async fn webp_renditions_follow_the_upload_and_figures_offer_them() {
     let slug = article["slug"].as_str().unwrap().to_owned();
     // The job adds them; the article already showing the image is rendered again.
     let mut html = String::new();
-    for _ in 0..300 {
+    for _ in 0..600 {
         let read = app
             .get(&format!("/api/v1/articles/{slug}"), None)
             .await
             .expect(200);
         html = read["body_html"].as_str().unwrap().to_owned();
-        if html.contains("<source type=\"image/webp\"") {
+        if html.contains("<source type=\"image/avif\"") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // AVIF first (a browser takes the first source it can show), then WebP, then the JPEG.
+    let (avif, webp) = (
+        html.find("<source type=\"image/avif\" srcset=\""),
+        html.find("<source type=\"image/webp\" srcset=\""),
+    );
     assert!(
-        html.contains("<picture><source type=\"image/webp\" srcset=\""),
+        html.contains("<picture><source type=\"image/avif\"")
+            && avif < webp
+            && webp < html.find("<img"),
         "{html}"
     );
     let now = app
         .get(&format!("/api/v1/images/{id}"), None)
         .await
         .expect(200);
-    let webp: Vec<&Value> = now["variants"]
-        .as_array()
-        .unwrap()
+    let modern = modern(&now);
+    let names: Vec<(&str, &str)> = modern
         .iter()
-        .filter(|v| v["mime_type"] == "image/webp")
+        .map(|v| {
+            (
+                v["mime_type"].as_str().unwrap(),
+                v["name"].as_str().unwrap(),
+            )
+        })
         .collect();
-    let names: Vec<&str> = webp.iter().map(|v| v["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        ["w320", "w640", "w1024", "w1100", "square", "social"]
-    );
-    for variant in webp {
+    let expected: Vec<(&str, &str)> = ["image/avif", "image/webp"]
+        .into_iter()
+        .flat_map(|mime| {
+            ["w320", "w640", "w1024", "w1100", "square", "social"].map(|name| (mime, name))
+        })
+        .collect();
+    assert_eq!(names, expected);
+    for variant in &modern {
         let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
-        assert_eq!(served.header("content-type"), Some("image/webp"));
-        let decoded = image::load_from_memory_with_format(&served.body, ImageFormat::WebP).unwrap();
+        assert_eq!(served.header("content-type"), variant["mime_type"].as_str());
+        let decoded = decode(&served.body);
         assert_eq!(
             (u64::from(decoded.width()), u64::from(decoded.height())),
             (
                 variant["width"].as_u64().unwrap(),
                 variant["height"].as_u64().unwrap()
             ),
-            "{}",
+            "{} {}",
+            variant["mime_type"],
             variant["name"]
         );
         let name = variant["name"].as_str().unwrap();
-        // Widths are offered in the figure's WebP source; crops are not.
+        // Widths are offered in the figure's sources; crops are not.
         assert_eq!(
             html.contains(variant["url"].as_str().unwrap()),
             name.starts_with('w')

@@ -353,15 +353,15 @@ impl TestApp {
     /// Waits until the image's WebP renditions are made (a job, after the upload answers):
     /// a test that counts what a write changes starts when that change is over.
     pub async fn wait_for_renditions(&self, id: &str) -> Value {
-        for _ in 0..600 {
+        for _ in 0..1200 {
             let image = self.get(&format!("/api/v1/images/{id}"), None).await.json();
             let variants = image["variants"].as_array().cloned().unwrap_or_default();
-            if variants.iter().any(|v| v["mime_type"] == "image/webp") {
+            if variants.iter().any(|v| v["mime_type"] == "image/avif") {
                 return image;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("image {id} got no WebP renditions within 30 s");
+        panic!("image {id} got no AVIF and WebP renditions within 60 s");
     }
 
     /// SQL statements this app's pool has run so far (`lede_db_queries_total`).
