@@ -60,7 +60,10 @@ pub struct AuthorUpdate {
         "url": "https://api.example.com/media/images/3f/3f9a.../original.jpg",
         "mime_type": "image/jpeg", "width": 800, "height": 800, "byte_size": 91234,
         "alt": "Ada Okafor", "caption": null, "credit": null, "focal_x": null, "focal_y": null,
-        "variants": [{"name": "w320", "width": 320, "height": 320, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"}],
+        "variants": [
+            {"name": "w320", "width": 320, "height": 320, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"},
+            {"name": "square", "width": 400, "height": 400, "mime_type": "image/avif", "url": "https://api.example.com/media/images/3f/3f9a.../square-3f0000003f000000.avif"}
+        ],
         "created_at": "2025-10-28T09:30:00Z", "updated_at": "2025-10-28T09:30:00Z"
     },
     "article_count": 0,
@@ -77,7 +80,9 @@ pub struct AuthorResponse {
     pub bio: Option<String>,
     #[schema(required = true)]
     pub website: Option<String>,
-    /// The author's picture, embedded (url, size, alt, variants for `srcset`); `null` when none.
+    /// The author's picture, embedded (url, size, alt, variants for `srcset`); `null` when
+    /// none. Its `square` variants (400x400 around the focal point, in the original's format,
+    /// AVIF and WebP) are made for round avatars.
     #[schema(required = true)]
     pub avatar: Option<ImageResponse>,
     /// Public articles by this author (published, their time come).

@@ -216,11 +216,12 @@ const WEBP_MAX: u32 = 16_383;
 /// The widest original that also gets modern renditions of its own width.
 const MODERN_ORIGINAL_MAX: u32 = 2_560;
 
-/// Qualities of the modern formats, each the lowest whose luma SSIM stays within 0.005 of
-/// the JPEG variants' (quality 82) on real photos, at every width (`bench/image-quality`):
-/// WebP is then 35 to 65 % of the JPEG's bytes, AVIF 45 to 85 %.
-const WEBP_QUALITY: f32 = 85.0;
-const AVIF_QUALITY: f32 = 88.0;
+/// Qualities of the modern formats, chosen so their luma SSIM stays within about 0.003 of
+/// the JPEG variants' (quality 82) on real photos, at every width and crop (measured with
+/// `bench/image-quality`; AVIF at 80 fell 0.01 short): WebP is then 41 to 72 % of the
+/// JPEG's bytes, AVIF 33 to 60 %.
+const WEBP_QUALITY: f32 = 88.0;
+const AVIF_QUALITY: f32 = 85.0;
 /// rav1e's fastest speed: without assembly (no nasm on a fresh machine) a 1600 px AVIF
 /// takes about a second of a core even so.
 const AVIF_SPEED: u8 = 10;

@@ -1005,7 +1005,7 @@ async fn deleting_removes_files_unless_the_image_is_an_avatar() {
         .expect(200);
     assert_eq!(author["avatar"]["id"], id);
     assert_eq!(author["avatar"]["url"], image["url"]);
-    // (Its WebP renditions may have joined the variants since the upload answered.)
+    // (Its AVIF and WebP renditions joined the variants since the upload answered.)
     let jpeg_variants: Vec<&Value> = author["avatar"]["variants"]
         .as_array()
         .unwrap()
@@ -1013,8 +1013,19 @@ async fn deleting_removes_files_unless_the_image_is_an_avatar() {
         .filter(|v| v["mime_type"] == "image/jpeg")
         .collect();
     assert_eq!(json!(jpeg_variants), image["variants"]);
-    // The square crop is there for a round avatar.
-    assert!(jpeg_variants.iter().any(|v| v["name"] == "square"));
+    // The square crop is there for a round avatar, in each format.
+    for mime in ["image/jpeg", "image/avif", "image/webp"] {
+        let square = author["avatar"]["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "square" && v["mime_type"] == mime)
+            .unwrap_or_else(|| panic!("no {mime} square in {author}"));
+        assert_eq!(
+            (&square["width"], &square["height"]),
+            (&json!(400), &json!(400))
+        );
+    }
     let listed = app.get("/api/v1/authors", None).await.expect(200);
     assert_eq!(listed["data"][0]["avatar"]["alt"], "Portrait");
     let missing = app
