@@ -60,6 +60,7 @@ pub struct AuthorUpdate {
         "url": "https://api.example.com/media/images/3f/3f9a.../original.jpg",
         "mime_type": "image/jpeg", "width": 800, "height": 800, "byte_size": 91234,
         "alt": "Ada Okafor", "caption": null, "credit": null, "focal_x": null, "focal_y": null,
+        "placeholder": "3PcNNYSFeXh/d3eld0iHZoZgVwh2", "dominant_color": "#5a6b7c",
         "variants": [
             {"name": "w320", "width": 320, "height": 320, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"},
             {"name": "square", "width": 400, "height": 400, "mime_type": "image/avif", "url": "https://api.example.com/media/images/3f/3f9a.../square-3f0000003f000000.avif"}
