@@ -1,7 +1,8 @@
 //! Bytes and quality of lede's renditions of photos: `image_quality PHOTO...` prints, for
 //! every width and crop, each format's size (and its share of the JPEG's) and its luma SSIM
 //! against the original resized without loss, so the AVIF and WebP qualities can be chosen
-//! to match the JPEG variants'. Run by `bench/image-quality`; the photos are yours (none is
+//! to match the JPEG variants'. (Renditions with no JPEG of their size, the original's own
+//! width, are left out.) Run by `bench/image-quality`; the photos are yours (none is
 //! committed).
 use std::collections::BTreeMap;
 
@@ -26,7 +27,7 @@ fn main() {
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for path in photos {
         let bytes = std::fs::read(&path).expect("read the photo");
-        let original = image::load_from_memory(&bytes).expect("decode the photo");
+        let original = upright(&bytes);
         let processed = process::process(&bytes, LIMITS, CENTRE).expect("process");
         let modern = process::modern_renditions(&bytes, LIMITS, CENTRE).expect("modern");
         // Each rendition's files by format, keyed by name.
@@ -65,6 +66,22 @@ fn main() {
             );
         }
     }
+}
+
+/// The photo decoded and turned as its EXIF orientation says (as lede turns it).
+fn upright(bytes: &[u8]) -> DynamicImage {
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .expect("read the photo")
+        .into_decoder()
+        .expect("decode the photo");
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).expect("decode the photo");
+    image.apply_orientation(orientation);
+    image
 }
 
 /// The original cut and resized as the rendition was, without any encoding loss.

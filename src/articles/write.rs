@@ -368,44 +368,52 @@ async fn save(
 /// Stored images as the renderer shows them in a body. Stored HTML holds a placeholder for
 /// the media base, completed when served.
 fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure> {
+    use crate::images::rendition::{MODERN, is_modern};
     let urls = MediaUrls::placeholder();
     images
         .into_iter()
         .map(|image| {
-            use crate::images::rendition::{MODERN, is_modern};
-            // Widths only (a crop has another shape), by format; the original's own is the
-            // fallback's widest.
             let stored = image.stored_variants();
-            let widths = |in_format: &dyn Fn(&str) -> bool| -> Vec<(String, u32)> {
-                stored
-                    .iter()
-                    .filter(|v| v.name.starts_with('w') && in_format(&v.mime_type))
-                    .map(|v| (urls.url(&v.key), v.width))
-                    .collect()
-            };
+            // A source per modern format, in the order browsers should pick them.
             let sources = MODERN
                 .iter()
-                .map(|mime| (mime.to_string(), widths(&|m| m == *mime)))
+                .map(|mime| (mime.to_string(), widths_of(&stored, &urls, |m| m == *mime)))
                 .filter(|(_, set)| !set.is_empty())
                 .collect();
-            let mut srcset = widths(&|m| !is_modern(m));
-            let view = crate::images::model::ImageResponse::new(image, &urls);
-            srcset.push((view.url.clone(), view.width));
+            // The fallback: the original's format, the original itself the widest.
+            let url = urls.url(&image.storage_key);
+            let width = image.width.max(0) as u32;
+            let mut srcset = widths_of(&stored, &urls, |mime| !is_modern(mime));
+            srcset.push((url.clone(), width));
             (
-                view.id,
+                image.id,
                 Figure {
-                    url: view.url,
-                    width: view.width,
-                    height: view.height,
-                    alt: view.alt,
-                    caption: view.caption,
-                    credit: view.credit,
+                    url,
+                    width,
+                    height: image.height.max(0) as u32,
+                    alt: image.alt,
+                    caption: image.caption,
+                    credit: image.credit,
                     srcset,
-                    placeholder: view.placeholder,
+                    placeholder: image.placeholder,
                     sources,
                 },
             )
         })
+        .collect()
+}
+
+/// The widths (a crop has another shape) among `stored` in the formats `in_format` takes,
+/// as `srcset` candidates.
+fn widths_of(
+    stored: &[crate::images::model::StoredVariant],
+    urls: &MediaUrls,
+    in_format: impl Fn(&str) -> bool,
+) -> Vec<(String, u32)> {
+    stored
+        .iter()
+        .filter(|v| v.name.starts_with('w') && in_format(&v.mime_type))
+        .map(|v| (urls.url(&v.key), v.width))
         .collect()
 }
 

@@ -63,6 +63,7 @@ pub struct AuthorUpdate {
         "placeholder": "3PcNNYSFeXh/d3eld0iHZoZgVwh2", "dominant_color": "#5a6b7c",
         "variants": [
             {"name": "w320", "width": 320, "height": 320, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../w320.jpg"},
+            {"name": "w800", "width": 800, "height": 800, "mime_type": "image/jpeg", "url": "https://api.example.com/media/images/3f/3f9a.../original.jpg"},
             {"name": "square", "width": 400, "height": 400, "mime_type": "image/avif", "url": "https://api.example.com/media/images/3f/3f9a.../square-3f0000003f000000.avif"}
         ],
         "created_at": "2025-10-28T09:30:00Z", "updated_at": "2025-10-28T09:30:00Z"
@@ -82,8 +83,8 @@ pub struct AuthorResponse {
     #[schema(required = true)]
     pub website: Option<String>,
     /// The author's picture, embedded (url, size, alt, variants for `srcset`); `null` when
-    /// none. Its `square` variants (400x400 around the focal point, in the original's format,
-    /// AVIF and WebP) are made for round avatars.
+    /// none. Its `square` variants (400x400 around the focal point, smaller when the picture
+    /// is; JPEG or PNG, AVIF and WebP) are made for round avatars.
     #[schema(required = true)]
     pub avatar: Option<ImageResponse>,
     /// Public articles by this author (published, their time come).

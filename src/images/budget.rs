@@ -5,7 +5,8 @@
 //! and every read go on meanwhile.
 //!
 //! Background work (an image's AVIF and WebP encodes) takes a place only when no request
-//! waits for one: an upload never queues behind encodes nobody waits for.
+//! waits for one and it is free: it never goes before an upload in the line (an upload that
+//! comes while an encode runs waits for that one encode, as for another upload).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

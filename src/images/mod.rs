@@ -160,8 +160,12 @@ struct UploadForm {
 /// Authors, editors and admins. `multipart/form-data` with `file` and optional `alt`,
 /// `caption`, `credit`, `focal_x`, `focal_y`. The type is judged from the bytes: JPEG, PNG,
 /// GIF and WebP are accepted. Variants 320, 640, 1024 and 1600 pixels wide (never wider
-/// than the original) are made at once; EXIF orientation is applied and metadata (EXIF
-/// with GPS positions, XMP, comments) is removed from every served file.
+/// than the original) and the crops `square` and `social` around the focal point are made
+/// at once, in JPEG for JPEG uploads and PNG otherwise; `variants` also lists the original
+/// at its own width. AVIF and WebP of each are made by a background job and join
+/// `variants` when ready (usually seconds; `image.updated` is announced). EXIF orientation
+/// is applied and metadata (EXIF with GPS positions, XMP, comments) is removed from every
+/// served file.
 ///
 /// Uploading bytes that are already stored answers **200** with the existing image (its
 /// text is left as it was) instead of storing a copy.
@@ -300,7 +304,7 @@ pub async fn ingest(
         dominant_color: Some(dominant_color),
     };
     let mut conn = crate::db::conn(&state.pool).await?;
-    // The slow encodes (WebP) are a job: the upload is answered without waiting for them.
+    // The slow encodes (AVIF, WebP) are a job: the upload is answered without waiting.
     let inserted = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let image = queries::insert(conn, &row).await?;

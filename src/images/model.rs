@@ -105,8 +105,8 @@ pub struct VariantResponse {
     pub name: String,
     pub width: u32,
     pub height: u32,
-    /// The original's format (JPEG for JPEG uploads, else PNG; the original's own width in
-    /// its own format), `image/avif` or `image/webp`.
+    /// The format of the original's renditions (JPEG for JPEG uploads, else PNG; the
+    /// original's own width in its own format), `image/avif` or `image/webp`.
     pub mime_type: String,
     pub url: String,
 }
@@ -166,9 +166,11 @@ pub struct ImageResponse {
     /// The image's average colour, `#rrggbb` (`null` like `placeholder`).
     #[schema(required = true, example = "#5a6b7c", pattern = "^#[0-9a-f]{6}$")]
     pub dominant_color: Option<String>,
-    /// Renditions by format: the original's (its widths narrowest first, the original's own
-    /// width among them, then the crops), then AVIF and WebP (the same widths up to 2,560 px
-    /// and crops), which a background job adds within seconds of the upload.
+    /// Renditions by format: the original's (JPEG for JPEG uploads, else PNG: its widths
+    /// narrowest first, the original's own width among them as the original's file, then
+    /// the crops), then AVIF and WebP (the same widths, the original's own up to 2,560 px a
+    /// side, and crops), which a background job adds after the upload (usually within
+    /// seconds; `image.updated` announces them).
     pub variants: Vec<VariantResponse>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -212,8 +212,7 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<(Kind, DynamicImage, Orientati
     Ok((kind, image, orientation))
 }
 
-const WEBP_MAX: u32 = 16_383;
-/// The widest original that also gets modern renditions of its own width.
+/// The largest original (each side) that also gets modern renditions of its own size.
 const MODERN_ORIGINAL_MAX: u32 = 2_560;
 
 /// Qualities of the modern formats, chosen so their luma SSIM stays within about 0.003 of
@@ -227,10 +226,11 @@ const AVIF_QUALITY: f32 = 85.0;
 const AVIF_SPEED: u8 = 10;
 
 /// The image in the modern formats, AVIF then WebP (lossy): every width, the original's
-/// own (up to `MODERN_ORIGINAL_MAX`) and the named crops around `focus`, named as the
+/// own (up to `MODERN_ORIGINAL_MAX` a side) and the named crops around `focus`, named as the
 /// original-format ones are. Slow (AVIF above all): made by a job after the upload was
-/// answered. libwebp is built from its bundled source by `libwebp-sys` (the `image` crate
-/// writes lossless WebP only, several times larger); AVIF is rav1e's, through `ravif`.
+/// answered, one frame at a time (only the decoded original and one frame are held).
+/// libwebp is built from its bundled source by `libwebp-sys` (the `image` crate writes
+/// lossless WebP only, several times larger); AVIF is rav1e's, through `ravif`.
 pub fn modern_renditions(
     bytes: &[u8],
     limits: Limits,
@@ -246,45 +246,42 @@ pub fn modern_renditions(
         .copied()
         .filter(|w| *w < image.width())
         .collect();
-    // The original's own width too, up to a size a page shows (a 7000 px one would cost
-    // seconds of a core per upload for no reader); WebP holds at most 16,383 px a side.
-    if image.width() <= MODERN_ORIGINAL_MAX && image.height() <= WEBP_MAX {
+    // The original's own size too, when a page shows it (a 7000 px one would cost seconds
+    // of a core per upload for no reader).
+    if image.width() <= MODERN_ORIGINAL_MAX && image.height() <= MODERN_ORIGINAL_MAX {
         widths.push(image.width());
     }
-    let mut frames: Vec<(String, DynamicImage)> = widths
-        .into_iter()
-        .map(|width| {
-            let resized = match width == image.width() {
-                true => image.clone(),
-                false => {
-                    image.resize_exact(width, height_at(&image, width), FilterType::CatmullRom)
-                }
-            };
-            (format!("w{width}"), resized)
-        })
-        .collect();
-    frames.extend(
-        cut_crops(&image, focus)
-            .into_iter()
-            .map(|(name, region)| (name.to_owned(), region)),
-    );
-    drop(image);
-    let mut out = Vec::new();
-    for (encoder, kind) in [
-        (avif as fn(&DynamicImage) -> _, Kind::Avif),
-        (webp, Kind::Webp),
-    ] {
-        for (name, frame) in &frames {
-            out.push(Encoded {
-                name: name.clone(),
+    let (mut avif_files, mut webp_files) = (Vec::new(), Vec::new());
+    let mut add = |name: &str, frame: &DynamicImage| -> Result<(), ProcessError> {
+        for (files, kind, encoder) in [
+            (&mut avif_files, Kind::Avif, avif as fn(&DynamicImage) -> _),
+            (&mut webp_files, Kind::Webp, webp),
+        ] {
+            files.push(Encoded {
+                name: name.to_owned(),
                 width: frame.width(),
                 height: frame.height(),
                 kind,
                 bytes: encoder(frame).map_err(corrupt)?,
             });
         }
+        Ok(())
+    };
+    for width in widths {
+        match width == image.width() {
+            true => add(&format!("w{width}"), &image)?,
+            false => {
+                let resized =
+                    image.resize_exact(width, height_at(&image, width), FilterType::CatmullRom);
+                add(&format!("w{width}"), &resized)?;
+            }
+        }
     }
-    Ok(out)
+    for (name, region) in cut_crops(&image, focus) {
+        add(name, &region)?;
+    }
+    avif_files.append(&mut webp_files);
+    Ok(avif_files)
 }
 
 /// The height of `image` resized to `width`, rounded, at least 1.
@@ -313,12 +310,8 @@ fn webp(image: &DynamicImage) -> Result<Vec<u8>, String> {
 /// `encode_rgba` (it leaves out an alpha channel that is all opaque): the `#[inline]`
 /// `encode_rgb` would compile all of rav1e inside lede, unoptimised in test builds.
 fn avif(image: &DynamicImage) -> Result<Vec<u8>, String> {
+    use rgb::FromSlice;
     let rgba = image.to_rgba8();
-    let pixels: Vec<ravif::RGBA8> = rgba
-        .pixels()
-        .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
-        .collect();
-    drop(rgba);
     ravif::Encoder::new()
         .with_quality(AVIF_QUALITY)
         .with_alpha_quality(AVIF_QUALITY)
@@ -326,7 +319,7 @@ fn avif(image: &DynamicImage) -> Result<Vec<u8>, String> {
         .with_bit_depth(ravif::BitDepth::Eight)
         .with_num_threads(Some(1))
         .encode_rgba(ravif::Img::new(
-            &pixels[..],
+            rgba.as_raw().as_rgba(),
             image.width() as usize,
             image.height() as usize,
         ))

@@ -1,44 +1,64 @@
-//! Making an image's renditions again from its stored original: when its focal point moves
-//! (the crops are cut anew around it) and for images stored before lede made crops and
-//! placeholders (`lede images reprocess`). The same processing as an upload, bounded by the
-//! same budget.
+//! Renditions made from an image's stored original after its upload: the AVIF and WebP
+//! ones (a `renditions` job), and all of them again when its focal point moves (the crops
+//! are cut anew around it) or for images stored by an older lede (`lede images
+//! reprocess`). The same processing as an upload, bounded by the same budget.
 use actix_web::web;
 use uuid::Uuid;
 
-use super::model::{Image, ImageUpdate};
+use super::model::{Image, ImageUpdate, StoredVariant};
 use super::process::{self, CENTRE};
 use super::{queries, storage};
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Adds the image's modern renditions (AVIF and WebP of every width and crop) to its
-/// variants, once its upload was answered: run by a job (`jobs::schedule_renditions`), in
-/// its transaction. The encodes take seconds: the image is read without a lock and stays
-/// editable meanwhile; a focal point moved in that time wins (its own job cuts its crops).
-/// Nothing when the image is gone. Articles showing it are rendered again with `<picture>`
-/// sources, and the change is announced (`image.updated`).
-pub async fn modern(
+/// An image's modern renditions, encoded and stored, not yet in its variants.
+pub struct Modern {
+    image: Image,
+    written: Vec<StoredVariant>,
+}
+
+/// Encodes and stores the image's modern renditions (AVIF and WebP of every width and
+/// crop), once its upload was answered: the slow half of a `renditions` job, run outside
+/// any transaction (no connection idles in one for the seconds an encode takes) and as
+/// background work (after any waiting upload). Nothing when the image is gone.
+pub async fn prepare_modern(
     state: &AppState,
     conn: &mut diesel_async::AsyncPgConnection,
     id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<Option<Modern>, ApiError> {
     let Some(image) = queries::find(conn, id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let (encoded, focus) = from_original(state, &image, process::modern_renditions, true).await?;
     let written = super::store_files(state, &folder_of(&image), encoded, focus).await?;
-    let current = queries::lock(conn, id).await?;
+    Ok(Some(Modern { image, written }))
+}
+
+/// Adds prepared renditions to the image's variants, in the job's transaction. Articles
+/// showing it are rendered again with `<picture>` sources, and the change is announced
+/// (`image.updated`). When the image was deleted or its focal point moved meanwhile (its
+/// own job makes renditions around the new point), the files are removed instead, but
+/// never one a stored image refers to (the same bytes uploaded again share the folder).
+pub async fn apply_modern(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    Modern { image, written }: Modern,
+) -> Result<(), ApiError> {
+    let current = queries::lock(conn, image.id).await?;
     let Some(current) =
         current.filter(|c| (c.focal_x, c.focal_y) == (image.focal_x, image.focal_y))
     else {
-        // Gone, or its focal point moved: these crops are of a point no longer wanted (the
-        // widths are the same files the next run writes, and are left).
-        let crops: Vec<String> = written
+        let owner = match queries::by_sha256(conn, &image.sha256).await? {
+            Some(owner) => queries::lock(conn, owner.id).await?,
+            None => None,
+        };
+        let kept = owner.map(|o| o.storage_keys()).unwrap_or_default();
+        let unused: Vec<String> = written
             .into_iter()
-            .filter(|v| !v.name.starts_with('w'))
             .map(|v| v.key)
+            .filter(|key| !kept.contains(key))
             .collect();
-        state.storage.delete(&crops).await;
+        state.storage.delete(&unused).await;
         return Ok(());
     };
     let mut variants: Vec<_> = current
@@ -54,8 +74,8 @@ pub async fn modern(
         updated_at: Some(chrono::Utc::now()),
         ..ImageUpdate::default()
     };
-    queries::update(conn, id, &update).await?;
-    crate::articles::refresh_figures(conn, id).await
+    queries::update(conn, image.id, &update).await?;
+    crate::articles::refresh_figures(conn, image.id).await
 }
 
 /// Processing of an original's bytes: `process::process` or `process::modern_renditions`.
@@ -101,7 +121,8 @@ async fn from_original<T: Send + 'static>(
 /// them (a browser takes the first it can show).
 pub const MODERN: [&str; 2] = ["image/avif", "image/webp"];
 
-/// Whether a variant is one of the modern renditions (never the original's format: a WebP
+/// Whether a stored variant is one of the modern renditions (the original's own variants are
+/// never WebP or AVIF: a WebP
 /// upload's own variants are PNG).
 pub fn is_modern(mime_type: &str) -> bool {
     MODERN.contains(&mime_type)
@@ -116,13 +137,16 @@ fn folder_of(image: &Image) -> String {
 }
 
 /// Everything an upload gets, made again now (for `lede images reprocess`, which runs
-/// where no job runner may be): `reprocess`, then the modern renditions at once. The job
-/// `reprocess` leaves finds them made and makes them again, which changes nothing.
+/// where no job runner may be): `reprocess` without scheduling a job, then the modern
+/// renditions at once.
 pub async fn complete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
     use diesel_async::AsyncConnection;
-    reprocess(state, id).await?;
+    reprocess_then(state, id, false).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    conn.transaction::<_, ApiError, _>(async |conn| modern(state, conn, id).await)
+    let Some(modern) = prepare_modern(state, &mut conn, id).await? else {
+        return Ok(());
+    };
+    conn.transaction::<_, ApiError, _>(async |conn| apply_modern(state, conn, modern).await)
         .await
 }
 
@@ -148,6 +172,11 @@ pub async fn wanting(state: &AppState) -> Result<Vec<Uuid>, ApiError> {
 /// them unless its focal point moved meanwhile (that move makes its own). Files no longer
 /// used are removed; articles showing it are rendered again. The image as it now is.
 pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
+    reprocess_then(state, id, true).await
+}
+
+/// `reprocess`, scheduling the job that makes the modern renditions again when `schedule`.
+async fn reprocess_then(state: &AppState, id: Uuid, schedule: bool) -> Result<Image, ApiError> {
     let not_found = || ApiError::NotFound(format!("no image with id `{id}`"));
     let mut conn = crate::db::conn(&state.pool).await?;
     let image = queries::find(&mut conn, id).await?.ok_or_else(not_found)?;
@@ -183,7 +212,9 @@ pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
             let updated = queries::update(conn, id, &update).await?;
             crate::articles::refresh_figures(conn, id).await?;
             // The modern renditions are made again too, around the new focal point.
-            crate::jobs::schedule_renditions(conn, id).await?;
+            if schedule {
+                crate::jobs::schedule_renditions(conn, id).await?;
+            }
             Ok((true, updated))
         })
         .await?

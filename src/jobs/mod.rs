@@ -23,9 +23,11 @@ const LEASE: &str = "5 minutes";
 /// does, during a rolling deploy), in two queues: an image's encodes take seconds and must
 /// never hold back a publication's instant.
 const QUEUES: [&[&str]; 2] = [&["prune", "publication"], &["renditions"]];
-/// A job that failed this many times is given up (done, with its last error kept): a
-/// broken original is not encoded forever.
-const MAX_ATTEMPTS: i32 = 10;
+/// A `renditions` job that failed (or took its node down) this many times is given up
+/// (done, with its last error kept): a broken original is not encoded forever. Other kinds
+/// are kept until they succeed: housekeeping and announcements must not be lost to an
+/// outage.
+const MAX_RENDITION_ATTEMPTS: i32 = 10;
 /// How often an idle node looks for due jobs.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -70,52 +72,43 @@ async fn next(state: &AppState, node: &str, kinds: &[&str]) -> Result<bool, ApiE
         "UPDATE jobs SET attempts = attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
          WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() AND kind = ANY($2) \
                      AND (locked_until IS NULL OR locked_until < now()) \
+                     AND (kind <> 'renditions' OR attempts < $3) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, attempts, payload"
     ))
     .bind::<Text, _>(node)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
+    .bind::<Integer, _>(MAX_RENDITION_ATTEMPTS)
     .get_result(&mut conn)
     .await
     .optional()?;
     let Some(job) = claimed else {
         return Ok(false);
     };
-    // The work and its completion commit together: a node that dies in between leaves
-    // nothing done (the job runs again, whole), and one whose lease ran out (another node
-    // took the job) undoes its work.
-    let outcome = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            match job.kind.as_str() {
-                "prune" => prune(conn).await?,
-                "publication" => publication(conn, &job.payload).await?,
-                "renditions" => renditions(state, conn, &job.payload).await?,
-                other => return Err(ApiError::Internal(format!("unknown job kind `{other}`"))),
-            }
-            let done = diesel::sql_query(
-                "UPDATE jobs SET done_at = now(), locked_until = NULL WHERE id = $1 AND locked_by = $2",
-            )
-            .bind::<BigInt, _>(job.id)
-            .bind::<Text, _>(node)
-            .execute(conn)
-            .await?;
-            if done == 0 {
-                return Err(ApiError::Internal("the job's lease ran out".into()));
-            }
-            Ok(())
-        })
-        .await;
+    // An image's encodes only write files: made before the transaction, so no connection
+    // idles in one for the seconds they take.
+    let modern = match job.kind.as_str() {
+        "renditions" => match rendition_of(&job.payload) {
+            Ok(id) => crate::images::rendition::prepare_modern(state, &mut conn, id).await,
+            Err(error) => Err(error),
+        },
+        _ => Ok(None),
+    };
+    let outcome = match modern {
+        Ok(modern) => run_claimed(state, &mut conn, node, &job, modern).await,
+        Err(error) => Err(error),
+    };
     match outcome {
         Ok(()) => {}
-        Err(error) if job.attempts >= MAX_ATTEMPTS => {
-            tracing::error!(id = job.id, kind = %job.kind, %error, "job failed {MAX_ATTEMPTS} times; given up");
+        Err(error) if job.kind == "renditions" && job.attempts >= MAX_RENDITION_ATTEMPTS => {
+            tracing::error!(id = job.id, kind = %job.kind, %error, "job failed {MAX_RENDITION_ATTEMPTS} times; given up");
             diesel::sql_query(
                 "UPDATE jobs SET locked_until = NULL, done_at = now(), last_error = $2 \
                  WHERE id = $1 AND locked_by = $3",
             )
             .bind::<BigInt, _>(job.id)
             .bind::<Nullable<Text>, _>(Some(format!(
-                "given up after {MAX_ATTEMPTS} attempts: {error}"
+                "given up after {MAX_RENDITION_ATTEMPTS} attempts: {error}"
             )))
             .bind::<Text, _>(node)
             .execute(&mut conn)
@@ -123,23 +116,65 @@ async fn next(state: &AppState, node: &str, kinds: &[&str]) -> Result<bool, ApiE
         }
         Err(error) => {
             tracing::warn!(id = job.id, kind = %job.kind, %error, "job failed; it will be retried");
-            // Again later, waiting longer each time (up to an hour).
+            // Again later, waiting longer each time (up to an hour). Waiting for room (busy
+            // with uploads) is no failure of the job's own: not counted as an attempt.
+            let busy = matches!(error, ApiError::Unavailable(_));
             let wait = 2i64
                 .saturating_pow(job.attempts.clamp(0, 12) as u32)
                 .min(3600);
             diesel::sql_query(
                 "UPDATE jobs SET locked_until = NULL, last_error = $2, \
+                 attempts = attempts - $5::int, \
                  run_at = now() + make_interval(secs => $3) WHERE id = $1 AND locked_by = $4",
             )
             .bind::<BigInt, _>(job.id)
             .bind::<Nullable<Text>, _>(Some(error.to_string()))
             .bind::<diesel::sql_types::Double, _>(wait as f64)
             .bind::<Text, _>(node)
+            .bind::<Integer, _>(i32::from(busy))
             .execute(&mut conn)
             .await?;
         }
     }
     Ok(true)
+}
+
+/// Runs the claimed job (`modern`: its prepared renditions) and marks it done. The work and
+/// its completion commit together: a node that dies in between leaves nothing done (the job
+/// runs again, whole), and one whose lease ran out (another node took the job) undoes its
+/// work.
+async fn run_claimed(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    node: &str,
+    job: &Claimed,
+    modern: Option<crate::images::rendition::Modern>,
+) -> Result<(), ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        match (job.kind.as_str(), modern) {
+            ("prune", _) => prune(conn).await?,
+            ("publication", _) => publication(conn, &job.payload).await?,
+            ("renditions", Some(modern)) => {
+                crate::images::rendition::apply_modern(state, conn, modern).await?
+            }
+            ("renditions", None) => {} // the image is gone
+            (other, _) => {
+                return Err(ApiError::Internal(format!("unknown job kind `{other}`")));
+            }
+        }
+        let done = diesel::sql_query(
+            "UPDATE jobs SET done_at = now(), locked_until = NULL WHERE id = $1 AND locked_by = $2",
+        )
+        .bind::<BigInt, _>(job.id)
+        .bind::<Text, _>(node)
+        .execute(conn)
+        .await?;
+        if done == 0 {
+            return Err(ApiError::Internal("the job's lease ran out".into()));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Removes what is kept only for a while (old changes, rate-limit buckets, finished jobs,
@@ -212,15 +247,11 @@ pub async fn schedule_renditions(
     Ok(())
 }
 
-/// An image's slow encodes, after its upload was answered.
-async fn renditions(
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    payload: &serde_json::Value,
-) -> Result<(), ApiError> {
-    let job: Renditions = serde_json::from_value(payload.clone())
-        .map_err(|e| ApiError::Internal(format!("a renditions job's payload: {e}")))?;
-    crate::images::rendition::modern(state, conn, job.image_id).await
+/// The image a `renditions` job is for.
+fn rendition_of(payload: &serde_json::Value) -> Result<uuid::Uuid, ApiError> {
+    serde_json::from_value::<Renditions>(payload.clone())
+        .map(|job| job.image_id)
+        .map_err(|e| ApiError::Internal(format!("a renditions job's payload: {e}")))
 }
 
 /// A scheduled article's instant has come.

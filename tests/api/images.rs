@@ -302,6 +302,61 @@ async fn every_supported_type_is_stored_with_real_variants() {
     );
 }
 
+/// Every rendition of odd shapes and of transparent images decodes to its stated size.
+#[tokio::test]
+async fn odd_shapes_and_transparency_get_every_rendition() {
+    let app = TestApp::spawn().await;
+    let clear = DynamicImage::ImageRgba8(ImageBuffer::from_fn(700, 500, |x, y| {
+        image::Rgba([200, (y % 256) as u8, 40, (x % 256) as u8])
+    }));
+    let cases = [
+        ("dot.png", encoded(&pattern(1, 1), ImageFormat::Png)),
+        ("thread.png", encoded(&pattern(1, 900), ImageFormat::Png)),
+        ("ribbon.png", encoded(&pattern(2000, 3), ImageFormat::Png)),
+        ("clear.png", encoded(&clear, ImageFormat::Png)),
+    ];
+    for (name, bytes) in cases {
+        let image = app
+            .upload(Some(&app.editor), bytes, name, "image/png", &[])
+            .await
+            .expect(201);
+        let now = app.wait_for_renditions(image["id"].as_str().unwrap()).await;
+        for variant in now["variants"].as_array().unwrap() {
+            let served = app.fetch(variant["url"].as_str().unwrap(), &[]).await;
+            assert_eq!(served.status, 200, "{name} {variant}");
+            let decoded = decode(&served.body);
+            assert_eq!(
+                (u64::from(decoded.width()), u64::from(decoded.height())),
+                (
+                    variant["width"].as_u64().unwrap(),
+                    variant["height"].as_u64().unwrap()
+                ),
+                "{name} {variant}"
+            );
+        }
+        // Transparency survives in WebP (AVIF keeps it as an alpha item).
+        if name == "clear.png" {
+            let webp = now["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["mime_type"] == "image/webp" && v["name"] == "w320")
+                .unwrap();
+            let served = app.fetch(webp["url"].as_str().unwrap(), &[]).await;
+            assert!(decode(&served.body).color().has_alpha(), "{name}");
+            let avif = now["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["mime_type"] == "image/avif" && v["name"] == "w320")
+                .unwrap();
+            let served = app.fetch(avif["url"].as_str().unwrap(), &[]).await;
+            let parsed = avif_parse::read_avif(&mut Cursor::new(&served.body)).unwrap();
+            assert!(parsed.alpha_item.is_some(), "{name}: no alpha in the AVIF");
+        }
+    }
+}
+
 #[tokio::test]
 async fn small_images_get_no_wider_variants() {
     let app = TestApp::spawn().await;

@@ -350,13 +350,17 @@ impl TestApp {
             .await
     }
 
-    /// Waits until the image's WebP renditions are made (a job, after the upload answers):
-    /// a test that counts what a write changes starts when that change is over.
+    /// Waits until the image's AVIF and WebP renditions are made (a job, after the upload
+    /// answers; its crops come last): a test that counts what a write changes starts when
+    /// that change is over.
     pub async fn wait_for_renditions(&self, id: &str) -> Value {
         for _ in 0..1200 {
             let image = self.get(&format!("/api/v1/images/{id}"), None).await.json();
             let variants = image["variants"].as_array().cloned().unwrap_or_default();
-            if variants.iter().any(|v| v["mime_type"] == "image/avif") {
+            if variants
+                .iter()
+                .any(|v| v["mime_type"] == "image/avif" && v["name"] == "square")
+            {
                 return image;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
