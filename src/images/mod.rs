@@ -492,6 +492,12 @@ async fn store(
 /// is its name (the content's folder makes it unique), except a crop's, which also names
 /// the focal point it was cut around: a moved focal point is a new file, never a changed
 /// one (media is cached forever).
+/// What a crop's key says of the focal point it was cut around: its exact bits, so two
+/// points never share a crop's file.
+pub(crate) fn focal_tag(focus: (f32, f32)) -> String {
+    format!("-{:08x}{:08x}", focus.0.to_bits(), focus.1.to_bits())
+}
+
 pub(crate) async fn store_files(
     state: &AppState,
     folder: &str,
@@ -500,12 +506,11 @@ pub(crate) async fn store_files(
 ) -> Result<Vec<StoredVariant>, ApiError> {
     let mut written: Vec<StoredVariant> = Vec::new();
     for encoded in files {
-        // The focal point exactly (its bits): two points never share a crop's file.
         let tag = match process::CROPS
             .iter()
             .any(|(name, ..)| *name == encoded.name)
         {
-            true => format!("-{:08x}{:08x}", focus.0.to_bits(), focus.1.to_bits()),
+            true => focal_tag(focus),
             false => String::new(),
         };
         let key = format!(
@@ -603,12 +608,24 @@ async fn update_image(
                 crate::articles::refresh_figures(conn, id).await?;
             }
             let moved = (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y);
+            if moved {
+                // Makes the renditions around the new point, and the crops too when the
+                // re-cut below fails: the move commits with the work that follows it.
+                crate::jobs::schedule_renditions(conn, id).await?;
+            }
             Ok((image, moved))
         })
         .await?;
-    // The crops are cut again around the new focal point before the answer shows them.
+    // The crops are cut again around the new focal point before the answer shows them
+    // (or, when that fails, by the job, a moment later).
     let image = match image {
-        (_, true) => rendition::reprocess(&state, id).await?,
+        (image, true) => match rendition::reprocess(&state, id).await {
+            Ok(recut) => recut,
+            Err(error) => {
+                tracing::warn!(%id, %error, "crops not cut again yet; the renditions job will");
+                image
+            }
+        },
         (image, false) => image,
     };
     fresh(&ImageResponse::new(image, &urls))

@@ -26,9 +26,14 @@ pub async fn prepare_modern(
     conn: &mut diesel_async::AsyncPgConnection,
     id: Uuid,
 ) -> Result<Option<Modern>, ApiError> {
-    let Some(image) = queries::find(conn, id).await? else {
+    let Some(mut image) = queries::find(conn, id).await? else {
         return Ok(None);
     };
+    if !crops_follow_focus(&image) {
+        // The re-cut after a focal point's move failed (the PATCH scheduled this job in its
+        // transaction for that case): made now.
+        image = reprocess_then(state, id, false).await?;
+    }
     let (encoded, focus) = from_original(state, &image, process::modern_renditions, true).await?;
     let written = super::store_files(state, &folder_of(&image), encoded, focus).await?;
     Ok(Some(Modern { image, written }))
@@ -98,10 +103,7 @@ async fn from_original<T: Send + 'static>(
         .await?
         .ok_or_else(|| ApiError::Internal(format!("the original of image {id} is missing")))?;
     let bytes = storage::read_all(original).await?.to_vec();
-    let focus = (
-        image.focal_x.unwrap_or(CENTRE.0),
-        image.focal_y.unwrap_or(CENTRE.1),
-    );
+    let focus = focus_of(image);
     let (width, height) = (image.width.max(1) as u32, image.height.max(1) as u32);
     let admitted = match background {
         true => state.image_budget.admit_background(width, height).await?,
@@ -126,6 +128,25 @@ pub const MODERN: [&str; 2] = ["image/avif", "image/webp"];
 /// upload's own variants are PNG).
 pub fn is_modern(mime_type: &str) -> bool {
     MODERN.contains(&mime_type)
+}
+
+/// The focal point crops are cut around: the image's, or the middle.
+fn focus_of(image: &Image) -> (f32, f32) {
+    (
+        image.focal_x.unwrap_or(CENTRE.0),
+        image.focal_y.unwrap_or(CENTRE.1),
+    )
+}
+
+/// Whether the image's crops (in its own format) are cut around its focal point now: not
+/// when the re-cut after a focal point's move failed.
+fn crops_follow_focus(image: &Image) -> bool {
+    let tag = super::focal_tag(focus_of(image));
+    image
+        .stored_variants()
+        .iter()
+        .filter(|v| !v.name.starts_with('w') && !is_modern(&v.mime_type))
+        .all(|v| v.key.contains(&tag))
 }
 
 fn folder_of(image: &Image) -> String {

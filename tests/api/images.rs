@@ -494,6 +494,64 @@ async fn crops_are_cut_around_the_focal_point() {
     assert_eq!(app.fetch(&before, &[]).await.status, 404);
 }
 
+/// A focal point's move commits with a renditions job: when the re-cut that follows it
+/// fails (the budget busy, a node gone), the job cuts the crops around the new point.
+#[tokio::test]
+async fn a_focal_move_whose_recut_failed_is_repaired_by_its_job() {
+    let app = TestApp::spawn().await;
+    let image = app
+        .upload(
+            Some(&app.editor),
+            jpeg(1000, 600),
+            "move.jpg",
+            "image/jpeg",
+            &[],
+        )
+        .await
+        .expect(201);
+    let id = image["id"].as_str().unwrap();
+    let square = |image: &Value, mime: &str| -> String {
+        image["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "square" && v["mime_type"] == mime)
+            .map(|v| v["url"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let before = square(&image, "image/jpeg");
+    // What the PATCH's transaction commits, with no re-cut after it.
+    app.exec(&format!(
+        "UPDATE images SET focal_x = 0.9 WHERE id = '{id}'; \
+         INSERT INTO jobs (kind, payload, run_at) \
+         VALUES ('renditions', jsonb_build_object('image_id', '{id}'::text), now())"
+    ))
+    .await;
+    let tag = format!("-{:08x}", 0.9f32.to_bits());
+    let mut now = Value::Null;
+    for _ in 0..600 {
+        now = app
+            .get(&format!("/api/v1/images/{id}"), None)
+            .await
+            .expect(200);
+        if ["image/jpeg", "image/avif", "image/webp"]
+            .iter()
+            .all(|mime| square(&now, mime).contains(&tag))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for mime in ["image/jpeg", "image/avif", "image/webp"] {
+        let url = square(&now, mime);
+        assert!(url.contains(&tag), "{mime} square not cut again: {now}");
+        assert_eq!(app.fetch(&url, &[]).await.status, 200, "{url}");
+    }
+    // The crop of the old point is gone; nothing else changed.
+    assert_eq!(app.fetch(&before, &[]).await.status, 404);
+    assert_eq!(now["focal_x"].as_f64().map(|x| x as f32), Some(0.9));
+}
+
 /// Images stored before crops and placeholders existed get them from `lede images reprocess`.
 #[tokio::test]
 async fn reprocess_gives_older_images_what_uploads_get_now() {
