@@ -754,3 +754,37 @@ async fn an_address_turned_private_after_saving_is_refused_when_sending() {
     }
     assert!(receiver.received().is_empty(), "{:?}", receiver.received());
 }
+
+/// An image's AVIF and WebP, made by a job after its upload was answered, are announced
+/// as `image.updated` with the new variants.
+#[tokio::test]
+async fn an_images_modern_renditions_are_announced_as_image_updated() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &receiver.url, &["image.updated"]).await;
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&image::RgbImage::from_fn(700, 400, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        }))
+        .unwrap();
+    let image = app
+        .upload_unwaited(Some(&app.editor), jpeg, "pier.jpg", "image/jpeg", &[])
+        .await
+        .expect(201);
+    let received = receiver.wait_for(1, 60).await;
+    assert_eq!(received.len(), 1, "one announcement: the renditions");
+    let event = received[0].json();
+    assert_eq!(event["type"], "image.updated");
+    assert_eq!(event["data"]["id"], image["id"]);
+    let formats: Vec<&str> = event["data"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["mime_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        formats.contains(&"image/avif") && formats.contains(&"image/webp"),
+        "{event}"
+    );
+}
