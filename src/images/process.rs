@@ -305,8 +305,8 @@ fn webp(image: &DynamicImage) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("WebP: {e:?}"))
 }
 
-/// 8-bit AVIF (10-bit, ravif's default for photos, is slower and shows no better on the
-/// web), one thread: the image budget gives each encode one worker place. Always through
+/// 8-bit AVIF, as the sources are (ravif's default, 10-bit, encodes slower), on one
+/// thread: the image budget gives each encode one worker place. Always through
 /// `encode_rgba` (it leaves out an alpha channel that is all opaque): the `#[inline]`
 /// `encode_rgb` would compile all of rav1e inside lede, unoptimised in test builds.
 fn avif(image: &DynamicImage) -> Result<Vec<u8>, String> {

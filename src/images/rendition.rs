@@ -32,7 +32,7 @@ pub async fn prepare_modern(
     if !crops_follow_focus(&image) {
         // The re-cut after a focal point's move failed (the PATCH scheduled this job in its
         // transaction for that case): made now.
-        image = reprocess_then(state, id, false).await?;
+        image = reprocess_then(state, id, true).await?;
     }
     let (encoded, focus) = from_original(state, &image, process::modern_renditions, true).await?;
     let written = super::store_files(state, &folder_of(&image), encoded, focus).await?;
@@ -123,9 +123,8 @@ async fn from_original<T: Send + 'static>(
 /// them (a browser takes the first it can show).
 pub const MODERN: [&str; 2] = ["image/avif", "image/webp"];
 
-/// Whether a stored variant is one of the modern renditions (the original's own variants are
-/// never WebP or AVIF: a WebP
-/// upload's own variants are PNG).
+/// Whether a stored variant is one of the modern renditions (never one of the original's
+/// own: a WebP upload's are PNG).
 pub fn is_modern(mime_type: &str) -> bool {
     MODERN.contains(&mime_type)
 }
@@ -162,7 +161,7 @@ fn folder_of(image: &Image) -> String {
 /// renditions at once.
 pub async fn complete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
     use diesel_async::AsyncConnection;
-    reprocess_then(state, id, false).await?;
+    reprocess_then(state, id, true).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let Some(modern) = prepare_modern(state, &mut conn, id).await? else {
         return Ok(());
@@ -193,16 +192,18 @@ pub async fn wanting(state: &AppState) -> Result<Vec<Uuid>, ApiError> {
 /// them unless its focal point moved meanwhile (that move makes its own). Files no longer
 /// used are removed; articles showing it are rendered again. The image as it now is.
 pub async fn reprocess(state: &AppState, id: Uuid) -> Result<Image, ApiError> {
-    reprocess_then(state, id, true).await
+    reprocess_then(state, id, false).await
 }
 
-/// `reprocess`, scheduling the job that makes the modern renditions again when `schedule`.
-async fn reprocess_then(state: &AppState, id: Uuid, schedule: bool) -> Result<Image, ApiError> {
+/// `reprocess`; `for_modern` when the caller makes the modern renditions next itself (the
+/// renditions job, `lede images reprocess`): then no job is scheduled for them, and the work
+/// waits its turn as background work.
+async fn reprocess_then(state: &AppState, id: Uuid, for_modern: bool) -> Result<Image, ApiError> {
     let not_found = || ApiError::NotFound(format!("no image with id `{id}`"));
     let mut conn = crate::db::conn(&state.pool).await?;
     let image = queries::find(&mut conn, id).await?.ok_or_else(not_found)?;
     drop(conn);
-    let (processed, focus) = from_original(state, &image, process::process, false).await?;
+    let (processed, focus) = from_original(state, &image, process::process, for_modern).await?;
     let mut variants =
         super::store_files(state, &folder_of(&image), processed.variants, focus).await?;
     // The modern widths do not depend on the focal point: kept (pages cached with them go
@@ -233,7 +234,7 @@ async fn reprocess_then(state: &AppState, id: Uuid, schedule: bool) -> Result<Im
             let updated = queries::update(conn, id, &update).await?;
             crate::articles::refresh_figures(conn, id).await?;
             // The modern renditions are made again too, around the new focal point.
-            if schedule {
+            if !for_modern {
                 crate::jobs::schedule_renditions(conn, id).await?;
             }
             Ok((true, updated))
