@@ -63,7 +63,7 @@ enum Command {
 #[derive(Subcommand)]
 enum ImagesAction {
     /// Give images stored before this version what uploads get now (the named crops, the
-    /// placeholder and average colour), from their originals. Beside a running lede or
+    /// placeholder and average colour, AVIF and WebP), from their originals. Beside a running lede or
     /// not; stopped and run again, it goes on with the images still wanting.
     Reprocess,
 }

@@ -46,7 +46,6 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
         .optional()
 }
 
-/// Locked until the end of the transaction (a write checks and changes it).
 /// The author with this email (stored lowercase).
 pub async fn by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Author>> {
     authors::table
@@ -57,6 +56,7 @@ pub async fn by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<
         .optional()
 }
 
+/// Locked until the end of the transaction (a write checks and changes it).
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Author>> {
     authors::table
         .filter(Slugged::Authors.by_key(key))

@@ -82,9 +82,9 @@ type Transactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
 
 /// Runs `create` in one transaction with the `Idempotency-Key` claim (when the request has
 /// one) and the answer saved for replays, and answers what it made (201; 200 for a
-/// batch). A crash or failure anywhere leaves nothing: no object, no claim. A retry with the same key and body made while the
-/// first is running waits for it (the claim's row lock), then replays its answer; the same
-/// key with another body is a 422. The model is zero2prod's `idempotency/persistence.rs`.
+/// batch). A crash or failure anywhere leaves nothing: no object, no claim. A retry with
+/// the same key and body made while the first is running waits for it (the claim's row
+/// lock), then replays its answer; the same key with another body is a 422. The model is zero2prod's `idempotency/persistence.rs`.
 pub async fn once<F>(
     req: &HttpRequest,
     pool: &Pool,

@@ -268,10 +268,7 @@ pub async fn ingest(
         .await?;
     // The place is held by the decode itself: a client that goes away mid-upload drops
     // this request, not the work already running on its blocking thread.
-    let focus = (
-        text.focal_x.unwrap_or(process::CENTRE.0),
-        text.focal_y.unwrap_or(process::CENTRE.1),
-    );
+    let focus = process::focus(text.focal_x, text.focal_y);
     let processed = web::block(move || {
         let _admitted = admitted;
         process::process(&file, limits, focus)
@@ -488,16 +485,16 @@ async fn store(
     })
 }
 
-/// Writes encoded files under `folder`; on a failure removes what was written. A file's key
-/// is its name (the content's folder makes it unique), except a crop's, which also names
-/// the focal point it was cut around: a moved focal point is a new file, never a changed
-/// one (media is cached forever).
 /// What a crop's key says of the focal point it was cut around: its exact bits, so two
 /// points never share a crop's file.
 pub(crate) fn focal_tag(focus: (f32, f32)) -> String {
     format!("-{:08x}{:08x}", focus.0.to_bits(), focus.1.to_bits())
 }
 
+/// Writes encoded files under `folder`; on a failure removes what was written. A file's key
+/// is its name (the content's folder makes it unique), except a crop's, which also names
+/// the focal point it was cut around: a moved focal point is a new file, never a changed
+/// one (media is cached forever).
 pub(crate) async fn store_files(
     state: &AppState,
     folder: &str,

@@ -182,10 +182,13 @@ pub fn inspect(bytes: &[u8], limits: Limits) -> Result<Header, ProcessError> {
     })
 }
 
-/// Checks, decodes and renders an upload. CPU-heavy: run it on a blocking thread, within
-/// the image budget.
 /// The focal point's default: the middle.
 pub const CENTRE: (f32, f32) = (0.5, 0.5);
+
+/// The point crops are cut around: the given one, or the middle for what is not given.
+pub fn focus(focal_x: Option<f32>, focal_y: Option<f32>) -> (f32, f32) {
+    (focal_x.unwrap_or(CENTRE.0), focal_y.unwrap_or(CENTRE.1))
+}
 
 /// Named crops, cut around the focal point: `square` for avatars and thumbnails, `social`
 /// for Open Graph cards. Never enlarged: a smaller original gives a smaller crop.
@@ -327,6 +330,9 @@ fn avif(image: &DynamicImage) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("AVIF: {e}"))
 }
 
+/// Checks, decodes and renders an upload: the original, its widths and its crops around
+/// `focus`, its placeholder and colour. CPU-heavy: run it on a blocking thread, within the
+/// image budget.
 pub fn process(bytes: &[u8], limits: Limits, focus: (f32, f32)) -> Result<Processed, ProcessError> {
     let (kind, image, orientation) = decode(bytes, limits)?;
     let corrupt = |reason: String| ProcessError::Corrupt {

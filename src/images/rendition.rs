@@ -6,7 +6,7 @@ use actix_web::web;
 use uuid::Uuid;
 
 use super::model::{Image, ImageUpdate, StoredVariant};
-use super::process::{self, CENTRE};
+use super::process;
 use super::{queries, storage};
 use crate::AppState;
 use crate::error::ApiError;
@@ -129,12 +129,9 @@ pub fn is_modern(mime_type: &str) -> bool {
     MODERN.contains(&mime_type)
 }
 
-/// The focal point crops are cut around: the image's, or the middle.
+/// The focal point the image's crops are cut around.
 fn focus_of(image: &Image) -> (f32, f32) {
-    (
-        image.focal_x.unwrap_or(CENTRE.0),
-        image.focal_y.unwrap_or(CENTRE.1),
-    )
+    process::focus(image.focal_x, image.focal_y)
 }
 
 /// Whether the image's crops (in its own format) are cut around its focal point now: not

@@ -298,17 +298,21 @@ fn descendants(node: &Rc<Node>, found: &mut Vec<Rc<Node>>) {
     }
 }
 
-/// The text of a node and its descendants, as it is.
-fn raw_text(node: &Rc<Node>) -> String {
+/// The text nodes of a node and its descendants, in document order.
+fn text_nodes(node: &Rc<Node>) -> Vec<String> {
     let mut all = vec![node.clone()];
     descendants(node, &mut all);
-    let mut out = String::new();
-    for node in all {
-        if let NodeData::Text { contents } = &node.data {
-            out.push_str(&contents.borrow());
-        }
-    }
-    out
+    all.iter()
+        .filter_map(|node| match &node.data {
+            NodeData::Text { contents } => Some(contents.borrow().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text of a node and its descendants, as it is.
+fn raw_text(node: &Rc<Node>) -> String {
+    text_nodes(node).concat()
 }
 
 /// Preformatted text as a fenced code block, its lines as they are (a fence longer than
@@ -321,16 +325,11 @@ fn code_block(text: &str) -> String {
 
 /// The text of a node and its descendants, with runs of white space made one space.
 fn text(node: &Rc<Node>) -> String {
-    let mut all = vec![node.clone()];
-    descendants(node, &mut all);
-    let mut out = String::new();
-    for node in all {
-        if let NodeData::Text { contents } = &node.data {
-            out.push_str(&contents.borrow());
-            out.push(' ');
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    text_nodes(node)
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Markup-free text of some HTML (a title, an excerpt).

@@ -309,7 +309,7 @@ impl TestApp {
 
     /// Uploads `bytes` as the form field `file` with a filename and declared type that the
     /// server must ignore, plus text fields; a new image's answer comes back once its
-    /// WebP renditions are made too (a job that changes the image and what embeds it: tests
+    /// AVIF and WebP renditions are made too (a job that changes the image and what embeds it: tests
     /// that read ETags or count changes must not race it).
     pub async fn upload(
         &self,
