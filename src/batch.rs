@@ -415,7 +415,7 @@ async fn run_on(
         (Method::Post, Target::Articles) => {
             let (new, checks) = body(given)?;
             let article = write::create(conn, principal, new, checks, language).await?;
-            let view = articles::view_one(conn, article, urls).await?;
+            let view = articles::view_one(conn, article, urls, &context.state.site).await?;
             let location = format!("{base}/api/v1/articles/{}", view.id);
             answer(201, &view, Some(location))?
         }
@@ -431,7 +431,7 @@ async fn run_on(
                 language,
             )
             .await?;
-            let view = articles::view_one(conn, article, urls).await?;
+            let view = articles::view_one(conn, article, urls, &context.state.site).await?;
             match created {
                 true => answer(
                     201,
@@ -446,13 +446,21 @@ async fn run_on(
                 .await?
                 .filter(|a| articles::may_read(write::reader_of(principal), a))
                 .ok_or_else(|| ApiError::not_found("article", &key))?;
-            answer(200, &articles::view_one(conn, article, urls).await?, None)?
+            answer(
+                200,
+                &articles::view_one(conn, article, urls, &context.state.site).await?,
+                None,
+            )?
         }
         (Method::Patch, Target::Article(key)) => {
             let (changes, checks) = body(given)?;
             let article =
                 write::update(conn, principal, &key, if_match, changes, checks, language).await?;
-            answer(200, &articles::view_one(conn, article, urls).await?, None)?
+            answer(
+                200,
+                &articles::view_one(conn, article, urls, &context.state.site).await?,
+                None,
+            )?
         }
         (Method::Delete, Target::Article(key)) => {
             write::delete(conn, principal, &key, if_match).await?;

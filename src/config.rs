@@ -45,6 +45,62 @@ pub struct Config {
     #[arg(long, env = "LEDE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
+    /// The front-end's own address (e.g. https://www.example.com): where `canonical_url`,
+    /// feeds, the sitemap and structured data point readers. Not the API's address.
+    #[arg(
+        long,
+        env = "LEDE_SITE_URL",
+        default_value = "http://localhost:3000",
+        global = true
+    )]
+    pub site_url: String,
+
+    /// The site's name: the publisher in structured data and the title of its feeds.
+    #[arg(long, env = "LEDE_SITE_NAME", default_value = "lede", global = true)]
+    pub site_name: String,
+
+    /// The publisher's logo (an absolute http(s) URL), in structured data and feeds.
+    #[arg(long, env = "LEDE_SITE_LOGO", global = true)]
+    pub site_logo: Option<String>,
+
+    /// Where an article lives on the site, after `LEDE_SITE_URL`: `{slug}`, and optionally
+    /// `{kind}`, `{yyyy}`, `{mm}`, `{dd}` (its publication date, UTC).
+    #[arg(
+        long,
+        env = "LEDE_ARTICLE_PATH",
+        default_value = "/{slug}",
+        global = true
+    )]
+    pub article_path: String,
+
+    /// Where a page (`kind=page`: About, Contact) lives on the site: `{slug}` (no date).
+    #[arg(long, env = "LEDE_PAGE_PATH", default_value = "/{slug}", global = true)]
+    pub page_path: String,
+
+    /// Where an author's page lives on the site: `{slug}`.
+    #[arg(
+        long,
+        env = "LEDE_AUTHOR_PATH",
+        default_value = "/authors/{slug}",
+        global = true
+    )]
+    pub author_path: String,
+
+    /// Where a tag's page lives on the site: `{slug}`.
+    #[arg(
+        long,
+        env = "LEDE_TAG_PATH",
+        default_value = "/tags/{slug}",
+        global = true
+    )]
+    pub tag_path: String,
+
+    /// The front-end's draft-mode route a preview link opens, after `LEDE_SITE_URL`:
+    /// `{token}` and optionally `{slug}` (e.g. `/api/draft?token={token}`). Unset: preview
+    /// links point at lede's own `/api/v1/preview/{token}`.
+    #[arg(long, env = "LEDE_PREVIEW_PATH", global = true)]
+    pub preview_path: Option<String>,
+
     /// Comma-separated origins allowed by CORS, or `*` for any.
     #[arg(long, env = "LEDE_CORS_ORIGINS", default_value = "*", global = true)]
     pub cors_origins: String,
@@ -227,6 +283,14 @@ impl Config {
             database_replica_url: None,
             data_dir: PathBuf::from("./data"),
             public_url: None,
+            site_url: "http://localhost:3000".into(),
+            site_name: "lede".into(),
+            site_logo: None,
+            article_path: "/{slug}".into(),
+            page_path: "/{slug}".into(),
+            author_path: "/authors/{slug}".into(),
+            tag_path: "/tags/{slug}".into(),
+            preview_path: None,
             cors_origins: "*".into(),
             pool_size: 4,
             pool_timeout_secs: 2,

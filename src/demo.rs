@@ -301,6 +301,8 @@ fn new_article(
         comments_open: Some(true),
         external_id: None,
         kind: None,
+        meta_title: None,
+        meta_description: None,
     }
 }
 
@@ -504,6 +506,8 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     comments_open: Some(true),
                     external_id: None,
                     kind: None,
+                    meta_title: None,
+                    meta_description: None,
                 };
                 article.tags.dedup();
                 crate::articles::create(

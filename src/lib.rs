@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod openapi;
 pub mod progress;
 pub mod search;
+pub mod site;
 pub mod system;
 pub mod tags;
 pub mod webhooks;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub origin: http::origin::Origin,
     pub json_limit: usize,
     pub cors_origins: String,
+    /// The front-end's site: where canonical URLs, feeds and previews point.
+    pub site: std::sync::Arc<site::Site>,
     pub storage: images::storage::Storage,
     pub image_max_bytes: usize,
     pub image_limits: images::process::Limits,
@@ -85,6 +88,7 @@ impl AppState {
         let openapi = openapi::document();
         let routes = http::routes::RouteTable::new(openapi::route_table(&openapi));
         Ok(AppState {
+            site: std::sync::Arc::new(site::Site::from_config(config)?),
             storage: images::storage::Storage::from_config(config)?,
             image_max_bytes: config.image_max_bytes,
             search_language: db::SearchLanguage::find(&database.pool, &config.search_language)

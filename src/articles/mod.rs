@@ -4,9 +4,11 @@
 pub mod model;
 pub mod queries;
 pub mod render;
+pub mod seo;
 pub mod write;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
@@ -32,6 +34,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, Sort, list_response};
 use crate::http::response::{IfMatch, fresh, ok, ok_showing};
 use crate::images::storage::MediaUrls;
+use crate::site::Site;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_articles)
@@ -179,12 +182,28 @@ fn view(
 ) -> ArticleResponse {
     let comment_count = embeds.comment_count(&article);
     let kind = Kind::of(&article);
+    let author = embeds.author(&article);
+    let tags = embeds.tags(&article);
+    let cover_image = embeds.cover(&article);
+    let seo = seo::of(
+        &article,
+        &author,
+        &tags,
+        cover_image.as_ref(),
+        embeds.site(),
+    );
+    let status = Status::of(&article);
     ArticleResponse {
-        author: embeds.author(&article),
-        tags: embeds.tags(&article),
-        cover_image: embeds.cover(&article),
+        author,
+        tags,
+        cover_image,
+        seo,
+        meta_title: article.meta_title,
+        meta_description: article.meta_description,
+        previous: None,
+        next: None,
         id: article.id,
-        status: Status::of(&article),
+        status,
         slug: article.slug,
         title: article.title,
         subtitle: article.subtitle,
@@ -211,8 +230,9 @@ pub(crate) async fn view_one(
     conn: &mut AsyncPgConnection,
     article: Article,
     urls: &MediaUrls,
+    site: &Arc<Site>,
 ) -> Result<ArticleResponse, ApiError> {
-    let embeds = Embeds::load(conn, &[&article], urls).await?;
+    let embeds = Embeds::load(conn, &[&article], urls, site).await?;
     Ok(view(article, &embeds, None, true))
 }
 
@@ -293,7 +313,7 @@ async fn list_articles(
         _ => queries::count(&mut conn, reader, &filters).await?,
     };
     let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
-    let embeds = Embeds::load(&mut conn, &page, &urls).await?;
+    let embeds = Embeds::load(&mut conn, &page, &urls, &state.site).await?;
     list_response(
         &req,
         &pagination,
@@ -394,7 +414,7 @@ async fn search_articles(
         })
         .collect();
     let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
-    let embeds = Embeds::load(&mut conn, &page, urls).await?;
+    let embeds = Embeds::load(&mut conn, &page, urls, &state.site).await?;
     // Dropped when an article changes, and when the index has taken in a change.
     let list_keys = ["articles", "search"];
     list_response(
@@ -420,13 +440,25 @@ async fn search_articles(
     )
 }
 
+/// What one article's answer may be asked for.
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FindQuery {
+    /// `previous` and `next` within this tag (id or slug) instead of all articles of the
+    /// kind: "more in Cities".
+    #[param(example = "cities")]
+    adjacent_tag: Option<String>,
+}
+
 /// Get an article
 ///
 /// By id or slug. Drafts and scheduled articles are 404 without a token (authors see their
-/// own). A slug the article had before answers 301 to its current URL.
+/// own). A slug the article had before answers 301 to its current URL. The answer also
+/// links the `previous` and `next` public articles.
 #[utoipa::path(
     tag = "articles", operation_id = "find_article",
     params(("id_or_slug" = String, Path, description = "The article's id or slug", example = "the-last-night-tram"),
+           FindQuery,
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the client has")),
     responses((status = 200, description = "The article, author, tags and cover embedded", body = ArticleResponse,
         headers(("ETag" = String, description = "Strong ETag of the article"))),
@@ -441,6 +473,7 @@ async fn find_article(
     state: web::Data<AppState>,
     auth: Auth,
     key: web::Path<String>,
+    query: web::Query<FindQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let reader = reader(&auth);
     let mut conn = auth.read_conn(&state).await?;
@@ -464,8 +497,26 @@ async fn find_article(
     if !may_read(reader, &article) {
         return Err(ApiError::not_found("article", &key));
     }
+    let tag_id = match &query.adjacent_tag {
+        Some(tag) => Some(
+            crate::tags::queries::find(&mut conn, tag)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "query parameter `adjacent_tag` names no tag (`{}`)",
+                        tag.chars().take(100).collect::<String>()
+                    ))
+                })?
+                .id,
+        ),
+        None => None,
+    };
     let urls = state.storage.urls(&req);
-    ok_showing(&req, &view_one(&mut conn, article, &urls).await?)
+    let (previous, next) = queries::adjacent(&mut conn, &article, tag_id, &state.site).await?;
+    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
+    view.previous = Some(previous);
+    view.next = Some(next);
+    ok_showing(&req, &view)
 }
 
 /// Create an article
@@ -493,13 +544,14 @@ async fn create_article(
     let base = base_url(&req);
     let urls = state.storage.urls(&req);
     let language = &state.search_language;
+    let site = &state.site;
     idempotency::once(
         &req,
         &state.pool,
         Some(principal.token_id),
         async move |conn| {
             let article = write::create(conn, &principal, new, checks, language).await?;
-            let view = view_one(conn, article, &urls).await?;
+            let view = view_one(conn, article, &urls, site).await?;
             Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
         },
     )
@@ -549,7 +601,7 @@ async fn upsert_article(
         &state.search_language,
     )
     .await?;
-    let view = view_one(&mut conn, article, &urls).await?;
+    let view = view_one(&mut conn, article, &urls, &state.site).await?;
     if created {
         let location = format!("{}/api/v1/articles/{}", base_url(&req), view.id);
         return Ok(Created::new(location, &view)?.into_response());
@@ -595,7 +647,7 @@ async fn update_article(
         &state.search_language,
     )
     .await?;
-    fresh(&view_one(&mut conn, article, &urls).await?)
+    fresh(&view_one(&mut conn, article, &urls, &state.site).await?)
 }
 
 /// Delete an article

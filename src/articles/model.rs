@@ -35,6 +35,8 @@ pub struct Article {
     pub sort_at: DateTime<Utc>,
     pub external_id: Option<String>,
     pub kind: String,
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
     /// Whether readers without a token see it now, by the database's clock (the one every
     /// list's `published_at <= now()` uses): one clock decides, everywhere.
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Bool>(IS_PUBLIC))]
@@ -208,9 +210,40 @@ pub struct ArticleResponse {
     pub external_id: Option<String>,
     /// `article`, or `page` (About, Contact: not in lists, searches and feeds unless asked).
     pub kind: Kind,
+    /// The SEO title as written (`null`: `seo.title` is the title).
+    #[schema(required = true)]
+    pub meta_title: Option<String>,
+    /// The SEO description as written (`null`: `seo.description` is the excerpt).
+    #[schema(required = true)]
+    pub meta_description: Option<String>,
+    /// What a page's `<head>` needs: title, description, canonical URL on the front-end's
+    /// site, Open Graph image and schema.org JSON-LD.
+    pub seo: super::seo::Seo,
+    /// One article's answer only (not lists): the public article of the same kind published
+    /// just before this one (within `adjacent_tag` when given); `null` when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ArticleLink>, nullable)]
+    pub previous: Option<Option<ArticleLink>>,
+    /// One article's answer only: the public article published just after this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ArticleLink>, nullable)]
+    pub next: Option<Option<ArticleLink>>,
     /// Search results only: where the query matched, HTML-escaped, matches in `<mark>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
+}
+
+/// A link to another article: what a "previous / next" card shows.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01932c4e-cccc-7ddd-8eee-0123456789aa", "slug": "the-first-tram", "title": "The first tram",
+    "published_at": "2025-10-20T08:00:00Z", "canonical_url": "https://www.example.com/the-first-tram"}))]
+pub struct ArticleLink {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub published_at: Timestamp,
+    /// Its address on the front-end's site.
+    pub canonical_url: String,
 }
 
 /// A new article. Without `status` it is a draft.
@@ -259,6 +292,14 @@ pub struct NewArticle {
     pub external_id: Option<String>,
     /// `article` (default) or `page`.
     pub kind: Option<Kind>,
+    /// The title for search engines and link previews (`seo.title`), when it should
+    /// differ from the headline; at most 300 characters.
+    #[schema(max_length = 300, example = "Line 4's last night tram")]
+    pub meta_title: Option<String>,
+    /// The description for search engines and link previews (`seo.description`), when it
+    /// should differ from the excerpt; at most 1,000 characters.
+    #[schema(max_length = 1000)]
+    pub meta_description: Option<String>,
 }
 
 /// Changes to an article (JSON merge patch): absent fields stay, `null` clears.
@@ -307,6 +348,14 @@ pub struct ArticleChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<Kind>)]
     pub kind: Option<Option<Kind>>,
+    /// `null` goes back to the title.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable, max_length = 300)]
+    pub meta_title: Option<Option<String>>,
+    /// `null` goes back to the excerpt.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, nullable, max_length = 1000)]
+    pub meta_description: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -424,6 +473,16 @@ impl crate::http::cache::Shows for ArticleResponse {
         keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
         let images = self.author.avatar.iter().chain(&self.cover_image);
         keys.extend(images.filter_map(crate::http::cache::Shows::key));
+        // Previous and next: their own changes, and any publication that may come between.
+        let neighbours = [&self.previous, &self.next];
+        let shown: Vec<&ArticleLink> = neighbours
+            .iter()
+            .filter_map(|n| n.as_ref()?.as_ref())
+            .collect();
+        keys.extend(shown.iter().map(|link| key("article", link.id)));
+        if self.previous.is_some() {
+            keys.push(crate::changes::SEQUENCE.to_owned());
+        }
     }
 }
 
@@ -466,4 +525,6 @@ pub struct ArticleRow {
     pub search_language: crate::db::SearchLanguage,
     pub external_id: Option<String>,
     pub kind: String,
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
 }

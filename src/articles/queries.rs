@@ -12,7 +12,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{
-    Article, ArticleRow, AuthorSummary, ListedArticle, Revision, RevisionSummary, TagSummary,
+    Article, ArticleLink, ArticleRow, AuthorSummary, ListedArticle, Revision, RevisionSummary,
+    TagSummary,
 };
 use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
@@ -213,7 +214,7 @@ fn card_columns(include_body: bool) -> String {
          articles.word_count, articles.reading_time_minutes, articles.status, articles.published_at, \
          articles.author_id, articles.cover_image_id, articles.comments_open, articles.version, \
          articles.created_at, articles.updated_at, articles.sort_at, articles.external_id, articles.kind, \
-         {} AS is_public, NULL::text AS snippet, 0::real AS rank",
+         articles.meta_title, articles.meta_description, {} AS is_public, NULL::text AS snippet, 0::real AS rank",
         super::model::IS_PUBLIC
     )
 }
@@ -416,9 +417,82 @@ pub async fn by_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResul
         .optional()
 }
 
+/// The public articles of `article`'s kind published just before and just after it (by
+/// `published_at`, then id; a draft stands at now), within the tag `tag_id` when given.
+/// Two index range reads.
+pub async fn adjacent(
+    conn: &mut AsyncPgConnection,
+    article: &Article,
+    tag_id: Option<Uuid>,
+    site: &crate::site::Site,
+) -> QueryResult<(Option<ArticleLink>, Option<ArticleLink>)> {
+    #[derive(QueryableByName)]
+    struct Neighbour {
+        #[diesel(sql_type = Text)]
+        side: String,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = Text)]
+        slug: String,
+        #[diesel(sql_type = Text)]
+        title: String,
+        #[diesel(sql_type = Timestamptz)]
+        published_at: DateTime<Utc>,
+    }
+    let within_tag = if tag_id.is_some() {
+        " AND EXISTS (SELECT 1 FROM article_tags WHERE article_tags.article_id = articles.id \
+         AND article_tags.tag_id = $4)"
+    } else {
+        " AND $4::uuid IS NULL"
+    };
+    let side = |name: &str, op: &str, direction: &str| {
+        format!(
+            "(SELECT '{name}' AS side, id, slug, title, published_at FROM articles \
+             WHERE status = 'published' AND published_at <= now() AND kind = $1 \
+             AND (published_at, id) {op} ($2, $3){within_tag} \
+             ORDER BY published_at {direction}, id {direction} LIMIT 1)"
+        )
+    };
+    let sql = format!(
+        "{} UNION ALL {}",
+        side("previous", "<", "DESC"),
+        side("next", ">", "ASC")
+    );
+    let pivot = article.published_at.unwrap_or_else(Utc::now);
+    let rows: Vec<Neighbour> = diesel::sql_query(sql)
+        .bind::<Text, _>(&article.kind)
+        .bind::<Timestamptz, _>(pivot)
+        .bind::<diesel::sql_types::Uuid, _>(article.id)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(tag_id)
+        .load(conn)
+        .await?;
+    let page = article.kind == "page";
+    let mut found = (None, None);
+    for row in rows {
+        let link = ArticleLink {
+            canonical_url: site.article_url(
+                page,
+                &row.slug,
+                Some(row.published_at),
+                row.published_at,
+            ),
+            id: row.id,
+            slug: row.slug,
+            title: row.title,
+            published_at: row.published_at.into(),
+        };
+        match row.side.as_str() {
+            "previous" => found.0 = Some(link),
+            _ => found.1 = Some(link),
+        }
+    }
+    Ok(found)
+}
+
 /// What a page of articles embeds, loaded in three queries whatever the page's length.
 pub struct Embeds {
     urls: MediaUrls,
+    site: std::sync::Arc<crate::site::Site>,
     comment_counts: HashMap<Uuid, i64>,
     authors: HashMap<Uuid, AuthorSummary>,
     images: HashMap<Uuid, ImageResponse>,
@@ -430,6 +504,7 @@ impl Embeds {
         conn: &mut AsyncPgConnection,
         page: &[&Article],
         urls: &MediaUrls,
+        site: &std::sync::Arc<crate::site::Site>,
     ) -> Result<Self, ApiError> {
         use crate::db::schema::{comments, images};
         let article_ids: Vec<Uuid> = page.iter().map(|a| a.id).collect();
@@ -502,11 +577,17 @@ impl Embeds {
         }
         Ok(Embeds {
             urls: urls.clone(),
+            site: site.clone(),
             comment_counts,
             authors,
             images,
             tags,
         })
+    }
+
+    /// The front-end's site, where canonical URLs point.
+    pub fn site(&self) -> &crate::site::Site {
+        &self.site
     }
 
     /// Approved comments, replies included.

@@ -53,6 +53,10 @@ fn change_keys(
         if public(before) != public(after) || author_changed || tags_changed || kind_changed {
             keys.push(crate::changes::COUNTS.to_owned());
         }
+        let moved = before.map(|a| a.published_at) != after.map(|a| a.published_at);
+        if public(before) != public(after) || tags_changed || kind_changed || moved {
+            keys.push(crate::changes::SEQUENCE.to_owned());
+        }
     }
     if sides
         .iter()
@@ -120,6 +124,8 @@ struct Input {
     comments_open: bool,
     external_id: Option<String>,
     kind: Kind,
+    meta_title: Option<String>,
+    meta_description: Option<String>,
 }
 
 const MAX_EXTERNAL_ID: usize = 200;
@@ -133,6 +139,14 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
     }
     input.subtitle = checks.long_text("subtitle", input.subtitle.as_deref(), MAX_SUBTITLE);
     input.excerpt_given = checks.long_text("excerpt", input.excerpt_given.as_deref(), MAX_EXCERPT);
+    if let Some(meta_title) = &input.meta_title {
+        input.meta_title = Some(checks.text("meta_title", meta_title, MAX_TITLE));
+    }
+    input.meta_description = checks.long_text(
+        "meta_description",
+        input.meta_description.as_deref(),
+        MAX_EXCERPT,
+    );
     if let Some(external_id) = &input.external_id {
         input.external_id = Some(checks.text("external_id", external_id, MAX_EXTERNAL_ID));
     }
@@ -299,6 +313,8 @@ async fn save(
         search_language: language.clone(),
         external_id: input.external_id.clone(),
         kind: input.kind.as_str().to_owned(),
+        meta_title: input.meta_title.clone(),
+        meta_description: input.meta_description.clone(),
     };
     let tags_changed = match current {
         Some(current) => queries::tag_ids(conn, current.id).await? != tag_ids,
@@ -465,6 +481,8 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
         comments_open: new.comments_open.unwrap_or(true),
         external_id: new.external_id,
         kind: new.kind.unwrap_or_default(),
+        meta_title: new.meta_title,
+        meta_description: new.meta_description,
     };
     check_text(&mut checks, &mut input);
     (input, checks)
@@ -490,6 +508,8 @@ fn unchanged(current: &Article, row: &ArticleRow) -> bool {
         && current.comments_open == row.comments_open
         && current.external_id == row.external_id
         && current.kind == row.kind
+        && current.meta_title == row.meta_title
+        && current.meta_description == row.meta_description
 }
 
 /// Creates or replaces the article with `external_id`, as `principal`: `new` says every
@@ -683,6 +703,8 @@ async fn apply(
         comments_open: current.comments_open,
         external_id: current.external_id.clone(),
         kind: Kind::of(current),
+        meta_title: current.meta_title.clone(),
+        meta_description: current.meta_description.clone(),
     };
     match changes.title {
         Some(Some(title)) => input.title = title,
@@ -724,6 +746,12 @@ async fn apply(
     }
     if let Some(external_id) = changes.external_id {
         input.external_id = external_id;
+    }
+    if let Some(meta_title) = changes.meta_title {
+        input.meta_title = meta_title;
+    }
+    if let Some(meta_description) = changes.meta_description {
+        input.meta_description = meta_description;
     }
     match changes.kind {
         Some(Some(kind)) => input.kind = kind,

@@ -35,6 +35,11 @@ const MAX_PAYLOAD: usize = 7_900;
 /// public before or after it (it may have turned public, or moved between authors or tags).
 pub const COUNTS: &str = "counts";
 
+/// Shown by every article answer with `previous`/`next`: named when the order of public
+/// articles may have changed (one turned public or stopped being so, moved in time, or
+/// changed kind or tags).
+pub const SEQUENCE: &str = "sequence";
+
 /// The key of one thing: `article:<id>`.
 pub fn key(kind: &str, id: Uuid) -> String {
     format!("{kind}:{id}")

@@ -82,6 +82,18 @@ diesel::table! {
         sort_at -> Timestamptz,
         external_id -> Nullable<Text>,
         kind -> Text,
+        meta_title -> Nullable<Text>,
+        meta_description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    preview_links (id) {
+        id -> Uuid,
+        article_id -> Uuid,
+        expires_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -196,6 +208,7 @@ diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> authors (author_id));
 diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(authors -> images (avatar_image_id));
+diesel::joinable!(preview_links -> articles (article_id));
 
 diesel::table! {
     webhooks (id) {
@@ -252,6 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_old_slugs,
     article_revisions,
     article_tags,
+    preview_links,
     articles,
     authors,
     changes,

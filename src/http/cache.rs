@@ -348,7 +348,7 @@ async fn publication_check(state: &AppState) -> bool {
         return false;
     };
     if found.passed {
-        cache.invalidate(&["articles", crate::changes::COUNTS]);
+        cache.invalidate(&["articles", crate::changes::COUNTS, crate::changes::SEQUENCE]);
     }
     cache
         .published_through

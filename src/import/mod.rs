@@ -827,6 +827,9 @@ async fn import_post(
         } else {
             Kind::Article
         }),
+        // Yoast SEO's overrides, where the site used it.
+        meta_title: seo_meta(item, "_yoast_wpseo_title"),
+        meta_description: seo_meta(item, "_yoast_wpseo_metadesc"),
     };
     let external_id = format!("wp:{}", item.id);
     let comments = comments_of(item, &mut notes);
@@ -910,6 +913,15 @@ async fn import_post(
 }
 
 /// An error as one line, with the fields it names.
+/// A Yoast SEO override as lede stores one: plain, within the limits, and not a template
+/// (`%%title%% %%sep%% %%sitename%%` is Yoast's own, not text).
+fn seo_meta(item: &Item, key: &str) -> Option<String> {
+    let text = html::plain_text(item.meta(key)?);
+    let text = text.trim();
+    let max = if key.ends_with("title") { 300 } else { 1000 };
+    (!text.is_empty() && !text.contains("%%")).then(|| text.chars().take(max).collect())
+}
+
 fn explain(error: &ApiError) -> String {
     let mut text = error.to_string();
     if let ApiError::Validation(errors) = error {

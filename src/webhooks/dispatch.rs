@@ -181,7 +181,7 @@ async fn data(
     let shown = match change.resource.as_str() {
         "article" => match crate::articles::queries::find(conn, &id.to_string()).await? {
             Some(article) if article.is_public => {
-                to_value(crate::articles::view_one(conn, article, &urls).await?)?
+                to_value(crate::articles::view_one(conn, article, &urls, &state.site).await?)?
             }
             Some(article) => json!({"id": article.id, "slug": article.slug}),
             None => named(),

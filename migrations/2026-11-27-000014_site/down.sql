@@ -1,0 +1,4 @@
+DROP INDEX articles_public_kind_published;
+DROP INDEX articles_sitemap;
+DROP TABLE preview_links;
+ALTER TABLE articles DROP COLUMN meta_title, DROP COLUMN meta_description;

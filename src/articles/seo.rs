@@ -1,0 +1,194 @@
+//! What a page's `<head>` needs, derived from the article: title and description (the
+//! writable overrides, else the article's own), the canonical URL on the front-end's site,
+//! the Open Graph image, and schema.org structured data (JSON-LD) as one object.
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::model::{Article, AuthorSummary, Kind, TagSummary};
+use crate::http::Timestamp;
+use crate::images::model::{ImageResponse, VariantResponse};
+use crate::site::Site;
+
+/// Google shows at most this much of a `headline`.
+const HEADLINE_CHARS: usize = 110;
+
+/// An article's SEO data, all derived; `meta_title` and `meta_description` are the
+/// writable overrides.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "title": "The last night tram",
+    "description": "At 00:41 the last car of line 4 left the depot.",
+    "canonical_url": "https://www.example.com/the-last-night-tram",
+    "og_image": {"url": "https://api.example.com/media/01/social.jpg", "width": 1200, "height": 630},
+    "json_ld": {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "The last night tram",
+        "url": "https://www.example.com/the-last-night-tram",
+        "datePublished": "2025-10-28T09:30:00Z", "dateModified": "2025-10-28T09:30:00Z",
+        "author": [{"@type": "Person", "name": "Inès Marchetti", "url": "https://www.example.com/authors/ines-marchetti"}],
+        "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}}
+}))]
+pub struct Seo {
+    /// `<title>` and `og:title`: `meta_title` when set, else the title.
+    pub title: String,
+    /// `<meta name="description">` and `og:description`: `meta_description` when set, else
+    /// the excerpt.
+    pub description: String,
+    /// The article's address on the front-end's site (`LEDE_SITE_URL` and
+    /// `LEDE_ARTICLE_PATH`, or `LEDE_PAGE_PATH` for pages), for `<link rel="canonical">`.
+    pub canonical_url: String,
+    /// `og:image`: the cover's `social` crop (1200x630) when it has one, else the cover;
+    /// `null` without a cover.
+    #[schema(required = true)]
+    pub og_image: Option<OgImage>,
+    /// A schema.org `NewsArticle` (`WebPage` for pages) to put in a
+    /// `<script type="application/ld+json">` as is. Serialise it with `<` escaped
+    /// (`JSON.stringify(json_ld).replace(/</g, "\\u003c")`): its text is the writer's.
+    #[schema(value_type = Object)]
+    pub json_ld: Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"url": "https://api.example.com/media/01/social.jpg", "width": 1200, "height": 630}))]
+pub struct OgImage {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl From<&VariantResponse> for OgImage {
+    fn from(v: &VariantResponse) -> Self {
+        OgImage {
+            url: v.url.clone(),
+            width: v.width,
+            height: v.height,
+        }
+    }
+}
+
+/// A crop of `cover` in the original's format (JPEG or PNG: every crawler reads them).
+fn crop<'a>(cover: &'a ImageResponse, name: &str) -> Option<&'a VariantResponse> {
+    cover
+        .variants
+        .iter()
+        .find(|v| v.name == name && v.mime_type == cover.mime_type)
+        .or_else(|| {
+            cover
+                .variants
+                .iter()
+                .find(|v| v.name == name && !crate::images::rendition::is_modern(&v.mime_type))
+        })
+}
+
+/// The SEO data of `article` as shown with its byline, tags and cover.
+pub fn of(
+    article: &Article,
+    author: &AuthorSummary,
+    tags: &[TagSummary],
+    cover: Option<&ImageResponse>,
+    site: &Site,
+) -> Seo {
+    let page = Kind::of(article) == Kind::Page;
+    let canonical_url = site.article_url(
+        page,
+        &article.slug,
+        article.published_at,
+        article.created_at,
+    );
+    let title = article
+        .meta_title
+        .clone()
+        .unwrap_or_else(|| article.title.clone());
+    let description = article
+        .meta_description
+        .clone()
+        .unwrap_or_else(|| article.excerpt.clone());
+    let og_image = cover.map(|cover| {
+        crop(cover, "social").map_or_else(
+            || OgImage {
+                url: cover.url.clone(),
+                width: cover.width,
+                height: cover.height,
+            },
+            OgImage::from,
+        )
+    });
+    // Google asks for several aspect ratios: the wide crop, the square one, the original.
+    let images: Vec<&str> = cover
+        .map(|cover| {
+            let mut urls: Vec<&str> = ["social", "square"]
+                .iter()
+                .filter_map(|name| crop(cover, name).map(|v| v.url.as_str()))
+                .collect();
+            urls.push(&cover.url);
+            urls
+        })
+        .unwrap_or_default();
+    let mut ld = json!({
+        "@context": "https://schema.org",
+        "@type": if page { "WebPage" } else { "NewsArticle" },
+        "headline": headline(&article.title),
+        "description": description,
+        "url": canonical_url,
+        "mainEntityOfPage": {"@type": "WebPage", "@id": canonical_url},
+        "dateModified": Timestamp::from(article.updated_at),
+        "author": [{
+            "@type": "Person",
+            "name": author.name,
+            "url": site.author_url(&author.slug),
+        }],
+        "publisher": publisher(site),
+    });
+    if let Some(published_at) = article.published_at {
+        ld["datePublished"] = json!(Timestamp::from(published_at));
+    }
+    if !images.is_empty() {
+        ld["image"] = json!(images);
+    }
+    if !page {
+        ld["wordCount"] = json!(article.word_count);
+        if !tags.is_empty() {
+            let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+            ld["keywords"] = json!(names.join(", "));
+        }
+    }
+    Seo {
+        title,
+        description,
+        canonical_url,
+        og_image,
+        json_ld: ld,
+    }
+}
+
+/// The site as schema.org `Organization`, with its logo when set.
+pub fn publisher(site: &Site) -> Value {
+    let mut publisher = json!({"@type": "Organization", "name": site.name, "url": site.url()});
+    if let Some(logo) = &site.logo {
+        publisher["logo"] = json!({"@type": "ImageObject", "url": logo});
+    }
+    publisher
+}
+
+/// The title cut at a word to what Google shows, ended with `…` when cut.
+fn headline(title: &str) -> String {
+    if title.chars().count() <= HEADLINE_CHARS {
+        return title.to_owned();
+    }
+    let cut: String = title.chars().take(HEADLINE_CHARS - 1).collect();
+    let at_word = cut.rfind(' ').filter(|i| *i > 0).unwrap_or(cut.len());
+    format!("{}…", cut[..at_word].trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headline;
+
+    #[test]
+    fn long_titles_are_cut_at_a_word() {
+        assert_eq!(headline("Short"), "Short");
+        let long = "word ".repeat(40);
+        let cut = headline(&long);
+        assert!(cut.chars().count() <= 110, "{cut}");
+        assert!(cut.ends_with("word…"), "{cut}");
+    }
+}
