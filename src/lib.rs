@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod feeds;
 pub mod http;
 pub mod images;
 pub mod import;
@@ -140,6 +141,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(webhooks::configure)
             .configure(batch::configure),
     )
+    .configure(feeds::configure)
     .service(images::media::get_media)
     .configure(system::configure);
 }

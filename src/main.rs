@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Manage server secrets.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
     /// Manage this node's search index.
     Search {
         #[command(subcommand)]
@@ -90,6 +95,13 @@ enum ImportSource {
         #[arg(long)]
         fetch_private: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretsAction {
+    /// Replace the secret preview links are signed with: every preview link made so far
+    /// stops working at once (on every node; lede may be running).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -262,6 +274,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
             .await
+        }
+        Command::Secrets {
+            action: SecretsAction::Rotate,
+        } => {
+            one_off(&config, async |url| {
+                lede::db::run_migrations(&url).await?;
+                let mut conn = lede::db::connect(&url).await?;
+                lede::articles::preview::rotate_secret(&mut conn)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await?;
+            eprintln!("The preview secret was replaced: earlier preview links no longer work.");
+            Ok(())
         }
         Command::Migrate => {
             let applied =

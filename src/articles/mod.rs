@@ -2,6 +2,7 @@
 //! stored images, publishing and scheduling, revisions, old slugs that redirect, filters,
 //! keyset pagination and ranked full-text search.
 pub mod model;
+pub mod preview;
 pub mod queries;
 pub mod render;
 pub mod seo;
@@ -44,7 +45,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(upsert_article)
         .service(delete_article)
         .service(list_revisions)
-        .service(find_revision);
+        .service(find_revision)
+        .service(preview::create_preview_link)
+        .service(preview::revoke_preview_links)
+        .service(preview::preview_article);
 }
 
 /// Filters and order of the article list.
@@ -174,7 +178,7 @@ pub(crate) fn may_read(reader: Reader, article: &Article) -> bool {
 }
 
 /// An article as a reader sees it; `with_body` false leaves the body out (a list's card).
-fn view(
+pub(crate) fn view(
     article: Article,
     embeds: &Embeds,
     snippet: Option<String>,

@@ -360,7 +360,10 @@ pub fn excerpt(text: &str) -> String {
     )
 }
 
-static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(sanitizer);
+
+/// What a body may hold: the rules every render ends with.
+fn sanitizer() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
         .add_tags(["figure", "figcaption", "picture", "source"])
@@ -406,7 +409,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
             _ => Some(value.into()),
         });
     builder
-});
+}
 
 /// `aspect-ratio: W / H` with whole numbers, as `figure_html` writes it.
 fn is_aspect_ratio(value: &str) -> bool {
@@ -460,6 +463,18 @@ fn safe_srcset(value: &str) -> Option<String> {
 /// The last step of every render: whatever survives is safe to put in a page.
 pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
+}
+
+/// A body for reading away from its page (a feed reader): sanitized again with every
+/// relative link and image made absolute against `page` (the article's own address, so
+/// `#footnote` and `/about` both land where they do on the site).
+pub fn with_absolute_links(html: &str, page: &str) -> String {
+    let Ok(base) = url::Url::parse(page) else {
+        return sanitize(html);
+    };
+    let mut builder = sanitizer();
+    builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base));
+    builder.clean(html).to_string()
 }
 
 #[cfg(test)]

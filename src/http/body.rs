@@ -78,6 +78,36 @@ fn too_large(limit: usize) -> ApiError {
     ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
 }
 
+/// A JSON body that may be left out entirely (no `Content-Type`, nothing sent): then the
+/// defaults. A body that is sent is read and checked like any `JsonBody`.
+pub struct OptionalJsonBody<T>(pub Option<JsonBody<T>>);
+
+impl<T: Default> OptionalJsonBody<T> {
+    pub fn into_parts(self) -> (T, Checks) {
+        self.0
+            .map_or_else(|| (T::default(), Checks::new()), JsonBody::into_parts)
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let empty = !headers.contains_key(header::CONTENT_TYPE)
+            && !headers.contains_key(header::TRANSFER_ENCODING)
+            && headers
+                .get(header::CONTENT_LENGTH)
+                .is_none_or(|length| length.as_bytes() == b"0");
+        if empty {
+            return Box::pin(async { Ok(OptionalJsonBody(None)) });
+        }
+        let body = JsonBody::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJsonBody(Some(body.await?))) })
+    }
+}
+
 fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
     let Some(content_type) = content_type else {
         return Err(ApiError::UnsupportedMediaType(

@@ -294,10 +294,12 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// Public, cacheable reads: GET (HEAD arrives as GET) without a token under /api/v1.
+/// Public, cacheable reads: GET (HEAD arrives as GET) without a token under /api/v1. A
+/// preview is not one: its link is a credential, and it must stop working when revoked.
 fn is_public_read(req: &ServiceRequest) -> bool {
     req.method() == Method::GET
-        && req.path().starts_with("/api/v1/")
+        && (req.path().starts_with("/api/v1/") || req.path().starts_with("/feeds/"))
+        && !req.match_info().as_str().starts_with("/api/v1/preview/")
         && !req.headers().contains_key(header::AUTHORIZATION)
 }
 
