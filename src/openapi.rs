@@ -39,6 +39,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "tokens", description = "API tokens (admins only)"),
         (name = "batch", description = "Many reads and writes of articles, tags and authors in one transaction, for scripts"),
         (name = "webhooks", description = "Events delivered to your URLs by the Standard Webhooks specification (admins only)"),
+        (name = "feeds", description = "Atom and JSON feeds of the newest articles, and the sitemap's data, pointing at the front-end's site"),
         (name = "system", description = "Health, readiness and metrics"),
     )
 )]

@@ -105,6 +105,25 @@ impl Site {
     }
 }
 
+impl Site {
+    /// `target` as an absolute URL, when it is on the site's own origin (an absolute URL
+    /// with the site's scheme, host and port, or a path from the site's root): where a form
+    /// may send a browser back to. Nothing else, so no one can use lede to redirect away.
+    pub fn same_origin(&self, target: &str) -> Option<String> {
+        if target.len() > 2000 || target.chars().any(char::is_control) {
+            return None;
+        }
+        let site = url::Url::parse(&self.url).ok()?;
+        let resolved = if target.starts_with('/') && !target.starts_with("//") {
+            site.join(target).ok()?
+        } else {
+            url::Url::parse(target).ok()?
+        };
+        (resolved.origin() == site.origin() && resolved.username().is_empty())
+            .then(|| resolved.to_string())
+    }
+}
+
 /// An absolute http(s) URL without credentials, as the `url` crate writes it.
 fn absolute(text: &str) -> anyhow::Result<String> {
     let url = url::Url::parse(text.trim()).context("not an absolute URL")?;

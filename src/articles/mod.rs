@@ -4,8 +4,10 @@
 pub mod model;
 pub mod preview;
 pub mod queries;
+pub mod related;
 pub mod render;
 pub mod seo;
+pub mod sitemap;
 pub mod write;
 
 use std::collections::HashMap;
@@ -48,7 +50,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(find_revision)
         .service(preview::create_preview_link)
         .service(preview::revoke_preview_links)
-        .service(preview::preview_article);
+        .service(preview::preview_article)
+        .service(sitemap::list_sitemap)
+        .service(related::list_related);
 }
 
 /// Filters and order of the article list.

@@ -25,7 +25,7 @@ use crate::AppState;
 use crate::articles::queries as articles;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
-use crate::http::body::JsonBody;
+use crate::http::body::{JsonBody, JsonOrFormBody};
 use crate::http::pagination::{
     KeyKind, ListResponse, Loaded, PageParams, Pagination, Sort, SortOption, list_response,
     time_key,
@@ -115,13 +115,21 @@ pub fn render_body(markdown: &str) -> String {
 /// with its `status`; the email is never shown. Rate limited per IP address and per email
 /// (429 with `Retry-After`); the same text from the same email on the same article within
 /// ten minutes is a 409. An article whose comments are closed answers 403.
+///
+/// A plain HTML form may post here too (`application/x-www-form-urlencoded`, the same
+/// fields; blank ones count as absent): with a `redirect` on the site's own origin the
+/// answer is a 303 to it, so the form works without JavaScript.
 #[utoipa::path(
     tag = "comments", operation_id = "submit_comment",
     params(("id_or_slug" = String, Path, description = "The article's id or slug")),
-    request_body = NewComment,
+    request_body(content(
+        (NewComment = "application/json"),
+        (NewComment = "application/x-www-form-urlencoded"))),
     responses(
         (status = 201, description = "Received", body = PublicComment,
             headers(("Location" = String, description = "The article's comment thread"))),
+        (status = 303, description = "Received, from a form with a `redirect` on the site: go there",
+            headers(("Location" = String, description = "The `redirect` given"))),
         (status = 403, description = "Comments are closed on this article", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many comments from this address or email", body = crate::error::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = i64, description = "Seconds until another comment is accepted"))),
@@ -134,9 +142,9 @@ async fn submit_comment(
     state: web::Data<AppState>,
     _auth: Auth,
     key: web::Path<String>,
-    body: JsonBody<NewComment>,
+    body: JsonOrFormBody<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (new, mut checks) = body.into_parts();
+    let (new, mut checks) = body.0.into_parts();
     let author_name = checks.text("author_name", &new.author_name, MAX_NAME);
     let author_email = checks.email("author_email", Some(&new.author_email));
     if author_email.is_none() && new.author_email.trim().is_empty() {
@@ -254,6 +262,15 @@ async fn submit_comment(
     } else {
         status
     });
+    if let Some(to) = new
+        .redirect
+        .as_deref()
+        .and_then(|to| state.site.same_origin(to))
+    {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, to))
+            .finish());
+    }
     let body = crate::http::response::to_json(&view)?;
     Ok(HttpResponse::Created()
         .insert_header((

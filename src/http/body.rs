@@ -37,41 +37,118 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(1024 * 1024, |s| s.json_limit);
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        let req = req.clone();
-        Box::pin(async move {
+        read(req, payload, false)
+    }
+}
+
+/// A body sent as JSON or as an HTML form (`application/x-www-form-urlencoded`, what a
+/// `<form method="post">` sends without JavaScript). A form's fields become the JSON
+/// object's (text values; an empty field is left out) and are checked like JSON's.
+pub struct JsonOrFormBody<T>(pub JsonBody<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonOrFormBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read(req, payload, true);
+        Box::pin(async move { Ok(JsonOrFormBody(body.await?)) })
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn read<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    form_too: bool,
+) -> LocalBoxFuture<'static, Result<JsonBody<T>, ApiError>> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(1024 * 1024, |s| s.json_limit);
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    let req = req.clone();
+    Box::pin(async move {
+        let is_form = form_too && essence(content_type.as_deref()) == FORM;
+        if !is_form {
             check_content_type(content_type.as_deref())?;
-            if declared_length.is_some_and(|n| n > limit) {
+        }
+        if declared_length.is_some_and(|n| n > limit) {
+            return Err(too_large(limit));
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+            if body.len() + chunk.len() > limit {
                 return Err(too_large(limit));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::BadRequest(format!("cannot read the request body: {e}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            req.extensions_mut()
-                .insert(BodyDigest(Sha256::digest(&body).to_vec()));
-            let (value, problems) = parse_json(&body)?;
-            Ok(JsonBody { value, problems })
-        })
+            body.extend_from_slice(&chunk);
+        }
+        req.extensions_mut()
+            .insert(BodyDigest(Sha256::digest(&body).to_vec()));
+        let (value, problems) = if is_form {
+            parse_json(&form_to_json(&body)?)?
+        } else {
+            parse_json(&body)?
+        };
+        Ok(JsonBody { value, problems })
+    })
+}
+
+/// A form's fields as a JSON object of strings. Broken percent-encoding or UTF-8, or a field
+/// given twice, is a 400: nothing is guessed.
+fn form_to_json(body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut object = serde_json::Map::new();
+    let bad = |detail: String| ApiError::BadRequest(format!("malformed form body: {detail}"));
+    let decode = |part: &[u8]| -> Result<String, ApiError> {
+        let spaced: Vec<u8> = part
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        percent_encoding::percent_decode(&spaced)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| bad("a field is not UTF-8".into()))
+    };
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut halves = pair.splitn(2, |b| *b == b'=');
+        let name = decode(halves.next().unwrap_or_default())?;
+        let value = decode(halves.next().unwrap_or_default())?;
+        if object.contains_key(&name) {
+            let shown: String = name.chars().take(100).collect();
+            return Err(bad(format!("the field `{shown}` is given twice")));
+        }
+        // An empty field is one the form left blank: absent, as in JSON.
+        if !value.is_empty() {
+            object.insert(name, serde_json::Value::String(value));
+        }
     }
+    if object.is_empty() {
+        return Err(ApiError::BadRequest(
+            "the request body is empty; send the form's fields".into(),
+        ));
+    }
+    serde_json::to_vec(&object).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn essence(content_type: Option<&str>) -> String {
+    content_type
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -114,13 +191,7 @@ fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
             "send the body as application/json (no Content-Type was given)".into(),
         ));
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if JSON_TYPES.contains(&essence.as_str()) {
+    if JSON_TYPES.contains(&essence(Some(content_type)).as_str()) {
         Ok(())
     } else {
         Err(ApiError::UnsupportedMediaType(format!(

@@ -127,6 +127,12 @@ impl FromRequest for Pagination {
 
 impl Pagination {
     pub fn parse(query: &str) -> Result<Self, ApiError> {
+        Pagination::parse_up_to(query, MAX_PER_PAGE)
+    }
+
+    /// Paging of a list whose pages may be longer than `MAX_PER_PAGE` (the sitemap's: its
+    /// rows are small and a front-end reads them all).
+    pub fn parse_up_to(query: &str, max_per_page: i64) -> Result<Self, ApiError> {
         let mut page = None;
         let mut per_page = DEFAULT_PER_PAGE;
         let mut cursor = None;
@@ -147,9 +153,12 @@ impl Pagination {
                     per_page = value
                         .parse::<i64>()
                         .ok()
-                        .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+                        .filter(|n| (1..=max_per_page).contains(n))
                         .ok_or_else(|| {
-                            bad_param("per_page", "must be a whole number from 1 to 100")
+                            bad_param(
+                                "per_page",
+                                &format!("must be a whole number from 1 to {max_per_page}"),
+                            )
                         })?
                 }
                 "cursor" => cursor = Some(Cursor::decode(&value)?),

@@ -512,6 +512,75 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The public articles of `kind` most like `id`: sharing its tags (each shared tag
+    /// counts as much as a strong word match) and its words (tantivy's more-like-this over
+    /// its stored text), best first, itself left out. Empty when the index lacks it.
+    fn related(
+        &self,
+        id: Uuid,
+        tag_ids: &[Uuid],
+        kind: crate::articles::model::Kind,
+        limit: usize,
+    ) -> tantivy::Result<Vec<Uuid>> {
+        let f = &self.fields;
+        let searcher = self.reader.searcher();
+        let itself = Term::from_field_text(f.id, &id.to_string());
+        let found = searcher.search(
+            &TermQuery::new(itself.clone(), IndexRecordOption::Basic),
+            &TopDocs::with_limit(1),
+        )?;
+        let Some((_, address)) = found.first() else {
+            return Ok(Vec::new());
+        };
+        let words = tantivy::query::MoreLikeThisQuery::builder()
+            .with_min_doc_frequency(2)
+            .with_max_doc_frequency((searcher.num_docs() / 5).max(10))
+            .with_min_term_frequency(2)
+            .with_max_query_terms(25)
+            .with_min_word_length(3)
+            .with_boost_factor(1.0)
+            .with_document(*address);
+        let mut similar: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, Box::new(words))];
+        for tag in tag_ids {
+            let term = Term::from_field_text(f.tag_key, &tag.to_string());
+            let query = TermQuery::new(term, IndexRecordOption::Basic);
+            similar.push((
+                Occur::Should,
+                Box::new(tantivy::query::BoostQuery::new(
+                    Box::new(ConstScoreQuery::new(Box::new(query), 1.0)),
+                    2.0,
+                )),
+            ));
+        }
+        let request = SearchRequest {
+            reader: Reader::Public,
+            filters: Filters {
+                kind,
+                ..Filters::default()
+            },
+            order: Order::Relevance { after: None },
+            offset: 0,
+            limit,
+        };
+        let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, Box::new(BooleanQuery::new(similar))),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(itself, IndexRecordOption::Basic)),
+            ),
+        ];
+        parts.extend(self.filters(&request, micros(&Utc::now())));
+        let hits = searcher.search(&BooleanQuery::new(parts), &TopDocs::with_limit(limit))?;
+        let mut ids = Vec::with_capacity(hits.len());
+        for (_, address) in hits {
+            let segment = searcher.segment_reader(address.segment_ord);
+            ids.push(Ids::of(segment).get(address.doc_id));
+        }
+        Ok(ids)
+    }
+}
+
 /// An article's id from the two halves the index keeps of it.
 struct Ids {
     hi: Option<Arc<dyn tantivy::columnar::ColumnValues<u64>>>,
@@ -589,6 +658,25 @@ impl Search {
 
     fn engine(&self) -> Option<Arc<Engine>> {
         self.engine.read().ok().and_then(|e| e.clone())
+    }
+
+    /// The ids of up to `limit` public articles most like article `id` (see
+    /// `Engine::related`), best first, on a blocking thread.
+    pub async fn related(
+        &self,
+        id: Uuid,
+        tag_ids: Vec<Uuid>,
+        kind: crate::articles::model::Kind,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, ApiError> {
+        let engine = self.engine().ok_or_else(|| {
+            ApiError::Unavailable("the search index is being built; try again shortly".into())
+        })?;
+        let found =
+            actix_web::web::block(move || engine.related(id, &tag_ids, kind, limit)).await?;
+        found.map_err(|error| {
+            ApiError::Internal(format!("finding related articles failed: {error}"))
+        })
     }
 
     /// Runs `request` on a blocking thread (searching and cutting snippets is CPU work).
