@@ -240,8 +240,25 @@ pub(crate) async fn view_one(
     urls: &MediaUrls,
     site: &Arc<Site>,
 ) -> Result<ArticleResponse, ApiError> {
+    view_adjacent(conn, article, urls, site, None).await
+}
+
+/// One article with its embeds and its previous and next public articles (within the tag
+/// `adjacent_tag` when given): every answer of one article, so a write's answer and a
+/// read's are the same (and so are their ETags).
+pub(crate) async fn view_adjacent(
+    conn: &mut AsyncPgConnection,
+    article: Article,
+    urls: &MediaUrls,
+    site: &Arc<Site>,
+    adjacent_tag: Option<Uuid>,
+) -> Result<ArticleResponse, ApiError> {
+    let (previous, next) = queries::adjacent(conn, &article, adjacent_tag, site).await?;
     let embeds = Embeds::load(conn, &[&article], urls, site).await?;
-    Ok(view(article, &embeds, None, true))
+    let mut view = view(article, &embeds, None, true);
+    view.previous = Some(previous);
+    view.next = Some(next);
+    Ok(view)
 }
 
 /// A search hit's snippet made safe: everything escaped, then the match marks become `<mark>`.
@@ -520,10 +537,7 @@ async fn find_article(
         None => None,
     };
     let urls = state.storage.urls(&req);
-    let (previous, next) = queries::adjacent(&mut conn, &article, tag_id, &state.site).await?;
-    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
-    view.previous = Some(previous);
-    view.next = Some(next);
+    let view = view_adjacent(&mut conn, article, &urls, &state.site, tag_id).await?;
     ok_showing(&req, &view)
 }
 

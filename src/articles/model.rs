@@ -473,13 +473,13 @@ impl crate::http::cache::Shows for ArticleResponse {
         keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
         let images = self.author.avatar.iter().chain(&self.cover_image);
         keys.extend(images.filter_map(crate::http::cache::Shows::key));
-        // Previous and next: their own changes, and any publication that may come between.
+        // Previous and next: their titles and slugs, and any publication that may come between.
         let neighbours = [&self.previous, &self.next];
         let shown: Vec<&ArticleLink> = neighbours
             .iter()
             .filter_map(|n| n.as_ref()?.as_ref())
             .collect();
-        keys.extend(shown.iter().map(|link| key("article", link.id)));
+        keys.extend(shown.iter().map(|link| key("headline", link.id)));
         if self.previous.is_some() {
             keys.push(crate::changes::SEQUENCE.to_owned());
         }

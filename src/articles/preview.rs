@@ -291,10 +291,7 @@ pub async fn preview_article(
         .await?
         .ok_or_else(gone)?;
     let urls = state.storage.urls(&req);
-    let (previous, next) = queries::adjacent(&mut conn, &article, None, &state.site).await?;
-    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
-    view.previous = Some(previous);
-    view.next = Some(next);
+    let view = view_one(&mut conn, article, &urls, &state.site).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("X-Robots-Tag", "noindex"))

@@ -53,6 +53,11 @@ fn change_keys(
         if public(before) != public(after) || author_changed || tags_changed || kind_changed {
             keys.push(crate::changes::COUNTS.to_owned());
         }
+        // What a neighbour's previous/next link shows of it.
+        let renamed = before.map(|a| (&a.title, &a.slug)) != after.map(|a| (&a.title, &a.slug));
+        if renamed {
+            keys.push(crate::changes::key("headline", id));
+        }
         let moved = before.map(|a| a.published_at) != after.map(|a| a.published_at);
         if public(before) != public(after) || tags_changed || kind_changed || moved {
             keys.push(crate::changes::SEQUENCE.to_owned());

@@ -102,7 +102,7 @@ struct Entry {
     surrogate_key: Option<HeaderValue>,
     etag: HeaderValue,
     body: Body,
-    /// `Link`, `X-Total-Count`: what a list answer carries besides its body.
+    /// `Content-Type`, and `Link`, `X-Total-Count`: what an answer carries besides its body.
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The route pattern, for metrics of answers that skip the router.
     route: Option<String>,
@@ -418,20 +418,34 @@ pub async fn cache(
     let epoch = state.cache.epoch.load(Ordering::SeqCst);
     let response = next.call(req).await?.map_into_boxed_body();
     let shown = response.response().extensions().get::<Shown>().cloned();
-    let is_json = response
+    // JSON, and the feeds' Atom and JSON Feed.
+    let keepable = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|v| {
+            [
+                &b"application/json"[..],
+                b"application/atom+xml",
+                b"application/feed+json",
+            ]
+            .iter()
+            .any(|kind| v.as_bytes().starts_with(kind))
+        });
     let etag = response.headers().get(header::ETAG).cloned();
-    let (Some(shown), Some(etag), true, StatusCode::OK) = (shown, etag, is_json, response.status())
+    let (Some(shown), Some(etag), true, StatusCode::OK) =
+        (shown, etag, keepable, response.status())
     else {
+        let response = not_modified_if(response, if_none_match.as_ref());
         return not_kept(&state, response).await;
     };
-    let headers: Vec<(HeaderName, HeaderValue)> =
-        [header::LINK, HeaderName::from_static("x-total-count")]
-            .into_iter()
-            .filter_map(|name| response.headers().get(&name).cloned().map(|v| (name, v)))
-            .collect();
+    let headers: Vec<(HeaderName, HeaderValue)> = [
+        header::CONTENT_TYPE,
+        header::LINK,
+        HeaderName::from_static("x-total-count"),
+    ]
+    .into_iter()
+    .filter_map(|name| response.headers().get(&name).cloned().map(|v| (name, v)))
+    .collect();
     let route = response.request().match_pattern();
     let (request, http_response) = response.into_parts();
     let body = http_response.into_body();
@@ -453,6 +467,35 @@ pub async fn cache(
     }
     let response = answer(&state, &entry, &request, if_none_match.as_ref());
     Ok(ServiceResponse::new(request, response))
+}
+
+/// The revalidation the handler did not see (its `If-None-Match` was taken for the kept
+/// answer), applied to an answer that is not kept: 304 when its ETag matches.
+fn not_modified_if(
+    response: ServiceResponse<BoxBody>,
+    if_none_match: Option<&HeaderValue>,
+) -> ServiceResponse<BoxBody> {
+    let matched = response.status() == StatusCode::OK
+        && response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|etag| etag.to_str().ok())
+            .is_some_and(|etag| crate::http::response::none_match_in(if_none_match, etag));
+    if !matched {
+        return response;
+    }
+    let (request, answer) = response.into_parts();
+    let mut not_modified = HttpResponse::NotModified();
+    for name in [header::ETAG, SURROGATE_KEY] {
+        if let Some(value) = answer.headers().get(&name) {
+            not_modified.insert_header((name, value.clone()));
+        }
+    }
+    let mut not_modified = not_modified.finish();
+    if let Some(shown) = answer.extensions().get::<Shown>().cloned() {
+        not_modified.extensions_mut().insert(shown);
+    }
+    ServiceResponse::new(request, not_modified)
 }
 
 /// A public answer that is not kept: with `Cache-Control`, `Vary` and `Surrogate-Key`, and
@@ -524,7 +567,6 @@ fn answer(
     let mut response = if not_modified {
         builder.finish()
     } else {
-        builder.insert_header((header::CONTENT_TYPE, "application/json"));
         for (name, value) in &entry.headers {
             builder.insert_header((name.clone(), value.clone()));
         }

@@ -16,6 +16,7 @@ mod readpath;
 mod resilience;
 mod roles;
 mod search;
+mod site;
 mod support;
 mod system;
 mod tags;

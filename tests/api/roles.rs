@@ -31,7 +31,12 @@ fn expected(operation_id: &str) -> Option<Access> {
         "list_images" | "find_image" => Access::Public,
         "create_image" | "update_image" | "delete_image" => Access::Roles(ANY_ROLE),
         "get_media" => Access::Open,
-        "list_articles" | "find_article" => Access::Public,
+        "list_articles" | "find_article" | "list_related_articles" => Access::Public,
+        "create_preview_link" | "revoke_preview_links" => Access::Roles(ANY_ROLE),
+        // The link is the credential: tokens are not looked at.
+        "preview_article" => Access::Open,
+        "site_atom_feed" | "site_json_feed" | "tag_atom_feed" | "tag_json_feed"
+        | "author_atom_feed" | "author_json_feed" | "list_sitemap" => Access::Open,
         "submit_comment" | "list_article_comments" | "list_replies" => Access::Public,
         "get_avatar" => Access::Open,
         "list_comments"
@@ -142,8 +147,8 @@ async fn fresh_target(app: &TestApp, operation_id: &str, seed: u8) -> String {
             )
             .await
         }
-        // By the author token's author, so every role may delete it.
-        "delete_article" => {
+        // By the author token's author, so every role may delete it (or its preview links).
+        "delete_article" | "revoke_preview_links" => {
             app.post(
                 "/api/v1/articles",
                 Some(&app.author),
@@ -276,6 +281,16 @@ async fn every_route_checks_roles_as_documented() {
         .unwrap()
         .to_owned();
 
+    let preview = app
+        .post(
+            "/api/v1/articles/matrix/preview-links",
+            Some(&app.author),
+            &json!({}),
+        )
+        .await
+        .expect(201);
+    let preview_token = preview["token"].as_str().unwrap().to_owned();
+
     let doc: Value = serde_json::from_str(&lede::openapi_json()).unwrap();
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
         .as_object()
@@ -306,6 +321,8 @@ async fn every_route_checks_roles_as_documented() {
                 .replace("{version}", "1")
                 .replace("{delivery_id}", &delivery_id)
                 .replace("{external_id}", "matrix-upsert")
+                .replace("{token}", &preview_token)
+                .replace("{slug}", "matrix")
                 .replace("{id}", target)
         };
         let shared = if template.contains("webhooks") {

@@ -150,6 +150,14 @@ pub struct Options {
     pub gravatar: bool,
     /// `LEDE_WEBHOOK_ALLOW_PRIVATE` (a receiver in the test listens on 127.0.0.1).
     pub webhook_allow_private: bool,
+    /// `LEDE_SITE_URL`.
+    pub site_url: String,
+    /// `LEDE_ARTICLE_PATH`.
+    pub article_path: String,
+    /// `LEDE_SITE_LOGO`.
+    pub site_logo: Option<String>,
+    /// `LEDE_PREVIEW_PATH`.
+    pub preview_path: Option<String>,
 }
 
 impl Default for Options {
@@ -169,6 +177,10 @@ impl Default for Options {
             statement_timeout_ms: 10_000,
             gravatar: false,
             webhook_allow_private: false,
+            site_url: "http://localhost:3000".into(),
+            article_path: "/{slug}".into(),
+            site_logo: None,
+            preview_path: None,
         }
     }
 }
@@ -223,6 +235,10 @@ impl TestApp {
         config.statement_timeout_ms = options.statement_timeout_ms;
         config.gravatar = options.gravatar;
         config.webhook_allow_private = options.webhook_allow_private;
+        config.site_url = options.site_url;
+        config.article_path = options.article_path;
+        config.site_logo = options.site_logo;
+        config.preview_path = options.preview_path;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
