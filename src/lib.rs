@@ -1,5 +1,8 @@
 //! lede: a headless JSON content API. This crate builds the HTTP app and its state; the
 //! binary (`main.rs`) and the tests both start it from here.
+// The article schema's example (`json!`) nests deeper than the default macro recursion limit.
+#![recursion_limit = "256"]
+
 pub mod articles;
 pub mod auth;
 pub mod authors;

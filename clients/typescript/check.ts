@@ -218,3 +218,57 @@ export async function publishFiles(
   if (error) throw new Error(`${error.detail}: ${error.errors.map((e) => e.field).join(", ")}`);
   return data.results.map((result) => result.status);
 }
+
+/** A page's `<head>` and its "read next" links, as a Next.js page builds them. */
+export async function head(slug: string): Promise<{ title: string; canonical: string; ldJson: string; next?: string }> {
+  const { data, error } = await api.GET("/api/v1/articles/{id_or_slug}", {
+    params: { path: { id_or_slug: slug }, query: { adjacent_tag: "cities" } },
+  });
+  if (error) throw new Error(error.detail);
+  const image: string | undefined = data.seo.og_image?.url;
+  return {
+    title: `${data.seo.title}${image ? "" : " (no image)"}`,
+    canonical: data.seo.canonical_url,
+    ldJson: JSON.stringify(data.seo.json_ld).replace(/</g, "\\u003c"),
+    next: data.next?.canonical_url,
+  };
+}
+
+/** A Next.js draft-mode route: the editor's link carries a preview token, no API token. */
+export async function draft(token: string): Promise<string> {
+  const { data, error } = await api.GET("/api/v1/preview/{token}", { params: { path: { token } } });
+  if (error) throw new Error(error.detail);
+  return `${data.title} (${data.status})`;
+}
+
+/** An editor shares a draft for a day. */
+export async function shareDraft(apiToken: string, id: string): Promise<string> {
+  const { data, error } = await api.POST("/api/v1/articles/{id_or_slug}/preview-links", {
+    params: { path: { id_or_slug: id } },
+    headers: { Authorization: `Bearer ${apiToken}` },
+    body: { expires_in_seconds: 86400 },
+  });
+  if (error) throw new Error(error.detail);
+  return `${data.url} until ${data.expires_at}`;
+}
+
+/** sitemap.xml: every public article, a thousand a page, by cursor. */
+export async function sitemap(): Promise<string[]> {
+  const locs: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const { data, error } = await api.GET("/api/v1/sitemap", { params: { query: { cursor } } });
+    if (error) throw new Error(error.detail);
+    locs.push(...data.data.map((e) => `<url><loc>${e.canonical_url}</loc><lastmod>${e.updated_at}</lastmod></url>`));
+    cursor = data.meta.next_cursor ?? undefined;
+  } while (cursor);
+  return locs;
+}
+
+/** "More like this" cards under an article. */
+export async function related(slug: string): Promise<string[]> {
+  const { data } = await api.GET("/api/v1/articles/{id_or_slug}/related", {
+    params: { path: { id_or_slug: slug }, query: { limit: 4 } },
+  });
+  return (data?.data ?? []).map((a) => `${a.title}: ${a.seo.canonical_url}`);
+}

@@ -165,7 +165,23 @@ pub struct TagSummary {
     "comment_count": 0,
     "version": 3,
     "external_id": null,
-    "kind": "article"
+    "kind": "article",
+    "meta_title": null,
+    "meta_description": null,
+    "seo": {
+        "title": "The last night tram",
+        "description": "At 00:41 the last car of line 4 left the depot with eleven passengers and a driver who had done the route for thirty years.",
+        "canonical_url": "https://www.example.com/the-last-night-tram",
+        "og_image": null,
+        "json_ld": {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "The last night tram",
+            "url": "https://www.example.com/the-last-night-tram",
+            "datePublished": "2025-10-28T09:30:00Z", "dateModified": "2025-10-28T09:30:00Z",
+            "author": [{"@type": "Person", "name": "Inès Marchetti", "url": "https://www.example.com/authors/ines-marchetti"}],
+            "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}}
+    },
+    "previous": {"id": "01932c4e-cccc-7ddd-8eee-0123456789aa", "slug": "the-first-tram", "title": "The first tram",
+        "published_at": "2025-10-20T08:00:00Z", "canonical_url": "https://www.example.com/the-first-tram"},
+    "next": null
 }))]
 pub struct ArticleResponse {
     pub id: Uuid,

@@ -40,8 +40,8 @@ pub struct Seo {
     /// `null` without a cover.
     #[schema(required = true)]
     pub og_image: Option<OgImage>,
-    /// A schema.org `NewsArticle` (`WebPage` for pages) to put in a
-    /// `<script type="application/ld+json">` as is. Serialise it with `<` escaped
+    /// A schema.org `NewsArticle` (`WebPage` for pages) to put in the page's
+    /// `application/ld+json` script element as is. Serialise it with `<` escaped
     /// (`JSON.stringify(json_ld).replace(/</g, "\\u003c")`): its text is the writer's.
     #[schema(value_type = Object)]
     pub json_ld: Value,
