@@ -142,7 +142,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(images::configure)
             .configure(auth::configure)
             .configure(webhooks::configure)
-            .configure(batch::configure),
+            .configure(batch::configure)
+            .configure(feeds::configure_api),
     )
     .configure(feeds::configure)
     .service(images::media::get_media)

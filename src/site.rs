@@ -119,8 +119,8 @@ impl Site {
         } else {
             url::Url::parse(target).ok()?
         };
-        (resolved.origin() == site.origin() && resolved.username().is_empty())
-            .then(|| resolved.to_string())
+        let no_credentials = resolved.username().is_empty() && resolved.password().is_none();
+        (resolved.origin() == site.origin() && no_credentials).then(|| resolved.to_string())
     }
 }
 
@@ -220,6 +220,43 @@ mod tests {
             nested.article_url(false, "a", None, at),
             "https://example.com/news/a"
         );
+    }
+
+    #[test]
+    fn only_the_sites_own_origin_is_a_place_to_send_browsers_back_to() {
+        let site = site("https://www.example.com", "/{slug}").unwrap();
+        for (target, want) in [
+            (
+                "/the-tram#comments",
+                Some("https://www.example.com/the-tram#comments"),
+            ),
+            (
+                "https://www.example.com/a?b=1",
+                Some("https://www.example.com/a?b=1"),
+            ),
+            (
+                "https://www.example.com:443/a",
+                Some("https://www.example.com/a"),
+            ),
+            ("https://evil.test/", None),
+            ("//evil.test/x", None),
+            ("/\\evil.test/x", None),
+            (
+                "/%2F%2Fevil.test",
+                Some("https://www.example.com/%2F%2Fevil.test"),
+            ),
+            ("https://www.example.com.evil.test/", None),
+            ("http://www.example.com/", None),
+            ("https://www.example.com:8443/", None),
+            ("https://user@www.example.com/", None),
+            ("https://:pw@www.example.com/", None),
+            ("https://www.ex\u{0430}mple.com/", None),
+            ("/a\r\nSet-Cookie: x=1", None),
+            ("javascript:alert(1)", None),
+            ("the-tram", None),
+        ] {
+            assert_eq!(site.same_origin(target).as_deref(), want, "{target}");
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@ pub mod queries;
 pub mod related;
 pub mod render;
 pub mod seo;
-pub mod sitemap;
 pub mod write;
 
 use std::collections::HashMap;
@@ -51,7 +50,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(preview::create_preview_link)
         .service(preview::revoke_preview_links)
         .service(preview::preview_article)
-        .service(sitemap::list_sitemap)
         .service(related::list_related);
 }
 
@@ -507,7 +505,13 @@ async fn find_article(
         None => {
             return match queries::by_old_slug(&mut conn, &key).await? {
                 Some(moved) if may_read(reader, &moved) => {
-                    let location = format!("{}/api/v1/articles/{}", base_url(&req), moved.slug);
+                    let mut location = format!("{}/api/v1/articles/{}", base_url(&req), moved.slug);
+                    // `adjacent_tag` goes along (the only parameter this route takes).
+                    if let Some(tag) = &query.adjacent_tag {
+                        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+                        pairs.append_pair("adjacent_tag", tag);
+                        location = format!("{location}?{}", pairs.finish());
+                    }
                     let moved_to = HttpResponse::MovedPermanently()
                         .insert_header((header::LOCATION, location))
                         .finish();
@@ -538,7 +542,19 @@ async fn find_article(
     };
     let urls = state.storage.urls(&req);
     let view = view_adjacent(&mut conn, article, &urls, &state.site, tag_id).await?;
-    ok_showing(&req, &view)
+    let response = ok_showing(&req, &view)?;
+    Ok(match tag_id {
+        // Neighbours within a tag change with any public article's move or tags: such
+        // answers are dropped with every one of those changes (and the tag's own).
+        Some(tag) => crate::http::cache::also_showing(
+            response,
+            vec![
+                crate::changes::SEQUENCE.to_owned(),
+                crate::changes::key("tag", tag),
+            ],
+        ),
+        None => response,
+    })
 }
 
 /// Create an article

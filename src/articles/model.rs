@@ -489,16 +489,8 @@ impl crate::http::cache::Shows for ArticleResponse {
         keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
         let images = self.author.avatar.iter().chain(&self.cover_image);
         keys.extend(images.filter_map(crate::http::cache::Shows::key));
-        // Previous and next: their titles and slugs, and any publication that may come between.
-        let neighbours = [&self.previous, &self.next];
-        let shown: Vec<&ArticleLink> = neighbours
-            .iter()
-            .filter_map(|n| n.as_ref()?.as_ref())
-            .collect();
-        keys.extend(shown.iter().map(|link| key("headline", link.id)));
-        if self.previous.is_some() {
-            keys.push(crate::changes::SEQUENCE.to_owned());
-        }
+        // Previous and next need no keys here: a write that changes them names this
+        // article's key (see `write::neighbour_keys`).
     }
 }
 

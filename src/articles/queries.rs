@@ -12,8 +12,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{
-    Article, ArticleLink, ArticleRow, AuthorSummary, ListedArticle, Revision, RevisionSummary,
-    TagSummary,
+    Article, ArticleLink, ArticleRow, AuthorSummary, Kind, ListedArticle, Revision,
+    RevisionSummary, TagSummary,
 };
 use crate::db::schema::{
     article_images, article_old_slugs, article_revisions, article_tags, articles, authors, tags,
@@ -417,28 +417,28 @@ pub async fn by_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResul
         .optional()
 }
 
+#[derive(QueryableByName)]
+struct Neighbour {
+    #[diesel(sql_type = Text)]
+    side: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    slug: String,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Timestamptz)]
+    published_at: DateTime<Utc>,
+}
+
 /// The public articles of `article`'s kind published just before and just after it (by
 /// `published_at`, then id; a draft stands at now), within the tag `tag_id` when given.
 /// Two index range reads.
-pub async fn adjacent(
+async fn neighbours(
     conn: &mut AsyncPgConnection,
     article: &Article,
     tag_id: Option<Uuid>,
-    site: &crate::site::Site,
-) -> QueryResult<(Option<ArticleLink>, Option<ArticleLink>)> {
-    #[derive(QueryableByName)]
-    struct Neighbour {
-        #[diesel(sql_type = Text)]
-        side: String,
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-        #[diesel(sql_type = Text)]
-        slug: String,
-        #[diesel(sql_type = Text)]
-        title: String,
-        #[diesel(sql_type = Timestamptz)]
-        published_at: DateTime<Utc>,
-    }
+) -> QueryResult<Vec<Neighbour>> {
     let within_tag = if tag_id.is_some() {
         " AND EXISTS (SELECT 1 FROM article_tags WHERE article_tags.article_id = articles.id \
          AND article_tags.tag_id = $4)"
@@ -459,16 +459,25 @@ pub async fn adjacent(
         side("next", ">", "ASC")
     );
     let pivot = article.published_at.unwrap_or_else(Utc::now);
-    let rows: Vec<Neighbour> = diesel::sql_query(sql)
+    diesel::sql_query(sql)
         .bind::<Text, _>(&article.kind)
         .bind::<Timestamptz, _>(pivot)
         .bind::<diesel::sql_types::Uuid, _>(article.id)
         .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(tag_id)
         .load(conn)
-        .await?;
-    let page = article.kind == "page";
+        .await
+}
+
+/// `article`'s previous and next public articles (see `neighbours`) as links on the site.
+pub async fn adjacent(
+    conn: &mut AsyncPgConnection,
+    article: &Article,
+    tag_id: Option<Uuid>,
+    site: &crate::site::Site,
+) -> QueryResult<(Option<ArticleLink>, Option<ArticleLink>)> {
+    let page = Kind::of(article) == Kind::Page;
     let mut found = (None, None);
-    for row in rows {
+    for row in neighbours(conn, article, tag_id).await? {
         let link = ArticleLink {
             canonical_url: site.article_url(
                 page,
@@ -487,6 +496,19 @@ pub async fn adjacent(
         }
     }
     Ok(found)
+}
+
+/// The ids of the public articles whose previous or next link is `article` (it being
+/// public): those whose answers show it.
+pub async fn linking_to(conn: &mut AsyncPgConnection, article: &Article) -> QueryResult<Vec<Uuid>> {
+    if !article.is_public {
+        return Ok(Vec::new());
+    }
+    Ok(neighbours(conn, article, None)
+        .await?
+        .into_iter()
+        .map(|n| n.id)
+        .collect())
 }
 
 /// What a page of articles embeds, loaded in three queries whatever the page's length.

@@ -65,18 +65,13 @@ impl From<&VariantResponse> for OgImage {
     }
 }
 
-/// A crop of `cover` in the original's format (JPEG or PNG: every crawler reads them).
+/// A crop of `cover` in JPEG or PNG (what every crawler reads; a WebP upload's own crops
+/// are PNG, its AVIF and WebP ones are left for browsers).
 fn crop<'a>(cover: &'a ImageResponse, name: &str) -> Option<&'a VariantResponse> {
     cover
         .variants
         .iter()
-        .find(|v| v.name == name && v.mime_type == cover.mime_type)
-        .or_else(|| {
-            cover
-                .variants
-                .iter()
-                .find(|v| v.name == name && !crate::images::rendition::is_modern(&v.mime_type))
-        })
+        .find(|v| v.name == name && !crate::images::rendition::is_modern(&v.mime_type))
 }
 
 /// The SEO data of `article` as shown with its byline, tags and cover.

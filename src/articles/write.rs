@@ -24,17 +24,19 @@ use crate::http::slugged::Slugged;
 use crate::http::validate::Checks;
 use crate::images::storage::MediaUrls;
 
-const MAX_TITLE: usize = 300;
+pub(crate) const MAX_TITLE: usize = 300;
 const MAX_SUBTITLE: usize = 500;
-const MAX_EXCERPT: usize = 1000;
+pub(crate) const MAX_EXCERPT: usize = 1000;
 const MAX_BODY: usize = 500_000;
 pub const MAX_TAGS: usize = 20;
 
 /// What a change from `before` to `after` (`None`: no article) shows the public: the
 /// article and the lists when it is public on either side; `counts` when it turned public
-/// or stopped being so, or a public one changed author or tags (`tags_changed`); and
-/// `schedule` when a publication instant may have moved (no answer shows that key; it makes
-/// every node look up the next instant again). A draft's edit changes nothing public.
+/// or stopped being so, or a public one changed author or tags (`tags_changed`); `sequence`
+/// when it may have moved among the public ones (answers with previous/next within a tag);
+/// and `schedule` when a publication instant may have moved (no answer shows that key; it
+/// makes every node look up the next instant again). A draft's edit changes nothing public.
+/// The articles beside it, whose previous/next show it, are named by `neighbour_keys`.
 fn change_keys(
     before: Option<&Article>,
     after: Option<&Article>,
@@ -52,11 +54,6 @@ fn change_keys(
         let kind_changed = before.map(|a| &a.kind) != after.map(|a| &a.kind);
         if public(before) != public(after) || author_changed || tags_changed || kind_changed {
             keys.push(crate::changes::COUNTS.to_owned());
-        }
-        // What a neighbour's previous/next link shows of it.
-        let renamed = before.map(|a| (&a.title, &a.slug)) != after.map(|a| (&a.title, &a.slug));
-        if renamed {
-            keys.push(crate::changes::key("headline", id));
         }
         let moved = before.map(|a| a.published_at) != after.map(|a| a.published_at);
         if public(before) != public(after) || tags_changed || kind_changed || moved {
@@ -95,6 +92,18 @@ fn announce(before: Option<&Article>, after: Option<&Article>) -> Option<Announc
     }
 }
 
+/// The keys of the public articles whose previous or next link is `article` now.
+async fn neighbour_keys(
+    conn: &mut AsyncPgConnection,
+    article: &Article,
+) -> Result<Vec<String>, ApiError> {
+    Ok(queries::linking_to(conn, article)
+        .await?
+        .into_iter()
+        .map(|id| crate::changes::key("article", id))
+        .collect())
+}
+
 /// Announces `article.published` for the scheduled article `id` whose instant `at` has come
 /// (a job made when it was scheduled; nothing when it has since moved, been unpublished or
 /// deleted). The cache already dropped its answers at the instant; this is for subscribers.
@@ -107,7 +116,9 @@ pub async fn publication_due(
         return Ok(());
     };
     if article.is_public && article.published_at == Some(at) {
-        let keys = vec![crate::changes::key("article", id)];
+        // Its instant has come: the articles beside it now link to it.
+        let mut keys = vec![crate::changes::key("article", id)];
+        keys.extend(neighbour_keys(conn, &article).await?);
         let announce = announce(None, Some(&article));
         crate::changes::record(conn, "article", Some(id), "published", keys, announce).await?;
     }
@@ -144,9 +155,11 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
     }
     input.subtitle = checks.long_text("subtitle", input.subtitle.as_deref(), MAX_SUBTITLE);
     input.excerpt_given = checks.long_text("excerpt", input.excerpt_given.as_deref(), MAX_EXCERPT);
-    if let Some(meta_title) = &input.meta_title {
-        input.meta_title = Some(checks.text("meta_title", meta_title, MAX_TITLE));
-    }
+    // An empty override is none, as for `meta_description`.
+    input.meta_title = match input.meta_title.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(meta_title) => Some(checks.text("meta_title", meta_title, MAX_TITLE)),
+    };
     input.meta_description = checks.long_text(
         "meta_description",
         input.meta_description.as_deref(),
@@ -333,18 +346,38 @@ async fn save(
     {
         return Ok(current.clone());
     }
+    // What the articles beside it show of it (their previous/next links) may change: those
+    // beside it before, and those beside it after.
+    let links_change = current.is_none_or(|c| {
+        (&c.title, &c.slug, &c.status, c.published_at, &c.kind)
+            != (
+                &row.title,
+                &row.slug,
+                &row.status,
+                row.published_at,
+                &row.kind,
+            )
+    });
+    let mut keys = Vec::new();
+    if links_change && let Some(current) = current {
+        keys.extend(neighbour_keys(conn, current).await?);
+    }
     let article = queries::write(conn, &row, current.is_some()).await?;
     let event = if current.is_some() {
         "updated"
     } else {
         "created"
     };
+    if links_change {
+        keys.extend(neighbour_keys(conn, &article).await?);
+    }
+    keys.extend(change_keys(current, Some(&article), tags_changed));
     crate::changes::record(
         conn,
         "article",
         Some(article.id),
         event,
-        change_keys(current, Some(&article), tags_changed),
+        keys,
         announce(current, Some(&article)),
     )
     .await?;
@@ -628,8 +661,9 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = lock_for_write(conn, principal, key, if_match).await?;
+        let mut keys = neighbour_keys(conn, &current).await?;
         queries::delete(conn, current.id).await?;
-        let keys = change_keys(Some(&current), None, true);
+        keys.extend(change_keys(Some(&current), None, true));
         let announce = announce(Some(&current), None);
         crate::changes::record(conn, "article", Some(current.id), "deleted", keys, announce).await
     })

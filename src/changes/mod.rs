@@ -35,9 +35,10 @@ const MAX_PAYLOAD: usize = 7_900;
 /// public before or after it (it may have turned public, or moved between authors or tags).
 pub const COUNTS: &str = "counts";
 
-/// Shown by every article answer with `previous`/`next`: named when the order of public
-/// articles may have changed (one turned public or stopped being so, moved in time, or
-/// changed kind or tags).
+/// Shown by the article answers whose `previous`/`next` are within a tag (`adjacent_tag`):
+/// named when the order of public articles may have changed (one turned public or stopped
+/// being so, moved in time, or changed kind or tags). Plain answers are named one by one
+/// instead (`articles::write::neighbour_keys`).
 pub const SEQUENCE: &str = "sequence";
 
 /// The key of one thing: `article:<id>`.

@@ -4,12 +4,9 @@
 //! third party. Gravatar only where `LEDE_GRAVATAR=true`.
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::lede_meta;
 use crate::error::ApiError;
 
 const SECRET_KEY: &str = "avatar_secret";
@@ -24,22 +21,8 @@ impl AvatarKey {
     /// The database's avatar secret, made (once, whichever node is first) when missing.
     pub async fn load(pool: &crate::db::Pool, gravatar: bool) -> anyhow::Result<Self> {
         let mut conn = pool.get().await?;
-        let fresh: [u8; 32] = rand::random();
-        diesel::insert_into(lede_meta::table)
-            .values((
-                lede_meta::key.eq(SECRET_KEY),
-                lede_meta::value.eq(hex::encode(fresh)),
-            ))
-            .on_conflict_do_nothing()
-            .execute(&mut conn)
-            .await?;
-        let stored: String = lede_meta::table
-            .find(SECRET_KEY)
-            .select(lede_meta::value)
-            .first(&mut conn)
-            .await?;
         Ok(AvatarKey {
-            secret: hex::decode(stored)?,
+            secret: crate::db::server_secret(&mut conn, SECRET_KEY).await?,
             gravatar,
         })
     }

@@ -144,7 +144,8 @@ async fn submit_comment(
     key: web::Path<String>,
     body: JsonOrFormBody<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (new, mut checks) = body.0.into_parts();
+    let is_form = body.is_form;
+    let (new, mut checks) = body.body.into_parts();
     let author_name = checks.text("author_name", &new.author_name, MAX_NAME);
     let author_email = checks.email("author_email", Some(&new.author_email));
     if author_email.is_none() && new.author_email.trim().is_empty() {
@@ -262,11 +263,8 @@ async fn submit_comment(
     } else {
         status
     });
-    if let Some(to) = new
-        .redirect
-        .as_deref()
-        .and_then(|to| state.site.same_origin(to))
-    {
+    let back = new.redirect.as_deref().filter(|_| is_form);
+    if let Some(to) = back.and_then(|to| state.site.same_origin(to)) {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .finish());

@@ -224,9 +224,9 @@ pub struct NewComment {
     /// Leave empty: a trap for bots. A filled one gets an ordinary-looking answer and the
     /// comment is filed as spam.
     pub website: Option<String>,
-    /// For a plain HTML form: where to send the browser afterwards (303 See Other), an
-    /// address on the site's own origin (`LEDE_SITE_URL`) or a path on it. Any other is
-    /// ignored and the answer is the usual JSON.
+    /// For a plain HTML form (a form-encoded body): where to send the browser afterwards
+    /// (303 See Other), an address on the site's own origin (`LEDE_SITE_URL`) or a path on
+    /// it. Any other, or one in a JSON body, is ignored and the answer is the usual JSON.
     #[schema(max_length = 2000, example = "/the-last-night-tram#comments")]
     pub redirect: Option<String>,
 }

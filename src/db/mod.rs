@@ -150,6 +150,32 @@ pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
 /// Applies pending migrations. Runs diesel's synchronous harness on a thread of its own
 /// (it drives its connection with a private runtime), so any caller may await it. Nodes
 /// (or commands) starting at once take turns: an advisory lock is held while migrating.
+/// The server secret stored as `key` in `lede_meta` (32 random bytes), made once, by whichever
+/// node asks first, when missing: every node signs and checks with the same one.
+pub async fn server_secret(conn: &mut AsyncPgConnection, key: &str) -> anyhow::Result<Vec<u8>> {
+    use crate::db::schema::lede_meta;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let query = lede_meta::table.find(key).select(lede_meta::value);
+    // A read, usually: written only the first time.
+    let stored = match query.first::<String>(conn).await.optional()? {
+        Some(stored) => stored,
+        None => {
+            let fresh: [u8; 32] = rand::random();
+            diesel::insert_into(lede_meta::table)
+                .values((
+                    lede_meta::key.eq(key),
+                    lede_meta::value.eq(hex::encode(fresh)),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            query.first::<String>(conn).await?
+        }
+    };
+    Ok(hex::decode(stored)?)
+}
+
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     use diesel_async::RunQueryDsl;
     let target = tls::Target::parse(database_url)?;

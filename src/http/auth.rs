@@ -61,6 +61,21 @@ pub struct Principal {
 /// every route, public ones included: a client with a broken token should hear about it.
 pub struct Auth(pub Option<Principal>);
 
+/// A connection for a read without a token (a feed, the sitemap): the replica's while it
+/// has every change this node has heard of (see `db::replica`), else the primary's.
+pub async fn public_conn(state: &crate::AppState) -> Result<crate::db::Conn, ApiError> {
+    match &state.replica {
+        Some(replica) if state.cache.is_listening() && replica.is_fresh() => {
+            // A replica out of reach: the primary answers.
+            match crate::db::conn(&replica.pool).await {
+                Ok(conn) => Ok(conn),
+                Err(_) => crate::db::conn(&state.pool).await,
+            }
+        }
+        _ => crate::db::conn(&state.pool).await,
+    }
+}
+
 impl Auth {
     pub fn principal(&self) -> Option<&Principal> {
         self.0.as_ref()
@@ -74,18 +89,10 @@ impl Auth {
     /// this node has heard of (see `db::replica`), else the primary's. Token holders read
     /// the primary: their own writes, at once.
     pub async fn read_conn(&self, state: &crate::AppState) -> Result<crate::db::Conn, ApiError> {
-        match &state.replica {
-            Some(replica)
-                if !self.is_authenticated() && state.cache.is_listening() && replica.is_fresh() =>
-            {
-                // A replica out of reach: the primary answers.
-                match crate::db::conn(&replica.pool).await {
-                    Ok(conn) => Ok(conn),
-                    Err(_) => crate::db::conn(&state.pool).await,
-                }
-            }
-            _ => crate::db::conn(&state.pool).await,
+        if self.is_authenticated() {
+            return crate::db::conn(&state.pool).await;
         }
+        public_conn(state).await
     }
 
     /// The principal when its role is one of `roles`: 401 without a token, 403 otherwise.

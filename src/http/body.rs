@@ -44,15 +44,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// A body sent as JSON or as an HTML form (`application/x-www-form-urlencoded`, what a
 /// `<form method="post">` sends without JavaScript). A form's fields become the JSON
 /// object's (text values; an empty field is left out) and are checked like JSON's.
-pub struct JsonOrFormBody<T>(pub JsonBody<T>);
+pub struct JsonOrFormBody<T> {
+    pub body: JsonBody<T>,
+    /// Whether it came from a form (a browser to send somewhere after, not a script).
+    pub is_form: bool,
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonOrFormBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = essence(
+            req.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        ) == FORM;
         let body = read(req, payload, true);
-        Box::pin(async move { Ok(JsonOrFormBody(body.await?)) })
+        Box::pin(async move {
+            Ok(JsonOrFormBody {
+                body: body.await?,
+                is_form,
+            })
+        })
     }
 }
 
@@ -109,8 +123,18 @@ fn read<T: DeserializeOwned + 'static>(
 /// given twice, is a 400: nothing is guessed.
 fn form_to_json(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let mut object = serde_json::Map::new();
+    let mut seen = std::collections::HashSet::new();
     let bad = |detail: String| ApiError::BadRequest(format!("malformed form body: {detail}"));
     let decode = |part: &[u8]| -> Result<String, ApiError> {
+        let broken = part.iter().enumerate().any(|(i, b)| {
+            *b == b'%'
+                && !part
+                    .get(i + 1..i + 3)
+                    .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        });
+        if broken {
+            return Err(bad("a `%` is not followed by two hex digits".into()));
+        }
         let spaced: Vec<u8> = part
             .iter()
             .map(|b| if *b == b'+' { b' ' } else { *b })
@@ -124,7 +148,7 @@ fn form_to_json(body: &[u8]) -> Result<Vec<u8>, ApiError> {
         let mut halves = pair.splitn(2, |b| *b == b'=');
         let name = decode(halves.next().unwrap_or_default())?;
         let value = decode(halves.next().unwrap_or_default())?;
-        if object.contains_key(&name) {
+        if !seen.insert(name.clone()) {
             let shown: String = name.chars().take(100).collect();
             return Err(bad(format!("the field `{shown}` is given twice")));
         }
@@ -133,7 +157,7 @@ fn form_to_json(body: &[u8]) -> Result<Vec<u8>, ApiError> {
             object.insert(name, serde_json::Value::String(value));
         }
     }
-    if object.is_empty() {
+    if seen.is_empty() {
         return Err(ApiError::BadRequest(
             "the request body is empty; send the form's fields".into(),
         ));

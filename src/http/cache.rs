@@ -58,6 +58,17 @@ pub fn showing(mut response: HttpResponse, mut keys: Vec<String>) -> HttpRespons
     response
 }
 
+/// Marks `response` as also showing `keys`, besides what it shows already.
+pub fn also_showing(response: HttpResponse, keys: Vec<String>) -> HttpResponse {
+    let mut all = response
+        .extensions()
+        .get::<Shown>()
+        .map(|shown| shown.0.clone())
+        .unwrap_or_default();
+    all.extend(keys);
+    showing(response, all)
+}
+
 pub struct ResponseCache {
     entries: moka::sync::Cache<String, Arc<Entry>>,
     /// Totals of lists (`meta.total`) by list (filters, not page), see `count`.

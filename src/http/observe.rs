@@ -17,6 +17,27 @@ use tracing::Instrument;
 use crate::error::{PROBLEM_JSON, Problem, ProblemDraft, draft_for_status};
 use crate::http::base_url;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn preview_tokens_stay_out_of_the_log() {
+        assert_eq!(
+            super::loggable("/api/v1/preview/AZMs.k3cR"),
+            "/api/v1/preview/(token)"
+        );
+        assert_eq!(super::loggable("/api/v1/articles/a"), "/api/v1/articles/a");
+    }
+}
+
+/// A path as the access log keeps it: a preview link's token is a credential (whoever
+/// reads the log could open the draft), so it is left out.
+fn loggable(path: &str) -> String {
+    match path.find("/preview/") {
+        Some(at) => format!("{}/preview/(token)", &path[..at]),
+        None => path.to_owned(),
+    }
+}
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request's id, readable by handlers through the request's extensions.
@@ -41,7 +62,7 @@ pub async fn observe(
         _ => "other",
     }
     .to_owned();
-    let path = req.path().to_owned();
+    let path = loggable(req.path());
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
 

@@ -912,16 +912,20 @@ async fn import_post(
     }
 }
 
-/// An error as one line, with the fields it names.
 /// A Yoast SEO override as lede stores one: plain, within the limits, and not a template
 /// (`%%title%% %%sep%% %%sitename%%` is Yoast's own, not text).
 fn seo_meta(item: &Item, key: &str) -> Option<String> {
     let text = html::plain_text(item.meta(key)?);
     let text = text.trim();
-    let max = if key.ends_with("title") { 300 } else { 1000 };
+    let max = if key.ends_with("title") {
+        crate::articles::write::MAX_TITLE
+    } else {
+        crate::articles::write::MAX_EXCERPT
+    };
     (!text.is_empty() && !text.contains("%%")).then(|| text.chars().take(max).collect())
 }
 
+/// An error as one line, with the fields it names.
 fn explain(error: &ApiError) -> String {
     let mut text = error.to_string();
     if let ApiError::Validation(errors) = error {

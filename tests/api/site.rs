@@ -188,6 +188,19 @@ async fn seo_and_json_ld_describe_the_article_on_the_site() {
     assert_eq!(page["seo"]["json_ld"]["@type"], "WebPage");
     assert!(page["seo"]["og_image"].is_null());
 
+    // A draft (seen with a token) has no publication date to claim; a title with markup is
+    // kept as text (the front-end escapes `<` when it writes the script element).
+    let draft = article(
+        &app,
+        json!({"title": "Soon </script><script>alert(1)</script>", "author": "test-author"}),
+    )
+    .await;
+    assert!(draft["seo"]["json_ld"].get("datePublished").is_none());
+    assert_eq!(
+        draft["seo"]["json_ld"]["headline"],
+        "Soon </script><script>alert(1)</script>"
+    );
+
     // A forged Host changes none of it.
     let forged = app
         .send(
@@ -257,7 +270,33 @@ async fn previous_and_next_follow_publication_within_the_kind_and_tag() {
     .expect(200);
     let last = app.get("/api/v1/articles/third", None).await.expect(200);
     assert_eq!(last["next"]["slug"], "first");
-    let _ = second;
+    // A neighbour renamed, or unpublished: the kept answer changes at once.
+    let first_path = format!("/api/v1/articles/{}", first["id"].as_str().unwrap());
+    app.patch(
+        &first_path,
+        Some(&app.editor),
+        &json!({"title": "First, renamed"}),
+    )
+    .await
+    .expect(200);
+    let last = app.get("/api/v1/articles/third", None).await.expect(200);
+    assert_eq!(last["next"]["title"], "First, renamed");
+    app.patch(&first_path, Some(&app.editor), &json!({"status": "draft"}))
+        .await
+        .expect(200);
+    let last = app.get("/api/v1/articles/third", None).await.expect(200);
+    assert!(last["next"].is_null(), "{}", last["next"]);
+    // A body edit of a neighbour keeps it (nothing it shows changed).
+    app.patch(
+        &format!("/api/v1/articles/{}", second["id"].as_str().unwrap()),
+        Some(&app.editor),
+        &json!({"body_markdown": "New words."}),
+    )
+    .await
+    .expect(200);
+    let after_write = app.queries().await;
+    app.get("/api/v1/articles/third", None).await.expect(200);
+    assert_eq!(app.queries().await, after_write, "third was read again");
 }
 
 #[tokio::test]
@@ -471,7 +510,7 @@ async fn feeds_parse_and_point_at_the_site() {
             vec!["Trams"]
         });
         body["body_markdown"] = json!(format!(
-            "{title} <script>alert(1)</script> see [the about page](/about) and [a note](#note).\n\n## Note\n"
+            "{title} <script>alert(1)</script> see [the about page](/about) and [a note](#note).\n\n## Note\n\nA backspace \u{8} from an old import.\n"
         ));
         article(&app, body).await;
     }
@@ -567,6 +606,28 @@ async fn feeds_parse_and_point_at_the_site() {
     assert_eq!(by_author.entries.len(), 3);
     app.get("/feeds/tags/nope.atom", None).await.problem(404);
     app.get("/feeds/authors/nope.json", None).await.problem(404);
+
+    // However the path is spelt, the feed names itself one way: a stranger's spelling never
+    // reaches the next reader's copy.
+    let canonical = format!("{}/feeds/tags/trams.atom", app.address);
+    let tag_id = app.get("/api/v1/tags/trams", None).await.expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        "/feeds/tags/%74rams.atom".to_owned(),
+        format!("/feeds/tags/{tag_id}.atom"),
+        "/feeds/tags/trams.atom".into(),
+    ] {
+        let feed = parse_feed(app.get(&path, None).await.text().as_bytes());
+        let me = feed
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref() == Some("self"))
+            .unwrap();
+        assert_eq!(me.href, canonical, "{path}");
+        assert_eq!(feed.id, format!("{SITE}/tags/trams"));
+    }
 
     // A new article shows in the feed at once.
     article(&app, published("Delta", "2025-02-04T08:00:00Z")).await;
@@ -711,7 +772,7 @@ async fn form(app: &TestApp, path: &str, body: &str) -> crate::support::Reply {
 async fn the_comment_form_works_without_javascript() {
     let app = TestApp::spawn_with(Options {
         site_url: SITE.into(),
-        comments_per_ip: 5,
+        comments_per_ip: 6,
         ..Options::default()
     })
     .await;
@@ -775,6 +836,17 @@ async fn the_comment_form_works_without_javascript() {
         assert_eq!(sent.json()["status"], "pending");
     }
 
+    // A script's JSON with a `redirect` gets its JSON answer: redirects are for browsers.
+    let scripted = app
+        .post(
+            path,
+            None,
+            &json!({"author_name": "S", "author_email": "s@example.com", "body": "json",
+                    "redirect": "/open-thread"}),
+        )
+        .await;
+    assert_eq!(scripted.status.as_u16(), 201, "{}", scripted.text());
+
     // Bad forms get problem+json naming what is wrong.
     let unknown = form(
         &app,
@@ -789,13 +861,24 @@ async fn the_comment_form_works_without_javascript() {
     form(&app, path, "author_name=A&author_name=B")
         .await
         .problem(400);
+    form(&app, path, "author_name=&author_name=B")
+        .await
+        .problem(400);
+    form(
+        &app,
+        path,
+        "author_name=A%ZZ&author_email=a%40example.com&body=x",
+    )
+    .await
+    .problem(400);
+    form(&app, path, "").await.problem(400);
     let missing = form(&app, path, "author_name=A").await.problem(422);
     assert!(
         missing["errors"].as_array().unwrap().len() >= 2,
         "{missing}"
     );
 
-    // Rate limited like JSON: the same address has used up its 5.
+    // Rate limited like JSON: the same address has used up its 6.
     let limited = form(
         &app,
         path,

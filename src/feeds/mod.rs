@@ -1,6 +1,9 @@
 //! `/feeds/...`: Atom 1.0 and JSON Feed 1.1 of the newest public articles, of the whole site,
 //! a tag or an author. Entries carry the full sanitized body with absolute links, and point
-//! readers at the front-end's site (`LEDE_SITE_URL`), not at the API.
+//! readers at the front-end's site (`LEDE_SITE_URL`), not at the API. And the sitemap's
+//! data.
+pub mod sitemap;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use quick_xml::Writer;
@@ -29,6 +32,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(author_json);
 }
 
+/// The sitemap's data, under `/api/v1`.
+pub fn configure_api(cfg: &mut ServiceConfig) {
+    cfg.service(sitemap::list_sitemap);
+}
+
 enum Format {
     Atom,
     Json,
@@ -45,6 +53,9 @@ enum Scope {
 struct Channel {
     title: String,
     home: String,
+    /// Its path, without the format's extension, named by the tag's or author's own slug
+    /// (however the request spelt it: an id, `%61`...), so every reader gets one answer.
+    path: String,
     filters: Filters,
     /// What it shows, for the response cache's keys (CDNs purge by them too).
     key: Option<String>,
@@ -60,6 +71,7 @@ async fn channel(
         Scope::Site => Channel {
             title: site.name.clone(),
             home: format!("{}/", site.url()),
+            path: "/feeds/articles".into(),
             filters: Filters::default(),
             key: None,
         },
@@ -70,6 +82,7 @@ async fn channel(
             Channel {
                 title: format!("{}: {}", site.name, tag.name),
                 home: site.tag_url(&tag.slug),
+                path: format!("/feeds/tags/{}", tag.slug),
                 filters: Filters {
                     tags: vec![tag.id.to_string()],
                     ..Filters::default()
@@ -84,6 +97,7 @@ async fn channel(
             Channel {
                 title: format!("{}: {}", site.name, author.name),
                 home: site.author_url(&author.slug),
+                path: format!("/feeds/authors/{}", author.slug),
                 filters: Filters {
                     author: Some(author.id.to_string()),
                     ..Filters::default()
@@ -100,7 +114,7 @@ async fn feed(
     scope: Scope,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = crate::http::auth::public_conn(&state).await?;
     let mut channel = channel(&mut conn, &state, scope).await?;
     channel.filters.include_body = true;
     let pagination = Pagination::parse(&format!("per_page={ENTRIES}"))?;
@@ -123,7 +137,11 @@ async fn feed(
         .map(|row| crate::articles::view(row.article, &embeds, None, true))
         .filter(|a| a.status == Status::Published)
         .collect();
-    let self_url = format!("{}{}", base_url(&req), req.path());
+    let extension = match format {
+        Format::Atom => "atom",
+        Format::Json => "json",
+    };
+    let self_url = format!("{}{}.{extension}", base_url(&req), channel.path);
     let mut keys = vec!["articles".to_owned()];
     keys.extend(channel.key.clone());
     keys.extend(
@@ -186,7 +204,8 @@ fn atom(
         .create_element("feed")
         .with_attribute(("xmlns", "http://www.w3.org/2005/Atom"))
         .write_inner_content(|w| {
-            text(w, "id", self_url)?;
+            // Where it lives on the site: the same whatever address the API has.
+            text(w, "id", &channel.home)?;
             text(w, "title", &channel.title)?;
             text(w, "updated", &updated)?;
             link(w, "self", "application/atom+xml", self_url)?;
@@ -212,15 +231,15 @@ fn atom(
                     for tag in &article.tags {
                         w.create_element("category")
                             .with_attribute(("term", tag.slug.as_str()))
-                            .with_attribute(("label", tag.name.as_str()))
+                            .with_attribute(("label", xml_safe(&tag.name).as_ref()))
                             .write_empty()?;
                     }
                     w.create_element("summary")
                         .with_attribute(("type", "text"))
-                        .write_text_content(BytesText::new(&article.seo.description))?;
+                        .write_text_content(BytesText::new(&xml_safe(&article.seo.description)))?;
                     w.create_element("content")
                         .with_attribute(("type", "html"))
-                        .write_text_content(BytesText::new(&body_of(article)))?;
+                        .write_text_content(BytesText::new(&xml_safe(&body_of(article))))?;
                     Ok(())
                 })?;
             }
@@ -232,8 +251,22 @@ fn atom(
 
 fn text<W: std::io::Write>(w: &mut Writer<W>, name: &str, value: &str) -> std::io::Result<()> {
     w.create_element(name)
-        .write_text_content(BytesText::new(value))?;
+        .write_text_content(BytesText::new(&xml_safe(value)))?;
     Ok(())
+}
+
+/// `text` without the characters XML 1.0 cannot hold even escaped (control characters but
+/// tab and newlines, U+FFFE, U+FFFF): one of them in one body would make the whole feed
+/// unreadable to a strict reader. Markdown and HTML keep them; only the feed drops them.
+fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if text.contains(forbidden) {
+        text.replace(forbidden, "").into()
+    } else {
+        text.into()
+    }
 }
 
 fn link<W: std::io::Write>(

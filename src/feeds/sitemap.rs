@@ -10,8 +10,8 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::model::Kind;
 use crate::AppState;
+use crate::articles::model::Kind;
 use crate::error::ApiError;
 use crate::http::Timestamp;
 use crate::http::pagination::{
@@ -101,7 +101,7 @@ pub async fn list_sitemap(
     let sort = pagination.sort(&ORDER, "id")?;
     let after = pagination.cursor(&sort)?.map(|cursor| cursor.id);
     let epoch = state.cache.epoch();
-    let mut conn = crate::db::conn(&state.pool).await?;
+    let mut conn = crate::http::auth::public_conn(&state).await?;
     let rows = page(&mut conn, after, pagination.per_page + 1).await?;
     let list_keys = ["articles"];
     let total = match state.cache.count("sitemap", &list_keys) {
@@ -118,17 +118,18 @@ pub async fn list_sitemap(
         &pagination,
         &sort,
         &list_keys,
-        Loaded {
-            rows,
-            total: total.0,
-            estimated: false,
-            more: false,
-        },
+        Loaded::exact(rows, total.0),
         |row| row.id,
         |row| {
             let page = row.kind == "page";
             SitemapEntry {
-                canonical_url: site.article_url(page, &row.slug, row.published_at, row.updated_at),
+                // Public rows are published: their date is the one in the URL.
+                canonical_url: site.article_url(
+                    page,
+                    &row.slug,
+                    row.published_at,
+                    row.published_at.unwrap_or(row.updated_at),
+                ),
                 kind: if page { Kind::Page } else { Kind::Article },
                 slug: row.slug,
                 updated_at: row.updated_at.into(),
