@@ -240,7 +240,9 @@ pub async fn revoke_preview_links(
 ///
 /// The one article a preview link was made for, as the public API will show it (a draft or
 /// scheduled one included), with `Cache-Control: no-store` and `X-Robots-Tag: noindex`.
-/// An expired, revoked or altered token is 404. No token needed: the link is the credential.
+/// An expired, revoked or altered token is 404 (also `no-store`: it may work tomorrow for
+/// no one, and must not be kept for anyone). No token needed: the link is the credential;
+/// revoking the API token that made it ends it too.
 #[utoipa::path(
     tag = "articles", operation_id = "preview_article",
     params(("token" = String, Path, description = "The `token` of a preview link")),
@@ -254,9 +256,34 @@ pub async fn preview_article(
     req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
+) -> HttpResponse {
+    let mut response = match preview(&req, &state, &token).await {
+        Ok(response) => response,
+        Err(error) => actix_web::ResponseError::error_response(&error),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-robots-tag"),
+        header::HeaderValue::from_static("noindex"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+async fn preview(
+    req: &HttpRequest,
+    state: &AppState,
+    token: &str,
 ) -> Result<HttpResponse, ApiError> {
     let gone = || ApiError::NotFound("no preview for this link (it may have expired)".into());
-    let parts = parts(&token).ok_or_else(gone)?;
+    let parts = parts(token).ok_or_else(gone)?;
     // The primary: a link made a moment ago works at once.
     let mut conn = crate::db::conn(&state.pool).await?;
     let secret = secret(&mut conn).await?;
@@ -277,13 +304,9 @@ pub async fn preview_article(
     let article = queries::find(&mut conn, &article_id.to_string())
         .await?
         .ok_or_else(gone)?;
-    let urls = state.storage.urls(&req);
+    let urls = state.storage.urls(req);
     let view = view_one(&mut conn, article, &urls, &state.site).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-Robots-Tag", "noindex"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .json(view))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[cfg(test)]

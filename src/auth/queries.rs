@@ -57,6 +57,11 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
         .execute(conn)
         .await?;
         if revoked == 1 {
+            // What it shared ends with it: a stolen token's preview links too.
+            use crate::db::schema::preview_links;
+            diesel::delete(preview_links::table.filter(preview_links::created_by.eq(id)))
+                .execute(conn)
+                .await?;
             crate::changes::record(conn, "token", Some(id), "revoked", Vec::new(), None).await?;
             return Ok(true);
         }

@@ -443,6 +443,31 @@ async fn a_preview_link_shows_one_draft_until_it_expires_or_is_revoked() {
         .await
         .problem(404);
 
+    // Revoking the API token that made a link ends the link.
+    let made_by = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"name": "temp", "role": "editor"}),
+        )
+        .await
+        .expect(201);
+    let temp_link = app
+        .post(&path, Some(made_by["secret"].as_str().unwrap()), &json!({}))
+        .await
+        .expect(201);
+    let temp_path = format!("/api/v1/preview/{}", temp_link["token"].as_str().unwrap());
+    app.get(&temp_path, None).await.expect(200);
+    app.delete(
+        &format!("/api/v1/tokens/{}", made_by["id"].as_str().unwrap()),
+        Some(&app.admin),
+    )
+    .await
+    .expect(204);
+    let ended = app.get(&temp_path, None).await;
+    ended.problem(404);
+    assert_eq!(ended.header("cache-control"), Some("no-store"));
+
     // Rotating the secret ends every link.
     let fresh = app
         .post(&path, Some(&app.editor), &json!({}))
