@@ -1,6 +1,7 @@
 -- What a front-end builds a site from: SEO overrides, preview links, and the indexes the
 -- sitemap and previous/next read.
 ALTER TABLE articles ADD COLUMN meta_title text, ADD COLUMN meta_description text;
+ALTER TABLE article_revisions ADD COLUMN meta_title text, ADD COLUMN meta_description text;
 
 -- One row per preview link: the token signs its id, article and expiry; deleting the rows
 -- revokes the links (a signature alone could not be taken back).

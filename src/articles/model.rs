@@ -392,6 +392,8 @@ pub struct Revision {
     pub slug: String,
     pub saved_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
 }
 
 /// One saved version in the list of an article's revisions: who saved what, when; the
@@ -429,7 +431,8 @@ impl crate::http::cache::Shows for RevisionSummary {}
     "version": 2, "title": "The last night tram", "slug": "the-last-night-tram", "subtitle": null, "excerpt": null,
     "body_markdown": "At 00:41 ...", "status": "draft", "published_at": null,
     "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "cover_image": null, "tag_ids": [],
-    "comments_open": true, "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "created_at": "2025-10-27T16:05:00Z"
+    "comments_open": true, "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "created_at": "2025-10-27T16:05:00Z",
+    "meta_title": null, "meta_description": null
 }))]
 pub struct RevisionResponse {
     pub version: i32,
@@ -454,6 +457,10 @@ pub struct RevisionResponse {
     #[schema(required = true)]
     pub saved_by: Option<Uuid>,
     pub created_at: Timestamp,
+    #[schema(required = true)]
+    pub meta_title: Option<String>,
+    #[schema(required = true)]
+    pub meta_description: Option<String>,
 }
 
 impl From<Revision> for RevisionResponse {
@@ -473,6 +480,8 @@ impl From<Revision> for RevisionResponse {
             comments_open: r.comments_open,
             saved_by: r.saved_by,
             created_at: r.created_at.into(),
+            meta_title: r.meta_title,
+            meta_description: r.meta_description,
         }
     }
 }

@@ -413,6 +413,8 @@ async fn save(
             slug: article.slug.clone(),
             saved_by: Some(principal.token_id),
             created_at: now,
+            meta_title: article.meta_title.clone(),
+            meta_description: article.meta_description.clone(),
         },
     )
     .await?;

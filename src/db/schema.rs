@@ -44,6 +44,8 @@ diesel::table! {
         slug -> Text,
         saved_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        meta_title -> Nullable<Text>,
+        meta_description -> Nullable<Text>,
     }
 }
 

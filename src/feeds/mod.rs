@@ -144,11 +144,12 @@ async fn feed(
     let self_url = format!("{}{}.{extension}", base_url(&req), channel.path);
     let mut keys = vec!["articles".to_owned()];
     keys.extend(channel.key.clone());
-    keys.extend(
-        articles
-            .iter()
-            .map(|a| crate::changes::key("article", a.id)),
-    );
+    for article in &articles {
+        keys.push(crate::changes::key("article", article.id));
+        // Its `image` (JSON Feed) is the cover's crop: a moved focal point cuts another.
+        let cover = article.cover_image.as_ref();
+        keys.extend(cover.map(|image| crate::changes::key("image", image.id)));
+    }
     // Making absolute links sanitizes every body again: CPU work, off the async workers.
     let site = state.site.clone();
     let (body, content_type) = web::block(move || match format {

@@ -152,6 +152,15 @@ async fn seo_and_json_ld_describe_the_article_on_the_site() {
     assert_eq!(changed["seo"]["title"], "Line 4's last tram");
     assert_eq!(changed["seo"]["description"], "Eleven passengers.");
     assert_eq!(changed["meta_title"], "Line 4's last tram");
+    // Kept in the revision, like every saved field.
+    let revision = app
+        .get(
+            &format!("/api/v1/articles/{id}/revisions/{}", changed["version"]),
+            Some(&app.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(revision["meta_description"], "Eleven passengers.");
     let problem = app
         .patch(
             &format!("/api/v1/articles/{id}"),
@@ -544,6 +553,8 @@ async fn feeds_parse_and_point_at_the_site() {
         json!({"title": "Hidden draft", "author": "test-author"}),
     )
     .await;
+    let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    article(&app, published("Not yet", &future)).await;
     article(
         &app,
         json!({"title": "About", "author": "test-author", "status": "published", "kind": "page"}),
@@ -782,6 +793,26 @@ async fn related_articles_share_tags_and_words_and_are_public() {
     )
     .await
     .problem(404);
+
+    // One of them unpublished: gone from the kept answer at once.
+    app.patch(
+        "/api/v1/articles/the-harbour-depot-trams-at-night-again",
+        Some(&app.editor),
+        &json!({"status": "draft"}),
+    )
+    .await
+    .expect(200);
+    let related = app.get(&path, None).await.expect(200);
+    let slugs: Vec<&str> = related["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap())
+        .collect();
+    assert!(
+        !slugs.contains(&"the-harbour-depot-trams-at-night-again"),
+        "{slugs:?}"
+    );
 }
 
 async fn form(app: &TestApp, path: &str, body: &str) -> crate::support::Reply {
