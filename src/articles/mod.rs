@@ -544,8 +544,8 @@ async fn find_article(
     let view = view_adjacent(&mut conn, article, &urls, &state.site, tag_id).await?;
     let response = ok_showing(&req, &view)?;
     Ok(match tag_id {
-        // Neighbours within a tag change with any public article's move or tags: such
-        // answers are dropped with every one of those changes (and the tag's own).
+        // Neighbours within a tag change with any public article's move, rename or tags:
+        // such answers are dropped with every one of those changes (and the tag's own).
         Some(tag) => crate::http::cache::also_showing(
             response,
             vec![

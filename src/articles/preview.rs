@@ -256,34 +256,11 @@ pub async fn preview_article(
     req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
-) -> HttpResponse {
-    let mut response = match preview(&req, &state, &token).await {
-        Ok(response) => response,
-        Err(error) => actix_web::ResponseError::error_response(&error),
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        header::HeaderName::from_static("x-robots-tag"),
-        header::HeaderValue::from_static("noindex"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
-async fn preview(
-    req: &HttpRequest,
-    state: &AppState,
-    token: &str,
 ) -> Result<HttpResponse, ApiError> {
+    // Its every answer, errors included, is marked private on the way out
+    // (`http::observe`): no-store, noindex, no-referrer.
     let gone = || ApiError::NotFound("no preview for this link (it may have expired)".into());
-    let parts = parts(token).ok_or_else(gone)?;
+    let parts = parts(&token).ok_or_else(gone)?;
     // The primary: a link made a moment ago works at once.
     let mut conn = crate::db::conn(&state.pool).await?;
     let secret = secret(&mut conn).await?;
@@ -304,7 +281,7 @@ async fn preview(
     let article = queries::find(&mut conn, &article_id.to_string())
         .await?
         .ok_or_else(gone)?;
-    let urls = state.storage.urls(req);
+    let urls = state.storage.urls(&req);
     let view = view_one(&mut conn, article, &urls, &state.site).await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -36,8 +36,9 @@ pub struct Seo {
     /// The article's address on the front-end's site (`LEDE_SITE_URL` and
     /// `LEDE_ARTICLE_PATH`, or `LEDE_PAGE_PATH` for pages), for `<link rel="canonical">`.
     pub canonical_url: String,
-    /// `og:image`: the cover's `social` crop (1200x630) when it has one, else the cover;
-    /// `null` without a cover.
+    /// `og:image`: the cover's `social` crop (1200x630) in JPEG or PNG when it has one, else
+    /// the cover itself (unless it is WebP or AVIF, which not every crawler reads: then its
+    /// square crop); `null` without a cover.
     #[schema(required = true)]
     pub og_image: Option<OgImage>,
     /// A schema.org `NewsArticle` (`WebPage` for pages) to put in the page's
@@ -97,15 +98,17 @@ pub fn of(
         .meta_description
         .clone()
         .unwrap_or_else(|| article.excerpt.clone());
-    let og_image = cover.map(|cover| {
-        crop(cover, "social").map_or_else(
-            || OgImage {
-                url: cover.url.clone(),
-                width: cover.width,
-                height: cover.height,
-            },
-            OgImage::from,
-        )
+    // The wide crop, else the original when crawlers read its format, else the square crop.
+    let og_image = cover.and_then(|cover| {
+        let original = (!crate::images::rendition::is_modern(&cover.mime_type)).then(|| OgImage {
+            url: cover.url.clone(),
+            width: cover.width,
+            height: cover.height,
+        });
+        crop(cover, "social")
+            .map(OgImage::from)
+            .or(original)
+            .or_else(|| crop(cover, "square").map(OgImage::from))
     });
     // Google asks for several aspect ratios: the wide crop, the square one, the original.
     let images: Vec<&str> = cover

@@ -33,7 +33,8 @@ pub const MAX_TAGS: usize = 20;
 /// What a change from `before` to `after` (`None`: no article) shows the public: the
 /// article and the lists when it is public on either side; `counts` when it turned public
 /// or stopped being so, or a public one changed author or tags (`tags_changed`); `sequence`
-/// when it may have moved among the public ones (answers with previous/next within a tag);
+/// when it may have moved among the public ones or been renamed (answers with previous/next
+/// within a tag);
 /// and `schedule` when a publication instant may have moved (no answer shows that key; it
 /// makes every node look up the next instant again). A draft's edit changes nothing public.
 /// The articles beside it, whose previous/next show it, are named by `neighbour_keys`.
@@ -56,7 +57,8 @@ fn change_keys(
             keys.push(crate::changes::COUNTS.to_owned());
         }
         let moved = before.map(|a| a.published_at) != after.map(|a| a.published_at);
-        if public(before) != public(after) || tags_changed || kind_changed || moved {
+        let renamed = before.map(|a| (&a.title, &a.slug)) != after.map(|a| (&a.title, &a.slug));
+        if public(before) != public(after) || tags_changed || kind_changed || moved || renamed {
             keys.push(crate::changes::SEQUENCE.to_owned());
         }
     }
@@ -106,7 +108,9 @@ async fn neighbour_keys(
 
 /// Announces `article.published` for the scheduled article `id` whose instant `at` has come
 /// (a job made when it was scheduled; nothing when it has since moved, been unpublished or
-/// deleted). The cache already dropped its answers at the instant; this is for subscribers.
+/// deleted). The cache already dropped the lists at the instant; this is for subscribers,
+/// and for the two articles beside it, whose previous/next now show it (their answers are
+/// dropped now: about a second after the instant, when the job runs).
 pub async fn publication_due(
     conn: &mut AsyncPgConnection,
     id: Uuid,

@@ -36,9 +36,9 @@ const MAX_PAYLOAD: usize = 7_900;
 pub const COUNTS: &str = "counts";
 
 /// Shown by the article answers whose `previous`/`next` are within a tag (`adjacent_tag`):
-/// named when the order of public articles may have changed (one turned public or stopped
-/// being so, moved in time, or changed kind or tags). Plain answers are named one by one
-/// instead (`articles::write::neighbour_keys`).
+/// named when the order of public articles, or what their links show, may have changed (one
+/// turned public or stopped being so, moved in time, was renamed, or changed kind or tags).
+/// Plain answers are named one by one instead (`articles::write::neighbour_keys`).
 pub const SEQUENCE: &str = "sequence";
 
 /// The key of one thing: `article:<id>`.

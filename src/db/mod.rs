@@ -147,9 +147,6 @@ pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
     Ok(pool.get().await?)
 }
 
-/// Applies pending migrations. Runs diesel's synchronous harness on a thread of its own
-/// (it drives its connection with a private runtime), so any caller may await it. Nodes
-/// (or commands) starting at once take turns: an advisory lock is held while migrating.
 /// The server secret stored as `key` in `lede_meta` (32 random bytes), made once, by whichever
 /// node asks first, when missing: every node signs and checks with the same one.
 pub async fn server_secret(conn: &mut AsyncPgConnection, key: &str) -> anyhow::Result<Vec<u8>> {
@@ -176,6 +173,9 @@ pub async fn server_secret(conn: &mut AsyncPgConnection, key: &str) -> anyhow::R
     Ok(hex::decode(stored)?)
 }
 
+/// Applies pending migrations. Runs diesel's synchronous harness on a thread of its own
+/// (it drives its connection with a private runtime), so any caller may await it. Nodes
+/// (or commands) starting at once take turns: an advisory lock is held while migrating.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     use diesel_async::RunQueryDsl;
     let target = tls::Target::parse(database_url)?;

@@ -51,6 +51,8 @@ enum Scope {
 
 /// A feed's own name, home page on the site, and the filters of its articles.
 struct Channel {
+    /// Its Atom `<id>`: the tag's or author's own id, which no rename changes.
+    id: String,
     title: String,
     home: String,
     /// Its path, without the format's extension, named by the tag's or author's own slug
@@ -69,6 +71,7 @@ async fn channel(
     let site = &state.site;
     Ok(match scope {
         Scope::Site => Channel {
+            id: format!("{}/", site.url()),
             title: site.name.clone(),
             home: format!("{}/", site.url()),
             path: "/feeds/articles".into(),
@@ -80,6 +83,7 @@ async fn channel(
                 .await?
                 .ok_or_else(|| ApiError::not_found("tag", &slug))?;
             Channel {
+                id: format!("urn:uuid:{}", tag.id),
                 title: format!("{}: {}", site.name, tag.name),
                 home: site.tag_url(&tag.slug),
                 path: format!("/feeds/tags/{}", tag.slug),
@@ -95,6 +99,7 @@ async fn channel(
                 .await?
                 .ok_or_else(|| ApiError::not_found("author", &slug))?;
             Channel {
+                id: format!("urn:uuid:{}", author.id),
                 title: format!("{}: {}", site.name, author.name),
                 home: site.author_url(&author.slug),
                 path: format!("/feeds/authors/{}", author.slug),
@@ -205,8 +210,7 @@ fn atom(
         .create_element("feed")
         .with_attribute(("xmlns", "http://www.w3.org/2005/Atom"))
         .write_inner_content(|w| {
-            // Where it lives on the site: the same whatever address the API has.
-            text(w, "id", &channel.home)?;
+            text(w, "id", &channel.id)?;
             text(w, "title", &channel.title)?;
             text(w, "updated", &updated)?;
             link(w, "self", "application/atom+xml", self_url)?;

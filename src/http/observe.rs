@@ -26,16 +26,40 @@ mod tests {
             "/api/v1/preview/(token)"
         );
         assert_eq!(super::loggable("/api/v1/articles/a"), "/api/v1/articles/a");
+        // An article called `preview` is not a token.
+        assert_eq!(
+            super::loggable("/api/v1/articles/preview/related"),
+            "/api/v1/articles/preview/related"
+        );
     }
 }
 
-/// A path as the access log keeps it: a preview link's token is a credential (whoever
-/// reads the log could open the draft), so it is left out.
+/// Preview answers, whatever they are (the draft, a 404, a 400 for a stray parameter).
+const PREVIEW: &str = "/api/v1/preview/";
+
+/// A path (as the router decodes it: `%70review` is `preview`) as the access log keeps it: a
+/// preview link's token is a credential (whoever reads the log could open the draft), so it
+/// is left out.
 fn loggable(path: &str) -> String {
-    match path.find("/preview/") {
-        Some(at) => format!("{}/preview/(token)", &path[..at]),
+    match path.strip_prefix(PREVIEW) {
+        Some(_) => format!("{PREVIEW}(token)"),
         None => path.to_owned(),
     }
+}
+
+/// Every answer under a preview link is for one person's browser only: never kept (by
+/// a browser, a CDN or lede), never indexed, and its URL never sent on as a `Referer`.
+fn keep_private(response: &mut ServiceResponse<BoxBody>) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -62,7 +86,8 @@ pub async fn observe(
         _ => "other",
     }
     .to_owned();
-    let path = loggable(req.path());
+    let path = loggable(req.match_info().as_str());
+    let is_preview = req.match_info().as_str().starts_with(PREVIEW);
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
 
@@ -81,6 +106,9 @@ pub async fn observe(
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    if is_preview {
+        keep_private(&mut response);
     }
 
     let status = response.status().as_u16();

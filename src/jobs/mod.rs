@@ -5,7 +5,8 @@
 //!
 //! Kinds: `prune` (hourly housekeeping: old changes and rate-limit buckets; each run
 //! schedules the next), `publication` (a scheduled article's instant: announces
-//! `article.published` to webhook subscribers, with no request made) and `renditions`
+//! `article.published` to webhook subscribers, with no request made, and drops the answers
+//! of the articles beside it, whose previous/next now show it) and `renditions`
 //! (an image's AVIF and WebP encodes, after its upload was answered).
 use std::time::Duration;
 

@@ -261,6 +261,20 @@ async fn previous_and_next_follow_publication_within_the_kind_and_tag() {
     app.get("/api/v1/articles/second?adjacent_tag=nope", None)
         .await
         .problem(400);
+    // A neighbour within the tag renamed: the tag-scoped answer changes at once too.
+    let third = app.get("/api/v1/articles/third", None).await.expect(200);
+    app.patch(
+        &format!("/api/v1/articles/{}", third["id"].as_str().unwrap()),
+        Some(&app.editor),
+        &json!({"title": "Third, renamed"}),
+    )
+    .await
+    .expect(200);
+    let in_tag = app
+        .get("/api/v1/articles/second?adjacent_tag=trams", None)
+        .await
+        .expect(200);
+    assert_eq!(in_tag["next"]["title"], "Third, renamed");
     // Lists are cards without them.
     let list = app.get("/api/v1/articles", None).await.expect(200);
     assert!(list["data"][0].get("previous").is_none());
@@ -374,6 +388,17 @@ async fn a_preview_link_shows_one_draft_until_it_expires_or_is_revoked() {
         assert_eq!(shown.header("x-robots-tag"), Some("noindex"));
         assert!(shown.header("surrogate-key").is_none());
     }
+    // Whatever answers under a preview link is private, a stray parameter's 400 too.
+    for path in [
+        format!("/api/v1/preview/{token}?utm=x"),
+        "/api/v1/%70review/x".into(),
+    ] {
+        let reply = app.get(&path, None).await;
+        assert!(reply.status.is_client_error(), "{path}");
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+        assert_eq!(reply.header("x-robots-tag"), Some("noindex"), "{path}");
+    }
+
     // The draft itself stays private.
     app.get(&format!("/api/v1/articles/{id}"), None)
         .await
@@ -662,7 +687,7 @@ async fn feeds_parse_and_point_at_the_site() {
             .find(|l| l.rel.as_deref() == Some("self"))
             .unwrap();
         assert_eq!(me.href, canonical, "{path}");
-        assert_eq!(feed.id, format!("{SITE}/tags/trams"));
+        assert_eq!(feed.id, format!("urn:uuid:{tag_id}"));
     }
 
     // A new article shows in the feed at once.
