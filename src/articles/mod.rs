@@ -712,8 +712,10 @@ async fn delete_article(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The article behind a revisions URL, for editors, admins and its own author.
-async fn revisable(
+/// The article behind a URL only its writers use (revisions, preview links): for editors,
+/// admins and its own author; 404 to whoever may not see it, 403 to an author who may see
+/// but not change it.
+pub(crate) async fn writable(
     conn: &mut AsyncPgConnection,
     auth: &Auth,
     key: &str,
@@ -764,7 +766,7 @@ async fn list_revisions(
 ) -> Result<HttpResponse, ApiError> {
     let sort = pagination.sort(&queries::REVISION_SORTS, "-version")?;
     let mut conn = auth.read_conn(&state).await?;
-    let article = revisable(&mut conn, &auth, &key).await?;
+    let article = writable(&mut conn, &auth, &key).await?;
     let loaded = queries::revisions(&mut conn, article.id, &pagination, &sort).await?;
     list_response(
         &req,
@@ -798,7 +800,7 @@ async fn find_revision(
 ) -> Result<HttpResponse, ApiError> {
     let (key, version) = path.into_inner();
     let mut conn = auth.read_conn(&state).await?;
-    let article = revisable(&mut conn, &auth, &key).await?;
+    let article = writable(&mut conn, &auth, &key).await?;
     let revision = queries::revision(&mut conn, article.id, version)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("article `{key}` has no version {version}")))?;

@@ -16,8 +16,7 @@ use sha2::Sha256;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::write::{may_write, reader_of};
-use super::{may_read, queries, view_one};
+use super::{queries, view_one};
 use crate::AppState;
 use crate::db::schema::{lede_meta, preview_links};
 use crate::error::ApiError;
@@ -124,21 +123,6 @@ fn verify(secret: &[u8], (payload, signature): &(Vec<u8>, Vec<u8>)) -> Option<(U
     Some((link, article, expires))
 }
 
-/// The article behind a preview-links URL, for its own author, editors and admins.
-async fn previewable(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    key: &str,
-) -> Result<super::model::Article, ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
-    let article = queries::find(conn, key)
-        .await?
-        .filter(|article| may_read(reader_of(principal), article))
-        .ok_or_else(|| ApiError::not_found("article", key))?;
-    may_write(principal, &article)?;
-    Ok(article)
-}
-
 /// Make a preview link
 ///
 /// A signed link that shows this article (a draft or scheduled one included) as readers
@@ -173,7 +157,7 @@ pub async fn create_preview_link(
     }
     checks.finish()?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let article = previewable(&mut conn, &auth, &key).await?;
+    let article = super::writable(&mut conn, &auth, &key).await?;
     let secret = secret(&mut conn).await?;
     // To the second, as the token carries it.
     let expires_at = DateTime::from_timestamp(Utc::now().timestamp() + seconds, 0)
@@ -228,7 +212,7 @@ pub async fn revoke_preview_links(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = crate::db::conn(&state.pool).await?;
-    let article = previewable(&mut conn, &auth, &key).await?;
+    let article = super::writable(&mut conn, &auth, &key).await?;
     diesel::delete(preview_links::table)
         .filter(preview_links::article_id.eq(article.id))
         .execute(&mut conn)
