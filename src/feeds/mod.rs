@@ -4,7 +4,6 @@
 //! data.
 pub mod sitemap;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
@@ -12,13 +11,13 @@ use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::AppState;
-use crate::articles::model::{ArticleResponse, Status};
+use crate::articles::model::ArticleResponse;
 use crate::articles::queries::{Embeds, Filters, Reader};
 use crate::articles::render::with_absolute_links;
 use crate::error::ApiError;
 use crate::http::base_url;
 use crate::http::pagination::Pagination;
-use crate::http::response::{etag_of, none_match_has};
+use crate::http::response::tagged_typed;
 
 /// Entries in a feed: the newest public articles.
 const ENTRIES: i64 = 50;
@@ -140,7 +139,6 @@ async fn feed(
     let articles: Vec<ArticleResponse> = rows
         .into_iter()
         .map(|row| crate::articles::view(row.article, &embeds, None, true))
-        .filter(|a| a.status == Status::Published)
         .collect();
     let extension = match format {
         Format::Atom => "atom",
@@ -168,18 +166,7 @@ async fn feed(
         ),
     })
     .await?;
-    let body = body?;
-    let etag = etag_of(&body);
-    let response = if none_match_has(&req, &etag) {
-        HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .finish()
-    } else {
-        HttpResponse::Ok()
-            .insert_header((header::ETAG, etag))
-            .content_type(content_type)
-            .body(body)
-    };
+    let response = tagged_typed(&req, body?, content_type);
     Ok(crate::http::cache::showing(response, keys))
 }
 

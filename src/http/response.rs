@@ -82,6 +82,22 @@ pub fn tagged(
 }
 
 fn tagged_as(req: &HttpRequest, status: StatusCode, body: Vec<u8>, etag: String) -> HttpResponse {
+    typed_as(req, status, body, etag, "application/json")
+}
+
+/// `tagged` for a body of another type (a feed): its ETag, or a 304.
+pub fn tagged_typed(req: &HttpRequest, body: Vec<u8>, content_type: &str) -> HttpResponse {
+    let etag = etag_of(&body);
+    typed_as(req, StatusCode::OK, body, etag, content_type)
+}
+
+fn typed_as(
+    req: &HttpRequest,
+    status: StatusCode,
+    body: Vec<u8>,
+    etag: String,
+    content_type: &str,
+) -> HttpResponse {
     if none_match_has(req, &etag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
@@ -89,7 +105,7 @@ fn tagged_as(req: &HttpRequest, status: StatusCode, body: Vec<u8>, etag: String)
     }
     HttpResponse::build(status)
         .insert_header((header::ETAG, etag))
-        .content_type("application/json")
+        .content_type(content_type)
         .body(body)
 }
 
