@@ -121,7 +121,7 @@ async fn feed(
     let mut conn = crate::http::auth::public_conn(&state).await?;
     let mut channel = channel(&mut conn, &state, scope).await?;
     channel.filters.include_body = true;
-    let pagination = Pagination::parse(&format!("per_page={ENTRIES}"))?;
+    let pagination = Pagination::parse_with("", ENTRIES, ENTRIES)?;
     let sort = pagination.sort(&crate::articles::queries::SORTS, "-published_at")?;
     let mut rows = crate::articles::queries::list(
         &mut conn,

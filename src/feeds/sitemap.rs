@@ -89,15 +89,8 @@ pub async fn list_sitemap(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = req.query_string();
     // Long pages unless asked otherwise.
-    let asked = url::form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "per_page");
-    let with_default = if asked {
-        query.to_owned()
-    } else {
-        format!("{query}&per_page={MAX_PER_PAGE}")
-    };
-    let pagination = Pagination::parse_up_to(&with_default, MAX_PER_PAGE)?;
+    let pagination = Pagination::parse_with(req.query_string(), MAX_PER_PAGE, MAX_PER_PAGE)?;
     let sort = pagination.sort(&ORDER, "id")?;
     let after = pagination.cursor(&sort)?.map(|cursor| cursor.id);
     let epoch = state.cache.epoch();

@@ -127,14 +127,18 @@ impl FromRequest for Pagination {
 
 impl Pagination {
     pub fn parse(query: &str) -> Result<Self, ApiError> {
-        Pagination::parse_up_to(query, MAX_PER_PAGE)
+        Pagination::parse_with(query, DEFAULT_PER_PAGE, MAX_PER_PAGE)
     }
 
-    /// Paging of a list whose pages may be longer than `MAX_PER_PAGE` (the sitemap's: its
-    /// rows are small and a front-end reads them all).
-    pub fn parse_up_to(query: &str, max_per_page: i64) -> Result<Self, ApiError> {
+    /// Paging of a list with its own page length (the sitemap's: its rows are small and a
+    /// front-end reads them all; a feed's fixed one).
+    pub fn parse_with(
+        query: &str,
+        default_per_page: i64,
+        max_per_page: i64,
+    ) -> Result<Self, ApiError> {
         let mut page = None;
-        let mut per_page = DEFAULT_PER_PAGE;
+        let mut per_page = default_per_page;
         let mut cursor = None;
         let mut fields = None;
         let mut sort = None;
