@@ -60,7 +60,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonOrFormBody<T> {
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok()),
         ) == FORM;
-        let body = read(req, payload, true);
+        let body = read(req, payload, is_form);
         Box::pin(async move {
             Ok(JsonOrFormBody {
                 body: body.await?,
@@ -75,7 +75,8 @@ const FORM: &str = "application/x-www-form-urlencoded";
 fn read<T: DeserializeOwned + 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
-    form_too: bool,
+    // Read as a form (the caller takes forms, and this is one), else as JSON.
+    is_form: bool,
 ) -> LocalBoxFuture<'static, Result<JsonBody<T>, ApiError>> {
     let limit = req
         .app_data::<web::Data<AppState>>()
@@ -92,7 +93,6 @@ fn read<T: DeserializeOwned + 'static>(
     let mut payload = payload.take();
     let req = req.clone();
     Box::pin(async move {
-        let is_form = form_too && essence(content_type.as_deref()) == FORM;
         if !is_form {
             check_content_type(content_type.as_deref())?;
         }
