@@ -273,6 +273,26 @@ pub async fn by_ids(
     Ok(sql.query().load(conn).await?)
 }
 
+/// One `count` column.
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// Public articles and pages now: the kept total of published ones, less those still to
+/// come (few: an index range).
+const PUBLIC_NOW: &str = "coalesce((SELECT articles FROM article_totals WHERE status = 'published'), 0) \
+     - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now())";
+
+/// Every public article and page (the sitemap's total), read from the kept totals.
+pub async fn count_public(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    let count: Count = diesel::sql_query(format!("SELECT {PUBLIC_NOW} AS count"))
+        .get_result(conn)
+        .await?;
+    Ok(count.count)
+}
+
 /// How many articles the whole (filtered) list holds, and whether that is an estimate.
 /// Counting every row would cost a list more than its page (at 100,000 articles, 160 ms
 /// against 0.1 ms): the public list without filters reads the kept per-status totals;
@@ -282,11 +302,6 @@ pub async fn count(
     reader: Reader,
     filters: &Filters,
 ) -> Result<(i64, bool), ApiError> {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
     let unfiltered = filters.author.is_none()
         && filters.tags.is_empty()
         && filters.published_after.is_none()
@@ -296,11 +311,10 @@ pub async fn count(
     if matches!(reader, Reader::Public) && unfiltered {
         // Published ones, less those still to come (few: an index range) and the public
         // pages (few: their own index).
-        let count: Count = diesel::sql_query(
-            "SELECT coalesce((SELECT articles FROM article_totals WHERE status = 'published'), 0) \
-             - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now()) \
-             - (SELECT count(*) FROM articles WHERE kind = 'page' AND status = 'published' AND published_at <= now()) AS count",
-        )
+        let count: Count = diesel::sql_query(format!(
+            "SELECT {PUBLIC_NOW} \
+             - (SELECT count(*) FROM articles WHERE kind = 'page' AND status = 'published' AND published_at <= now()) AS count"
+        ))
         .get_result(conn)
         .await?;
         return Ok((count.count, false));

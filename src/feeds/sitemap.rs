@@ -100,7 +100,10 @@ pub async fn list_sitemap(
     let total = match state.cache.count("sitemap", &list_keys) {
         Some(total) => total,
         None => {
-            let total = (count(&mut conn).await?, false);
+            let total = (
+                crate::articles::queries::count_public(&mut conn).await?,
+                false,
+            );
             state.cache.keep_count("sitemap".into(), epoch, total);
             total
         }
@@ -146,20 +149,4 @@ async fn page(
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await
-}
-
-/// Public articles and pages: the kept per-status total less those still to come.
-async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    let count: Count = diesel::sql_query(
-        "SELECT coalesce((SELECT articles FROM article_totals WHERE status = 'published'), 0) \
-         - (SELECT count(*) FROM articles WHERE status = 'published' AND published_at > now()) AS count",
-    )
-    .get_result(conn)
-    .await?;
-    Ok(count.count)
 }
