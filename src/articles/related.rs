@@ -24,8 +24,9 @@ const MAX_LIMIT: i64 = 10;
 #[into_params(parameter_in = Query)]
 struct RelatedQuery {
     /// How many, 1 to 10 (default 5).
-    #[param(minimum = 1, maximum = 10, default = 5, example = 5)]
-    limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 10, default = 5, example = 5)]
+    // Read as text, so a bad value is answered naming `limit`.
+    limit: Option<String>,
 }
 
 /// List related articles
@@ -50,12 +51,18 @@ pub async fn list_related(
     key: web::Path<String>,
     query: web::Query<RelatedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "query parameter `limit` must be from 1 to {MAX_LIMIT}"
-        )));
-    }
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "query parameter `limit` must be a whole number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
     let mut conn = auth.read_conn(&state).await?;
     let article = queries::find(&mut conn, &key)
         .await?

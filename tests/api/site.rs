@@ -812,6 +812,14 @@ async fn related_articles_share_tags_and_words_and_are_public() {
         .await
         .problem(400);
     app.get(&format!("{path}?limit=0"), None).await.problem(400);
+    let named = app
+        .get(&format!("{path}?limit=1e9"), None)
+        .await
+        .problem(400);
+    assert!(
+        named["detail"].as_str().unwrap().contains("`limit`"),
+        "{named}"
+    );
     app.get(
         "/api/v1/articles/night-trams-of-the-harbour-depot-a-draft/related",
         None,
