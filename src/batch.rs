@@ -158,10 +158,17 @@ async fn run_batch(
         _ => {}
     }
     checks.finish()?;
+    // The articles' bodies are rendered before the batch's transaction opens.
+    let bodies = batch.operations.iter().filter_map(|operation| {
+        let body = operation.body.as_ref()?.get("body_markdown")?.as_str()?;
+        Some(body.to_owned())
+    });
+    let bodies = write::Prerendered::of(&state.pool, bodies).await?;
     let context = Context {
         base: base_url(&req),
         urls: state.storage.urls(&req),
         state: state.clone(),
+        bodies,
     };
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let mut results = Vec::with_capacity(batch.operations.len());
@@ -197,6 +204,7 @@ struct Context {
     base: String,
     urls: MediaUrls,
     state: web::Data<AppState>,
+    bodies: write::Prerendered,
 }
 
 /// What an operation is about, from its path.
@@ -408,29 +416,24 @@ async fn run_on(
     given: Option<serde_json::Value>,
 ) -> Result<(OperationResult, usize), ApiError> {
     let principal = auth.require(ANY_ROLE)?;
-    let language = &context.state.search_language;
+    let write = &write::Write {
+        language: &context.state.search_language,
+        bodies: &context.bodies,
+    };
     let urls = &context.urls;
     let base = &context.base;
     Ok(match (method, target) {
         (Method::Post, Target::Articles) => {
             let (new, checks) = body(given)?;
-            let article = write::create(conn, principal, new, checks, language).await?;
+            let article = write::create(conn, principal, new, checks, write).await?;
             let view = articles::view_one(conn, article, urls, &context.state.site).await?;
             let location = format!("{base}/api/v1/articles/{}", view.id);
             answer(201, &view, Some(location))?
         }
         (Method::Put, Target::ArticleByExternalId(external_id)) => {
             let (new, checks) = body(given)?;
-            let (article, created) = write::upsert(
-                conn,
-                principal,
-                &external_id,
-                new,
-                checks,
-                if_match,
-                language,
-            )
-            .await?;
+            let (article, created) =
+                write::upsert(conn, principal, &external_id, new, checks, if_match, write).await?;
             let view = articles::view_one(conn, article, urls, &context.state.site).await?;
             match created {
                 true => answer(
@@ -455,7 +458,7 @@ async fn run_on(
         (Method::Patch, Target::Article(key)) => {
             let (changes, checks) = body(given)?;
             let article =
-                write::update(conn, principal, &key, if_match, changes, checks, language).await?;
+                write::update(conn, principal, &key, if_match, changes, checks, write).await?;
             answer(
                 200,
                 &articles::view_one(conn, article, urls, &context.state.site).await?,

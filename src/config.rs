@@ -41,7 +41,8 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Base URL that absolute links in responses start with (e.g. https://api.example.com).
-    /// When unset, links are built from the request's Host header.
+    /// When unset, links use the address lede listens on, or what a proxy named in
+    /// LEDE_TRUSTED_PROXIES forwards (a request's own Host header is never believed).
     #[arg(long, env = "LEDE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
@@ -106,11 +107,23 @@ pub struct Config {
     pub cors_origins: String,
 
     /// Maximum number of database connections.
-    #[arg(long, env = "LEDE_POOL_SIZE", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_POOL_SIZE",
+        default_value_t = 16,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000)
+    )]
     pub pool_size: usize,
 
     /// Seconds to wait for a database connection before answering 503.
-    #[arg(long, env = "LEDE_POOL_TIMEOUT", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_POOL_TIMEOUT",
+        default_value_t = 5,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(1..=3_600)
+    )]
     pub pool_timeout_secs: u64,
 
     /// Milliseconds a database statement may run before it is cancelled and the request
@@ -119,12 +132,19 @@ pub struct Config {
         long,
         env = "LEDE_STATEMENT_TIMEOUT_MS",
         default_value_t = 10_000,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=3_600_000)
     )]
     pub statement_timeout_ms: u64,
 
     /// Largest accepted JSON request body, in bytes.
-    #[arg(long, env = "LEDE_JSON_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_JSON_LIMIT",
+        default_value_t = 1024 * 1024,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1_024..=268_435_456)
+    )]
     pub json_limit: usize,
 
     /// Where images are stored: `file:///path` (default: `<data-dir>/media`) or
@@ -139,7 +159,13 @@ pub struct Config {
     pub media_url: Option<String>,
 
     /// Largest accepted image upload, in bytes.
-    #[arg(long, env = "LEDE_IMAGE_MAX_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_IMAGE_MAX_BYTES",
+        default_value_t = 20 * 1024 * 1024,
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1_024..=1_073_741_824)
+    )]
     pub image_max_bytes: usize,
 
     /// Largest accepted image, in pixels (width x height), checked from the file's header
@@ -148,7 +174,8 @@ pub struct Config {
         long,
         env = "LEDE_IMAGE_MAX_PIXELS",
         default_value_t = 50_000_000,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000_000)
     )]
     pub image_max_pixels: u64,
 
@@ -158,7 +185,8 @@ pub struct Config {
         long,
         env = "LEDE_IMAGE_MEMORY_MB",
         default_value_t = 640,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(u32).range(16..=1_048_576)
     )]
     pub image_memory_mb: u32,
 
@@ -167,7 +195,8 @@ pub struct Config {
         long,
         env = "LEDE_IMAGE_MAX_DIMENSION",
         default_value_t = 16_384,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(u32).range(1..=65_535)
     )]
     pub image_max_dimension: u32,
 
@@ -182,7 +211,13 @@ pub struct Config {
     pub search_language: String,
 
     /// Comments one IP address may submit per window (429 beyond).
-    #[arg(long, env = "LEDE_COMMENTS_PER_IP", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_COMMENTS_PER_IP",
+        default_value_t = 5,
+        global = true,
+        value_parser = clap::value_parser!(i64).range(1..=1_000_000_000)
+    )]
     pub comments_per_ip: i64,
 
     /// Comments one email address may submit per window (429 beyond).
@@ -190,7 +225,8 @@ pub struct Config {
         long,
         env = "LEDE_COMMENTS_PER_EMAIL",
         default_value_t = 3,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(i64).range(1..=1_000_000_000)
     )]
     pub comments_per_email: i64,
 
@@ -199,17 +235,30 @@ pub struct Config {
         long,
         env = "LEDE_COMMENT_WINDOW_SECS",
         default_value_t = 600,
-        global = true
+        global = true,
+        value_parser = clap::value_parser!(i64).range(1..=31_536_000)
     )]
     pub comment_window_secs: i64,
 
     /// Approve new comments at once when their email already has an approved comment.
-    #[arg(long, env = "LEDE_COMMENT_AUTO_APPROVE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_COMMENT_AUTO_APPROVE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
     pub comment_auto_approve: bool,
 
     /// Commenters' pictures from Gravatar (the email's hash goes to a third party, and
     /// anyone can check a guessed email against it) instead of lede's own identicons.
-    #[arg(long, env = "LEDE_GRAVATAR", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_GRAVATAR",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
     pub gravatar: bool,
 
     /// Comma-separated proxy addresses whose X-Forwarded-For is believed (e.g. the load
@@ -219,20 +268,44 @@ pub struct Config {
 
     /// Seconds a rendered public answer is kept in memory at most (0: no cache). A write (on
     /// any node, or from the CLI) drops the answers that show what it changed at once.
-    #[arg(long, env = "LEDE_CACHE_TTL", default_value_t = 300, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_CACHE_TTL",
+        default_value_t = 300,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=31_536_000)
+    )]
     pub cache_ttl: u64,
 
     /// Memory for kept answers, in MiB (they are kept compressed; the least asked-for go
     /// first when it is full).
-    #[arg(long, env = "LEDE_CACHE_MAX_MB", default_value_t = 256, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_CACHE_MAX_MB",
+        default_value_t = 256,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=1_048_576)
+    )]
     pub cache_max_mb: u64,
 
     /// `max-age` of public answers' Cache-Control, in seconds.
-    #[arg(long, env = "LEDE_CACHE_MAX_AGE", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_CACHE_MAX_AGE",
+        default_value_t = 10,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=31_536_000)
+    )]
     pub cache_max_age: u64,
 
     /// `stale-while-revalidate` of public answers' Cache-Control, in seconds.
-    #[arg(long, env = "LEDE_CACHE_STALE", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_CACHE_STALE",
+        default_value_t = 60,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(0..=31_536_000)
+    )]
     pub cache_stale: u64,
 
     /// Benchmarks only: also serve a minimal actix-web handler on this address, the
@@ -246,7 +319,12 @@ pub struct Config {
     pub bench_ceiling_body: Option<PathBuf>,
 
     /// HTTP worker threads (defaults to the number of cores).
-    #[arg(long, env = "LEDE_WORKERS", global = true)]
+    #[arg(
+        long,
+        env = "LEDE_WORKERS",
+        global = true,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_024)
+    )]
     pub workers: Option<usize>,
 
     /// Log format: `text` for people, `json` for log collectors.
@@ -261,11 +339,23 @@ pub struct Config {
 
     /// Let webhooks reach loopback, private, link-local and shared (CGNAT) addresses: for
     /// tests and intranets. Off, such URLs are refused (422), and checked again when sent.
-    #[arg(long, env = "LEDE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
     pub webhook_allow_private: bool,
 
     /// Load demo authors and tags into a brand-new database.
-    #[arg(long, env = "LEDE_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(
+        long,
+        env = "LEDE_DEMO",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
     pub demo: bool,
 }
 

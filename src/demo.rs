@@ -184,10 +184,16 @@ async fn load(
         .await?;
     let mut first = None;
     for (index, article) in articles(&photos).into_iter().enumerate() {
-        let made =
-            crate::articles::create(conn, admin, article, Checks::new(), &state.search_language)
-                .await
-                .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
+        let bodies =
+            crate::articles::write::Prerendered::of(&state.pool, [article.body_markdown.clone()])
+                .await?;
+        let write = crate::articles::write::Write {
+            language: &state.search_language,
+            bodies: &bodies,
+        };
+        let made = crate::articles::create(conn, admin, article, Checks::new(), &write)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
         first.get_or_insert(made.id);
     }
     if let Some(article_id) = first {
@@ -480,9 +486,6 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
             let photos = &photos;
             let made = &made;
             async move {
-                let mut conn = crate::db::conn(&state.pool)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let mut article = NewArticle {
                     title: format!("{} {}", title_words(i), i),
                     slug: None,
@@ -510,15 +513,22 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     meta_description: None,
                 };
                 article.tags.dedup();
-                crate::articles::create(
-                    &mut conn,
-                    &admin,
-                    article,
-                    Checks::new(),
-                    &state.search_language,
+                let bodies = crate::articles::write::Prerendered::of(
+                    &state.pool,
+                    [article.body_markdown.clone()],
                 )
-                .await
-                .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
+                .await?;
+                let write = crate::articles::write::Write {
+                    language: &state.search_language,
+                    bodies: &bodies,
+                };
+                // Taken after rendering: a connection is held only for the write's SQL.
+                let mut conn = crate::db::conn(&state.pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                crate::articles::create(&mut conn, &admin, article, Checks::new(), &write)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("article {i}: {e}"))?;
                 let done = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if done.is_multiple_of(1000) {
                     eprintln!("  {done} articles");

@@ -180,6 +180,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(no_route))
         .wrap(from_fn(http::cache::cache))
+        .wrap(from_fn(http::auth::authenticate))
         .wrap(from_fn(http::routes::check_request))
         .wrap(cors)
         .wrap(from_fn(http::observe::observe))

@@ -114,11 +114,22 @@ impl Site {
             return None;
         }
         let site = url::Url::parse(&self.url).ok()?;
-        let resolved = if target.starts_with('/') && !target.starts_with("//") {
+        let mut resolved = if target.starts_with('/') && !target.starts_with("//") {
             site.join(target).ok()?
         } else {
             url::Url::parse(target).ok()?
         };
+        // Dot segments are resolved by the parser; runs of slashes are made one, so no
+        // proxy that collapses them can read the path as another host (`/..//evil.example`).
+        if resolved.path().contains("//") {
+            let mut clean = String::with_capacity(resolved.path().len());
+            for c in resolved.path().chars() {
+                if !(c == '/' && clean.ends_with('/')) {
+                    clean.push(c);
+                }
+            }
+            resolved.set_path(&clean);
+        }
         let no_credentials = resolved.username().is_empty() && resolved.password().is_none();
         (resolved.origin() == site.origin() && no_credentials).then(|| resolved.to_string())
     }
@@ -254,6 +265,19 @@ mod tests {
             ("/a\r\nSet-Cookie: x=1", None),
             ("javascript:alert(1)", None),
             ("the-tram", None),
+            // Resolved to one clean path on the site, never a `//host` a proxy could collapse.
+            (
+                "/..//evil.example",
+                Some("https://www.example.com/evil.example"),
+            ),
+            (
+                "/a/..//..///evil.example/x",
+                Some("https://www.example.com/evil.example/x"),
+            ),
+            (
+                "https://www.example.com//evil.example",
+                Some("https://www.example.com/evil.example"),
+            ),
         ] {
             assert_eq!(site.same_origin(target).as_deref(), want, "{target}");
         }

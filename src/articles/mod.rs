@@ -1,6 +1,7 @@
 //! `/api/v1/articles`: what lede exists for. Markdown bodies rendered on save, figures from
 //! stored images, publishing and scheduling, revisions, old slugs that redirect, filters,
 //! keyset pagination and ranked full-text search.
+pub mod limits;
 pub mod model;
 pub mod preview;
 pub mod queries;
@@ -583,12 +584,18 @@ async fn create_article(
     let urls = state.storage.urls(&req);
     let language = &state.search_language;
     let site = &state.site;
+    // Rendered before the write's transaction (the idempotency key's) opens.
+    let bodies = write::Prerendered::of(&state.pool, [new.body_markdown.clone()]).await?;
     idempotency::once(
         &req,
         &state.pool,
         Some(principal.token_id),
         async move |conn| {
-            let article = write::create(conn, &principal, new, checks, language).await?;
+            let write = write::Write {
+                language,
+                bodies: &bodies,
+            };
+            let article = write::create(conn, &principal, new, checks, &write).await?;
             let view = view_one(conn, article, &urls, site).await?;
             Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
         },
@@ -628,7 +635,12 @@ async fn upsert_article(
     let principal = auth.require(ANY_ROLE)?.clone();
     let (new, checks) = body.into_parts();
     let urls = state.storage.urls(&req);
+    let bodies = write::Prerendered::of(&state.pool, [new.body_markdown.clone()]).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
+    let write = write::Write {
+        language: &state.search_language,
+        bodies: &bodies,
+    };
     let (article, created) = write::upsert(
         &mut conn,
         &principal,
@@ -636,7 +648,7 @@ async fn upsert_article(
         new,
         checks,
         &if_match,
-        &state.search_language,
+        &write,
     )
     .await?;
     let view = view_one(&mut conn, article, &urls, &state.site).await?;
@@ -674,15 +686,14 @@ async fn update_article(
     let principal = auth.require(ANY_ROLE)?.clone();
     let (changes, checks) = body.into_parts();
     let urls = state.storage.urls(&req);
+    let bodies = write::Prerendered::for_changes(&state.pool, &key, &changes).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
+    let write = write::Write {
+        language: &state.search_language,
+        bodies: &bodies,
+    };
     let article = write::update(
-        &mut conn,
-        &principal,
-        &key,
-        &if_match,
-        changes,
-        checks,
-        &state.search_language,
+        &mut conn, &principal, &key, &if_match, changes, checks, &write,
     )
     .await?;
     fresh(&view_one(&mut conn, article, &urls, &state.site).await?)

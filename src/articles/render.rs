@@ -18,7 +18,7 @@ const WORDS_PER_MINUTE: usize = 230;
 const FIGURE_SIZES: &str = "(max-width: 800px) 100vw, 800px";
 
 /// What a figure needs from a stored image.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Figure {
     pub url: String,
     pub width: u32,
@@ -45,7 +45,7 @@ pub struct TocEntry {
     pub anchor: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Rendered {
     pub html: String,
     /// The body as plain text, figure captions included (for search).
@@ -57,7 +57,7 @@ pub struct Rendered {
     pub reading_time_minutes: usize,
 }
 
-fn options() -> Options {
+pub(crate) fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES
 }
 

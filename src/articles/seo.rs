@@ -25,7 +25,8 @@ const HEADLINE_CHARS: usize = 110;
         "url": "https://www.example.com/the-last-night-tram",
         "datePublished": "2025-10-28T09:30:00Z", "dateModified": "2025-10-28T09:30:00Z",
         "author": [{"@type": "Person", "name": "Inès Marchetti", "url": "https://www.example.com/authors/ines-marchetti"}],
-        "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}}
+        "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}},
+    "json_ld_script": "{\"@context\":\"https://schema.org\",\"@type\":\"NewsArticle\",\"headline\":\"The last night tram\"}"
 }))]
 pub struct Seo {
     /// `<title>` and `og:title`: `meta_title` when set, else the title.
@@ -46,6 +47,32 @@ pub struct Seo {
     /// (`JSON.stringify(json_ld).replace(/</g, "\\u003c")`): its text is the writer's.
     #[schema(value_type = Object)]
     pub json_ld: Value,
+    /// `json_ld` as text to place inside `<script type="application/ld+json">` as it is:
+    /// `<`, `>`, `&`, U+2028 and U+2029 are written as `\u003c`-style escapes, so no title
+    /// can close the element or open a comment in it.
+    #[schema(
+        example = r#"{"@context":"https://schema.org","@type":"NewsArticle","headline":"Trams \u003c3"}"#
+    )]
+    pub json_ld_script: String,
+}
+
+/// JSON as text safe inside an HTML `<script>` element: the characters that could end it,
+/// open a comment or start an entity are escaped as JSON escapes (the same value to a
+/// JSON reader).
+pub fn script_safe(value: &Value) -> String {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -154,6 +181,7 @@ pub fn of(
         description,
         canonical_url,
         og_image,
+        json_ld_script: script_safe(&ld),
         json_ld: ld,
     }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use super::limits;
 use super::may_read;
 use super::model::{Article, ArticleChanges, ArticleRow, Kind, NewArticle, Revision, Status};
 use super::queries::{self, Reader};
@@ -213,6 +214,131 @@ fn check_text(checks: &mut Checks, input: &mut Input) {
     }
 }
 
+/// How long rendering one body may take. Bodies within `limits` render in well under a
+/// second (`bench/render`); this is the bound should one not.
+const RENDER_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Renders a body on the blocking pool, within `RENDER_BUDGET`.
+async fn render_body(
+    markdown: String,
+    figures: HashMap<Uuid, Figure>,
+) -> Result<render::Rendered, ApiError> {
+    let rendering = web::block(move || render::render(&markdown, &figures));
+    match tokio::time::timeout(RENDER_BUDGET, rendering).await {
+        Ok(rendered) => Ok(rendered?),
+        Err(_) => Err(ApiError::invalid(
+            "body_markdown",
+            "too_complex",
+            "body_markdown takes too long to render: make its structure simpler",
+        )),
+    }
+}
+
+/// What every article write is given besides its input: the search language, and the
+/// bodies rendered before its transaction opened.
+#[derive(Clone, Copy)]
+pub struct Write<'a> {
+    pub language: &'a SearchLanguage,
+    pub bodies: &'a Prerendered,
+}
+
+/// Bodies checked and rendered before a write's transaction opens: that is CPU work, and
+/// no transaction (with its row locks) and no pool connection should wait for it. The
+/// write takes a body from here when it is the one it saves and its figures are still the
+/// ones it was rendered with; any other it checks and renders itself, within the same
+/// bounds.
+#[derive(Default)]
+pub struct Prerendered(Vec<Body>);
+
+/// One body, read: what `limits` says of it, the figures it names, and (when it may be
+/// saved) its rendering with the figures as they were.
+struct Body {
+    markdown: String,
+    problems: Vec<limits::BodyProblem>,
+    figure_ids: Vec<Uuid>,
+    bad_refs: Vec<String>,
+    rendered: Option<(HashMap<Uuid, Figure>, render::Rendered)>,
+}
+
+impl Body {
+    /// Checks a body on the blocking pool (the parse of a long body is CPU work).
+    async fn read(markdown: String) -> Result<Body, ApiError> {
+        web::block(move || {
+            let problems = limits::check(&markdown);
+            let (figure_ids, bad_refs) = render::image_refs(&markdown);
+            Body {
+                markdown,
+                problems,
+                figure_ids,
+                bad_refs,
+                rendered: None,
+            }
+        })
+        .await
+        .map_err(Into::into)
+    }
+}
+
+impl Prerendered {
+    /// Checks and renders `bodies`, one at a time; a pool connection is taken only to look
+    /// up the figures they show. A body the write will refuse is not rendered.
+    pub async fn of(
+        pool: &crate::db::Pool,
+        bodies: impl IntoIterator<Item = String>,
+    ) -> Result<Prerendered, ApiError> {
+        let mut done = Prerendered::default();
+        for markdown in bodies {
+            if markdown.len() > 4 * MAX_BODY || done.find(&markdown).is_some() {
+                continue;
+            }
+            let mut body = Body::read(markdown).await?;
+            if body.problems.is_empty() {
+                let images = {
+                    let mut conn = crate::db::conn(pool).await?;
+                    crate::images::queries::by_ids(&mut conn, &body.figure_ids).await?
+                };
+                let figures = figures_of(images);
+                let rendered = render_body(body.markdown.clone(), figures.clone()).await?;
+                body.rendered = Some((figures, rendered));
+            }
+            done.0.push(body);
+        }
+        Ok(done)
+    }
+
+    /// For a merge patch of the article `key`: the body it sets, or the one it keeps.
+    pub async fn for_changes(
+        pool: &crate::db::Pool,
+        key: &str,
+        changes: &ArticleChanges,
+    ) -> Result<Prerendered, ApiError> {
+        let body = match &changes.body_markdown {
+            Some(body) => body.clone().unwrap_or_default(),
+            None => {
+                let mut conn = crate::db::conn(pool).await?;
+                match queries::find(&mut conn, key).await? {
+                    Some(article) => article.body_markdown,
+                    None => return Ok(Prerendered::default()),
+                }
+            }
+        };
+        Prerendered::of(pool, [body]).await
+    }
+
+    fn find(&self, markdown: &str) -> Option<&Body> {
+        self.0.iter().find(|body| body.markdown == markdown)
+    }
+
+    fn rendered(
+        &self,
+        markdown: &str,
+        figures: &HashMap<Uuid, Figure>,
+    ) -> Option<render::Rendered> {
+        let (shown, rendered) = self.find(markdown)?.rendered.as_ref()?;
+        (shown == figures).then(|| rendered.clone())
+    }
+}
+
 /// Resolves, renders and writes an article (new when `current` is `None`) with its tags,
 /// figures, revision and old slug, inside the caller's transaction. `checks` holds what was
 /// found wrong with the request so far: what the database says (an unknown author, tag or
@@ -222,9 +348,10 @@ async fn save(
     principal: &Principal,
     current: Option<&Article>,
     mut input: Input,
-    language: &SearchLanguage,
+    write: &Write<'_>,
     mut checks: Checks,
 ) -> Result<Article, ApiError> {
+    let Write { language, bodies } = *write;
     // An author or tags already found wrong are not looked up.
     let author = if checks.has("author") {
         None
@@ -268,9 +395,20 @@ async fn save(
             format!("no image with id `{cover}`"),
         );
     }
-    // Parsing a long body is CPU work: off the async workers, like rendering.
-    let markdown = input.body_markdown.clone();
-    let (figure_ids, bad_refs) = web::block(move || render::image_refs(&markdown)).await?;
+    let (problems, figure_ids, bad_refs) = match bodies.find(&input.body_markdown) {
+        Some(body) => (
+            body.problems.clone(),
+            body.figure_ids.clone(),
+            body.bad_refs.clone(),
+        ),
+        None => {
+            let body = Body::read(input.body_markdown.clone()).await?;
+            (body.problems, body.figure_ids, body.bad_refs)
+        }
+    };
+    for problem in problems {
+        checks.fail("body_markdown", problem.code, problem.message);
+    }
     let stored = crate::images::queries::by_ids(conn, &figure_ids).await?;
     let missing: Vec<String> = figure_ids
         .iter()
@@ -289,8 +427,12 @@ async fn save(
     let author_id = author_id.unwrap_or_default();
 
     let figures = figures_of(stored);
-    let markdown = input.body_markdown.clone();
-    let rendered = web::block(move || render::render(&markdown, &figures)).await?;
+    let rendered = match bodies.rendered(&input.body_markdown, &figures) {
+        Some(rendered) => rendered,
+        // Not rendered before the transaction (a figure changed since, or a body no one
+        // foresaw): rendered now, within the same bounds.
+        None => render_body(input.body_markdown.clone(), figures).await?,
+    };
 
     // The database's clock (its transaction's start): the one that decides what is public.
     let now = queries::now(conn).await?;
@@ -489,8 +631,7 @@ pub async fn refresh_figures(conn: &mut AsyncPgConnection, image_id: Uuid) -> Re
         let markdown = article.body_markdown.clone();
         let (figure_ids, _) = web::block(move || render::image_refs(&markdown)).await?;
         let figures = figures_of(crate::images::queries::by_ids(conn, &figure_ids).await?);
-        let markdown = article.body_markdown.clone();
-        let rendered = web::block(move || render::render(&markdown, &figures)).await?;
+        let rendered = render_body(article.body_markdown.clone(), figures).await?;
         let excerpt = article.excerpt_given.clone().unwrap_or(rendered.excerpt);
         queries::set_body(conn, id, &rendered.html, &rendered.text, &excerpt).await?;
         let keys = change_keys(Some(&article), Some(&article), false);
@@ -566,7 +707,7 @@ pub async fn upsert(
     mut new: NewArticle,
     mut checks: Checks,
     if_match: &IfMatch,
-    language: &SearchLanguage,
+    write: &Write<'_>,
 ) -> Result<(Article, bool), ApiError> {
     if new
         .external_id
@@ -597,7 +738,7 @@ pub async fn upsert(
             if_match.check_absent()?;
             let (input, checks) = input_for_new(new, principal, checks);
             return Ok((
-                save(conn, principal, None, input, language, checks).await?,
+                save(conn, principal, None, input, write, checks).await?,
                 true,
             ));
         };
@@ -614,7 +755,7 @@ pub async fn upsert(
             input.published_at = current.published_at;
         }
         Ok((
-            save(conn, principal, Some(&current), input, language, checks).await?,
+            save(conn, principal, Some(&current), input, write, checks).await?,
             false,
         ))
     })
@@ -628,11 +769,11 @@ pub async fn create(
     principal: &Principal,
     new: NewArticle,
     checks: Checks,
-    language: &SearchLanguage,
+    write: &Write<'_>,
 ) -> Result<Article, ApiError> {
     let (input, checks) = input_for_new(new, principal, checks);
     conn.transaction::<_, ApiError, _>(async |conn| {
-        save(conn, principal, None, input, language, checks).await
+        save(conn, principal, None, input, write, checks).await
     })
     .await
 }
@@ -647,12 +788,12 @@ pub async fn update(
     if_match: &IfMatch,
     changes: ArticleChanges,
     checks: Checks,
-    language: &SearchLanguage,
+    write: &Write<'_>,
 ) -> Result<Article, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = lock_for_write(conn, principal, key, if_match).await?;
         let (input, checks) = apply(conn, &current, changes, checks).await?;
-        save(conn, principal, Some(&current), input, language, checks).await
+        save(conn, principal, Some(&current), input, write, checks).await
     })
     .await
 }

@@ -146,16 +146,12 @@ async fn submit_comment(
 ) -> Result<HttpResponse, ApiError> {
     let is_form = body.is_form;
     let (new, mut checks) = body.body.into_parts();
-    let author_name = checks.text("author_name", &new.author_name, MAX_NAME);
-    let author_email = checks.email("author_email", Some(&new.author_email));
-    if author_email.is_none() && new.author_email.trim().is_empty() {
-        checks.fail(
-            "author_email",
-            "required",
-            "author_email is required (it is never published)",
-        );
-    }
-    let author_url = checks.url("author_url", new.author_url.as_deref());
+    let (author_name, author_email, author_url) = author_fields(
+        &mut checks,
+        &new.author_name,
+        &new.author_email,
+        new.author_url.as_deref(),
+    );
     let body_markdown = checks.multiline_text("body", &new.body, MAX_BODY);
     checks.finish()?;
     let author_email = author_email.unwrap_or_default();
@@ -281,6 +277,27 @@ async fn submit_comment(
         ))
         .content_type("application/json")
         .body(body))
+}
+
+/// A commenter's name, email and address, checked and normalised the one way every comment
+/// is (submitted here or imported): what is wrong is named in `checks`.
+pub fn author_fields(
+    checks: &mut crate::http::validate::Checks,
+    name: &str,
+    email: &str,
+    url: Option<&str>,
+) -> (String, Option<String>, Option<String>) {
+    let author_name = checks.text("author_name", name, MAX_NAME);
+    let author_email = checks.email("author_email", Some(email));
+    if author_email.is_none() && email.trim().is_empty() {
+        checks.fail(
+            "author_email",
+            "required",
+            "author_email is required (it is never published)",
+        );
+    }
+    let author_url = checks.url("author_url", url);
+    (author_name, author_email, author_url)
 }
 
 /// What one sender is counted as: an IPv4 address, or an IPv6 address's /64 (one

@@ -28,6 +28,14 @@ pub struct EmbeddedPostgres {
     supervisor: Option<Supervisor>,
 }
 
+/// A cluster this process started is stopped when its handle goes, however that happens
+/// (a test that panics included): no postmaster outlives its owner.
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Server settings for a throwaway cluster (tests) versus one that keeps data (serve).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Durability {

@@ -270,3 +270,51 @@ impl diesel::serialize::ToSql<Regconfig, diesel::pg::Pg> for SearchLanguage {
         diesel::serialize::ToSql::<diesel::sql_types::Oid, diesel::pg::Pg>::to_sql(&self.oid, out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// A landed migration never changes: a database migrated before the change would never
+    /// get it. Every migration folder is held to `migrations/checksums.sha256`; a new one
+    /// adds its lines there, a correction is a new migration.
+    #[test]
+    fn landed_migrations_are_never_changed() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let listed = std::fs::read_to_string(root.join("checksums.sha256")).unwrap();
+        let mut expected = std::collections::BTreeMap::new();
+        for line in listed
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (sum, file) = line.split_once("  ").unwrap();
+            expected.insert(file.to_owned(), sum.to_owned());
+        }
+        let mut found = std::collections::BTreeMap::new();
+        for dir in std::fs::read_dir(&root).unwrap().flatten() {
+            if !dir.path().is_dir() {
+                continue;
+            }
+            for file in ["up.sql", "down.sql"] {
+                if let Ok(bytes) = std::fs::read(dir.path().join(file)) {
+                    let name = format!("{}/{file}", dir.file_name().to_string_lossy());
+                    found.insert(name, hex::encode(Sha256::digest(&bytes)));
+                }
+            }
+        }
+        for (file, sum) in &found {
+            match expected.get(file) {
+                Some(listed) => assert_eq!(
+                    listed, sum,
+                    "migrations/{file} changed after it landed: put the change in a new migration"
+                ),
+                None => panic!(
+                    "migrations/{file} is not in migrations/checksums.sha256: add `{sum}  {file}`"
+                ),
+            }
+        }
+        for file in expected.keys() {
+            assert!(found.contains_key(file), "migrations/{file} was removed");
+        }
+    }
+}

@@ -32,19 +32,70 @@ mod tests {
             "/api/v1/articles/preview/related"
         );
     }
+
+    #[test]
+    fn secrets_are_left_out_whatever_the_path_looks_like() {
+        let preview = format!("{}.{}", "AaJN".repeat(14), "k3cR".repeat(11));
+        for path in [
+            format!("/api/v1//preview/{preview}"),
+            format!("/api/v1/PREVIEW/{preview}"),
+            format!("/x/{preview}/y"),
+            format!("/api/v1/preview%2F{preview}"),
+            "/api/v1/tokens/lede_0123456789abcdefABCDEF".to_owned(),
+        ] {
+            let logged = super::loggable(&path);
+            assert!(logged.contains("(token)"), "{path} logged as {logged}");
+            assert!(!logged.contains("AaJNAaJN") && !logged.contains("0123456789abcdef"));
+        }
+        // What is not secret stays readable.
+        for path in [
+            "/media/2026/12/harbour-at-dawn.w640.webp",
+            "/api/v1/articles/0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b/comments",
+            "/api/v1/articles/a-very-long-slug-about-the-last-night-tram-of-the-winter",
+        ] {
+            assert_eq!(super::loggable(path), path);
+        }
+    }
 }
 
 /// Preview answers, whatever they are (the draft, a 404, a 400 for a stray parameter).
 const PREVIEW: &str = "/api/v1/preview/";
 
-/// A path (as the router decodes it: `%70review` is `preview`) as the access log keeps it: a
-/// preview link's token is a credential (whoever reads the log could open the draft), so it
-/// is left out.
+/// A path (as the router decodes it: `%70review` is `preview`) as the access log keeps it.
+/// Secrets are left out by what they look like, wherever they stand (a path that misses
+/// every route included): a preview token (`<base64url>.<base64url>`: whoever reads the log
+/// could open the draft) or an API token (`lede_...`).
 fn loggable(path: &str) -> String {
-    match path.strip_prefix(PREVIEW) {
-        Some(_) => format!("{PREVIEW}(token)"),
-        None => path.to_owned(),
+    if path.starts_with(PREVIEW) {
+        return format!("{PREVIEW}(token)");
     }
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while !rest.is_empty() {
+        let run = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(rest.len());
+        let (word, after) = rest.split_at(run);
+        if looks_secret(word) {
+            out.push_str("(token)");
+        } else {
+            out.push_str(word);
+        }
+        let separator = after.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&after[..separator]);
+        rest = &after[separator..];
+    }
+    out
+}
+
+/// Whether a run of URL-safe characters has a token's shape: an API token's prefix, or two
+/// long base64url parts joined by a dot (a preview token; a file name's extension is short).
+fn looks_secret(word: &str) -> bool {
+    const LONG: usize = 16;
+    word.starts_with("lede_")
+        || word
+            .split_once('.')
+            .is_some_and(|(a, b)| a.len() >= LONG && b.len() >= LONG && !b.contains('.'))
 }
 
 /// Every answer under a preview link is for one person's browser only: never kept (by

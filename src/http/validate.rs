@@ -111,6 +111,18 @@ impl Checks {
                 format!("{field} must not contain control characters"),
             );
         }
+        // Lines of text (titles, names, captions); a comment's body may need them.
+        if !multiline && value.chars().any(is_bidi_control) {
+            self.fail(
+                field,
+                "invalid_characters",
+                format!(
+                    "{field} must not contain bidirectional embedding, override or isolate \
+                     characters (U+202A-U+202E, U+2066-U+2069): they make text read other \
+                     than it is"
+                ),
+            );
+        }
     }
 
     /// A slug as given by a client: lowercase ASCII letters and digits in dash-separated runs.
@@ -122,6 +134,12 @@ impl Checks {
                 format!(
                     "{field} may only hold a-z, 0-9 and single dashes (not at either end), at most {MAX_SLUG_LEN} characters"
                 ),
+            );
+        } else if is_id_shaped(value) {
+            self.fail(
+                field,
+                "shaped_like_id",
+                format!("{field} must not have the shape of an id: it would be read as one"),
             );
         }
         value.to_owned()
@@ -197,8 +215,30 @@ pub fn is_valid_slug(value: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The bidirectional embeddings, overrides and isolates, which reorder what follows them
+/// (a title that shows one thing and says another).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether a slug would be read as an id where either is taken (`/articles/{id_or_slug}`).
+pub fn is_id_shaped(value: &str) -> bool {
+    uuid::Uuid::parse_str(value).is_ok()
+}
+
+/// A slug made elsewhere (a title, an import) that has the shape of an id, made one that
+/// has not (`-1` added); any other is kept.
+pub fn not_id_shaped(slug: String) -> String {
+    if is_id_shaped(&slug) {
+        format!("{slug}-1")
+    } else {
+        slug
+    }
+}
+
 /// A slug made from a title or name: transliterated to ASCII, at most 100 characters, cut
-/// at a dash. Names with nothing transliterable fall back to `fallback`.
+/// at a dash, never shaped like an id. Names with nothing transliterable fall back to
+/// `fallback`.
 pub fn slugify(text: &str, fallback: &str) -> String {
     let mut slug = slug::slugify(text);
     if slug.len() > MAX_SLUG_LEN {
@@ -214,7 +254,7 @@ pub fn slugify(text: &str, fallback: &str) -> String {
     if slug.is_empty() {
         fallback.to_owned()
     } else {
-        slug
+        not_id_shaped(slug)
     }
 }
 

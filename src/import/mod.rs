@@ -459,7 +459,7 @@ fn slug_of(text: &str) -> Option<String> {
     let decoded = percent_decode(text.trim());
     let slug: String = slug::slugify(decoded).chars().take(100).collect();
     let slug = slug.trim_end_matches('-').to_owned();
-    (!slug.is_empty()).then_some(slug)
+    (!slug.is_empty()).then(|| crate::http::validate::not_id_shaped(slug))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -590,19 +590,15 @@ impl<'a> Images<'a> {
     /// The image's bytes: from the uploads folder when it has them, else from the web.
     async fn bytes(&self, url: &str) -> Result<Vec<u8>, String> {
         let limit = self.state.image_max_bytes;
-        if let Some(path) = self
-            .uploads
-            .as_deref()
-            .and_then(|dir| uploads_path(dir, url))
-            && path.is_file()
-        {
+        if let Some(path) = match self.uploads.as_deref() {
+            Some(dir) => uploads_file(dir, url)?,
+            None => None,
+        } {
             let size = std::fs::metadata(&path).map_or(0, |m| m.len());
             if size > limit as u64 {
                 return Err(format!("larger than the image limit of {limit} bytes"));
             }
-            return tokio::fs::read(&path)
-                .await
-                .map_err(|e| format!("cannot read {}: {e}", path.display()));
+            return read_no_follow(path).await;
         }
         if let Some(id) = url.strip_prefix(html::ATTACHMENT_SRC) {
             return Err(format!("attachment {id} is not in the export"));
@@ -671,6 +667,45 @@ fn uploads_path(dir: &Path, url: &str) -> Option<PathBuf> {
         return None;
     }
     Some(dir.join(relative))
+}
+
+/// The file an image URL names in the uploads folder `dir`, when it is there: its real
+/// path, which is inside `dir` (a link leading out of the folder is refused, whatever the
+/// URL looks like). `None` when the folder has no such file.
+fn uploads_file(dir: &Path, url: &str) -> Result<Option<PathBuf>, String> {
+    let Some(path) = uploads_path(dir, url) else {
+        return Ok(None);
+    };
+    let (Ok(real_dir), Ok(real)) = (dir.canonicalize(), path.canonicalize()) else {
+        return Ok(None);
+    };
+    if !real.starts_with(&real_dir) {
+        return Err(format!(
+            "{} leads out of --uploads (a link to {}): not read",
+            path.display(),
+            real.display()
+        ));
+    }
+    Ok(real.is_file().then_some(real))
+}
+
+/// A file's bytes, refusing a link in its last step (the path was resolved just before:
+/// a link put in its place since is not followed).
+async fn read_no_follow(path: PathBuf) -> Result<Vec<u8>, String> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut bytes = Vec::new();
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .and_then(|mut file| file.read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Ok(bytes)
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// A WordPress image URL without the size it adds to resized copies and without a query:
@@ -833,6 +868,24 @@ async fn import_post(
     };
     let external_id = format!("wp:{}", item.id);
     let comments = comments_of(item, &mut notes);
+    // Rendered before the post's transaction opens.
+    let bodies =
+        match articles::write::Prerendered::of(&state.pool, [new.body_markdown.clone()]).await {
+            Ok(bodies) => bodies,
+            Err(error) => {
+                summary.count(kind).failed += 1;
+                summary.problems.push(format!(
+                    "{}: not imported: {}",
+                    describe(item),
+                    explain(&error)
+                ));
+                return;
+            }
+        };
+    let write = articles::write::Write {
+        language: &state.search_language,
+        bodies: &bodies,
+    };
     let written = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let current = articles::queries::lock_by_external_id(conn, &external_id).await?;
@@ -864,11 +917,11 @@ async fn import_post(
                 new,
                 Checks::new(),
                 &IfMatch::any(),
-                &state.search_language,
+                &write,
             )
             .await?;
             let changed = current.is_some_and(|c| c.version != article.version);
-            let rows = comment_rows(article.id, &external_id, comments);
+            let rows = comment_rows(article.id, &external_id, comments, &mut notes);
             let inserted =
                 crate::comments::queries::insert_imported(conn, article.id, &rows).await?;
             Ok(Outcome::Written {
@@ -995,6 +1048,20 @@ fn comments_of<'a>(item: &'a Item, notes: &mut Vec<String>) -> Vec<&'a WpComment
     ordered
 }
 
+/// A WordPress commenter's name the API would refuse, made one it takes: without control
+/// and bidirectional characters, at most 100 characters, `Anonymous` when nothing is left.
+fn clean_name(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !crate::http::validate::is_bidi_control(*c))
+        .take(100)
+        .collect();
+    match name.trim() {
+        "" => "Anonymous".into(),
+        name => name.to_owned(),
+    }
+}
+
 fn comment_id(external_id: &str, comment: i64) -> Uuid {
     Uuid::new_v5(
         &COMMENT_IDS,
@@ -1016,6 +1083,7 @@ fn comment_rows(
     article_id: Uuid,
     external_id: &str,
     comments: Vec<&WpComment>,
+    notes: &mut Vec<String>,
 ) -> Vec<crate::comments::model::Comment> {
     let by_id: HashMap<i64, &WpComment> = comments.iter().map(|c| (c.id, *c)).collect();
     // A public reply hangs under its nearest public ancestor (a reply to a comment held
@@ -1036,9 +1104,29 @@ fn comment_rows(
     comments
         .into_iter()
         .map(|c| {
-            let mut notes = Vec::new();
-            let tree = html::parse(&html::prepare(&c.content, &[], &mut notes));
-            let body_markdown = html::to_markdown(&tree, html::Stored::new(), &mut notes);
+            let mut dropped = Vec::new();
+            let tree = html::parse(&html::prepare(&c.content, &[], &mut dropped));
+            let body_markdown = html::to_markdown(&tree, html::Stored::new(), &mut dropped);
+            // The API's checks and normalisation; what they refuse is left out and named
+            // (an old comment is not refused for its author's address).
+            let mut checks = Checks::new();
+            let url = Some(c.url.as_str()).filter(|u| !u.trim().is_empty());
+            let (name, _, url) =
+                crate::comments::author_fields(&mut checks, &c.author, &c.email, url);
+            let url = match checks.has("author_url") {
+                true => {
+                    html::note(
+                        notes,
+                        "a comment's author_url that is not an http(s) URL was left out".into(),
+                    );
+                    None
+                }
+                false => url,
+            };
+            let name = match checks.has("author_name") {
+                true => clean_name(&c.author),
+                false => name,
+            };
             let body_html = crate::comments::render_body(&body_markdown);
             let at = c.date.unwrap_or_else(Utc::now);
             let status = comment_status(&c.approved);
@@ -1046,12 +1134,9 @@ fn comment_rows(
                 id: comment_id(external_id, c.id),
                 article_id,
                 parent_id: parent_of(c).map(|parent| comment_id(external_id, parent)),
-                author_name: match c.author.trim() {
-                    "" => "Anonymous".into(),
-                    name => name.chars().take(100).collect(),
-                },
+                author_name: name,
                 author_email: c.email.trim().to_owned(),
-                author_url: Some(c.url.trim().to_owned()).filter(|u| u.starts_with("http")),
+                author_url: url,
                 body_markdown,
                 body_html,
                 status: status.into(),
@@ -1097,5 +1182,10 @@ mod tests {
         assert_eq!(slug_of("%e6%97%a5%e6%9c%ac").as_deref(), Some("ri-ben"));
         assert_eq!(slug_of("hello-world").as_deref(), Some("hello-world"));
         assert_eq!(slug_of("  "), None);
+        // A slug shaped like an id would be read as one: renamed.
+        assert_eq!(
+            slug_of("0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b").as_deref(),
+            Some("0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b-1")
+        );
     }
 }

@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod comments;
 mod errors;
+mod hardening;
 mod images;
 mod import;
 mod merge_patch;

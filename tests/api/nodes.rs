@@ -140,7 +140,9 @@ fn png() -> Vec<u8> {
 #[tokio::test]
 async fn two_nodes_share_postgres_over_tls_and_an_s3_store() {
     use std::os::unix::fs::PermissionsExt;
-    let dir: PathBuf = std::env::temp_dir().join(format!("lede-nodes-{}", uuid::Uuid::now_v7()));
+    // Removed however the test ends (declared first: dropped after what runs in it).
+    let temp = crate::support::TempDir::new("lede-nodes");
+    let dir: PathBuf = temp.0.clone();
     std::fs::create_dir_all(dir.join("tls")).unwrap();
     for d in [&dir, &dir.join("tls")] {
         std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -462,7 +464,6 @@ async fn two_nodes_share_postgres_over_tls_and_an_s3_store() {
     tokio::task::spawn_blocking(move || postgres.stop())
         .await
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn walkdir(dir: &Path) -> Vec<String> {
@@ -485,7 +486,9 @@ async fn a_replica_serves_public_reads_only_while_it_has_every_change() {
     use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let dir: PathBuf = std::env::temp_dir().join(format!("lede-replica-{}", uuid::Uuid::now_v7()));
+    // Removed however the test ends (declared first: dropped after what runs in it).
+    let temp = crate::support::TempDir::new("lede-replica");
+    let dir: PathBuf = temp.0.clone();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let (primary_port, standby_port) = (free_port(), free_port());
@@ -708,7 +711,6 @@ async fn a_replica_serves_public_reads_only_while_it_has_every_change() {
     })
     .await
     .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A node that dies while an endpoint holds its delivery open loses nothing: once its claim
@@ -716,7 +718,9 @@ async fn a_replica_serves_public_reads_only_while_it_has_every_change() {
 #[actix_web::test]
 async fn a_delivery_in_flight_when_its_node_dies_is_sent_by_another() {
     let (_, database_url) = crate::support::fresh_database();
-    let dir: PathBuf = std::env::temp_dir().join(format!("lede-kill-{}", uuid::Uuid::now_v7()));
+    // Removed however the test ends (declared first: dropped after what runs in it).
+    let temp = crate::support::TempDir::new("lede-kill");
+    let dir: PathBuf = temp.0.clone();
     std::fs::create_dir_all(&dir).unwrap();
     let env: Vec<(String, String)> = [
         ("DATABASE_URL", database_url.as_str()),
@@ -768,5 +772,4 @@ async fn a_delivery_in_flight_when_its_node_dies_is_sent_by_another() {
     assert_eq!(received.len(), 2, "sent again by the second node");
     assert_eq!(received[0].id(), received[1].id());
     drop(second);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -312,8 +312,9 @@ fn urlencode(text: &str) -> String {
 #[tokio::test]
 async fn losing_the_database_is_a_503_and_the_service_recovers_with_every_acknowledged_write() {
     // A cluster of its own: this test stops it.
-    let dir = std::env::temp_dir().join(format!("lede-fault-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Removed however the test ends (declared first: dropped after what runs in it).
+    let temp = crate::support::TempDir::new("lede-fault");
+    let dir = temp.0.clone();
     let start = {
         let dir = dir.clone();
         move || EmbeddedPostgres::start(&dir.join("pg"), Durability::Throwaway).expect("cluster")
@@ -423,5 +424,4 @@ async fn losing_the_database_is_a_503_and_the_service_recovers_with_every_acknow
             .await
             .unwrap();
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -901,6 +901,20 @@ async fn the_comment_form_works_without_javascript() {
         "{html}"
     );
 
+    // Dot segments and runs of slashes are resolved first: a clean path on the site, never
+    // `//evil.example` for a path-collapsing proxy to read as a host.
+    let sent = form(
+        &app,
+        path,
+        "author_name=C&author_email=c%40example.com&body=dots&redirect=%2F..%2F%2Fevil.example",
+    )
+    .await;
+    assert_eq!(sent.status.as_u16(), 303, "{}", sent.text());
+    assert_eq!(
+        sent.header("location"),
+        Some("https://www.example.com/evil.example")
+    );
+
     // Elsewhere than the site: no redirect, the usual JSON.
     for redirect in [
         "https%3A%2F%2Fevil.test%2F",

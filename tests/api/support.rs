@@ -464,6 +464,23 @@ impl Drop for TestApp {
     }
 }
 
+/// Asks `probe` again (every 100 ms, at most `seconds`) until it holds: for what happens at
+/// an instant or after some work, so no verdict depends on how fast the machine is.
+pub async fn eventually<F, Fut>(seconds: u64, what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !probe().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {seconds} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub fn with_token(
     request: reqwest::RequestBuilder,
     token: Option<&str>,
@@ -547,8 +564,12 @@ impl Reply {
 /// tests that need a cluster of their own.
 pub async fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHandle) {
     let mut config = Config::for_database(database_url.to_owned());
-    // A node of its own: its own search index.
-    config.data_dir = std::env::temp_dir().join(format!("lede-node-{}", uuid::Uuid::now_v7()));
+    // A node of its own: its own search index, inside the cluster's folder (removed at exit
+    // however the test ends).
+    config.data_dir = cluster()
+        .dir
+        .join("nodes")
+        .join(uuid::Uuid::now_v7().to_string());
     let pool = lede::pool_for(database_url, &config).expect("pool");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
@@ -573,4 +594,60 @@ pub async fn serve_on(database_url: &str) -> (String, actix_web::dev::ServerHand
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     (address, handle)
+}
+
+/// A folder of the system's temp dir that is removed when the guard goes, however the test
+/// ends (a panic included).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("create a temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process that is stopped when the guard goes, however the test ends: asked with
+/// SIGTERM, killed if it is still there 30 s later, and reaped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already reaped (a test waited for it): its pid may belong to another process now.
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        // SAFETY: signals a child this test started, not yet reaped.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while matches!(self.0.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }

@@ -390,11 +390,13 @@ async fn a_scheduled_article_is_announced_at_its_instant_with_no_request() {
     assert_eq!(scheduled["status"], "scheduled");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(receiver.received().is_empty(), "not before its instant");
-    let received = receiver.wait_for(1, 10).await;
+    let received = receiver.wait_for(1, 30).await;
     assert_eq!(received.len(), 1);
+    // Never before its instant (one machine, one clock: a little slack for rounding); how
+    // soon after it depends on the machine, so only a generous bound.
     let lag = (received[0].at - at).num_milliseconds();
     assert!(
-        (-2000..=2000).contains(&lag),
+        (-500..=20_000).contains(&lag),
         "announced {lag} ms from its instant"
     );
     assert_eq!(received[0].json()["data"]["slug"], "tide-tables");
