@@ -4,6 +4,8 @@
 //! to match the JPEG variants'. (Renditions with no JPEG of their size, the original's own
 //! width, are left out.) Run by `bench/image-quality`; the photos are yours (none is
 //! committed).
+// Tools and tests: a failure here should stop with a message, as `expect` does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::collections::BTreeMap;
 
 use image::imageops::FilterType;

@@ -1,4 +1,6 @@
 //! Writes a photo-like JPEG of a given size, for benchmarks: `make_jpeg OUT WIDTH HEIGHT [SEED]`.
+// Tools and tests: a failure here should stop with a message, as `expect` does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageBuffer, Rgb};
 

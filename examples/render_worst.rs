@@ -3,6 +3,8 @@
 //! each at the limit, repeated to fill the size limit), odd runs of markdown punctuation,
 //! beside an ordinary long article. Prints one row per body: its size, the check's time,
 //! whether it is refused, and the render's time. Run by `bench/render`.
+// Tools and tests: a failure here should stop with a message, as `expect` does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::collections::HashMap;
 use std::time::Instant;
 

@@ -368,7 +368,7 @@ impl Config {
     /// Settings for tests and tools: every default, no environment.
     pub fn for_database(database_url: String) -> Self {
         Config {
-            bind: "127.0.0.1:0".parse().expect("literal address"),
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: Some(database_url),
             database_replica_url: None,
             data_dir: PathBuf::from("./data"),

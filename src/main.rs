@@ -159,13 +159,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// `html5ever=error`: a literal directive, which parses (every start of lede reads it).
+#[allow(clippy::expect_used)]
+fn html5ever_errors_only() -> tracing_subscriber::filter::Directive {
+    "html5ever=error".parse().expect("a valid directive")
+}
+
 fn init_logging(format: LogFormat, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "warn" } else { "info" };
     // html5ever (ammonia's and the importer's HTML parser) warns of every odd tag it mends.
     let filter = EnvFilter::try_from_env("LEDE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(default))
-        .add_directive("html5ever=error".parse().expect("a valid directive"));
+        .add_directive(html5ever_errors_only());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -251,7 +257,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 })
                 .await?;
-                summary.expect("set when the import ran")
+                summary.ok_or_else(|| anyhow::anyhow!("the import did not run"))?
             };
             print!("{summary}");
             eprintln!("in {:.1} s", started.elapsed().as_secs_f64());

@@ -36,7 +36,7 @@ pub fn check(markdown: &str) -> Vec<BodyProblem> {
     let lines = LineIndex::new(markdown);
     let mut problems = Vec::new();
     let mut containers = 0usize;
-    let mut html = HtmlDepth::default();
+    let mut html = HtmlDepth::new(MAX_NESTING);
     for (event, range) in Parser::new_ext(markdown, super::render::options()).into_offset_iter() {
         match &event {
             Event::Start(tag) if is_container(tag) => containers += 1,
@@ -134,15 +134,32 @@ fn shown(target: &str) -> String {
 /// How deep HTML elements are open, read as a browser's parser builds them: an end tag
 /// closes the open element of its name (and those opened inside it), a stray one closes
 /// nothing, void elements and `<x/>` open nothing.
-#[derive(Default)]
 struct HtmlDepth {
+    /// Past this depth nothing more is read.
+    limit: usize,
     open: Vec<String>,
     /// The start of a tag not finished in the last piece of HTML (an HTML block comes in
     /// one piece per line).
     pending: String,
 }
 
+/// Whether `html` nests elements deeper than `limit`, as a browser's parser would build
+/// them (stray end tags close nothing). Reads no further than the first element past it.
+pub fn html_deeper_than(html: &str, limit: usize) -> bool {
+    let mut depth = HtmlDepth::new(limit);
+    depth.feed(html);
+    depth.depth() > limit
+}
+
 impl HtmlDepth {
+    fn new(limit: usize) -> HtmlDepth {
+        HtmlDepth {
+            limit,
+            open: Vec::new(),
+            pending: String::new(),
+        }
+    }
+
     fn depth(&self) -> usize {
         self.open.len()
     }
@@ -158,7 +175,7 @@ impl HtmlDepth {
         // Past the limit the body is refused: nothing more is worth reading (and a stray
         // end tag looked up in a deep stack would cost in proportion to its depth).
         while let Some(at) = rest.find('<')
-            && self.open.len() <= MAX_NESTING
+            && self.open.len() <= self.limit
         {
             rest = &rest[at + 1..];
             let Some(end) = rest.find('>') else {

@@ -852,6 +852,22 @@ pub async fn set_body(
         .await
 }
 
+/// Stores what is rendered from an article's source (`row`'s), leaving the rest as it is:
+/// no new version.
+pub async fn set_rendered(conn: &mut AsyncPgConnection, row: &ArticleRow) -> QueryResult<usize> {
+    diesel::update(articles::table.find(row.id))
+        .set((
+            articles::body_html.eq(&row.body_html),
+            articles::body_text.eq(&row.body_text),
+            articles::excerpt.eq(&row.excerpt),
+            articles::toc.eq(&row.toc),
+            articles::word_count.eq(row.word_count),
+            articles::reading_time_minutes.eq(row.reading_time_minutes),
+        ))
+        .execute(conn)
+        .await
+}
+
 /// Slugs of an author's articles (drafts included), a few, for a 409's message.
 pub async fn by_author(conn: &mut AsyncPgConnection, author_id: Uuid) -> QueryResult<Vec<String>> {
     articles::table

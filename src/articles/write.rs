@@ -488,9 +488,20 @@ async fn save(
     // revision, no change announced.
     if let Some(current) = current
         && !tags_changed
-        && unchanged(current, &row)
+        && same_source(current, &row)
     {
-        return Ok(current.clone());
+        if same_rendering(current, &row) {
+            return Ok(current.clone());
+        }
+        // What was sent is what is there; only what lede makes of it differs (a figure's
+        // variants appeared, the renderer changed). Brought up to date without a new
+        // version, revision or webhook: nothing the writer sent changed.
+        queries::set_rendered(conn, &row).await?;
+        let keys = change_keys(Some(current), Some(current), false);
+        crate::changes::record(conn, "article", Some(current.id), "updated", keys, None).await?;
+        return queries::find(conn, &current.id.to_string())
+            .await?
+            .ok_or_else(|| ApiError::not_found("article", &current.id.to_string()));
     }
     // What the articles beside it show of it (their previous/next links) may change: those
     // beside it before, and those beside it after.
@@ -673,15 +684,9 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
     (input, checks)
 }
 
-/// Whether `row` holds what `current` already has: its source, and what is rendered from it
-/// (a renderer that changed since makes a re-save write).
-fn unchanged(current: &Article, row: &ArticleRow) -> bool {
-    current.body_html == row.body_html
-        && current.excerpt == row.excerpt
-        && current.toc == row.toc
-        && current.word_count == row.word_count
-        && current.reading_time_minutes == row.reading_time_minutes
-        && current.slug == row.slug
+/// Whether `row` holds what `current` already has of what a writer gives: its source.
+fn same_source(current: &Article, row: &ArticleRow) -> bool {
+    current.slug == row.slug
         && current.title == row.title
         && current.subtitle == row.subtitle
         && current.excerpt_given == row.excerpt_given
@@ -695,6 +700,15 @@ fn unchanged(current: &Article, row: &ArticleRow) -> bool {
         && current.kind == row.kind
         && current.meta_title == row.meta_title
         && current.meta_description == row.meta_description
+}
+
+/// Whether `row` holds what `current` already has of what lede makes of the source.
+fn same_rendering(current: &Article, row: &ArticleRow) -> bool {
+    current.body_html == row.body_html
+        && current.excerpt == row.excerpt
+        && current.toc == row.toc
+        && current.word_count == row.word_count
+        && current.reading_time_minutes == row.reading_time_minutes
 }
 
 /// Creates or replaces the article with `external_id`, as `principal`: `new` says every

@@ -3,7 +3,6 @@
 //!
 //! `initdb` and `postgres` refuse to run as root, so when lede is root they run as the
 //! `postgres` system user, which then owns the cluster directory.
-use std::ffi::CString;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -523,7 +522,7 @@ fn cluster_owner() -> anyhow::Result<Option<(u32, u32)>> {
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
     }
-    let name = CString::new("postgres").expect("literal has no NUL");
+    let name = c"postgres";
     // SAFETY: getpwnam returns a pointer to static storage or null; read it at once.
     let entry = unsafe { libc::getpwnam(name.as_ptr()) };
     if entry.is_null() {

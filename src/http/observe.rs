@@ -257,6 +257,9 @@ struct Metrics {
     pool: IntGaugeVec,
 }
 
+// Fixed names and labels, registered once: these cannot fail at run time (a unit test
+// builds them).
+#[allow(clippy::expect_used)]
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let registry = Registry::new();
     let requests = IntCounterVec::new(

@@ -195,6 +195,11 @@ impl Checks {
         Some(value.to_owned())
     }
 
+    /// The problems recorded, for a caller that knows there is one.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())

@@ -204,7 +204,7 @@ async fn create_image(
             "required",
             "send the image as the form field `file`",
         );
-        return Err(checks.finish().expect_err("a failure was recorded"));
+        return Err(ApiError::Validation(checks.into_errors()));
     };
     checks.finish()?;
 

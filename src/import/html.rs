@@ -44,34 +44,16 @@ pub fn prepare(content: &str, attached: &[i64], notes: &mut Vec<String>) -> Stri
     }
 }
 
-/// How deep elements nest in `html` at most (closing tags of void elements need not be
-/// there; a rough count, to refuse what the parsers would recurse into too deeply).
-pub fn depth(html: &str) -> usize {
-    const VOID: [&str; 14] = [
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-        "source", "track", "wbr",
-    ];
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut rest = html;
-    while let Some(at) = rest.find('<') {
-        rest = &rest[at + 1..];
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..end];
-        if let Some(closing) = tag.strip_prefix('/') {
-            if !VOID.iter().any(|v| closing.trim().eq_ignore_ascii_case(v)) {
-                depth = depth.saturating_sub(1);
-            }
-        } else if tag.starts_with(|c: char| c.is_ascii_alphabetic()) && !tag.ends_with('/') {
-            let name = tag
-                .split(|c: char| c.is_whitespace())
-                .next()
-                .unwrap_or_default();
-            if !VOID.iter().any(|v| name.eq_ignore_ascii_case(v)) {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
+/// How deep elements nest in a parsed tree (counted without recursion: the tree may be
+/// deeper than the stack allows).
+pub fn tree_depth(tree: &Rc<Node>) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(tree.clone(), 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        for child in node.children.borrow().iter() {
+            stack.push((child.clone(), depth + 1));
         }
-        rest = &rest[end..];
     }
     deepest
 }
@@ -272,6 +254,27 @@ pub fn parse(html: &str) -> Rc<Node> {
         .unwrap_or_else(|_| markup5ever_rcdom::RcDom::default().document)
 }
 
+/// Removes every link target a browser would run (`javascript:`, `data:`, `vbscript:`, ...:
+/// anything but what `articles::limits::safe_target` allows), keeping the link's text.
+/// Says how many were removed.
+pub fn drop_unsafe_links(tree: &Rc<Node>) -> usize {
+    let mut all = Vec::new();
+    descendants(tree, &mut all);
+    let mut dropped = 0;
+    for node in all {
+        if let NodeData::Element { attrs, .. } = &node.data {
+            attrs.borrow_mut().retain(|a| {
+                // Images become figures or are left out; links keep their targets.
+                let target = &*a.name.local == "href";
+                let safe = !target || crate::articles::limits::safe_target(&a.value, false);
+                dropped += usize::from(!safe);
+                safe
+            });
+        }
+    }
+    dropped
+}
+
 fn element_name(node: &Node) -> Option<&str> {
     match &node.data {
         NodeData::Element { name, .. } => Some(&name.local),
@@ -290,11 +293,13 @@ fn attr(node: &Node, key: &str) -> Option<String> {
     }
 }
 
-/// Every descendant of `node` (not itself), depth first, in document order.
+/// Every descendant of `node` (not itself), depth first, in document order (without
+/// recursion).
 fn descendants(node: &Rc<Node>, found: &mut Vec<Rc<Node>>) {
-    for child in node.children.borrow().iter() {
-        found.push(child.clone());
-        descendants(child, found);
+    let mut stack: Vec<Rc<Node>> = node.children.borrow().iter().rev().cloned().collect();
+    while let Some(next) = stack.pop() {
+        stack.extend(next.children.borrow().iter().rev().cloned());
+        found.push(next);
     }
 }
 
@@ -382,7 +387,7 @@ fn figure_markdown(image: &ImageRef, id: Uuid, caption: &str) -> String {
 }
 
 /// Text as a markdown paragraph of itself: nothing in it is markup.
-fn text_paragraph(text: &str) -> String {
+pub fn text_paragraph(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
@@ -591,8 +596,12 @@ mod tests {
 
     #[test]
     fn depth_and_escaped_captions() {
+        // The document's html, body, then the elements.
+        let depth = |html: &str| tree_depth(&parse(html)) - 2;
         assert_eq!(depth("<p>a<br>b<img src=x></p><div><div></div></div>"), 2);
         assert_eq!(depth(&"<div>".repeat(500)), 500);
+        // Stray end tags close nothing.
+        assert_eq!(depth(&"<div></span>".repeat(300)), 300);
         let (md, _) = convert(
             "<figure><img src=\"/x.jpg\"><figcaption><script>x</script> *a* \\</figcaption></figure>",
             &[("/x.jpg", None)],

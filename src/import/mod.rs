@@ -96,14 +96,14 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Reads and checks the whole file (nothing is written when it is broken).
+/// Reads and checks the whole file (nothing is written when it is broken), keeping only
+/// what every post may need.
 pub fn read(file: &Path) -> anyhow::Result<wxr::Export> {
-    let bytes =
-        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    wxr::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+    wxr::scan(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
-/// Imports `export` (`state` is `None` for a dry run: nothing is read or written).
+/// Imports `export`, read from `options.file` (`state` is `None` for a dry run: nothing is
+/// read or written).
 pub async fn wordpress(
     state: Option<&AppState>,
     export: wxr::Export,
@@ -113,10 +113,11 @@ pub async fn wordpress(
         dry_run: state.is_none(),
         ..Summary::default()
     };
-    let (posts, attachments) = sort_items(export.items, &mut summary);
+    let attachments = sort_attachments(export.attachments, &mut summary);
+    let mut posts = Posts::read(&options.file);
     let Some(state) = state else {
-        dry_run(&posts, &attachments, options, &mut summary);
-        return Ok(summary);
+        dry_run(&mut posts, &attachments, options, &mut summary).await;
+        return posts.finish(summary).await;
     };
     let mut conn = crate::db::conn(&state.pool)
         .await
@@ -129,12 +130,12 @@ pub async fn wordpress(
         people.tag(&mut conn, term, &mut summary).await;
     }
     let mut images = Images::new(state, options, attachments, export.base_url)?;
-    let mut progress = crate::progress::Progress::new(posts.len(), "posts");
-    for item in &posts {
+    let mut progress = crate::progress::Progress::new(export.items, "posts");
+    while let Some(item) = posts.next(&mut summary).await {
         import_post(
             state,
             &mut conn,
-            item,
+            &item,
             &mut people,
             &mut images,
             &mut summary,
@@ -145,48 +146,96 @@ pub async fn wordpress(
     drop(progress);
     summary.counts.insert("images", images.counts);
     summary.problems.extend(images.problems);
-    Ok(summary)
+    posts.finish(summary).await
 }
 
-/// Posts and pages to import, and attachments by post id; everything else is named.
-fn sort_items(items: Vec<Item>, summary: &mut Summary) -> (Vec<Item>, HashMap<i64, Item>) {
-    let mut posts = Vec::new();
+/// The export's posts and pages, read from the file one at a time (on a thread of their
+/// own: reading is blocking work) as the import takes them; other items are named.
+struct Posts {
+    items: tokio::sync::mpsc::Receiver<Item>,
+    reader: tokio::task::JoinHandle<Result<(), wxr::ParseError>>,
+    file: PathBuf,
+    /// Ids seen so far: a post is found again by its id.
+    seen: HashSet<i64>,
+    skipped: BTreeMap<String, usize>,
+}
+
+impl Posts {
+    fn read(file: &Path) -> Posts {
+        let (send, items) = tokio::sync::mpsc::channel(4);
+        let path = file.to_owned();
+        let reader = tokio::task::spawn_blocking(move || {
+            wxr::items(&path, |item| send.blocking_send(item).is_ok())
+        });
+        Posts {
+            items,
+            reader,
+            file: file.to_owned(),
+            seen: HashSet::new(),
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    /// The next post or page to import; what is not one is counted in `summary`.
+    async fn next(&mut self, summary: &mut Summary) -> Option<Item> {
+        while let Some(item) = self.items.recv().await {
+            // An id is what a later run finds the post by: without one (or with another's),
+            // posts would be merged into one article.
+            if item.id <= 0 || !self.seen.insert(item.id) {
+                summary.problems.push(format!(
+                    "{}: not imported: its wp:post_id is missing or not unique in the file",
+                    describe(&item)
+                ));
+                summary.count(kind_name(&item)).failed += 1;
+                continue;
+            }
+            match (item.post_type.as_str(), item.status.as_str()) {
+                ("post" | "page", "trash" | "auto-draft" | "inherit") => {
+                    summary.problems.push(format!(
+                        "{}: WordPress status `{}` is not imported",
+                        describe(&item),
+                        item.status
+                    ));
+                    summary.count(kind_name(&item)).failed += 1;
+                }
+                ("post" | "page", _) => return Some(item),
+                (other, _) => *self.skipped.entry(other.to_owned()).or_default() += 1,
+            }
+        }
+        None
+    }
+
+    /// The summary with the items that were not posts named, once the file is read through
+    /// (an error when it changed since it was checked).
+    async fn finish(self, mut summary: Summary) -> anyhow::Result<Summary> {
+        drop(self.items);
+        self.reader
+            .await?
+            .map_err(|e| anyhow::anyhow!("{} (read again): {e}", self.file.display()))?;
+        for (kind, count) in self.skipped {
+            summary.problems.push(format!(
+                "{count} item(s) of type `{kind}` (lede imports posts, pages and their images)"
+            ));
+        }
+        Ok(summary)
+    }
+}
+
+/// Attachments by their id; one without an id, or with one already used, is named.
+fn sort_attachments(items: Vec<Item>, summary: &mut Summary) -> HashMap<i64, Item> {
     let mut attachments = HashMap::new();
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut seen = HashSet::new();
     for item in items {
-        // An id is what a later run finds the post by: without one (or with another's),
-        // posts would be merged into one article.
-        if item.id <= 0 || !seen.insert(item.id) {
+        if item.id <= 0 || attachments.contains_key(&item.id) {
             summary.problems.push(format!(
                 "{}: not imported: its wp:post_id is missing or not unique in the file",
                 describe(&item)
             ));
-            summary.count(kind_name(&item)).failed += 1;
+            summary.count("attachments").failed += 1;
             continue;
         }
-        match (item.post_type.as_str(), item.status.as_str()) {
-            ("attachment", _) => {
-                attachments.insert(item.id, item);
-            }
-            ("post" | "page", "trash" | "auto-draft" | "inherit") => {
-                summary.problems.push(format!(
-                    "{}: WordPress status `{}` is not imported",
-                    describe(&item),
-                    item.status
-                ));
-                summary.count(kind_name(&item)).failed += 1;
-            }
-            ("post" | "page", _) => posts.push(item),
-            (other, _) => *skipped.entry(other.to_owned()).or_default() += 1,
-        }
+        attachments.insert(item.id, item);
     }
-    for (kind, count) in skipped {
-        summary.problems.push(format!(
-            "{count} item(s) of type `{kind}` (lede imports posts, pages and their images)"
-        ));
-    }
-    (posts, attachments)
+    attachments
 }
 
 fn kind_name(item: &Item) -> &'static str {
@@ -206,17 +255,28 @@ fn describe(item: &Item) -> String {
 }
 
 /// What a run would do, without a database: each post converted, its notes collected.
-fn dry_run(
-    posts: &[Item],
+async fn dry_run(
+    posts: &mut Posts,
     attachments: &HashMap<i64, Item>,
     options: &Options,
     summary: &mut Summary,
 ) {
     let attached = attached_by_post(attachments);
-    for item in posts {
+    while let Some(item) = posts.next(summary).await {
+        let item = &item;
         let mut notes = Vec::new();
         let attached = attached.get(&item.id).cloned().unwrap_or_default();
-        let tree = html::parse(&html::prepare(&item.content, &attached, &mut notes));
+        let prepared = html::prepare(&item.content, &attached, &mut notes);
+        if too_deep(&prepared) {
+            summary.count(kind_name(item)).failed += 1;
+            summary.problems.push(format!(
+                "{}: would not be imported: its HTML nests more than {MAX_HTML_DEPTH} elements deep",
+                describe(item)
+            ));
+            continue;
+        }
+        let tree = html::parse(&prepared);
+        note_dropped_links(html::drop_unsafe_links(&tree), &mut notes);
         let refs = html::images(&tree);
         if let Some(uploads) = &options.uploads {
             for image in &refs {
@@ -730,8 +790,30 @@ fn without_size(url: &str) -> String {
     }
 }
 
-/// Deeper HTML than this is not converted (the parsers recurse; WordPress never nests so).
+/// Deeper HTML than this is not converted (the converter recurses; WordPress never nests
+/// so).
 const MAX_HTML_DEPTH: usize = 200;
+
+/// Names links whose targets were dropped (a browser would have run them).
+fn note_dropped_links(dropped: usize, notes: &mut Vec<String>) {
+    if dropped > 0 {
+        html::note(
+            notes,
+            format!(
+                "{dropped} link target(s) that are not http(s), mailto, tel, a path or a \
+                 #fragment (javascript:, data:, ...) were dropped, their text kept"
+            ),
+        );
+    }
+}
+
+/// Whether HTML nests deeper than `MAX_HTML_DEPTH`: first by a scan that stops at the
+/// limit (a parser's cost grows with depth), then on the tree as parsed, which is what the
+/// converter walks.
+fn too_deep(html: &str) -> bool {
+    crate::articles::limits::html_deeper_than(html, MAX_HTML_DEPTH)
+        || html::tree_depth(&html::parse(html)) > MAX_HTML_DEPTH + 2
+}
 
 /// What became of a post.
 enum Outcome {
@@ -759,7 +841,9 @@ async fn import_post(
 ) {
     let kind = kind_name(item);
     let mut notes = Vec::new();
-    if html::depth(&item.content) > MAX_HTML_DEPTH {
+    let attached = images.attached(item.id);
+    let prepared = html::prepare(&item.content, &attached, &mut notes);
+    if too_deep(&prepared) {
         summary.count(kind).failed += 1;
         summary.problems.push(format!(
             "{}: not imported: its HTML nests more than {MAX_HTML_DEPTH} elements deep",
@@ -767,8 +851,6 @@ async fn import_post(
         ));
         return;
     }
-    let attached = images.attached(item.id);
-    let prepared = html::prepare(&item.content, &attached, &mut notes);
     let ((status, published_at), status_note) = status_of(item);
     notes.extend(status_note);
     // Images are public in lede: those of a post no one may see stay behind.
@@ -814,7 +896,9 @@ async fn import_post(
         },
         None => None,
     };
-    let body_markdown = html::to_markdown(&html::parse(&prepared), stored, &mut notes);
+    let tree = html::parse(&prepared);
+    note_dropped_links(html::drop_unsafe_links(&tree), &mut notes);
+    let body_markdown = html::to_markdown(&tree, stored, &mut notes);
 
     let author = people.author_of(conn, &item.creator, summary).await;
     let mut tags = Vec::new();
@@ -1105,8 +1189,18 @@ fn comment_rows(
         .into_iter()
         .map(|c| {
             let mut dropped = Vec::new();
-            let tree = html::parse(&html::prepare(&c.content, &[], &mut dropped));
-            let body_markdown = html::to_markdown(&tree, html::Stored::new(), &mut dropped);
+            let prepared = html::prepare(&c.content, &[], &mut dropped);
+            let body_markdown = if too_deep(&prepared) {
+                html::note(
+                    notes,
+                    "a comment's HTML nests too deep: its text was kept without markup".into(),
+                );
+                html::text_paragraph(&html::plain_text(&prepared))
+            } else {
+                let tree = html::parse(&prepared);
+                note_dropped_links(html::drop_unsafe_links(&tree), notes);
+                html::to_markdown(&tree, html::Stored::new(), &mut dropped)
+            };
             // The API's checks and normalisation; what they refuse is left out and named
             // (an old comment is not refused for its author's address).
             let mut checks = Checks::new();

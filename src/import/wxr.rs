@@ -1,8 +1,11 @@
-//! Reading a WordPress export (WXR 1.1 and 1.2): the whole file is read and checked before
-//! anything is written, so a broken file is refused with the line where it breaks and
-//! nothing half-imported. WordPress and WordPress.com bind the `wp:` prefix to
+//! Reading a WordPress export (WXR 1.1 and 1.2) as a stream: the whole file is read and
+//! checked before anything is written (a broken file is refused with the line where it
+//! breaks, nothing half-imported), then read again item by item as posts are imported.
+//! Every text, attribute and item is bounded, and only one item is held at a time. WordPress and WordPress.com bind the `wp:` prefix to
 //! `http://wordpress.org/export/1.x/` or `https://...`: elements are matched by their
 //! prefixed names, which are the same in both.
+use std::path::Path;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -12,7 +15,10 @@ use quick_xml::events::Event;
 pub struct Export {
     pub authors: Vec<WpAuthor>,
     pub terms: Vec<WpTerm>,
-    pub items: Vec<Item>,
+    /// The images' items (what posts show, and what `[gallery]` lists).
+    pub attachments: Vec<Item>,
+    /// How many other items there are (read one at a time by `items`).
+    pub items: usize,
     /// The site's address, for images given by a path only.
     pub base_url: Option<String>,
 }
@@ -117,38 +123,19 @@ impl Node {
     }
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Export, ParseError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| ParseError {
-        line: line_at(bytes, e.valid_up_to()),
-        message: "the file is not valid UTF-8".into(),
-    })?;
-    let root = tree(text)?;
-    if root.name != "rss" {
-        return Err(ParseError {
-            line: root.line,
-            message: format!("expected an <rss> document, found <{}>", root.name),
-        });
-    }
-    let wordpress = root
-        .attr("xmlns:wp")
-        .is_some_and(|ns| ns.contains("wordpress.org/export/1."));
-    let channel = root
-        .child("channel")
-        .filter(|_| wordpress)
-        .ok_or(ParseError {
-            line: root.line,
-            message: "not a WordPress export: no <channel> with the wp: namespace \
-                  (http(s)://wordpress.org/export/1.x/)"
-                .into(),
-        })?;
-    let mut export = Export {
-        base_url: [channel.text_of("wp:base_blog_url"), channel.text_of("link")]
-            .into_iter()
-            .map(|url| url.trim().to_owned())
-            .find(|url| url.starts_with("http")),
-        ..Export::default()
-    };
-    for node in &channel.children {
+/// A channel's child as large as this is refused (a post with its comments and metadata;
+/// WordPress's largest are a few MiB): what one item may cost in memory.
+pub const MAX_ITEM_BYTES: usize = 32 << 20;
+/// An attribute longer than this is refused (a category's `nicename` is a slug).
+pub const MAX_ATTRIBUTE_BYTES: usize = 64 << 10;
+
+/// Reads the whole export at `path` and checks it, keeping what every post may need (the
+/// authors, the terms, the attachments) and counting the rest: nothing of a broken file
+/// is imported, and memory stays flat whatever the file's size (one item at a time).
+pub fn scan(path: &Path) -> Result<Export, ParseError> {
+    let mut export = Export::default();
+    let mut base_urls = (None, None);
+    let root = walk(open(path)?, |node| {
         match node.name.as_str() {
             "wp:author" => export.authors.push(WpAuthor {
                 login: node.text_of("wp:author_login"),
@@ -163,11 +150,280 @@ pub fn parse(bytes: &[u8]) -> Result<Export, ParseError> {
                 slug: node.text_of("wp:tag_slug"),
                 name: node.text_of("wp:tag_name"),
             }),
-            "item" => export.items.push(item(node)),
+            "wp:base_blog_url" => base_urls.0 = Some(node.text.trim().to_owned()),
+            "link" => base_urls.1 = Some(node.text.trim().to_owned()),
+            "item" => {
+                let item = item(&node);
+                if item.post_type == "attachment" {
+                    export.attachments.push(item);
+                } else {
+                    export.items += 1;
+                }
+            }
+            _ => {}
+        }
+        true
+    })?;
+    root.check()?;
+    export.base_url = [base_urls.0, base_urls.1]
+        .into_iter()
+        .flatten()
+        .find(|url| url.starts_with("http"));
+    Ok(export)
+}
+
+/// Every `<item>` of the export at `path` but the attachments, in the file's order, to
+/// `each` (which answers whether to go on). The file was `scan`ned: it is read again.
+pub fn items(path: &Path, mut each: impl FnMut(Item) -> bool) -> Result<(), ParseError> {
+    walk(open(path)?, |node| {
+        if node.name != "item" {
+            return true;
+        }
+        let item = item(&node);
+        item.post_type == "attachment" || each(item)
+    })?;
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>, ParseError> {
+    std::fs::File::open(path)
+        .map(|file| std::io::BufReader::with_capacity(1 << 16, file))
+        .map_err(|e| ParseError {
+            line: 0,
+            message: format!("cannot read it: {e}"),
+        })
+}
+
+/// What is known of the document's root once it is read.
+struct Root {
+    name: Option<(String, u64)>,
+    wordpress: bool,
+    channel: bool,
+}
+
+impl Root {
+    fn check(&self) -> Result<(), ParseError> {
+        let Some((name, line)) = &self.name else {
+            return Err(ParseError {
+                line: 1,
+                message: "the file holds no XML element".into(),
+            });
+        };
+        if name != "rss" {
+            return Err(ParseError {
+                line: *line,
+                message: format!("expected an <rss> document, found <{name}>"),
+            });
+        }
+        if !(self.wordpress && self.channel) {
+            return Err(ParseError {
+                line: *line,
+                message: "not a WordPress export: no <channel> with the wp: namespace \
+                          (http(s)://wordpress.org/export/1.x/)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of a file on their way to the XML reader, counted: lines (for messages), whether
+/// they are UTF-8, and how many since `reset` (more than `MAX_ITEM_BYTES` is an error: no
+/// text, tag or item makes the reader hold more).
+struct Metered<R> {
+    inner: R,
+    line: u64,
+    since_reset: usize,
+    /// The start of a character cut at the end of the last chunk.
+    carry: Vec<u8>,
+    not_utf8: bool,
+}
+
+impl<R: std::io::BufRead> Metered<R> {
+    fn new(inner: R) -> Self {
+        Metered {
+            inner,
+            line: 1,
+            since_reset: 0,
+            carry: Vec::new(),
+            not_utf8: false,
+        }
+    }
+
+    fn count(&mut self, bytes: &[u8]) {
+        self.line += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+        self.since_reset += bytes.len();
+        let mut chunk = std::mem::take(&mut self.carry);
+        chunk.extend_from_slice(bytes);
+        if let Err(e) = std::str::from_utf8(&chunk) {
+            match e.error_len() {
+                Some(_) => self.not_utf8 = true,
+                None => self.carry = chunk[e.valid_up_to()..].to_vec(),
+            }
+        }
+    }
+
+    fn refusal(&self) -> Option<std::io::Error> {
+        if self.not_utf8 {
+            Some(std::io::Error::other("the file is not valid UTF-8"))
+        } else if self.since_reset > MAX_ITEM_BYTES {
+            Some(std::io::Error::other(format!(
+                "an item, text or tag is larger than {} MiB",
+                MAX_ITEM_BYTES >> 20
+            )))
+        } else {
+            None
+        }
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for Metered<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = std::io::BufRead::fill_buf(self)?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Metered<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        let consumed = match self.inner.fill_buf() {
+            Ok(buffer) => buffer[..n.min(buffer.len())].to_vec(),
+            Err(_) => Vec::new(),
+        };
+        self.count(&consumed);
+        self.inner.consume(n);
+    }
+}
+
+/// Reads the document as a stream: each child of `<channel>` is built whole (text and
+/// CDATA joined, entities resolved) and handed to `child` when it closes, then dropped;
+/// `child` answers whether to go on. Nothing else is kept.
+fn walk(
+    input: impl std::io::BufRead,
+    mut child: impl FnMut(Node) -> bool,
+) -> Result<Root, ParseError> {
+    let mut reader = Reader::from_reader(Metered::new(input));
+    let mut buffer = Vec::new();
+    // The elements open now, outermost first; the document's root and its channel keep
+    // no children (those are handed over).
+    let mut stack: Vec<Node> = Vec::new();
+    let mut root = Root {
+        name: None,
+        wordpress: false,
+        channel: false,
+    };
+    loop {
+        let line = reader.get_ref().line;
+        let fail = |message: String| ParseError { line, message };
+        // Between the channel's children, each event is measured on its own.
+        if stack.len() <= 2 {
+            reader.get_mut().since_reset = 0;
+        }
+        buffer.clear();
+        let event = reader
+            .read_event_into(&mut buffer)
+            .map_err(|e| fail(e.to_string()))?;
+        match event {
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                let empty = matches!(event, Event::Empty(_));
+                if stack.len() >= MAX_DEPTH {
+                    return Err(fail(format!(
+                        "elements nest more than {MAX_DEPTH} deep (an export nests about 6)"
+                    )));
+                }
+                let node = element(start, line).map_err(fail)?;
+                if stack.is_empty() {
+                    if let Some((name, first)) = &root.name {
+                        return Err(fail(format!(
+                            "a second root element <{}> (a file holds one; <{name}> began on line {first})",
+                            node.name
+                        )));
+                    }
+                    root.name = Some((node.name.clone(), line));
+                    root.wordpress = node
+                        .attr("xmlns:wp")
+                        .is_some_and(|ns| ns.contains("wordpress.org/export/1."));
+                }
+                if stack.len() == 1 && node.name == "channel" {
+                    root.channel = true;
+                }
+                stack.push(node);
+                if empty && !close(&mut stack, &mut child) {
+                    return Ok(root);
+                }
+            }
+            Event::End(_) if !close(&mut stack, &mut child) => return Ok(root),
+            Event::Text(text) => {
+                let text = text.xml10_content().map_err(|e| fail(e.to_string()))?;
+                push_text(&mut stack, &text);
+            }
+            Event::CData(data) => {
+                let text = data.decode().map_err(|e| fail(e.to_string()))?;
+                push_text(&mut stack, &text);
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => {
+                        let name = reference.decode().map_err(|e| fail(e.to_string()))?;
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .map(str::to_owned)
+                            .ok_or_else(|| fail(format!("unknown entity &{name};")))?
+                    }
+                    Err(e) => return Err(fail(e.to_string())),
+                };
+                push_text(&mut stack, &resolved);
+            }
+            Event::Eof => break,
             _ => {}
         }
     }
-    Ok(export)
+    if let Some(open) = stack.last() {
+        return Err(ParseError {
+            line: reader.get_ref().line,
+            message: format!(
+                "the file ends before <{}> (line {}) is closed",
+                open.name, open.line
+            ),
+        });
+    }
+    Ok(root)
+}
+
+/// Text inside the innermost open element (text outside the root is not kept).
+fn push_text(stack: &mut [Node], text: &str) {
+    if let Some(top) = stack.last_mut() {
+        top.text.push_str(text);
+    }
+}
+
+/// Closes the innermost open element: a child of the channel goes to `child` (its answer
+/// is returned), anything deeper to its parent.
+fn close(stack: &mut Vec<Node>, child: &mut impl FnMut(Node) -> bool) -> bool {
+    let Some(node) = stack.pop() else {
+        return true;
+    };
+    let in_channel = stack.len() == 2 && stack[1].name == "channel";
+    let depth = stack.len();
+    match stack.last_mut() {
+        _ if in_channel => child(node),
+        Some(parent) if depth > 2 => {
+            parent.children.push(node);
+            true
+        }
+        // The root, the channel, and other children of the root: nothing to keep.
+        _ => true,
+    }
 }
 
 fn item(node: &Node) -> Item {
@@ -232,113 +488,6 @@ fn gmt(text: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_utc())
 }
 
-fn line_at(bytes: &[u8], position: usize) -> u64 {
-    let end = position.min(bytes.len());
-    1 + bytes[..end].iter().filter(|b| **b == b'\n').count() as u64
-}
-
-/// The document as a tree of elements (text and CDATA joined, entities resolved).
-fn tree(text: &str) -> Result<Node, ParseError> {
-    let bytes = text.as_bytes();
-    let mut reader = Reader::from_str(text);
-    let mut stack: Vec<Node> = vec![Node::default()];
-    // Lines are counted as the reader moves on (counting from the start each time would
-    // be quadratic in a 100 MB export).
-    let (mut counted_to, mut line) = (0usize, 1u64);
-    let mut line_of = |position: u64| {
-        let position = (position as usize).min(bytes.len());
-        line += bytes[counted_to..position]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64;
-        counted_to = position;
-        line
-    };
-    let fail = |position: u64, message: String| ParseError {
-        line: line_at(bytes, position as usize),
-        message,
-    };
-    loop {
-        let position = reader.buffer_position();
-        let event = reader
-            .read_event()
-            .map_err(|e| fail(reader.error_position(), e.to_string()))?;
-        let top = stack.last_mut().expect("the document node stays");
-        match event {
-            Event::Start(start) => {
-                if stack.len() > MAX_DEPTH {
-                    return Err(fail(
-                        position,
-                        format!(
-                            "elements nest more than {MAX_DEPTH} deep (an export nests about 6)"
-                        ),
-                    ));
-                }
-                let node = element(&start, line_of(position)).map_err(|m| fail(position, m))?;
-                stack.push(node);
-            }
-            Event::Empty(start) => {
-                let node = element(&start, line_of(position)).map_err(|m| fail(position, m))?;
-                top.children.push(node);
-            }
-            Event::End(_) => {
-                let node = stack.pop().expect("quick-xml matches end tags");
-                stack
-                    .last_mut()
-                    .ok_or_else(|| fail(position, "an end tag without a start".into()))?
-                    .children
-                    .push(node);
-            }
-            Event::Text(text) => top.text.push_str(
-                &text
-                    .xml10_content()
-                    .map_err(|e| fail(position, e.to_string()))?,
-            ),
-            Event::CData(data) => top
-                .text
-                .push_str(&data.decode().map_err(|e| fail(position, e.to_string()))?),
-            Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => {
-                        let name = reference
-                            .decode()
-                            .map_err(|e| fail(position, e.to_string()))?;
-                        quick_xml::escape::resolve_predefined_entity(&name)
-                            .map(str::to_owned)
-                            .ok_or_else(|| fail(position, format!("unknown entity &{name};")))?
-                    }
-                    Err(e) => return Err(fail(position, e.to_string())),
-                };
-                top.text.push_str(&resolved);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if stack.len() > 1 {
-        let open = stack.last().expect("more than one");
-        return Err(ParseError {
-            line: line_at(bytes, bytes.len()),
-            message: format!(
-                "the file ends before <{}> (line {}) is closed",
-                open.name, open.line
-            ),
-        });
-    }
-    let mut document = stack.pop().expect("the document node");
-    if let [_, second, ..] = document.children.as_slice() {
-        return Err(ParseError {
-            line: second.line,
-            message: format!("a second root element <{}> (a file holds one)", second.name),
-        });
-    }
-    document.children.pop().ok_or(ParseError {
-        line: 1,
-        message: "the file holds no XML element".into(),
-    })
-}
-
 /// Deeper than this is no export: refused before it costs a deep recursion.
 const MAX_DEPTH: usize = 32;
 
@@ -348,6 +497,12 @@ fn element(start: &quick_xml::events::BytesStart, line: u64) -> Result<Node, Str
     for attr in start.attributes() {
         let attr = attr.map_err(|e| e.to_string())?;
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        if attr.value.len() > MAX_ATTRIBUTE_BYTES {
+            return Err(format!(
+                "the attribute {key} of <{name}> is longer than {} KiB",
+                MAX_ATTRIBUTE_BYTES >> 10
+            ));
+        }
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| e.to_string())?;
@@ -377,6 +532,22 @@ mod tests {
         )
     }
 
+    /// The export's items, read as `lede import` reads them, from a file.
+    fn parse(bytes: &[u8]) -> Result<(Export, Vec<Item>), ParseError> {
+        let path = std::env::temp_dir().join(format!("lede-wxr-{}.xml", uuid::Uuid::now_v7()));
+        std::fs::write(&path, bytes).unwrap();
+        let scanned = scan(&path).and_then(|export| {
+            let mut items = Vec::new();
+            super::items(&path, |item| {
+                items.push(item);
+                true
+            })?;
+            Ok((export, items))
+        });
+        let _ = std::fs::remove_file(&path);
+        scanned
+    }
+
     #[test]
     fn reads_items_with_entities_and_cdata() {
         let xml = wrap(
@@ -385,9 +556,10 @@ mod tests {
 <category domain="category" nicename="news"><![CDATA[News]]></category>
 <wp:post_date_gmt>2024-03-01 12:00:00</wp:post_date_gmt></item>"#,
         );
-        let export = parse(xml.as_bytes()).unwrap();
+        let (export, items) = parse(xml.as_bytes()).unwrap();
         assert_eq!(export.authors[0].display_name, "Kim Li");
-        let item = &export.items[0];
+        assert_eq!(export.items, 1);
+        let item = &items[0];
         assert_eq!(item.title, "Fish & chips \u{2013} \u{263A}");
         assert_eq!(item.id, 7);
         assert_eq!(item.content, "<p>Hi</p>");
@@ -403,7 +575,7 @@ mod tests {
         let truncated = &wrap("<item><title>x</title></item>")[..200];
         assert!(parse(truncated.as_bytes()).is_err());
         assert!(
-            parse(b"\xff\xfe<rss/>")
+            parse(b"<rss>\xff\xfe</rss>")
                 .unwrap_err()
                 .message
                 .contains("UTF-8")
@@ -417,5 +589,38 @@ mod tests {
             not_wp.message.contains("not a WordPress export"),
             "{not_wp}"
         );
+    }
+
+    #[test]
+    fn texts_attributes_and_items_are_bounded() {
+        let attribute = wrap(&format!(
+            "<item>\n<category domain=\"post_tag\" nicename=\"{}\">x</category></item>",
+            "a".repeat(MAX_ATTRIBUTE_BYTES + 1)
+        ));
+        let error = parse(attribute.as_bytes()).unwrap_err();
+        assert!(error.message.contains("nicename"), "{error}");
+        assert_eq!(error.line, 7);
+        let text = wrap(&format!(
+            "<item><title>{}</title></item>",
+            "a".repeat(MAX_ITEM_BYTES + 1)
+        ));
+        let error = parse(text.as_bytes()).unwrap_err();
+        assert!(error.message.contains("larger than"), "{error}");
+        // Many small parts of one item add up.
+        let meta = "<wp:postmeta><wp:meta_key>k</wp:meta_key></wp:postmeta>";
+        let many = wrap(&format!(
+            "<item>{}</item>",
+            meta.repeat(MAX_ITEM_BYTES / meta.len() + 1)
+        ));
+        assert!(
+            parse(many.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("larger than")
+        );
+        // As many items as one likes, each within bounds.
+        let item = "<item><wp:post_id>1</wp:post_id><title>t</title></item>\n";
+        let (export, items) = parse(wrap(&item.repeat(10_000)).as_bytes()).unwrap();
+        assert_eq!((export.items, items.len()), (10_000, 10_000));
     }
 }

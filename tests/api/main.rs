@@ -1,5 +1,7 @@
 //! One integration-test binary (one link step): each module drives the real app over HTTP
 //! on its own database.
+// Tools and tests: a failure here should stop with a message, as `expect` does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod articles;
 mod authors;
 mod batch;

@@ -861,7 +861,7 @@ async fn form(app: &TestApp, path: &str, body: &str) -> crate::support::Reply {
 async fn the_comment_form_works_without_javascript() {
     let app = TestApp::spawn_with(Options {
         site_url: SITE.into(),
-        comments_per_ip: 6,
+        comments_per_ip: 7,
         ..Options::default()
     })
     .await;
@@ -981,7 +981,7 @@ async fn the_comment_form_works_without_javascript() {
         "{missing}"
     );
 
-    // Rate limited like JSON: the same address has used up its 6.
+    // Rate limited like JSON: the same address has used up its 7.
     let limited = form(
         &app,
         path,
