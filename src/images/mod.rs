@@ -237,6 +237,49 @@ pub struct ImageText {
 /// Stores uploaded bytes as an image: checked, processed off the async workers, files
 /// written, row inserted. Returns the image and whether it is new (the same bytes return
 /// the stored one). Nothing is left behind when it fails.
+/// What `ingest` would do with `file`, for a dry run, on `conn` (in a transaction that is
+/// never committed): the same checks of its kind and size, the image already stored with
+/// these bytes, or else a stand-in row (no files: nothing is decoded or stored) that a
+/// body may show until the transaction is rolled back. Whether it was new.
+pub async fn ingest_dry(
+    conn: &mut diesel_async::AsyncPgConnection,
+    state: &AppState,
+    file: Vec<u8>,
+) -> Result<(model::Image, bool), ApiError> {
+    let limits = state.image_limits;
+    let (sha256, header, byte_size) = web::block(move || {
+        let sha256 = Sha256::digest(&file).to_vec();
+        (sha256, process::inspect(&file, limits), file.len())
+    })
+    .await?;
+    let header = header.map_err(|error| match error {
+        ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
+        other => ApiError::invalid("file", "invalid_image", other.to_string()),
+    })?;
+    if let Some(existing) = queries::by_sha256(conn, &sha256).await? {
+        return Ok((existing, false));
+    }
+    let row = ImageInsert {
+        id: Uuid::now_v7(),
+        sha256,
+        mime_type: header.kind.mime_type().to_owned(),
+        width: header.width as i32,
+        height: header.height as i32,
+        byte_size: byte_size as i64,
+        storage_key: "dry-run".into(),
+        variants: serde_json::json!([]),
+        alt: None,
+        caption: None,
+        credit: None,
+        focal_x: None,
+        focal_y: None,
+        owner_author_id: None,
+        placeholder: None,
+        dominant_color: None,
+    };
+    Ok((queries::insert(conn, &row).await?, true))
+}
+
 pub async fn ingest(
     state: &AppState,
     file: Vec<u8>,

@@ -102,26 +102,28 @@ pub fn read(file: &Path) -> anyhow::Result<wxr::Export> {
     wxr::scan(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
-/// Imports `export`, read from `options.file` (`state` is `None` for a dry run: nothing is
-/// read or written).
+/// Imports `export`, read from `options.file`. A dry run does all the real run does, on
+/// one transaction that is rolled back at the end, except storing images (each is fetched
+/// or read and checked, and found among the stored ones or counted as new): what it says
+/// is what the real run would say. It holds what it would change until it ends.
 pub async fn wordpress(
-    state: Option<&AppState>,
+    state: &AppState,
     export: wxr::Export,
     options: &Options,
 ) -> anyhow::Result<Summary> {
+    use diesel_async::{AnsiTransactionManager, TransactionManager};
     let mut summary = Summary {
-        dry_run: state.is_none(),
+        dry_run: options.dry_run,
         ..Summary::default()
     };
     let attachments = sort_attachments(export.attachments, &mut summary);
     let mut posts = Posts::read(&options.file);
-    let Some(state) = state else {
-        dry_run(&mut posts, &attachments, options, &mut summary).await;
-        return posts.finish(summary).await;
-    };
     let mut conn = crate::db::conn(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if options.dry_run {
+        AnsiTransactionManager::begin_transaction(&mut *conn).await?;
+    }
     let mut people = People::default();
     for author in &export.authors {
         people.author(&mut conn, author, &mut summary).await;
@@ -146,6 +148,9 @@ pub async fn wordpress(
     drop(progress);
     summary.counts.insert("images", images.counts);
     summary.problems.extend(images.problems);
+    if options.dry_run {
+        AnsiTransactionManager::rollback_transaction(&mut *conn).await?;
+    }
     posts.finish(summary).await
 }
 
@@ -252,57 +257,6 @@ fn describe(item: &Item) -> String {
         "{} {} \u{201c}{}\u{201d} (line {})",
         item.post_type, item.id, title, item.line
     )
-}
-
-/// What a run would do, without a database: each post converted, its notes collected.
-async fn dry_run(
-    posts: &mut Posts,
-    attachments: &HashMap<i64, Item>,
-    options: &Options,
-    summary: &mut Summary,
-) {
-    let attached = attached_by_post(attachments);
-    while let Some(item) = posts.next(summary).await {
-        let item = &item;
-        let mut notes = Vec::new();
-        let attached = attached.get(&item.id).cloned().unwrap_or_default();
-        let prepared = html::prepare(&item.content, &attached, &mut notes);
-        if too_deep(&prepared) {
-            summary.count(kind_name(item)).failed += 1;
-            summary.problems.push(format!(
-                "{}: would not be imported: its HTML nests more than {MAX_HTML_DEPTH} elements deep",
-                describe(item)
-            ));
-            continue;
-        }
-        let tree = html::parse(&prepared);
-        note_dropped_links(html::drop_unsafe_links(&tree), &mut notes);
-        let refs = html::images(&tree);
-        if let Some(uploads) = &options.uploads {
-            for image in &refs {
-                let url = attachment_url(attachments, image.attachment).unwrap_or(&image.src);
-                if uploads_path(uploads, url).is_none_or(|path| !path.is_file()) {
-                    notes.push(format!(
-                        "image {url} is not in {} (it would be fetched)",
-                        uploads.display()
-                    ));
-                }
-            }
-        }
-        let stored = refs
-            .into_iter()
-            .map(|r| (r.src, Some(Uuid::nil())))
-            .collect();
-        html::to_markdown(&tree, stored, &mut notes);
-        let (_, status_note) = status_of(item);
-        notes.extend(status_note);
-        if !notes.is_empty() {
-            summary
-                .problems
-                .push(format!("{}: {}", describe(item), notes.join("; ")));
-        }
-        summary.count(kind_name(item)).created += 1;
-    }
 }
 
 /// The images uploaded to each post, in the order they were (what `[gallery]` shows).
@@ -531,6 +485,8 @@ fn percent_decode(text: &str) -> String {
 /// Images found or stored so far, by the URL they came from.
 struct Images<'a> {
     state: &'a AppState,
+    /// Nothing is stored (see `crate::images::ingest_dry`).
+    dry_run: bool,
     uploads: &'a Option<PathBuf>,
     fetch_private: bool,
     attachments: HashMap<i64, Item>,
@@ -575,6 +531,7 @@ impl<'a> Images<'a> {
             .user_agent(concat!("lede-import/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Images {
+            dry_run: options.dry_run,
             by_post: attached_by_post(&attachments),
             state,
             uploads: &options.uploads,
@@ -596,7 +553,13 @@ impl<'a> Images<'a> {
 
     /// The stored image for an attachment id or a `src`, fetched or read the first time;
     /// `None` (and a problem named once) when it cannot be had.
-    async fn get(&mut self, attachment: Option<i64>, src: &str, alt: &str) -> Option<Uuid> {
+    async fn get(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        attachment: Option<i64>,
+        src: &str,
+        alt: &str,
+    ) -> Option<Uuid> {
         let attachment = attachment
             .filter(|id| self.attachments.contains_key(id))
             .or_else(|| self.by_url.get(&without_size(src)).copied());
@@ -619,7 +582,10 @@ impl<'a> Images<'a> {
             ..ImageText::default()
         };
         let stored = match self.bytes(&url).await {
-            Ok(bytes) => match crate::images::ingest(self.state, bytes, text, None).await {
+            Ok(bytes) => match match self.dry_run {
+                true => crate::images::ingest_dry(conn, self.state, bytes).await,
+                false => crate::images::ingest(self.state, bytes, text, None).await,
+            } {
                 Ok((image, created)) => {
                     if created {
                         self.counts.created += 1;
@@ -862,7 +828,11 @@ async fn import_post(
     for image in refs {
         let id = match private {
             true => None,
-            false => images.get(image.attachment, &image.src, &image.alt).await,
+            false => {
+                images
+                    .get(conn, image.attachment, &image.src, &image.alt)
+                    .await
+            }
         };
         if id.is_none() && !private {
             missing = true;
@@ -883,7 +853,7 @@ async fn import_post(
         Some(_) if private => None,
         Some(id) => match attachment_url(&images.attachments, Some(id)).map(str::to_owned) {
             Some(url) => {
-                let cover = images.get(Some(id), &url, "").await;
+                let cover = images.get(conn, Some(id), &url, "").await;
                 missing |= cover.is_none();
                 cover
             }

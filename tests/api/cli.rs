@@ -526,7 +526,12 @@ async fn the_server_keeps_its_database_whatever_else_runs_or_dies() {
         "served again {:?} after the postmaster was killed",
         began.elapsed()
     );
-    assert_ne!(postmaster_pid(&data), Some(postmaster));
+    // A new postmaster takes over (a backend of the killed one may still have answered
+    // that read: when is a matter of the machine's speed, so it is waited for).
+    crate::support::eventually(60, "a new postmaster", || async {
+        postmaster_pid(&data).is_some_and(|pid| pid != postmaster)
+    })
+    .await;
     // The dead postmaster was reaped, not left a zombie.
     let state = std::fs::read_to_string(format!("/proc/{postmaster}/stat")).unwrap_or_default();
     assert!(!state.contains(") Z "), "{state}");

@@ -81,6 +81,16 @@ async fn import(app: &TestApp, args: &[&str], data: &Path) -> Output {
     command.output().await.expect("run lede import")
 }
 
+/// A run's summary as the real run words it (a dry run says "would be created").
+fn summary_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .replace("would be ", "")
+        .lines()
+        .filter(|line| !line.starts_with("Nothing changed"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn said(output: &Output) -> String {
     format!(
         "{}{}",
@@ -376,9 +386,10 @@ async fn a_wordpress_site_comes_over_whole_and_a_second_run_changes_nothing() {
         "--fetch-private",
     ];
 
-    // A dry run reports and writes nothing.
+    // A dry run writes nothing, and says what the real run then says.
     let before = counts(&app).await;
-    let dry = import(&app, &[args[0], "--dry-run"], &dir.0).await;
+    let dry_args = [&args[..], &["--dry-run"]].concat();
+    let dry = import(&app, &dry_args, &dir.0).await;
     assert!(dry.status.success(), "{}", said(&dry));
     assert!(said(&dry).contains("6 would be created"), "{}", said(&dry));
     assert_eq!(counts(&app).await, before);
@@ -386,6 +397,7 @@ async fn a_wordpress_site_comes_over_whole_and_a_second_run_changes_nothing() {
     let run = import(&app, &args, &dir.0).await;
     let report = said(&run);
     assert!(run.status.success(), "{report}");
+    assert_eq!(summary_of(&dry), summary_of(&run));
     assert!(report.contains("articles: 6 created"), "{report}");
     assert!(report.contains("pages: 1 created"), "{report}");
     assert!(report.contains("comments: 12 created"), "{report}");
@@ -528,7 +540,15 @@ async fn a_wordpress_site_comes_over_whole_and_a_second_run_changes_nothing() {
     app.exec("UPDATE articles SET body_html = body_html || '<!-- older rendering -->'")
         .await;
     let after_first = counts(&app).await;
+    let dry_again = import(&app, &dry_args, &dir.0).await;
+    assert!(
+        said(&dry_again).contains("articles: 0 would be created, 0 would be updated, 6 unchanged"),
+        "{}",
+        said(&dry_again)
+    );
+    assert_eq!(counts(&app).await, after_first);
     let again = import(&app, &args, &dir.0).await;
+    assert_eq!(summary_of(&dry_again), summary_of(&again));
     let report = said(&again);
     assert!(again.status.success(), "{report}");
     assert!(report.contains("Nothing changed"), "{report}");
