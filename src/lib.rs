@@ -18,6 +18,7 @@ pub mod http;
 pub mod images;
 pub mod import;
 pub mod jobs;
+pub mod memory;
 pub mod openapi;
 pub mod progress;
 pub mod search;

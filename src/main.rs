@@ -143,6 +143,7 @@ fn keep_freed_memory() {
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    lede::memory::few_arenas();
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
@@ -443,6 +444,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     // Running the server installs its SIGINT/SIGTERM handlers: do it before saying we are
     // up, so a stop signal sent right after is a graceful stop, never the default kill.
     let server = actix_web::rt::spawn(server);
+    actix_web::rt::spawn(lede::memory::return_when_quiet());
     if let Some(address) = config.bench_ceiling {
         let body = match &config.bench_ceiling_body {
             Some(path) => Some(std::fs::read(path)?),

@@ -113,6 +113,9 @@ fn keep_private(response: &mut ServiceResponse<BoxBody>) {
     );
 }
 
+/// Requests answered since start, all routes together (for `system::memory`'s idea of quiet).
+pub static ANSWERED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request's id, readable by handlers through the request's extensions.
@@ -172,6 +175,7 @@ pub async fn observe(
         .or_else(|| documented_route(&response))
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
+    ANSWERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     METRICS
         .requests
         .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
