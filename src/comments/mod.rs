@@ -107,6 +107,16 @@ pub fn render_body(markdown: &str) -> String {
     SANITIZER.clean(&html).to_string()
 }
 
+/// A comment's lists and quotes nest as an article's may, at most (rendering a deeper one
+/// costs in proportion to its depth; a short body is checked in well under a millisecond).
+/// Its HTML is shown as text, and its links are sanitized when rendered.
+fn check_nesting(checks: &mut crate::http::validate::Checks, markdown: &str) {
+    let problems = crate::articles::limits::check(markdown);
+    if let Some(deep) = problems.iter().find(|p| p.code == "too_deep") {
+        checks.fail("body", deep.code, deep.message.clone());
+    }
+}
+
 /// Leave a reply
 ///
 /// The public comment form: no token needed. New comments are `pending` until a moderator
@@ -153,6 +163,7 @@ async fn submit_comment(
         new.author_url.as_deref(),
     );
     let body_markdown = checks.multiline_text("body", &new.body, MAX_BODY);
+    check_nesting(&mut checks, &body_markdown);
     checks.finish()?;
     let author_email = author_email.unwrap_or_default();
     let rules = &state.comment_rules;
@@ -622,6 +633,9 @@ async fn update_comment(
         .body
         .as_deref()
         .map(|b| checks.multiline_text("body", b, MAX_BODY));
+    if let Some(markdown) = &markdown {
+        check_nesting(&mut checks, markdown);
+    }
     checks.finish()?;
     let html = match markdown.clone() {
         Some(markdown) => Some(web::block(move || render_body(&markdown)).await?),

@@ -42,6 +42,8 @@ mod tests {
             format!("/x/{preview}/y"),
             format!("/api/v1/preview%2F{preview}"),
             "/api/v1/tokens/lede_0123456789abcdefABCDEF".to_owned(),
+            format!("/x/v1.{preview}.json"),
+            "/x/Xlede_0123456789abcdefABCDEF".to_owned(),
         ] {
             let logged = super::loggable(&path);
             assert!(logged.contains("(token)"), "{path} logged as {logged}");
@@ -88,14 +90,16 @@ fn loggable(path: &str) -> String {
     out
 }
 
-/// Whether a run of URL-safe characters has a token's shape: an API token's prefix, or two
-/// long base64url parts joined by a dot (a preview token; a file name's extension is short).
+/// Whether a run of URL-safe characters holds a token: an API token's prefix anywhere, or
+/// two long parts side by side among its dot-separated ones (a preview token is two
+/// base64url parts; a file name's extension is short, an id or slug has no dot).
 fn looks_secret(word: &str) -> bool {
     const LONG: usize = 16;
-    word.starts_with("lede_")
-        || word
-            .split_once('.')
-            .is_some_and(|(a, b)| a.len() >= LONG && b.len() >= LONG && !b.contains('.'))
+    let parts: Vec<&str> = word.split('.').collect();
+    word.contains("lede_")
+        || parts
+            .windows(2)
+            .any(|pair| pair[0].len() >= LONG && pair[1].len() >= LONG)
 }
 
 /// Every answer under a preview link is for one person's browser only: never kept (by

@@ -234,9 +234,6 @@ pub struct ImageText {
     pub focal_y: Option<f32>,
 }
 
-/// Stores uploaded bytes as an image: checked, processed off the async workers, files
-/// written, row inserted. Returns the image and whether it is new (the same bytes return
-/// the stored one). Nothing is left behind when it fails.
 /// What `ingest` would do with `file`, for a dry run, on `conn` (in a transaction that is
 /// never committed): the same checks of its kind and size, the image already stored with
 /// these bytes, or else a stand-in row (no files: nothing is decoded or stored) that a
@@ -280,6 +277,9 @@ pub async fn ingest_dry(
     Ok((queries::insert(conn, &row).await?, true))
 }
 
+/// Stores uploaded bytes as an image: checked, processed off the async workers, files
+/// written, row inserted. Returns the image and whether it is new (the same bytes return
+/// the stored one). Nothing is left behind when it fails.
 pub async fn ingest(
     state: &AppState,
     file: Vec<u8>,

@@ -102,38 +102,44 @@ pub fn read(file: &Path) -> anyhow::Result<wxr::Export> {
     wxr::scan(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
-/// Imports `export`, read from `options.file`. A dry run does all the real run does, on
-/// one transaction that is rolled back at the end, except storing images (each is fetched
-/// or read and checked, and found among the stored ones or counted as new): what it says
-/// is what the real run would say. It holds what it would change until it ends.
+/// Imports `export`, read from `options.file`. A dry run does all the real run does, each
+/// post (and the authors and tags first) in a transaction that is rolled back, except
+/// storing images (each is fetched or read and checked, and found among the stored ones or
+/// counted as new): what it says is what the real run would say.
 pub async fn wordpress(
     state: &AppState,
     export: wxr::Export,
     options: &Options,
 ) -> anyhow::Result<Summary> {
-    use diesel_async::{AnsiTransactionManager, TransactionManager};
     let mut summary = Summary {
         dry_run: options.dry_run,
         ..Summary::default()
     };
     let attachments = sort_attachments(export.attachments, &mut summary);
+    if wxr::fingerprint(&options.file) != export.fingerprint {
+        anyhow::bail!(
+            "{} changed since it was checked: nothing was imported",
+            options.file.display()
+        );
+    }
     let mut posts = Posts::read(&options.file);
     let mut conn = crate::db::conn(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if options.dry_run {
-        AnsiTransactionManager::begin_transaction(&mut *conn).await?;
-    }
     let mut people = People::default();
+    let dry = DryRun(options.dry_run);
+    dry.begin(&mut conn).await?;
     for author in &export.authors {
         people.author(&mut conn, author, &mut summary).await;
     }
     for term in &export.terms {
         people.tag(&mut conn, term, &mut summary).await;
     }
+    dry.end(&mut conn, &mut people, None).await?;
     let mut images = Images::new(state, options, attachments, export.base_url)?;
     let mut progress = crate::progress::Progress::new(export.items, "posts");
     while let Some(item) = posts.next(&mut summary).await {
+        dry.begin(&mut conn).await?;
         import_post(
             state,
             &mut conn,
@@ -143,15 +149,44 @@ pub async fn wordpress(
             &mut summary,
         )
         .await;
+        dry.end(&mut conn, &mut people, Some(&mut images)).await?;
         progress.tick();
     }
     drop(progress);
     summary.counts.insert("images", images.counts);
     summary.problems.extend(images.problems);
-    if options.dry_run {
-        AnsiTransactionManager::rollback_transaction(&mut *conn).await?;
-    }
     posts.finish(summary).await
+}
+
+/// A dry run's transactions: one per post, short (its locks and its place in the change
+/// feed's horizon are held only while the post is written), rolled back.
+struct DryRun(bool);
+
+impl DryRun {
+    async fn begin(&self, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+        use diesel_async::{AnsiTransactionManager, TransactionManager};
+        if self.0 {
+            AnsiTransactionManager::begin_transaction(conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn end(
+        &self,
+        conn: &mut AsyncPgConnection,
+        people: &mut People,
+        images: Option<&mut Images<'_>>,
+    ) -> anyhow::Result<()> {
+        use diesel_async::{AnsiTransactionManager, TransactionManager};
+        if self.0 {
+            AnsiTransactionManager::rollback_transaction(conn).await?;
+            people.forget_made();
+            if let Some(images) = images {
+                images.forget_made();
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The export's posts and pages, read from the file one at a time (on a thread of their
@@ -315,9 +350,20 @@ fn status_of(item: &Item) -> ((Status, Option<chrono::DateTime<Utc>>), Option<St
 struct People {
     authors: HashMap<String, Option<Uuid>>,
     tags: HashMap<String, Option<Uuid>>,
+    /// Authors (by login) and tags (by slug) this run made: counted once, and forgotten
+    /// after each of a dry run's rolled-back transactions (made again when needed again).
+    made_authors: HashSet<String>,
+    made_tags: HashSet<String>,
 }
 
 impl People {
+    /// Forgets what was made in a transaction that was rolled back.
+    fn forget_made(&mut self) {
+        self.authors
+            .retain(|login, _| !self.made_authors.contains(login));
+        self.tags.retain(|slug, _| !self.made_tags.contains(slug));
+    }
+
     /// The author of a post, by its creator's login; made from the login alone when the
     /// export does not list it.
     async fn author_of(
@@ -393,7 +439,9 @@ impl People {
                 };
                 match made {
                     Ok(made) => {
-                        summary.count("authors").created += 1;
+                        if self.made_authors.insert(author.login.clone()) {
+                            summary.count("authors").created += 1;
+                        }
                         Some(made.id)
                     }
                     Err(error) => {
@@ -446,7 +494,9 @@ impl People {
                 };
                 match crate::tags::create(conn, &Auth(Some(IMPORTER)), new, Checks::new()).await {
                     Ok(tag) => {
-                        summary.count("tags").created += 1;
+                        if self.made_tags.insert(slug.clone()) {
+                            summary.count("tags").created += 1;
+                        }
                         Some(tag.id)
                     }
                     Err(error) => {
@@ -487,6 +537,8 @@ struct Images<'a> {
     state: &'a AppState,
     /// Nothing is stored (see `crate::images::ingest_dry`).
     dry_run: bool,
+    /// The URLs of the images this run stored (counted once; see `People::made_authors`).
+    made: HashSet<String>,
     uploads: &'a Option<PathBuf>,
     fetch_private: bool,
     attachments: HashMap<i64, Item>,
@@ -532,6 +584,7 @@ impl<'a> Images<'a> {
             .build()?;
         Ok(Images {
             dry_run: options.dry_run,
+            made: HashSet::new(),
             by_post: attached_by_post(&attachments),
             state,
             uploads: &options.uploads,
@@ -587,10 +640,10 @@ impl<'a> Images<'a> {
                 false => crate::images::ingest(self.state, bytes, text, None).await,
             } {
                 Ok((image, created)) => {
-                    if created {
-                        self.counts.created += 1;
-                    } else {
+                    if !created {
                         self.counts.unchanged += 1;
+                    } else if self.made.insert(url.clone()) {
+                        self.counts.created += 1;
                     }
                     Some(image.id)
                 }
@@ -608,6 +661,11 @@ impl<'a> Images<'a> {
         stored
     }
 
+    /// Forgets the images made in a transaction that was rolled back (a dry run's).
+    fn forget_made(&mut self) {
+        self.done.retain(|url, _| !self.made.contains(url));
+    }
+
     fn fail(&mut self, url: &str, why: &str) {
         self.counts.failed += 1;
         self.problems.push(format!("image {url}: {why}"));
@@ -620,11 +678,7 @@ impl<'a> Images<'a> {
             Some(dir) => uploads_file(dir, url)?,
             None => None,
         } {
-            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-            if size > limit as u64 {
-                return Err(format!("larger than the image limit of {limit} bytes"));
-            }
-            return read_no_follow(path).await;
+            return read_no_follow(path, limit).await;
         }
         if let Some(id) = url.strip_prefix(html::ATTACHMENT_SRC) {
             return Err(format!("attachment {id} is not in the export"));
@@ -715,19 +769,29 @@ fn uploads_file(dir: &Path, url: &str) -> Result<Option<PathBuf>, String> {
     Ok(real.is_file().then_some(real))
 }
 
-/// A file's bytes, refusing a link in its last step (the path was resolved just before:
-/// a link put in its place since is not followed).
-async fn read_no_follow(path: PathBuf) -> Result<Vec<u8>, String> {
+/// A file's bytes, at most `limit` of them, refusing a link in its last step (the path was
+/// resolved just before: a link put in its place since is not followed) and anything but
+/// a plain file (a FIFO would never end).
+async fn read_no_follow(path: PathBuf, limit: usize) -> Result<Vec<u8>, String> {
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut bytes = Vec::new();
-        std::fs::OpenOptions::new()
+        let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let file = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .and_then(|mut file| file.read_to_end(&mut bytes))
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .map_err(cannot)?;
+        if !file.metadata().map_err(cannot)?.is_file() {
+            return Err(format!("{} is not a plain file", path.display()));
+        }
+        let mut bytes = Vec::new();
+        file.take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() > limit {
+            return Err(format!("larger than the image limit of {limit} bytes"));
+        }
         Ok(bytes)
     })
     .await
@@ -923,19 +987,18 @@ async fn import_post(
     let external_id = format!("wp:{}", item.id);
     let comments = comments_of(item, &mut notes);
     // Rendered before the post's transaction opens.
-    let bodies =
-        match articles::write::Prerendered::of(&state.pool, [new.body_markdown.clone()]).await {
-            Ok(bodies) => bodies,
-            Err(error) => {
-                summary.count(kind).failed += 1;
-                summary.problems.push(format!(
-                    "{}: not imported: {}",
-                    describe(item),
-                    explain(&error)
-                ));
-                return;
-            }
-        };
+    let bodies = match articles::write::Prerendered::on(conn, [new.body_markdown.clone()]).await {
+        Ok(bodies) => bodies,
+        Err(error) => {
+            summary.count(kind).failed += 1;
+            summary.problems.push(format!(
+                "{}: not imported: {}",
+                describe(item),
+                explain(&error)
+            ));
+            return;
+        }
+    };
     let write = articles::write::Write {
         language: &state.search_language,
         bodies: &bodies,

@@ -19,6 +19,9 @@ pub struct Export {
     pub attachments: Vec<Item>,
     /// How many other items there are (read one at a time by `items`).
     pub items: usize,
+    /// The file's size and modification time when it was checked: read again only as it
+    /// was.
+    pub fingerprint: Option<(u64, std::time::SystemTime)>,
     /// The site's address, for images given by a path only.
     pub base_url: Option<String>,
 }
@@ -126,6 +129,9 @@ impl Node {
 /// A channel's child as large as this is refused (a post with its comments and metadata;
 /// WordPress's largest are a few MiB): what one item may cost in memory.
 pub const MAX_ITEM_BYTES: usize = 32 << 20;
+/// An item with more elements than this is refused (a post with 10,000 comments holds
+/// about 150,000).
+pub const MAX_ITEM_ELEMENTS: usize = 500_000;
 /// An attribute longer than this is refused (a category's `nicename` is a slug).
 pub const MAX_ATTRIBUTE_BYTES: usize = 64 << 10;
 
@@ -133,7 +139,10 @@ pub const MAX_ATTRIBUTE_BYTES: usize = 64 << 10;
 /// authors, the terms, the attachments) and counting the rest: nothing of a broken file
 /// is imported, and memory stays flat whatever the file's size (one item at a time).
 pub fn scan(path: &Path) -> Result<Export, ParseError> {
-    let mut export = Export::default();
+    let mut export = Export {
+        fingerprint: fingerprint(path),
+        ..Export::default()
+    };
     let mut base_urls = (None, None);
     let root = walk(open(path)?, |node| {
         match node.name.as_str() {
@@ -155,7 +164,18 @@ pub fn scan(path: &Path) -> Result<Export, ParseError> {
             "item" => {
                 let item = item(&node);
                 if item.post_type == "attachment" {
-                    export.attachments.push(item);
+                    // Kept for the whole import: only what posts need of it.
+                    export.attachments.push(Item {
+                        content: String::new(),
+                        comments: Vec::new(),
+                        terms: Vec::new(),
+                        meta: item
+                            .meta
+                            .into_iter()
+                            .filter(|(key, _)| key == "_wp_attachment_image_alt")
+                            .collect(),
+                        ..item
+                    });
                 } else {
                     export.items += 1;
                 }
@@ -183,6 +203,12 @@ pub fn items(path: &Path, mut each: impl FnMut(Item) -> bool) -> Result<(), Pars
         item.post_type == "attachment" || each(item)
     })?;
     Ok(())
+}
+
+/// A file's size and modification time.
+pub fn fingerprint(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()?))
 }
 
 fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>, ParseError> {
@@ -317,6 +343,7 @@ fn walk(
     // The elements open now, outermost first; the document's root and its channel keep
     // no children (those are handed over).
     let mut stack: Vec<Node> = Vec::new();
+    let mut elements = 0usize;
     let mut root = Root {
         name: None,
         wordpress: false,
@@ -342,6 +369,17 @@ fn walk(
                     )));
                 }
                 let node = element(start, line).map_err(fail)?;
+                // Each element costs memory beyond its bytes: an item holds so many at most.
+                if stack.len() > 2 {
+                    elements += 1;
+                    if elements > MAX_ITEM_ELEMENTS {
+                        return Err(fail(format!(
+                            "an item holds more than {MAX_ITEM_ELEMENTS} elements"
+                        )));
+                    }
+                } else {
+                    elements = 0;
+                }
                 if stack.is_empty() {
                     if let Some((name, first)) = &root.name {
                         return Err(fail(format!(
@@ -384,6 +422,11 @@ fn walk(
                 };
                 push_text(&mut stack, &resolved);
             }
+            Event::Eof if !reader.get_ref().carry.is_empty() => {
+                return Err(fail(
+                    "the file is not valid UTF-8 (it ends mid-character)".into(),
+                ));
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -400,9 +443,12 @@ fn walk(
     Ok(root)
 }
 
-/// Text inside the innermost open element (text outside the root is not kept).
+/// Text inside the innermost open element, when it is inside a child of the channel (text
+/// of the root or the channel itself is not kept: nothing reads it, and it is not bounded).
 fn push_text(stack: &mut [Node], text: &str) {
-    if let Some(top) = stack.last_mut() {
+    if stack.len() > 2
+        && let Some(top) = stack.last_mut()
+    {
         top.text.push_str(text);
     }
 }
@@ -612,11 +658,10 @@ mod tests {
             "<item>{}</item>",
             meta.repeat(MAX_ITEM_BYTES / meta.len() + 1)
         ));
+        let error = parse(many.as_bytes()).unwrap_err().message;
         assert!(
-            parse(many.as_bytes())
-                .unwrap_err()
-                .message
-                .contains("larger than")
+            error.contains("larger than") || error.contains("elements"),
+            "{error}"
         );
         // As many items as one likes, each within bounds.
         let item = "<item><wp:post_id>1</wp:post_id><title>t</title></item>\n";

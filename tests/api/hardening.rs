@@ -356,3 +356,32 @@ fn settings_out_of_range_are_refused_at_start_naming_them() {
         assert!(!said.contains("panicked"), "{said}");
     }
 }
+
+#[tokio::test]
+async fn a_comment_nested_too_deep_is_refused_before_it_is_rendered() {
+    let app = TestApp::spawn().await;
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": "Open", "author": "test-author", "status": "published"}),
+    )
+    .await
+    .expect(201);
+    let problem = app
+        .post(
+            "/api/v1/articles/open/comments",
+            None,
+            &json!({"author_name": "A", "author_email": "a@example.com",
+                    "body": format!("{}x", "- ".repeat(4_000))}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(
+        (
+            problem["errors"][0]["field"].as_str(),
+            problem["errors"][0]["code"].as_str()
+        ),
+        (Some("body"), Some("too_deep")),
+        "{problem}"
+    );
+}
