@@ -38,6 +38,24 @@ fn main() {
             "`<div></span>` x 41,000".into(),
             "<div></span>".repeat(size / 12),
         ),
+        ("`<div/>` x 83,000".into(), "<div/>".repeat(size / 6)),
+        (
+            "`<span><div></span>` x 27,000".into(),
+            "<span><div></span>".repeat(size / 18),
+        ),
+        (
+            "`<div title=\"></div>\">` x".into(),
+            fill("<div title=\"></div>\">", size),
+        ),
+        (
+            "`<div><script></div></script>` x".into(),
+            fill("<div><script></div></script>", size),
+        ),
+        ("`<p>` x 125,000 (siblings)".into(), "<p>x".repeat(size / 4)),
+        (
+            format!("`<b>` {} elements, flat", limits::MAX_ELEMENTS),
+            fill("<b>x</b> ", limits::MAX_ELEMENTS * 9),
+        ),
         (
             format!("list {} deep, repeated", deep / 2),
             fill(&format!("{}x\n\n", "- ".repeat(deep / 2)), size),
