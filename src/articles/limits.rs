@@ -108,13 +108,31 @@ fn unsafe_definitions(markdown: &str, problems: &mut Vec<BodyProblem>) {
         let Some(close) = text.find("]:") else {
             continue;
         };
-        let target = text[close + 2..]
-            .split_whitespace()
+        let mut words = text[close + 2..].split_whitespace();
+        let target = words
             .next()
             .unwrap_or_default()
             .trim_start_matches('<')
             .trim_end_matches('>');
-        if !target.is_empty() && !safe_target(target, false) {
+        // A definition is a target alone or with a quoted title (`[^1]: Source: Reuters`
+        // is a footnote's text, here and anywhere).
+        let alone = words
+            .next()
+            .is_none_or(|title| title.starts_with(['"', '\'', '(']));
+        // A footnote's text may start with any word and a colon: only what would run is
+        // refused there.
+        let runs = |target: &str| {
+            let target = target.to_ascii_lowercase();
+            ["javascript:", "vbscript:", "data:"]
+                .iter()
+                .any(|scheme| target.starts_with(scheme))
+        };
+        let footnote = text.starts_with("[^");
+        if alone
+            && !target.is_empty()
+            && !safe_target(target, false)
+            && (!footnote || runs(target))
+        {
             unsafe_link(problems, number + 1, target);
         }
     }
@@ -539,6 +557,7 @@ mod tests {
     #[test]
     fn ordinary_bodies_pass() {
         let body = "## A heading\n\n- one\n  - two\n    > a quote\n\n<div><p>a<p>b</div>\n\n\
+                    A note[^1].\n\n[^1]: Source: Reuters\n\n[^2]: See: the council's minutes\n\n\
                     [site](https://x.test) [mail](mailto:a@x.test) [call](tel:+4412) \
                     [path](/about) [here](#top) [rel](other-page) [q](/a?b=c:d)\n\n\
                     ![fig](image:0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b)";
