@@ -128,10 +128,7 @@ fn unsafe_definitions(markdown: &str, problems: &mut Vec<BodyProblem>) {
                 .any(|scheme| target.starts_with(scheme))
         };
         let footnote = text.starts_with("[^");
-        if alone
-            && !target.is_empty()
-            && !safe_target(target, false)
-            && (!footnote || runs(target))
+        if alone && !target.is_empty() && !safe_target(target, false) && (!footnote || runs(target))
         {
             unsafe_link(problems, number + 1, target);
         }
