@@ -18,11 +18,6 @@ const VOID: [&str; 14] = [
     "track", "wbr",
 ];
 
-/// Elements a new one of the same name closes (`<p>a<p>b` are two paragraphs side by side).
-const SELF_CLOSING_SIBLINGS: [&str; 10] = [
-    "p", "li", "dt", "dd", "option", "tr", "td", "th", "rt", "rp",
-];
-
 /// A problem with a body: its code and a message naming the line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BodyProblem {
@@ -55,6 +50,17 @@ pub fn check(markdown: &str) -> Vec<BodyProblem> {
             if !safe_target(dest_url, image) {
                 unsafe_link(&mut problems, lines.line_of(range.start), dest_url);
             }
+        }
+        if html.unreadable {
+            problems.push(BodyProblem {
+                code: "invalid_html",
+                message: format!(
+                    "line {}: a tag, comment or script that does not end (or ends kilobytes \
+                     later)",
+                    lines.line_of(range.start)
+                ),
+            });
+            break;
         }
         if html.too_many() {
             problems.push(BodyProblem {
@@ -168,15 +174,22 @@ fn is_container_end(tag: &TagEnd) -> bool {
 /// Read as a browser would: ASCII whitespace and control characters anywhere are ignored
 /// (`java\tscript:`), and the scheme's case does not matter.
 pub fn safe_target(target: &str, image: bool) -> bool {
+    // As a URL parser reads it: spaces and controls at either end go, tabs and line breaks
+    // anywhere; a scheme is a letter, then letters, digits, `+`, `-` or `.`, before the
+    // first colon (`14:30`, `Part 1: Results` and `/wiki/File:x` are relative).
     let target: String = target
+        .trim_matches(|c: char| c <= ' ')
         .chars()
-        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect();
     let Some((scheme, _)) = target.split_once(':') else {
         return true;
     };
-    // A colon after a `/`, `?` or `#` belongs to a path, a query or a fragment.
-    if scheme.contains(['/', '?', '#']) {
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
         return true;
     }
     let scheme = scheme.to_ascii_lowercase();
@@ -283,6 +296,9 @@ struct HtmlDepth {
     raw: Option<String>,
     /// Link targets of raw HTML (`href`, `src`, ...) that `safe_target` refuses.
     unsafe_targets: Vec<String>,
+    /// Bytes of unfinished HTML read again, and whether some could not be read at all.
+    reread: usize,
+    unreadable: bool,
     /// A tag, comment or raw text not finished in the last piece of HTML (an HTML block
     /// comes in one piece per line).
     pending: String,
@@ -304,6 +320,8 @@ impl HtmlDepth {
             elements: 0,
             max_elements,
             unsafe_targets: Vec::new(),
+            reread: 0,
+            unreadable: false,
             raw: None,
             pending: String::new(),
         }
@@ -327,7 +345,7 @@ impl HtmlDepth {
         };
         // Past the limit the body is refused: nothing more is worth reading (and a stray
         // end tag looked up in a deep stack would cost in proportion to its depth).
-        while self.open.len() <= self.limit && !self.too_many() {
+        while self.open.len() <= self.limit && !self.too_many() && !self.unreadable {
             if let Some(raw) = &self.raw {
                 let Some(at) = find_ignoring_case(rest, &format!("</{raw}")) else {
                     self.keep(rest);
@@ -340,26 +358,56 @@ impl HtmlDepth {
                 return;
             };
             rest = &rest[at..];
+            // As the browser's tokenizer starts things: a tag is `<` or `</` then a letter;
+            // `<!--` a comment (`<!-->` and `<!--->` are whole ones, `--!>` ends one too);
+            // any other `<!`, `<?` or `</` runs to the next `>`; any other `<` is text.
+            let next = rest[1..].chars().next();
+            let after_slash = rest[1..].strip_prefix('/').and_then(|r| r.chars().next());
             if let Some(comment) = rest.strip_prefix("<!--") {
-                let Some(end) = comment.find("-->") else {
+                if comment.starts_with('>') || comment.starts_with("->") {
+                    rest = &comment[comment.find('>').map_or(0, |end| end + 1)..];
+                    continue;
+                }
+                let ends = [
+                    comment.find("-->").map(|end| end + 3),
+                    comment.find("--!>").map(|end| end + 4),
+                ];
+                let Some(end) = ends.into_iter().flatten().min() else {
                     self.keep(rest);
                     return;
                 };
-                rest = &comment[end + 3..];
-                continue;
+                rest = &comment[end..];
+            } else if next.is_some_and(|c| c.is_ascii_alphabetic())
+                || after_slash.is_some_and(|c| c.is_ascii_alphabetic())
+            {
+                let Some(end) = tag_end(&rest[1..]) else {
+                    self.keep(rest);
+                    return;
+                };
+                self.tag(&rest[1..1 + end]);
+                rest = &rest[1 + end + 1..];
+            } else if matches!(next, Some('!' | '?' | '/')) {
+                let Some(end) = rest.find('>') else {
+                    self.keep(rest);
+                    return;
+                };
+                rest = &rest[end + 1..];
+            } else {
+                rest = &rest[1..];
             }
-            let Some(end) = tag_end(&rest[1..]) else {
-                self.keep(rest);
-                return;
-            };
-            self.tag(&rest[1..1 + end]);
-            rest = &rest[1 + end + 1..];
         }
     }
 
-    /// Keeps what is not finished for the next piece, but never more than a tag's worth.
+    /// Keeps what is not finished for the next piece. A tag, comment or raw text that
+    /// stays unfinished over more than `MAX_PENDING` bytes, or is read again more than
+    /// `MAX_REREAD` bytes in all, makes the body unreadable (it is refused).
     fn keep(&mut self, rest: &str) {
-        if rest.len() < 4096 {
+        const MAX_PENDING: usize = 4096;
+        const MAX_REREAD: usize = 1 << 20;
+        self.reread += rest.len();
+        if rest.len() > MAX_PENDING || self.reread > MAX_REREAD {
+            self.unreadable = true;
+        } else {
             self.pending = rest.to_owned();
         }
     }
@@ -394,19 +442,81 @@ impl HtmlDepth {
                     break;
                 }
             }
-        } else if RAW_TEXT.contains(&name.as_str()) {
-            self.raw = Some(name);
-        } else if !VOID.contains(&name.as_str()) {
-            self.elements += 1;
-            if SELF_CLOSING_SIBLINGS.contains(&name.as_str())
-                && self.open.last().is_some_and(|top| *top == name)
-            {
-                self.open.pop();
+        } else {
+            // Inside SVG or MathML `/>` closes, and `<style>`/`<title>` hold markup.
+            let foreign = self.open.iter().any(|open| open == "svg" || open == "math");
+            if RAW_TEXT.contains(&name.as_str()) && !foreign {
+                self.raw = Some(name);
+            } else {
+                let opens_nothing =
+                    VOID.contains(&name.as_str()) || (foreign && tag.ends_with('/'));
+                if opens_nothing {
+                    return;
+                }
+                self.elements += 1;
+                self.close_implied(&name);
+                self.open.push(name);
             }
-            self.open.push(name);
         }
     }
 }
+
+impl HtmlDepth {
+    /// The end tags a new `name` implies, as the parser closes them: a list item, a
+    /// definition's term or description, a table row or cell ends its open sibling (within
+    /// its list or table), and a block ends an open paragraph.
+    fn close_implied(&mut self, name: &str) {
+        let (closes, stops): (&[&str], &[&str]) = match name {
+            "li" => (&["li"], &["ul", "ol", "table"]),
+            "dt" | "dd" => (&["dt", "dd"], &["dl", "table"]),
+            "tr" => (&["tr"], &["table"]),
+            "td" | "th" => (&["td", "th"], &["tr", "table"]),
+            "option" => (&["option"], &["select"]),
+            name if name == "p" || P_CLOSERS.contains(&name) => {
+                (&["p"], &["table", "td", "th", "button", "li", "dd", "dt"])
+            }
+            _ => return,
+        };
+        for at in (0..self.open.len()).rev() {
+            let open = self.open[at].as_str();
+            if closes.contains(&open) {
+                self.open.truncate(at);
+                return;
+            }
+            if stops.contains(&open) {
+                return;
+            }
+        }
+    }
+}
+
+/// Elements whose start tag ends an open `<p>`.
+const P_CLOSERS: [&str; 24] = [
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "details",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "main",
+    "nav",
+    "ol",
+    "section",
+    "ul",
+];
 
 /// Attributes of raw HTML whose value is an address a browser may load or run.
 const URL_ATTRIBUTES: [&str; 9] = [
@@ -421,17 +531,19 @@ const URL_ATTRIBUTES: [&str; 9] = [
     "cite",
 ];
 
-/// The attributes of a tag after its name, names lowercased, values as written (entities
-/// left as they are: `&#106;` hides nothing from `safe_target`, which refuses the colon
-/// it cannot see past).
+/// The attributes of a tag after its name: names lowercased, values with their character
+/// references decoded as a browser reads them (`&#106;avascript&colon;`).
 fn attributes(text: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let mut rest = text;
     loop {
         rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
+        // A name may start with `=` (`<a =x href=...>` has an attribute `=x`).
         let end = rest
-            .find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '/')
-            .unwrap_or(rest.len());
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| c.is_ascii_whitespace() || *c == '=' || *c == '/')
+            .map_or(rest.len(), |(at, _)| at);
         if end == 0 {
             return found;
         }
@@ -470,23 +582,10 @@ fn decode_entities(value: &str) -> String {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
-        let end = rest.find(';').filter(|end| *end <= 12);
-        let decoded = end.and_then(|end| {
-            let entity = &rest[1..end];
-            let number = match entity.strip_prefix('#') {
-                Some(hex) if hex.starts_with(['x', 'X']) => u32::from_str_radix(&hex[1..], 16).ok(),
-                Some(decimal) => decimal.parse().ok(),
-                None if entity.eq_ignore_ascii_case("colon") => Some(u32::from(':')),
-                None if entity.eq_ignore_ascii_case("tab") => Some(u32::from('\t')),
-                None if entity.eq_ignore_ascii_case("newline") => Some(u32::from('\n')),
-                None => None,
-            };
-            number.and_then(char::from_u32).map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
+        match entity(rest) {
+            Some((c, length)) => {
                 out.push(c);
-                rest = &rest[end + 1..];
+                rest = &rest[length..];
             }
             None => {
                 out.push('&');
@@ -496,6 +595,50 @@ fn decode_entities(value: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The character a reference at the start of `text` (`&#58;`, `&#x3a`, `&colon;`) stands
+/// for, and its length. Numeric ones need no `;`, as browsers read them; only a few bytes
+/// are looked at.
+fn entity(text: &str) -> Option<(char, usize)> {
+    let bytes = text.as_bytes();
+    if let Some(number) = text.strip_prefix("&#") {
+        let (hex, digits) = match number.strip_prefix(['x', 'X']) {
+            Some(digits) => (true, digits),
+            None => (false, number),
+        };
+        let length = digits
+            .bytes()
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count();
+        if length == 0 {
+            return None;
+        }
+        // Leading zeros may be many; what is left must fit a character.
+        let significant = digits[..length].trim_start_matches('0');
+        let code = match significant {
+            "" => 0,
+            digits if digits.len() > 8 => 0x110000,
+            digits => u32::from_str_radix(digits, if hex { 16 } else { 10 }).unwrap_or(0x110000),
+        };
+        let used = 2 + usize::from(hex) + length;
+        let used = used + usize::from(bytes.get(used) == Some(&b';'));
+        return Some((char::from_u32(code).unwrap_or('\u{FFFD}'), used));
+    }
+    let name_end = text[1..].find(';').filter(|end| *end <= 8)? + 1;
+    let c = match text[1..name_end].to_ascii_lowercase().as_str() {
+        "colon" => ':',
+        "tab" => '\t',
+        "newline" => '\n',
+        _ => return None,
+    };
+    Some((c, name_end + 1))
 }
 
 /// Where a tag that started just before `text` ends (its `>`), past quoted attribute
@@ -553,7 +696,8 @@ mod tests {
 
     #[test]
     fn ordinary_bodies_pass() {
-        let body = "## A heading\n\n- one\n  - two\n    > a quote\n\n<div><p>a<p>b</div>\n\n\
+        let body = "[Kick-off](14:30) [r](<Part 1: Results>) [w](/wiki/File:x.png) \
+                    [q](page.html?a=b:c)\n\n## A heading\n\n- one\n  - two\n    > a quote\n\n<div><p>a<p>b</div>\n\n\
                     A note[^1].\n\n[^1]: Source: Reuters\n\n[^2]: See: the council's minutes\n\n\
                     [site](https://x.test) [mail](mailto:a@x.test) [call](tel:+4412) \
                     [path](/about) [here](#top) [rel](other-page) [q](/a?b=c:d)\n\n\
@@ -598,6 +742,20 @@ mod tests {
             codes(&"<b>x</b>".repeat(MAX_ELEMENTS + 1)),
             ["too_many_elements"]
         );
+        // Omitted end tags and SVG's self-closed shapes do not add up.
+        let table = format!("<table>{}</table>", "<tr><td>a<td>b".repeat(40));
+        let list = format!("<ul>{}</ul>", "<li><p>x<li><p>y".repeat(40));
+        let terms = format!("<dl>{}</dl>", "<dt>a<dd>b".repeat(40));
+        let svg = format!("<svg>{}</svg>", "<path d=\"M0 0\"/>".repeat(40));
+        for fine in [table, list, terms, svg] {
+            assert_eq!(codes(&fine), Vec::<&str>::new(), "{}", &fine[..30]);
+        }
+        // A tag left open for kilobytes is refused, not skipped.
+        let open = format!(
+            "<div>\n<a title=\"{}\n\" href=\"javascript:alert(1)\">",
+            "x".repeat(5000)
+        );
+        assert_eq!(codes(&open), ["invalid_html"]);
         // Closed elements and siblings do not add up.
         assert_eq!(
             codes(&"<div><b>x</b></div>".repeat(1000)),
@@ -611,7 +769,6 @@ mod tests {
         for bad in [
             "[js](javascript:alert(3))",
             "[js](JaVaScRiPt:alert(3))",
-            "[js](java%0Ascript:x)",
             "[js](<java\tscript:alert(1)>)",
             "[d](data:text/html;base64,PHNjcmlwdD4=)",
             "[v](vbscript:msgbox)",
@@ -627,6 +784,15 @@ mod tests {
             "<img src=x:y>",
             "text <a href=&#106;avascript&colon;alert(1)>x</a>",
             "<iframe src=\"data:text/html,x\"></iframe>",
+            "<div>\n<!--><a href=\"javascript:alert(1)\">x</a>",
+            "<div>\n<!-- x --!><a href=javascript:alert(1)>x</a>",
+            "<div>\n<!x=\"> <a href=\"javascript:alert(1)\">",
+            "<div>\n<?x=\"?> <a href=\"javascript:alert(1)\">",
+            "<div>\na < b=\"c <a href=\"javascript:alert(1)\">",
+            "<a href=\"javascript&#58alert(1)\">x</a>",
+            "<a href=\"javascript&#0000000058;alert(1)\">x</a>",
+            "<svg><style><a href=\"javascript:alert(1)\">x</a></style></svg>",
+            "<div>\n<a =x href=\"javascript:alert(1)\">x</a>",
         ] {
             assert_eq!(codes(bad), ["unsafe_link"], "{bad}");
         }

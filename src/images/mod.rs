@@ -253,9 +253,6 @@ pub async fn ingest_dry(
         ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
         other => ApiError::invalid("file", "invalid_image", other.to_string()),
     })?;
-    if let Some(existing) = queries::by_sha256(conn, &sha256).await? {
-        return Ok((existing, false));
-    }
     let row = ImageInsert {
         id: Uuid::now_v7(),
         sha256,
@@ -274,7 +271,14 @@ pub async fn ingest_dry(
         placeholder: None,
         dominant_color: None,
     };
-    Ok((queries::insert(conn, &row).await?, true))
+    // In a savepoint: a failed statement leaves the caller's transaction usable.
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if let Some(existing) = queries::by_sha256(conn, &row.sha256).await? {
+            return Ok((existing, false));
+        }
+        Ok((queries::insert(conn, &row).await?, true))
+    })
+    .await
 }
 
 /// Stores uploaded bytes as an image: checked, processed off the async workers, files

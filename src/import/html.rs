@@ -190,11 +190,11 @@ pub fn note(notes: &mut Vec<String>, text: String) {
 /// `[name attrs]` at the start of `text`: the name, the attributes' text and the length.
 /// Only the next 1,000 bytes are looked at: a post of brackets stays linear.
 fn opening(text: &str) -> Option<(String, String, usize)> {
-    let window = &text[..text.len().min(1000)];
-    let window = window
-        .char_indices()
-        .last()
-        .map_or("", |(at, c)| &text[..at + c.len_utf8()]);
+    let mut cut = text.len().min(1000);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let window = &text[..cut];
     let end = window.find(']')?;
     let inside = &text[1..end];
     let name: String = inside
@@ -592,6 +592,12 @@ mod tests {
         assert!(md.contains("<https://video.example/1>"), "{md}");
         assert!(!md.contains("x()"), "{md}");
         assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn a_bracket_before_long_unicode_text_is_text() {
+        let content = format!("[{}", "é".repeat(700));
+        assert_eq!(shortcodes(&content, &[], &mut Vec::new()), content);
     }
 
     #[test]

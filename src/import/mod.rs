@@ -354,14 +354,17 @@ struct People {
     /// after each of a dry run's rolled-back transactions (made again when needed again).
     made_authors: HashSet<String>,
     made_tags: HashSet<String>,
+    /// The ids of what this run made: gone with a dry run's rollback.
+    made_ids: HashSet<Uuid>,
 }
 
 impl People {
     /// Forgets what was made in a transaction that was rolled back.
     fn forget_made(&mut self) {
-        self.authors
-            .retain(|login, _| !self.made_authors.contains(login));
-        self.tags.retain(|slug, _| !self.made_tags.contains(slug));
+        let made = &self.made_ids;
+        let kept = |id: &mut Option<Uuid>| id.is_none_or(|id| !made.contains(&id));
+        self.authors.retain(|_, id| kept(id));
+        self.tags.retain(|_, id| kept(id));
     }
 
     /// The author of a post, by its creator's login; made from the login alone when the
@@ -439,7 +442,8 @@ impl People {
                 };
                 match made {
                     Ok(made) => {
-                        if self.made_authors.insert(author.login.clone()) {
+                        self.made_ids.insert(made.id);
+                        if self.made_authors.insert(slug.clone()) {
                             summary.count("authors").created += 1;
                         }
                         Some(made.id)
@@ -494,6 +498,7 @@ impl People {
                 };
                 match crate::tags::create(conn, &Auth(Some(IMPORTER)), new, Checks::new()).await {
                     Ok(tag) => {
+                        self.made_ids.insert(tag.id);
                         if self.made_tags.insert(slug.clone()) {
                             summary.count("tags").created += 1;
                         }
@@ -537,8 +542,11 @@ struct Images<'a> {
     state: &'a AppState,
     /// Nothing is stored (see `crate::images::ingest_dry`).
     dry_run: bool,
-    /// The URLs of the images this run stored (counted once; see `People::made_authors`).
-    made: HashSet<String>,
+    /// The bytes (SHA-256) of the images this run stored, their ids (gone with a dry run's
+    /// rollback), and the URLs already counted.
+    made: HashSet<Vec<u8>>,
+    made_ids: HashSet<Uuid>,
+    answered: HashSet<String>,
     uploads: &'a Option<PathBuf>,
     fetch_private: bool,
     attachments: HashMap<i64, Item>,
@@ -585,6 +593,8 @@ impl<'a> Images<'a> {
         Ok(Images {
             dry_run: options.dry_run,
             made: HashSet::new(),
+            made_ids: HashSet::new(),
+            answered: HashSet::new(),
             by_post: attached_by_post(&attachments),
             state,
             uploads: &options.uploads,
@@ -640,10 +650,17 @@ impl<'a> Images<'a> {
                 false => crate::images::ingest(self.state, bytes, text, None).await,
             } {
                 Ok((image, created)) => {
-                    if !created {
-                        self.counts.unchanged += 1;
-                    } else if self.made.insert(url.clone()) {
-                        self.counts.created += 1;
+                    if created {
+                        self.made_ids.insert(image.id);
+                    }
+                    // Counted once per URL (a dry run asks again after each rollback), and
+                    // by their bytes, as a real run finds them.
+                    if self.answered.insert(url.clone()) {
+                        if created && self.made.insert(image.sha256.clone()) {
+                            self.counts.created += 1;
+                        } else {
+                            self.counts.unchanged += 1;
+                        }
                     }
                     Some(image.id)
                 }
@@ -663,7 +680,9 @@ impl<'a> Images<'a> {
 
     /// Forgets the images made in a transaction that was rolled back (a dry run's).
     fn forget_made(&mut self) {
-        self.done.retain(|url, _| !self.made.contains(url));
+        let made = &self.made_ids;
+        self.done
+            .retain(|_, id| id.is_none_or(|id| !made.contains(&id)));
     }
 
     fn fail(&mut self, url: &str, why: &str) {
