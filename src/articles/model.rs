@@ -177,7 +177,8 @@ pub struct TagSummary {
             "url": "https://www.example.com/the-last-night-tram",
             "datePublished": "2025-10-28T09:30:00Z", "dateModified": "2025-10-28T09:30:00Z",
             "author": [{"@type": "Person", "name": "Inès Marchetti", "url": "https://www.example.com/authors/ines-marchetti"}],
-            "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}}
+            "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}},
+        "json_ld_script": "{\"@context\":\"https://schema.org\",\"@type\":\"NewsArticle\",\"headline\":\"The last night tram\"}"
     },
     "previous": {"id": "01932c4e-cccc-7ddd-8eee-0123456789aa", "slug": "the-first-tram", "title": "The first tram",
         "published_at": "2025-10-20T08:00:00Z", "canonical_url": "https://www.example.com/the-first-tram"},

@@ -47,9 +47,9 @@ pub struct Seo {
     /// (`JSON.stringify(json_ld).replace(/</g, "\\u003c")`): its text is the writer's.
     #[schema(value_type = Object)]
     pub json_ld: Value,
-    /// `json_ld` as text to place inside `<script type="application/ld+json">` as it is:
-    /// `<`, `>`, `&`, U+2028 and U+2029 are written as `\u003c`-style escapes, so no title
-    /// can close the element or open a comment in it.
+    /// `json_ld` as text to place inside the page's `application/ld+json` script element as
+    /// it is: `<`, `>`, `&`, U+2028 and U+2029 are written as `\u003c`-style escapes, so no
+    /// title can close the element or open a comment in it.
     #[schema(
         example = r#"{"@context":"https://schema.org","@type":"NewsArticle","headline":"Trams \u003c3"}"#
     )]
