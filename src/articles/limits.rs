@@ -459,9 +459,7 @@ impl HtmlDepth {
             }
         }
     }
-}
 
-impl HtmlDepth {
     /// The end tags a new `name` implies, as the parser closes them: a list item, a
     /// definition's term or description, a table row or cell ends its open sibling (within
     /// its list or table), and a block ends an open paragraph.

@@ -234,6 +234,29 @@ pub struct ImageText {
     pub focal_y: Option<f32>,
 }
 
+/// An upload's SHA-256 and header, checked (its kind and size): hashing 20 MB and reading
+/// a header are CPU work too, off the async workers.
+async fn inspected(
+    file: Vec<u8>,
+    limits: process::Limits,
+) -> Result<(Vec<u8>, Vec<u8>, process::Header), ApiError> {
+    let (file, sha256, header) = web::block(move || {
+        let sha256 = Sha256::digest(&file).to_vec();
+        let header = process::inspect(&file, limits);
+        (file, sha256, header)
+    })
+    .await?;
+    Ok((file, sha256, header.map_err(refused)?))
+}
+
+/// An image lede does not take, as the client hears it.
+fn refused(error: ProcessError) -> ApiError {
+    match error {
+        ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
+        other => ApiError::invalid("file", "invalid_image", other.to_string()),
+    }
+}
+
 /// What `ingest` would do with `file`, for a dry run, on `conn` (in a transaction that is
 /// never committed): the same checks of its kind and size, the image already stored with
 /// these bytes, or else a stand-in row (no files: nothing is decoded or stored) that a
@@ -243,16 +266,8 @@ pub async fn ingest_dry(
     state: &AppState,
     file: Vec<u8>,
 ) -> Result<(model::Image, bool), ApiError> {
-    let limits = state.image_limits;
-    let (sha256, header, byte_size) = web::block(move || {
-        let sha256 = Sha256::digest(&file).to_vec();
-        (sha256, process::inspect(&file, limits), file.len())
-    })
-    .await?;
-    let header = header.map_err(|error| match error {
-        ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
-        other => ApiError::invalid("file", "invalid_image", other.to_string()),
-    })?;
+    let (file, sha256, header) = inspected(file, state.image_limits).await?;
+    let byte_size = file.len();
     let row = ImageInsert {
         id: Uuid::now_v7(),
         sha256,
@@ -290,19 +305,8 @@ pub async fn ingest(
     text: ImageText,
     owner_author_id: Option<Uuid>,
 ) -> Result<(model::Image, bool), ApiError> {
-    let refused = |error: ProcessError| match error {
-        ProcessError::Unsupported(detail) => ApiError::UnsupportedMediaType(detail),
-        other => ApiError::invalid("file", "invalid_image", other.to_string()),
-    };
     let limits = state.image_limits;
-    // Hashing 20 MB and reading a header are CPU work too: off the async workers.
-    let (file, sha256, header) = web::block(move || {
-        let sha256 = Sha256::digest(&file).to_vec();
-        let header = process::inspect(&file, limits);
-        (file, sha256, header)
-    })
-    .await?;
-    let header = header.map_err(refused)?;
+    let (file, sha256, header) = inspected(file, limits).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
     if let Some(existing) = queries::by_sha256(&mut conn, &sha256).await? {
         return Ok((existing, false));

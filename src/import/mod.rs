@@ -222,11 +222,7 @@ impl Posts {
             // An id is what a later run finds the post by: without one (or with another's),
             // posts would be merged into one article.
             if item.id <= 0 || !self.seen.insert(item.id) {
-                summary.problems.push(format!(
-                    "{}: not imported: its wp:post_id is missing or not unique in the file",
-                    describe(&item)
-                ));
-                summary.count(kind_name(&item)).failed += 1;
+                no_id(&item, kind_name(&item), summary);
                 continue;
             }
             match (item.post_type.as_str(), item.status.as_str()) {
@@ -261,16 +257,21 @@ impl Posts {
     }
 }
 
+/// Names an item left out for want of an id of its own (`kind`: what it counts as).
+fn no_id(item: &Item, kind: &'static str, summary: &mut Summary) {
+    summary.problems.push(format!(
+        "{}: not imported: its wp:post_id is missing or not unique in the file",
+        describe(item)
+    ));
+    summary.count(kind).failed += 1;
+}
+
 /// Attachments by their id; one without an id, or with one already used, is named.
 fn sort_attachments(items: Vec<Item>, summary: &mut Summary) -> HashMap<i64, Item> {
     let mut attachments = HashMap::new();
     for item in items {
         if item.id <= 0 || attachments.contains_key(&item.id) {
-            summary.problems.push(format!(
-                "{}: not imported: its wp:post_id is missing or not unique in the file",
-                describe(&item)
-            ));
-            summary.count("attachments").failed += 1;
+            no_id(&item, "attachments", summary);
             continue;
         }
         attachments.insert(item.id, item);

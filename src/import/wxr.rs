@@ -161,24 +161,22 @@ pub fn scan(path: &Path) -> Result<Export, ParseError> {
             }),
             "wp:base_blog_url" => base_urls.0 = Some(node.text.trim().to_owned()),
             "link" => base_urls.1 = Some(node.text.trim().to_owned()),
+            // A post is read whole in the second pass, not here.
+            "item" if !is_attachment(&node) => export.items += 1,
             "item" => {
+                // Kept for the whole import: only what posts need of it.
                 let item = item(&node);
-                if item.post_type == "attachment" {
-                    // Kept for the whole import: only what posts need of it.
-                    export.attachments.push(Item {
-                        content: String::new(),
-                        comments: Vec::new(),
-                        terms: Vec::new(),
-                        meta: item
-                            .meta
-                            .into_iter()
-                            .filter(|(key, _)| key == "_wp_attachment_image_alt")
-                            .collect(),
-                        ..item
-                    });
-                } else {
-                    export.items += 1;
-                }
+                export.attachments.push(Item {
+                    content: String::new(),
+                    comments: Vec::new(),
+                    terms: Vec::new(),
+                    meta: item
+                        .meta
+                        .into_iter()
+                        .filter(|(key, _)| key == "_wp_attachment_image_alt")
+                        .collect(),
+                    ..item
+                });
             }
             _ => {}
         }
@@ -196,13 +194,14 @@ pub fn scan(path: &Path) -> Result<Export, ParseError> {
 /// `each` (which answers whether to go on). The file was `scan`ned: it is read again.
 pub fn items(path: &Path, mut each: impl FnMut(Item) -> bool) -> Result<(), ParseError> {
     walk(open(path)?, |node| {
-        if node.name != "item" {
-            return true;
-        }
-        let item = item(&node);
-        item.post_type == "attachment" || each(item)
+        node.name != "item" || is_attachment(&node) || each(item(&node))
     })?;
     Ok(())
+}
+
+/// Whether an `<item>` is an attachment (an image's item, kept by `scan`).
+fn is_attachment(node: &Node) -> bool {
+    node.text_of("wp:post_type") == "attachment"
 }
 
 /// A file's size and modification time.

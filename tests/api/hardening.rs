@@ -12,6 +12,17 @@ use serde_json::json;
 
 use crate::support::{Running, TestApp};
 
+/// A published article of `title` by the test author.
+async fn publish(app: &TestApp, title: &str) {
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": title, "author": "test-author", "status": "published"}),
+    )
+    .await
+    .expect(201);
+}
+
 async fn post_article(app: &TestApp, body: &str) -> crate::support::Reply {
     app.post(
         "/api/v1/articles",
@@ -226,13 +237,7 @@ async fn structured_data_comes_safe_for_a_script_element_and_bidi_overrides_are_
 #[tokio::test]
 async fn an_unknown_or_revoked_token_is_a_401_on_every_public_route() {
     let app = TestApp::spawn().await;
-    app.post(
-        "/api/v1/articles",
-        Some(&app.editor),
-        &json!({"title": "Open", "author": "test-author", "status": "published"}),
-    )
-    .await
-    .expect(201);
+    publish(&app, "Open").await;
     let made = app
         .post(
             "/api/v1/tokens",
@@ -360,13 +365,7 @@ fn settings_out_of_range_are_refused_at_start_naming_them() {
 #[tokio::test]
 async fn a_comment_nested_too_deep_is_refused_before_it_is_rendered() {
     let app = TestApp::spawn().await;
-    app.post(
-        "/api/v1/articles",
-        Some(&app.editor),
-        &json!({"title": "Open", "author": "test-author", "status": "published"}),
-    )
-    .await
-    .expect(201);
+    publish(&app, "Open").await;
     let problem = app
         .post(
             "/api/v1/articles/open/comments",
