@@ -11,16 +11,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::articles::{self, write};
 use crate::error::{ApiError, FieldError};
-use crate::http::auth::{ANY_ROLE, Auth};
+use crate::http::auth::Auth;
 use crate::http::base_url;
 use crate::http::body::{JsonBody, parse_json};
 use crate::http::idempotency::{self, Created};
 use crate::http::response::{IfMatch, Versioned, to_json, versioned_etag};
 use crate::http::validate::Checks;
 use crate::images::storage::MediaUrls;
+use crate::principal::{ANY_ROLE, Principal};
+use crate::state::AppState;
 use crate::{authors, tags};
 
 pub const MAX_OPERATIONS: usize = 100;
@@ -144,7 +145,8 @@ async fn run_batch(
     auth: Auth,
     body: JsonBody<BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ANY_ROLE)?.token_id;
+    let principal = auth.require(ANY_ROLE)?;
+    let caller = principal.token_id;
     let (batch, mut checks) = body.into_parts();
     match batch.operations.len() {
         // Already named when its shape was wrong.
@@ -178,7 +180,7 @@ async fn run_batch(
                 index,
                 error: Box::new(error),
             };
-            let (result, bytes) = run(conn, &auth, &context, operation)
+            let (result, bytes) = run(conn, principal, &context, operation)
                 .await
                 .map_err(in_operation)?;
             // A small request must not make a huge answer (100 reads of a long article).
@@ -381,7 +383,7 @@ fn takes(method: Method, target: &Target) -> bool {
 
 async fn run(
     conn: &mut AsyncPgConnection,
-    auth: &Auth,
+    principal: &Principal,
     context: &Context,
     operation: Operation,
 ) -> Result<(OperationResult, usize), ApiError> {
@@ -395,7 +397,7 @@ async fn run(
     }
     run_on(
         conn,
-        auth,
+        principal,
         context,
         operation.method,
         target,
@@ -408,14 +410,13 @@ async fn run(
 
 async fn run_on(
     conn: &mut AsyncPgConnection,
-    auth: &Auth,
+    principal: &Principal,
     context: &Context,
     method: Method,
     target: Target,
     if_match: &IfMatch,
     given: Option<serde_json::Value>,
 ) -> Result<(OperationResult, usize), ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
     let write = &write::Write {
         language: &context.state.search_language,
         bodies: &context.bodies,
@@ -471,7 +472,7 @@ async fn run_on(
         }
         (Method::Post, Target::Tags) => {
             let (new, checks) = body(given)?;
-            let tag = tags::create(conn, auth, new, checks).await?;
+            let tag = tags::create(conn, principal, new, checks).await?;
             let location = format!("{base}/api/v1/tags/{}", tag.id);
             answer(201, &tags::model::TagResponse::new(tag, 0), Some(location))?
         }
@@ -483,19 +484,16 @@ async fn run_on(
         }
         (Method::Patch, Target::Tag(key)) => {
             let (changes, checks) = body(given)?;
-            answer(
-                200,
-                &tags::update(conn, auth, &key, if_match, changes, checks).await?,
-                None,
-            )?
+            let tag = tags::update(conn, principal, &key, if_match, changes, checks).await?;
+            answer(200, &tags::view(conn, tag).await?, None)?
         }
         (Method::Delete, Target::Tag(key)) => {
-            tags::delete(conn, auth, &key, if_match).await?;
+            tags::delete(conn, principal, &key, if_match).await?;
             deleted()
         }
         (Method::Post, Target::Authors) => {
             let (new, checks) = body(given)?;
-            let author = authors::create(conn, auth, new, checks).await?;
+            let author = authors::create(conn, principal, new, checks).await?;
             let location = format!("{base}/api/v1/authors/{}", author.id);
             answer(
                 201,
@@ -511,11 +509,11 @@ async fn run_on(
         }
         (Method::Patch, Target::Author(key)) => {
             let (changes, checks) = body(given)?;
-            let author = authors::update(conn, auth, &key, if_match, changes, checks).await?;
+            let author = authors::update(conn, principal, &key, if_match, changes, checks).await?;
             answer(200, &authors::view(conn, author, true, urls).await?, None)?
         }
         (Method::Delete, Target::Author(key)) => {
-            authors::delete(conn, auth, &key, if_match).await?;
+            authors::delete(conn, principal, &key, if_match).await?;
             deleted()
         }
         (method, _) => return Err(not_taken(method)),

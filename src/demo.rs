@@ -4,13 +4,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::AppState;
 use crate::articles::model::{NewArticle, Status};
 use crate::auth::tokens;
 use crate::db::schema::{authors, lede_meta, tags};
-use crate::http::auth::{Principal, Role};
 use crate::http::validate::Checks;
 use crate::images::ImageText;
+use crate::principal::{Principal, Role};
+use crate::state::AppState;
 
 const INITIALIZED: &str = "initialized_at";
 

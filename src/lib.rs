@@ -20,9 +20,12 @@ pub mod import;
 pub mod jobs;
 pub mod memory;
 pub mod openapi;
+pub mod principal;
 pub mod progress;
+pub mod runner;
 pub mod search;
 pub mod site;
+pub mod state;
 pub mod system;
 pub mod tags;
 pub mod webhooks;
@@ -42,52 +45,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::error::ApiError;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: db::Pool,
-    /// Connections for background work (see `db::Database::background`).
-    pub background: db::Pool,
-    /// A read replica for public reads, when configured.
-    pub replica: Option<std::sync::Arc<db::replica::Replica>>,
-    /// Statements run so far by the pool's connections.
-    pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// Where absolute URLs point, and who a request comes from.
-    pub origin: http::origin::Origin,
-    pub json_limit: usize,
-    pub cors_origins: String,
-    /// The front-end's site: where canonical URLs, feeds and previews point.
-    pub site: std::sync::Arc<site::Site>,
-    pub storage: images::storage::Storage,
-    pub image_max_bytes: usize,
-    pub image_limits: images::process::Limits,
-    /// Room for decoding: memory and worker places, shared by every upload.
-    pub image_budget: images::budget::ImageBudget,
-    /// Text-search configuration of new and saved articles and of search queries.
-    pub search_language: db::SearchLanguage,
-    pub comment_rules: comments::CommentRules,
-    /// Commenters' pictures: the server secret they are keyed by.
-    pub avatar_key: comments::avatars::AvatarKey,
-    pub cache: http::cache::ResponseCache,
-    /// This node's full-text index of articles.
-    pub search: search::Search,
-    /// This node's webhook dispatcher and delivery workers.
-    pub webhooks: webhooks::Webhooks,
-    /// For the cache's LISTEN connection.
-    database_url: Option<String>,
-    /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
-    /// route of an answer that never reached the router, e.g. from the cache).
-    pub(crate) routes: http::routes::RouteTable,
-    openapi: utoipa::openapi::OpenApi,
-}
+pub use crate::state::AppState;
 
 impl AppState {
-    /// Where the cache listens for other nodes' writes (Postgres NOTIFY).
-    pub fn with_database_url(mut self, url: &str) -> Self {
-        self.database_url = Some(url.to_owned());
-        self
-    }
-
     /// Fails when a setting is wrong or the database lacks the search language.
     pub async fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
@@ -267,7 +227,7 @@ pub fn serve(
         http::cache::listen(state.clone(), url);
     }
     search::follow(state.clone());
-    jobs::run(state.clone());
+    runner::run(state.clone());
     webhooks::run(state.clone());
     if let Some(replica) = &state.replica {
         replica.follow(state.background.clone());

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lede::config::{Config, LogFormat};
 use lede::db::embedded::{Durability, EmbeddedPostgres};
-use lede::http::auth::Role;
+use lede::principal::Role;
 
 #[derive(Parser)]
 #[command(

@@ -28,7 +28,7 @@ use self::model::{
 use self::queries::{Embeds, Filters, Reader};
 use self::write::{MAX_TAGS, may_write, reader_of};
 pub use self::write::{create, refresh_figures};
-use crate::AppState;
+use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth};
 use crate::http::base_url;
@@ -38,6 +38,7 @@ use crate::http::pagination::{ListResponse, PageParams, Pagination, Sort, list_r
 use crate::http::response::{IfMatch, fresh, ok, ok_showing};
 use crate::images::storage::MediaUrls;
 use crate::site::Site;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_articles)
@@ -319,7 +320,7 @@ async fn list_articles(
     let rows = queries::list(&mut conn, reader, &filters, &pagination, &sort).await?;
     // Every change to an author or tag names `articles` too, so a filter by a renamed
     // one's slug is dropped with the rest.
-    let list_keys = ["articles"];
+    let list_keys = [Key::Articles];
     // The public count of a list is shared by all its pages and orders: kept until an
     // article (or a filter's author or tag) changes.
     let (total, estimated) = match reader {
@@ -440,7 +441,7 @@ async fn search_articles(
     let page: Vec<&Article> = rows.iter().map(|r| &r.article).collect();
     let embeds = Embeds::load(&mut conn, &page, urls, &state.site).await?;
     // Dropped when an article changes, and when the index has taken in a change.
-    let list_keys = ["articles", "search"];
+    let list_keys = [Key::Articles, Key::Search];
     list_response(
         req,
         pagination,
@@ -517,7 +518,7 @@ async fn find_article(
                         .insert_header((header::LOCATION, location))
                         .finish();
                     // Dropped (by a CDN too) when the article changes, its slug included.
-                    let keys = vec![crate::changes::key("article", moved.id)];
+                    let keys = vec![Key::Article(moved.id)];
                     Ok(crate::http::cache::showing(moved_to, keys))
                 }
                 _ => Err(ApiError::not_found("article", &key)),
@@ -547,13 +548,7 @@ async fn find_article(
     Ok(match tag_id {
         // Neighbours within a tag change with any public article's move, rename or tags:
         // such answers are dropped with every one of those changes (and the tag's own).
-        Some(tag) => crate::http::cache::also_showing(
-            response,
-            vec![
-                crate::changes::SEQUENCE.to_owned(),
-                crate::changes::key("tag", tag),
-            ],
-        ),
+        Some(tag) => crate::http::cache::also_showing(response, vec![Key::Sequence, Key::Tag(tag)]),
         None => response,
     })
 }

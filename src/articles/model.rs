@@ -488,15 +488,15 @@ impl From<Revision> for RevisionResponse {
 }
 
 impl crate::http::cache::Shows for ArticleResponse {
-    fn key(&self) -> Option<String> {
-        Some(crate::changes::key("article", self.id))
+    fn key(&self) -> Option<crate::changes::Key> {
+        Some(crate::changes::Key::Article(self.id))
     }
 
-    fn embedded_keys(&self, keys: &mut Vec<String>) {
-        use crate::changes::key;
+    fn embedded_keys(&self, keys: &mut Vec<crate::changes::Key>) {
+        use crate::changes::Key;
         // The byline (id, slug, name, avatar), not the whole author: a bio edit keeps it.
-        keys.push(key("byline", self.author.id));
-        keys.extend(self.tags.iter().map(|tag| key("tag", tag.id)));
+        keys.push(Key::Byline(self.author.id));
+        keys.extend(self.tags.iter().map(|tag| Key::Tag(tag.id)));
         let images = self.author.avatar.iter().chain(&self.cover_image);
         keys.extend(images.filter_map(crate::http::cache::Shows::key));
         // Previous and next need no keys here: a write that changes them names this

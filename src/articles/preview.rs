@@ -17,13 +17,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{queries, view_one};
-use crate::AppState;
 use crate::db::schema::{lede_meta, preview_links};
 use crate::error::ApiError;
 use crate::http::Timestamp;
 use crate::http::auth::{ANY_ROLE, Auth};
 use crate::http::base_url;
 use crate::http::body::OptionalJsonBody;
+use crate::state::AppState;
 
 const SECRET_KEY: &str = "preview_secret";
 const DEFAULT_SECONDS: i64 = 3600;

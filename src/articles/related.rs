@@ -10,12 +10,13 @@ use utoipa::IntoParams;
 use super::model::{Article, ArticleResponse, Kind};
 use super::queries::{self, Embeds, Filters, Reader};
 use super::{may_read, reader, view};
-use crate::AppState;
+use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::auth::Auth;
 use crate::http::cache::{Shows, showing};
 use crate::http::pagination::{ListMeta, ListResponse};
 use crate::http::response::{tagged, to_json};
+use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 5;
 const MAX_LIMIT: i64 = 10;
@@ -92,11 +93,7 @@ pub async fn list_related(
         .map(|row| view(row, &embeds, None, false))
         .collect();
     // Any public article's change, and the index taking it in, may change the list.
-    let mut keys = vec![
-        "articles".to_owned(),
-        "search".to_owned(),
-        crate::changes::key("article", article.id),
-    ];
+    let mut keys = vec![Key::Articles, Key::Search, Key::Article(article.id)];
     keys.extend(data.iter().filter_map(Shows::key));
     let meta = ListMeta {
         per_page: limit,

@@ -16,14 +16,15 @@ use super::may_read;
 use super::model::{Article, ArticleChanges, ArticleRow, Kind, NewArticle, Revision, Status};
 use super::queries::{self, Reader};
 use super::render::{self, Figure};
-use crate::changes::Announce;
+use crate::changes::{Action, Announce, Change, Event, Key, Subject};
 use crate::db::SearchLanguage;
 use crate::error::ApiError;
-use crate::http::auth::{Principal, Role};
 use crate::http::response::IfMatch;
 use crate::http::slugged::Slugged;
 use crate::http::validate::Checks;
 use crate::images::storage::MediaUrls;
+use crate::jobs::{Job, Publication};
+use crate::principal::{Principal, Role};
 
 pub(crate) const MAX_TITLE: usize = 300;
 const MAX_SUBTITLE: usize = 500;
@@ -39,28 +40,24 @@ pub const MAX_TAGS: usize = 20;
 /// and `schedule` when a publication instant may have moved (no answer shows that key; it
 /// makes every node look up the next instant again). A draft's edit changes nothing public.
 /// The articles beside it, whose previous/next show it, are named by `neighbour_keys`.
-fn change_keys(
-    before: Option<&Article>,
-    after: Option<&Article>,
-    tags_changed: bool,
-) -> Vec<String> {
+fn change_keys(before: Option<&Article>, after: Option<&Article>, tags_changed: bool) -> Vec<Key> {
     let sides = [before, after];
     let mut keys = Vec::new();
     let public = |side: Option<&Article>| side.is_some_and(|a| a.is_public);
     if public(before) || public(after) {
         let id = before.or(after).map(|a| a.id).unwrap_or_default();
-        keys.push(crate::changes::key("article", id));
-        keys.push("articles".to_owned());
+        keys.push(Key::Article(id));
+        keys.push(Key::Articles);
         let author_changed = before.map(|a| a.author_id) != after.map(|a| a.author_id);
         // Pages are not counted as an author's or a tag's articles.
         let kind_changed = before.map(|a| &a.kind) != after.map(|a| &a.kind);
         if public(before) != public(after) || author_changed || tags_changed || kind_changed {
-            keys.push(crate::changes::COUNTS.to_owned());
+            keys.push(Key::Counts);
         }
         let moved = before.map(|a| a.published_at) != after.map(|a| a.published_at);
         let renamed = before.map(|a| (&a.title, &a.slug)) != after.map(|a| (&a.title, &a.slug));
         if public(before) != public(after) || tags_changed || kind_changed || moved || renamed {
-            keys.push(crate::changes::SEQUENCE.to_owned());
+            keys.push(Key::Sequence);
         }
     }
     if sides
@@ -68,7 +65,7 @@ fn change_keys(
         .flatten()
         .any(|a| Status::of(a) == Status::Scheduled)
     {
-        keys.push("schedule".to_owned());
+        keys.push(Key::Schedule);
     }
     keys
 }
@@ -79,13 +76,13 @@ fn change_keys(
 fn announce(before: Option<&Article>, after: Option<&Article>) -> Option<Announce> {
     let public = |side: Option<&Article>| side.is_some_and(|a| a.is_public);
     let event = match (public(before), public(after), after.is_some()) {
-        (false, true, _) => "article.published",
-        (true, true, _) => "article.updated",
-        (true, false, true) => "article.unpublished",
-        (true, false, false) => "article.deleted",
+        (false, true, _) => Event::ArticlePublished,
+        (true, true, _) => Event::ArticleUpdated,
+        (true, false, true) => Event::ArticleUnpublished,
+        (true, false, false) => Event::ArticleDeleted,
         (false, false, _) => return None,
     };
-    let announce = Announce::event(event);
+    let announce = Announce::from(event);
     // What is no longer public is named, not shown.
     match (public(after), before) {
         (false, Some(gone)) => {
@@ -99,11 +96,11 @@ fn announce(before: Option<&Article>, after: Option<&Article>) -> Option<Announc
 async fn neighbour_keys(
     conn: &mut AsyncPgConnection,
     article: &Article,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<Key>, ApiError> {
     Ok(queries::linking_to(conn, article)
         .await?
         .into_iter()
-        .map(|id| crate::changes::key("article", id))
+        .map(Key::Article)
         .collect())
 }
 
@@ -122,10 +119,11 @@ pub async fn publication_due(
     };
     if article.is_public && article.published_at == Some(at) {
         // Its instant has come: the articles beside it now link to it.
-        let mut keys = vec![crate::changes::key("article", id)];
-        keys.extend(neighbour_keys(conn, &article).await?);
-        let announce = announce(None, Some(&article));
-        crate::changes::record(conn, "article", Some(id), "published", keys, announce).await?;
+        let change = Change::new(Subject::Article(id), Action::Published)
+            .touching([Key::Article(id)])
+            .touching(neighbour_keys(conn, &article).await?)
+            .announcing(announce(None, Some(&article)));
+        crate::changes::record(conn, change).await?;
     }
     Ok(())
 }
@@ -523,8 +521,9 @@ async fn save(
         // variants appeared, the renderer changed). Brought up to date without a new
         // version, revision or webhook: nothing the writer sent changed.
         queries::set_rendered(conn, &row).await?;
-        let keys = change_keys(Some(current), Some(current), false);
-        crate::changes::record(conn, "article", Some(current.id), "updated", keys, None).await?;
+        let change = Change::new(Subject::Article(current.id), Action::Updated)
+            .touching(change_keys(Some(current), Some(current), false));
+        crate::changes::record(conn, change).await?;
         return queries::find(conn, &current.id.to_string())
             .await?
             .ok_or_else(|| ApiError::not_found("article", &current.id.to_string()));
@@ -546,29 +545,28 @@ async fn save(
         keys.extend(neighbour_keys(conn, current).await?);
     }
     let article = queries::write(conn, &row, current.is_some()).await?;
-    let event = if current.is_some() {
-        "updated"
+    let action = if current.is_some() {
+        Action::Updated
     } else {
-        "created"
+        Action::Created
     };
     if links_change {
         keys.extend(neighbour_keys(conn, &article).await?);
     }
     keys.extend(change_keys(current, Some(&article), tags_changed));
-    crate::changes::record(
-        conn,
-        "article",
-        Some(article.id),
-        event,
-        keys,
-        announce(current, Some(&article)),
-    )
-    .await?;
+    let change = Change::new(Subject::Article(article.id), action)
+        .touching(keys)
+        .announcing(announce(current, Some(&article)));
+    crate::changes::record(conn, change).await?;
     if Status::of(&article) == Status::Scheduled
         && let Some(at) = article.published_at
         && current.is_none_or(|c| Status::of(c) != Status::Scheduled || c.published_at != Some(at))
     {
-        crate::jobs::schedule_publication(conn, article.id, at).await?;
+        let due = Publication {
+            article_id: article.id,
+            at,
+        };
+        crate::jobs::enqueue(conn, &Job::Publication(due), Some(at)).await?;
     }
     queries::set_tags(conn, article.id, &tag_ids).await?;
     queries::set_figures(conn, article.id, &figure_ids).await?;
@@ -656,24 +654,58 @@ fn widths_of(
         .collect()
 }
 
+/// How many articles one transaction of a figure refresh writes.
+const FIGURE_BATCH: usize = 100;
+
 /// Renders again the bodies of the articles that show `image_id` as a figure, so they
-/// show the image's current alt, caption and credit. Runs in the image write's
-/// transaction; the version is not bumped (the article's own text did not change), and
-/// the change is recorded for the public ones.
-pub async fn refresh_figures(conn: &mut AsyncPgConnection, image_id: Uuid) -> Result<(), ApiError> {
-    for id in queries::with_figure(conn, image_id).await? {
-        let Some(article) = queries::lock(conn, &id.to_string()).await? else {
-            continue;
-        };
-        let markdown = article.body_markdown.clone();
-        let (figure_ids, _) = web::block(move || render::image_refs(&markdown)).await?;
-        let figures = figures_of(crate::images::queries::by_ids(conn, &figure_ids).await?);
-        let rendered = render_body(article.body_markdown.clone(), figures).await?;
-        let excerpt = article.excerpt_given.clone().unwrap_or(rendered.excerpt);
-        queries::set_body(conn, id, &rendered.html, &rendered.text, &excerpt).await?;
-        let keys = change_keys(Some(&article), Some(&article), false);
-        let announce = announce(Some(&article), Some(&article));
-        crate::changes::record(conn, "article", Some(id), "updated", keys, announce).await?;
+/// show the image's current alt, caption, credit and variants (a job queued by the image's
+/// write). A batch at a time: rendered outside any transaction, then written in one
+/// transaction of its own, skipping an article changed meanwhile (its own write rendered
+/// it with the image as it is) and one whose rendering is the same. The version is not
+/// bumped (the article's own text did not change); the change is recorded per article,
+/// and announced for the public ones.
+pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(), ApiError> {
+    let mut conn = crate::db::conn(pool).await?;
+    let ids = queries::with_figure(&mut conn, image_id).await?;
+    for chunk in ids.chunks(FIGURE_BATCH) {
+        let mut rendered = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            let Some(article) = queries::find(&mut conn, &id.to_string()).await? else {
+                continue;
+            };
+            let markdown = article.body_markdown.clone();
+            let (figure_ids, _) = web::block(move || render::image_refs(&markdown)).await?;
+            let images = crate::images::queries::by_ids(&mut conn, &figure_ids).await?;
+            let body = match render_body(article.body_markdown.clone(), figures_of(images)).await {
+                Ok(body) => body,
+                // Not this article's figure: it stays as it was rather than hold back the rest.
+                Err(error) => {
+                    tracing::warn!(id = %article.id, %error, "figures: cannot render an article again");
+                    continue;
+                }
+            };
+            if body.html != article.body_html {
+                rendered.push((article, body));
+            }
+        }
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            for (seen, body) in &rendered {
+                let Some(article) = queries::lock(conn, &seen.id.to_string()).await? else {
+                    continue;
+                };
+                if article.version != seen.version {
+                    continue;
+                }
+                let excerpt = article.excerpt_given.as_ref().unwrap_or(&body.excerpt);
+                queries::set_body(conn, article.id, &body.html, &body.text, excerpt).await?;
+                let change = Change::new(Subject::Article(article.id), Action::Updated)
+                    .touching(change_keys(Some(&article), Some(&article), false))
+                    .announcing(announce(Some(&article), Some(&article)));
+                crate::changes::record(conn, change).await?;
+            }
+            Ok(())
+        })
+        .await?;
     }
     Ok(())
 }
@@ -848,11 +880,13 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = lock_for_write(conn, principal, key, if_match).await?;
-        let mut keys = neighbour_keys(conn, &current).await?;
+        let keys = neighbour_keys(conn, &current).await?;
         queries::delete(conn, current.id).await?;
-        keys.extend(change_keys(Some(&current), None, true));
-        let announce = announce(Some(&current), None);
-        crate::changes::record(conn, "article", Some(current.id), "deleted", keys, announce).await
+        let change = Change::new(Subject::Article(current.id), Action::Deleted)
+            .touching(keys)
+            .touching(change_keys(Some(&current), None, true))
+            .announcing(announce(Some(&current), None));
+        crate::changes::record(conn, change).await
     })
     .await
 }

@@ -9,7 +9,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use self::tokens::Token;
-use crate::AppState;
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Auth, Role};
 use crate::http::body::JsonBody;
@@ -17,6 +16,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::ok;
 use crate::http::{Timestamp, base_url};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tokens)

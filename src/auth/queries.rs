@@ -4,6 +4,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::tokens::Token;
+use crate::changes::{Action, Change, Subject};
 use crate::db::schema::api_tokens;
 use crate::error::ApiError;
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
@@ -62,7 +63,8 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
             diesel::delete(preview_links::table.filter(preview_links::created_by.eq(id)))
                 .execute(conn)
                 .await?;
-            crate::changes::record(conn, "token", Some(id), "revoked", Vec::new(), None).await?;
+            let change = Change::new(Subject::Token(id), Action::Revoked);
+            crate::changes::record(conn, change).await?;
             return Ok(true);
         }
         Ok(find(conn, id).await?.is_some())

@@ -8,8 +8,9 @@ use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::changes::{Action, Change, Subject};
 use crate::db::schema::api_tokens;
-use crate::http::auth::{Principal, Role};
+use crate::principal::{Principal, Role};
 
 const SECRET_PREFIX: &str = "lede_";
 const SECRET_RANDOM_CHARS: usize = 40;
@@ -63,7 +64,8 @@ pub async fn create(
             .get_result(conn)
             .await?;
         // Nothing public shows a token; the feed still says what changed (the CLI's too).
-        crate::changes::record(conn, "token", Some(token.id), "created", Vec::new(), None).await?;
+        let change = Change::new(Subject::Token(token.id), Action::Created);
+        crate::changes::record(conn, change).await?;
         Ok((token, secret.clone()))
     })
     .await

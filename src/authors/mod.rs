@@ -1,9 +1,11 @@
 //! `/api/v1/authors`: bylines. Anyone reads them; editors and admins write them.
 pub mod model;
 pub mod queries;
+pub mod write;
+
+pub use self::write::{create, delete, update};
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use diesel_async::AsyncConnection;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -12,8 +14,8 @@ use std::collections::HashMap;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use self::model::{Author, AuthorChanges, AuthorInsert, AuthorResponse, AuthorUpdate, NewAuthor};
-use crate::AppState;
+use self::model::{Author, AuthorChanges, AuthorResponse, NewAuthor};
+use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
 use crate::http::base_url;
@@ -21,9 +23,8 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, Loaded, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::http::slugged::Slugged;
-use crate::http::validate::Checks;
 use crate::images::{self, model::ImageResponse, storage::MediaUrls};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_authors)
@@ -45,9 +46,6 @@ struct AuthorSortParam {
     )]
     sort: Option<String>,
 }
-
-const MAX_NAME: usize = 200;
-const MAX_BIO: usize = 5000;
 
 /// List authors
 ///
@@ -83,7 +81,7 @@ async fn list_authors(
         &pagination,
         &sort,
         // Lists name their items, not what they embed: every author's count is `counts`.
-        &["authors", crate::changes::COUNTS],
+        &[Key::Authors, Key::Counts],
         Loaded::exact(rows, total),
         |a| a.id,
         |a| {
@@ -123,17 +121,6 @@ pub(crate) async fn view(
 }
 
 /// A 422 unless the avatar names an existing image.
-async fn check_avatar(conn: &mut AsyncPgConnection, avatar: Option<Uuid>) -> Result<(), ApiError> {
-    match avatar {
-        Some(id) if images::queries::find(conn, id).await?.is_none() => Err(ApiError::invalid(
-            "avatar",
-            "not_found",
-            format!("no image with id `{id}`; upload it to /api/v1/images first"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Get an author
 ///
 /// By id or slug.
@@ -183,44 +170,15 @@ async fn create_author(
     auth: Auth,
     body: JsonBody<NewAuthor>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(STAFF)?.token_id;
+    let principal = auth.require(STAFF)?;
+    let caller = principal.token_id;
     let (new, checks) = body.into_parts();
     let base = base_url(&req);
     let urls = state.storage.urls(&req);
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
-        let author = create(conn, &auth, new, checks).await?;
+        let author = create(conn, principal, new, checks).await?;
         let location = format!("{base}/api/v1/authors/{}", author.id);
         Created::new(location, &view(conn, author, true, &urls).await?)
-    })
-    .await
-}
-
-/// Creates an author (editors and admins): the one path of the API and batches.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    new: NewAuthor,
-    mut checks: Checks,
-) -> Result<Author, ApiError> {
-    auth.require(STAFF)?;
-    let name = checks.text("name", &new.name, MAX_NAME);
-    let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
-    let mut row = AuthorInsert {
-        id: uuid::Uuid::now_v7(),
-        slug: slug.clone().unwrap_or_default(),
-        email: checks.email("email", new.email.as_deref()),
-        bio: checks.long_text("bio", new.bio.as_deref(), MAX_BIO),
-        website: checks.url("website", new.website.as_deref()),
-        avatar_image_id: new.avatar,
-        name,
-    };
-    checks.finish()?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        check_avatar(conn, row.avatar_image_id).await?;
-        if slug.is_none() {
-            row.slug = Slugged::Authors.free_slug(conn, &row.name).await?;
-        }
-        queries::insert(conn, &row).await
     })
     .await
 }
@@ -248,49 +206,12 @@ async fn update_author(
     body: JsonBody<AuthorChanges>,
 ) -> Result<HttpResponse, ApiError> {
     // Refused before a connection is taken.
-    auth.require(STAFF)?;
+    let principal = auth.require(STAFF)?;
     let (changes, checks) = body.into_parts();
     let urls = state.storage.urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
-    let author = update(&mut conn, &auth, &key, &if_match, changes, checks).await?;
+    let author = update(&mut conn, principal, &key, &if_match, changes, checks).await?;
     fresh(&view(&mut conn, author, true, &urls).await?)
-}
-
-/// Applies a merge patch to the author `key` (editors and admins).
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    key: &str,
-    if_match: &IfMatch,
-    changes: AuthorChanges,
-    mut checks: Checks,
-) -> Result<Author, ApiError> {
-    auth.require(STAFF)?;
-    let changes = AuthorUpdate {
-        name: changes
-            .name
-            .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
-        slug: changes
-            .slug
-            .map(|slug| checks.kept("slug", slug, |c, v| c.slug("slug", v))),
-        email: changes.email.map(|e| checks.email("email", e.as_deref())),
-        bio: changes
-            .bio
-            .map(|b| checks.long_text("bio", b.as_deref(), MAX_BIO)),
-        website: changes.website.map(|w| checks.url("website", w.as_deref())),
-        avatar_image_id: changes.avatar,
-        updated_at: Some(chrono::Utc::now()),
-    };
-    checks.finish()?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("author", key))?;
-        if_match.check(&current)?;
-        check_avatar(conn, changes.avatar_image_id.flatten()).await?;
-        queries::update(conn, current.id, &changes).await
-    })
-    .await
 }
 
 /// Delete an author
@@ -312,37 +233,8 @@ async fn delete_author(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     // Refused before a connection is taken.
-    auth.require(STAFF)?;
+    let principal = auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    delete(&mut conn, &auth, &key, &if_match).await?;
+    delete(&mut conn, principal, &key, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Deletes the author `key` (editors and admins); 409 while it has articles.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    key: &str,
-    if_match: &IfMatch,
-) -> Result<(), ApiError> {
-    auth.require(STAFF)?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("author", key))?;
-        if_match.check(&current)?;
-        let articles = crate::articles::queries::by_author(conn, current.id).await?;
-        if !articles.is_empty() {
-            return Err(ApiError::Conflict {
-                detail: format!(
-                    "the author has articles ({}); move or delete them first",
-                    articles.join(", ")
-                ),
-                errors: Vec::new(),
-            });
-        }
-        queries::delete(conn, current.id).await?;
-        Ok(())
-    })
-    .await
 }

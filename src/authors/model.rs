@@ -170,12 +170,12 @@ pub struct AuthorChanges {
 }
 
 impl crate::http::cache::Shows for AuthorResponse {
-    fn key(&self) -> Option<String> {
-        Some(crate::changes::key("author", self.id))
+    fn key(&self) -> Option<crate::changes::Key> {
+        Some(crate::changes::Key::Author(self.id))
     }
 
-    fn embedded_keys(&self, keys: &mut Vec<String>) {
-        keys.push(crate::changes::COUNTS.to_owned());
+    fn embedded_keys(&self, keys: &mut Vec<crate::changes::Key>) {
+        keys.push(crate::changes::Key::Counts);
         keys.extend(
             self.avatar
                 .iter()

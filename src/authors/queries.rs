@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::changes::{Action, Change, Key, Subject};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::slugged::Slugged;
 
@@ -96,7 +97,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
             .await
             .on_unique(&[("authors_slug_key", "slug"), ("authors_email_key", "email")])?;
         // Nothing embeds a new author yet.
-        crate::changes::record_thing(conn, "author", author.id, "created", &[]).await?;
+        let change = Change::to_thing(Subject::Author(author.id), Action::Created, &[]);
+        crate::changes::record(conn, change).await?;
         Ok(author)
     })
     .await
@@ -115,15 +117,15 @@ pub async fn update(
             .await
             .on_unique(&[("authors_slug_key", "slug"), ("authors_email_key", "email")])?;
         // Articles show an author's byline (slug, name, avatar), not the bio or email.
-        let byline = crate::changes::key("byline", id);
         let shown_in_articles =
             changes.slug.is_some() || changes.name.is_some() || changes.avatar_image_id.is_some();
-        let also: &[&str] = if shown_in_articles {
-            &[&byline, "articles"]
+        let also: &[Key] = if shown_in_articles {
+            &[Key::Byline(id), Key::Articles]
         } else {
             &[]
         };
-        crate::changes::record_thing(conn, "author", id, "updated", also).await?;
+        let change = Change::to_thing(Subject::Author(id), Action::Updated, also);
+        crate::changes::record(conn, change).await?;
         Ok(author)
     })
     .await
@@ -134,8 +136,9 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
         let deleted = diesel::delete(authors::table.find(id))
             .execute(conn)
             .await?;
-        let byline = crate::changes::key("byline", id);
-        crate::changes::record_thing(conn, "author", id, "deleted", &[&byline, "articles"]).await?;
+        let also = &[Key::Byline(id), Key::Articles];
+        let change = Change::to_thing(Subject::Author(id), Action::Deleted, also);
+        crate::changes::record(conn, change).await?;
         Ok(deleted)
     })
     .await

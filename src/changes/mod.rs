@@ -1,20 +1,19 @@
-//! The change feed. A write that changes what the public sees records one row, in its own
-//! transaction, naming the keys of what it changed: `article:<id>`, `author:<id>`,
-//! `byline:<author id>`, `tag:<id>`, `image:<id>`, `comments:<article id>` for things,
-//! `articles`, `authors`, `tags`, `images` for the lists that show them, `counts` when the
-//! number of public articles may have changed (every author's and tag's `article_count`
-//! shows it), and `schedule` when a publication instant may have moved. The same transaction
-//! NOTIFYs the keys, delivered at commit to every node's response cache. A write that changes
-//! nothing public (a pending comment, a draft edit) records a change with no keys: the search
-//! index, which staff search drafts in, still hears of it.
-//!
-//! A change may also say what webhook subscribers hear of it ([`Announce`]:
-//! `article.published`, `comment.approved`, ...), decided by the write that knows what the
-//! public saw before and after.
+//! The change feed. A write that changes anything records one [`Change`] in its own
+//! transaction: what it is about, what happened, the [`Key`]s of the public answers it
+//! touches (`article:<id>`, `articles`, `counts`, ...: see [`Key`]) and what webhook
+//! subscribers hear of it ([`Announce`]: `article.published`, ..., decided by the write that
+//! knows what the public saw before and after). The same transaction NOTIFYs the keys,
+//! delivered at commit to every node's response cache. A write that changes nothing public
+//! (a pending comment, a draft edit) records a change with no keys: the search index, which
+//! staff search drafts in, still hears of it.
 //!
 //! Readers that must miss nothing (the search index, the webhook dispatcher) follow the feed
 //! with [`read`], by the position of the writing transaction (see the migration
 //! `change_feed_position`).
+mod protocol;
+
+pub use protocol::{Action, Announce, Change, Event, Key, Subject};
+
 use std::cell::RefCell;
 use std::future::Future;
 
@@ -31,27 +30,12 @@ pub const CHANNEL: &str = "lede_changes";
 /// Postgres refuses notification payloads of 8000 bytes or more.
 const MAX_PAYLOAD: usize = 7_900;
 
-/// Shown by every answer with an `article_count`; named by every write to an article that is
-/// public before or after it (it may have turned public, or moved between authors or tags).
-pub const COUNTS: &str = "counts";
-
-/// Shown by the article answers whose `previous`/`next` are within a tag (`adjacent_tag`):
-/// named when the order of public articles, or what their links show, may have changed (one
-/// turned public or stopped being so, moved in time, was renamed, or changed kind or tags).
-/// Plain answers are named one by one instead (`articles::write::neighbour_keys`).
-pub const SEQUENCE: &str = "sequence";
-
-/// The key of one thing: `article:<id>`.
-pub fn key(kind: &str, id: Uuid) -> String {
-    format!("{kind}:{id}")
-}
-
 /// What the request being served recorded.
 #[derive(Debug, Default)]
 pub struct Recorded {
     /// So its own node drops the answers at once (before the write's answer leaves), not
     /// only when the notification comes back.
-    pub keys: Vec<String>,
+    pub keys: Vec<Key>,
     /// The newest writing transaction, so its own node's search index can be waited for.
     pub txid: Option<i64>,
 }
@@ -85,64 +69,23 @@ pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
     .await?)
 }
 
-/// Records a change to one thing of `kind` (`author`, `tag`, `image`): the answers that show
-/// it (`<kind>:<id>`) and its list (`<kind>s`), plus `also`: what embeds it, named by a change
-/// that shows there (lists name only their items' own keys, see `http::cache::Shows`).
-pub async fn record_thing(
-    conn: &mut AsyncPgConnection,
-    kind: &str,
-    id: Uuid,
-    event: &str,
-    also: &[&str],
-) -> Result<(), ApiError> {
-    let mut keys = vec![key(kind, id), format!("{kind}s")];
-    keys.extend(also.iter().map(|k| (*k).to_owned()));
-    // Subscribers hear of changes to things they have seen (`author.updated`); a new one is
-    // announced where it shows (an article naming it), a removed one by what it removes.
-    let announce = (event == "updated").then(|| Announce::event(format!("{kind}.{event}")));
-    record(conn, kind, Some(id), event, keys, announce).await
-}
-
-/// What subscribers (webhooks) hear of a change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Announce {
-    /// `article.published`, `comment.approved`, ...
-    pub event: String,
-    /// What identifies something that can no longer be shown (a deleted or unpublished
-    /// article: `{id, slug}`); otherwise subscribers get it as the public API shows it.
-    pub subject: Option<serde_json::Value>,
-}
-
-impl Announce {
-    pub fn event(event: impl Into<String>) -> Self {
-        Announce {
-            event: event.into(),
-            subject: None,
-        }
-    }
-
-    pub fn with_subject(mut self, subject: serde_json::Value) -> Self {
-        self.subject = Some(subject);
-        self
-    }
-}
-
 /// Records a change in the caller's transaction and announces it at commit: its keys to
 /// every node's cache, `announce` to webhook subscribers.
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    resource: &str,
-    id: Option<Uuid>,
-    event: &str,
-    mut keys: Vec<String>,
-    announce: Option<Announce>,
-) -> Result<(), ApiError> {
+pub async fn record(conn: &mut AsyncPgConnection, change: Change) -> Result<(), ApiError> {
+    let Change {
+        subject,
+        action,
+        mut keys,
+        announce,
+    } = change;
     keys.sort();
     keys.dedup();
-    let mut payload = keys.join(" ");
+    let texts: Vec<String> = keys.iter().map(Key::to_string).collect();
+    let mut payload = texts.join(" ");
     if payload.len() > MAX_PAYLOAD {
         payload = "*".to_owned();
     }
+    let (resource, id) = subject.columns();
     #[derive(QueryableByName)]
     struct Written {
         #[diesel(sql_type = BigInt)]
@@ -156,10 +99,10 @@ pub async fn record(
     ))
     .bind::<Text, _>(resource)
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(id)
-    .bind::<Text, _>(event)
-    .bind::<Array<Text>, _>(&keys)
+    .bind::<Text, _>(action.name())
+    .bind::<Array<Text>, _>(&texts)
     .bind::<Text, _>(&payload)
-    .bind::<Nullable<Text>, _>(announce.as_ref().map(|a| a.event.as_str()))
+    .bind::<Nullable<Text>, _>(announce.as_ref().map(|a| a.event.name()))
     .bind::<Nullable<Jsonb>, _>(announce.as_ref().and_then(|a| a.subject.as_ref()))
     .get_result(conn)
     .await?;
@@ -177,16 +120,6 @@ pub async fn record(
 pub struct Position {
     pub txid: i64,
     pub id: i64,
-}
-
-/// One recorded change, as a reader of the feed sees it.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub resource: String,
-    pub resource_id: Option<Uuid>,
-    pub event: String,
-    pub keys: Vec<String>,
-    pub announce: Option<Announce>,
 }
 
 /// Changes after `from`, oldest first, at most `limit`, and the position after them. Only
@@ -239,6 +172,7 @@ pub async fn read(
         .unwrap_or(from.txid);
     let mut changes = Vec::with_capacity(rows.len());
     let mut last = None;
+    let mut read = 0;
     for row in rows {
         let (Some(txid), Some(id), Some(resource), Some(event), Some(keys)) =
             (row.txid, row.id, row.resource, row.event, row.keys)
@@ -246,20 +180,35 @@ pub async fn read(
             continue;
         };
         last = Some(Position { txid, id });
+        read += 1;
+        // A change of a resource or an action this node does not know is a newer
+        // release's, written during a deploy: this node has nothing to do with it.
+        let (Some(subject), Some(action)) = (
+            Subject::read(&resource, row.resource_id),
+            Action::read(&event),
+        ) else {
+            tracing::warn!(%resource, %event, "changes: skipping a change of a newer release");
+            continue;
+        };
         changes.push(Change {
-            resource,
-            resource_id: row.resource_id,
-            event,
-            keys,
-            announce: row.announce.map(|event| Announce {
-                event,
-                subject: row.subject,
+            subject,
+            action,
+            keys: keys.iter().map(|key| Key::read(key)).collect(),
+            announce: row.announce.and_then(|event| {
+                let known = Event::read(&event);
+                if known.is_none() {
+                    tracing::warn!(%event, "changes: skipping an event of a newer release");
+                }
+                Some(Announce {
+                    event: known?,
+                    subject: row.subject,
+                })
             }),
         });
     }
     let next = match last {
         // A full batch: more of the same transactions may follow.
-        Some(last) if changes.len() as i64 >= limit => last,
+        Some(last) if read >= limit => last,
         // Everything before the horizon is read.
         _ => Position {
             txid: horizon,

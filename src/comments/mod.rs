@@ -21,7 +21,6 @@ use self::model::{
     BulkResult, BulkStatus, Comment, CommentChanges, CommentStatus, ModeratedComment, NewComment,
     PublicComment,
 };
-use crate::AppState;
 use crate::articles::queries as articles;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
@@ -31,6 +30,7 @@ use crate::http::pagination::{
     time_key,
 };
 use crate::http::response::{fresh, ok};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(submit_comment)
@@ -372,14 +372,14 @@ async fn list_article_comments(
     let base = crate::http::base_url(&req);
     let avatar = |email: &str| state.avatar_key.url(&base, email);
     let thread_keys = [
-        crate::changes::key("comments", article.id),
-        crate::changes::key("article", article.id),
+        crate::changes::Key::Comments(article.id),
+        crate::changes::Key::Article(article.id),
     ];
     list_response(
         &req,
         &pagination,
         &sort,
-        &[thread_keys[0].as_str(), thread_keys[1].as_str()],
+        &thread_keys,
         Loaded::exact(rows, total),
         |root| root.id,
         |root| {
@@ -510,14 +510,14 @@ async fn list_replies(
     let base = crate::http::base_url(&req);
     let avatar = |email: &str| state.avatar_key.url(&base, email);
     let keys = [
-        crate::changes::key("comments", article.id),
-        crate::changes::key("article", article.id),
+        crate::changes::Key::Comments(article.id),
+        crate::changes::Key::Article(article.id),
     ];
     list_response(
         &req,
         &pagination,
         &sort,
-        &[keys[0].as_str(), keys[1].as_str()],
+        &keys,
         Loaded::exact(rows, total),
         |r| r.comment.id,
         |r| PublicComment::new(&r.comment, &avatar),

@@ -6,6 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::Comment;
+use crate::changes::{Action, Announce, Change, Event, Key, Subject};
 use crate::db::schema::comments;
 use crate::error::ApiError;
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
@@ -37,12 +38,12 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
         // A pending comment changes nothing anyone sees; moderators' tools hear of it. Spam
         // (the honeypot's catch) is announced to no one.
         let (public, announce): (&[Uuid], _) = match comment.status.as_str() {
-            APPROVED => (&[comment.article_id], Some("comment.approved")),
-            "pending" => (&[], Some("comment.created")),
+            APPROVED => (&[comment.article_id], Some(Event::CommentApproved)),
+            "pending" => (&[], Some(Event::CommentCreated)),
             _ => (&[], None),
         };
         let announced = announce.map(|event| (comment.id, event));
-        record(conn, "created", public, announced).await?;
+        record(conn, Action::Created, public, announced).await?;
         Ok(comment)
     })
     .await
@@ -74,7 +75,7 @@ pub async fn insert_imported(
         &[]
     };
     if !inserted.is_empty() {
-        record(conn, "created", public, None).await?;
+        record(conn, Action::Created, public, None).await?;
     }
     Ok(inserted.len())
 }
@@ -86,22 +87,18 @@ const APPROVED: &str = "approved";
 /// comments are public: a pending or spam comment changes nothing anyone sees.
 async fn record(
     conn: &mut AsyncPgConnection,
-    event: &str,
+    action: Action,
     article_ids: &[Uuid],
-    announced: Option<(Uuid, &str)>,
+    announced: Option<(Uuid, Event)>,
 ) -> Result<(), ApiError> {
     let keys = article_ids
         .iter()
-        .flat_map(|id| {
-            [
-                crate::changes::key("comments", *id),
-                crate::changes::key("article", *id),
-            ]
-        })
-        .collect();
-    let id = announced.map(|(id, _)| id);
-    let announce = announced.map(|(_, event)| crate::changes::Announce::event(event));
-    crate::changes::record(conn, "comment", id, event, keys, announce).await
+        .flat_map(|id| [Key::Comments(*id), Key::Article(*id)]);
+    let subject = announced.map_or(Subject::Comments, |(id, _)| Subject::Comment(id));
+    let change = Change::new(subject, action)
+        .touching(keys)
+        .announcing(announced.map(|(_, event)| Announce::from(event)));
+    crate::changes::record(conn, change).await
 }
 
 /// Of `ids`, those a change to `new_status` approves (they were not approved before).
@@ -165,8 +162,8 @@ pub async fn moderate(
         let announced = approved
             .into_iter()
             .next()
-            .map(|id| (id, "comment.approved"));
-        record(conn, "updated", &public, announced).await?;
+            .map(|id| (id, Event::CommentApproved));
+        record(conn, Action::Updated, &public, announced).await?;
         Ok(comment)
     })
     .await
@@ -188,9 +185,15 @@ pub async fn set_status(
             ))
             .execute(conn)
             .await?;
-        record(conn, "updated", &public, None).await?;
+        record(conn, Action::Updated, &public, None).await?;
         for id in approved {
-            record(conn, "updated", &[], Some((id, "comment.approved"))).await?;
+            record(
+                conn,
+                Action::Updated,
+                &[],
+                Some((id, Event::CommentApproved)),
+            )
+            .await?;
         }
         Ok(updated)
     })
@@ -221,7 +224,7 @@ pub async fn remove(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
                 .execute(conn)
                 .await?;
         }
-        record(conn, "deleted", &public, None).await?;
+        record(conn, Action::Deleted, &public, None).await?;
         Ok(true)
     })
     .await

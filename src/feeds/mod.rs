@@ -10,14 +10,15 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::AppState;
 use crate::articles::model::ArticleResponse;
 use crate::articles::queries::{Embeds, Filters, Reader};
 use crate::articles::render::with_absolute_links;
+use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::base_url;
 use crate::http::pagination::Pagination;
 use crate::http::response::tagged_typed;
+use crate::state::AppState;
 
 /// Entries in a feed: the newest public articles.
 const ENTRIES: i64 = 50;
@@ -59,7 +60,7 @@ struct Channel {
     path: String,
     filters: Filters,
     /// What it shows, for the response cache's keys (CDNs purge by them too).
-    key: Option<String>,
+    key: Option<Key>,
 }
 
 async fn channel(
@@ -90,7 +91,7 @@ async fn channel(
                     tags: vec![tag.id.to_string()],
                     ..Filters::default()
                 },
-                key: Some(crate::changes::key("tag", tag.id)),
+                key: Some(Key::Tag(tag.id)),
             }
         }
         Scope::Author(slug) => {
@@ -106,7 +107,7 @@ async fn channel(
                     author: Some(author.id.to_string()),
                     ..Filters::default()
                 },
-                key: Some(crate::changes::key("author", author.id)),
+                key: Some(Key::Author(author.id)),
             }
         }
     })
@@ -145,13 +146,13 @@ async fn feed(
         Format::Json => "json",
     };
     let self_url = format!("{}{}.{extension}", base_url(&req), channel.path);
-    let mut keys = vec!["articles".to_owned()];
-    keys.extend(channel.key.clone());
+    let mut keys = vec![Key::Articles];
+    keys.extend(channel.key);
     for article in &articles {
-        keys.push(crate::changes::key("article", article.id));
+        keys.push(Key::Article(article.id));
         // Its `image` (JSON Feed) is the cover's crop: a moved focal point cuts another.
         let cover = article.cover_image.as_ref();
-        keys.extend(cover.map(|image| crate::changes::key("image", image.id)));
+        keys.extend(cover.map(|image| Key::Image(image.id)));
     }
     // Making absolute links sanitizes every body again: CPU work, off the async workers.
     let site = state.site.clone();

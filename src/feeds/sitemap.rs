@@ -10,13 +10,13 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::AppState;
 use crate::articles::model::Kind;
 use crate::error::ApiError;
 use crate::http::Timestamp;
 use crate::http::pagination::{
     KeyKind, ListResponse, Loaded, Pagination, SortOption, list_response,
 };
+use crate::state::AppState;
 
 /// Rows a sitemap page may hold.
 const MAX_PER_PAGE: i64 = 1000;
@@ -96,7 +96,7 @@ pub async fn list_sitemap(
     let epoch = state.cache.epoch();
     let mut conn = crate::http::auth::public_conn(&state).await?;
     let rows = page(&mut conn, after, pagination.per_page + 1).await?;
-    let list_keys = ["articles"];
+    let list_keys = [crate::changes::Key::Articles];
     let total = match state.cache.count("sitemap", &list_keys) {
         Some(total) => total,
         None => {

@@ -1,63 +1,17 @@
-//! The one role guard. `Auth` reads the bearer token (one indexed lookup by its hash);
-//! handlers then say which roles may act with `auth.require(&[...])`.
+//! Who calls: `Auth` reads the bearer token (one indexed lookup by its hash); handlers
+//! say which roles may act with `auth.require(&[...])`, and pass the [`Principal`] on to
+//! the write paths, which check again.
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
 
-use crate::AppState;
 use crate::auth::tokens;
 use crate::error::ApiError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-#[schema(example = "editor")]
-pub enum Role {
-    /// Everything, including tokens.
-    Admin,
-    /// All content and moderation.
-    Editor,
-    /// Its own articles, images and tags; bound to one author.
-    Author,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Editor => "editor",
-            Role::Author => "author",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Role> {
-        match value {
-            "admin" => Some(Role::Admin),
-            "editor" => Some(Role::Editor),
-            "author" => Some(Role::Author),
-            _ => None,
-        }
-    }
-}
-
-/// Roles that manage content owned by anyone.
-pub const STAFF: &[Role] = &[Role::Admin, Role::Editor];
-pub const ADMIN: &[Role] = &[Role::Admin];
-pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Editor, Role::Author];
-
-/// Who is calling, from a valid, unrevoked token.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub token_id: Uuid,
-    pub role: Role,
-    /// The author an author-role token writes as.
-    pub author_id: Option<Uuid>,
-}
+pub use crate::principal::{ADMIN, ANY_ROLE, Principal, Role, STAFF};
+use crate::state::AppState;
 
 /// The caller: anonymous, or a principal. A token that is sent but not valid is a 401 on
 /// every route, public ones included: a client with a broken token should hear about it.
@@ -66,7 +20,7 @@ pub struct Auth(pub Option<Principal>);
 
 /// A connection for a read without a token (a feed, the sitemap): the replica's while it
 /// has every change this node has heard of (see `db::replica`), else the primary's.
-pub async fn public_conn(state: &crate::AppState) -> Result<crate::db::Conn, ApiError> {
+pub async fn public_conn(state: &crate::state::AppState) -> Result<crate::db::Conn, ApiError> {
     match &state.replica {
         Some(replica) if state.cache.is_listening() && replica.is_fresh() => {
             // A replica out of reach: the primary answers.
@@ -91,7 +45,10 @@ impl Auth {
     /// A connection for a read: the replica's for a public read while it has every change
     /// this node has heard of (see `db::replica`), else the primary's. Token holders read
     /// the primary: their own writes, at once.
-    pub async fn read_conn(&self, state: &crate::AppState) -> Result<crate::db::Conn, ApiError> {
+    pub async fn read_conn(
+        &self,
+        state: &crate::state::AppState,
+    ) -> Result<crate::db::Conn, ApiError> {
         if self.is_authenticated() {
             return crate::db::conn(&state.pool).await;
         }
@@ -105,16 +62,7 @@ impl Auth {
                 "this request needs a token: send `Authorization: Bearer <token>`".into(),
             )
         })?;
-        if roles.contains(&principal.role) {
-            Ok(principal)
-        } else {
-            let allowed: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::Forbidden(format!(
-                "a token with role `{}` may not do this (allowed: {})",
-                principal.role.as_str(),
-                allowed.join(", ")
-            )))
-        }
+        principal.require(roles)
     }
 }
 

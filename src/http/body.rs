@@ -10,10 +10,10 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
 use crate::error::{ApiError, FieldError};
 use crate::http::idempotency::BodyDigest;
 use crate::http::validate::Checks;
+use crate::state::AppState;
 
 pub struct JsonBody<T> {
     value: T,

@@ -22,8 +22,8 @@ use actix_web::{Error, HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use tokio::sync::Notify;
 
-use crate::AppState;
-use crate::changes;
+use crate::changes::{self, Key};
+use crate::state::AppState;
 
 /// Answers larger than this, compressed, are served whole but not kept.
 const MAX_KEEP: usize = 4 * 1024 * 1024;
@@ -34,7 +34,7 @@ const SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
 /// What an answer shows, left in its extensions by the handler: the keys a write names
 /// when it changes one of them. Public answers without it are not kept.
 #[derive(Clone, Debug, Default)]
-pub struct Shown(pub Vec<String>);
+pub struct Shown(pub Vec<Key>);
 
 /// A response object that can say which things it shows. A single answer shows the thing
 /// and what it embeds; a list shows its list key (`articles`) and its items' own keys, so
@@ -42,16 +42,23 @@ pub struct Shown(pub Vec<String>);
 /// That keeps a list's `Surrogate-Key` short: a page of 100 names ~100 keys.
 pub trait Shows {
     /// The key of the thing itself (`article:<id>`), if it is one.
-    fn key(&self) -> Option<String> {
+    fn key(&self) -> Option<Key> {
         None
     }
 
     /// The keys of what it embeds (an article's author, avatar, tags and cover).
-    fn embedded_keys(&self, _keys: &mut Vec<String>) {}
+    fn embedded_keys(&self, _keys: &mut Vec<Key>) {}
+}
+
+/// The `Surrogate-Key` header of an answer showing `keys`, in the order of their text.
+fn surrogate_key(keys: &[Key]) -> Option<HeaderValue> {
+    let mut texts: Vec<String> = keys.iter().map(Key::to_string).collect();
+    texts.sort();
+    HeaderValue::from_str(&texts.join(" ")).ok()
 }
 
 /// Marks `response` as showing `keys`.
-pub fn showing(mut response: HttpResponse, mut keys: Vec<String>) -> HttpResponse {
+pub fn showing(mut response: HttpResponse, mut keys: Vec<Key>) -> HttpResponse {
     keys.sort();
     keys.dedup();
     response.extensions_mut().insert(Shown(keys));
@@ -59,7 +66,7 @@ pub fn showing(mut response: HttpResponse, mut keys: Vec<String>) -> HttpRespons
 }
 
 /// Marks `response` as also showing `keys`, besides what it shows already.
-pub fn also_showing(response: HttpResponse, keys: Vec<String>) -> HttpResponse {
+pub fn also_showing(response: HttpResponse, keys: Vec<Key>) -> HttpResponse {
     let mut all = response
         .extensions()
         .get::<Shown>()
@@ -82,7 +89,7 @@ pub struct ResponseCache {
     /// Entries from before this epoch are stale (everything was dropped then).
     emptied_at: AtomicU64,
     /// The epoch each key was last invalidated in (and when, to forget old ones).
-    invalidated: RwLock<HashMap<String, (u64, Instant)>>,
+    invalidated: RwLock<HashMap<Key, (u64, Instant)>>,
     /// Whether changes made through other nodes are heard now. While they are not, the cache
     /// is neither read nor filled.
     listening: AtomicBool,
@@ -109,7 +116,7 @@ struct Body {
 
 struct Entry {
     epoch: u64,
-    keys: Vec<String>,
+    keys: Vec<Key>,
     surrogate_key: Option<HeaderValue>,
     etag: HeaderValue,
     body: Body,
@@ -122,7 +129,7 @@ struct Entry {
 impl Entry {
     fn weight(&self, key: &str) -> u32 {
         let body = self.body.br.len() + self.body.gzip.len();
-        let keys: usize = self.keys.iter().map(|k| k.len() + 24).sum();
+        let keys = self.keys.len() * (std::mem::size_of::<Key>() + 24);
         let headers: usize = self
             .headers
             .iter()
@@ -166,12 +173,12 @@ impl ResponseCache {
     }
 
     /// Drops the answers that show any of `keys` (`*`: all of them).
-    pub fn invalidate<S: AsRef<str>>(&self, keys: &[S]) {
+    pub fn invalidate(&self, keys: &[Key]) {
         if keys.is_empty() {
             return;
         }
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        if keys.iter().any(|k| k.as_ref() == "*") {
+        if keys.contains(&Key::Everything) {
             self.emptied_at.store(epoch, Ordering::SeqCst);
             self.entries.invalidate_all();
             self.counts.invalidate_all();
@@ -185,16 +192,34 @@ impl ResponseCache {
                 invalidated.retain(|_, (_, at)| now.duration_since(*at) < horizon);
             }
             for key in keys {
-                invalidated.insert(key.as_ref().to_owned(), (epoch, now));
+                invalidated.insert(*key, (epoch, now));
             }
         }
     }
 
-    /// A change was recorded: drop what shows it. A change that may have moved the next
-    /// scheduled publication names `schedule` (which no answer shows): look it up again.
-    fn changed<S: AsRef<str>>(&self, keys: &[S]) {
+    /// A change was recorded: drop what shows it. What each key means to the cache is
+    /// decided here, for every key there is.
+    fn changed(&self, keys: &[Key]) {
         self.invalidate(keys);
-        if keys.iter().any(|k| matches!(k.as_ref(), "schedule" | "*")) {
+        let schedule_moved = keys.iter().any(|key| match key {
+            // A publication instant may have moved (no answer shows that key): look it up
+            // again, as after a change this node may not have understood.
+            Key::Schedule | Key::Everything => true,
+            Key::Article(_)
+            | Key::Author(_)
+            | Key::Byline(_)
+            | Key::Tag(_)
+            | Key::Image(_)
+            | Key::Comments(_)
+            | Key::Articles
+            | Key::Authors
+            | Key::Tags
+            | Key::Images
+            | Key::Search
+            | Key::Counts
+            | Key::Sequence => false,
+        });
+        if schedule_moved {
             self.schedule_changes.fetch_add(1, Ordering::SeqCst);
             self.next_publication.store(i64::MIN, Ordering::SeqCst);
         }
@@ -202,12 +227,12 @@ impl ResponseCache {
 
     /// Drops everything (a node that may have missed changes).
     pub fn empty(&self) {
-        self.invalidate(&["*"]);
+        self.invalidate(&[Key::Everything]);
         self.next_publication.store(i64::MIN, Ordering::SeqCst);
     }
 
     /// Whether something made in `epoch` that shows `keys` is still current.
-    fn is_current<S: AsRef<str>>(&self, epoch: u64, keys: &[S]) -> bool {
+    fn is_current(&self, epoch: u64, keys: &[Key]) -> bool {
         if epoch < self.emptied_at.load(Ordering::SeqCst) {
             return false;
         }
@@ -217,17 +242,14 @@ impl ResponseCache {
         let Ok(invalidated) = self.invalidated.read() else {
             return false;
         };
-        keys.iter().all(|key| {
-            invalidated
-                .get(key.as_ref())
-                .is_none_or(|(at, _)| *at <= epoch)
-        })
+        keys.iter()
+            .all(|key| invalidated.get(key).is_none_or(|(at, _)| *at <= epoch))
     }
 
     /// A kept count of a list (its `meta.total`), while nothing it counts has changed.
     /// Counts are kept even when answers are not (`LEDE_CACHE_TTL=0`): every page, cursor
     /// and order of one list shares one, and counting is most of what a list costs.
-    pub fn count(&self, list: &str, keys: &[&str]) -> Option<(i64, bool)> {
+    pub fn count(&self, list: &str, keys: &[Key]) -> Option<(i64, bool)> {
         if !self.listening.load(Ordering::SeqCst) {
             return None;
         }
@@ -361,7 +383,7 @@ async fn publication_check(state: &AppState) -> bool {
         return false;
     };
     if found.passed {
-        cache.invalidate(&["articles", crate::changes::COUNTS, crate::changes::SEQUENCE]);
+        cache.invalidate(&[Key::Articles, Key::Counts, Key::Sequence]);
     }
     cache
         .published_through
@@ -465,7 +487,7 @@ pub async fn cache(
     };
     let entry = Arc::new(Entry {
         epoch,
-        surrogate_key: HeaderValue::from_str(&shown.0.join(" ")).ok(),
+        surrogate_key: surrogate_key(&shown.0),
         keys: shown.0,
         etag,
         body,
@@ -527,7 +549,7 @@ async fn not_kept(
         .response()
         .extensions()
         .get::<Shown>()
-        .and_then(|shown| HeaderValue::from_str(&shown.0.join(" ")).ok());
+        .and_then(|shown| surrogate_key(&shown.0));
     let coding = crate::http::encoding::preferred(response.request().headers());
     let (request, mut response) = response.into_parts();
     let headers = response.headers_mut();
@@ -708,7 +730,7 @@ async fn listen_once(state: &web::Data<AppState>, database_url: &str) -> anyhow:
         let mut messages = messages;
         while let Some(Ok(message)) = messages.next().await {
             if let tokio_postgres::AsyncMessage::Notification(note) = message {
-                let keys: Vec<&str> = note.payload().split_whitespace().collect();
+                let keys: Vec<Key> = note.payload().split_whitespace().map(Key::read).collect();
                 // The replica first: no answer may be kept from it without this change.
                 if let Some(replica) = listener.replica.as_ref().filter(|_| !keys.is_empty()) {
                     replica.changed();

@@ -20,7 +20,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the address lede
 /// serves on (or what a trusted proxy says, checked; see `origin`).

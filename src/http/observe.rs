@@ -210,7 +210,7 @@ pub struct RoutePattern(pub String);
 fn documented_route(response: &ServiceResponse<BoxBody>) -> Option<String> {
     let state = response
         .request()
-        .app_data::<actix_web::web::Data<crate::AppState>>()?;
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()?;
     let path = response.request().path();
     state
         .routes

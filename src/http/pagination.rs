@@ -453,7 +453,7 @@ pub fn list_response<R, T: Serialize + Shows>(
     req: &HttpRequest,
     pagination: &Pagination,
     sort: &Sort<R>,
-    list_keys: &[&str],
+    list_keys: &[crate::changes::Key],
     loaded: Loaded<R>,
     id_of: impl Fn(&R) -> Uuid,
     view: impl Fn(R) -> T,
@@ -479,7 +479,7 @@ pub fn list_response<R, T: Serialize + Shows>(
     };
     let links = link_header(req, page, total_pages, next_cursor.as_deref());
     let items: Vec<T> = rows.into_iter().map(view).collect();
-    let mut keys: Vec<String> = list_keys.iter().map(|k| (*k).to_owned()).collect();
+    let mut keys = list_keys.to_vec();
     keys.extend(items.iter().filter_map(Shows::key));
     let meta = ListMeta {
         per_page: pagination.per_page,

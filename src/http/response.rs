@@ -55,7 +55,7 @@ pub fn ok_showing<T: Serialize + Shows + Versioned>(
     req: &HttpRequest,
     value: &T,
 ) -> Result<HttpResponse, ApiError> {
-    let mut keys: Vec<String> = value.key().into_iter().collect();
+    let mut keys: Vec<crate::changes::Key> = value.key().into_iter().collect();
     value.embedded_keys(&mut keys);
     let body = to_json(value)?;
     let etag = versioned_etag(&value.version(), &body);

@@ -7,8 +7,8 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub struct Route {
     pub def: ResourceDef,

@@ -4,9 +4,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use object_store::GetRange;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::http::response::{etag_of, none_match_has};
+use crate::state::AppState;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 

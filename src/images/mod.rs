@@ -22,7 +22,6 @@ use self::model::{
     ImageChanges, ImageInsert, ImageResponse, ImageUpdate, ImageUpload, StoredVariant,
 };
 use self::process::{ProcessError, Processed};
-use crate::AppState;
 use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
@@ -31,6 +30,7 @@ use crate::http::idempotency::Created;
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_images)
@@ -109,7 +109,7 @@ async fn list_images(
         &req,
         &pagination,
         &sort,
-        &["images"],
+        &[crate::changes::Key::Images],
         loaded,
         |i| i.id,
         |i| ImageResponse::new(i, &urls),
@@ -356,7 +356,7 @@ pub async fn ingest(
     let inserted = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let image = queries::insert(conn, &row).await?;
-            crate::jobs::schedule_renditions(conn, image.id).await?;
+            rendition::schedule_renditions(conn, image.id).await?;
             Ok(image)
         })
         .await;
@@ -653,13 +653,13 @@ async fn update_image(
             let image = queries::update(conn, id, &update).await?;
             // Figures show the image's current text: the bodies showing it are redone.
             if shown_in_figures {
-                crate::articles::refresh_figures(conn, id).await?;
+                rendition::refresh_figures(conn, id).await?;
             }
             let moved = (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y);
             if moved {
                 // Makes the renditions around the new point, and the crops too when the
                 // re-cut below fails: the move commits with the work that follows it.
-                crate::jobs::schedule_renditions(conn, id).await?;
+                rendition::schedule_renditions(conn, id).await?;
             }
             Ok((image, moved))
         })

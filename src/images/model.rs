@@ -283,8 +283,8 @@ pub struct ImageChanges {
 }
 
 impl crate::http::cache::Shows for ImageResponse {
-    fn key(&self) -> Option<String> {
-        Some(crate::changes::key("image", self.id))
+    fn key(&self) -> Option<crate::changes::Key> {
+        Some(crate::changes::Key::Image(self.id))
     }
 }
 

@@ -4,6 +4,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{Image, ImageInsert, ImageUpdate};
+use crate::changes::{Action, Change, Key, Subject};
 use crate::db::schema::{authors, images};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
@@ -112,7 +113,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
             .await
             .on_unique(&[("images_sha256_key", "sha256")])?;
         // Nothing embeds a new image yet.
-        crate::changes::record_thing(conn, "image", image.id, "created", &[]).await?;
+        let change = Change::to_thing(Subject::Image(image.id), Action::Created, &[]);
+        crate::changes::record(conn, change).await?;
         Ok(image)
     })
     .await
@@ -130,8 +132,9 @@ pub async fn update(
             .get_result(conn)
             .await?;
         // Authors (avatars) and articles (covers) embed the whole image.
-        let also = &["authors", "articles"];
-        crate::changes::record_thing(conn, "image", id, "updated", also).await?;
+        let also = &[Key::Authors, Key::Articles];
+        let change = Change::to_thing(Subject::Image(id), Action::Updated, also);
+        crate::changes::record(conn, change).await?;
         Ok(image)
     })
     .await
@@ -141,7 +144,8 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(images::table.find(id)).execute(conn).await?;
         // Only an image nothing uses can be deleted (409 otherwise): no list embeds it.
-        crate::changes::record_thing(conn, "image", id, "deleted", &[]).await?;
+        let change = Change::to_thing(Subject::Image(id), Action::Deleted, &[]);
+        crate::changes::record(conn, change).await?;
         Ok(deleted)
     })
     .await

@@ -8,8 +8,9 @@ use uuid::Uuid;
 use super::model::{Image, ImageUpdate, StoredVariant};
 use super::process;
 use super::{queries, storage};
-use crate::AppState;
 use crate::error::ApiError;
+use crate::jobs::{ForImage, Job};
+use crate::state::AppState;
 
 /// An image's modern renditions, encoded and stored, not yet in its variants.
 pub struct Modern {
@@ -80,7 +81,7 @@ pub async fn apply_modern(
         ..ImageUpdate::default()
     };
     queries::update(conn, image.id, &update).await?;
-    crate::articles::refresh_figures(conn, image.id).await
+    refresh_figures(conn, image.id).await
 }
 
 /// Processing of an original's bytes: `process::process` or `process::modern_renditions`.
@@ -229,10 +230,10 @@ async fn reprocess_then(state: &AppState, id: Uuid, for_modern: bool) -> Result<
                 return Ok((false, current));
             }
             let updated = queries::update(conn, id, &update).await?;
-            crate::articles::refresh_figures(conn, id).await?;
+            refresh_figures(conn, id).await?;
             // The modern renditions are made again too, around the new focal point.
             if !for_modern {
-                crate::jobs::schedule_renditions(conn, id).await?;
+                schedule_renditions(conn, id).await?;
             }
             Ok((true, updated))
         })
@@ -251,4 +252,22 @@ async fn reprocess_then(state: &AppState, id: Uuid, for_modern: bool) -> Result<
         .collect();
     state.storage.delete(&unused).await;
     Ok(current)
+}
+
+/// Queues the encodes of an image's modern renditions (in the caller's transaction).
+pub async fn schedule_renditions(
+    conn: &mut diesel_async::AsyncPgConnection,
+    image_id: Uuid,
+) -> Result<(), ApiError> {
+    crate::jobs::enqueue(conn, &Job::Renditions(ForImage { image_id }), None).await
+}
+
+/// Queues the renders of the articles showing the image as a figure (in the caller's
+/// transaction): its write commits at once, and the articles follow in batches of their own
+/// (`articles::refresh_figures`).
+pub async fn refresh_figures(
+    conn: &mut diesel_async::AsyncPgConnection,
+    image_id: Uuid,
+) -> Result<(), ApiError> {
+    crate::jobs::enqueue(conn, &Job::Figures(ForImage { image_id }), None).await
 }

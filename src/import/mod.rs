@@ -13,16 +13,16 @@ use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::AppState;
 use crate::articles;
 use crate::articles::model::{Kind, NewArticle, Status};
 use crate::error::ApiError;
 use crate::http::Timestamp;
-use crate::http::auth::{Auth, Principal, Role};
 use crate::http::response::IfMatch;
 use crate::http::slugged::Slugged;
 use crate::http::validate::Checks;
 use crate::images::ImageText;
+use crate::principal::Principal;
+use crate::state::AppState;
 use wxr::{Item, WpComment};
 
 /// Comment ids of imported comments are made from where they came from, so a second run
@@ -426,10 +426,10 @@ impl People {
                     website: None,
                     avatar: None,
                 };
-                let auth = Auth(Some(IMPORTER));
+                let importer = &Principal::IMPORTER;
                 let made = match crate::authors::create(
                     conn,
-                    &auth,
+                    importer,
                     new(Some(email).filter(|e| !e.is_empty())),
                     Checks::new(),
                 )
@@ -437,7 +437,7 @@ impl People {
                 {
                     // An address lede does not take: the author without it.
                     Err(ApiError::Validation(_)) => {
-                        crate::authors::create(conn, &auth, new(None), Checks::new()).await
+                        crate::authors::create(conn, importer, new(None), Checks::new()).await
                     }
                     other => other,
                 };
@@ -497,7 +497,7 @@ impl People {
                     slug: Some(slug.clone()),
                     description: None,
                 };
-                match crate::tags::create(conn, &Auth(Some(IMPORTER)), new, Checks::new()).await {
+                match crate::tags::create(conn, &Principal::IMPORTER, new, Checks::new()).await {
                     Ok(tag) => {
                         self.made_ids.insert(tag.id);
                         if self.made_tags.insert(slug.clone()) {
@@ -1028,7 +1028,7 @@ async fn import_post(
             let current = articles::queries::lock_by_external_id(conn, &external_id).await?;
             if let Some(current) = &current {
                 if articles::queries::last_saved_by(conn, current.id).await?
-                    != Some(IMPORTER.token_id)
+                    != Some(Principal::IMPORTER.token_id)
                 {
                     return Ok(Outcome::Kept("edited in lede since it was imported"));
                 }
@@ -1049,7 +1049,7 @@ async fn import_post(
             }
             let (article, created) = articles::write::upsert(
                 conn,
-                &IMPORTER,
+                &Principal::IMPORTER,
                 &external_id,
                 new,
                 Checks::new(),
@@ -1127,14 +1127,6 @@ fn explain(error: &ApiError) -> String {
     }
     text
 }
-
-/// The importer writes as an admin; revisions it saves name no token (the nil id), which
-/// is how a later run knows an article was not edited in lede since.
-const IMPORTER: Principal = Principal {
-    token_id: Uuid::nil(),
-    role: Role::Admin,
-    author_id: None,
-};
 
 /// A post's comments worth importing (pings and trackbacks are not), parents first.
 fn comments_of<'a>(item: &'a Item, notes: &mut Vec<String>) -> Vec<&'a WpComment> {

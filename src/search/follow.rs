@@ -17,9 +17,9 @@ use uuid::Uuid;
 
 use super::documents::{self, IndexedArticle};
 use super::{Engine, Payload, SCHEMA_VERSION, Search, schema};
-use crate::AppState;
-use crate::changes::{self, Position};
+use crate::changes::{self, Key, Position, Subject};
 use crate::db::Pool;
+use crate::state::AppState;
 
 /// Changes read per batch, articles loaded per query.
 const BATCH: i64 = 1_000;
@@ -91,17 +91,22 @@ async fn catch_up(
         let mut ids = BTreeSet::new();
         let mut owners = Vec::new();
         for change in &changes {
-            let Some(id) = change.resource_id else {
-                continue;
-            };
-            match change.resource.as_str() {
-                "article" => {
+            // What each subject means to the index: articles are its documents; authors
+            // and tags are in them, when a change touches what articles show (a byline, a
+            // tag's name or slug).
+            match change.subject {
+                Subject::Article(id) => {
                     ids.insert(id);
                 }
-                // Only a change to what articles show (a byline, a tag's name or slug).
-                "author" if change.keys.contains(&changes::key("byline", id)) => owners.push(id),
-                "tag" if change.keys.iter().any(|k| k == "articles") => owners.push(id),
-                _ => {}
+                Subject::Author(id) if change.keys.contains(&Key::Byline(id)) => owners.push(id),
+                Subject::Tag(id) if change.keys.contains(&Key::Articles) => owners.push(id),
+                Subject::Author(_)
+                | Subject::Tag(_)
+                | Subject::Image(_)
+                | Subject::Comment(_)
+                | Subject::Comments
+                | Subject::Token(_)
+                | Subject::Webhook(_) => {}
             }
         }
         if !owners.is_empty() {
@@ -129,7 +134,7 @@ async fn catch_up(
     web::block(move || committing.replace(&[], &[], Some(&payload))).await??;
     search.position.send_replace(position);
     // Answers made from the index before this are stale now.
-    state.cache.invalidate(&["search"]);
+    state.cache.invalidate(&[Key::Search]);
     Ok(true)
 }
 

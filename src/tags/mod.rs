@@ -2,15 +2,18 @@
 //! admins write them, and authors may create them.
 pub mod model;
 pub mod queries;
+pub mod write;
+
+pub use self::write::{create, delete, update};
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::model::{NewTag, Tag, TagChanges, TagInsert, TagResponse, TagUpdate};
-use crate::AppState;
+use self::model::{NewTag, Tag, TagChanges, TagResponse};
+use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth, STAFF};
 use crate::http::base_url;
@@ -18,8 +21,7 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::http::slugged::Slugged;
-use crate::http::validate::Checks;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tags)
@@ -38,9 +40,6 @@ struct TagSortParam {
     #[param(example = "name", pattern = r"^-?(name|slug|created_at|updated_at)$")]
     sort: Option<String>,
 }
-
-const MAX_NAME: usize = 100;
-const MAX_DESCRIPTION: usize = 2000;
 
 /// A tag as a client sees it, its public articles counted.
 pub(crate) async fn view(conn: &mut AsyncPgConnection, tag: Tag) -> Result<TagResponse, ApiError> {
@@ -78,7 +77,7 @@ async fn list_tags(
         &req,
         &pagination,
         &sort,
-        &["tags", crate::changes::COUNTS],
+        &[Key::Tags, Key::Counts],
         loaded,
         |t| t.id,
         |t| {
@@ -133,40 +132,14 @@ async fn create_tag(
     auth: Auth,
     body: JsonBody<NewTag>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ANY_ROLE)?.token_id;
+    let principal = auth.require(ANY_ROLE)?;
+    let caller = principal.token_id;
     let (new, checks) = body.into_parts();
     let base = base_url(&req);
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
-        let tag = create(conn, &auth, new, checks).await?;
+        let tag = create(conn, principal, new, checks).await?;
         let location = format!("{base}/api/v1/tags/{}", tag.id);
         Created::new(location, &TagResponse::new(tag, 0))
-    })
-    .await
-}
-
-/// Creates a tag (authors, editors and admins): the one path of the API, batches and the
-/// importer. `checks` holds the body's shape problems; every problem is one 422.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    new: NewTag,
-    mut checks: Checks,
-) -> Result<Tag, ApiError> {
-    auth.require(ANY_ROLE)?;
-    let name = checks.text("name", &new.name, MAX_NAME);
-    let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
-    let mut row = TagInsert {
-        id: uuid::Uuid::now_v7(),
-        slug: slug.clone().unwrap_or_default(),
-        description: checks.long_text("description", new.description.as_deref(), MAX_DESCRIPTION),
-        name,
-    };
-    checks.finish()?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        if slug.is_none() {
-            row.slug = Slugged::Tags.free_slug(conn, &row.name).await?;
-        }
-        queries::insert(conn, &row).await
     })
     .await
 }
@@ -193,44 +166,11 @@ async fn update_tag(
     body: JsonBody<TagChanges>,
 ) -> Result<HttpResponse, ApiError> {
     // Refused before a connection is taken.
-    auth.require(STAFF)?;
+    let principal = auth.require(STAFF)?;
     let (changes, checks) = body.into_parts();
     let mut conn = crate::db::conn(&state.pool).await?;
-    fresh(&update(&mut conn, &auth, &key, &if_match, changes, checks).await?)
-}
-
-/// Applies a merge patch to the tag `key` (editors and admins).
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    key: &str,
-    if_match: &IfMatch,
-    changes: TagChanges,
-    mut checks: Checks,
-) -> Result<TagResponse, ApiError> {
-    auth.require(STAFF)?;
-    let changes = TagUpdate {
-        name: changes
-            .name
-            .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
-        slug: changes
-            .slug
-            .map(|slug| checks.kept("slug", slug, |c, v| c.slug("slug", v))),
-        description: changes
-            .description
-            .map(|d| checks.long_text("description", d.as_deref(), MAX_DESCRIPTION)),
-        updated_at: Some(chrono::Utc::now()),
-    };
-    checks.finish()?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tag", key))?;
-        if_match.check(&current)?;
-        let tag = queries::update(conn, current.id, &changes).await?;
-        view(conn, tag).await
-    })
-    .await
+    let tag = update(&mut conn, principal, &key, &if_match, changes, checks).await?;
+    fresh(&view(&mut conn, tag).await?)
 }
 
 /// Delete a tag
@@ -251,27 +191,8 @@ async fn delete_tag(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     // Refused before a connection is taken.
-    auth.require(STAFF)?;
+    let principal = auth.require(STAFF)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    delete(&mut conn, &auth, &key, &if_match).await?;
+    delete(&mut conn, principal, &key, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Deletes the tag `key` (editors and admins); its articles lose it.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    auth: &Auth,
-    key: &str,
-    if_match: &IfMatch,
-) -> Result<(), ApiError> {
-    auth.require(STAFF)?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tag", key))?;
-        if_match.check(&current)?;
-        queries::delete(conn, current.id).await?;
-        Ok(())
-    })
-    .await
 }

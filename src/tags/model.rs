@@ -108,12 +108,12 @@ pub struct TagChanges {
 }
 
 impl crate::http::cache::Shows for TagResponse {
-    fn key(&self) -> Option<String> {
-        Some(crate::changes::key("tag", self.id))
+    fn key(&self) -> Option<crate::changes::Key> {
+        Some(crate::changes::Key::Tag(self.id))
     }
 
-    fn embedded_keys(&self, keys: &mut Vec<String>) {
-        keys.push(crate::changes::COUNTS.to_owned());
+    fn embedded_keys(&self, keys: &mut Vec<crate::changes::Key>) {
+        keys.push(crate::changes::Key::Counts);
     }
 }
 

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::changes::{Action, Change, Key, Subject};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::slugged::Slugged;
 
@@ -86,7 +87,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
             .await
             .on_unique(&[("tags_slug_key", "slug")])?;
         // Nothing embeds a new tag yet.
-        crate::changes::record_thing(conn, "tag", tag.id, "created", &[]).await?;
+        let change = Change::to_thing(Subject::Tag(tag.id), Action::Created, &[]);
+        crate::changes::record(conn, change).await?;
         Ok(tag)
     })
     .await
@@ -105,12 +107,13 @@ pub async fn update(
             .await
             .on_unique(&[("tags_slug_key", "slug")])?;
         // Articles show a tag's slug and name, not its description.
-        let also: &[&str] = if changes.slug.is_some() || changes.name.is_some() {
-            &["articles"]
+        let also: &[Key] = if changes.slug.is_some() || changes.name.is_some() {
+            &[Key::Articles]
         } else {
             &[]
         };
-        crate::changes::record_thing(conn, "tag", id, "updated", also).await?;
+        let change = Change::to_thing(Subject::Tag(id), Action::Updated, also);
+        crate::changes::record(conn, change).await?;
         Ok(tag)
     })
     .await
@@ -119,7 +122,8 @@ pub async fn update(
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(tags::table.find(id)).execute(conn).await?;
-        crate::changes::record_thing(conn, "tag", id, "deleted", &["articles"]).await?;
+        let change = Change::to_thing(Subject::Tag(id), Action::Deleted, &[Key::Articles]);
+        crate::changes::record(conn, change).await?;
         Ok(deleted)
     })
     .await

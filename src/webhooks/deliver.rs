@@ -18,8 +18,8 @@ use sha2::Sha256;
 use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// How long an endpoint has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::model::Webhook;
-use crate::AppState;
-use crate::changes::{self, Announce, Change, Position};
+use crate::changes::{self, Announce, Change, Position, Subject};
 use crate::db::schema::webhooks;
 use crate::error::ApiError;
 use crate::http::Timestamp;
+use crate::state::AppState;
 
 /// Changes read per transaction.
 const BATCH: i64 = 200;
@@ -136,7 +136,7 @@ async fn fan_out(
     for (change, announce) in announced {
         let targets: Vec<Uuid> = subscribers
             .iter()
-            .filter(|w| w.events.contains(&announce.event))
+            .filter(|w| w.events.iter().any(|e| e == announce.event.name()))
             .map(|w| w.id)
             .collect();
         if targets.is_empty() {
@@ -147,14 +147,14 @@ async fn fan_out(
         let data = match data(conn, state, change, announce).await {
             Ok(data) => data,
             Err(error) => {
-                tracing::warn!(%error, resource = %change.resource, "webhooks: cannot render an event's data; sending its id");
-                json!({"id": change.resource_id})
+                tracing::warn!(%error, subject = ?change.subject, "webhooks: cannot render an event's data; sending its id");
+                json!({"id": change.subject.columns().1})
             }
         };
-        let body = message(&announce.event, data);
+        let body = message(announce.event.name(), data);
         let id = message_id();
         for webhook in targets {
-            super::queries::enqueue(conn, webhook, &id, &announce.event, &body).await?;
+            super::queries::enqueue(conn, webhook, &id, announce.event.name(), &body).await?;
             queued += 1;
         }
     }
@@ -169,24 +169,24 @@ async fn data(
     change: &Change,
     announce: &Announce,
 ) -> Result<Value, ApiError> {
-    let named = || json!({"id": change.resource_id});
+    let named = || json!({"id": change.subject.columns().1});
     if let Some(subject) = &announce.subject {
         return Ok(subject.clone());
     }
-    let Some(id) = change.resource_id else {
-        return Ok(named());
-    };
     let base = state.origin.configured_base().to_owned();
     let urls = state.storage.urls_at(&base);
-    let shown = match change.resource.as_str() {
-        "article" => match crate::articles::queries::find(conn, &id.to_string()).await? {
-            Some(article) if article.is_public => {
-                to_value(crate::articles::view_one(conn, article, &urls, &state.site).await?)?
+    // What subscribers get of each subject: what the public API shows of it now.
+    let shown = match change.subject {
+        Subject::Article(id) => {
+            match crate::articles::queries::find(conn, &id.to_string()).await? {
+                Some(article) if article.is_public => {
+                    to_value(crate::articles::view_one(conn, article, &urls, &state.site).await?)?
+                }
+                Some(article) => json!({"id": article.id, "slug": article.slug}),
+                None => named(),
             }
-            Some(article) => json!({"id": article.id, "slug": article.slug}),
-            None => named(),
-        },
-        "comment" => match crate::comments::queries::find(conn, id).await? {
+        }
+        Subject::Comment(id) => match crate::comments::queries::find(conn, id).await? {
             Some(comment) => {
                 let avatar = |email: &str| state.avatar_key.url(&base, email);
                 let mut shown = crate::comments::model::PublicComment::new(&comment, &avatar);
@@ -196,19 +196,20 @@ async fn data(
             }
             None => named(),
         },
-        "image" => match crate::images::queries::find(conn, id).await? {
+        Subject::Image(id) => match crate::images::queries::find(conn, id).await? {
             Some(image) => to_value(crate::images::model::ImageResponse::new(image, &urls))?,
             None => named(),
         },
-        "author" => match crate::authors::queries::find(conn, &id.to_string()).await? {
+        Subject::Author(id) => match crate::authors::queries::find(conn, &id.to_string()).await? {
             Some(author) => to_value(crate::authors::view(conn, author, false, &urls).await?)?,
             None => named(),
         },
-        "tag" => match crate::tags::queries::find(conn, &id.to_string()).await? {
+        Subject::Tag(id) => match crate::tags::queries::find(conn, &id.to_string()).await? {
             Some(tag) => to_value(crate::tags::view(conn, tag).await?)?,
             None => named(),
         },
-        _ => named(),
+        // Nothing of these is announced.
+        Subject::Comments | Subject::Token(_) | Subject::Webhook(_) => named(),
     };
     Ok(shown)
 }

@@ -18,7 +18,7 @@ use self::model::{
     DeliveryAttempt, NewWebhook, PING, Webhook, WebhookChanges, WebhookInsert, WebhookResponse,
     WebhookUpdate,
 };
-use crate::AppState;
+use crate::changes::Event;
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Auth};
 use crate::http::base_url;
@@ -27,6 +27,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
+use crate::state::AppState;
 
 pub use deliver::Webhooks;
 
@@ -64,7 +65,7 @@ async fn checked_url(state: &AppState, checks: &mut Checks, url: &str) -> String
     url
 }
 
-fn checked_events(checks: &mut Checks, events: &[model::EventType]) -> Vec<String> {
+fn checked_events(checks: &mut Checks, events: &[Event]) -> Vec<String> {
     if events.is_empty() && !checks.has("events") {
         checks.fail("events", "required", "subscribe to at least one event");
     }

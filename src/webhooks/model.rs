@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::changes::Event;
 use crate::db::schema::webhooks;
 use crate::http::{Timestamp, patch_field};
 
@@ -67,7 +68,7 @@ pub struct WebhookUpdate {
 pub struct WebhookResponse {
     pub id: Uuid,
     pub url: String,
-    pub events: Vec<EventType>,
+    pub events: Vec<Event>,
     #[schema(required = true)]
     pub description: Option<String>,
     /// False when an admin turned it off, or after five days of failed deliveries
@@ -135,7 +136,7 @@ pub struct NewWebhook {
     pub url: String,
     /// One or more of the event types.
     #[schema(min_items = 1)]
-    pub events: Vec<EventType>,
+    pub events: Vec<Event>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
 }
@@ -150,54 +151,14 @@ pub struct WebhookChanges {
     #[schema(value_type = Option<String>, max_length = 2000, format = "uri")]
     pub url: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<Vec<EventType>>, min_items = 1)]
-    pub events: Option<Option<Vec<EventType>>>,
+    #[schema(value_type = Option<Vec<Event>>, min_items = 1)]
+    pub events: Option<Option<Vec<Event>>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>, max_length = 500, nullable)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<bool>)]
     pub enabled: Option<Option<bool>>,
-}
-
-/// An event type a webhook may subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[schema(example = "article.published")]
-pub enum EventType {
-    #[serde(rename = "article.published")]
-    ArticlePublished,
-    #[serde(rename = "article.updated")]
-    ArticleUpdated,
-    #[serde(rename = "article.unpublished")]
-    ArticleUnpublished,
-    #[serde(rename = "article.deleted")]
-    ArticleDeleted,
-    #[serde(rename = "comment.created")]
-    CommentCreated,
-    #[serde(rename = "comment.approved")]
-    CommentApproved,
-    #[serde(rename = "image.updated")]
-    ImageUpdated,
-    #[serde(rename = "author.updated")]
-    AuthorUpdated,
-    #[serde(rename = "tag.updated")]
-    TagUpdated,
-}
-
-impl EventType {
-    pub fn name(self) -> &'static str {
-        match self {
-            EventType::ArticlePublished => "article.published",
-            EventType::ArticleUpdated => "article.updated",
-            EventType::ArticleUnpublished => "article.unpublished",
-            EventType::ArticleDeleted => "article.deleted",
-            EventType::CommentCreated => "comment.created",
-            EventType::CommentApproved => "comment.approved",
-            EventType::ImageUpdated => "image.updated",
-            EventType::AuthorUpdated => "author.updated",
-            EventType::TagUpdated => "tag.updated",
-        }
-    }
 }
 
 /// One attempt to deliver one event to one endpoint, as the delivery log shows it.

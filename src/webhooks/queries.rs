@@ -8,6 +8,7 @@ use rand::RngCore;
 use uuid::Uuid;
 
 use super::model::{DeliveryAttempt, Webhook, WebhookInsert, WebhookUpdate};
+use crate::changes::{Action, Change, Subject};
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
 use crate::error::ApiError;
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
@@ -79,8 +80,8 @@ pub async fn list(
 }
 
 /// Records a change to a subscription in the feed (nothing public shows it).
-async fn record(conn: &mut AsyncPgConnection, id: Uuid, event: &str) -> Result<(), ApiError> {
-    crate::changes::record(conn, "webhook", Some(id), event, Vec::new(), None).await
+async fn record(conn: &mut AsyncPgConnection, id: Uuid, action: Action) -> Result<(), ApiError> {
+    crate::changes::record(conn, Change::new(Subject::Webhook(id), action)).await
 }
 
 pub async fn insert(
@@ -93,7 +94,7 @@ pub async fn insert(
             .returning(Webhook::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, webhook.id, "created").await?;
+        record(conn, webhook.id, Action::Created).await?;
         Ok(webhook)
     })
     .await
@@ -110,7 +111,7 @@ pub async fn update(
             .returning(Webhook::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, id, "updated").await?;
+        record(conn, id, Action::Updated).await?;
         Ok(webhook)
     })
     .await
@@ -121,7 +122,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiErr
         diesel::delete(webhooks::table.find(id))
             .execute(conn)
             .await?;
-        record(conn, id, "deleted").await
+        record(conn, id, Action::Deleted).await
     })
     .await
 }
@@ -147,7 +148,7 @@ pub async fn rotate_secret(
         .await
         .optional()?;
         if webhook.is_some() {
-            record(conn, id, "updated").await?;
+            record(conn, id, Action::Updated).await?;
         }
         Ok(webhook)
     })

@@ -1403,6 +1403,12 @@ async fn figures_show_the_image_current_text() {
     )
     .await
     .expect(200);
+    // The image's write commits at once; the articles showing it follow, by a job.
+    crate::support::eventually(30, "the figure shows the new text", || async {
+        let after = app.get(path, None).await.expect(200);
+        after["body_html"].as_str().unwrap().contains("New alt")
+    })
+    .await;
     let after = app.get(path, None).await.expect(200);
     let html = after["body_html"].as_str().unwrap();
     assert!(html.contains("alt=\"New alt\""), "{html}");

@@ -1,0 +1,391 @@
+//! The typed change protocol: what a change is about ([`Subject`]), what happened to it
+//! ([`Action`]), which public answers it touches ([`Key`]) and what webhook subscribers hear
+//! ([`Event`]). Producers build these values; the readers (the response cache, the search
+//! follower, the webhook dispatcher) match them exhaustively, so a new resource or event does
+//! not compile until each of them has said what it means to it.
+//!
+//! Stored rows and the NOTIFY payload keep their text forms (`article:<id>`, `articles`,
+//! `article.published`), so nodes of the previous and the next release read each other's
+//! changes during a deploy; text is parsed back once, where a change is read.
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A set of public answers a change may touch: answers say which keys they show
+/// (`Surrogate-Key`), changes name the keys they touch, and the cache drops the answers in
+/// common.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    /// Answers showing one article (its own, and lists or feeds holding it).
+    Article(Uuid),
+    /// Answers showing one author's profile.
+    Author(Uuid),
+    /// Answers showing what articles embed of an author (their byline).
+    Byline(Uuid),
+    Tag(Uuid),
+    Image(Uuid),
+    /// One article's public comment thread.
+    Comments(Uuid),
+    /// The lists of each kind of thing (filters and pages of `GET /articles`, ...).
+    Articles,
+    Authors,
+    Tags,
+    Images,
+    /// Answers made from this node's search index.
+    Search,
+    /// Every answer with an `article_count`: named by every write to an article that is
+    /// public before or after it (it may have turned public, or moved between authors or
+    /// tags).
+    Counts,
+    /// The article answers whose `previous`/`next` are within a tag (`adjacent_tag`): named
+    /// when the order of public articles, or what their links show, may have changed. Plain
+    /// answers are named one by one instead (`articles::write::neighbour_keys`).
+    Sequence,
+    /// No answer shows it: a publication instant may have moved, so every node looks up the
+    /// next one again.
+    Schedule,
+    /// Everything (`*`): a change too large to name, or a key this node does not know.
+    Everything,
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, id) = match self {
+            Key::Article(id) => ("article", id),
+            Key::Author(id) => ("author", id),
+            Key::Byline(id) => ("byline", id),
+            Key::Tag(id) => ("tag", id),
+            Key::Image(id) => ("image", id),
+            Key::Comments(id) => ("comments", id),
+            Key::Articles => return f.write_str("articles"),
+            Key::Authors => return f.write_str("authors"),
+            Key::Tags => return f.write_str("tags"),
+            Key::Images => return f.write_str("images"),
+            Key::Search => return f.write_str("search"),
+            Key::Counts => return f.write_str("counts"),
+            Key::Sequence => return f.write_str("sequence"),
+            Key::Schedule => return f.write_str("schedule"),
+            Key::Everything => return f.write_str("*"),
+        };
+        write!(f, "{kind}:{id}")
+    }
+}
+
+impl FromStr for Key {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let unknown = || format!("unknown change key {text:?}");
+        if let Some((kind, id)) = text.split_once(':') {
+            let id: Uuid = id.parse().map_err(|_| unknown())?;
+            return Ok(match kind {
+                "article" => Key::Article(id),
+                "author" => Key::Author(id),
+                "byline" => Key::Byline(id),
+                "tag" => Key::Tag(id),
+                "image" => Key::Image(id),
+                "comments" => Key::Comments(id),
+                _ => return Err(unknown()),
+            });
+        }
+        Ok(match text {
+            "articles" => Key::Articles,
+            "authors" => Key::Authors,
+            "tags" => Key::Tags,
+            "images" => Key::Images,
+            "search" => Key::Search,
+            "counts" => Key::Counts,
+            "sequence" => Key::Sequence,
+            "schedule" => Key::Schedule,
+            "*" => Key::Everything,
+            _ => return Err(unknown()),
+        })
+    }
+}
+
+impl Key {
+    /// Reads a key another node sent: one this node does not know (a newer release's)
+    /// stands for everything, so nothing stale is kept.
+    pub fn read(text: &str) -> Key {
+        text.parse().unwrap_or(Key::Everything)
+    }
+}
+
+/// What a change is about: the `resource` and `resource_id` of its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Article(Uuid),
+    Author(Uuid),
+    Tag(Uuid),
+    Image(Uuid),
+    Comment(Uuid),
+    /// Several comments at once (a moderation of many, an import).
+    Comments,
+    Token(Uuid),
+    Webhook(Uuid),
+}
+
+impl Subject {
+    /// The `resource` and `resource_id` columns.
+    pub fn columns(self) -> (&'static str, Option<Uuid>) {
+        match self {
+            Subject::Article(id) => ("article", Some(id)),
+            Subject::Author(id) => ("author", Some(id)),
+            Subject::Tag(id) => ("tag", Some(id)),
+            Subject::Image(id) => ("image", Some(id)),
+            Subject::Comment(id) => ("comment", Some(id)),
+            Subject::Comments => ("comment", None),
+            Subject::Token(id) => ("token", Some(id)),
+            Subject::Webhook(id) => ("webhook", Some(id)),
+        }
+    }
+
+    /// Reads the columns back; `None` for a resource this node does not know.
+    pub fn read(resource: &str, id: Option<Uuid>) -> Option<Subject> {
+        Some(match (resource, id) {
+            ("article", Some(id)) => Subject::Article(id),
+            ("author", Some(id)) => Subject::Author(id),
+            ("tag", Some(id)) => Subject::Tag(id),
+            ("image", Some(id)) => Subject::Image(id),
+            ("comment", Some(id)) => Subject::Comment(id),
+            ("comment", None) => Subject::Comments,
+            ("token", Some(id)) => Subject::Token(id),
+            ("webhook", Some(id)) => Subject::Webhook(id),
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to the subject: the `event` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Updated,
+    Deleted,
+    /// A scheduled article's instant came.
+    Published,
+    Revoked,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Deleted => "deleted",
+            Action::Published => "published",
+            Action::Revoked => "revoked",
+        }
+    }
+
+    pub fn read(text: &str) -> Option<Action> {
+        [
+            Action::Created,
+            Action::Updated,
+            Action::Deleted,
+            Action::Published,
+            Action::Revoked,
+        ]
+        .into_iter()
+        .find(|action| action.name() == text)
+    }
+}
+
+/// An event type a webhook may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+// What subscribers hear of a change; named `EventType` in the OpenAPI document.
+#[schema(as = EventType, example = "article.published")]
+pub enum Event {
+    #[serde(rename = "article.published")]
+    ArticlePublished,
+    #[serde(rename = "article.updated")]
+    ArticleUpdated,
+    #[serde(rename = "article.unpublished")]
+    ArticleUnpublished,
+    #[serde(rename = "article.deleted")]
+    ArticleDeleted,
+    #[serde(rename = "comment.created")]
+    CommentCreated,
+    #[serde(rename = "comment.approved")]
+    CommentApproved,
+    #[serde(rename = "image.updated")]
+    ImageUpdated,
+    #[serde(rename = "author.updated")]
+    AuthorUpdated,
+    #[serde(rename = "tag.updated")]
+    TagUpdated,
+}
+
+impl Event {
+    pub const ALL: [Event; 9] = [
+        Event::ArticlePublished,
+        Event::ArticleUpdated,
+        Event::ArticleUnpublished,
+        Event::ArticleDeleted,
+        Event::CommentCreated,
+        Event::CommentApproved,
+        Event::ImageUpdated,
+        Event::AuthorUpdated,
+        Event::TagUpdated,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::ArticlePublished => "article.published",
+            Event::ArticleUpdated => "article.updated",
+            Event::ArticleUnpublished => "article.unpublished",
+            Event::ArticleDeleted => "article.deleted",
+            Event::CommentCreated => "comment.created",
+            Event::CommentApproved => "comment.approved",
+            Event::ImageUpdated => "image.updated",
+            Event::AuthorUpdated => "author.updated",
+            Event::TagUpdated => "tag.updated",
+        }
+    }
+
+    pub fn read(text: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|event| event.name() == text)
+    }
+}
+
+/// What subscribers (webhooks) hear of a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announce {
+    pub event: Event,
+    /// What identifies something that can no longer be shown (a deleted or unpublished
+    /// article: `{id, slug}`); otherwise subscribers get it as the public API shows it.
+    pub subject: Option<serde_json::Value>,
+}
+
+impl From<Event> for Announce {
+    fn from(event: Event) -> Self {
+        Announce {
+            event,
+            subject: None,
+        }
+    }
+}
+
+impl Announce {
+    pub fn with_subject(mut self, subject: serde_json::Value) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+}
+
+/// One change: built by the write that makes it, recorded in its transaction, read back by
+/// the feed's readers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub subject: Subject,
+    pub action: Action,
+    /// The public answers it touches; none when it changes nothing public (a draft's edit,
+    /// a pending comment): the search index, which staff search drafts in, still hears of it.
+    pub keys: Vec<Key>,
+    pub announce: Option<Announce>,
+}
+
+impl Change {
+    pub fn new(subject: Subject, action: Action) -> Self {
+        Change {
+            subject,
+            action,
+            keys: Vec::new(),
+            announce: None,
+        }
+    }
+
+    pub fn touching(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    pub fn announcing(mut self, announce: impl Into<Option<Announce>>) -> Self {
+        self.announce = announce.into();
+        self
+    }
+
+    /// A change to one author, tag or image: the answers that show it and its list, and
+    /// `also` what embeds it. Subscribers hear of changes to things they have seen
+    /// (`author.updated`); a new one is announced where it shows (an article naming it), a
+    /// removed one by what it removes.
+    pub fn to_thing(subject: Subject, action: Action, also: &[Key]) -> Self {
+        let (own, list, updated) = match subject {
+            Subject::Author(id) => (Key::Author(id), Key::Authors, Event::AuthorUpdated),
+            Subject::Tag(id) => (Key::Tag(id), Key::Tags, Event::TagUpdated),
+            Subject::Image(id) => (Key::Image(id), Key::Images, Event::ImageUpdated),
+            Subject::Article(_)
+            | Subject::Comment(_)
+            | Subject::Comments
+            | Subject::Token(_)
+            | Subject::Webhook(_) => {
+                return Change::new(subject, action).touching(also.iter().copied());
+            }
+        };
+        Change::new(subject, action)
+            .touching([own, list])
+            .touching(also.iter().copied())
+            .announcing((action == Action::Updated).then_some(Announce::from(updated)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_back_what_they_write() {
+        let id = Uuid::now_v7();
+        let keys = [
+            Key::Article(id),
+            Key::Author(id),
+            Key::Byline(id),
+            Key::Tag(id),
+            Key::Image(id),
+            Key::Comments(id),
+            Key::Articles,
+            Key::Authors,
+            Key::Tags,
+            Key::Images,
+            Key::Search,
+            Key::Counts,
+            Key::Sequence,
+            Key::Schedule,
+            Key::Everything,
+        ];
+        for key in keys {
+            assert_eq!(Key::read(&key.to_string()), key);
+        }
+        assert_eq!(Key::Article(id).to_string(), format!("article:{id}"));
+        assert_eq!(Key::read("series:x"), Key::Everything);
+        assert_eq!(Key::read("newer"), Key::Everything);
+    }
+
+    #[test]
+    fn subjects_actions_and_events_read_back() {
+        let id = Uuid::now_v7();
+        for subject in [
+            Subject::Article(id),
+            Subject::Author(id),
+            Subject::Tag(id),
+            Subject::Image(id),
+            Subject::Comment(id),
+            Subject::Comments,
+            Subject::Token(id),
+            Subject::Webhook(id),
+        ] {
+            let (resource, id) = subject.columns();
+            assert_eq!(Subject::read(resource, id), Some(subject));
+        }
+        assert_eq!(Subject::read("series", Some(id)), None);
+        for event in Event::ALL {
+            assert_eq!(Event::read(event.name()), Some(event));
+            let json = serde_json::to_value(event).unwrap_or_default();
+            assert_eq!(json, event.name());
+        }
+        assert_eq!(Action::read("revoked"), Some(Action::Revoked));
+    }
+}

@@ -1,0 +1,50 @@
+//! What every handler and background task can reach: the pools, settings made ready, and
+//! this node's cache, search index and webhook workers. Built by `crate::AppState::new`
+//! (the wiring, in `lib.rs`).
+use crate::{comments, db, http, images, search, site, webhooks};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: db::Pool,
+    /// Connections for background work (see `db::Database::background`).
+    pub background: db::Pool,
+    /// A read replica for public reads, when configured.
+    pub replica: Option<std::sync::Arc<db::replica::Replica>>,
+    /// Statements run so far by the pool's connections.
+    pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Where absolute URLs point, and who a request comes from.
+    pub origin: http::origin::Origin,
+    pub json_limit: usize,
+    pub cors_origins: String,
+    /// The front-end's site: where canonical URLs, feeds and previews point.
+    pub site: std::sync::Arc<site::Site>,
+    pub storage: images::storage::Storage,
+    pub image_max_bytes: usize,
+    pub image_limits: images::process::Limits,
+    /// Room for decoding: memory and worker places, shared by every upload.
+    pub image_budget: images::budget::ImageBudget,
+    /// Text-search configuration of new and saved articles and of search queries.
+    pub search_language: db::SearchLanguage,
+    pub comment_rules: comments::CommentRules,
+    /// Commenters' pictures: the server secret they are keyed by.
+    pub avatar_key: comments::avatars::AvatarKey,
+    pub cache: http::cache::ResponseCache,
+    /// This node's full-text index of articles.
+    pub search: search::Search,
+    /// This node's webhook dispatcher and delivery workers.
+    pub webhooks: webhooks::Webhooks,
+    /// For the cache's LISTEN connection.
+    pub(crate) database_url: Option<String>,
+    /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
+    /// route of an answer that never reached the router, e.g. from the cache).
+    pub(crate) routes: http::routes::RouteTable,
+    pub(crate) openapi: utoipa::openapi::OpenApi,
+}
+
+impl AppState {
+    /// Where the cache listens for other nodes' writes (Postgres NOTIFY).
+    pub fn with_database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
+    }
+}

@@ -1,0 +1,93 @@
+//! The one write path of tags: the API's handlers, batches, the importer and the demo call
+//! these, as a principal; the role check is here.
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::model::{NewTag, Tag, TagChanges, TagInsert, TagUpdate};
+use super::queries;
+use crate::error::ApiError;
+use crate::http::response::IfMatch;
+use crate::http::slugged::Slugged;
+use crate::http::validate::Checks;
+use crate::principal::{ANY_ROLE, Principal, STAFF};
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 2000;
+
+/// Creates a tag (authors, editors and admins): the one path of the API, batches and the
+/// importer. `checks` holds the body's shape problems; every problem is one 422.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    new: NewTag,
+    mut checks: Checks,
+) -> Result<Tag, ApiError> {
+    principal.require(ANY_ROLE)?;
+    let name = checks.text("name", &new.name, MAX_NAME);
+    let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
+    let mut row = TagInsert {
+        id: uuid::Uuid::now_v7(),
+        slug: slug.clone().unwrap_or_default(),
+        description: checks.long_text("description", new.description.as_deref(), MAX_DESCRIPTION),
+        name,
+    };
+    checks.finish()?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if slug.is_none() {
+            row.slug = Slugged::Tags.free_slug(conn, &row.name).await?;
+        }
+        queries::insert(conn, &row).await
+    })
+    .await
+}
+
+/// Applies a merge patch to the tag `key` (editors and admins).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+    changes: TagChanges,
+    mut checks: Checks,
+) -> Result<Tag, ApiError> {
+    principal.require(STAFF)?;
+    let changes = TagUpdate {
+        name: changes
+            .name
+            .map(|name| checks.kept("name", name, |c, v| c.text("name", v, MAX_NAME))),
+        slug: changes
+            .slug
+            .map(|slug| checks.kept("slug", slug, |c, v| c.slug("slug", v))),
+        description: changes
+            .description
+            .map(|d| checks.long_text("description", d.as_deref(), MAX_DESCRIPTION)),
+        updated_at: Some(chrono::Utc::now()),
+    };
+    checks.finish()?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = queries::lock(conn, key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tag", key))?;
+        if_match.check(&current)?;
+        queries::update(conn, current.id, &changes).await
+    })
+    .await
+}
+
+/// Deletes the tag `key` (editors and admins); its articles lose it.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    principal.require(STAFF)?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let current = queries::lock(conn, key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tag", key))?;
+        if_match.check(&current)?;
+        queries::delete(conn, current.id).await?;
+        Ok(())
+    })
+    .await
+}
