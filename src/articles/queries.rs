@@ -945,21 +945,13 @@ pub async fn revisions(
     pagination: &Pagination,
     sort: &Sort<RevisionSummary>,
 ) -> Result<crate::http::pagination::Loaded<RevisionSummary>, ApiError> {
-    let direction = if sort.descending { "DESC" } else { "ASC" };
-    let mut query = article_revisions::table
+    let query = article_revisions::table
         .filter(article_revisions::article_id.eq(article_id))
         .select(RevisionSummary::as_select())
-        .order(diesel::dsl::sql::<Text>(&format!(
-            "{} {direction}",
-            sort.option.column
-        )))
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
         .into_boxed();
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(conn).await?;
+    let rows = crate::http::pagination::page_of(query, pagination, sort)?
+        .load(conn)
+        .await?;
     let total = article_revisions::table
         .filter(article_revisions::article_id.eq(article_id))
         .count()
@@ -1070,4 +1062,84 @@ pub async fn publications_since(
     .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(since)
     .get_result(&mut conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::Article;
+
+    /// Lists read rows by name: every field of `Article` must be a column of a card. A new
+    /// field does not compile here until it is named, and then fails until it is selected.
+    #[test]
+    fn cards_select_every_field_of_an_article() {
+        let _every_field = |article: Article| {
+            let Article {
+                id: _,
+                slug: _,
+                title: _,
+                subtitle: _,
+                excerpt_given: _,
+                excerpt: _,
+                body_markdown: _,
+                body_html: _,
+                toc: _,
+                word_count: _,
+                reading_time_minutes: _,
+                status: _,
+                published_at: _,
+                author_id: _,
+                cover_image_id: _,
+                comments_open: _,
+                version: _,
+                created_at: _,
+                updated_at: _,
+                sort_at: _,
+                external_id: _,
+                kind: _,
+                meta_title: _,
+                meta_description: _,
+                is_public: _,
+            } = article;
+        };
+        let named = [
+            "id",
+            "slug",
+            "title",
+            "subtitle",
+            "excerpt_given",
+            "excerpt",
+            "body_markdown",
+            "body_html",
+            "toc",
+            "word_count",
+            "reading_time_minutes",
+            "status",
+            "published_at",
+            "author_id",
+            "cover_image_id",
+            "comments_open",
+            "version",
+            "created_at",
+            "updated_at",
+            "sort_at",
+            "external_id",
+            "kind",
+            "meta_title",
+            "meta_description",
+            "is_public",
+        ];
+        for include_body in [false, true] {
+            let columns = super::card_columns(include_body);
+            let selected: Vec<&str> = columns
+                .split(", ")
+                .map(|column| {
+                    let column = column.rsplit(" AS ").next().unwrap_or(column);
+                    column.rsplit('.').next().unwrap_or(column).trim()
+                })
+                .collect();
+            for field in named {
+                assert!(selected.contains(&field), "{field} is not in {columns}");
+            }
+        }
+    }
 }

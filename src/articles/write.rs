@@ -713,7 +713,25 @@ pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(
 /// A new article's fields, checked; an author token writes as its own author by default.
 /// `checks` are the body's so far; they go on to `save`, which answers them all at once.
 fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> (Input, Checks) {
-    let author = match (new.author, principal.role, principal.author_id) {
+    // Every field named, so a new one does not compile until it is taken in here.
+    let NewArticle {
+        title,
+        slug,
+        subtitle,
+        excerpt,
+        body_markdown,
+        status,
+        published_at,
+        author,
+        tags,
+        cover_image,
+        comments_open,
+        external_id,
+        kind,
+        meta_title,
+        meta_description,
+    } = new;
+    let author = match (author, principal.role, principal.author_id) {
         (Some(author), _, _) => author,
         (None, Role::Author, Some(own)) => own.to_string(),
         (None, _, _) => {
@@ -722,21 +740,21 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
         }
     };
     let mut input = Input {
-        title: new.title,
-        slug: new.slug,
-        subtitle: new.subtitle,
-        excerpt_given: new.excerpt,
-        body_markdown: new.body_markdown,
-        status: new.status.unwrap_or(Status::Draft),
-        published_at: new.published_at.map(|t| t.0),
+        title,
+        slug,
+        subtitle,
+        excerpt_given: excerpt,
+        body_markdown,
+        status: status.unwrap_or(Status::Draft),
+        published_at: published_at.map(|t| t.0),
         author,
-        tags: new.tags,
-        cover_image: new.cover_image,
-        comments_open: new.comments_open.unwrap_or(true),
-        external_id: new.external_id,
-        kind: new.kind.unwrap_or_default(),
-        meta_title: new.meta_title,
-        meta_description: new.meta_description,
+        tags,
+        cover_image,
+        comments_open: comments_open.unwrap_or(true),
+        external_id,
+        kind: kind.unwrap_or_default(),
+        meta_title,
+        meta_description,
     };
     check_text(&mut checks, &mut input);
     (input, checks)
@@ -744,20 +762,48 @@ fn input_for_new(new: NewArticle, principal: &Principal, mut checks: Checks) -> 
 
 /// Whether `row` holds what `current` already has of what a writer gives: its source.
 fn same_source(current: &Article, row: &ArticleRow) -> bool {
-    current.slug == row.slug
-        && current.title == row.title
-        && current.subtitle == row.subtitle
-        && current.excerpt_given == row.excerpt_given
-        && current.body_markdown == row.body_markdown
-        && current.status == row.status
-        && current.published_at == row.published_at
-        && current.author_id == row.author_id
-        && current.cover_image_id == row.cover_image_id
-        && current.comments_open == row.comments_open
-        && current.external_id == row.external_id
-        && current.kind == row.kind
-        && current.meta_title == row.meta_title
-        && current.meta_description == row.meta_description
+    // Every field named, so a new one does not compile until it is said to be source (here),
+    // made from it (`same_rendering`) or neither.
+    let ArticleRow {
+        id: _,
+        slug,
+        title,
+        subtitle,
+        excerpt_given,
+        excerpt: _,
+        body_markdown,
+        body_html: _,
+        body_text: _,
+        toc: _,
+        word_count: _,
+        reading_time_minutes: _,
+        status,
+        published_at,
+        author_id,
+        cover_image_id,
+        comments_open,
+        version: _,
+        updated_at: _,
+        search_language: _,
+        external_id,
+        kind,
+        meta_title,
+        meta_description,
+    } = row;
+    current.slug == *slug
+        && current.title == *title
+        && current.subtitle == *subtitle
+        && current.excerpt_given == *excerpt_given
+        && current.body_markdown == *body_markdown
+        && current.status == *status
+        && current.published_at == *published_at
+        && current.author_id == *author_id
+        && current.cover_image_id == *cover_image_id
+        && current.comments_open == *comments_open
+        && current.external_id == *external_id
+        && current.kind == *kind
+        && current.meta_title == *meta_title
+        && current.meta_description == *meta_description
 }
 
 /// Whether `row` holds what `current` already has of what lede makes of the source.
@@ -966,59 +1012,77 @@ async fn apply(
         meta_title: current.meta_title.clone(),
         meta_description: current.meta_description.clone(),
     };
-    match changes.title {
+    // Every field named, so a new one does not compile until it is applied here.
+    let ArticleChanges {
+        title,
+        slug,
+        subtitle,
+        excerpt,
+        body_markdown,
+        status,
+        published_at,
+        author,
+        tags,
+        cover_image,
+        comments_open,
+        external_id,
+        kind,
+        meta_title,
+        meta_description,
+    } = changes;
+    match title {
         Some(Some(title)) => input.title = title,
         Some(None) => required(&mut checks, "title"),
         None => {}
     }
-    match changes.slug {
+    match slug {
         Some(Some(slug)) => input.slug = Some(slug),
         Some(None) => required(&mut checks, "slug"),
         None => {}
     }
-    if let Some(subtitle) = changes.subtitle {
+    if let Some(subtitle) = subtitle {
         input.subtitle = subtitle;
     }
-    if let Some(excerpt) = changes.excerpt {
+    if let Some(excerpt) = excerpt {
         input.excerpt_given = excerpt;
     }
-    if let Some(body) = changes.body_markdown {
+    if let Some(body) = body_markdown {
         input.body_markdown = body.unwrap_or_default();
     }
-    if let Some(published_at) = changes.published_at {
+    if let Some(published_at) = published_at {
         input.published_at = published_at.map(|t| t.0);
     }
-    match changes.status {
+    match status {
         Some(Some(status)) => input.status = status,
         Some(None) => required(&mut checks, "status"),
         None => {}
     }
-    match changes.author {
+    match author {
         Some(Some(author)) => input.author = author,
         Some(None) => required(&mut checks, "author"),
         None => {}
     }
-    if let Some(tags) = changes.tags {
+    if let Some(tags) = tags {
         input.tags = tags.unwrap_or_default();
     }
-    if let Some(cover) = changes.cover_image {
+    if let Some(cover) = cover_image {
         input.cover_image = cover;
     }
-    if let Some(external_id) = changes.external_id {
+    if let Some(external_id) = external_id {
         input.external_id = external_id;
     }
-    if let Some(meta_title) = changes.meta_title {
+    if let Some(meta_title) = meta_title {
         input.meta_title = meta_title;
     }
-    if let Some(meta_description) = changes.meta_description {
+    if let Some(meta_description) = meta_description {
         input.meta_description = meta_description;
     }
-    match changes.kind {
+    match kind {
         Some(Some(kind)) => input.kind = kind,
         Some(None) => required(&mut checks, "kind"),
         None => {}
     }
-    match changes.comments_open {
+    match comments_open {
         Some(Some(open)) => input.comments_open = open,
         Some(None) => required(&mut checks, "comments_open"),
         None => {}

@@ -7,7 +7,7 @@ use super::tokens::Token;
 use crate::changes::{Action, Change, Subject};
 use crate::db::schema::api_tokens;
 use crate::error::ApiError;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Token>; 1] = [SortOption {
     name: "created_at",
@@ -22,16 +22,8 @@ pub async fn list(
     pagination: &Pagination,
     sort: &Sort<Token>,
 ) -> Result<Loaded<Token>, ApiError> {
-    let mut query = api_tokens::table
-        .select(Token::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
-        .into_boxed();
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(conn).await?;
+    let query = api_tokens::table.select(Token::as_select()).into_boxed();
+    let rows = page_of(query, pagination, sort)?.load(conn).await?;
     let total = api_tokens::table.count().get_result(conn).await?;
     Ok(Loaded::exact(rows, total))
 }

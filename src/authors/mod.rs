@@ -120,7 +120,6 @@ pub(crate) async fn view(
     Ok(AuthorResponse::new(author, with_private, avatar, count))
 }
 
-/// A 422 unless the avatar names an existing image.
 /// Get an author
 ///
 /// By id or slug.

@@ -71,10 +71,8 @@ pub async fn update(
     };
     checks.finish()?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("author", key))?;
-        if_match.check(&current)?;
+        let found = queries::lock(conn, key).await?;
+        let current = if_match.locked(found, || ApiError::not_found("author", key))?;
         check_avatar(conn, changes.avatar_image_id.flatten()).await?;
         queries::update(conn, current.id, &changes).await
     })
@@ -90,10 +88,8 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     principal.require(STAFF)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("author", key))?;
-        if_match.check(&current)?;
+        let found = queries::lock(conn, key).await?;
+        let current = if_match.locked(found, || ApiError::not_found("author", key))?;
         let articles = crate::articles::queries::by_author(conn, current.id).await?;
         if !articles.is_empty() {
             return Err(ApiError::Conflict {
@@ -110,7 +106,7 @@ pub async fn delete(
     .await
 }
 
-/// An avatar must be an uploaded image.
+/// A 422 unless the avatar names an existing image.
 async fn check_avatar(conn: &mut AsyncPgConnection, avatar: Option<Uuid>) -> Result<(), ApiError> {
     match avatar {
         Some(id) if crate::images::queries::find(conn, id).await?.is_none() => {

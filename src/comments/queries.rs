@@ -9,7 +9,7 @@ use super::model::Comment;
 use crate::changes::{Action, Announce, Change, Event, Key, Subject};
 use crate::db::schema::comments;
 use crate::error::ApiError;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Comment>; 1] = [SortOption {
     name: "created_at",
@@ -244,18 +244,12 @@ pub async fn thread_roots(
     pagination: &Pagination,
     sort: &Sort<Comment>,
 ) -> Result<Loaded<Comment>, ApiError> {
-    let mut query = comments::table
+    let query = comments::table
         .filter(comments::article_id.eq(article_id))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(THREAD_ROOT))
         .select(Comment::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
         .into_boxed();
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(conn).await?;
+    let rows = page_of(query, pagination, sort)?.load(conn).await?;
     let total = comments::table
         .filter(comments::article_id.eq(article_id))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(THREAD_ROOT))
@@ -414,12 +408,7 @@ pub async fn list(
     status: Option<&str>,
     article_id: Option<Uuid>,
 ) -> Result<Loaded<Comment>, ApiError> {
-    let mut query = comments::table
-        .select(Comment::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
-        .into_boxed();
+    let mut query = comments::table.select(Comment::as_select()).into_boxed();
     let mut count = comments::table.count().into_boxed();
     if let Some(status) = status {
         query = query.filter(comments::status.eq(status.to_owned()));
@@ -429,11 +418,8 @@ pub async fn list(
         query = query.filter(comments::article_id.eq(article_id));
         count = count.filter(comments::article_id.eq(article_id));
     }
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
     Ok(Loaded::exact(
-        query.load(conn).await?,
+        page_of(query, pagination, sort)?.load(conn).await?,
         count.get_result(conn).await?,
     ))
 }

@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 use diesel::expression::BoxableExpression;
 use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{BoxedSelectStatement, FromClause};
+use diesel::query_source::QuerySource;
 use diesel::sql_types::{Bool, Text, Timestamptz};
 use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
@@ -277,13 +280,17 @@ impl<R> Sort<R> {
     }
 
     /// `ORDER BY column, id` in the sort's direction: id breaks ties so pages never overlap.
+    /// A whole-number column is unique where it is sorted by (a revision's version within
+    /// its article): it alone.
     pub fn order_by(&self) -> SqlLiteral<Text> {
         let direction = if self.descending { "DESC" } else { "ASC" };
-        diesel::dsl::sql(&format!(
-            "{} {direction}, {} {direction}",
-            self.option.column,
-            self.table_id()
-        ))
+        let column = self.option.column;
+        diesel::dsl::sql(&match self.option.kind {
+            KeyKind::Int => format!("{column} {direction}"),
+            KeyKind::Text | KeyKind::Time | KeyKind::Float => {
+                format!("{column} {direction}, {} {direction}", self.table_id())
+            }
+        })
     }
 
     /// The comparison that keeps the rows after a cursor's: `<` when descending.
@@ -421,6 +428,28 @@ pub struct ListMeta {
 pub struct ListResponse<T> {
     pub data: Vec<T>,
     pub meta: ListMeta,
+}
+
+/// One page of `query` (a list of one table's rows) in `sort`'s order: `per_page + 1` rows
+/// (to know whether more follow), from the page's offset or after the cursor. Every list
+/// written with diesel pages through here; lists written in SQL text use `Sort::bound` and
+/// `Sort::after_op` the same way.
+pub fn page_of<'a, ST, QS, R>(
+    query: BoxedSelectStatement<'a, ST, FromClause<QS>, Pg>,
+    pagination: &Pagination,
+    sort: &Sort<R>,
+) -> Result<BoxedSelectStatement<'a, ST, FromClause<QS>, Pg>, ApiError>
+where
+    QS: QuerySource + 'static,
+{
+    let mut query = query
+        .order(sort.order_by())
+        .limit(pagination.per_page + 1)
+        .offset(pagination.offset());
+    if let Some(cursor) = pagination.cursor(sort)? {
+        query = query.filter(sort.after::<QS>(cursor)?);
+    }
+    Ok(query)
 }
 
 /// One page of rows as loaded (`per_page + 1` asked for, to know whether more follow).

@@ -162,6 +162,18 @@ impl IfMatch {
             Err(ApiError::PreconditionFailed)
         }
     }
+
+    /// The row a write is about, as locked (`found`): `not_found` (404) when there is none,
+    /// 412 when `If-Match` names another version. Every write that takes `If-Match` starts so.
+    pub fn locked<T: Versioned>(
+        &self,
+        found: Option<T>,
+        not_found: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError> {
+        let current = found.ok_or_else(not_found)?;
+        self.check(&current)?;
+        Ok(current)
+    }
 }
 
 impl IfMatch {

@@ -7,7 +7,7 @@ use super::model::{Image, ImageInsert, ImageUpdate};
 use crate::changes::{Action, Change, Key, Subject};
 use crate::db::schema::{authors, images};
 use crate::error::{ApiError, OnConstraint};
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Image>; 2] = [
     SortOption {
@@ -80,12 +80,7 @@ pub async fn list(
     sort: &Sort<Image>,
     filter: &ImageFilter<'_>,
 ) -> Result<Loaded<Image>, ApiError> {
-    let mut query = images::table
-        .select(Image::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
-        .into_boxed();
+    let mut query = images::table.select(Image::as_select()).into_boxed();
     let mut count = images::table.count().into_boxed();
     if let Some(mime_type) = filter.mime_type {
         query = query.filter(images::mime_type.eq(mime_type.to_owned()));
@@ -95,10 +90,7 @@ pub async fn list(
         query = query.filter(images::sha256.eq(sha256.to_vec()));
         count = count.filter(images::sha256.eq(sha256.to_vec()));
     }
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(conn).await?;
+    let rows = page_of(query, pagination, sort)?.load(conn).await?;
     let total = count.get_result(conn).await?;
     Ok(Loaded::exact(rows, total))
 }

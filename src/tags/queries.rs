@@ -9,7 +9,7 @@ use crate::http::slugged::Slugged;
 
 use super::model::{Tag, TagInsert, TagUpdate};
 use crate::db::schema::tags;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Tag>; 4] = [
     SortOption {
@@ -63,16 +63,8 @@ pub async fn list(
     pagination: &Pagination,
     sort: &Sort<Tag>,
 ) -> Result<Loaded<Tag>, crate::error::ApiError> {
-    let mut query = tags::table
-        .select(Tag::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
-        .into_boxed();
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(conn).await?;
+    let query = tags::table.select(Tag::as_select()).into_boxed();
+    let rows = page_of(query, pagination, sort)?.load(conn).await?;
     let total = tags::table.count().get_result(conn).await?;
     Ok(Loaded::exact(rows, total))
 }

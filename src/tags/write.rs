@@ -64,10 +64,8 @@ pub async fn update(
     };
     checks.finish()?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tag", key))?;
-        if_match.check(&current)?;
+        let found = queries::lock(conn, key).await?;
+        let current = if_match.locked(found, || ApiError::not_found("tag", key))?;
         queries::update(conn, current.id, &changes).await
     })
     .await
@@ -82,10 +80,8 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     principal.require(STAFF)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tag", key))?;
-        if_match.check(&current)?;
+        let found = queries::lock(conn, key).await?;
+        let current = if_match.locked(found, || ApiError::not_found("tag", key))?;
         queries::delete(conn, current.id).await?;
         Ok(())
     })

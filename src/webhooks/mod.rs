@@ -250,10 +250,8 @@ async fn update_webhook(
     let mut conn = crate::db::conn(&state.pool).await?;
     let webhook = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, *id)
-                .await?
-                .ok_or_else(|| not_found(*id))?;
-            if_match.check(&current)?;
+            let found = queries::lock(conn, *id).await?;
+            let current = if_match.locked(found, || not_found(*id))?;
             let turned = enabled.filter(|on| *on != current.enabled);
             let update = WebhookUpdate {
                 url,
@@ -296,10 +294,8 @@ async fn delete_webhook(
     auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let current = queries::lock(conn, *id)
-            .await?
-            .ok_or_else(|| not_found(*id))?;
-        if_match.check(&current)?;
+        let found = queries::lock(conn, *id).await?;
+        let current = if_match.locked(found, || not_found(*id))?;
         queries::delete(conn, current.id).await
     })
     .await?;

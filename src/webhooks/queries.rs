@@ -11,7 +11,7 @@ use super::model::{DeliveryAttempt, Webhook, WebhookInsert, WebhookUpdate};
 use crate::changes::{Action, Change, Subject};
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
 use crate::error::ApiError;
-use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, time_key};
+use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Webhook>; 1] = [SortOption {
     name: "created_at",
@@ -65,16 +65,8 @@ pub async fn list(
     pagination: &Pagination,
     sort: &Sort<Webhook>,
 ) -> Result<Loaded<Webhook>, ApiError> {
-    let mut query = webhooks::table
-        .select(Webhook::as_select())
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
-        .into_boxed();
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load(conn).await?;
+    let query = webhooks::table.select(Webhook::as_select()).into_boxed();
+    let rows = page_of(query, pagination, sort)?.load(conn).await?;
     let total = webhooks::table.count().get_result(conn).await?;
     Ok(Loaded::exact(rows, total))
 }
@@ -166,7 +158,7 @@ pub async fn attempts(
     pagination: &Pagination,
     sort: &Sort<DeliveryAttempt>,
 ) -> Result<Loaded<DeliveryAttempt>, ApiError> {
-    let mut query = webhook_attempts::table
+    let query = webhook_attempts::table
         .inner_join(webhook_deliveries::table)
         .filter(webhook_attempts::webhook_id.eq(webhook_id))
         .select((
@@ -183,14 +175,10 @@ pub async fn attempts(
             webhook_deliveries::state,
             webhook_attempts::created_at,
         ))
-        .order(sort.order_by())
-        .limit(pagination.per_page + 1)
-        .offset(pagination.offset())
         .into_boxed();
-    if let Some(cursor) = pagination.cursor(sort)? {
-        query = query.filter(sort.after(cursor)?);
-    }
-    let rows = query.load::<DeliveryAttempt>(conn).await?;
+    let rows = page_of(query, pagination, sort)?
+        .load::<DeliveryAttempt>(conn)
+        .await?;
     let total = webhook_attempts::table
         .filter(webhook_attempts::webhook_id.eq(webhook_id))
         .count()
