@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage};
-use lede::images::process::{self, CENTRE, Encoded, Kind, Limits};
+use lede::media::process::{self, CENTRE, Encoded, Kind, Limits};
 
 const LIMITS: Limits = Limits {
     max_pixels: 100_000_000,

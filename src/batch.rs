@@ -19,7 +19,7 @@ use crate::http::body::{JsonBody, parse_json};
 use crate::http::idempotency::{self, Created};
 use crate::http::response::{IfMatch, Versioned, to_json, versioned_etag};
 use crate::http::validate::Checks;
-use crate::images::storage::MediaUrls;
+use crate::media::storage::MediaUrls;
 use crate::principal::{ANY_ROLE, Principal};
 use crate::state::AppState;
 use crate::{authors, tags};
@@ -168,7 +168,7 @@ async fn run_batch(
     let bodies = write::Prerendered::of(&state.pool, bodies).await?;
     let context = Context {
         base: base_url(&req),
-        urls: state.storage.urls(&req),
+        urls: crate::http::media_urls(&req),
         state: state.clone(),
         bodies,
     };

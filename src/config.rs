@@ -412,3 +412,23 @@ impl Config {
         }
     }
 }
+
+/// Limits on the public form, from the configuration.
+#[derive(Debug, Clone)]
+pub struct CommentRules {
+    pub per_ip: i64,
+    pub per_email: i64,
+    pub window_secs: i64,
+    pub auto_approve: bool,
+}
+
+impl CommentRules {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        Ok(CommentRules {
+            per_ip: config.comments_per_ip,
+            per_email: config.comments_per_email,
+            window_secs: config.comment_window_secs.max(1),
+            auto_approve: config.comment_auto_approve,
+        })
+    }
+}

@@ -18,16 +18,23 @@ pub mod http;
 pub mod images;
 pub mod import;
 pub mod jobs;
+pub mod listing;
+pub mod media;
 pub mod memory;
 pub mod openapi;
+pub mod origin;
+pub mod outbound;
 pub mod principal;
 pub mod progress;
+pub mod response_cache;
+pub mod route_table;
 pub mod runner;
 pub mod search;
 pub mod site;
 pub mod state;
 pub mod system;
 pub mod tags;
+pub mod text;
 pub mod webhooks;
 
 use std::net::TcpListener;
@@ -39,7 +46,6 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -51,15 +57,15 @@ impl AppState {
     /// Fails when a setting is wrong or the database lacks the search language.
     pub async fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
-        let routes = http::routes::RouteTable::new(openapi::route_table(&openapi));
+        let routes = route_table::RouteTable::new(openapi::route_table(&openapi));
         Ok(AppState {
             site: std::sync::Arc::new(site::Site::from_config(config)?),
-            storage: images::storage::Storage::from_config(config)?,
+            storage: media::storage::Storage::from_config(config)?,
             image_max_bytes: config.image_max_bytes,
             search_language: db::SearchLanguage::find(&database.pool, &config.search_language)
                 .await?,
             comment_rules: comments::CommentRules::from_config(config)?,
-            avatar_key: comments::avatars::AvatarKey::load(&database.pool, config.gravatar).await?,
+            avatar_key: media::avatars::AvatarKey::load(&database.pool, config.gravatar).await?,
             cache: http::cache::ResponseCache::new(
                 config.cache_ttl,
                 config.cache_max_mb * 1024 * 1024,
@@ -69,8 +75,8 @@ impl AppState {
             search: search::Search::new(Some(config.search_index_dir()), &config.search_language),
             webhooks: webhooks::Webhooks::new(config.webhook_allow_private)?,
             database_url: None,
-            image_budget: images::budget::ImageBudget::for_machine(config.image_memory_mb),
-            image_limits: images::process::Limits {
+            image_budget: media::budget::ImageBudget::for_machine(config.image_memory_mb),
+            image_limits: media::process::Limits {
                 max_pixels: config.image_max_pixels,
                 max_dimension: config.image_max_dimension,
             },
@@ -78,7 +84,7 @@ impl AppState {
             background: database.background,
             replica: database.replica.map(db::replica::Replica::new),
             queries: database.queries,
-            origin: http::origin::Origin::new(
+            origin: origin::Origin::new(
                 config.public_url.as_deref(),
                 config.bind,
                 &config.trusted_proxies,
@@ -89,26 +95,6 @@ impl AppState {
             openapi,
         })
     }
-}
-
-/// Every documented route. Registered through utoipa-actix-web's `service`, so the
-/// OpenAPI document is made from exactly what is served.
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(
-        scope::scope("/api/v1")
-            .configure(articles::configure)
-            .configure(authors::configure)
-            .configure(comments::configure)
-            .configure(tags::configure)
-            .configure(images::configure)
-            .configure(auth::configure)
-            .configure(webhooks::configure)
-            .configure(batch::configure)
-            .configure(feeds::configure_api),
-    )
-    .configure(feeds::configure)
-    .service(images::media::get_media)
-    .configure(system::configure);
 }
 
 /// The app: routes, docs, error mapping for actix's own rejections, CORS, and the
@@ -134,14 +120,14 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::BadRequest(format!("bad query parameter: {error}")).into()
         }))
-        .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
+        .configure(|cfg| openapi::routes(&mut ServiceConfig::new(cfg)))
         // Deliberately undocumented: the page problem `type` URLs point to.
         .service(web::resource("/docs/errors").get(errors_page))
         .service(web::resource(["/", "/docs"]).get(to_docs))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(no_route))
         .wrap(from_fn(http::cache::cache))
-        .wrap(from_fn(http::auth::authenticate))
+        .wrap(from_fn(auth::authenticate::authenticate))
         .wrap(from_fn(http::routes::check_request))
         .wrap(cors)
         .wrap(from_fn(http::observe::observe))
@@ -226,7 +212,10 @@ pub fn serve(
     if let Some(url) = state.database_url.clone() {
         http::cache::listen(state.clone(), url);
     }
-    search::follow(state.clone());
+    let following = state.clone();
+    tokio::spawn(async move {
+        search::follow(&following.background, &following.search, &following.cache).await
+    });
     runner::run(state.clone());
     webhooks::run(state.clone());
     if let Some(replica) = &state.replica {

@@ -453,7 +453,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         actix_web::rt::spawn(ceiling(address, config.workers, body)?);
     }
     tokio::task::yield_now().await;
-    let base = lede::http::origin::Origin::new(
+    let base = lede::origin::Origin::new(
         config.public_url.as_deref(),
         address,
         &config.trusted_proxies,

@@ -10,6 +10,8 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Components, OpenApi, Ref, RefOr, Response, Server};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{PROBLEM_JSON, Problem};
 
@@ -45,12 +47,32 @@ use crate::error::{PROBLEM_JSON, Problem};
 )]
 struct ApiDoc;
 
+/// Every documented route. Registered through utoipa-actix-web's `service`, so the
+/// OpenAPI document is made from exactly what is served.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/api/v1")
+            .configure(crate::articles::configure)
+            .configure(crate::authors::configure)
+            .configure(crate::comments::configure)
+            .configure(crate::tags::configure)
+            .configure(crate::images::configure)
+            .configure(crate::auth::configure)
+            .configure(crate::webhooks::configure)
+            .configure(crate::batch::configure)
+            .configure(crate::feeds::configure_api),
+    )
+    .configure(crate::feeds::configure)
+    .service(crate::images::media::get_media)
+    .configure(crate::system::configure);
+}
+
 /// The full document for the app's routes.
 pub fn document() -> OpenApi {
     use utoipa_actix_web::AppExt;
     let (_, paths) = actix_web::App::new()
         .into_utoipa_app()
-        .configure(crate::routes)
+        .configure(routes)
         .split_for_parts();
     finish(paths)
 }
@@ -323,7 +345,7 @@ fn problem_responses() -> Vec<(&'static str, Response)> {
 }
 
 /// Methods of a path, each with the names of the query parameters it takes.
-pub type Operations = Vec<(Method, Vec<String>)>;
+pub use crate::route_table::Operations;
 
 /// Each path of the document (actix pattern syntax) with the methods it answers, for
 /// telling 405 from 404 and refusing unknown query parameters.

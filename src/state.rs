@@ -1,7 +1,7 @@
 //! What every handler and background task can reach: the pools, settings made ready, and
 //! this node's cache, search index and webhook workers. Built by `crate::AppState::new`
 //! (the wiring, in `lib.rs`).
-use crate::{comments, db, http, images, search, site, webhooks};
+use crate::{config, db, media, origin, outbound, response_cache, route_table, search, site};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -13,31 +13,31 @@ pub struct AppState {
     /// Statements run so far by the pool's connections.
     pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where absolute URLs point, and who a request comes from.
-    pub origin: http::origin::Origin,
+    pub origin: origin::Origin,
     pub json_limit: usize,
     pub cors_origins: String,
     /// The front-end's site: where canonical URLs, feeds and previews point.
     pub site: std::sync::Arc<site::Site>,
-    pub storage: images::storage::Storage,
+    pub storage: media::storage::Storage,
     pub image_max_bytes: usize,
-    pub image_limits: images::process::Limits,
+    pub image_limits: media::process::Limits,
     /// Room for decoding: memory and worker places, shared by every upload.
-    pub image_budget: images::budget::ImageBudget,
+    pub image_budget: media::budget::ImageBudget,
     /// Text-search configuration of new and saved articles and of search queries.
     pub search_language: db::SearchLanguage,
-    pub comment_rules: comments::CommentRules,
+    pub comment_rules: config::CommentRules,
     /// Commenters' pictures: the server secret they are keyed by.
-    pub avatar_key: comments::avatars::AvatarKey,
-    pub cache: http::cache::ResponseCache,
+    pub avatar_key: media::avatars::AvatarKey,
+    pub cache: response_cache::ResponseCache,
     /// This node's full-text index of articles.
     pub search: search::Search,
     /// This node's webhook dispatcher and delivery workers.
-    pub webhooks: webhooks::Webhooks,
+    pub webhooks: outbound::Webhooks,
     /// For the cache's LISTEN connection.
     pub(crate) database_url: Option<String>,
     /// Documented routes with their methods, to answer 405 with `Allow` (and to name the
     /// route of an answer that never reached the router, e.g. from the cache).
-    pub(crate) routes: http::routes::RouteTable,
+    pub(crate) routes: route_table::RouteTable,
     pub(crate) openapi: utoipa::openapi::OpenApi,
 }
 

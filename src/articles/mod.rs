@@ -36,7 +36,7 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, Sort, list_response};
 use crate::http::response::{IfMatch, fresh, ok, ok_showing};
-use crate::images::storage::MediaUrls;
+use crate::media::storage::MediaUrls;
 use crate::site::Site;
 use crate::state::AppState;
 
@@ -308,7 +308,7 @@ async fn list_articles(
         // Best match first, whichever way it was written.
         sort.descending = true;
     }
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let reader = reader(&auth);
     if filters.q.is_some() {
         return search_articles(&req, &state, &auth, &filters, &pagination, &sort, &urls).await;
@@ -542,7 +542,7 @@ async fn find_article(
         ),
         None => None,
     };
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let view = view_adjacent(&mut conn, article, &urls, &state.site, tag_id).await?;
     let response = ok_showing(&req, &view)?;
     Ok(match tag_id {
@@ -576,7 +576,7 @@ async fn create_article(
     let principal = auth.require(ANY_ROLE)?.clone();
     let (new, checks) = body.into_parts();
     let base = base_url(&req);
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let language = &state.search_language;
     let site = &state.site;
     // Rendered before the write's transaction (the idempotency key's) opens.
@@ -629,7 +629,7 @@ async fn upsert_article(
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
     let (new, checks) = body.into_parts();
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let bodies = write::Prerendered::of(&state.pool, [new.body_markdown.clone()]).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let write = write::Write {
@@ -680,7 +680,7 @@ async fn update_article(
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ANY_ROLE)?.clone();
     let (changes, checks) = body.into_parts();
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let bodies = write::Prerendered::for_changes(&state.pool, &key, &changes).await?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let write = write::Write {

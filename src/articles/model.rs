@@ -60,25 +60,10 @@ pub struct ListedArticle {
     pub rank: f32,
 }
 
-/// What an article is: a dated `article` (the default), or a `page` (About, Contact, an
-/// imprint) that lists, searches and feeds leave out unless asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(example = "article")]
-pub enum Kind {
-    #[default]
-    Article,
-    Page,
-}
+pub use crate::listing::{Kind, Status};
 
+// What an article row is and where it stands, as readers are told.
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Article => "article",
-            Kind::Page => "page",
-        }
-    }
-
     pub fn of(article: &Article) -> Kind {
         if article.kind == "page" {
             Kind::Page
@@ -86,18 +71,6 @@ impl Kind {
             Kind::Article
         }
     }
-}
-
-/// Where an article stands. `scheduled` is a published article whose time has not come:
-/// it becomes public at that instant, with no job running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(example = "published")]
-pub enum Status {
-    Draft,
-    Scheduled,
-    Published,
-    Archived,
 }
 
 impl Status {
@@ -108,15 +81,6 @@ impl Status {
             "published" => Status::Published,
             "archived" => Status::Archived,
             _ => Status::Draft,
-        }
-    }
-
-    /// The stored form (`scheduled` is stored as `published`).
-    pub fn stored(self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::Scheduled | Status::Published => "published",
-            Status::Archived => "archived",
         }
     }
 }

@@ -265,7 +265,7 @@ pub async fn preview_article(
     let article = queries::find(&mut conn, &article_id.to_string())
         .await?
         .ok_or_else(gone)?;
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let view = view_one(&mut conn, article, &urls, &state.site).await?;
     Ok(HttpResponse::Ok().json(view))
 }

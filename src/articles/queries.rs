@@ -24,7 +24,8 @@ use crate::http::pagination::{
 };
 use crate::http::slugged::Slugged;
 use crate::images::model::{Image, ImageResponse};
-use crate::images::storage::MediaUrls;
+pub use crate::listing::{Filters, MARK_END, MARK_START, Reader};
+use crate::media::storage::MediaUrls;
 
 pub static SORTS: [SortOption<ListedArticle>; 5] = [
     SortOption {
@@ -58,32 +59,6 @@ pub static SORTS: [SortOption<ListedArticle>; 5] = [
         key: |row| row.rank.to_string(),
     },
 ];
-
-/// Who is reading, which decides what exists for them.
-#[derive(Debug, Clone, Copy)]
-pub enum Reader {
-    /// No token: published articles whose time has come.
-    Public,
-    /// An author token: those, and everything by its own author.
-    Author(Uuid),
-    /// Editors and admins: everything.
-    Staff,
-}
-
-/// The list's filters, already validated.
-#[derive(Debug, Default, Clone)]
-pub struct Filters {
-    pub author: Option<String>,
-    pub tags: Vec<String>,
-    pub status: Option<super::model::Status>,
-    pub published_after: Option<DateTime<Utc>>,
-    pub published_before: Option<DateTime<Utc>>,
-    pub q: Option<String>,
-    /// Articles (the default) or pages.
-    pub kind: super::model::Kind,
-    /// Load and return the bodies (`include=body`); lists are cards without.
-    pub include_body: bool,
-}
 
 enum Bind {
     Text(String),
@@ -195,10 +170,6 @@ fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters) {
             .bind(Bind::Time(before));
     }
 }
-
-/// Marks the search index puts around matches; replaced by `<mark>` after HTML-escaping.
-pub const MARK_START: char = '\u{1}';
-pub const MARK_END: char = '\u{2}';
 
 /// The columns of a list's rows: cards leave the bodies (the bulk of a row, stored out of
 /// line) unread unless asked for.
@@ -868,34 +839,6 @@ pub async fn set_rendered(conn: &mut AsyncPgConnection, row: &ArticleRow) -> Que
         .await
 }
 
-/// Slugs of an author's articles (drafts included), a few, for a 409's message.
-pub async fn by_author(conn: &mut AsyncPgConnection, author_id: Uuid) -> QueryResult<Vec<String>> {
-    articles::table
-        .filter(articles::author_id.eq(author_id))
-        .order(articles::created_at)
-        .select(articles::slug)
-        .limit(10)
-        .load(conn)
-        .await
-}
-
-/// Slugs of the articles showing an image (as cover or figure).
-pub async fn using_image(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<String>> {
-    articles::table
-        .filter(
-            articles::cover_image_id
-                .eq(image_id)
-                .or(articles::id.eq_any(
-                    article_images::table
-                        .filter(article_images::image_id.eq(image_id))
-                        .select(article_images::article_id),
-                )),
-        )
-        .select(articles::slug)
-        .load(conn)
-        .await
-}
-
 pub async fn remember_old_slug(
     conn: &mut AsyncPgConnection,
     slug: &str,
@@ -975,93 +918,6 @@ pub async fn revision(
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(articles::table.find(id)).execute(conn).await
-}
-
-/// Scheduled publications, by the database's clock (the one every list's
-/// `published_at <= now()` uses).
-#[derive(QueryableByName)]
-pub struct Publications {
-    /// The database's now.
-    #[diesel(sql_type = Timestamptz)]
-    pub now: DateTime<Utc>,
-    /// Whether an article became public after `since` (and by now).
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub passed: bool,
-    /// The next instant an article becomes public, if any is scheduled.
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
-    pub next: Option<DateTime<Utc>>,
-}
-
-/// How many public articles each of `ids` has (`sql` groups by author or tag): the
-/// `article_count` of a page of authors or tags in one statement.
-async fn public_counts(
-    conn: &mut AsyncPgConnection,
-    sql: &'static str,
-    ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, i64>> {
-    #[derive(QueryableByName)]
-    struct Counted {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<Counted> = diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.n)).collect())
-}
-
-/// Public articles per author, for the authors given.
-pub async fn public_counts_by_author(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, i64>> {
-    public_counts(
-        conn,
-        "SELECT author_id AS id, count(*) AS n FROM articles \
-         WHERE author_id = ANY($1) AND status = 'published' AND published_at <= now() AND kind = 'article' \
-         GROUP BY author_id",
-        ids,
-    )
-    .await
-}
-
-/// Public articles per tag, for the tags given.
-pub async fn public_counts_by_tag(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, i64>> {
-    public_counts(
-        conn,
-        "SELECT article_tags.tag_id AS id, count(*) AS n FROM article_tags \
-         JOIN articles ON articles.id = article_tags.article_id \
-         WHERE article_tags.tag_id = ANY($1) AND articles.status = 'published' AND articles.kind = 'article' \
-         AND articles.published_at <= now() GROUP BY article_tags.tag_id",
-        ids,
-    )
-    .await
-}
-
-pub async fn publications_since(
-    pool: &crate::db::Pool,
-    since: Option<DateTime<Utc>>,
-) -> Result<Publications, ApiError> {
-    let mut conn = crate::db::conn(pool).await?;
-    Ok(diesel::sql_query(
-        "SELECT now() AS now, \
-         EXISTS (SELECT 1 FROM articles WHERE status = 'published' \
-                 AND published_at > coalesce($1, now()) AND published_at <= now()) AS passed, \
-         (SELECT min(published_at) FROM articles WHERE status = 'published' \
-          AND published_at > now()) AS next",
-    )
-    .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(since)
-    .get_result(&mut conn)
-    .await?)
 }
 
 #[cfg(test)]

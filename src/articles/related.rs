@@ -86,7 +86,7 @@ pub async fn list_related(
         .collect();
     let rows: Vec<Article> = ids.iter().filter_map(|id| found.remove(id)).collect();
     let page: Vec<&Article> = rows.iter().collect();
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let embeds = Embeds::load(&mut conn, &page, &urls, &state.site).await?;
     let data: Vec<ArticleResponse> = rows
         .into_iter()

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::images::storage::MEDIA_PLACEHOLDER;
+use crate::media::storage::MEDIA_PLACEHOLDER;
+pub use crate::text::escape;
 
 pub const EXCERPT_CHARS: usize = 300;
 const WORDS_PER_MINUTE: usize = 230;
@@ -319,21 +320,6 @@ fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) 
     html
 }
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// Sanitized HTML in which only the renderer's figures carry the media placeholder: a copy
 /// an author wrote (in a link, a code span, text) gets its second underscore written as
 /// `&#95;`, which reads the same in a page but is never completed into a URL; then the
@@ -583,7 +569,7 @@ mod tests {
         // Only the figure's src and srcset keep it.
         assert_eq!(html.matches(MEDIA_PLACEHOLDER).count(), 2, "{html}");
         assert!(html.contains(&format!("src=\"{MEDIA_PLACEHOLDER}/images/a.jpg\"")));
-        let served = crate::images::storage::MediaUrls::placeholder().complete(&html);
+        let served = crate::media::storage::MediaUrls::placeholder().complete(&html);
         assert!(!served.contains("__lede_figure_"));
     }
 

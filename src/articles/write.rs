@@ -22,8 +22,8 @@ use crate::error::ApiError;
 use crate::http::response::IfMatch;
 use crate::http::slugged::Slugged;
 use crate::http::validate::Checks;
-use crate::images::storage::MediaUrls;
 use crate::jobs::{Job, Publication};
+use crate::media::storage::MediaUrls;
 use crate::principal::{Principal, Role};
 
 pub(crate) const MAX_TITLE: usize = 300;

@@ -1,4 +1,5 @@
 //! `/api/v1/tokens`: admins make, list and revoke API tokens.
+pub mod authenticate;
 pub mod queries;
 pub mod tokens;
 

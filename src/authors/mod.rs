@@ -23,7 +23,8 @@ use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, Loaded, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
-use crate::images::{self, model::ImageResponse, storage::MediaUrls};
+use crate::images::{self, model::ImageResponse};
+use crate::media::storage::MediaUrls;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -71,10 +72,10 @@ async fn list_authors(
     let sort = pagination.sort(&queries::SORTS, "name")?;
     let mut conn = auth.read_conn(&state).await?;
     let Loaded { rows, total, .. } = queries::list(&mut conn, &pagination, &sort).await?;
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let avatars = avatars(&mut conn, &rows, &urls).await?;
     let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
-    let counts = crate::articles::queries::public_counts_by_author(&mut conn, &ids).await?;
+    let counts = queries::article_counts(&mut conn, &ids).await?;
     let with_private = auth.is_authenticated();
     list_response(
         &req,
@@ -115,7 +116,7 @@ pub(crate) async fn view(
 ) -> Result<AuthorResponse, ApiError> {
     let mut avatars = avatars(conn, std::slice::from_ref(&author), urls).await?;
     let avatar = author.avatar_image_id.and_then(|id| avatars.remove(&id));
-    let counts = crate::articles::queries::public_counts_by_author(conn, &[author.id]).await?;
+    let counts = queries::article_counts(conn, &[author.id]).await?;
     let count = counts.get(&author.id).copied().unwrap_or(0);
     Ok(AuthorResponse::new(author, with_private, avatar, count))
 }
@@ -143,7 +144,7 @@ async fn find_author(
     let author = queries::find(&mut conn, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("author", &key))?;
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     ok_showing(
         &req,
         &view(&mut conn, author, auth.is_authenticated(), &urls).await?,
@@ -173,7 +174,7 @@ async fn create_author(
     let caller = principal.token_id;
     let (new, checks) = body.into_parts();
     let base = base_url(&req);
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
         let author = create(conn, principal, new, checks).await?;
         let location = format!("{base}/api/v1/authors/{}", author.id);
@@ -207,7 +208,7 @@ async fn update_author(
     // Refused before a connection is taken.
     let principal = auth.require(STAFF)?;
     let (changes, checks) = body.into_parts();
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let mut conn = crate::db::conn(&state.pool).await?;
     let author = update(&mut conn, principal, &key, &if_match, changes, checks).await?;
     fresh(&view(&mut conn, author, true, &urls).await?)

@@ -8,7 +8,7 @@ use crate::error::{ApiError, OnConstraint};
 use crate::http::slugged::Slugged;
 
 use super::model::{Author, AuthorInsert, AuthorUpdate};
-use crate::db::schema::authors;
+use crate::db::schema::{articles, authors};
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Author>; 4] = [
@@ -134,4 +134,33 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
         Ok(deleted)
     })
     .await
+}
+
+/// Public articles per author, for the authors given (their `article_count`).
+pub async fn article_counts(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<std::collections::HashMap<Uuid, i64>> {
+    crate::db::counts_by_id(
+        conn,
+        "SELECT author_id AS id, count(*) AS n FROM articles \
+         WHERE author_id = ANY($1) AND status = 'published' AND published_at <= now() AND kind = 'article' \
+         GROUP BY author_id",
+        ids,
+    )
+    .await
+}
+
+/// Slugs of an author's articles (drafts included), a few, for a 409's message.
+pub async fn article_slugs(
+    conn: &mut AsyncPgConnection,
+    author_id: Uuid,
+) -> QueryResult<Vec<String>> {
+    articles::table
+        .filter(articles::author_id.eq(author_id))
+        .order(articles::created_at)
+        .select(articles::slug)
+        .limit(10)
+        .load(conn)
+        .await
 }

@@ -90,7 +90,7 @@ pub async fn delete(
     conn.transaction::<_, ApiError, _>(async |conn| {
         let found = queries::lock(conn, key).await?;
         let current = if_match.locked(found, || ApiError::not_found("author", key))?;
-        let articles = crate::articles::queries::by_author(conn, current.id).await?;
+        let articles = queries::article_slugs(conn, current.id).await?;
         if !articles.is_empty() {
             return Err(ApiError::Conflict {
                 detail: format!(

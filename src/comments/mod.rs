@@ -5,6 +5,8 @@ pub mod avatars;
 pub mod model;
 pub mod queries;
 
+pub use crate::config::CommentRules;
+
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -48,26 +50,6 @@ const MAX_BODY: usize = 10_000;
 const MAX_NAME: usize = 100;
 /// The same body from the same email on the same article within this is a duplicate.
 const DUPLICATE_MINUTES: i64 = 10;
-
-/// Limits on the public form, from the configuration.
-#[derive(Debug, Clone)]
-pub struct CommentRules {
-    pub per_ip: i64,
-    pub per_email: i64,
-    pub window_secs: i64,
-    pub auto_approve: bool,
-}
-
-impl CommentRules {
-    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
-        Ok(CommentRules {
-            per_ip: config.comments_per_ip,
-            per_email: config.comments_per_email,
-            window_secs: config.comment_window_secs.max(1),
-            auto_approve: config.comment_auto_approve,
-        })
-    }
-}
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();

@@ -271,6 +271,31 @@ impl diesel::serialize::ToSql<Regconfig, diesel::pg::Pg> for SearchLanguage {
     }
 }
 
+/// A count per id of `ids`, from `sql` (selecting `id` and `n`, `$1` the ids): e.g. the
+/// `article_count` of a page of authors or tags in one statement.
+pub async fn counts_by_id(
+    conn: &mut diesel_async::AsyncPgConnection,
+    sql: &'static str,
+    ids: &[uuid::Uuid],
+) -> diesel::QueryResult<std::collections::HashMap<uuid::Uuid, i64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Counted {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    use diesel_async::RunQueryDsl;
+    let rows: Vec<Counted> = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.n)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use sha2::{Digest, Sha256};

@@ -134,7 +134,7 @@ async fn feed(
     .await?;
     rows.truncate(ENTRIES as usize);
     let page: Vec<&crate::articles::model::Article> = rows.iter().map(|r| &r.article).collect();
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let embeds = Embeds::load(&mut conn, &page, &urls, &state.site).await?;
     drop(conn);
     let articles: Vec<ArticleResponse> = rows

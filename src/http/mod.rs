@@ -6,7 +6,6 @@ pub mod cache;
 pub mod encoding;
 pub mod idempotency;
 pub mod observe;
-pub mod origin;
 pub mod pagination;
 pub mod response;
 pub mod routes;
@@ -28,6 +27,14 @@ pub fn base_url(req: &HttpRequest) -> String {
     match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.origin.base(req),
         None => String::new(),
+    }
+}
+
+/// Where clients fetch stored files from, for this request.
+pub fn media_urls(req: &HttpRequest) -> crate::media::storage::MediaUrls {
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.storage.urls_at(&state.origin.base(req)),
+        None => crate::media::storage::MediaUrls::placeholder(),
     }
 }
 

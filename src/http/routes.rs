@@ -2,68 +2,13 @@
 //! with `Allow`), which query parameters an operation takes (any other is a 400, so a typo
 //! or axios's `tag[]=` never silently returns an unfiltered list), and HEAD wherever GET is.
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-pub struct Route {
-    pub def: ResourceDef,
-    /// `GET, HEAD, PATCH`: the `Allow` header of a 405.
-    pub allow: String,
-    /// Each method with the query parameters it takes.
-    methods: crate::openapi::Operations,
-}
-
-pub struct RouteTable(Vec<Route>);
-
-impl RouteTable {
-    pub fn new(table: Vec<(String, crate::openapi::Operations)>) -> Self {
-        RouteTable(
-            table
-                .into_iter()
-                .map(|(path, methods)| {
-                    let mut allow: Vec<&str> = Vec::new();
-                    for (method, _) in &methods {
-                        allow.push(method.as_str());
-                        if method == Method::GET {
-                            allow.push("HEAD");
-                        }
-                    }
-                    Route {
-                        def: ResourceDef::new(path),
-                        allow: allow.join(", "),
-                        methods,
-                    }
-                })
-                .collect(),
-        )
-    }
-
-    pub fn find(&self, path: &str) -> Option<&Route> {
-        self.0.iter().find(|route| route.def.is_match(path))
-    }
-
-    /// The first query parameter `method` on `path` does not take, if any.
-    fn unknown_parameter(&self, method: &Method, path: &str, query: &str) -> Option<String> {
-        if query.is_empty() {
-            return None;
-        }
-        let known = &self
-            .find(path)?
-            .methods
-            .iter()
-            .find(|(m, _)| m == method)?
-            .1;
-        url::form_urlencoded::parse(query.as_bytes())
-            .map(|(name, _)| name)
-            .find(|name| !known.iter().any(|k| k == name))
-            .map(|name| name.into_owned())
-    }
-}
 
 /// The longest query string taken (a list's parameters fit many times over).
 const MAX_QUERY: usize = 4096;

@@ -91,7 +91,7 @@ pub async fn get_media(
     }
     // One read (a single blocking call for local files) beats streaming small chunks, each
     // its own blocking task; files are at most a few megabytes.
-    let bytes = crate::images::storage::read_all(result).await?;
+    let bytes = crate::media::storage::read_all(result).await?;
     Ok(response.body(bytes))
 }
 

@@ -1,12 +1,9 @@
 //! `/api/v1/images`: uploads with alt text, captions, credits and resized variants, and
 //! `/media/...`, where their files are served with long-lived caching.
-pub mod budget;
 pub mod media;
 pub mod model;
-pub mod process;
 pub mod queries;
 pub mod rendition;
-pub mod storage;
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -21,7 +18,6 @@ use uuid::Uuid;
 use self::model::{
     ImageChanges, ImageInsert, ImageResponse, ImageUpdate, ImageUpload, StoredVariant,
 };
-use self::process::{ProcessError, Processed};
 use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
 use crate::http::base_url;
@@ -30,6 +26,7 @@ use crate::http::idempotency::Created;
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
+use crate::media::process::{self, ProcessError, Processed};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -104,7 +101,7 @@ async fn list_images(
         sha256: sha256.as_deref(),
     };
     let loaded = queries::list(&mut conn, &pagination, &sort, &filter).await?;
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     list_response(
         &req,
         &pagination,
@@ -137,7 +134,10 @@ async fn find_image(
     let image = queries::find(&mut conn, *id)
         .await?
         .ok_or_else(|| not_found(*id))?;
-    ok_showing(&req, &ImageResponse::new(image, &state.storage.urls(&req)))
+    ok_showing(
+        &req,
+        &ImageResponse::new(image, &crate::http::media_urls(&req)),
+    )
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -217,9 +217,9 @@ async fn create_image(
     };
     let (image, created) = ingest(&state, file, text, principal.author_id).await?;
     if !created {
-        return existing_image(&req, &state, image);
+        return existing_image(&req, image);
     }
-    let view = ImageResponse::new(image, &state.storage.urls(&req));
+    let view = ImageResponse::new(image, &crate::http::media_urls(&req));
     let location = format!("{}/api/v1/images/{}", base_url(&req), view.id);
     Ok(Created::new(location, &view)?.into_response())
 }
@@ -381,13 +381,9 @@ pub async fn ingest(
     }
 }
 
-fn existing_image(
-    req: &HttpRequest,
-    state: &AppState,
-    image: model::Image,
-) -> Result<HttpResponse, ApiError> {
+fn existing_image(req: &HttpRequest, image: model::Image) -> Result<HttpResponse, ApiError> {
     let location = format!("{}/api/v1/images/{}", base_url(req), image.id);
-    let mut response = fresh(&ImageResponse::new(image, &state.storage.urls(req)))?;
+    let mut response = fresh(&ImageResponse::new(image, &crate::http::media_urls(req)))?;
     response.headers_mut().insert(
         header::LOCATION,
         header::HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -639,7 +635,7 @@ async fn update_image(
     };
     checks.finish()?;
     let id = *id;
-    let urls = state.storage.urls(&req);
+    let urls = crate::http::media_urls(&req);
     let shown_in_figures =
         update.alt.is_some() || update.caption.is_some() || update.credit.is_some();
     let mut conn = crate::db::conn(&state.pool).await?;
@@ -708,7 +704,7 @@ async fn delete_image(
                 .ok_or_else(|| not_found(id))?;
             may_change(&principal, &current)?;
             if_match.check(&current)?;
-            let articles = crate::articles::queries::using_image(conn, id).await?;
+            let articles = queries::using_image(conn, id).await?;
             if !articles.is_empty() {
                 return Err(ApiError::Conflict {
                     detail: format!(

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::storage::MediaUrls;
 use crate::db::schema::images;
 use crate::http::{Timestamp, patch_field};
+use crate::media::storage::MediaUrls;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = images)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::model::{Image, ImageInsert, ImageUpdate};
 use crate::changes::{Action, Change, Key, Subject};
-use crate::db::schema::{authors, images};
+use crate::db::schema::{article_images, articles, authors, images};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
@@ -148,6 +148,23 @@ pub async fn avatar_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Ve
     authors::table
         .filter(authors::avatar_image_id.eq(id))
         .select(authors::slug)
+        .load(conn)
+        .await
+}
+
+/// Slugs of the articles showing an image (as cover or figure).
+pub async fn using_image(conn: &mut AsyncPgConnection, image_id: Uuid) -> QueryResult<Vec<String>> {
+    articles::table
+        .filter(
+            articles::cover_image_id
+                .eq(image_id)
+                .or(articles::id.eq_any(
+                    article_images::table
+                        .filter(article_images::image_id.eq(image_id))
+                        .select(article_images::article_id),
+                )),
+        )
+        .select(articles::slug)
         .load(conn)
         .await
 }

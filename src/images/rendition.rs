@@ -6,10 +6,11 @@ use actix_web::web;
 use uuid::Uuid;
 
 use super::model::{Image, ImageUpdate, StoredVariant};
-use super::process;
-use super::{queries, storage};
+use super::queries;
 use crate::error::ApiError;
 use crate::jobs::{ForImage, Job};
+use crate::media::process;
+use crate::media::storage;
 use crate::state::AppState;
 
 /// An image's modern renditions, encoded and stored, not yet in its variants.

@@ -588,7 +588,7 @@ impl<'a> Images<'a> {
             .timeout(FETCH_TIMEOUT)
             .redirect(redirects)
             .no_proxy()
-            .dns_resolver(crate::webhooks::address::PublicOnly::new(fetch_private))
+            .dns_resolver(crate::outbound::address::PublicOnly::new(fetch_private))
             .user_agent(concat!("lede-import/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Images {
@@ -740,7 +740,7 @@ impl<'a> Images<'a> {
 
 /// Why `url` may not be fetched when it names a private address as such (`None`: it may).
 fn private_literal(url: &url::Url, fetch_private: bool) -> Option<String> {
-    use crate::webhooks::address::{is_public, literal_ip};
+    use crate::outbound::address::{is_public, literal_ip};
     let ip = literal_ip(url).filter(|ip| !fetch_private && !is_public(*ip))?;
     Some(format!(
         "{ip} is not a public address (--fetch-private allows fetching from an intranet)"

@@ -19,7 +19,7 @@ use super::documents::{self, IndexedArticle};
 use super::{Engine, Payload, SCHEMA_VERSION, Search, schema};
 use crate::changes::{self, Key, Position, Subject};
 use crate::db::Pool;
-use crate::state::AppState;
+use crate::response_cache::ResponseCache;
 
 /// Changes read per batch, articles loaded per query.
 const BATCH: i64 = 1_000;
@@ -31,24 +31,23 @@ const WRITER_HEAP: usize = 64 * 1024 * 1024;
 const TRUSTED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(6);
 const PERSIST_EVERY: Duration = Duration::from_secs(600);
 
-/// Starts this node's index: opened or built, then followed until the process ends.
-pub fn follow(state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        loop {
-            if let Err(error) = run(&state).await {
-                tracing::warn!(%error, "search index: retrying");
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+/// This node's index: opened or built, then followed until the process ends (spawn it).
+/// `pool` is one for background work; the answers `cache` made from the index are dropped
+/// when it commits.
+pub async fn follow(pool: &Pool, search: &Search, cache: &ResponseCache) {
+    loop {
+        if let Err(error) = run(pool, search, cache).await {
+            tracing::warn!(%error, "search index: retrying");
         }
-    });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
-async fn run(state: &web::Data<AppState>) -> anyhow::Result<()> {
-    let search = &state.search;
+async fn run(pool: &Pool, search: &Search, cache: &ResponseCache) -> anyhow::Result<()> {
     let engine = match search.engine() {
         Some(engine) => engine,
         None => {
-            let engine = open_or_build(&state.background, search).await?;
+            let engine = open_or_build(pool, search).await?;
             if let Ok(mut slot) = search.engine.write() {
                 *slot = Some(engine.clone());
             }
@@ -56,14 +55,14 @@ async fn run(state: &web::Data<AppState>) -> anyhow::Result<()> {
         }
     };
     let database = {
-        let mut conn = crate::db::conn(&state.background).await?;
+        let mut conn = crate::db::conn(pool).await?;
         documents::database_identity(&mut conn).await?
     };
     let mut persisted = Instant::now();
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(1), search.wake.notified()).await;
         let persist = persisted.elapsed() > PERSIST_EVERY;
-        let changed = catch_up(state, &engine, &database, persist).await?;
+        let changed = catch_up(pool, search, cache, &engine, &database, persist).await?;
         if changed {
             persisted = Instant::now();
         }
@@ -74,13 +73,14 @@ async fn run(state: &web::Data<AppState>) -> anyhow::Result<()> {
 /// and commits. True when it committed (a quiet index still commits its position when
 /// `persist`, so it is not taken for stale later).
 async fn catch_up(
-    state: &web::Data<AppState>,
+    pool: &Pool,
+    search: &Search,
+    cache: &ResponseCache,
     engine: &Arc<Engine>,
     database: &str,
     persist: bool,
 ) -> anyhow::Result<bool> {
-    let search = &state.search;
-    let mut conn = crate::db::conn(&state.background).await?;
+    let mut conn = crate::db::conn(pool).await?;
     let mut position = *search.position.borrow();
     let mut touched = false;
     loop {
@@ -134,7 +134,7 @@ async fn catch_up(
     web::block(move || committing.replace(&[], &[], Some(&payload))).await??;
     search.position.send_replace(position);
     // Answers made from the index before this are stale now.
-    state.cache.invalidate(&[Key::Search]);
+    cache.invalidate(&[Key::Search]);
     Ok(true)
 }
 

@@ -33,10 +33,9 @@ use uuid::Uuid;
 
 pub use follow::{follow, rebuild_offline};
 
-use crate::articles::model::Status;
-use crate::articles::queries::{Filters, Reader};
 use crate::changes::Position;
 use crate::error::ApiError;
+use crate::listing::{Filters, Reader, Status};
 
 /// Bumped when the schema or the analysis changes: an index of another version is rebuilt.
 const SCHEMA_VERSION: u32 = 2;
@@ -520,7 +519,7 @@ impl Engine {
         &self,
         id: Uuid,
         tag_ids: &[Uuid],
-        kind: crate::articles::model::Kind,
+        kind: crate::listing::Kind,
         limit: usize,
     ) -> tantivy::Result<Vec<Uuid>> {
         let f = &self.fields;
@@ -666,7 +665,7 @@ impl Search {
         &self,
         id: Uuid,
         tag_ids: Vec<Uuid>,
-        kind: crate::articles::model::Kind,
+        kind: crate::listing::Kind,
         limit: usize,
     ) -> Result<Vec<Uuid>, ApiError> {
         let engine = self.engine().ok_or_else(|| {

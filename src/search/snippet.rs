@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use tantivy::tokenizer::TextAnalyzer;
 
-use crate::articles::queries::{MARK_END, MARK_START};
+use crate::listing::{MARK_END, MARK_START};
 
 /// Bytes of text a snippet shows, about (cut at spaces, never inside a character).
 const LENGTH: usize = 240;

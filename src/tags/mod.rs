@@ -43,7 +43,7 @@ struct TagSortParam {
 
 /// A tag as a client sees it, its public articles counted.
 pub(crate) async fn view(conn: &mut AsyncPgConnection, tag: Tag) -> Result<TagResponse, ApiError> {
-    let counts = crate::articles::queries::public_counts_by_tag(conn, &[tag.id]).await?;
+    let counts = queries::article_counts(conn, &[tag.id]).await?;
     let count = counts.get(&tag.id).copied().unwrap_or(0);
     Ok(TagResponse::new(tag, count))
 }
@@ -72,7 +72,7 @@ async fn list_tags(
     let mut conn = auth.read_conn(&state).await?;
     let loaded = queries::list(&mut conn, &pagination, &sort).await?;
     let ids: Vec<Uuid> = loaded.rows.iter().map(|t| t.id).collect();
-    let counts = crate::articles::queries::public_counts_by_tag(&mut conn, &ids).await?;
+    let counts = queries::article_counts(&mut conn, &ids).await?;
     list_response(
         &req,
         &pagination,

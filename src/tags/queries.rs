@@ -120,3 +120,19 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, Api
     })
     .await
 }
+
+/// Public articles per tag, for the tags given (their `article_count`).
+pub async fn article_counts(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<std::collections::HashMap<Uuid, i64>> {
+    crate::db::counts_by_id(
+        conn,
+        "SELECT article_tags.tag_id AS id, count(*) AS n FROM article_tags \
+         JOIN articles ON articles.id = article_tags.article_id \
+         WHERE article_tags.tag_id = ANY($1) AND articles.status = 'published' AND articles.kind = 'article' \
+         AND articles.published_at <= now() GROUP BY article_tags.tag_id",
+        ids,
+    )
+    .await
+}

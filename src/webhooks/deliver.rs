@@ -3,7 +3,7 @@
 //! signs them by the Standard Webhooks specification and sends them. An endpoint gets its
 //! deliveries in order: only its oldest pending one is ever claimed. Runs on the background
 //! pool, never on the one that serves requests.
-use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 use actix_web::web;
@@ -15,18 +15,13 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
-use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long an endpoint has to answer.
-const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claim holds: the timeout and room to record the outcome.
 const LEASE: &str = "20 seconds";
-/// Deliveries in flight per node (to different endpoints).
-const IN_FLIGHT: usize = 8;
 /// How often an idle node looks for due deliveries (a notification wakes it sooner).
 const POLL: Duration = Duration::from_millis(500);
 /// Waits before each retry, in seconds: the first within 10 s, then growing, about three
@@ -36,42 +31,6 @@ const RETRIES: [u32; 10] = [
 ];
 /// An endpoint that has failed every delivery for this long is disabled.
 const GIVE_UP: &str = "5 days";
-
-/// A node's webhook machinery: the HTTP client deliveries go out through, and the signal
-/// that wakes the dispatcher and the workers when something changed.
-pub struct Webhooks {
-    client: reqwest::Client,
-    allow_private: bool,
-    pub wake: Notify,
-    in_flight: Arc<Semaphore>,
-}
-
-impl Webhooks {
-    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(super::address::PublicOnly::new(allow_private))
-            .user_agent(concat!("lede-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Webhooks {
-            client,
-            allow_private,
-            wake: Notify::new(),
-            in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
-        })
-    }
-
-    pub fn allow_private(&self) -> bool {
-        self.allow_private
-    }
-
-    /// Something changed (a notification came): look at the feed and the queue now.
-    pub fn wake(&self) {
-        self.wake.notify_waiters();
-    }
-}
 
 #[derive(Debug, QueryableByName)]
 struct Claimed {
@@ -253,7 +212,7 @@ async fn attempt(state: &AppState, delivery: Claimed) -> Result<(), ApiError> {
     .await
 }
 
-async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
+async fn send(webhooks: &crate::outbound::Webhooks, delivery: &Claimed) -> Outcome {
     let failed = |error: String| Outcome {
         status: None,
         error: Some(error),
@@ -261,10 +220,10 @@ async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
     // An address written as such never reaches the resolver that guards names.
     let literal = url::Url::parse(&delivery.url)
         .ok()
-        .and_then(|url| super::address::literal_ip(&url));
+        .and_then(|url| crate::outbound::address::literal_ip(&url));
     if let Some(ip) = literal
-        && !webhooks.allow_private
-        && !super::address::is_public(ip)
+        && !webhooks.allow_private()
+        && !crate::outbound::address::is_public(ip)
     {
         return failed(format!("{ip} is not a public address"));
     }
@@ -294,9 +253,10 @@ async fn send(webhooks: &Webhooks, delivery: &Claimed) -> Outcome {
                 response.status().as_u16()
             )),
         },
-        Err(error) if error.is_timeout() => {
-            failed(format!("no answer within {} s", TIMEOUT.as_secs()))
-        }
+        Err(error) if error.is_timeout() => failed(format!(
+            "no answer within {} s",
+            crate::outbound::TIMEOUT.as_secs()
+        )),
         Err(error) => failed(crate::error::with_causes(&error)),
     }
 }
@@ -318,10 +278,5 @@ mod tests {
             signature.as_deref(),
             Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
         );
-    }
-
-    #[test]
-    fn the_client_builds() {
-        assert!(Webhooks::new(false).is_ok());
     }
 }

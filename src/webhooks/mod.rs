@@ -1,7 +1,6 @@
 //! `/api/v1/webhooks`: admins subscribe URLs to events; lede delivers them by the Standard
 //! Webhooks specification. Events come from the one change feed (`dispatch`), deliveries
 //! go out from every node (`deliver`), and where they may go is guarded (`address`).
-pub mod address;
 pub mod deliver;
 pub mod dispatch;
 pub mod model;
@@ -29,7 +28,7 @@ use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::http::validate::Checks;
 use crate::state::AppState;
 
-pub use deliver::Webhooks;
+pub use crate::outbound::Webhooks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_webhooks)
@@ -58,7 +57,8 @@ async fn checked_url(state: &AppState, checks: &mut Checks, url: &str) -> String
         return String::new();
     };
     if let (false, Ok(parsed)) = (checks.has("url"), url::Url::parse(&url))
-        && let Some(reason) = address::refusal(&parsed, state.webhooks.allow_private()).await
+        && let Some(reason) =
+            crate::outbound::address::refusal(&parsed, state.webhooks.allow_private()).await
     {
         checks.fail("url", "not_allowed", reason);
     }

@@ -12,6 +12,7 @@ mod errors;
 mod hardening;
 mod images;
 mod import;
+mod layers;
 mod merge_patch;
 mod nodes;
 mod openapi;

@@ -4,7 +4,6 @@
 //! can be cached forever.
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
 use actix_web::web::Bytes;
 use anyhow::Context;
 use object_store::path::Path as StorePath;
@@ -12,7 +11,6 @@ use object_store::{GetOptions, GetRange, GetResult, ObjectStore, ObjectStoreExt,
 
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::http::base_url;
 
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
@@ -37,7 +35,7 @@ impl Storage {
             media_url: config
                 .media_url
                 .as_deref()
-                .map(|u| crate::http::origin::checked_base("LEDE_MEDIA_URL", u))
+                .map(|u| crate::origin::checked_base("LEDE_MEDIA_URL", u))
                 .transpose()?,
         })
     }
@@ -80,11 +78,6 @@ impl Storage {
         }
     }
 
-    /// Where clients fetch stored files from, for this request.
-    pub fn urls(&self, req: &HttpRequest) -> MediaUrls {
-        self.urls_at(&base_url(req))
-    }
-
     /// Media URLs for answers made without a request (webhook events), under `base`.
     pub fn urls_at(&self, base: &str) -> MediaUrls {
         MediaUrls {
@@ -125,10 +118,7 @@ impl MediaUrls {
     /// Stored HTML with its media URLs pointing at this base. The base is a checked URL
     /// (configuration, or a trusted proxy's host); it is attribute-escaped all the same.
     pub fn complete(&self, html: &str) -> String {
-        html.replace(
-            MEDIA_PLACEHOLDER,
-            &crate::articles::render::escape(&self.base),
-        )
+        html.replace(MEDIA_PLACEHOLDER, &crate::text::escape(&self.base))
     }
 }
 

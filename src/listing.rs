@@ -1,0 +1,79 @@
+//! Who reads and what a list of articles is narrowed to: the vocabulary the SQL lists
+//! (`articles::queries`) and the search index (`search`) share, below both.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// What an article is: a dated `article` (the default), or a `page` (About, Contact, an
+/// imprint) that lists, searches and feeds leave out unless asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "article")]
+pub enum Kind {
+    #[default]
+    Article,
+    Page,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Article => "article",
+            Kind::Page => "page",
+        }
+    }
+}
+
+/// Where an article stands. `scheduled` is a published article whose time has not come:
+/// it becomes public at that instant, with no job running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "published")]
+pub enum Status {
+    Draft,
+    Scheduled,
+    Published,
+    Archived,
+}
+
+impl Status {
+    /// The stored form (`scheduled` is stored as `published`).
+    pub fn stored(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Scheduled | Status::Published => "published",
+            Status::Archived => "archived",
+        }
+    }
+}
+
+/// Who is reading, which decides what exists for them.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader {
+    /// No token: published articles whose time has come.
+    Public,
+    /// An author token: those, and everything by its own author.
+    Author(Uuid),
+    /// Editors and admins: everything.
+    Staff,
+}
+
+/// The list's filters, already validated.
+#[derive(Debug, Default, Clone)]
+pub struct Filters {
+    pub author: Option<String>,
+    pub tags: Vec<String>,
+    pub status: Option<Status>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+    pub q: Option<String>,
+    /// Articles (the default) or pages.
+    pub kind: Kind,
+    /// Load and return the bodies (`include=body`); lists are cards without.
+    pub include_body: bool,
+}
+
+/// Marks the search index puts around matches; replaced by `<mark>` after HTML-escaping.
+pub const MARK_START: char = '\u{1}';
+pub const MARK_END: char = '\u{2}';
