@@ -1,7 +1,9 @@
 //! `/api/v1/articles`: what lede exists for. Markdown bodies rendered on save, figures from
 //! stored images, publishing and scheduling, revisions, old slugs that redirect, filters,
 //! keyset pagination and ranked full-text search.
+pub mod embeds;
 pub mod limits;
+pub mod list;
 pub mod model;
 pub mod preview;
 pub mod queries;

@@ -291,14 +291,36 @@ async fn sigterm_lets_requests_in_flight_finish_and_stops_postgres_cleanly() {
     .await
     .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    // The upload goes over a connection the server has already taken (a keep-alive one, made
+    // by a first request), and the signal is sent once its body is being written: however
+    // slow the machine, the request is in flight when the server is told to stop.
+    let client = reqwest::Client::new();
+    client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let (sending, sent) = tokio::sync::oneshot::channel::<()>();
     let upload = tokio::spawn({
         let url = format!("{base}/api/v1/images");
         async move {
+            use futures_util::StreamExt;
+            let mut sending = Some(sending);
+            let chunks: Vec<Vec<u8>> = photo.chunks(64 * 1024).map(<[u8]>::to_vec).collect();
+            let body = futures_util::stream::iter(chunks).map(move |chunk| {
+                if let Some(sending) = sending.take() {
+                    let _ = sending.send(());
+                }
+                Ok::<_, std::io::Error>(chunk)
+            });
             let form = reqwest::multipart::Form::new().part(
                 "file",
-                reqwest::multipart::Part::bytes(photo).file_name("big.jpg"),
+                reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body))
+                    .file_name("big.jpg"),
             );
-            reqwest::Client::new()
+            client
                 .post(url)
                 .bearer_auth(token)
                 .multipart(form)
@@ -306,6 +328,7 @@ async fn sigterm_lets_requests_in_flight_finish_and_stops_postgres_cleanly() {
                 .await
         }
     });
+    sent.await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
