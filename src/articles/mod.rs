@@ -7,29 +7,31 @@ pub mod list;
 pub mod model;
 pub mod preview;
 pub mod queries;
+mod query;
 pub mod related;
 pub mod render;
+pub mod revisions;
 pub mod seo;
+pub mod view;
 pub mod write;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::model::{
-    Article, ArticleChanges, ArticleResponse, Kind, ListedArticle, NewArticle, RevisionResponse,
-    RevisionSummary, Status,
-};
+use self::model::{Article, ArticleChanges, ArticleResponse, ListedArticle, NewArticle};
 use self::queries::{Embeds, Filters, Reader};
-use self::write::{MAX_TAGS, may_write, reader_of};
+use self::query::{ArticleQuery, parse_filters};
+use self::revisions::{find_revision, list_revisions};
+use self::view::snippet_html;
+pub(crate) use self::view::{view, view_adjacent, view_one};
 pub use self::write::{create, refresh_figures};
+use self::write::{may_write, reader_of};
 use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::auth::{ANY_ROLE, Auth};
@@ -37,9 +39,8 @@ use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, Sort, list_response};
-use crate::http::response::{IfMatch, fresh, ok, ok_showing};
+use crate::http::response::{IfMatch, fresh, ok_showing};
 use crate::media::storage::MediaUrls;
-use crate::site::Site;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -57,120 +58,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(related::list_related);
 }
 
-/// Filters and order of the article list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct ArticleQuery {
-    /// Only this author's articles (id or slug).
-    #[param(example = "ines-marchetti")]
-    author: Option<String>,
-    /// Only articles with this tag (id or slug); repeat it to require several.
-    #[param(style = Form, explode, example = json!(["cities"]))]
-    tag: Option<Vec<String>>,
-    /// `draft`, `scheduled`, `published` or `archived`. Needs a token for anything but
-    /// `published` (403 otherwise).
-    status: Option<Status>,
-    /// Published at or after this time.
-    published_after: Option<crate::http::Timestamp>,
-    /// Published before this time.
-    published_before: Option<crate::http::Timestamp>,
-    /// Full-text search (title, subtitle, excerpt, body and captions, tags, author), as on a
-    /// search engine: words (all must match, stemmed), `"exact phrase"`, `-excluded`, `or`.
-    /// Hits are ranked and carry a `snippet`. Past 1,000 hits `meta.total` is an estimate
-    /// (`meta.total_estimated`).
-    #[param(example = "night tram")]
-    q: Option<String>,
-    /// `published_at` (default, newest first as `-published_at`), `title`, `updated_at`,
-    /// `created_at`, or `relevance` (with `q`; its default then). Prefix `-` for descending.
-    /// A search (`q`) sorts by relevance or a time, not by `title` (400).
-    #[param(
-        example = "-published_at",
-        pattern = r"^-?(published_at|title|updated_at|created_at|relevance)$"
-    )]
-    sort: Option<String>,
-    /// `article` (default) or `page`: lists, searches and feeds show one kind at a time.
-    kind: Option<Kind>,
-    /// `body`: also return `body_markdown` and `body_html` in each item. Without it a list
-    /// item is a card: everything else of the article (`toc` included), ~20x smaller.
-    #[param(example = "body", pattern = "^body$")]
-    include: Option<String>,
-}
-
-/// Parses the list's own parameters (the paging ones are `Pagination`'s).
-fn parse_filters(query: &str, authenticated: bool) -> Result<Filters, ApiError> {
-    let mut filters = Filters::default();
-    let bad = |name: &str, message: &str| {
-        ApiError::BadRequest(format!("query parameter `{name}` {message}"))
-    };
-    let time = |name: &str, value: &str| {
-        DateTime::parse_from_rfc3339(value)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                bad(
-                    name,
-                    "must be an RFC 3339 time such as 2025-10-28T09:30:00Z",
-                )
-            })
-    };
-    let mut seen_once: Vec<String> = Vec::new();
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if matches!(key.as_ref(), "kind" | "status") {
-            if seen_once.iter().any(|k| k == key.as_ref()) {
-                return Err(bad(&key, "may be given once"));
-            }
-            seen_once.push(key.to_string());
-        }
-        match key.as_ref() {
-            "author" | "tag" if value.chars().count() > 100 => {
-                return Err(bad(
-                    &key,
-                    "must be an id or a slug (at most 100 characters)",
-                ));
-            }
-            "author" => filters.author = Some(value.into_owned()),
-            "tag" if filters.tags.len() >= MAX_TAGS => {
-                return Err(bad("tag", "may be given at most 20 times"));
-            }
-            "tag" => filters.tags.push(value.into_owned()),
-            "status" => {
-                let status: Status = serde_json::from_value(serde_json::Value::String(
-                    value.to_string(),
-                ))
-                .map_err(|_| bad("status", "must be draft, scheduled, published or archived"))?;
-                if status != Status::Published && !authenticated {
-                    return Err(ApiError::Forbidden(format!(
-                        "listing {} articles needs a token",
-                        value
-                    )));
-                }
-                filters.status = Some(status);
-            }
-            "published_after" => filters.published_after = Some(time("published_after", &value)?),
-            "published_before" => {
-                filters.published_before = Some(time("published_before", &value)?)
-            }
-            "kind" => {
-                filters.kind = serde_json::from_value(serde_json::Value::String(value.to_string()))
-                    .map_err(|_| bad("kind", "must be article or page"))?;
-            }
-            "include" if value == "body" => filters.include_body = true,
-            "include" => return Err(bad("include", "may only be `body`")),
-            "q" => {
-                let q = value.trim();
-                if q.chars().count() > 200 {
-                    return Err(bad("q", "may be at most 200 characters"));
-                }
-                if !q.is_empty() {
-                    filters.q = Some(q.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(filters)
-}
-
 fn reader(auth: &Auth) -> Reader {
     auth.principal().map_or(Reader::Public, reader_of)
 }
@@ -181,93 +68,6 @@ pub(crate) fn may_read(reader: Reader, article: &Article) -> bool {
         Reader::Author(author_id) => article.is_public || article.author_id == author_id,
         Reader::Staff => true,
     }
-}
-
-/// An article as a reader sees it; `with_body` false leaves the body out (a list's card).
-pub(crate) fn view(
-    article: Article,
-    embeds: &Embeds,
-    snippet: Option<String>,
-    with_body: bool,
-) -> ArticleResponse {
-    let comment_count = embeds.comment_count(&article);
-    let kind = Kind::of(&article);
-    let author = embeds.author(&article);
-    let tags = embeds.tags(&article);
-    let cover_image = embeds.cover(&article);
-    let seo = seo::of(
-        &article,
-        &author,
-        &tags,
-        cover_image.as_ref(),
-        embeds.site(),
-    );
-    let status = Status::of(&article);
-    ArticleResponse {
-        author,
-        tags,
-        cover_image,
-        seo,
-        meta_title: article.meta_title,
-        meta_description: article.meta_description,
-        previous: None,
-        next: None,
-        id: article.id,
-        status,
-        slug: article.slug,
-        title: article.title,
-        subtitle: article.subtitle,
-        excerpt: article.excerpt,
-        body_html: with_body.then(|| embeds.complete(&article.body_html)),
-        body_markdown: with_body.then_some(article.body_markdown),
-        toc: serde_json::from_value(article.toc).unwrap_or_default(),
-        word_count: article.word_count,
-        reading_time_minutes: article.reading_time_minutes,
-        published_at: article.published_at.map(Into::into),
-        created_at: article.created_at.into(),
-        updated_at: article.updated_at.into(),
-        comments_open: article.comments_open,
-        comment_count,
-        version: article.version,
-        external_id: article.external_id,
-        kind,
-        snippet,
-    }
-}
-
-/// One article with its embeds.
-pub(crate) async fn view_one(
-    conn: &mut AsyncPgConnection,
-    article: Article,
-    urls: &MediaUrls,
-    site: &Arc<Site>,
-) -> Result<ArticleResponse, ApiError> {
-    view_adjacent(conn, article, urls, site, None).await
-}
-
-/// One article with its embeds and its previous and next public articles (within the tag
-/// `adjacent_tag` when given): every answer of one article, so a write's answer and a
-/// read's are the same (and so are their ETags).
-pub(crate) async fn view_adjacent(
-    conn: &mut AsyncPgConnection,
-    article: Article,
-    urls: &MediaUrls,
-    site: &Arc<Site>,
-    adjacent_tag: Option<Uuid>,
-) -> Result<ArticleResponse, ApiError> {
-    let (previous, next) = queries::adjacent(conn, &article, adjacent_tag, site).await?;
-    let embeds = Embeds::load(conn, &[&article], urls, site).await?;
-    let mut view = view(article, &embeds, None, true);
-    view.previous = Some(previous);
-    view.next = Some(next);
-    Ok(view)
-}
-
-/// A search hit's snippet made safe: everything escaped, then the match marks become `<mark>`.
-fn snippet_html(raw: &str) -> String {
-    render::escape(raw)
-        .replace(queries::MARK_START, "<mark>")
-        .replace(queries::MARK_END, "</mark>")
 }
 
 /// List articles
@@ -737,80 +537,4 @@ pub(crate) async fn writable(
     }
     may_write(principal, &article)?;
     Ok(article)
-}
-
-/// How the revisions list may be sorted.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct RevisionSortParam {
-    /// `version` (oldest first) or `-version` (newest first, the default).
-    #[param(pattern = r"^-?version$", example = "-version")]
-    sort: Option<String>,
-}
-
-/// List an article's revisions
-///
-/// Every saved version, newest first, paged like every list: who saved which version when.
-/// The text of a version is in `/revisions/{version}`. Editors, admins and the article's
-/// author.
-#[utoipa::path(
-    tag = "articles", operation_id = "list_revisions",
-    params(("id_or_slug" = String, Path, description = "The article's id or slug"),
-           PageParams, RevisionSortParam),
-    responses((status = 200, description = "A page of revisions", body = ListResponse<RevisionSummary>,
-        headers(("Link" = String, description = "RFC 8288 links to the next, previous, first and last pages"),
-                ("X-Total-Count" = i64, description = "Revisions of the article"),
-                ("ETag" = String, description = "Strong ETag of this page")))),
-    security(("bearer" = []))
-)]
-#[get("/articles/{id_or_slug}/revisions")]
-async fn list_revisions(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: Auth,
-    key: web::Path<String>,
-    pagination: Pagination,
-) -> Result<HttpResponse, ApiError> {
-    let sort = pagination.sort(&queries::REVISION_SORTS, "-version")?;
-    let mut conn = auth.read_conn(&state).await?;
-    let article = writable(&mut conn, &auth, &key).await?;
-    let loaded = queries::revisions(&mut conn, article.id, &pagination, &sort).await?;
-    list_response(
-        &req,
-        &pagination,
-        &sort,
-        &[],
-        loaded,
-        // Versions are unique within the article: its id stands in for the rows'.
-        |_| article.id,
-        |r| r,
-    )
-}
-
-/// Get one revision
-///
-/// The article as it was saved in `version`. Editors, admins and the article's author.
-#[utoipa::path(
-    tag = "articles", operation_id = "find_revision",
-    params(("id_or_slug" = String, Path, description = "The article's id or slug"),
-           ("version" = i32, Path, description = "The version number, from 1", minimum = 1)),
-    responses((status = 200, description = "The revision", body = RevisionResponse,
-        headers(("ETag" = String, description = "Strong ETag of the revision")))),
-    security(("bearer" = []))
-)]
-#[get("/articles/{id_or_slug}/revisions/{version}")]
-async fn find_revision(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<(String, i32)>,
-) -> Result<HttpResponse, ApiError> {
-    let (key, version) = path.into_inner();
-    let mut conn = auth.read_conn(&state).await?;
-    let article = writable(&mut conn, &auth, &key).await?;
-    let revision = queries::revision(&mut conn, article.id, version)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("article `{key}` has no version {version}")))?;
-    ok(&req, &RevisionResponse::from(revision))
 }
