@@ -3,6 +3,7 @@
 //! commenter's email, IP address and user agent never leave without a staff token.
 pub mod avatars;
 pub mod model;
+mod moderation;
 pub mod queries;
 
 pub use crate::config::CommentRules;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Duration, Utc};
 use diesel_async::AsyncConnection;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
@@ -19,20 +20,18 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::model::{
-    BulkResult, BulkStatus, Comment, CommentChanges, CommentStatus, ModeratedComment, NewComment,
-    PublicComment,
-};
+use self::model::{Comment, CommentStatus, NewComment, PublicComment};
 use crate::articles::queries as articles;
 use crate::error::ApiError;
-use crate::http::auth::{Auth, STAFF};
-use crate::http::body::{JsonBody, JsonOrFormBody};
+use crate::http::auth::Auth;
+use crate::http::body::JsonOrFormBody;
 use crate::http::pagination::{
     KeyKind, ListResponse, Loaded, PageParams, Pagination, Sort, SortOption, list_response,
     time_key,
 };
-use crate::http::response::{fresh, ok};
 use crate::state::AppState;
+
+use self::moderation::*;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(submit_comment)
@@ -504,203 +503,4 @@ async fn list_replies(
         |r| r.comment.id,
         |r| PublicComment::new(&r.comment, &avatar),
     )
-}
-
-/// Filters of the moderation queue.
-#[derive(Debug, serde::Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct QueueQuery {
-    /// `pending`, `approved`, `spam` or `trash`.
-    status: Option<CommentStatus>,
-    /// Only comments on this article (id).
-    article: Option<Uuid>,
-    /// `created_at` or `-created_at` (default: newest first).
-    #[allow(dead_code)]
-    #[param(pattern = r"^-?created_at$")]
-    sort: Option<String>,
-}
-
-/// Moderation queue
-///
-/// Editors and admins: every comment with the commenter's email, IP address and user agent.
-#[utoipa::path(
-    tag = "moderation", operation_id = "list_comments",
-    params(PageParams, QueueQuery),
-    responses((status = 200, description = "A page of comments", body = ListResponse<ModeratedComment>,
-        headers(("Link" = String, description = "RFC 8288 links to other pages"),
-                ("X-Total-Count" = i64, description = "Comments in the (filtered) queue"),
-                ("ETag" = String, description = "Strong ETag of this page")))),
-    security(("bearer" = []))
-)]
-#[get("/comments")]
-async fn list_comments(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: Auth,
-    pagination: Pagination,
-    query: web::Query<QueueQuery>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let sort = pagination.sort(&queries::SORTS, "-created_at")?;
-    let mut conn = auth.read_conn(&state).await?;
-    let loaded = queries::list(
-        &mut conn,
-        &pagination,
-        &sort,
-        query.status.map(CommentStatus::as_str),
-        query.article,
-    )
-    .await?;
-    list_response(
-        &req,
-        &pagination,
-        &sort,
-        &[],
-        loaded,
-        |c| c.id,
-        ModeratedComment::from,
-    )
-}
-
-fn comment_not_found(id: Uuid) -> ApiError {
-    ApiError::NotFound(format!("no comment with id `{id}`"))
-}
-
-/// Get a comment (moderation)
-///
-/// Editors and admins.
-#[utoipa::path(
-    tag = "moderation", operation_id = "find_comment",
-    params(("id" = Uuid, Path, description = "The comment's id")),
-    responses((status = 200, description = "The comment", body = ModeratedComment,
-        headers(("ETag" = String, description = "Strong ETag of the comment")))),
-    security(("bearer" = []))
-)]
-#[get("/comments/{id}")]
-async fn find_comment(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let mut conn = auth.read_conn(&state).await?;
-    let comment = queries::find(&mut conn, *id)
-        .await?
-        .ok_or_else(|| comment_not_found(*id))?;
-    ok(&req, &ModeratedComment::from(comment))
-}
-
-/// Moderate a comment
-///
-/// Editors and admins: change its status (approve, mark as spam, trash) and/or its body.
-#[utoipa::path(
-    tag = "moderation", operation_id = "update_comment",
-    params(("id" = Uuid, Path, description = "The comment's id")),
-    request_body = CommentChanges,
-    responses((status = 200, description = "The changed comment", body = ModeratedComment,
-        headers(("ETag" = String, description = "Strong ETag of the comment")))),
-    security(("bearer" = []))
-)]
-#[patch("/comments/{id}")]
-async fn update_comment(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<Uuid>,
-    body: JsonBody<CommentChanges>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let (changes, mut checks) = body.into_parts();
-    let markdown = changes
-        .body
-        .as_deref()
-        .map(|b| checks.multiline_text("body", b, MAX_BODY));
-    if let Some(markdown) = &markdown {
-        check_nesting(&mut checks, markdown);
-    }
-    checks.finish()?;
-    let html = match markdown.clone() {
-        Some(markdown) => Some(web::block(move || render_body(&markdown)).await?),
-        None => None,
-    };
-    let body = markdown.zip(html);
-    let mut conn = crate::db::conn(&state.pool).await?;
-    let comment = queries::moderate(&mut conn, *id, changes.status.map(|s| s.as_str()), body)
-        .await?
-        .ok_or_else(|| comment_not_found(*id))?;
-    fresh(&ModeratedComment::from(comment))
-}
-
-/// Change many comments' status
-///
-/// Editors and admins: one status for up to 100 comments. Unknown ids are skipped; the
-/// answer says how many were changed.
-#[utoipa::path(
-    tag = "moderation", operation_id = "bulk_comment_status",
-    request_body = BulkStatus,
-    responses((status = 200, description = "Changed", body = BulkResult)),
-    security(("bearer" = []))
-)]
-#[post("/comments/bulk-status")]
-async fn bulk_status(
-    state: web::Data<AppState>,
-    auth: Auth,
-    body: JsonBody<BulkStatus>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let (bulk, mut checks) = body.into_parts();
-    if bulk.ids.is_empty() || bulk.ids.len() > 100 {
-        checks.fail("ids", "out_of_range", "send 1 to 100 comment ids");
-    }
-    checks.finish()?;
-    let mut conn = crate::db::conn(&state.pool).await?;
-    let updated = queries::set_status(&mut conn, &bulk.ids, bulk.status.as_str()).await?;
-    Ok(HttpResponse::Ok().json(BulkResult { updated }))
-}
-
-/// Delete a comment
-///
-/// Editors and admins. A comment with replies is kept as a tombstone (no name, no text) so
-/// the thread stays readable; one without is removed.
-#[utoipa::path(
-    tag = "moderation", operation_id = "delete_comment",
-    params(("id" = Uuid, Path, description = "The comment's id")),
-    responses((status = 204, description = "Deleted (or tombstoned)")),
-    security(("bearer" = []))
-)]
-#[delete("/comments/{id}")]
-async fn delete_comment(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(STAFF)?;
-    let mut conn = crate::db::conn(&state.pool).await?;
-    if !queries::remove(&mut conn, *id).await? {
-        return Err(comment_not_found(*id));
-    }
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comment_bodies_are_a_safe_subset() {
-        let html = render_body(
-            "Hi *there* [me](https://me.example)\n\n# Big\n\n<script>alert(1)</script> ![x](https://x.test/a.png)",
-        );
-        assert!(html.contains("<em>there</em>"), "{html}");
-        assert!(html.contains("rel=\"nofollow ugc noopener\""), "{html}");
-        assert!(
-            !html.contains("<h1") && !html.contains("<img") && !html.contains("<script"),
-            "{html}"
-        );
-        assert!(
-            html.contains("&lt;script&gt;"),
-            "raw HTML shows as text: {html}"
-        );
-        assert!(!render_body("[x](javascript:alert(1))").contains("javascript"));
-    }
 }
