@@ -1,6 +1,7 @@
 //! `/api/v1/images`: uploads with alt text, captions, credits and resized variants, and
 //! `/media/...`, where their files are served with long-lived caching.
 mod ingest;
+pub mod write;
 pub mod media;
 pub mod model;
 pub mod queries;
@@ -37,9 +38,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(delete_image);
 }
 
-const MAX_ALT: usize = 1000;
-const MAX_CAPTION: usize = 2000;
-const MAX_CREDIT: usize = 300;
+pub(crate) const MAX_ALT: usize = 1000;
+pub(crate) const MAX_CAPTION: usize = 2000;
+pub(crate) const MAX_CREDIT: usize = 300;
 /// Bytes a text field of the upload form may have.
 const MAX_FORM_TEXT: usize = 16 * 1024;
 
@@ -234,7 +235,7 @@ fn existing_image(req: &HttpRequest, image: model::Image) -> Result<HttpResponse
     Ok(response)
 }
 
-fn focal(checks: &mut Checks, field: &str, value: Option<&str>) -> Option<f32> {
+pub(crate) fn focal(checks: &mut Checks, field: &str, value: Option<&str>) -> Option<f32> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
     match value.parse::<f32>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Some(v),
@@ -344,16 +345,6 @@ async fn read_form(
     Ok(form)
 }
 
-/// Authors may change only the images they uploaded.
-fn may_change(principal: &Principal, image: &model::Image) -> Result<(), ApiError> {
-    if principal.role == Role::Author && image.owner_author_id != principal.author_id {
-        return Err(ApiError::Forbidden(
-            "an author token may only change images uploaded as its own author".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Update an image
 ///
 /// Alt text, caption, credit and focal point (JSON merge patch; `null` clears). Authors
@@ -376,54 +367,12 @@ async fn update_image(
     if_match: IfMatch,
     body: JsonBody<ImageChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
-    let (changes, mut checks) = body.into_parts();
-    let update = ImageUpdate {
-        alt: changes
-            .alt
-            .map(|v| checks.long_text("alt", v.as_deref(), MAX_ALT)),
-        caption: changes
-            .caption
-            .map(|v| checks.long_text("caption", v.as_deref(), MAX_CAPTION)),
-        credit: changes
-            .credit
-            .map(|v| checks.long_text("credit", v.as_deref(), MAX_CREDIT)),
-        focal_x: changes
-            .focal_x
-            .map(|v| v.and_then(|x| focal(&mut checks, "focal_x", Some(&x.to_string())))),
-        focal_y: changes
-            .focal_y
-            .map(|v| v.and_then(|y| focal(&mut checks, "focal_y", Some(&y.to_string())))),
-        updated_at: Some(chrono::Utc::now()),
-        ..ImageUpdate::default()
-    };
-    checks.finish()?;
+    let principal = auth.require(ANY_ROLE)?;
+    let (changes, checks) = body.into_parts();
     let id = *id;
     let urls = crate::http::media_urls(&req);
-    let shown_in_figures =
-        update.alt.is_some() || update.caption.is_some() || update.credit.is_some();
     let mut conn = crate::db::conn(&state.pool).await?;
-    let image = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, id)
-                .await?
-                .ok_or_else(|| not_found(id))?;
-            may_change(&principal, &current)?;
-            if_match.check(&current)?;
-            let image = queries::update(conn, id, &update).await?;
-            // Figures show the image's current text: the bodies showing it are redone.
-            if shown_in_figures {
-                rendition::refresh_figures(conn, id).await?;
-            }
-            let moved = (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y);
-            if moved {
-                // Makes the renditions around the new point, and the crops too when the
-                // re-cut below fails: the move commits with the work that follows it.
-                rendition::schedule_renditions(conn, id).await?;
-            }
-            Ok((image, moved))
-        })
-        .await?;
+    let image = write::update(&mut conn, principal, id, &if_match, changes, checks).await?;
     // The crops are cut again around the new focal point before the answer shows them
     // (or, when that fails, by the job, a moment later).
     let image = match image {
@@ -458,40 +407,9 @@ async fn delete_image(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
-    let id = *id;
+    let principal = auth.require(ANY_ROLE)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let keys = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, id)
-                .await?
-                .ok_or_else(|| not_found(id))?;
-            may_change(&principal, &current)?;
-            if_match.check(&current)?;
-            let articles = queries::using_image(conn, id).await?;
-            if !articles.is_empty() {
-                return Err(ApiError::Conflict {
-                    detail: format!(
-                        "the image is shown in the articles {}; remove it there first",
-                        articles.join(", ")
-                    ),
-                    errors: Vec::new(),
-                });
-            }
-            let users = queries::avatar_of(conn, id).await?;
-            if !users.is_empty() {
-                return Err(ApiError::Conflict {
-                    detail: format!(
-                        "the image is the avatar of {}; change that first",
-                        users.join(", ")
-                    ),
-                    errors: Vec::new(),
-                });
-            }
-            queries::delete(conn, id).await?;
-            Ok(current.storage_keys())
-        })
-        .await?;
+    let keys = write::delete(&mut conn, principal, *id, &if_match).await?;
     state.storage.delete(&keys).await;
     Ok(HttpResponse::NoContent().finish())
 }
