@@ -1,5 +1,5 @@
 //! Who reads and what a list of articles is narrowed to: the vocabulary the SQL lists
-//! (`articles::queries`) and the search index (`search`) share, below both.
+//! (`articles::list`) and the search index (`search`) share, below both.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

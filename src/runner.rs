@@ -7,20 +7,16 @@ use actix_web::web;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::error::ApiError;
-use crate::jobs::{self, Claimed, Job, Kind};
+use crate::jobs::{self, Job, Kind};
 use crate::state::AppState;
 
-/// The kinds this version runs, in two queues: an image's encodes and the renders of the
-/// articles showing it take seconds and must never hold back a publication's instant.
+/// The kinds this version runs, in two queues: an image's encodes (seconds each) and the
+/// renders of the articles showing an image (seconds to minutes) must never hold back a
+/// publication's instant.
 const QUEUES: [&[Kind]; 2] = [
     &[Kind::Prune, Kind::Publication],
     &[Kind::Renditions, Kind::Figures],
 ];
-/// A `renditions` job that failed (or took its node down) this many times is given up
-/// (done, with its last error kept): a broken original is not encoded forever. Other kinds
-/// are kept until they succeed: housekeeping and announcements must not be lost to an
-/// outage.
-const MAX_RENDITION_ATTEMPTS: i32 = 10;
 /// How often an idle node looks for due jobs.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -49,29 +45,28 @@ async fn run_queue(state: &AppState, node: &str, kinds: &[Kind]) {
 /// Claims and runs one due job of `kinds`. False when none is due.
 async fn next(state: &AppState, node: &str, kinds: &[Kind]) -> Result<bool, ApiError> {
     let mut conn = crate::db::conn(&state.background).await?;
-    let given_up = (Kind::Renditions, MAX_RENDITION_ATTEMPTS);
-    let claimed = match jobs::claim(&mut conn, node, kinds, given_up).await? {
-        None => return Ok(false),
-        Some(Ok(claimed)) => claimed,
-        Some(Err((id, error))) => {
-            // A payload this release cannot read will not read better later.
-            tracing::error!(id, %error, "job cannot be read; given up");
-            jobs::give_up(&mut conn, id, node, error.to_string()).await?;
-            return Ok(true);
-        }
+    let Some(claimed) = jobs::claim(&mut conn, node, kinds).await? else {
+        return Ok(false);
     };
-    match run_claimed(state, &mut conn, node, &claimed).await {
+    let outcome = match &claimed.job {
+        Ok(job) => run_claimed(state, &mut conn, node, claimed.id, job).await,
+        // A payload a newer release wrote: again later (a node of that release may take it).
+        Err(error) => Err(ApiError::Internal(error.to_string())),
+    };
+    match outcome {
         Ok(()) => {}
         Err(error)
-            if claimed.job.kind() == Kind::Renditions
-                && claimed.attempts >= MAX_RENDITION_ATTEMPTS =>
+            if claimed
+                .kind
+                .max_attempts()
+                .is_some_and(|max| claimed.attempts >= max) =>
         {
-            tracing::error!(id = claimed.id, job = ?claimed.job, %error, "job failed {MAX_RENDITION_ATTEMPTS} times; given up");
-            let why = format!("given up after {MAX_RENDITION_ATTEMPTS} attempts: {error}");
+            tracing::error!(id = claimed.id, kind = claimed.kind.name(), %error, "job failed {} times; given up", claimed.attempts);
+            let why = format!("given up after {} attempts: {error}", claimed.attempts);
             jobs::give_up(&mut conn, claimed.id, node, why).await?;
         }
         Err(error) => {
-            tracing::warn!(id = claimed.id, job = ?claimed.job, %error, "job failed; it will be retried");
+            tracing::warn!(id = claimed.id, kind = claimed.kind.name(), %error, "job failed; it will be retried");
             // Waiting for room (busy with uploads) is no failure of the job's own.
             let counted = !matches!(error, ApiError::Unavailable(_));
             jobs::retry(&mut conn, &claimed, node, error.to_string(), counted).await?;
@@ -89,9 +84,10 @@ async fn run_claimed(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     node: &str,
-    claimed: &Claimed,
+    id: i64,
+    job: &Job,
 ) -> Result<(), ApiError> {
-    let modern = match &claimed.job {
+    let modern = match job {
         Job::Renditions(image) => {
             crate::images::rendition::prepare_modern(state, conn, image.image_id).await?
         }
@@ -102,7 +98,7 @@ async fn run_claimed(
         Job::Prune | Job::Publication(_) => None,
     };
     conn.transaction::<_, ApiError, _>(async |conn| {
-        match (&claimed.job, modern) {
+        match (job, modern) {
             (Job::Prune, _) => prune(conn).await?,
             (Job::Publication(due), _) => {
                 crate::articles::write::publication_due(conn, due.article_id, due.at).await?
@@ -113,7 +109,7 @@ async fn run_claimed(
             (Job::Renditions(_), None) => {} // the image is gone
             (Job::Figures(_), _) => {}       // done in batches above
         }
-        jobs::finish(conn, claimed.id, node).await
+        jobs::finish(conn, id, node).await
     })
     .await
 }

@@ -122,6 +122,26 @@ pub struct Position {
     pub id: i64,
 }
 
+/// A recorded change as a reader of the feed gets it.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A change this release can name.
+    Known(Change),
+    /// One a newer release wrote (during a deploy, or before a rollback): its resource,
+    /// action or event is not known here. Readers pass on what they can (its announcement goes
+    /// to the subscribers of that event, by name) and move past it.
+    Foreign(Foreign),
+}
+
+/// What every release can read of a change: its columns as text.
+#[derive(Debug, Clone)]
+pub struct Foreign {
+    pub resource: String,
+    pub id: Option<Uuid>,
+    /// The event subscribers hear, and what it names when the subject can no longer be shown.
+    pub announce: Option<(String, Option<serde_json::Value>)>,
+}
+
 /// Changes after `from`, oldest first, at most `limit`, and the position after them. Only
 /// changes of transactions older than every one still running are read: those are final, so
 /// a reader that moves on never misses one that commits later.
@@ -129,7 +149,7 @@ pub async fn read(
     conn: &mut AsyncPgConnection,
     from: Position,
     limit: i64,
-) -> Result<(Vec<Change>, Position), ApiError> {
+) -> Result<(Vec<Entry>, Position), ApiError> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
@@ -170,9 +190,8 @@ pub async fn read(
         .first()
         .map(|r| r.horizon)
         .unwrap_or(from.txid);
-    let mut changes = Vec::with_capacity(rows.len());
+    let mut entries = Vec::with_capacity(rows.len());
     let mut last = None;
-    let mut read = 0;
     for row in rows {
         let (Some(txid), Some(id), Some(resource), Some(event), Some(keys)) =
             (row.txid, row.id, row.resource, row.event, row.keys)
@@ -180,35 +199,33 @@ pub async fn read(
             continue;
         };
         last = Some(Position { txid, id });
-        read += 1;
-        // A change of a resource or an action this node does not know is a newer
-        // release's, written during a deploy: this node has nothing to do with it.
-        let (Some(subject), Some(action)) = (
+        let known = (
             Subject::read(&resource, row.resource_id),
             Action::read(&event),
-        ) else {
-            tracing::warn!(%resource, %event, "changes: skipping a change of a newer release");
-            continue;
-        };
-        changes.push(Change {
-            subject,
-            action,
-            keys: keys.iter().map(|key| Key::read(key)).collect(),
-            announce: row.announce.and_then(|event| {
-                let known = Event::read(&event);
-                if known.is_none() {
-                    tracing::warn!(%event, "changes: skipping an event of a newer release");
-                }
-                Some(Announce {
-                    event: known?,
-                    subject: row.subject,
+            row.announce.as_deref().map(Event::read),
+        );
+        entries.push(match known {
+            (Some(subject), Some(action), announced) if announced != Some(None) => {
+                Entry::Known(Change {
+                    subject,
+                    action,
+                    keys: keys.iter().map(|key| Key::read(key)).collect(),
+                    announce: announced.flatten().map(|event| Announce {
+                        event,
+                        subject: row.subject,
+                    }),
                 })
+            }
+            _ => Entry::Foreign(Foreign {
+                resource,
+                id: row.resource_id,
+                announce: row.announce.map(|event| (event, row.subject)),
             }),
         });
     }
     let next = match last {
         // A full batch: more of the same transactions may follow.
-        Some(last) if read >= limit => last,
+        Some(last) if entries.len() as i64 >= limit => last,
         // Everything before the horizon is read.
         _ => Position {
             txid: horizon,
@@ -216,7 +233,7 @@ pub async fn read(
         }
         .max(from),
     };
-    Ok((changes, next))
+    Ok((entries, next))
 }
 
 /// The position of a reader that has seen everything final now (a fresh index starts here,

@@ -11,13 +11,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoEnumIterator};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A set of public answers a change may touch: answers say which keys they show
 /// (`Surrogate-Key`), changes name the keys they touch, and the cache drops the answers in
 /// common.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter)]
 pub enum Key {
     /// Answers showing one article (its own, and lists or feeds holding it).
     Article(Uuid),
@@ -42,7 +43,7 @@ pub enum Key {
     Counts,
     /// The article answers whose `previous`/`next` are within a tag (`adjacent_tag`): named
     /// when the order of public articles, or what their links show, may have changed. Plain
-    /// answers are named one by one instead (`articles::write::neighbour_keys`).
+    /// answers are named one by one instead (`articles::write::announce`).
     Sequence,
     /// No answer shows it: a publication instant may have moved, so every node looks up the
     /// next one again.
@@ -51,62 +52,70 @@ pub enum Key {
     Everything,
 }
 
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (kind, id) = match self {
-            Key::Article(id) => ("article", id),
-            Key::Author(id) => ("author", id),
-            Key::Byline(id) => ("byline", id),
-            Key::Tag(id) => ("tag", id),
-            Key::Image(id) => ("image", id),
-            Key::Comments(id) => ("comments", id),
-            Key::Articles => return f.write_str("articles"),
-            Key::Authors => return f.write_str("authors"),
-            Key::Tags => return f.write_str("tags"),
-            Key::Images => return f.write_str("images"),
-            Key::Search => return f.write_str("search"),
-            Key::Counts => return f.write_str("counts"),
-            Key::Sequence => return f.write_str("sequence"),
-            Key::Schedule => return f.write_str("schedule"),
-            Key::Everything => return f.write_str("*"),
-        };
-        write!(f, "{kind}:{id}")
-    }
-}
-
-impl FromStr for Key {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let unknown = || format!("unknown change key {text:?}");
-        if let Some((kind, id)) = text.split_once(':') {
-            let id: Uuid = id.parse().map_err(|_| unknown())?;
-            return Ok(match kind {
-                "article" => Key::Article(id),
-                "author" => Key::Author(id),
-                "byline" => Key::Byline(id),
-                "tag" => Key::Tag(id),
-                "image" => Key::Image(id),
-                "comments" => Key::Comments(id),
-                _ => return Err(unknown()),
-            });
-        }
-        Ok(match text {
-            "articles" => Key::Articles,
-            "authors" => Key::Authors,
-            "tags" => Key::Tags,
-            "images" => Key::Images,
-            "search" => Key::Search,
-            "counts" => Key::Counts,
-            "sequence" => Key::Sequence,
-            "schedule" => Key::Schedule,
-            "*" => Key::Everything,
-            _ => return Err(unknown()),
-        })
-    }
-}
-
 impl Key {
+    /// The text of its kind: `article` in `article:<id>`, or the whole key.
+    fn name(self) -> &'static str {
+        match self {
+            Key::Article(_) => "article",
+            Key::Author(_) => "author",
+            Key::Byline(_) => "byline",
+            Key::Tag(_) => "tag",
+            Key::Image(_) => "image",
+            Key::Comments(_) => "comments",
+            Key::Articles => "articles",
+            Key::Authors => "authors",
+            Key::Tags => "tags",
+            Key::Images => "images",
+            Key::Search => "search",
+            Key::Counts => "counts",
+            Key::Sequence => "sequence",
+            Key::Schedule => "schedule",
+            Key::Everything => "*",
+        }
+    }
+
+    /// The one thing it names, if it names one.
+    fn id(self) -> Option<Uuid> {
+        match self {
+            Key::Article(id)
+            | Key::Author(id)
+            | Key::Byline(id)
+            | Key::Tag(id)
+            | Key::Image(id)
+            | Key::Comments(id) => Some(id),
+            Key::Articles
+            | Key::Authors
+            | Key::Tags
+            | Key::Images
+            | Key::Search
+            | Key::Counts
+            | Key::Sequence
+            | Key::Schedule
+            | Key::Everything => None,
+        }
+    }
+
+    /// The same kind of key for another thing.
+    fn with_id(self, id: Uuid) -> Key {
+        match self {
+            Key::Article(_) => Key::Article(id),
+            Key::Author(_) => Key::Author(id),
+            Key::Byline(_) => Key::Byline(id),
+            Key::Tag(_) => Key::Tag(id),
+            Key::Image(_) => Key::Image(id),
+            Key::Comments(_) => Key::Comments(id),
+            Key::Articles
+            | Key::Authors
+            | Key::Tags
+            | Key::Images
+            | Key::Search
+            | Key::Counts
+            | Key::Sequence
+            | Key::Schedule
+            | Key::Everything => self,
+        }
+    }
+
     /// Reads a key another node sent: one this node does not know (a newer release's)
     /// stands for everything, so nothing stale is kept.
     pub fn read(text: &str) -> Key {
@@ -114,8 +123,33 @@ impl Key {
     }
 }
 
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.id() {
+            Some(id) => write!(f, "{}:{id}", self.name()),
+            None => f.write_str(self.name()),
+        }
+    }
+}
+
+impl FromStr for Key {
+    type Err = String;
+
+    /// Every kind of key is tried (`Key::iter`), so a new one reads back with no list to keep.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (name, id) = match text.split_once(':') {
+            Some((name, id)) => (name, Some(id.parse::<Uuid>().map_err(|e| e.to_string())?)),
+            None => (text, None),
+        };
+        Key::iter()
+            .find(|key| key.name() == name && key.id().is_some() == id.is_some())
+            .map(|key| id.map_or(key, |id| key.with_id(id)))
+            .ok_or_else(|| format!("unknown change key {text:?}"))
+    }
+}
+
 /// What a change is about: the `resource` and `resource_id` of its row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
 pub enum Subject {
     Article(Uuid),
     Author(Uuid),
@@ -143,24 +177,34 @@ impl Subject {
         }
     }
 
-    /// Reads the columns back; `None` for a resource this node does not know.
+    /// The same kind of subject for another thing.
+    fn with_id(self, id: Uuid) -> Subject {
+        match self {
+            Subject::Article(_) => Subject::Article(id),
+            Subject::Author(_) => Subject::Author(id),
+            Subject::Tag(_) => Subject::Tag(id),
+            Subject::Image(_) => Subject::Image(id),
+            Subject::Comment(_) => Subject::Comment(id),
+            Subject::Token(_) => Subject::Token(id),
+            Subject::Webhook(_) => Subject::Webhook(id),
+            Subject::Comments => self,
+        }
+    }
+
+    /// Reads the columns back (every kind is tried); `None` for a resource this node does not
+    /// know.
     pub fn read(resource: &str, id: Option<Uuid>) -> Option<Subject> {
-        Some(match (resource, id) {
-            ("article", Some(id)) => Subject::Article(id),
-            ("author", Some(id)) => Subject::Author(id),
-            ("tag", Some(id)) => Subject::Tag(id),
-            ("image", Some(id)) => Subject::Image(id),
-            ("comment", Some(id)) => Subject::Comment(id),
-            ("comment", None) => Subject::Comments,
-            ("token", Some(id)) => Subject::Token(id),
-            ("webhook", Some(id)) => Subject::Webhook(id),
-            _ => return None,
-        })
+        Subject::iter()
+            .find(|subject| {
+                let (name, its_id) = subject.columns();
+                name == resource && its_id.is_some() == id.is_some()
+            })
+            .map(|subject| id.map_or(subject, |id| subject.with_id(id)))
     }
 }
 
 /// What happened to the subject: the `event` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
 pub enum Action {
     Created,
     Updated,
@@ -182,20 +226,12 @@ impl Action {
     }
 
     pub fn read(text: &str) -> Option<Action> {
-        [
-            Action::Created,
-            Action::Updated,
-            Action::Deleted,
-            Action::Published,
-            Action::Revoked,
-        ]
-        .into_iter()
-        .find(|action| action.name() == text)
+        Action::iter().find(|action| action.name() == text)
     }
 }
 
 /// An event type a webhook may subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, EnumIter)]
 // What subscribers hear of a change; named `EventType` in the OpenAPI document.
 #[schema(as = EventType, example = "article.published")]
 pub enum Event {
@@ -220,18 +256,6 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 9] = [
-        Event::ArticlePublished,
-        Event::ArticleUpdated,
-        Event::ArticleUnpublished,
-        Event::ArticleDeleted,
-        Event::CommentCreated,
-        Event::CommentApproved,
-        Event::ImageUpdated,
-        Event::AuthorUpdated,
-        Event::TagUpdated,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             Event::ArticlePublished => "article.published",
@@ -247,7 +271,7 @@ impl Event {
     }
 
     pub fn read(text: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|event| event.name() == text)
+        Event::iter().find(|event| event.name() == text)
     }
 }
 
@@ -339,53 +363,41 @@ mod tests {
     #[test]
     fn keys_read_back_what_they_write() {
         let id = Uuid::now_v7();
-        let keys = [
-            Key::Article(id),
-            Key::Author(id),
-            Key::Byline(id),
-            Key::Tag(id),
-            Key::Image(id),
-            Key::Comments(id),
-            Key::Articles,
-            Key::Authors,
-            Key::Tags,
-            Key::Images,
-            Key::Search,
-            Key::Counts,
-            Key::Sequence,
-            Key::Schedule,
-            Key::Everything,
-        ];
-        for key in keys {
+        for key in Key::iter().map(|key| key.id().map_or(key, |_| key.with_id(id))) {
             assert_eq!(Key::read(&key.to_string()), key);
         }
         assert_eq!(Key::Article(id).to_string(), format!("article:{id}"));
+        assert_eq!(Key::Articles.to_string(), "articles");
+        assert_eq!(Key::Everything.to_string(), "*");
         assert_eq!(Key::read("series:x"), Key::Everything);
+        assert_eq!(Key::read(&format!("series:{id}")), Key::Everything);
+        assert_eq!(Key::read(&format!("articles:{id}")), Key::Everything);
         assert_eq!(Key::read("newer"), Key::Everything);
     }
 
     #[test]
     fn subjects_actions_and_events_read_back() {
         let id = Uuid::now_v7();
-        for subject in [
-            Subject::Article(id),
-            Subject::Author(id),
-            Subject::Tag(id),
-            Subject::Image(id),
-            Subject::Comment(id),
-            Subject::Comments,
-            Subject::Token(id),
-            Subject::Webhook(id),
-        ] {
-            let (resource, id) = subject.columns();
-            assert_eq!(Subject::read(resource, id), Some(subject));
+        for subject in Subject::iter() {
+            let subject = match subject.columns().1 {
+                Some(_) => subject.with_id(id),
+                None => subject,
+            };
+            let (resource, its_id) = subject.columns();
+            assert_eq!(Subject::read(resource, its_id), Some(subject));
         }
+        assert_eq!(Subject::read("comment", None), Some(Subject::Comments));
         assert_eq!(Subject::read("series", Some(id)), None);
-        for event in Event::ALL {
+        assert_eq!(Subject::read("article", None), None);
+        for action in Action::iter() {
+            assert_eq!(Action::read(action.name()), Some(action));
+        }
+        for event in Event::iter() {
             assert_eq!(Event::read(event.name()), Some(event));
             let json = serde_json::to_value(event).unwrap_or_default();
             assert_eq!(json, event.name());
         }
-        assert_eq!(Action::read("revoked"), Some(Action::Revoked));
+        assert_eq!(Action::read("submitted"), None);
+        assert_eq!(Event::read("article.submitted"), None);
     }
 }

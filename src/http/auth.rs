@@ -1,6 +1,6 @@
 //! Who calls: `Auth`, the caller `auth::authenticate` read from the bearer token (one
-//! indexed lookup by its hash); handlers say which roles may act with `auth.require(&[...])`, and pass the [`Principal`] on to
-//! the write paths, which check again.
+//! indexed lookup by its hash). Handlers say which roles may act with
+//! `auth.require(&[...])` and pass the [`Principal`] on to the write paths, which check again.
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
@@ -67,9 +67,20 @@ impl FromRequest for Auth {
     type Future = Ready<Result<Self, ApiError>>;
 
     /// The caller `auth::authenticate` read from the request's token (it runs before every
-    /// handler); anonymous when none was sent.
+    /// handler): anonymous when none was sent, and a 401 for a token nothing checked.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let auth = req.extensions().get::<Auth>().cloned();
-        ready(Ok(auth.unwrap_or(Auth(None))))
+        ready(match auth {
+            Some(auth) => Ok(auth),
+            None if req
+                .headers()
+                .contains_key(actix_web::http::header::AUTHORIZATION) =>
+            {
+                Err(ApiError::Unauthorized(
+                    "the token could not be checked".into(),
+                ))
+            }
+            None => Ok(Auth(None)),
+        })
     }
 }

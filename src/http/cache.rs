@@ -1,7 +1,8 @@
 //! The middleware of the response cache (`crate::response_cache`): public reads are served
 //! from it or rendered once and kept; writes drop what they recorded before their answer
-//! leaves; a LISTEN connection hears other nodes' changes. Public answers carry `Cache-Control`, `Vary: Accept-Encoding` and `Surrogate-Key`, so a
-//! CDN can keep them and purge by the same keys.
+//! leaves; a LISTEN connection hears other nodes' changes. Public answers carry
+//! `Cache-Control`, `Vary: Accept-Encoding` and `Surrogate-Key`, so a CDN can keep them and
+//! purge by the same keys.
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

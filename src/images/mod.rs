@@ -1,24 +1,23 @@
 //! `/api/v1/images`: uploads with alt text, captions, credits and resized variants, and
 //! `/media/...`, where their files are served with long-lived caching.
 mod ingest;
-pub mod write;
 pub mod media;
 pub mod model;
 pub mod queries;
 pub mod rendition;
+pub mod write;
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use diesel_async::AsyncConnection;
 use futures_util::StreamExt;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::model::{ImageChanges, ImageResponse, ImageUpdate, ImageUpload};
+use self::model::{ImageChanges, ImageResponse, ImageUpload};
 use crate::error::ApiError;
-use crate::http::auth::{ANY_ROLE, Auth, Principal, Role};
+use crate::http::auth::{ANY_ROLE, Auth};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::Created;

@@ -82,7 +82,7 @@ pub async fn apply_modern(
         ..ImageUpdate::default()
     };
     queries::update(conn, image.id, &update).await?;
-    refresh_figures(conn, image.id).await
+    queue_figure_refresh(conn, image.id).await
 }
 
 /// Processing of an original's bytes: `process::process` or `process::modern_renditions`.
@@ -231,7 +231,7 @@ async fn reprocess_then(state: &AppState, id: Uuid, for_modern: bool) -> Result<
                 return Ok((false, current));
             }
             let updated = queries::update(conn, id, &update).await?;
-            refresh_figures(conn, id).await?;
+            queue_figure_refresh(conn, id).await?;
             // The modern renditions are made again too, around the new focal point.
             if !for_modern {
                 schedule_renditions(conn, id).await?;
@@ -266,7 +266,7 @@ pub async fn schedule_renditions(
 /// Queues the renders of the articles showing the image as a figure (in the caller's
 /// transaction): its write commits at once, and the articles follow in batches of their own
 /// (`articles::refresh_figures`).
-pub async fn refresh_figures(
+pub async fn queue_figure_refresh(
     conn: &mut diesel_async::AsyncPgConnection,
     image_id: Uuid,
 ) -> Result<(), ApiError> {

@@ -46,25 +46,25 @@ pub async fn update(
     let shown_in_figures =
         update.alt.is_some() || update.caption.is_some() || update.credit.is_some();
     conn.transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, id)
-                .await?
-                .ok_or_else(|| not_found(id))?;
-            may_change(principal, &current)?;
-            if_match.check(&current)?;
-            let image = queries::update(conn, id, &update).await?;
-            // Figures show the image's current text: the bodies showing it are redone.
-            if shown_in_figures {
-                rendition::refresh_figures(conn, id).await?;
-            }
-            let moved = (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y);
-            if moved {
-                // Makes the renditions around the new point, and the crops too when the
-                // re-cut below fails: the move commits with the work that follows it.
-                rendition::schedule_renditions(conn, id).await?;
-            }
-            Ok((image, moved))
-        })
-        .await
+        let current = queries::lock(conn, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        may_change(principal, &current)?;
+        if_match.check(&current)?;
+        let image = queries::update(conn, id, &update).await?;
+        // Figures show the image's current text: the bodies showing it are redone.
+        if shown_in_figures {
+            rendition::queue_figure_refresh(conn, id).await?;
+        }
+        let moved = (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y);
+        if moved {
+            // Makes the renditions around the new point, and the crops too when the
+            // re-cut below fails: the move commits with the work that follows it.
+            rendition::schedule_renditions(conn, id).await?;
+        }
+        Ok((image, moved))
+    })
+    .await
 }
 
 /// Deletes the image `id`, as `principal`: 409 while an article or an author shows it. The
@@ -77,35 +77,35 @@ pub async fn delete(
 ) -> Result<Vec<String>, ApiError> {
     principal.require(ANY_ROLE)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-            let current = queries::lock(conn, id)
-                .await?
-                .ok_or_else(|| not_found(id))?;
-            may_change(principal, &current)?;
-            if_match.check(&current)?;
-            let articles = queries::using_image(conn, id).await?;
-            if !articles.is_empty() {
-                return Err(ApiError::Conflict {
-                    detail: format!(
-                        "the image is shown in the articles {}; remove it there first",
-                        articles.join(", ")
-                    ),
-                    errors: Vec::new(),
-                });
-            }
-            let users = queries::avatar_of(conn, id).await?;
-            if !users.is_empty() {
-                return Err(ApiError::Conflict {
-                    detail: format!(
-                        "the image is the avatar of {}; change that first",
-                        users.join(", ")
-                    ),
-                    errors: Vec::new(),
-                });
-            }
-            queries::delete(conn, id).await?;
-            Ok(current.storage_keys())
-        })
-        .await
+        let current = queries::lock(conn, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        may_change(principal, &current)?;
+        if_match.check(&current)?;
+        let articles = queries::using_image(conn, id).await?;
+        if !articles.is_empty() {
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "the image is shown in the articles {}; remove it there first",
+                    articles.join(", ")
+                ),
+                errors: Vec::new(),
+            });
+        }
+        let users = queries::avatar_of(conn, id).await?;
+        if !users.is_empty() {
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "the image is the avatar of {}; change that first",
+                    users.join(", ")
+                ),
+                errors: Vec::new(),
+            });
+        }
+        queries::delete(conn, id).await?;
+        Ok(current.storage_keys())
+    })
+    .await
 }
 
 /// Authors may change only the images they uploaded.

@@ -45,6 +45,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A job of this kind that failed (or took its node down) this many times is given up
+    /// (done, with its last error kept): a broken original is not encoded forever. Other
+    /// kinds are kept until they succeed: housekeeping, announcements and renders must not
+    /// be lost to an outage.
+    pub fn max_attempts(self) -> Option<i32> {
+        match self {
+            Kind::Renditions => Some(10),
+            Kind::Prune | Kind::Publication | Kind::Figures => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Prune => "prune",
@@ -129,19 +140,20 @@ pub async fn enqueue(
 #[derive(Debug)]
 pub struct Claimed {
     pub id: i64,
-    pub job: Job,
+    pub kind: Kind,
+    /// The job, or why its payload cannot be read (one a newer release wrote).
+    pub job: Result<Job, ApiError>,
     /// Claims so far, this one included.
     pub attempts: i32,
 }
 
-/// Claims the next due job of `kinds` for `node`, skipping those that failed
-/// `max_attempts` times when `give_up` says their kind is given up on.
+/// Claims the next due job of `kinds` for `node` (none that failed as often as its kind
+/// allows).
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     node: &str,
     kinds: &[Kind],
-    given_up: (Kind, i32),
-) -> Result<Option<Result<Claimed, (i64, ApiError)>>, ApiError> {
+) -> Result<Option<Claimed>, ApiError> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
@@ -154,29 +166,35 @@ pub async fn claim(
         payload: serde_json::Value,
     }
     let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
-    let (limited, max_attempts) = given_up;
+    let limited: Vec<(&str, i32)> = kinds
+        .iter()
+        .filter_map(|kind| kind.max_attempts().map(|max| (kind.name(), max)))
+        .collect();
+    let (limited, limits): (Vec<&str>, Vec<i32>) = limited.into_iter().unzip();
     let claimed: Option<Row> = diesel::sql_query(format!(
         "UPDATE jobs SET attempts = attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
          WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() AND kind = ANY($2) \
                      AND (locked_until IS NULL OR locked_until < now()) \
-                     AND (kind <> $3 OR attempts < $4) \
+                     AND attempts < coalesce((SELECT l.max FROM unnest($3::text[], $4::int[]) AS l(kind, max) \
+                                              WHERE l.kind = jobs.kind), 2147483647) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, attempts, payload"
     ))
     .bind::<Text, _>(node)
     .bind::<diesel::sql_types::Array<Text>, _>(names)
-    .bind::<Text, _>(limited.name())
-    .bind::<Integer, _>(max_attempts)
+    .bind::<diesel::sql_types::Array<Text>, _>(limited)
+    .bind::<diesel::sql_types::Array<Integer>, _>(limits)
     .get_result(conn)
     .await
     .optional()?;
-    Ok(claimed.map(|row| match Job::read(&row.kind, row.payload) {
-        Ok(job) => Ok(Claimed {
+    Ok(claimed.and_then(|row| {
+        let kind = *kinds.iter().find(|kind| kind.name() == row.kind)?;
+        Some(Claimed {
             id: row.id,
-            job,
+            kind,
+            job: Job::read(&row.kind, row.payload),
             attempts: row.attempts,
-        }),
-        Err(error) => Err((row.id, error)),
+        })
     }))
 }
 

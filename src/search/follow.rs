@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::documents::{self, IndexedArticle};
 use super::{Engine, Payload, SCHEMA_VERSION, Search, schema};
-use crate::changes::{self, Key, Position, Subject};
+use crate::changes::{self, Entry, Key, Position, Subject};
 use crate::db::Pool;
 use crate::response_cache::ResponseCache;
 
@@ -90,10 +90,14 @@ async fn catch_up(
         }
         let mut ids = BTreeSet::new();
         let mut owners = Vec::new();
-        for change in &changes {
+        for entry in &changes {
             // What each subject means to the index: articles are its documents; authors
             // and tags are in them, when a change touches what articles show (a byline, a
-            // tag's name or slug).
+            // tag's name or slug). A newer release's change names nothing this index holds.
+            let change = match entry {
+                Entry::Known(change) => change,
+                Entry::Foreign(_) => continue,
+            };
             match change.subject {
                 Subject::Article(id) => {
                     ids.insert(id);

@@ -3,7 +3,6 @@
 //! signs them by the Standard Webhooks specification and sends them. An endpoint gets its
 //! deliveries in order: only its oldest pending one is ever claimed. Runs on the background
 //! pool, never on the one that serves requests.
-
 use std::time::{Duration, Instant};
 
 use actix_web::web;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::model::Webhook;
-use crate::changes::{self, Announce, Change, Position, Subject};
+use crate::changes::{self, Change, Entry, Position, Subject};
 use crate::db::schema::webhooks;
 use crate::error::ApiError;
 use crate::http::Timestamp;
@@ -114,15 +114,20 @@ async fn dispatch(state: &AppState) -> Result<bool, ApiError> {
     Ok(read as i64 >= BATCH)
 }
 
-/// Queues each announced change for its subscribers; the number of deliveries queued.
+/// Queues each announced change for its subscribers; the number of deliveries queued. A
+/// newer release's change (one this node cannot name) goes to the subscribers of its event
+/// as it was recorded, with its id: as much as this node can tell of it.
 async fn fan_out(
     conn: &mut AsyncPgConnection,
     state: &AppState,
-    changes: &[Change],
+    entries: &[Entry],
 ) -> Result<usize, ApiError> {
-    let announced: Vec<(&Change, &Announce)> = changes
+    let announced: Vec<(&Entry, &str)> = entries
         .iter()
-        .filter_map(|c| c.announce.as_ref().map(|a| (c, a)))
+        .filter_map(|entry| match entry {
+            Entry::Known(change) => change.announce.as_ref().map(|a| (entry, a.event.name())),
+            Entry::Foreign(foreign) => foreign.announce.as_ref().map(|a| (entry, a.0.as_str())),
+        })
         .collect();
     if announced.is_empty() {
         return Ok(0);
@@ -133,28 +138,34 @@ async fn fan_out(
         .load(conn)
         .await?;
     let mut queued = 0;
-    for (change, announce) in announced {
+    for (entry, event) in announced {
         let targets: Vec<Uuid> = subscribers
             .iter()
-            .filter(|w| w.events.iter().any(|e| e == announce.event.name()))
+            .filter(|w| w.events.iter().any(|e| e == event))
             .map(|w| w.id)
             .collect();
         if targets.is_empty() {
             continue;
         }
-        // A change that cannot be shown (it failed to render) still goes out, naming what
-        // changed: one bad row must not hold back every event after it.
-        let data = match data(conn, state, change, announce).await {
-            Ok(data) => data,
-            Err(error) => {
-                tracing::warn!(%error, subject = ?change.subject, "webhooks: cannot render an event's data; sending its id");
-                json!({"id": change.subject.columns().1})
-            }
+        let data = match entry {
+            Entry::Known(change) => match data(conn, state, change).await {
+                Ok(data) => data,
+                // A change that cannot be shown (it failed to render) still goes out, naming
+                // what changed: one bad row must not hold back every event after it.
+                Err(error) => {
+                    tracing::warn!(%error, subject = ?change.subject, "webhooks: cannot render an event's data; sending its id");
+                    json!({"id": change.subject.columns().1})
+                }
+            },
+            Entry::Foreign(foreign) => match &foreign.announce {
+                Some((_, Some(subject))) => subject.clone(),
+                _ => json!({"id": foreign.id}),
+            },
         };
-        let body = message(announce.event.name(), data);
+        let body = message(event, data);
         let id = message_id();
         for webhook in targets {
-            super::queries::enqueue(conn, webhook, &id, announce.event.name(), &body).await?;
+            super::queries::enqueue(conn, webhook, &id, event, &body).await?;
             queued += 1;
         }
     }
@@ -167,10 +178,9 @@ async fn data(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     change: &Change,
-    announce: &Announce,
 ) -> Result<Value, ApiError> {
     let named = || json!({"id": change.subject.columns().1});
-    if let Some(subject) = &announce.subject {
+    if let Some(subject) = change.announce.as_ref().and_then(|a| a.subject.as_ref()) {
         return Ok(subject.clone());
     }
     let base = state.origin.configured_base().to_owned();

@@ -57,16 +57,41 @@ fn grouped(group: &str) -> Vec<&str> {
     names
 }
 
-/// What `code` refers to: the first segment after each `crate::`.
-fn referenced(code: &str) -> Vec<&str> {
+/// The names a path continues with after its root: one, or those of a `{...}` group.
+fn continued(rest: &str) -> Vec<&str> {
+    match rest.strip_prefix('{') {
+        Some(group) => grouped(&group[..group.find("};").unwrap_or(group.len())]),
+        None => vec![identifier(rest)],
+    }
+}
+
+/// Whether `code[..at]` ends inside a path or a name (`a::crate`, `my_crate::`).
+fn within_path(code: &str, at: usize) -> bool {
+    code[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// What `code` refers to at the crate's root: the first segment after each `crate::`, and
+/// after each `super::` chain that climbs to the root from a file `depth` modules down
+/// (`src/a.rs` and `src/a/mod.rs` are 1, `src/a/b.rs` is 2).
+fn referenced(code: &str, depth: usize) -> Vec<&str> {
     let mut names = Vec::new();
     for (at, _) in code.match_indices("crate::") {
-        let rest = &code[at + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let end = group.find("};").unwrap_or(group.len());
-            names.extend(grouped(&group[..end]));
-        } else {
-            names.push(identifier(rest));
+        if !within_path(code, at) {
+            names.extend(continued(&code[at + "crate::".len()..]));
+        }
+    }
+    for (at, _) in code.match_indices("super::") {
+        if within_path(code, at) {
+            continue; // the second or later `super::` of a chain
+        }
+        let mut rest = &code[at..];
+        let mut climbed = 0;
+        while let Some(after) = rest.strip_prefix("super::") {
+            rest = after;
+            climbed += 1;
+        }
+        if climbed >= depth {
+            names.extend(continued(rest));
         }
     }
     names
@@ -77,6 +102,15 @@ fn top_level_modules_form_no_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
+    let depth_of = |file: &Path| -> usize {
+        let relative = file.strip_prefix(&src).unwrap();
+        let parts = relative.components().count();
+        if relative.ends_with("mod.rs") {
+            parts - 1
+        } else {
+            parts
+        }
+    };
     let module_of = |file: &Path| -> String {
         let relative = file.strip_prefix(&src).unwrap();
         let first = relative.components().next().unwrap().as_os_str();
@@ -95,7 +129,7 @@ fn top_level_modules_form_no_cycle() {
             continue; // the binary, a crate of its own
         }
         let code = code(&std::fs::read_to_string(file).unwrap());
-        let mut targets: Vec<String> = referenced(&code)
+        let mut targets: Vec<String> = referenced(&code, depth_of(file))
             .into_iter()
             .map(|name| {
                 if modules.contains(name) {

@@ -205,13 +205,14 @@ pub(super) const FIGURE_BATCH: usize = 100;
 /// Renders again the bodies of the articles that show `image_id` as a figure, so they
 /// show the image's current alt, caption, credit and variants (a job queued by the image's
 /// write). A batch at a time: rendered outside any transaction, then written in one
-/// transaction of its own, skipping an article changed meanwhile (its own write rendered
-/// it with the image as it is) and one whose rendering is the same. The version is not
-/// bumped (the article's own text did not change); the change is recorded per article,
-/// and announced for the public ones.
+/// transaction of its own, skipping an article whose body changed meanwhile and one whose
+/// rendering is the same (one whose body changed is left to another run, queued here). The
+/// version is not bumped (the article's own text did not change); the change is recorded
+/// per article, and announced for the public ones.
 pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(), ApiError> {
     let mut conn = crate::db::conn(pool).await?;
     let ids = queries::with_figure(&mut conn, image_id).await?;
+    let mut changed_meanwhile = false;
     for chunk in ids.chunks(FIGURE_BATCH) {
         let mut rendered = Vec::with_capacity(chunk.len());
         for id in chunk {
@@ -233,12 +234,20 @@ pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(
                 rendered.push((article, body));
             }
         }
+        if rendered.is_empty() {
+            continue;
+        }
         conn.transaction::<_, ApiError, _>(async |conn| {
             for (seen, body) in &rendered {
                 let Some(article) = queries::lock(conn, &seen.id.to_string()).await? else {
                     continue;
                 };
-                if article.version != seen.version {
+                // Its body changed meanwhile: its own write rendered it, perhaps with the image
+                // as it was before (the next run renders it again). The same body is rendered
+                // here with the image read after its change committed: never staler than
+                // what is stored.
+                if article.body_markdown != seen.body_markdown {
+                    changed_meanwhile = true;
                     continue;
                 }
                 let excerpt = article.excerpt_given.as_ref().unwrap_or(&body.excerpt);
@@ -251,6 +260,10 @@ pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(
             Ok(())
         })
         .await?;
+    }
+    if changed_meanwhile {
+        let job = crate::jobs::Job::Figures(crate::jobs::ForImage { image_id });
+        crate::jobs::enqueue(&mut conn, &job, None).await?;
     }
     Ok(())
 }
