@@ -5,6 +5,7 @@ pub mod avatars;
 pub mod model;
 mod moderation;
 pub mod queries;
+pub mod write;
 
 pub use crate::config::CommentRules;
 
@@ -503,4 +504,27 @@ async fn list_replies(
         |r| r.comment.id,
         |r| PublicComment::new(&r.comment, &avatar),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_bodies_are_a_safe_subset() {
+        let html = render_body(
+            "Hi *there* [me](https://me.example)\n\n# Big\n\n<script>alert(1)</script> ![x](https://x.test/a.png)",
+        );
+        assert!(html.contains("<em>there</em>"), "{html}");
+        assert!(html.contains("rel=\"nofollow ugc noopener\""), "{html}");
+        assert!(
+            !html.contains("<h1") && !html.contains("<img") && !html.contains("<script"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;script&gt;"),
+            "raw HTML shows as text: {html}"
+        );
+        assert!(!render_body("[x](javascript:alert(1))").contains("javascript"));
+    }
 }
