@@ -48,18 +48,24 @@ async fn next(state: &AppState, node: &str, kinds: &[Kind]) -> Result<bool, ApiE
     let Some(claimed) = jobs::claim(&mut conn, node, kinds).await? else {
         return Ok(false);
     };
-    let outcome = match &claimed.job {
-        Ok(job) => run_claimed(state, &mut conn, node, claimed.id, job).await,
-        // A payload a newer release wrote: again later (a node of that release may take it).
-        Err(error) => Err(ApiError::Internal(error.to_string())),
+    let job = match &claimed.job {
+        Ok(job) => job,
+        // A payload a newer release wrote: left to a node of that release, and tried again
+        // here soon (not counted as a failure of the job's own).
+        Err(error) => {
+            tracing::warn!(id = claimed.id, kind = claimed.kind.name(), %error, "job cannot be read here; left for a newer node");
+            jobs::retry(&mut conn, &claimed, node, error.to_string(), false).await?;
+            return Ok(true);
+        }
     };
-    match outcome {
+    match run_claimed(state, &mut conn, node, claimed.id, job).await {
         Ok(()) => {}
         Err(error)
-            if claimed
-                .kind
-                .max_attempts()
-                .is_some_and(|max| claimed.attempts >= max) =>
+            if !matches!(error, ApiError::Unavailable(_))
+                && claimed
+                    .kind
+                    .max_attempts()
+                    .is_some_and(|max| claimed.attempts >= max) =>
         {
             tracing::error!(id = claimed.id, kind = claimed.kind.name(), %error, "job failed {} times; given up", claimed.attempts);
             let why = format!("given up after {} attempts: {error}", claimed.attempts);

@@ -138,6 +138,10 @@ pub enum Entry {
 pub struct Foreign {
     pub resource: String,
     pub id: Option<Uuid>,
+    /// What it is about, when this release knows that kind of thing (a new action or event
+    /// on an article is still about an article).
+    pub subject: Option<Subject>,
+    pub keys: Vec<Key>,
     /// The event subscribers hear, and what it names when the subject can no longer be shown.
     pub announce: Option<(String, Option<serde_json::Value>)>,
 }
@@ -216,9 +220,11 @@ pub async fn read(
                     }),
                 })
             }
-            _ => Entry::Foreign(Foreign {
+            (subject, _, _) => Entry::Foreign(Foreign {
                 resource,
                 id: row.resource_id,
+                subject,
+                keys: keys.iter().map(|key| Key::read(key)).collect(),
                 announce: row.announce.map(|event| (event, row.subject)),
             }),
         });

@@ -93,17 +93,21 @@ async fn catch_up(
         for entry in &changes {
             // What each subject means to the index: articles are its documents; authors
             // and tags are in them, when a change touches what articles show (a byline, a
-            // tag's name or slug). A newer release's change names nothing this index holds.
-            let change = match entry {
-                Entry::Known(change) => change,
-                Entry::Foreign(_) => continue,
+            // tag's name or slug). A newer release's change counts for what it is about,
+            // whatever it did (indexing again is harmless).
+            let (subject, keys) = match entry {
+                Entry::Known(change) => (change.subject, &change.keys),
+                Entry::Foreign(foreign) => match foreign.subject {
+                    Some(subject) => (subject, &foreign.keys),
+                    None => continue,
+                },
             };
-            match change.subject {
+            match subject {
                 Subject::Article(id) => {
                     ids.insert(id);
                 }
-                Subject::Author(id) if change.keys.contains(&Key::Byline(id)) => owners.push(id),
-                Subject::Tag(id) if change.keys.contains(&Key::Articles) => owners.push(id),
+                Subject::Author(id) if keys.contains(&Key::Byline(id)) => owners.push(id),
+                Subject::Tag(id) if keys.contains(&Key::Articles) => owners.push(id),
                 Subject::Author(_)
                 | Subject::Tag(_)
                 | Subject::Image(_)

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::model::Webhook;
-use crate::changes::{self, Change, Entry, Position, Subject};
+use crate::changes::{self, Entry, Position, Subject};
 use crate::db::schema::webhooks;
 use crate::error::ApiError;
 use crate::http::Timestamp;
@@ -115,8 +115,9 @@ async fn dispatch(state: &AppState) -> Result<bool, ApiError> {
 }
 
 /// Queues each announced change for its subscribers; the number of deliveries queued. A
-/// newer release's change (one this node cannot name) goes to the subscribers of its event
-/// as it was recorded, with its id: as much as this node can tell of it.
+/// newer release's change (an event or action this node cannot name) goes to the
+/// subscribers of its event by name, showing its subject as this node shows it (or its id,
+/// for a kind of thing this node does not know).
 async fn fan_out(
     conn: &mut AsyncPgConnection,
     state: &AppState,
@@ -147,20 +148,30 @@ async fn fan_out(
         if targets.is_empty() {
             continue;
         }
-        let data = match entry {
-            Entry::Known(change) => match data(conn, state, change).await {
+        let (subject, recorded, named) = match entry {
+            Entry::Known(change) => (
+                Some(change.subject),
+                change.announce.as_ref().and_then(|a| a.subject.as_ref()),
+                change.subject.columns().1,
+            ),
+            Entry::Foreign(foreign) => (
+                foreign.subject,
+                foreign.announce.as_ref().and_then(|a| a.1.as_ref()),
+                foreign.id,
+            ),
+        };
+        let data = match (recorded, subject) {
+            (Some(recorded), _) => recorded.clone(),
+            (None, Some(subject)) => match data(conn, state, subject).await {
                 Ok(data) => data,
                 // A change that cannot be shown (it failed to render) still goes out, naming
                 // what changed: one bad row must not hold back every event after it.
                 Err(error) => {
-                    tracing::warn!(%error, subject = ?change.subject, "webhooks: cannot render an event's data; sending its id");
-                    json!({"id": change.subject.columns().1})
+                    tracing::warn!(%error, ?subject, "webhooks: cannot render an event's data; sending its id");
+                    json!({"id": named})
                 }
             },
-            Entry::Foreign(foreign) => match &foreign.announce {
-                Some((_, Some(subject))) => subject.clone(),
-                _ => json!({"id": foreign.id}),
-            },
+            (None, None) => json!({"id": named}),
         };
         let body = message(event, data);
         let id = message_id();
@@ -177,16 +188,13 @@ async fn fan_out(
 async fn data(
     conn: &mut AsyncPgConnection,
     state: &AppState,
-    change: &Change,
+    subject: Subject,
 ) -> Result<Value, ApiError> {
-    let named = || json!({"id": change.subject.columns().1});
-    if let Some(subject) = change.announce.as_ref().and_then(|a| a.subject.as_ref()) {
-        return Ok(subject.clone());
-    }
+    let named = || json!({"id": subject.columns().1});
     let base = state.origin.configured_base().to_owned();
     let urls = state.storage.urls_at(&base);
     // What subscribers get of each subject: what the public API shows of it now.
-    let shown = match change.subject {
+    let shown = match subject {
         Subject::Article(id) => {
             match crate::articles::queries::find(conn, &id.to_string()).await? {
                 Some(article) if article.is_public => {

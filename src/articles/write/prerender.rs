@@ -205,10 +205,10 @@ pub(super) const FIGURE_BATCH: usize = 100;
 /// Renders again the bodies of the articles that show `image_id` as a figure, so they
 /// show the image's current alt, caption, credit and variants (a job queued by the image's
 /// write). A batch at a time: rendered outside any transaction, then written in one
-/// transaction of its own, skipping an article whose body changed meanwhile and one whose
-/// rendering is the same (one whose body changed is left to another run, queued here). The
-/// version is not bumped (the article's own text did not change); the change is recorded
-/// per article, and announced for the public ones.
+/// transaction of its own, skipping an article whose rendering is the same, and leaving one
+/// changed meanwhile (its body, or its rendering by another run) to another run, queued
+/// here. The version is not bumped (the article's own text did not change); the change is
+/// recorded per article, and announced for the public ones.
 pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(), ApiError> {
     let mut conn = crate::db::conn(pool).await?;
     let ids = queries::with_figure(&mut conn, image_id).await?;
@@ -242,11 +242,13 @@ pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(
                 let Some(article) = queries::lock(conn, &seen.id.to_string()).await? else {
                     continue;
                 };
-                // Its body changed meanwhile: its own write rendered it, perhaps with the image
-                // as it was before (the next run renders it again). The same body is rendered
-                // here with the image read after its change committed: never staler than
-                // what is stored.
-                if article.body_markdown != seen.body_markdown {
+                // Changed meanwhile: its own write rendered it, perhaps with the image as it
+                // was before, or another run (on another node) wrote a rendering made from
+                // the image read later than this one. The next run renders it again; one
+                // that finds the stored rendering current writes and queues nothing.
+                if (&article.body_markdown, &article.body_html)
+                    != (&seen.body_markdown, &seen.body_html)
+                {
                     changed_meanwhile = true;
                     continue;
                 }
