@@ -790,3 +790,43 @@ async fn an_images_modern_renditions_are_announced_as_image_updated() {
         "{event}"
     );
 }
+
+/// Changes a newer release recorded (a kind of thing, an action or an event this release does
+/// not know: nodes of two releases run side by side during a deploy) hold nothing back: the
+/// events after them still reach subscribers, and an article's change is taken into the
+/// search index whatever its action.
+#[actix_web::test]
+async fn a_newer_releases_changes_hold_back_nothing() {
+    let app = app().await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &receiver.url, &["article.published"]).await;
+    let draft = article(&app, json!({"title": "Night ferry"})).await;
+    let id = draft["id"].as_str().unwrap();
+    app.exec(&format!(
+        "INSERT INTO changes (resource, resource_id, event, keys, announce) VALUES \
+         ('series', gen_random_uuid(), 'created', ARRAY['series:{id}'], 'series.created'); \
+         UPDATE articles SET title = 'Night ferry seen by a newer node' WHERE id = '{id}'; \
+         INSERT INTO changes (resource, resource_id, event, keys, announce) VALUES \
+         ('article', '{id}', 'submitted', ARRAY[]::text[], 'article.submitted')"
+    ))
+    .await;
+    crate::support::eventually(
+        30,
+        "the index has the article as the newer node left it",
+        || async {
+            let found = app
+                .get("/api/v1/articles?q=newer", Some(&app.editor))
+                .await
+                .expect(200);
+            found["data"][0]["id"] == id
+        },
+    )
+    .await;
+    let path = format!("/api/v1/articles/{id}");
+    app.patch(&path, Some(&app.editor), &json!({"status": "published"}))
+        .await
+        .expect(200);
+    let received = receiver.wait_for(1, 10).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].json()["type"], "article.published");
+}
