@@ -66,7 +66,7 @@ impl AppState {
                 .await?,
             comment_rules: comments::CommentRules::from_config(config)?,
             avatar_key: media::avatars::AvatarKey::load(&database.pool, config.gravatar).await?,
-            cache: http::cache::ResponseCache::new(
+            cache: response_cache::ResponseCache::new(
                 config.cache_ttl,
                 config.cache_max_mb * 1024 * 1024,
                 config.cache_max_age,
