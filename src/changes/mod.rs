@@ -146,6 +146,40 @@ pub struct Foreign {
     pub announce: Option<(String, Option<serde_json::Value>)>,
 }
 
+impl Entry {
+    /// What it is about, when this release knows that kind of thing (a newer release's new
+    /// action on an article is still about the article), and the keys it touches.
+    pub fn about(&self) -> Option<(Subject, &[Key])> {
+        match self {
+            Entry::Known(change) => Some((change.subject, &change.keys)),
+            Entry::Foreign(foreign) => foreign.subject.map(|subject| (subject, &foreign.keys[..])),
+        }
+    }
+
+    /// The event subscribers hear (by name), and what it names when the subject can no
+    /// longer be shown.
+    pub fn announced(&self) -> Option<(&str, Option<&serde_json::Value>)> {
+        match self {
+            Entry::Known(change) => change
+                .announce
+                .as_ref()
+                .map(|a| (a.event.name(), a.subject.as_ref())),
+            Entry::Foreign(foreign) => foreign
+                .announce
+                .as_ref()
+                .map(|(event, subject)| (event.as_str(), subject.as_ref())),
+        }
+    }
+
+    /// The id of what it is about, as recorded.
+    pub fn id(&self) -> Option<Uuid> {
+        match self {
+            Entry::Known(change) => change.subject.columns().1,
+            Entry::Foreign(foreign) => foreign.id,
+        }
+    }
+}
+
 /// Changes after `from`, oldest first, at most `limit`, and the position after them. Only
 /// changes of transactions older than every one still running are read: those are final, so
 /// a reader that moves on never misses one that commits later.
@@ -203,6 +237,7 @@ pub async fn read(
             continue;
         };
         last = Some(Position { txid, id });
+        let keys: Vec<Key> = keys.iter().map(|key| Key::read(key)).collect();
         let known = (
             Subject::read(&resource, row.resource_id),
             Action::read(&event),
@@ -213,7 +248,7 @@ pub async fn read(
                 Entry::Known(Change {
                     subject,
                     action,
-                    keys: keys.iter().map(|key| Key::read(key)).collect(),
+                    keys,
                     announce: announced.flatten().map(|event| Announce {
                         event,
                         subject: row.subject,
@@ -224,7 +259,7 @@ pub async fn read(
                 resource,
                 id: row.resource_id,
                 subject,
-                keys: keys.iter().map(|key| Key::read(key)).collect(),
+                keys,
                 announce: row.announce.map(|event| (event, row.subject)),
             }),
         });

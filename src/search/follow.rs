@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::documents::{self, IndexedArticle};
 use super::{Engine, Payload, SCHEMA_VERSION, Search, schema};
-use crate::changes::{self, Entry, Key, Position, Subject};
+use crate::changes::{self, Key, Position, Subject};
 use crate::db::Pool;
 use crate::response_cache::ResponseCache;
 
@@ -95,12 +95,8 @@ async fn catch_up(
             // and tags are in them, when a change touches what articles show (a byline, a
             // tag's name or slug). A newer release's change counts for what it is about,
             // whatever it did (indexing again is harmless).
-            let (subject, keys) = match entry {
-                Entry::Known(change) => (change.subject, &change.keys),
-                Entry::Foreign(foreign) => match foreign.subject {
-                    Some(subject) => (subject, &foreign.keys),
-                    None => continue,
-                },
+            let Some((subject, keys)) = entry.about() else {
+                continue;
             };
             match subject {
                 Subject::Article(id) => {

@@ -123,11 +123,12 @@ async fn fan_out(
     state: &AppState,
     entries: &[Entry],
 ) -> Result<usize, ApiError> {
-    let announced: Vec<(&Entry, &str)> = entries
+    let announced: Vec<(&Entry, &str, Option<&Value>)> = entries
         .iter()
-        .filter_map(|entry| match entry {
-            Entry::Known(change) => change.announce.as_ref().map(|a| (entry, a.event.name())),
-            Entry::Foreign(foreign) => foreign.announce.as_ref().map(|a| (entry, a.0.as_str())),
+        .filter_map(|entry| {
+            entry
+                .announced()
+                .map(|(event, recorded)| (entry, event, recorded))
         })
         .collect();
     if announced.is_empty() {
@@ -139,7 +140,7 @@ async fn fan_out(
         .load(conn)
         .await?;
     let mut queued = 0;
-    for (entry, event) in announced {
+    for (entry, event, recorded) in announced {
         let targets: Vec<Uuid> = subscribers
             .iter()
             .filter(|w| w.events.iter().any(|e| e == event))
@@ -148,18 +149,8 @@ async fn fan_out(
         if targets.is_empty() {
             continue;
         }
-        let (subject, recorded, named) = match entry {
-            Entry::Known(change) => (
-                Some(change.subject),
-                change.announce.as_ref().and_then(|a| a.subject.as_ref()),
-                change.subject.columns().1,
-            ),
-            Entry::Foreign(foreign) => (
-                foreign.subject,
-                foreign.announce.as_ref().and_then(|a| a.1.as_ref()),
-                foreign.id,
-            ),
-        };
+        let subject = entry.about().map(|(subject, _)| subject);
+        let named = entry.id();
         let data = match (recorded, subject) {
             (Some(recorded), _) => recorded.clone(),
             (None, Some(subject)) => match data(conn, state, subject).await {
