@@ -166,11 +166,10 @@ pub async fn claim(
         payload: serde_json::Value,
     }
     let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
-    let limited: Vec<(&str, i32)> = kinds
+    let (limited, limits): (Vec<&str>, Vec<i32>) = kinds
         .iter()
         .filter_map(|kind| kind.max_attempts().map(|max| (kind.name(), max)))
-        .collect();
-    let (limited, limits): (Vec<&str>, Vec<i32>) = limited.into_iter().unzip();
+        .unzip();
     let claimed: Option<Row> = diesel::sql_query(format!(
         "UPDATE jobs SET attempts = attempts + 1, locked_until = now() + interval '{LEASE}', locked_by = $1 \
          WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= now() AND kind = ANY($2) \
