@@ -17,11 +17,12 @@ use chrono::{DateTime, Utc};
 
 use crate::changes::{self, Key};
 use crate::error::ApiError;
+// What handlers and models mark their answers with, where they have always found it.
 use crate::response_cache::{
-    BLOCKING_COMPRESS, Body, Entry, MAX_KEEP, ONCE, SURROGATE_KEY, compress, compress_as, gunzip,
-    surrogate_key,
+    BLOCKING_COMPRESS, Body, Entry, MAX_KEEP, ONCE, SURROGATE_KEY, Shown, compress, compress_as,
+    gunzip, surrogate_key,
 };
-pub use crate::response_cache::{ResponseCache, Shown, Shows, also_showing, showing};
+pub use crate::response_cache::{Shows, also_showing, showing};
 use crate::state::AppState;
 
 /// Public, cacheable reads: GET (HEAD arrives as GET) without a token under /api/v1. A
