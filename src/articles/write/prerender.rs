@@ -3,16 +3,39 @@
 //! batches of their own) when an image's text changes.
 use super::*;
 
-/// How long rendering one body may take. Bodies within `limits` render in well under a
-/// second (`bench/render`); this is the bound should one not.
+/// How long rendering one body may take, once it has its place. Bodies within `limits`
+/// render in well under a second (`bench/render`); this is the bound should one not.
 pub(super) const RENDER_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Renders a body on the blocking pool, within `RENDER_BUDGET`.
+/// How long a body waits for a place to render before the write is told to come back.
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Places to render in: one per core. Sixteen long bodies arriving at once take turns
+/// instead of sharing the cores sixteen ways, so each renders as fast as it would alone
+/// and the budget measures the body, not how many arrived with it.
+static RENDERING: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::sync::Arc::new(tokio::sync::Semaphore::new(cores))
+    });
+
+/// Renders a body on the blocking pool when a place is free, within `RENDER_BUDGET`. The
+/// place is held until the rendering ends, also one the budget gave up waiting for.
 pub(super) async fn render_body(
     markdown: String,
     figures: HashMap<Uuid, Figure>,
 ) -> Result<render::Rendered, ApiError> {
-    let rendering = web::block(move || render::render(&markdown, &figures));
+    let place = tokio::time::timeout(RENDER_WAIT, RENDERING.clone().acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError::Unavailable("rendering is at capacity; try again shortly".into())
+        })?;
+    let rendering = web::block(move || {
+        let _place = place;
+        render::render(&markdown, &figures)
+    });
     match tokio::time::timeout(RENDER_BUDGET, rendering).await {
         Ok(rendered) => Ok(rendered?),
         Err(_) => Err(ApiError::invalid(
