@@ -124,7 +124,64 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             }
         }
     }
-    with_list_examples(doc)
+    with_form_bodies(with_list_examples(doc))
+}
+
+/// A body taken as JSON or as an HTML form names one schema per form: `X` for JSON and
+/// `XForm` for the form (the same fields, as a form sends them), so a generated client
+/// tells the two apart (openapi-python-client sends whichever class it is given). Such a
+/// body is marked not required: openapi-python-client 0.29 writes an unimported `Unset`
+/// into a module whose required body has two types (its issue #1451), and a request
+/// without a body is answered 415 anyway.
+fn with_form_bodies(doc: OpenApi) -> OpenApi {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let mut forms = Vec::new();
+    for item in value["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+    {
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            let body = &mut operation["requestBody"];
+            let Some(name) = body["content"][FORM]["schema"]["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let form = format!("{name}Form");
+            body["content"][FORM]["schema"]["$ref"] =
+                serde_json::json!(format!("#/components/schemas/{form}"));
+            body["required"] = serde_json::json!(false);
+            body["description"] = serde_json::json!(
+                "Required: JSON (`application/json`) or an HTML form's fields \
+                 (`application/x-www-form-urlencoded`)."
+            );
+            forms.push((name, form));
+        }
+    }
+    let schemas = &mut value["components"]["schemas"];
+    for (name, form) in forms {
+        let mut schema = schemas[&name].clone();
+        let description = schema["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        schema["description"] = serde_json::json!(format!(
+            "{description}\n\nAs an HTML form sends it (`application/x-www-form-urlencoded`): \
+             the same fields, as text; a blank one counts as absent."
+        ));
+        schemas[form] = schema;
+    }
+    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// Fields a list item leaves out unless the list is asked to include them.
