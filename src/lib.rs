@@ -32,6 +32,7 @@ pub mod runner;
 pub mod search;
 pub mod site;
 pub mod state;
+pub mod stopping;
 pub mod system;
 pub mod tags;
 pub mod text;

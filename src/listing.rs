@@ -48,6 +48,32 @@ impl Status {
     }
 }
 
+/// The article list's `status` filter: one status, or `any` (everything the token may
+/// see). Lists show `published` unless another is asked for, with a token or without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "any")]
+pub enum StatusFilter {
+    Draft,
+    Scheduled,
+    Published,
+    Archived,
+    Any,
+}
+
+impl StatusFilter {
+    /// The status it narrows to, `None` for any.
+    pub fn status(self) -> Option<Status> {
+        match self {
+            StatusFilter::Draft => Some(Status::Draft),
+            StatusFilter::Scheduled => Some(Status::Scheduled),
+            StatusFilter::Published => Some(Status::Published),
+            StatusFilter::Archived => Some(Status::Archived),
+            StatusFilter::Any => None,
+        }
+    }
+}
+
 /// Who is reading, which decides what exists for them.
 #[derive(Debug, Clone, Copy)]
 pub enum Reader {
@@ -64,6 +90,7 @@ pub enum Reader {
 pub struct Filters {
     pub author: Option<String>,
     pub tags: Vec<String>,
+    /// `None`: every status the reader may see (`status=any`).
     pub status: Option<Status>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,

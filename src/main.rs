@@ -160,19 +160,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// `html5ever=error`: a literal directive, which parses (every start of lede reads it).
+/// `target=level` from literals, which parse (every start of lede reads them).
 #[allow(clippy::expect_used)]
-fn html5ever_errors_only() -> tracing_subscriber::filter::Directive {
-    "html5ever=error".parse().expect("a valid directive")
+fn directive(target: &str, level: &str) -> tracing_subscriber::filter::Directive {
+    format!("{target}={level}")
+        .parse()
+        .expect("a valid directive")
 }
 
 fn init_logging(format: LogFormat, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "warn" } else { "info" };
-    // html5ever (ammonia's and the importer's HTML parser) warns of every odd tag it mends.
-    let filter = EnvFilter::try_from_env("LEDE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(default))
-        .add_directive(html5ever_errors_only());
+    // html5ever (ammonia's and the importer's HTML parser) warns of every odd tag it mends;
+    // tantivy (the search index) tells of every commit and merge at `info`, about six lines
+    // a write: a log line is for an operator to act on, unless `LEDE_LOG` names them.
+    let asked = std::env::var("LEDE_LOG").unwrap_or_default();
+    let mut filter =
+        EnvFilter::try_from_env("LEDE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    for (target, level) in [("html5ever", "error"), ("tantivy", "warn")] {
+        if !asked.contains(target) {
+            filter = filter.add_directive(directive(target, level));
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -475,6 +484,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         ),
     }
     server.await??;
+    lede::stopping::begin();
     Ok(())
 }
 

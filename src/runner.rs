@@ -34,6 +34,7 @@ async fn run_queue(state: &AppState, node: &str, kinds: &[Kind]) {
         match next(state, node, kinds).await {
             Ok(true) => continue,
             Ok(false) => tokio::time::sleep(POLL).await,
+            Err(_) if crate::stopping::began() => return,
             Err(error) => {
                 tracing::warn!(%error, "jobs: cannot claim; retrying");
                 tokio::time::sleep(POLL).await;

@@ -267,9 +267,14 @@ pub async fn count(
         && filters.tags.is_empty()
         && filters.published_after.is_none()
         && filters.published_before.is_none()
-        && matches!(filters.status, None | Some(super::model::Status::Published))
         && filters.kind == super::model::Kind::Article;
-    if matches!(reader, Reader::Public) && unfiltered {
+    // What the public sees: all a public reader sees, or the published ones for anyone.
+    let public = match filters.status {
+        Some(super::model::Status::Published) => true,
+        None => matches!(reader, Reader::Public),
+        Some(_) => false,
+    };
+    if public && unfiltered {
         // Published ones, less those still to come (few: an index range) and the public
         // pages (few: their own index).
         let count: Count = diesel::sql_query(format!(

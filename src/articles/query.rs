@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use utoipa::IntoParams;
 
-use super::model::{Kind, Status};
+use super::model::Kind;
 use super::queries::Filters;
 use super::write::MAX_TAGS;
 use crate::error::ApiError;
+use crate::listing::{Status, StatusFilter};
 
 /// Filters and order of the article list.
 #[derive(IntoParams)]
@@ -19,9 +20,10 @@ pub(super) struct ArticleQuery {
     /// Only articles with this tag (id or slug); repeat it to require several.
     #[param(style = Form, explode, example = json!(["cities"]))]
     tag: Option<Vec<String>>,
-    /// `draft`, `scheduled`, `published` or `archived`. Needs a token for anything but
-    /// `published` (403 otherwise).
-    status: Option<Status>,
+    /// `published` (the default, with a token or without), `draft`, `scheduled`,
+    /// `archived`, or `any` (every status the token may see). Anything but `published`
+    /// needs a token (403 otherwise).
+    status: Option<StatusFilter>,
     /// Published at or after this time.
     published_after: Option<crate::http::Timestamp>,
     /// Published before this time.
@@ -50,7 +52,11 @@ pub(super) struct ArticleQuery {
 
 /// Parses the list's own parameters (the paging ones are `Pagination`'s).
 pub(super) fn parse_filters(query: &str, authenticated: bool) -> Result<Filters, ApiError> {
-    let mut filters = Filters::default();
+    // Published unless asked: a token sent for previews shows no drafts on a home page.
+    let mut filters = Filters {
+        status: Some(Status::Published),
+        ..Filters::default()
+    };
     let bad = |name: &str, message: &str| {
         ApiError::BadRequest(format!("query parameter `{name}` {message}"))
     };
@@ -85,17 +91,21 @@ pub(super) fn parse_filters(query: &str, authenticated: bool) -> Result<Filters,
             }
             "tag" => filters.tags.push(value.into_owned()),
             "status" => {
-                let status: Status = serde_json::from_value(serde_json::Value::String(
+                let status: StatusFilter = serde_json::from_value(serde_json::Value::String(
                     value.to_string(),
                 ))
-                .map_err(|_| bad("status", "must be draft, scheduled, published or archived"))?;
-                if status != Status::Published && !authenticated {
+                .map_err(|_| {
+                    bad(
+                        "status",
+                        "must be draft, scheduled, published, archived or any",
+                    )
+                })?;
+                if status != StatusFilter::Published && !authenticated {
                     return Err(ApiError::Forbidden(format!(
-                        "listing {} articles needs a token",
-                        value
+                        "listing {value} articles needs a token"
                     )));
                 }
-                filters.status = Some(status);
+                filters.status = status.status();
             }
             "published_after" => filters.published_after = Some(time("published_after", &value)?),
             "published_before" => {

@@ -349,6 +349,9 @@ pub fn listen(state: web::Data<AppState>, database_url: String) {
     tokio::spawn(async move {
         loop {
             if let Err(error) = listen_once(&state, &database_url).await {
+                if crate::stopping::began() {
+                    return;
+                }
                 tracing::warn!(%error, "cache invalidation listener lost its connection; retrying");
             }
             state.cache.listening.store(false, Ordering::SeqCst);

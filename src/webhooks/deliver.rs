@@ -65,7 +65,9 @@ pub fn run(state: web::Data<AppState>) {
                 Ok(Some(delivery)) => {
                     let state = state.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = attempt(&state, delivery).await {
+                        if let Err(error) = attempt(&state, delivery).await
+                            && !crate::stopping::began()
+                        {
                             tracing::warn!(%error, "webhooks: cannot record a delivery attempt");
                         }
                         drop(permit);
@@ -73,6 +75,7 @@ pub fn run(state: web::Data<AppState>) {
                     continue;
                 }
                 Ok(None) => {}
+                Err(_) if crate::stopping::began() => return,
                 Err(error) => tracing::warn!(%error, "webhooks: cannot claim a delivery"),
             }
             drop(permit);

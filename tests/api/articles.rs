@@ -86,6 +86,81 @@ async fn drafts_are_private_until_published() {
 }
 
 #[tokio::test]
+async fn lists_show_published_articles_to_a_token_unless_it_asks_for_any() {
+    let app = TestApp::spawn().await;
+    let editor = Some(app.editor.as_str());
+    for (title, extra) in [
+        ("Night Tram Out", json!({"status": "published"})),
+        ("Night Tram Draft", json!({})),
+        (
+            "Night Tram Later",
+            json!({"status": "published", "published_at": "2999-01-01T00:00:00Z"}),
+        ),
+    ] {
+        let mut body = json!({"title": title, "author": "test-author"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        article(&app, &app.editor, body).await;
+    }
+    let titles = |list: Value| -> Vec<String> {
+        let mut titles: Vec<String> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    // A token sent for previews shows no drafts on a home page, in a list or a search.
+    for (path, token) in [
+        ("/api/v1/articles", editor),
+        ("/api/v1/articles", Some(app.author.as_str())),
+        ("/api/v1/articles?q=tram", editor),
+        ("/api/v1/articles?status=published", editor),
+        ("/api/v1/articles", None),
+    ] {
+        let list = app.get(path, token).await.expect(200);
+        assert_eq!(list["meta"]["total"], 1, "{path}");
+        assert_eq!(titles(list), ["Night Tram Out"], "{path}");
+    }
+    for path in [
+        "/api/v1/articles?status=any",
+        "/api/v1/articles?status=any&q=tram",
+    ] {
+        let list = app.get(path, editor).await.expect(200);
+        assert_eq!(
+            titles(list),
+            ["Night Tram Draft", "Night Tram Later", "Night Tram Out"],
+            "{path}"
+        );
+    }
+    // An author's token: anything of its own author (all three are), nothing else.
+    let own = app
+        .get("/api/v1/articles?status=any", Some(&app.author))
+        .await
+        .expect(200);
+    assert_eq!(own["meta"]["total"], 3);
+    let problem = app
+        .get("/api/v1/articles?status=any", None)
+        .await
+        .problem(403);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("token"),
+        "{problem}"
+    );
+    let problem = app
+        .get("/api/v1/articles?status=every", editor)
+        .await
+        .problem(400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("any"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
 async fn scheduled_articles_appear_at_their_time_with_no_job() {
     let app = TestApp::spawn().await;
     let at = (Utc::now() + Duration::seconds(4)).to_rfc3339();

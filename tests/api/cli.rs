@@ -39,11 +39,22 @@ fn free_port() -> u16 {
 
 /// Starts `lede` and reads its stderr until it says it is serving; returns what it said.
 fn start(data_dir: &std::path::Path, port: u16) -> (Running, String) {
+    let (child, said, _rest) = start_logging(data_dir, port, &[("LEDE_LOG", "warn")]);
+    (child, said)
+}
+
+/// As `start`, with `env` set, and also what it says after (read until it exits).
+fn start_logging(
+    data_dir: &std::path::Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> (Running, String, std::thread::JoinHandle<String>) {
     let mut child = Command::new(LEDE)
         .env_remove("DATABASE_URL")
+        .env_remove("LEDE_LOG")
+        .envs(env.iter().copied())
         .env("LEDE_DATA_DIR", data_dir)
         .env("LEDE_BIND", format!("127.0.0.1:{port}"))
-        .env("LEDE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -60,8 +71,12 @@ fn start(data_dir: &std::path::Path, port: u16) -> (Running, String) {
         said.push_str(&line);
         if line.contains("curl -H") || line.contains("Need a token?") {
             // Keep draining stderr so lede never blocks on a full pipe.
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return (child, said);
+            let rest = std::thread::spawn(move || {
+                let mut rest = String::new();
+                let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+                rest
+            });
+            return (child, said, rest);
         }
     }
     panic!("lede did not start:\n{said}");
@@ -354,6 +369,72 @@ async fn sigterm_lets_requests_in_flight_finish_and_stops_postgres_cleanly() {
         "{log}"
     );
     assert!(log.contains("database system is shut down"), "{log}");
+}
+
+#[tokio::test]
+async fn at_the_default_level_the_log_is_the_access_log_and_a_clean_stop_warns_of_nothing() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-log-{}", std::process::id())));
+    let port = free_port();
+    let (child, said, rest) = start_logging(&guard.0, port, &[("LEDE_LOG_FORMAT", "json")]);
+    let token = said
+        .split_whitespace()
+        .find(|w| w.starts_with("lede_"))
+        .unwrap()
+        .to_owned();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    // Writes the search index takes in (each a commit of its own), read back by a search.
+    for n in 0..3 {
+        let written = client
+            .post(format!("{base}/api/v1/articles"))
+            .bearer_auth(&token)
+            .json(
+                &serde_json::json!({"title": format!("Quiet log {n}"), "author": "ines-marchetti",
+                "status": "published", "body_markdown": "Zanzibar harbour at dawn."}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(written.status(), 201);
+    }
+    crate::support::eventually(30, "the index has the three articles", || async {
+        let found: serde_json::Value = client
+            .get(format!("{base}/api/v1/articles?q=zanzibar"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        found["meta"]["total"] == 3
+    })
+    .await;
+    assert!(stop(child).success());
+    let log = rest.join().unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let access = lines
+        .iter()
+        .filter(|l| l["target"] == "lede::access")
+        .count();
+    assert!(access >= 4, "the requests are in the access log:\n{log}");
+    for line in &lines {
+        let (level, target) = (
+            line["level"].as_str(),
+            line["target"].as_str().unwrap_or(""),
+        );
+        assert!(
+            !matches!(level, Some("WARN" | "ERROR")),
+            "a clean run and stop warn of nothing: {line}"
+        );
+        assert!(
+            !target.starts_with("tantivy"),
+            "no search library chatter: {line}"
+        );
+    }
 }
 
 /// The most memory the process `pid` has held (VmHWM), in MiB.
