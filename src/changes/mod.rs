@@ -12,7 +12,7 @@
 //! `change_feed_position`).
 mod protocol;
 
-pub use protocol::{Action, Announce, Change, Event, Key, Subject};
+pub use protocol::{Action, Announce, Change, Changed, Event, Key, Subject};
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -93,8 +93,8 @@ pub async fn record(conn: &mut AsyncPgConnection, change: Change) -> Result<(), 
     }
     // An empty payload still wakes the other nodes' search indexes; their caches drop nothing.
     let written: Written = diesel::sql_query(format!(
-        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys, announce, subject) \
-         VALUES ($1, $2, $3, $4, $6, $7) RETURNING txid) \
+        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys, announce, subject, changes) \
+         VALUES ($1, $2, $3, $4, $6, $7, $8) RETURNING txid) \
          SELECT txid::text::bigint AS txid, pg_notify('{CHANNEL}', $5)::text AS notified FROM change"
     ))
     .bind::<Text, _>(resource)
@@ -104,6 +104,7 @@ pub async fn record(conn: &mut AsyncPgConnection, change: Change) -> Result<(), 
     .bind::<Text, _>(&payload)
     .bind::<Nullable<Text>, _>(announce.as_ref().map(|a| a.event.name()))
     .bind::<Nullable<Jsonb>, _>(announce.as_ref().and_then(|a| a.subject.as_ref()))
+    .bind::<Nullable<Jsonb>, _>(announce.as_ref().and_then(|a| a.changes.as_ref()))
     .get_result(conn)
     .await?;
     let _ = RECORDED.try_with(|recorded| {
@@ -142,8 +143,26 @@ pub struct Foreign {
     /// on an article is still about an article).
     pub subject: Option<Subject>,
     pub keys: Vec<Key>,
-    /// The event subscribers hear, and what it names when the subject can no longer be shown.
-    pub announce: Option<(String, Option<serde_json::Value>)>,
+    pub announce: Option<Announced>,
+}
+
+/// What subscribers hear of a change, as every release can read it.
+#[derive(Debug, Clone, Copy)]
+pub struct AnnouncedRef<'a> {
+    /// The event, by name.
+    pub event: &'a str,
+    /// What it names when the subject can no longer be shown.
+    pub subject: Option<&'a serde_json::Value>,
+    /// What the change changed (`Changed`).
+    pub changes: Option<&'a serde_json::Value>,
+}
+
+/// The announcement of a newer release's change.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub event: String,
+    pub subject: Option<serde_json::Value>,
+    pub changes: Option<serde_json::Value>,
 }
 
 impl Entry {
@@ -156,18 +175,19 @@ impl Entry {
         }
     }
 
-    /// The event subscribers hear (by name), and what it names when the subject can no
-    /// longer be shown.
-    pub fn announced(&self) -> Option<(&str, Option<&serde_json::Value>)> {
+    /// What subscribers hear of it, if anything.
+    pub fn announced(&self) -> Option<AnnouncedRef<'_>> {
         match self {
-            Entry::Known(change) => change
-                .announce
-                .as_ref()
-                .map(|a| (a.event.name(), a.subject.as_ref())),
-            Entry::Foreign(foreign) => foreign
-                .announce
-                .as_ref()
-                .map(|(event, subject)| (event.as_str(), subject.as_ref())),
+            Entry::Known(change) => change.announce.as_ref().map(|a| AnnouncedRef {
+                event: a.event.name(),
+                subject: a.subject.as_ref(),
+                changes: a.changes.as_ref(),
+            }),
+            Entry::Foreign(foreign) => foreign.announce.as_ref().map(|a| AnnouncedRef {
+                event: &a.event,
+                subject: a.subject.as_ref(),
+                changes: a.changes.as_ref(),
+            }),
         }
     }
 
@@ -208,11 +228,13 @@ pub async fn read(
         announce: Option<String>,
         #[diesel(sql_type = Nullable<Jsonb>)]
         subject: Option<serde_json::Value>,
+        #[diesel(sql_type = Nullable<Jsonb>)]
+        changes: Option<serde_json::Value>,
     }
     let rows: Vec<Row> = diesel::sql_query(
         "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) \
          SELECT horizon.xmin::text::bigint AS horizon, c.txid::text::bigint AS txid, c.id, \
-                c.resource, c.resource_id, c.event, c.keys, c.announce, c.subject \
+                c.resource, c.resource_id, c.event, c.keys, c.announce, c.subject, c.changes \
          FROM horizon LEFT JOIN LATERAL ( \
              SELECT * FROM changes \
              WHERE (changes.txid, changes.id) > ($1::text::xid8, $2) AND changes.txid < horizon.xmin \
@@ -252,6 +274,7 @@ pub async fn read(
                     announce: announced.flatten().map(|event| Announce {
                         event,
                         subject: row.subject,
+                        changes: row.changes,
                     }),
                 })
             }
@@ -260,7 +283,11 @@ pub async fn read(
                 id: row.resource_id,
                 subject,
                 keys,
-                announce: row.announce.map(|event| (event, row.subject)),
+                announce: row.announce.map(|event| Announced {
+                    event,
+                    subject: row.subject,
+                    changes: row.changes,
+                }),
             }),
         });
     }

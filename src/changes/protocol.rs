@@ -282,6 +282,20 @@ pub struct Announce {
     /// What identifies something that can no longer be shown (a deleted or unpublished
     /// article: `{id, slug}`); otherwise subscribers get it as the public API shows it.
     pub subject: Option<serde_json::Value>,
+    /// What the change changed (`Changed`, as JSON: a newer release's is passed on as is).
+    pub changes: Option<serde_json::Value>,
+}
+
+/// What a change changed, beside the event: the fields, as the API names them, and an
+/// article's previous slug when it moved (so a front-end refreshes the old page too).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"fields": ["slug", "title"], "previous_slug": "the-dawn-ferry"}))]
+pub struct Changed {
+    /// The fields whose values changed.
+    pub fields: Vec<String>,
+    /// The slug before the change, when the slug changed (its old path now redirects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_slug: Option<String>,
 }
 
 impl From<Event> for Announce {
@@ -289,6 +303,7 @@ impl From<Event> for Announce {
         Announce {
             event,
             subject: None,
+            changes: None,
         }
     }
 }
@@ -296,6 +311,11 @@ impl From<Event> for Announce {
 impl Announce {
     pub fn with_subject(mut self, subject: serde_json::Value) -> Self {
         self.subject = Some(subject);
+        self
+    }
+
+    pub fn with_changes(mut self, changed: &Changed) -> Self {
+        self.changes = serde_json::to_value(changed).ok();
         self
     }
 }

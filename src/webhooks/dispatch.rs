@@ -24,14 +24,18 @@ const BATCH: i64 = 200;
 const POLL: Duration = Duration::from_millis(500);
 const READER: &str = "webhooks";
 
-/// The body of a message: `{"type", "timestamp", "data"}` (Standard Webhooks).
-pub fn message(event_type: &str, data: Value) -> String {
-    json!({
+/// The body of a message: `{"type", "timestamp", "data"}` (Standard Webhooks), and
+/// `changes` (what changed: the fields, an article's previous slug) when the change says.
+pub fn message(event_type: &str, data: Value, changes: Option<&Value>) -> String {
+    let mut message = json!({
         "type": event_type,
         "timestamp": Timestamp(chrono::Utc::now()),
         "data": data,
-    })
-    .to_string()
+    });
+    if let Some(changes) = changes {
+        message["changes"] = changes.clone();
+    }
+    message.to_string()
 }
 
 /// A message's `webhook-id`: the same for every endpoint and every retry of one event.
@@ -123,13 +127,9 @@ async fn fan_out(
     state: &AppState,
     entries: &[Entry],
 ) -> Result<usize, ApiError> {
-    let announced: Vec<(&Entry, &str, Option<&Value>)> = entries
+    let announced: Vec<_> = entries
         .iter()
-        .filter_map(|entry| {
-            entry
-                .announced()
-                .map(|(event, recorded)| (entry, event, recorded))
-        })
+        .filter_map(|entry| entry.announced().map(|announced| (entry, announced)))
         .collect();
     if announced.is_empty() {
         return Ok(0);
@@ -140,7 +140,8 @@ async fn fan_out(
         .load(conn)
         .await?;
     let mut queued = 0;
-    for (entry, event, recorded) in announced {
+    for (entry, announced) in announced {
+        let event = announced.event;
         let targets: Vec<Uuid> = subscribers
             .iter()
             .filter(|w| w.events.iter().any(|e| e == event))
@@ -151,7 +152,7 @@ async fn fan_out(
         }
         let subject = entry.about().map(|(subject, _)| subject);
         let named = entry.id();
-        let data = match (recorded, subject) {
+        let data = match (announced.subject, subject) {
             (Some(recorded), _) => recorded.clone(),
             (None, Some(subject)) => match data(conn, state, subject).await {
                 Ok(data) => data,
@@ -164,7 +165,7 @@ async fn fan_out(
             },
             (None, None) => json!({"id": named}),
         };
-        let body = message(event, data);
+        let body = message(event, data, announced.changes);
         let id = message_id();
         for webhook in targets {
             super::queries::enqueue(conn, webhook, &id, event, &body).await?;

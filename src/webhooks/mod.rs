@@ -378,6 +378,7 @@ async fn ping_webhook(
     let body = dispatch::message(
         PING,
         serde_json::json!({"webhook_id": webhook.id, "url": webhook.url}),
+        None,
     );
     let delivery_id = queries::enqueue(&mut conn, webhook.id, &message_id, PING, &body).await?;
     state.webhooks.wake();

@@ -252,17 +252,37 @@ async fn a_publication_is_one_signed_event_and_a_draft_is_none() {
         .into_bytes();
     assert!(!forged.verifies_with(secret));
 
-    app.delete(&path, Some(&app.editor)).await.expect(204);
+    // A rename says what changed and the slug it had, so a front-end refreshes both pages.
+    app.patch(
+        &path,
+        Some(&app.editor),
+        &json!({"title": "Dawn ferry crossing", "slug": "dawn-ferry-crossing"}),
+    )
+    .await
+    .expect(200);
     let received = receiver.wait_for(2, 10).await;
     assert_eq!(received.len(), 2, "{received:?}");
-    let deleted = received[1].json();
+    let renamed = received[1].json();
+    assert_eq!(renamed["type"], "article.updated");
+    assert_eq!(renamed["data"]["slug"], "dawn-ferry-crossing");
+    assert_eq!(
+        renamed["changes"],
+        json!({"fields": ["slug", "title"], "previous_slug": "night-ferry"}),
+        "{renamed}"
+    );
+
+    app.delete(&path, Some(&app.editor)).await.expect(204);
+    let received = receiver.wait_for(3, 10).await;
+    assert_eq!(received.len(), 3, "{received:?}");
+    let deleted = received[2].json();
     assert_eq!(deleted["type"], "article.deleted");
     assert_eq!(
         deleted["data"],
-        json!({"id": draft["id"], "slug": "night-ferry"})
+        json!({"id": draft["id"], "slug": "dawn-ferry-crossing"})
     );
+    assert!(deleted.get("changes").is_none(), "{deleted}");
     assert_ne!(received[0].id(), received[1].id(), "one id per event");
-    assert!(received[1].verifies_with(secret));
+    assert!(received[2].verifies_with(secret));
 }
 
 #[actix_web::test]

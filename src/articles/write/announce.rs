@@ -46,8 +46,13 @@ pub(super) fn change_keys(
 
 /// What webhook subscribers hear of a change from `before` to `after` (`None`: no article):
 /// only what the public could see on one side or the other. A scheduled article is
-/// announced at its instant (`publication_due`), not when it is saved.
-pub(super) fn announce(before: Option<&Article>, after: Option<&Article>) -> Option<Announce> {
+/// announced at its instant (`publication_due`), not when it is saved. A change of a saved
+/// article says which `fields` changed, and the slug it had when that changed.
+pub(super) fn announce(
+    before: Option<&Article>,
+    after: Option<&Article>,
+    fields: &[&str],
+) -> Option<Announce> {
     let public = |side: Option<&Article>| side.is_some_and(|a| a.is_public);
     let event = match (public(before), public(after), after.is_some()) {
         (false, true, _) => Event::ArticlePublished,
@@ -56,7 +61,13 @@ pub(super) fn announce(before: Option<&Article>, after: Option<&Article>) -> Opt
         (true, false, false) => Event::ArticleDeleted,
         (false, false, _) => return None,
     };
-    let announce = Announce::from(event);
+    let mut announce = Announce::from(event);
+    if let (Some(before), Some(after)) = (before, after) {
+        announce = announce.with_changes(&Changed {
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            previous_slug: (before.slug != after.slug).then(|| before.slug.clone()),
+        });
+    }
     // What is no longer public is named, not shown.
     match (public(after), before) {
         (false, Some(gone)) => {
@@ -96,7 +107,7 @@ pub async fn publication_due(
         let change = Change::new(Subject::Article(id), Action::Published)
             .touching([Key::Article(id)])
             .touching(neighbour_keys(conn, &article).await?)
-            .announcing(announce(None, Some(&article)));
+            .announcing(announce(None, Some(&article), &[]));
         crate::changes::record(conn, change).await?;
     }
     Ok(())

@@ -151,8 +151,9 @@ pub(super) fn input_for_new(
     (input, checks)
 }
 
-/// Whether `row` holds what `current` already has of what a writer gives: its source.
-pub(super) fn same_source(current: &Article, row: &ArticleRow) -> bool {
+/// The fields of its source (what a writer gives) that `row` changes from `current`, as the
+/// API names them; none when it holds what is already there.
+pub(super) fn changed_source(current: &Article, row: &ArticleRow) -> Vec<&'static str> {
     // Every field named, so a new one does not compile until it is said to be source (here),
     // made from it (`same_rendering`) or neither.
     let ArticleRow {
@@ -181,20 +182,25 @@ pub(super) fn same_source(current: &Article, row: &ArticleRow) -> bool {
         meta_title,
         meta_description,
     } = row;
-    current.slug == *slug
-        && current.title == *title
-        && current.subtitle == *subtitle
-        && current.excerpt_given == *excerpt_given
-        && current.body_markdown == *body_markdown
-        && current.status == *status
-        && current.published_at == *published_at
-        && current.author_id == *author_id
-        && current.cover_image_id == *cover_image_id
-        && current.comments_open == *comments_open
-        && current.external_id == *external_id
-        && current.kind == *kind
-        && current.meta_title == *meta_title
-        && current.meta_description == *meta_description
+    [
+        ("slug", current.slug != *slug),
+        ("title", current.title != *title),
+        ("subtitle", current.subtitle != *subtitle),
+        ("excerpt", current.excerpt_given != *excerpt_given),
+        ("body_markdown", current.body_markdown != *body_markdown),
+        ("status", current.status != *status),
+        ("published_at", current.published_at != *published_at),
+        ("author", current.author_id != *author_id),
+        ("cover_image", current.cover_image_id != *cover_image_id),
+        ("comments_open", current.comments_open != *comments_open),
+        ("external_id", current.external_id != *external_id),
+        ("kind", current.kind != *kind),
+        ("meta_title", current.meta_title != *meta_title),
+        ("meta_description", current.meta_description != *meta_description),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect()
 }
 
 /// Whether `row` holds what `current` already has of what lede makes of the source.

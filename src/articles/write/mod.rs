@@ -16,7 +16,7 @@ use super::may_read;
 use super::model::{Article, ArticleChanges, ArticleRow, Kind, NewArticle, Revision, Status};
 use super::queries::{self, Reader};
 use super::render::{self, Figure};
-use crate::changes::{Action, Announce, Change, Event, Key, Subject};
+use crate::changes::{Action, Announce, Change, Changed, Event, Key, Subject};
 use crate::db::SearchLanguage;
 use crate::error::ApiError;
 use crate::http::response::IfMatch;
@@ -190,11 +190,14 @@ async fn save(
         Some(current) => queries::tag_ids(conn, current.id).await? != tag_ids,
         None => true,
     };
+    let mut changed = current.map_or_else(Vec::new, |c| changed_source(c, &row));
+    if tags_changed && current.is_some() {
+        changed.push("tags");
+    }
     // Saving what is already there (a script run again) writes nothing: no version, no
     // revision, no change announced.
     if let Some(current) = current
-        && !tags_changed
-        && same_source(current, &row)
+        && changed.is_empty()
     {
         if same_rendering(current, &row) {
             return Ok(current.clone());
@@ -238,7 +241,7 @@ async fn save(
     keys.extend(change_keys(current, Some(&article), tags_changed));
     let change = Change::new(Subject::Article(article.id), action)
         .touching(keys)
-        .announcing(announce(current, Some(&article)));
+        .announcing(announce(current, Some(&article), &changed));
     crate::changes::record(conn, change).await?;
     if Status::of(&article) == Status::Scheduled
         && let Some(at) = article.published_at
@@ -400,7 +403,7 @@ pub async fn delete(
         let change = Change::new(Subject::Article(current.id), Action::Deleted)
             .touching(keys)
             .touching(change_keys(Some(&current), None, true))
-            .announcing(announce(Some(&current), None));
+            .announcing(announce(Some(&current), None, &[]));
         crate::changes::record(conn, change).await
     })
     .await

@@ -279,7 +279,7 @@ pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(
                 queries::set_body(conn, article.id, &body.html, &body.text, excerpt).await?;
                 let change = Change::new(Subject::Article(article.id), Action::Updated)
                     .touching(change_keys(Some(&article), Some(&article), false))
-                    .announcing(announce(Some(&article), Some(&article)));
+                    .announcing(announce(Some(&article), Some(&article), &["body_html"]));
                 crate::changes::record(conn, change).await?;
             }
             Ok(())
