@@ -125,6 +125,7 @@ pub fn app(
         // Deliberately undocumented: the page problem `type` URLs point to.
         .service(web::resource("/docs/errors").get(errors_page))
         .service(web::resource(["/", "/docs"]).get(to_docs))
+        .service(web::resource(["/docs/", "/docs/index.html"]).get(docs_page))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(no_route))
         .wrap(from_fn(http::cache::cache))
@@ -151,6 +152,12 @@ async fn to_docs(req: HttpRequest) -> HttpResponse {
             format!("{}/docs/", http::base_url(&req)),
         ))
         .finish()
+}
+
+async fn docs_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(openapi::DOCS_PAGE)
 }
 
 async fn errors_page() -> HttpResponse {

@@ -13,6 +13,7 @@ use utoipa::openapi::{Components, OpenApi, Ref, RefOr, Response, Server};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::changes::Event;
 use crate::error::{PROBLEM_JSON, Problem};
 
 #[derive(utoipa::OpenApi)]
@@ -26,11 +27,21 @@ use crate::error::{PROBLEM_JSON, Problem};
             HEAD is answered wherever GET is (the same headers, no body). A query parameter an \
             operation does not list is a 400 naming it. Absolute URLs in answers are built \
             from the server's configuration (`LEDE_PUBLIC_URL`), never from a request's `Host`; \
-            only a configured trusted proxy may name the host (then each host has its own answers).",
+            only a configured trusted proxy may name the host (then each host has its own answers).\n\n\
+            **A token**: reads of what is published need none. To write, make one on the server \
+            with `lede token create --role editor` (`cargo run --release -- token create --role editor` \
+            from a checkout; the first start prints an admin token), or as an admin with \
+            `POST /api/v1/tokens`; then press *Authorize* and paste it. \
+            **Errors**: every `type` is explained in the [error catalogue](/docs/errors).",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/")),
-    components(schemas(Problem, crate::error::FieldError)),
+    components(schemas(
+        Problem,
+        crate::error::FieldError,
+        crate::changes::Changed,
+        crate::listing::StatusFilter
+    )),
     tags(
         (name = "articles", description = "Stories with their bodies, figures, bylines and tags: public reads of what is published, writes by their authors and editors"),
         (name = "authors", description = "Bylines: public reads, editor writes"),
@@ -124,7 +135,145 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             }
         }
     }
-    with_form_bodies(with_list_examples(doc))
+    with_webhooks(with_form_bodies(with_list_examples(doc)))
+}
+
+/// What a receiver gets of each event: its description and the schema of its `data`.
+fn payload_of(event: Event) -> (&'static str, &'static str) {
+    match event {
+        Event::ArticlePublished => (
+            "An article became public (a scheduled one at its instant, with no request made).",
+            "ArticleResponse",
+        ),
+        Event::ArticleUpdated => (
+            "A public article changed (its text, tags, author, an image in it); `changes` says what.",
+            "ArticleResponse",
+        ),
+        Event::ArticleUnpublished => (
+            "A public article went back to draft or was rescheduled: named, no longer shown.",
+            "ArticleRef",
+        ),
+        Event::ArticleDeleted => ("A public article was deleted.", "ArticleRef"),
+        Event::CommentCreated => (
+            "A comment waits for moderation (for moderators' tools; never the email).",
+            "PublicComment",
+        ),
+        Event::CommentApproved => ("A comment became public.", "PublicComment"),
+        Event::ImageUpdated => (
+            "An image changed (its text, focal point or variants).",
+            "ImageResponse",
+        ),
+        Event::AuthorUpdated => (
+            "An author changed, as the public API shows it.",
+            "AuthorResponse",
+        ),
+        Event::TagUpdated => ("A tag changed, as the public API shows it.", "TagResponse"),
+    }
+}
+
+/// The document's `webhooks` (OpenAPI 3.1): each event a subscriber may receive, with its
+/// payload's schema (`{type, timestamp, data, changes}`) and the Standard Webhooks headers,
+/// so a generated client types a receiver. utoipa has no `webhooks` field: it is written
+/// beside the document's fields, and its schemas into the components.
+fn with_webhooks(doc: OpenApi) -> OpenApi {
+    use strum::IntoEnumIterator;
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let mut events: Vec<(String, &str, &str)> = Event::iter()
+        .map(|event| {
+            let (description, data) = payload_of(event);
+            (event.name().to_owned(), description, data)
+        })
+        .collect();
+    events.push((
+        crate::webhooks::model::PING.to_owned(),
+        "`POST /api/v1/webhooks/{id}/ping` was called: a test delivery.",
+        "WebhookPing",
+    ));
+    let schemas = &mut value["components"]["schemas"];
+    schemas["ArticleRef"] = serde_json::json!({
+        "type": "object",
+        "description": "What names an article that can no longer be shown.",
+        "required": ["id", "slug"],
+        "properties": {"id": {"type": "string", "format": "uuid"}, "slug": {"type": "string"}},
+        "example": {"id": "0192f0c1-6a4e-7cc2-9a51-3f1e2d4c5b6a", "slug": "the-last-night-tram"}
+    });
+    schemas["WebhookPing"] = serde_json::json!({
+        "type": "object",
+        "description": "The endpoint a ping was sent to.",
+        "required": ["webhook_id", "url"],
+        "properties": {
+            "webhook_id": {"type": "string", "format": "uuid"},
+            "url": {"type": "string", "format": "uri"}
+        },
+        "example": {"webhook_id": "0192f0c1-6a4e-7cc2-9a51-3f1e2d4c5b6b",
+            "url": "https://www.example.com/api/revalidate"}
+    });
+    let header = |name: &str, description: &str| {
+        serde_json::json!({"name": name, "in": "header", "required": true,
+            "description": description, "schema": {"type": "string"}})
+    };
+    let mut webhooks = serde_json::Map::new();
+    for (name, description, data) in events {
+        let schema = format!(
+            "{}Event",
+            name.split(['.', '_'])
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_uppercase().chain(chars).collect()
+                    })
+                })
+                .collect::<String>()
+        );
+        let mut properties = serde_json::json!({
+            "type": {"type": "string", "enum": [name]},
+            "timestamp": {"$ref": "#/components/schemas/Timestamp"},
+            "data": {"$ref": format!("#/components/schemas/{data}")}
+        });
+        let mut example = serde_json::json!({"type": name, "timestamp": "2025-10-28T09:30:00Z",
+            "data": schemas[data]["example"]});
+        if name.starts_with("article.") {
+            properties["changes"] = serde_json::json!({"$ref": "#/components/schemas/Changed"});
+        }
+        if name == Event::ArticleUpdated.name() {
+            example["changes"] = schemas["Changed"]["example"].clone();
+        }
+        schemas[&schema] = serde_json::json!({
+            "type": "object",
+            "description": format!("The `{name}` event. {description}"),
+            "required": ["type", "timestamp", "data"],
+            "properties": properties,
+            "example": example
+        });
+        webhooks.insert(name.clone(), serde_json::json!({"post": {
+            "operationId": format!("on_{}", name.replace('.', "_")),
+            "summary": name,
+            "description": description,
+            "tags": ["webhooks"],
+            // Not a bearer token: the receiver checks the signature with the secret.
+            "security": [],
+            "parameters": [
+                header("webhook-id", "The message's id: the same on every retry of one event (deduplicate by it)."),
+                header("webhook-timestamp", "When it was sent, in Unix seconds."),
+                header("webhook-signature", "`v1,<base64 HMAC-SHA256 of \"{id}.{timestamp}.{body}\">` under the secret; two during a rotation, space-separated."),
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {"$ref": format!("#/components/schemas/{schema}")}}}},
+            "responses": {
+                "200": {"description": "Received: any 2xx within 10 s is success"},
+                "4XX": {"description": "Refused (a bad signature, say): retried with backoff for about 3 days"}
+            }
+        }}));
+    }
+    let Ok(mut doc) = serde_json::from_value::<OpenApi>(value) else {
+        return doc;
+    };
+    doc.extensions
+        .get_or_insert_with(Default::default)
+        .insert("webhooks".to_owned(), serde_json::Value::Object(webhooks));
+    doc
 }
 
 /// A body taken as JSON or as an HTML form names one schema per form: `X` for JSON and
@@ -184,12 +333,24 @@ fn with_form_bodies(doc: OpenApi) -> OpenApi {
     serde_json::from_value(value).unwrap_or(doc)
 }
 
-/// Fields a list item leaves out unless the list is asked to include them.
-const LEFT_OUT_OF_LISTS: &[(&str, &str, &[&str])] = &[(
-    "ArticleResponse",
-    "ArticleCard",
-    &["body_markdown", "body_html"],
-)];
+/// A schema whose list items are cards: the card's name, the fields a list item leaves
+/// out unless the list is asked to include them, those only one thing's answer has (always),
+/// and those only a list item has (sometimes).
+struct Cards {
+    single: &'static str,
+    card: &'static str,
+    left_out: &'static [&'static str],
+    single_only: &'static [&'static str],
+    list_only: &'static [&'static str],
+}
+
+const CARDS: &[Cards] = &[Cards {
+    single: "ArticleResponse",
+    card: "ArticleCard",
+    left_out: &["body_markdown", "body_html"],
+    single_only: &["previous", "next"],
+    list_only: &["snippet"],
+}];
 
 /// Finishes the generic `ListResponse<T>` schemas: their items are `T`, every field a plain
 /// list returns required (so a generated client sees `data[0].title` as a string), except
@@ -213,13 +374,29 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
     for name in names {
         let item = name.trim_start_matches("ListResponse_").to_owned();
         let mut example = schemas[&item]["example"].clone();
-        if let Some((_, listed, left_out)) = LEFT_OUT_OF_LISTS.iter().find(|(t, ..)| *t == item) {
+        if let Some(cards) = CARDS.iter().find(|c| c.single == item) {
+            let (listed, left_out) = (cards.card, cards.left_out);
             let mut card = schemas[&item].clone();
             if let Some(required) = card["required"].as_array_mut() {
                 required.retain(|f| !left_out.iter().any(|l| f == l));
             }
             if let Some(example) = example.as_object_mut() {
-                example.retain(|k, _| !left_out.contains(&k.as_str()));
+                example.retain(|k, _| {
+                    !left_out.contains(&k.as_str()) && !cards.single_only.contains(&k.as_str())
+                });
+            }
+            for field in cards.single_only {
+                if let Some(properties) = card["properties"].as_object_mut() {
+                    properties.remove(*field);
+                }
+                if let Some(required) = schemas[&item]["required"].as_array_mut() {
+                    required.push(serde_json::json!(field));
+                }
+            }
+            for field in cards.list_only {
+                if let Some(properties) = schemas[&item]["properties"].as_object_mut() {
+                    properties.remove(*field);
+                }
             }
             card["example"] = example.clone();
             let description = card["description"].as_str().unwrap_or_default().to_owned();
@@ -227,7 +404,7 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
                 "{description}\n\nAs a list item (a card): without {} unless the list is asked to `include` them.",
                 left_out.join(" and ")
             ));
-            schemas[*listed] = card;
+            schemas[listed] = card;
             schemas[&name]["properties"]["data"]["items"] =
                 serde_json::json!({"$ref": format!("#/components/schemas/{listed}")});
         } else if schemas.get(&item).is_some() {
@@ -437,6 +614,36 @@ pub fn route_table(doc: &OpenApi) -> Vec<(String, Operations)> {
 }
 
 /// `/docs/errors`: what each problem `type` means (the URLs errors point to).
+/// `/docs/`: Swagger UI's page (its files are served beside it), titled and introduced as
+/// lede's: how to get a token, and where the errors are explained.
+pub const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>lede API docs</title>
+    <link rel="stylesheet" type="text/css" href="./swagger-ui.css">
+    <link rel="stylesheet" type="text/css" href="index.css">
+    <link rel="icon" type="image/png" href="./favicon-32x32.png" sizes="32x32">
+  </head>
+  <body>
+    <header class="swagger-ui">
+      <nav class="wrapper" aria-label="About these docs">
+        <p><strong>lede</strong>: the API of this site's articles, images, authors and comments.
+          Reads of what is published need no token; to write, make one with
+          <code>lede token create --role editor</code> (or <code>POST /api/v1/tokens</code> as an
+          admin) and press <em>Authorize</em>.
+          <a href="/docs/errors">Error catalogue</a> &middot; <a href="/openapi.json">openapi.json</a></p>
+      </nav>
+    </header>
+    <main id="swagger-ui"></main>
+    <script src="./swagger-ui-bundle.js" charset="UTF-8"></script>
+    <script src="./swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+    <script src="./swagger-initializer.js" charset="UTF-8"></script>
+  </body>
+</html>
+"#;
+
 pub const ERRORS_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>lede: error types</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .2em}dt{font-weight:600;margin-top:1em}</style>

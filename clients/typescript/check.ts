@@ -1,7 +1,7 @@
 // What a front-end does with the generated client; `tsc` fails if the document stops
 // describing it (a renamed field, a lost parameter, an error without the Problem schema).
 import createClient from "openapi-fetch";
-import type { components, paths } from "./generated/lede";
+import type { components, paths, webhooks } from "./generated/lede";
 
 type Author = components["schemas"]["AuthorResponse"];
 type Problem = components["schemas"]["Problem"];
@@ -271,4 +271,54 @@ export async function related(slug: string): Promise<string[]> {
     params: { path: { id_or_slug: slug }, query: { limit: 4 } },
   });
   return (data?.data ?? []).map((a) => `${a.title}: ${a.seo.canonical_url}`);
+}
+
+type ArticleLink = components["schemas"]["ArticleLink"];
+/** `true` only when `T` is exactly `U` (`never`, what an untyped object's fields are, is not). */
+type Exactly<T, U> = [T] extends [U] ? ([U] extends [T] ? true : false) : false;
+type JsonLd = Article["seo"]["json_ld"];
+export const jsonLdIsTyped: [Exactly<JsonLd["headline"], string>, Exactly<JsonLd["author"][number]["name"], string>] = [true, true];
+
+/** What a page's head and its "previous / next" links need: one GET always has both links
+ * (`null` at either end), and the JSON-LD's fields are typed. */
+export function pageHead(article: Article): { headline: string; published?: string; prev: ArticleLink | null; next: ArticleLink | null } {
+  const ld = article.seo.json_ld;
+  // @ts-expect-error a snippet is a search result's, never one article's
+  void article.snippet;
+  return { headline: ld.headline, published: ld.datePublished, prev: article.previous, next: article.next };
+}
+
+/** A search result's snippet is the card's. */
+export function snippetOf(card: components["schemas"]["ArticleCard"]): string | undefined {
+  // @ts-expect-error a card has no previous / next links
+  void card.previous;
+  return card.snippet;
+}
+
+/** A 304 has no body: nothing to type as success. */
+type NotModified = paths["/api/v1/articles/{id_or_slug}"]["get"]["responses"][304]["content"];
+export const notModified: NotModified | undefined = undefined;
+
+/** Uploads a picture. openapi-typescript types a `format: binary` field as `string`: pass the
+ * Blob as one, and send the body as `FormData` (the README's two-line workaround). */
+export async function upload(token: string, file: Blob, alt: string): Promise<string | undefined> {
+  const { data } = await api.POST("/api/v1/images", {
+    headers: { Authorization: `Bearer ${token}` },
+    body: { file: file as unknown as string, alt },
+    bodySerializer: (body) => Object.entries(body).reduce((form, [k, v]) => (form.append(k, v as Blob | string), form), new FormData()),
+  });
+  return data?.id;
+}
+
+type ArticleUpdated = webhooks["article.updated"]["post"]["requestBody"]["content"]["application/json"];
+
+/** A revalidation route's receiver, typed by the document's `webhooks`: both paths of a
+ * renamed article. */
+export function pathsToRevalidate(event: ArticleUpdated): string[] {
+  const type: "article.updated" = event.type;
+  const paths = [`/${event.data.slug}`, "/"];
+  const previous: string | undefined = event.changes?.previous_slug;
+  const fields: string[] = event.changes?.fields ?? [];
+  if (previous && fields.includes("slug")) paths.push(`/${previous}`);
+  return type ? paths : [];
 }

@@ -138,7 +138,9 @@ pub struct TagSummary {
         "canonical_url": "https://www.example.com/the-last-night-tram",
         "og_image": null,
         "json_ld": {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "The last night tram",
+            "description": "At 00:41 the last car of line 4 left the depot.",
             "url": "https://www.example.com/the-last-night-tram",
+            "mainEntityOfPage": {"@type": "WebPage", "@id": "https://www.example.com/the-last-night-tram"},
             "datePublished": "2025-10-28T09:30:00Z", "dateModified": "2025-10-28T09:30:00Z",
             "author": [{"@type": "Person", "name": "Inès Marchetti", "url": "https://www.example.com/authors/ines-marchetti"}],
             "publisher": {"@type": "Organization", "name": "The Daily Example", "url": "https://www.example.com"}},
@@ -211,6 +213,7 @@ pub struct ArticleResponse {
     pub next: Option<Option<ArticleLink>>,
     /// Search results only: where the query matched, HTML-escaped, matches in `<mark>`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub snippet: Option<String>,
 }
 

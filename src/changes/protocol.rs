@@ -295,6 +295,7 @@ pub struct Changed {
     pub fields: Vec<String>,
     /// The slug before the change, when the slug changed (its old path now redirects).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub previous_slug: Option<String>,
 }
 

@@ -6,7 +6,7 @@ pub mod sitemap;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::events::{BytesDecl, BytesPI, BytesText, Event};
 use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -24,7 +24,8 @@ use crate::state::AppState;
 const ENTRIES: i64 = 50;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(site_atom)
+    cfg.service(feed_stylesheet)
+        .service(site_atom)
         .service(site_json)
         .service(tag_atom)
         .service(tag_json)
@@ -146,6 +147,7 @@ async fn feed(
         Format::Json => "json",
     };
     let self_url = format!("{}{}.{extension}", base_url(&req), channel.path);
+    let stylesheet = format!("{}{STYLESHEET}", base_url(&req));
     let mut keys = vec![Key::Articles];
     keys.extend(channel.key);
     for article in &articles {
@@ -158,7 +160,7 @@ async fn feed(
     let site = state.site.clone();
     let (body, content_type) = web::block(move || match format {
         Format::Atom => (
-            atom(&channel, &articles, &self_url, &site),
+            atom(&channel, &articles, &self_url, &stylesheet, &site),
             "application/atom+xml; charset=utf-8",
         ),
         Format::Json => (
@@ -178,16 +180,49 @@ fn body_of(article: &ArticleResponse) -> String {
     )
 }
 
+/// Where the feeds' stylesheet is served.
+const STYLESHEET: &str = "/feeds/feed.css";
+
+/// The feeds' stylesheet
+///
+/// What a browser opening an Atom feed shows it with (its `xml-stylesheet` instruction
+/// names this): the feed's title and each entry's title, author, date and summary. Feed
+/// readers ignore it.
+#[utoipa::path(
+    tag = "feeds", operation_id = "feed_stylesheet",
+    responses((status = 200, description = "CSS for the Atom feeds", content_type = "text/css", body = String)),
+    security(())
+)]
+#[get("/feeds/feed.css")]
+async fn feed_stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=86400",
+        ))
+        .body(include_str!("feed.css"))
+}
+
 fn atom(
     channel: &Channel,
     articles: &[ArticleResponse],
     self_url: &str,
+    stylesheet: &str,
     site: &crate::site::Site,
 ) -> Result<Vec<u8>, ApiError> {
     let failed = |e: std::io::Error| ApiError::Internal(format!("writing the feed: {e}"));
     let mut writer = Writer::new(Vec::new());
     writer
         .write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
+        .map_err(failed)?;
+    // A browser shows the feed as a page; the address is the API's own, quoted as XML.
+    let instruction = format!(
+        r#"xml-stylesheet type="text/css" href="{}""#,
+        quick_xml::escape::escape(stylesheet)
+    );
+    writer
+        .write_event(Event::PI(BytesPI::new(instruction)))
         .map_err(failed)?;
     let updated = articles
         .iter()

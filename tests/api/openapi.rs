@@ -22,7 +22,17 @@ async fn the_document_and_the_docs_page_are_served() {
     assert_eq!(served["openapi"], "3.1.0");
     let docs = app.get("/docs/", None).await;
     assert_eq!(docs.status, 200);
-    assert!(docs.text().contains("swagger"), "{}", docs.text());
+    // lede's docs, saying how to get a token and where errors are explained.
+    let page = docs.text();
+    assert!(page.contains("<title>lede API docs</title>"), "{page}");
+    assert!(page.contains("swagger-initializer.js"), "{page}");
+    assert!(page.contains("lede token create") && page.contains(r#"href="/docs/errors""#));
+    assert_eq!(app.get("/docs/index.html", None).await.text(), page);
+    let intro = served["info"]["description"].as_str().unwrap();
+    assert!(
+        intro.contains("token create") && intro.contains("(/docs/errors)"),
+        "{intro}"
+    );
     let initializer = app.get("/docs/swagger-initializer.js", None).await;
     assert!(initializer.text().contains("/openapi.json"));
     // Whoever types the address without the slash, or only the host, finds the docs.

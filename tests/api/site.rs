@@ -592,6 +592,16 @@ async fn feeds_parse_and_point_at_the_site() {
         atom.header("content-type"),
         Some("application/atom+xml; charset=utf-8")
     );
+    // A browser shows it with lede's stylesheet, not as raw XML.
+    let stylesheet = format!(
+        r#"<?xml-stylesheet type="text/css" href="{}"?>"#,
+        app.url("/feeds/feed.css")
+    );
+    assert!(atom.text().contains(&stylesheet), "{}", atom.text());
+    let css = app.get("/feeds/feed.css", None).await;
+    assert_eq!(css.status.as_u16(), 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert!(css.text().contains("entry"), "{}", css.text());
     let feed = parse_feed(atom.text().as_bytes());
     let titles: Vec<String> = feed
         .entries

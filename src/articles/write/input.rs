@@ -196,7 +196,10 @@ pub(super) fn changed_source(current: &Article, row: &ArticleRow) -> Vec<&'stati
         ("external_id", current.external_id != *external_id),
         ("kind", current.kind != *kind),
         ("meta_title", current.meta_title != *meta_title),
-        ("meta_description", current.meta_description != *meta_description),
+        (
+            "meta_description",
+            current.meta_description != *meta_description,
+        ),
     ]
     .into_iter()
     .filter_map(|(field, changed)| changed.then_some(field))
