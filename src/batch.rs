@@ -131,7 +131,7 @@ pub struct OperationResult {
 /// answer of the whole batch.
 #[utoipa::path(
     tag = "batch", operation_id = "run_batch",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer, marked `Idempotent-Replayed: true`")),
     request_body = BatchRequest,
     responses((status = 200, description = "Every operation succeeded; their answers", body = BatchResponse),
         (status = 404, description = "An operation's article, tag or author does not exist (or is not visible to the token); nothing was applied", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -362,7 +362,7 @@ async fn find_article(
 /// article is a draft; `published` without `published_at` publishes it now.
 #[utoipa::path(
     tag = "articles", operation_id = "create_article",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer, marked `Idempotent-Replayed: true`")),
     request_body = NewArticle,
     responses((status = 201, description = "Created", body = ArticleResponse,
         headers(("Location" = String, description = "URL of the new article"), ("ETag" = String, description = "Strong ETag of the article")))),

@@ -371,7 +371,8 @@ pub struct Revision {
 #[schema(example = json!({
     "version": 2, "title": "The last night tram", "slug": "the-last-night-tram", "status": "draft",
     "published_at": null, "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
-    "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "created_at": "2025-10-27T16:05:00Z"
+    "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "saved_by_name": "Newsroom scripts",
+    "created_at": "2025-10-27T16:05:00Z"
 }))]
 pub struct RevisionSummary {
     pub version: i32,
@@ -386,6 +387,11 @@ pub struct RevisionSummary {
     /// The token that saved this version.
     #[schema(required = true)]
     pub saved_by: Option<Uuid>,
+    /// That token's name (`null`: saved by lede itself, or the token is gone).
+    #[schema(required = true)]
+    #[diesel(select_expression = crate::db::schema::api_tokens::name.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<crate::db::schema::api_tokens::name>)]
+    pub saved_by_name: Option<String>,
     #[schema(value_type = Timestamp)]
     #[serde(serialize_with = "crate::http::serialize_time")]
     pub created_at: DateTime<Utc>,
@@ -399,7 +405,8 @@ impl crate::http::cache::Shows for RevisionSummary {}
     "version": 2, "title": "The last night tram", "slug": "the-last-night-tram", "subtitle": null, "excerpt": null,
     "body_markdown": "At 00:41 ...", "status": "draft", "published_at": null,
     "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "cover_image": null, "tag_ids": [],
-    "comments_open": true, "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "created_at": "2025-10-27T16:05:00Z",
+    "comments_open": true, "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab",
+    "saved_by_name": "Newsroom scripts", "created_at": "2025-10-27T16:05:00Z",
     "meta_title": null, "meta_description": null
 }))]
 pub struct RevisionResponse {
@@ -424,6 +431,9 @@ pub struct RevisionResponse {
     /// The token that saved this version.
     #[schema(required = true)]
     pub saved_by: Option<Uuid>,
+    /// That token's name (`null`: saved by lede itself, or the token is gone).
+    #[schema(required = true)]
+    pub saved_by_name: Option<String>,
     pub created_at: Timestamp,
     #[schema(required = true)]
     pub meta_title: Option<String>,
@@ -447,6 +457,7 @@ impl From<Revision> for RevisionResponse {
             tag_ids: serde_json::from_value(r.tag_ids).unwrap_or_default(),
             comments_open: r.comments_open,
             saved_by: r.saved_by,
+            saved_by_name: None,
             created_at: r.created_at.into(),
             meta_title: r.meta_title,
             meta_description: r.meta_description,

@@ -441,7 +441,9 @@ pub async fn revisions(
     pagination: &Pagination,
     sort: &Sort<RevisionSummary>,
 ) -> Result<crate::http::pagination::Loaded<RevisionSummary>, ApiError> {
+    use crate::db::schema::api_tokens;
     let query = article_revisions::table
+        .left_join(api_tokens::table.on(article_revisions::saved_by.eq(api_tokens::id.nullable())))
         .filter(article_revisions::article_id.eq(article_id))
         .select(RevisionSummary::as_select())
         .into_boxed();
@@ -456,14 +458,18 @@ pub async fn revisions(
     Ok(crate::http::pagination::Loaded::exact(rows, total))
 }
 
+/// One revision, and the name of the token that saved it.
 pub async fn revision(
     conn: &mut AsyncPgConnection,
     article_id: Uuid,
     version: i32,
-) -> QueryResult<Option<Revision>> {
+) -> QueryResult<Option<(Revision, Option<String>)>> {
+    use crate::db::schema::api_tokens;
     article_revisions::table
-        .find((article_id, version))
-        .select(Revision::as_select())
+        .left_join(api_tokens::table.on(article_revisions::saved_by.eq(api_tokens::id.nullable())))
+        .filter(article_revisions::article_id.eq(article_id))
+        .filter(article_revisions::version.eq(version))
+        .select((Revision::as_select(), api_tokens::name.nullable()))
         .first(conn)
         .await
         .optional()

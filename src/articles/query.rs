@@ -24,9 +24,12 @@ pub(super) struct ArticleQuery {
     /// `archived`, or `any` (every status the token may see). Anything but `published`
     /// needs a token (403 otherwise).
     status: Option<StatusFilter>,
-    /// Published at or after this time.
+    /// Published at or after this time (RFC 3339), or this date (`2025-10-28`: its
+    /// midnight, UTC).
+    #[param(value_type = Option<String>, example = "2025-10-28")]
     published_after: Option<crate::http::Timestamp>,
-    /// Published before this time.
+    /// Published before this time, or this date's midnight UTC.
+    #[param(value_type = Option<String>, example = "2025-11-01T00:00:00Z")]
     published_before: Option<crate::http::Timestamp>,
     /// Full-text search (title, subtitle, excerpt, body and captions, tags, author), as on a
     /// search engine: words (all must match, stemmed), `"exact phrase"`, `-excluded`, `or`.
@@ -60,13 +63,18 @@ pub(super) fn parse_filters(query: &str, authenticated: bool) -> Result<Filters,
     let bad = |name: &str, message: &str| {
         ApiError::BadRequest(format!("query parameter `{name}` {message}"))
     };
+    // A date alone is that day's midnight, UTC.
     let time = |name: &str, value: &str| {
         DateTime::parse_from_rfc3339(value)
             .map(|t| t.with_timezone(&Utc))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                    .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+            })
             .map_err(|_| {
                 bad(
                     name,
-                    "must be an RFC 3339 time such as 2025-10-28T09:30:00Z",
+                    "must be an RFC 3339 time such as 2025-10-28T09:30:00Z, or a date (2025-10-28: midnight UTC)",
                 )
             })
     };

@@ -81,8 +81,10 @@ async fn find_revision(
     let (key, version) = path.into_inner();
     let mut conn = auth.read_conn(&state).await?;
     let article = writable(&mut conn, &auth, &key).await?;
-    let revision = queries::revision(&mut conn, article.id, version)
+    let (revision, saved_by_name) = queries::revision(&mut conn, article.id, version)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("article `{key}` has no version {version}")))?;
-    ok(&req, &RevisionResponse::from(revision))
+    let mut shown = RevisionResponse::from(revision);
+    shown.saved_by_name = saved_by_name;
+    ok(&req, &shown)
 }

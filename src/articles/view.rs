@@ -84,7 +84,13 @@ pub(crate) async fn view_adjacent(
     site: &Arc<Site>,
     adjacent_tag: Option<Uuid>,
 ) -> Result<ArticleResponse, ApiError> {
-    let (previous, next) = queries::adjacent(conn, &article, adjacent_tag, site).await?;
+    // Neighbours are among the public articles: a draft (or one still scheduled) is not
+    // among them yet, so it has none.
+    let (previous, next) = if article.is_public {
+        queries::adjacent(conn, &article, adjacent_tag, site).await?
+    } else {
+        (None, None)
+    };
     let embeds = Embeds::load(conn, &[&article], urls, site).await?;
     let mut view = view(article, &embeds, None, true);
     view.previous = Some(previous);

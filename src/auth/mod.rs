@@ -159,7 +159,7 @@ async fn find_token(
 /// Admins. The answer holds the secret; it is shown this once and stored only as a hash.
 #[utoipa::path(
     tag = "tokens", operation_id = "create_token",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer, marked `Idempotent-Replayed: true`")),
     request_body = NewToken,
     responses((status = 201, description = "Created; `secret` is shown only here", body = TokenResponse,
         headers(("Location" = String, description = "URL of the new token"), ("ETag" = String, description = "Strong ETag of the answer")))),

@@ -157,7 +157,7 @@ async fn find_author(
 /// appended when taken); a given slug that is taken is a 409.
 #[utoipa::path(
     tag = "authors", operation_id = "create_author",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer, marked `Idempotent-Replayed: true`")),
     request_body = NewAuthor,
     responses((status = 201, description = "Created", body = AuthorResponse,
         headers(("Location" = String, description = "URL of the new author"), ("ETag" = String, description = "Strong ETag of the author")))),

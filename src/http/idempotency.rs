@@ -208,12 +208,18 @@ impl Claim {
         }
         let status = StatusCode::from_u16(status as u16)
             .map_err(|e| ApiError::Internal(format!("a stored answer's status: {e}")))?;
-        Ok(Some(answer(
+        let mut replayed = answer(
             status,
             &location.unwrap_or_default(),
             &etag.unwrap_or_default(),
             body,
-        )))
+        );
+        // Says it is the first answer again, not a second creation (as Stripe's does).
+        replayed.headers_mut().insert(
+            header::HeaderName::from_static("idempotent-replayed"),
+            header::HeaderValue::from_static("true"),
+        );
+        Ok(Some(replayed))
     }
 
     /// Keeps the answer for replays, in the transaction that made it.

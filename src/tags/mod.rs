@@ -119,7 +119,7 @@ async fn find_tag(
 /// `-2`, `-3` appended when taken); a given slug that is taken is a 409.
 #[utoipa::path(
     tag = "tags", operation_id = "create_tag",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer, marked `Idempotent-Replayed: true`")),
     request_body = NewTag,
     responses((status = 201, description = "Created", body = TagResponse,
         headers(("Location" = String, description = "URL of the new tag"), ("ETag" = String, description = "Strong ETag of the tag")))),

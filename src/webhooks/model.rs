@@ -175,6 +175,7 @@ pub struct WebhookChanges {
     "duration_ms": 41,
     "error": "the endpoint answered 500",
     "next_attempt_at": "2025-10-28T09:30:05Z",
+    "outcome": "failed",
     "state": "succeeded",
     "created_at": "2025-10-28T09:30:00Z"
 }))]
@@ -199,7 +200,12 @@ pub struct DeliveryAttempt {
     #[schema(value_type = Option<Timestamp>, required = true)]
     #[serde(serialize_with = "crate::http::serialize_time_opt")]
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// Where the delivery stands now: `pending`, `succeeded` or `failed` (attempts ran out).
+    /// How this attempt went: `succeeded` (a 2xx within 10 s) or `failed` (see `error`).
+    #[schema(pattern = "^(succeeded|failed)$", example = "failed")]
+    pub outcome: String,
+    /// Where the whole delivery stands now, after all its attempts: `pending`, `succeeded`
+    /// (a later attempt may have succeeded after this one failed) or `failed` (attempts ran
+    /// out).
     pub state: String,
     #[schema(value_type = Timestamp)]
     #[serde(serialize_with = "crate::http::serialize_time")]

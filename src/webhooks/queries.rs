@@ -172,6 +172,9 @@ pub async fn attempts(
             webhook_attempts::duration_ms,
             webhook_attempts::error,
             webhook_attempts::next_attempt_at,
+            diesel::dsl::sql::<diesel::sql_types::Text>(
+                "CASE WHEN webhook_attempts.error IS NULL THEN 'succeeded' ELSE 'failed' END",
+            ),
             webhook_deliveries::state,
             webhook_attempts::created_at,
         ))

@@ -526,10 +526,19 @@ async fn revisions_and_if_match_keep_every_change_and_one_winner() {
     assert_eq!(revisions["meta"]["total"], 3);
     // The list is who saved what when; the text is one request away.
     assert!(revisions["data"][0].get("body_markdown").is_none());
+    // Who saved each: the token, by its name.
+    let names: Vec<&str> = revisions["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["saved_by_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["test editor", "test author", "test author"]);
     let newest = app
         .get(&format!("{path}/revisions/3"), Some(&app.author))
         .await
         .expect(200);
+    assert_eq!(newest["saved_by_name"], "test editor");
     assert_eq!(
         newest["subtitle"], after["subtitle"],
         "the revision holds the winner"
@@ -811,6 +820,20 @@ async fn lists_filter_sort_page_and_embed_in_constant_queries() {
         .await
         .expect(200);
     assert_eq!(window["meta"]["total"], 3);
+    // A date alone is its midnight, UTC: the days after the 4th and 7th stories' days.
+    let day_after = |days: i64| (base + Duration::days(days)).date_naive() + Duration::days(1);
+    let by_dates = app
+        .get(
+            &format!(
+                "/api/v1/articles?published_after={}&published_before={}",
+                day_after(3),
+                day_after(6)
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(by_dates["meta"]["total"], 3, "{by_dates}");
     let by_title = app
         .get("/api/v1/articles?sort=title&per_page=2", None)
         .await

@@ -419,6 +419,8 @@ async fn idempotency_key_replays_the_first_answer() {
     let retry = app.send(post(json!({"name": "Mira"}))).await;
     assert_eq!(retry.expect(201), first_body);
     assert_eq!(retry.header("location"), first.header("location"));
+    assert_eq!(first.header("idempotent-replayed"), None);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     let list = app
         .get("/api/v1/authors?per_page=100", None)
         .await

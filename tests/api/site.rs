@@ -378,12 +378,24 @@ async fn a_preview_link_shows_one_draft_until_it_expires_or_is_revoked() {
         .await
         .expect(201);
 
+    // A published article: not the draft's neighbour, which has none until it is out.
+    app.post(
+        "/api/v1/articles",
+        Some(&app.editor),
+        &json!({"title": "Already out", "author": "test-author", "status": "published"}),
+    )
+    .await
+    .expect(201);
     // It shows the draft as readers will see it, never kept, never indexed.
     for _ in 0..2 {
         let shown = app.get(&format!("/api/v1/preview/{token}"), None).await;
         let body = shown.expect(200);
         assert_eq!(body["id"], draft["id"]);
         assert_eq!(body["status"], "draft");
+        assert!(
+            body["previous"].is_null() && body["next"].is_null(),
+            "{body}"
+        );
         assert_eq!(shown.header("cache-control"), Some("no-store"));
         assert_eq!(shown.header("x-robots-tag"), Some("noindex"));
         assert!(shown.header("surrogate-key").is_none());

@@ -204,14 +204,14 @@ impl TestApp {
         .execute(&mut conn)
         .await
         .expect("insert test author");
-        let (_, admin) = lede::auth::tokens::create(&mut conn, "test", Role::Admin, None)
+        let (_, admin) = lede::auth::tokens::create(&mut conn, "test admin", Role::Admin, None)
             .await
             .expect("admin token");
-        let (_, editor) = lede::auth::tokens::create(&mut conn, "test", Role::Editor, None)
+        let (_, editor) = lede::auth::tokens::create(&mut conn, "test editor", Role::Editor, None)
             .await
             .expect("editor token");
         let (_, author) =
-            lede::auth::tokens::create(&mut conn, "test", Role::Author, Some(author_id))
+            lede::auth::tokens::create(&mut conn, "test author", Role::Author, Some(author_id))
                 .await
                 .expect("author token");
 

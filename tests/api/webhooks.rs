@@ -311,9 +311,13 @@ async fn a_failed_delivery_comes_again_with_the_same_id_and_the_log_shows_both()
     assert_eq!(attempts[0]["response_status"], 500);
     assert_eq!(attempts[0]["error"], "the endpoint answered 500");
     assert!(attempts[0]["next_attempt_at"].is_string());
+    // Each attempt its own outcome; the delivery's state is where all of them left it.
+    assert_eq!(attempts[0]["outcome"], "failed");
+    assert_eq!(attempts[0]["state"], "succeeded");
     assert_eq!(attempts[1]["attempt"], 2);
     assert_eq!(attempts[1]["response_status"], 200);
     assert_eq!(attempts[1]["error"], Value::Null);
+    assert_eq!(attempts[1]["outcome"], "succeeded");
     assert_eq!(attempts[1]["state"], "succeeded");
     assert_eq!(attempts[1]["event_type"], "article.published");
     assert_eq!(attempts[0]["delivery_id"], attempts[1]["delivery_id"]);
