@@ -337,6 +337,16 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
+    /// A secret Prometheus sends to read `/metrics` (`Authorization: Bearer <it>`); unset,
+    /// `/metrics` is public, as health and readiness are.
+    #[arg(
+        long,
+        env = "LEDE_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+
     /// Let webhooks reach loopback, private, link-local and shared (CGNAT) addresses: for
     /// tests and intranets. Off, such URLs are refused (422), and checked again when sent.
     #[arg(
@@ -408,6 +418,7 @@ impl Config {
             workers: Some(1),
             log_format: LogFormat::Text,
             webhook_allow_private: false,
+            metrics_token: None,
             demo: false,
         }
     }

@@ -75,6 +75,11 @@ impl AppState {
             ),
             search: search::Search::new(Some(config.search_index_dir()), &config.search_language),
             webhooks: webhooks::Webhooks::new(config.webhook_allow_private)?,
+            metrics_token: config
+                .metrics_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(system::digest),
             database_url: None,
             image_budget: media::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: media::process::Limits {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub search: search::Search,
     /// This node's webhook dispatcher and delivery workers.
     pub webhooks: outbound::Webhooks,
+    /// The SHA-256 of the secret `/metrics` needs (`LEDE_METRICS_TOKEN`); `None`: public.
+    pub metrics_token: Option<Vec<u8>>,
     /// For the cache's LISTEN connection.
     pub(crate) database_url: Option<String>,
     /// Documented routes with their methods, to answer 405 with `Allow` (and to name the

@@ -1,5 +1,5 @@
 //! Health, readiness and metrics: what load balancers and Prometheus ask.
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -42,16 +42,38 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }
 
+/// The digest a metrics secret is compared by (so the comparison's time says nothing of it).
+pub fn digest(secret: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).to_vec()
+}
+
 /// Metrics
 ///
 /// Prometheus text format: request counts and latency histograms by route and status,
-/// and the database pool's connections by state.
+/// and the database pool's connections by state. Public unless the server sets
+/// `LEDE_METRICS_TOKEN`: then only `Authorization: Bearer <that secret>` reads it (it is
+/// not an API token; 401 otherwise).
 #[utoipa::path(tag = "system", operation_id = "metrics",
     responses((status = 200, description = "Prometheus metrics", content_type = "text/plain", body = String,
-        example = "lede_http_requests_total{method=\"GET\",route=\"/api/v1/authors\",status=\"200\"} 3")),
+        example = "lede_http_requests_total{method=\"GET\",route=\"/api/v1/authors\",status=\"200\"} 3"),
+        (status = 401, description = "`LEDE_METRICS_TOKEN` is set and the request does not carry it", body = crate::error::Problem, content_type = "application/problem+json")),
     security(()))]
 #[get("/metrics")]
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(expected) = &state.metrics_token {
+        let given = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(digest);
+        if given.as_ref() != Some(expected) {
+            return Err(ApiError::Unauthorized(
+                "/metrics needs `Authorization: Bearer <LEDE_METRICS_TOKEN>`".into(),
+            ));
+        }
+    }
     let mut text = crate::http::observe::render_metrics(
         &state.pool,
         std::sync::atomic::AtomicU64::load(&state.queries, std::sync::atomic::Ordering::Relaxed),
@@ -66,9 +88,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         u8::from(state.cache.is_listening()),
         u8::from(state.search.is_ready())
     ));
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text)
+        .body(text))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -95,6 +95,7 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
     let mut toc = Vec::new();
     let mut anchors: HashMap<String, usize> = HashMap::new();
     let mut skip_paragraph_end = Vec::new();
+    let mut footnotes = Footnotes::default();
 
     let mut i = 0;
     while i < events.len() {
@@ -170,6 +171,18 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
                 });
                 i = end;
             }
+            Event::FootnoteReference(label) => {
+                out.push(Event::InlineHtml(CowStr::from(footnotes.reference(label))));
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                let (open, close) = footnotes.definition(label);
+                out.push(Event::Html(CowStr::from(open)));
+                footnotes.closing.push(close);
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                let close = footnotes.closing.pop().unwrap_or_default();
+                out.push(Event::Html(CowStr::from(close)));
+            }
             Event::Text(t) | Event::Code(t) => {
                 text.push_str(t);
                 prose_words += t.split_whitespace().count();
@@ -205,6 +218,51 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
         toc,
         word_count: prose_words,
         reading_time_minutes: prose_words.div_ceil(WORDS_PER_MINUTE),
+    }
+}
+
+/// Footnotes numbered in the order they first appear, with ids no heading's anchor can take
+/// (`fn:1` for the note, `fnref:1` for where it is referred to) and a way back from each
+/// note to its first reference.
+#[derive(Default)]
+struct Footnotes {
+    numbers: HashMap<String, usize>,
+    /// References made so far to each note, by number.
+    references: HashMap<usize, usize>,
+    /// What ends each definition being written (they may nest).
+    closing: Vec<String>,
+}
+
+impl Footnotes {
+    fn number(&mut self, label: &str) -> usize {
+        let next = self.numbers.len() + 1;
+        *self.numbers.entry(label.to_owned()).or_insert(next)
+    }
+
+    fn reference(&mut self, label: &str) -> String {
+        let n = self.number(label);
+        let seen = self.references.entry(n).or_insert(0);
+        *seen += 1;
+        let id = match *seen {
+            1 => format!("fnref:{n}"),
+            k => format!("fnref:{n}:{k}"),
+        };
+        format!("<sup class=\"footnote-reference\" id=\"{id}\"><a href=\"#fn:{n}\">{n}</a></sup>")
+    }
+
+    fn definition(&mut self, label: &str) -> (String, String) {
+        let n = self.number(label);
+        let open = format!(
+            "<div class=\"footnote-definition\" id=\"fn:{n}\"><sup class=\"footnote-definition-label\">{n}</sup>\n"
+        );
+        let back = if self.references.contains_key(&n) {
+            format!(
+                "<a href=\"#fnref:{n}\" class=\"footnote-backref\" aria-label=\"Back to reference {n}\">\u{21a9}</a>"
+            )
+        } else {
+            String::new()
+        };
+        (open, format!("{back}</div>\n"))
     }
 }
 
@@ -376,6 +434,8 @@ fn sanitizer() -> ammonia::Builder<'static> {
         .add_tag_attributes("sup", ["id"])
         .add_tag_attributes("li", ["id"])
         .add_allowed_classes("span", ["credit"])
+        .add_allowed_classes("a", ["footnote-backref"])
+        .add_tag_attributes("a", ["aria-label"])
         .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"])
         .add_allowed_classes("div", ["footnote-definition"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
@@ -632,6 +692,26 @@ mod tests {
             out.html
         );
         assert!(out.html.contains("footnote-definition"), "{}", out.html);
+    }
+
+    #[test]
+    fn footnotes_are_numbered_namespaced_and_link_back() {
+        let out = render(
+            "## Notes\n\nOne[^b] and two[^a], one again[^b].\n\n[^a]: Second.\n\n[^b]: First.\n",
+            &HashMap::new(),
+        );
+        let html = &out.html;
+        for expected in [
+            r##"<sup class="footnote-reference" id="fnref:1"><a href="#fn:1" rel="noopener noreferrer">1</a></sup>"##,
+            r##"<sup class="footnote-reference" id="fnref:2"><a href="#fn:2" rel="noopener noreferrer">2</a></sup>"##,
+            r##"id="fnref:1:2""##,
+            r##"<div class="footnote-definition" id="fn:1">"##,
+            r##"<a href="#fnref:1" class="footnote-backref" aria-label="Back to reference 1" rel="noopener noreferrer">↩</a></div>"##,
+            r##"<a href="#fnref:2" class="footnote-backref""##,
+        ] {
+            assert!(html.contains(expected), "{expected} in {html}");
+        }
+        assert!(!html.contains(r#"id="1""#), "{html}");
     }
 
     #[test]

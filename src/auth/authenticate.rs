@@ -50,8 +50,11 @@ pub async fn authenticate(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let header = req.headers().get(header::AUTHORIZATION).cloned();
-    if header.is_some() {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // With `LEDE_METRICS_TOKEN` set, `/metrics` reads its own secret, not an API token.
+    let metrics_secret =
+        req.path() == "/metrics" && state.as_ref().is_some_and(|s| s.metrics_token.is_some());
+    if header.is_some() && !metrics_secret {
         match resolve(header, state).await {
             Ok(auth) => {
                 req.extensions_mut().insert(auth);

@@ -17,7 +17,8 @@ pub struct IndexedArticle {
     pub title: String,
     #[diesel(sql_type = Text)]
     pub subtitle: String,
-    /// The excerpt, then the body's text with its captions.
+    /// The excerpt when one was given (a derived one is the body's start), then the body's
+    /// text with its captions.
     #[diesel(sql_type = Text)]
     pub text: String,
     #[diesel(sql_type = Text)]
@@ -48,7 +49,7 @@ pub struct IndexedArticle {
 }
 
 const SELECT: &str = "SELECT articles.id, articles.title, coalesce(articles.subtitle, '') AS subtitle, \
-     articles.excerpt || E'\\n' || articles.body_text AS text, articles.status, articles.kind, \
+     coalesce(articles.excerpt_given || E'\\n', '') || articles.body_text AS text, articles.status, articles.kind, \
      articles.published_at, articles.sort_at, articles.created_at, articles.updated_at, \
      articles.author_id, authors.slug AS author_slug, authors.name AS author_name, \
      coalesce(t.ids, '{}') AS tag_ids, coalesce(t.slugs, '{}') AS tag_slugs, coalesce(t.names, '{}') AS tag_names \

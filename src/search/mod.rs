@@ -38,7 +38,7 @@ use crate::error::ApiError;
 use crate::listing::{Filters, Reader, Status};
 
 /// Bumped when the schema or the analysis changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 2;
+const SCHEMA_VERSION: u32 = 3;
 const ANALYZER: &str = "lede";
 /// How long a write's answer waits for its own node's index (then it answers anyway).
 const WAIT_FOR_INDEX: Duration = Duration::from_secs(2);
@@ -480,17 +480,22 @@ impl Engine {
         };
         found.truncate(request.limit);
         // The words searched for, as the index holds them: marked where they occur.
-        let mut terms = std::collections::HashSet::new();
+        let mut sought = snippet::Sought::default();
         for clause in clauses.iter().filter(|c| !c.negated) {
             for item in &clause.either {
                 let (query::Item::Word(text) | query::Item::Phrase(text)) = item;
                 let mut stream = analyzer.token_stream(text);
+                let mut terms = Vec::new();
                 while let Some(token) = stream.next() {
-                    terms.insert(token.text.clone());
+                    terms.push(token.text.clone());
+                }
+                match (item, terms.len()) {
+                    (query::Item::Phrase(_), 2..) => sought.phrases.push(terms),
+                    _ => sought.words.extend(terms),
                 }
             }
         }
-        let mut matcher = snippet::Matcher::new(&terms, self.analyzer.clone());
+        let mut matcher = snippet::Matcher::new(&sought, self.analyzer.clone());
         let mut hits = Vec::with_capacity(found.len());
         for (score, address, id) in found {
             let doc: TantivyDocument = searcher.doc(address)?;

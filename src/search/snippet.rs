@@ -30,69 +30,137 @@ fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// What `terms` (as the analyzer makes them) match in `text`.
+/// What a search looks for (as the analyzer makes its words): words alone, and phrases,
+/// which match only where their words stand together (and are marked whole).
+#[derive(Default)]
+pub struct Sought {
+    pub words: HashSet<String>,
+    pub phrases: Vec<Vec<String>>,
+}
+
+/// What `sought` matches in a text.
 pub struct Matcher<'a> {
-    terms: &'a HashSet<String>,
+    sought: &'a Sought,
     prefixes: HashSet<String>,
     analyzer: TextAnalyzer,
     /// Lowercases and folds accents, for the prefixes of words that are not ASCII.
     folder: TextAnalyzer,
 }
 
+/// Words a phrase's words may have between them in a text (the analyzer drops them: `of`).
+const PHRASE_GAP: usize = 3;
+
 impl<'a> Matcher<'a> {
-    pub fn new(terms: &'a HashSet<String>, analyzer: TextAnalyzer) -> Self {
+    pub fn new(sought: &'a Sought, analyzer: TextAnalyzer) -> Self {
         let mut folder = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
             .filter(tantivy::tokenizer::LowerCaser)
             .filter(tantivy::tokenizer::AsciiFoldingFilter)
             .build();
-        let prefixes = terms.iter().map(|t| prefix(t, &mut folder)).collect();
+        let prefixes = sought
+            .words
+            .iter()
+            .chain(sought.phrases.iter().flatten())
+            .map(|t| prefix(t, &mut folder))
+            .collect();
         Matcher {
-            terms,
+            sought,
             prefixes,
             analyzer,
             folder,
         }
     }
 
-    fn matches(&mut self, word: &str) -> bool {
+    /// The searched term `word` stems to, if any (only words sharing a term's first two
+    /// letters are analyzed).
+    fn term(&mut self, word: &str) -> Option<String> {
         if !self.prefixes.contains(&prefix(word, &mut self.folder)) {
-            return false;
+            return None;
         }
+        let sought = self.sought;
         let mut stream = self.analyzer.token_stream(word);
-        let mut found = false;
         while let Some(token) = stream.next() {
-            found |= self.terms.contains(&token.text);
+            if sought.words.contains(&token.text)
+                || sought.phrases.iter().flatten().any(|t| *t == token.text)
+            {
+                return Some(token.text.clone());
+            }
         }
-        found
+        None
+    }
+
+    /// Whether the analyzer drops `word` (a stop word a phrase may stand across).
+    fn dropped(&mut self, word: &str) -> bool {
+        self.analyzer.token_stream(word).next().is_none()
+    }
+
+    /// The match starting at word `i` of `words` (its first and last word), if one does:
+    /// the longest phrase starting there, else a word searched alone.
+    fn match_at(
+        &mut self,
+        text: &str,
+        words: &[(usize, usize)],
+        i: usize,
+    ) -> Option<(usize, usize)> {
+        let (start, end) = words[i];
+        let term = self.term(&text[start..end])?;
+        let sought = self.sought;
+        let mut longest: Option<usize> = None;
+        for phrase in sought.phrases.iter().filter(|p| p.first() == Some(&term)) {
+            let (mut j, mut k, mut gap) = (i, 1, 0);
+            while k < phrase.len() && j + 1 < words.len() && gap <= PHRASE_GAP {
+                j += 1;
+                let (start, end) = words[j];
+                let word = &text[start..end];
+                if self.term(word).as_ref() == Some(&phrase[k]) {
+                    k += 1;
+                    gap = 0;
+                } else if self.dropped(word) {
+                    gap += 1;
+                } else {
+                    break;
+                }
+            }
+            if k == phrase.len() && longest.is_none_or(|l| j > l) {
+                longest = Some(j);
+            }
+        }
+        match longest {
+            Some(last) => Some((i, last)),
+            None => sought.words.contains(&term).then_some((i, i)),
+        }
     }
 
     /// The snippet of `text`: around the first match, marked with `MARK_START`/`MARK_END`
     /// (HTML-escaped later); the start of the text when nothing in it matches.
     pub fn snippet(&mut self, text: &str) -> String {
-        let first = words(text).find(|&(start, end)| self.matches(&text[start..end]));
+        let words: Vec<(usize, usize)> = words(text).collect();
+        let first = (0..words.len()).find_map(|i| self.match_at(text, &words, i));
         let from = match first {
-            Some((start, _)) => word_start(text, start.saturating_sub(BEFORE), start),
+            Some((i, _)) => word_start(text, words[i].0.saturating_sub(BEFORE), words[i].0),
             None => 0,
         };
         let to = word_end(text, from, from + LENGTH);
-        let window = &text[from..to];
-        let mut marked = String::with_capacity(window.len() + 16);
+        let mut marked = String::with_capacity(to - from + 16);
         if from > 0 {
             marked.push_str("… ");
         }
-        let mut at = 0;
-        if first.is_some() {
-            for (start, end) in words(window) {
-                if self.matches(&window[start..end]) {
-                    marked.push_str(&window[at..start]);
-                    marked.push(MARK_START);
-                    marked.push_str(&window[start..end]);
-                    marked.push(MARK_END);
-                    at = end;
+        let mut at = from;
+        if let Some((mut i, _)) = first {
+            while i < words.len() && words[i].1 <= to {
+                match self.match_at(text, &words, i) {
+                    Some((first, last)) if words[last].1 <= to => {
+                        marked.push_str(&text[at..words[first].0]);
+                        marked.push(MARK_START);
+                        marked.push_str(&text[words[first].0..words[last].1]);
+                        marked.push(MARK_END);
+                        at = words[last].1;
+                        i = last + 1;
+                    }
+                    _ => i += 1,
                 }
             }
         }
-        marked.push_str(&window[at..]);
+        marked.push_str(&text[at..to]);
         if to < text.len() {
             marked.push_str(" …");
         }
@@ -163,8 +231,11 @@ mod tests {
     #[test]
     fn never_cuts_inside_a_character_or_runs_backwards() {
         let analyzer = super::super::analyzer("french");
-        let terms: HashSet<String> = ["etat".to_owned()].into();
-        let mut matcher = Matcher::new(&terms, analyzer);
+        let sought = Sought {
+            words: ["etat".to_owned()].into(),
+            ..Sought::default()
+        };
+        let mut matcher = Matcher::new(&sought, analyzer);
         // No-break and narrow no-break spaces (French typography), then a long unbroken run.
         let text = format!(
             "{}L\u{a0}État\u{202f}: oui. {} état final",
@@ -187,8 +258,11 @@ mod tests {
     #[test]
     fn marks_stemmed_matches_around_the_first() {
         let analyzer = super::super::analyzer("english");
-        let terms: HashSet<String> = ["harbour".to_owned(), "run".to_owned()].into();
-        let mut matcher = Matcher::new(&terms, analyzer);
+        let sought = Sought {
+            words: ["harbour".to_owned(), "run".to_owned()].into(),
+            ..Sought::default()
+        };
+        let mut matcher = Matcher::new(&sought, analyzer);
         let text = format!(
             "{} The harbours were running late. Harbour fees rose.",
             "Filler words. ".repeat(20)
@@ -203,5 +277,31 @@ mod tests {
         let plain = matcher.snippet("Ünïcode text without the words. ".repeat(20).as_str());
         assert!(plain.starts_with("Ünïcode text"), "{plain}");
         assert!(plain.ends_with('…') && plain.len() < 260, "{plain}");
+    }
+
+    #[test]
+    fn phrases_are_marked_whole_and_only_together() {
+        let analyzer = super::super::analyzer("english");
+        let sought = Sought {
+            words: ["tram".to_owned()].into(),
+            phrases: vec![vec!["last".to_owned(), "night".to_owned()]],
+        };
+        let mut matcher = Matcher::new(&sought, analyzer);
+        let text = "The last bus left at ten. A night tram ran; the last night of it was cold.";
+        let snippet = marked(&matcher.snippet(text));
+        assert_eq!(
+            snippet,
+            "The last bus left at ten. A night [tram] ran; the [last night] of it was cold."
+        );
+        // Across a word the analyzer drops, still one phrase.
+        let sought = Sought {
+            phrases: vec![vec!["citi".to_owned(), "light".to_owned()]],
+            ..Sought::default()
+        };
+        let mut matcher = Matcher::new(&sought, super::super::analyzer("english"));
+        assert_eq!(
+            marked(&matcher.snippet("City of lights.")),
+            "[City of lights]."
+        );
     }
 }

@@ -490,3 +490,27 @@ fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+#[tokio::test]
+async fn a_snippet_shows_the_text_once_and_marks_a_phrase_whole() {
+    let app = TestApp::spawn().await;
+    write(
+        &app,
+        &app.editor,
+        json!({"title": "Night service", "author": "test-author", "status": "published",
+            "body_markdown": "The last bus left at ten; the last night tram at 00:41.\n\nThe depot went dark."}),
+    )
+    .await;
+    let page = app
+        .get("/api/v1/articles?q=%22last%20night%22", None)
+        .await
+        .expect(200);
+    let snippet = page["data"][0]["snippet"].as_str().unwrap();
+    // The derived excerpt is the body's start: shown once, not twice.
+    assert_eq!(snippet.matches("The last bus").count(), 1, "{snippet}");
+    assert!(
+        snippet.contains("the <mark>last night</mark> tram"),
+        "the phrase is marked whole, and `last` alone is not: {snippet}"
+    );
+    assert!(!snippet.contains("<mark>last</mark>"), "{snippet}");
+}

@@ -158,6 +158,8 @@ pub struct Options {
     pub site_logo: Option<String>,
     /// `LEDE_PREVIEW_PATH`.
     pub preview_path: Option<String>,
+    /// `LEDE_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -181,6 +183,7 @@ impl Default for Options {
             article_path: "/{slug}".into(),
             site_logo: None,
             preview_path: None,
+            metrics_token: None,
         }
     }
 }
@@ -227,6 +230,7 @@ impl TestApp {
         config.comments_per_email = options.comments_per_ip;
         config.comment_auto_approve = options.comment_auto_approve;
         config.trusted_proxies = options.trusted_proxies;
+        config.metrics_token = options.metrics_token;
         config.cache_ttl = options.cache_ttl;
         config.json_limit = options.json_limit;
         config.public_url = options.public_url;

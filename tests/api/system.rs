@@ -1,4 +1,4 @@
-use crate::support::TestApp;
+use crate::support::{Options, TestApp};
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
@@ -47,4 +47,35 @@ async fn health_readiness_and_metrics() {
     assert!(!text.contains("FROB") && !text.contains("XYZZY"), "{text}");
     assert!(text.contains(r#"method="other""#), "{text}");
     assert!(text.contains(r#"lede_db_pool_connections{state="max"}"#));
+}
+
+#[tokio::test]
+async fn with_a_metrics_token_only_its_bearer_reads_metrics() {
+    let app = TestApp::spawn_with(Options {
+        metrics_token: Some("scrape-secret-1".into()),
+        ..Options::default()
+    })
+    .await;
+    let problem = app.get("/metrics", None).await.problem(401);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("LEDE_METRICS_TOKEN")
+    );
+    // Not an API token, not even an admin's; not another secret.
+    for token in [app.admin.as_str(), "scrape-secret-2"] {
+        app.get("/metrics", Some(token)).await.problem(401);
+    }
+    let metrics = app.get("/metrics", Some("scrape-secret-1")).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.text().contains("lede_http_requests_total"));
+    // The rest of the API still reads API tokens, and health stays public.
+    app.get("/api/v1/tokens", Some("scrape-secret-1"))
+        .await
+        .problem(401);
+    app.get("/api/v1/tokens", Some(&app.admin))
+        .await
+        .expect(200);
+    app.get("/healthz", None).await.expect(200);
 }
