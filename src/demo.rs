@@ -183,7 +183,12 @@ async fn load(
         .execute(conn)
         .await?;
     let mut first = None;
-    for (index, article) in articles(&photos).into_iter().enumerate() {
+    for (index, mut article) in articles(&photos).into_iter().enumerate() {
+        // Published on different days, the first the newest, as on a real site.
+        if article.status == Some(Status::Published) && article.published_at.is_none() {
+            let days = [1, 3, 6, 10, 15][index.min(4)];
+            article.published_at = Some((Utc::now() - Duration::days(days)).into());
+        }
         let bodies =
             crate::articles::write::Prerendered::of(&state.pool, [article.body_markdown.clone()])
                 .await?;
@@ -194,61 +199,73 @@ async fn load(
         let made = crate::articles::create(conn, admin, article, Checks::new(), &write)
             .await
             .map_err(|e| anyhow::anyhow!("demo article {index}: {e}"))?;
-        first.get_or_insert(made.id);
+        first.get_or_insert((made.id, made.published_at.unwrap_or_else(Utc::now)));
     }
-    if let Some(article_id) = first {
-        comments(conn, article_id).await?;
+    if let Some((article_id, published)) = first {
+        comments(conn, article_id, published).await?;
     }
     Ok(())
 }
 
-/// A short discussion under the first article: a thread with a reply, and one comment
-/// still waiting for a moderator.
-async fn comments(conn: &mut AsyncPgConnection, article_id: Uuid) -> anyhow::Result<()> {
+/// Readers who answered the first comment: a thread longer than one answer shows (its
+/// replies page by `replies_cursor`).
+const REPLIERS: [(&str, &str); 6] = [
+    ("Jonas", "Same here, from the other end of the line."),
+    ("Aiko", "The brass band on Fridays was the best part."),
+    (
+        "Farid",
+        "I proposed on the 00:41. She said yes at the bridge.",
+    ),
+    ("Lena", "My father drove line 4 in the seventies."),
+    ("Sam", "The bus will not be the same, but it will come."),
+    ("Rosa", "Thank you for the photo of the bridge."),
+];
+
+/// Replies in the long thread: more than the 50 a thread shows at once.
+const THREAD_REPLIES: usize = 60;
+
+/// A discussion under the first article in the hours after it came out: a long thread
+/// (`THREAD_REPLIES` replies to Marta), another comment, and one still waiting for a
+/// moderator, two minutes apart.
+async fn comments(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    published: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
     use crate::comments::model::Comment;
-    let now = Utc::now();
-    let mut parent = None;
-    for (minutes, name, email, body, status, reply) in [
+    let marta = (
+        "Marta",
+        "I took the 00:41 home for thirty years. *Thank you* for writing this.",
+        "approved",
+        false,
+    );
+    let replies = (0..THREAD_REPLIES).map(|n| {
+        let (name, body) = REPLIERS[n % REPLIERS.len()];
+        (name, body, "approved", true)
+    });
+    let others = [
         (
-            50,
-            "Marta",
-            "marta@reader.example",
-            "I took the 00:41 home for thirty years. *Thank you* for writing this.",
-            "approved",
-            false,
-        ),
-        (
-            35,
-            "Jonas",
-            "jonas@reader.example",
-            "Same here, from the other end of the line. The brass band on Fridays was the best part.",
-            "approved",
-            true,
-        ),
-        (
-            20,
             "Priya",
-            "priya@reader.example",
             "Does anyone know if the night bus will stop at the hospital?",
             "approved",
             false,
         ),
-        (
-            5,
-            "Anonymous",
-            "anon@reader.example",
-            "First!",
-            "pending",
-            false,
-        ),
-    ] {
-        let created = now - Duration::minutes(minutes);
+        ("Anonymous", "First!", "pending", false),
+    ];
+    let discussion: Vec<_> = std::iter::once(marta)
+        .chain(replies)
+        .chain(others)
+        .collect();
+    let first = published + Duration::minutes(30);
+    let mut parent = None;
+    for (n, (name, body, status, reply)) in discussion.into_iter().enumerate() {
+        let created = (first + Duration::minutes(2 * n as i64)).min(Utc::now());
         let comment = Comment {
             id: Uuid::now_v7(),
             article_id,
             parent_id: if reply { parent } else { None },
             author_name: name.into(),
-            author_email: email.into(),
+            author_email: format!("{}@reader.example", name.to_lowercase()),
             author_url: None,
             body_markdown: body.into(),
             body_html: crate::comments::render_body(body),
@@ -312,8 +329,8 @@ fn new_article(
     }
 }
 
-/// Six demo pieces written for lede: sections, figures, a footnote, a table, and one
-/// scheduled for two days from now.
+/// Six demo pieces written for lede (sections, figures, a footnote, a table, a draft and
+/// one scheduled for two days from now) and an About page.
 fn articles(photos: &[Uuid]) -> Vec<NewArticle> {
     let [tram, bread, ship, storm, sewer] = [photos[0], photos[1], photos[2], photos[3], photos[4]];
     let mut scheduled = new_article(
@@ -333,6 +350,19 @@ fn articles(photos: &[Uuid]) -> Vec<NewArticle> {
         Status::Scheduled,
     );
     scheduled.published_at = Some((Utc::now() + Duration::days(2)).into());
+    let mut about = new_article(
+        "About this site",
+        "Who we are and how to reach us.",
+        "ines-marchetti",
+        &[],
+        bread,
+        "We write about the city at night, the sea and the weather.\n\n\
+         ## Contact\n\nLetters to the editor: letters@example.com.\n"
+            .into(),
+        Status::Published,
+    );
+    about.kind = Some(crate::listing::Kind::Page);
+    about.cover_image = None;
     vec![
         new_article(
             "The last night tram",
@@ -416,6 +446,7 @@ fn articles(photos: &[Uuid]) -> Vec<NewArticle> {
             Status::Draft,
         ),
         scheduled,
+        about,
     ]
 }
 

@@ -72,6 +72,8 @@ async fn next(state: &AppState, node: &str, kinds: &[Kind]) -> Result<bool, ApiE
             let why = format!("given up after {} attempts: {error}", claimed.attempts);
             jobs::give_up(&mut conn, claimed.id, node, why).await?;
         }
+        // Stopping: the database went away under it; its lease ends and it runs again.
+        Err(_) if crate::stopping::began() => {}
         Err(error) => {
             tracing::warn!(id = claimed.id, kind = claimed.kind.name(), %error, "job failed; it will be retried");
             // Waiting for room (busy with uploads) is no failure of the job's own.

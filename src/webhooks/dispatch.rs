@@ -51,6 +51,7 @@ pub fn run(state: web::Data<AppState>) {
             match dispatch(&state).await {
                 Ok(true) => continue,
                 Ok(false) => {}
+                Err(_) if crate::stopping::began() => return,
                 Err(error) => tracing::warn!(%error, "webhooks: cannot read the change feed"),
             }
             let _ = tokio::time::timeout(POLL, wake).await;

@@ -9,7 +9,7 @@ use crate::support::{Running, TempDir};
 const LEDE: &str = env!("CARGO_BIN_EXE_lede");
 
 /// A data dir whose cluster is stopped and files removed however the test ends.
-struct DataDir(std::path::PathBuf);
+pub(crate) struct DataDir(pub std::path::PathBuf);
 
 impl Drop for DataDir {
     fn drop(&mut self) {
@@ -29,7 +29,7 @@ impl Drop for DataDir {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -44,7 +44,7 @@ fn start(data_dir: &std::path::Path, port: u16) -> (Running, String) {
 }
 
 /// As `start`, with `env` set, and also what it says after (read until it exits).
-fn start_logging(
+pub(crate) fn start_logging(
     data_dir: &std::path::Path,
     port: u16,
     env: &[(&str, &str)],
@@ -82,7 +82,7 @@ fn start_logging(
     panic!("lede did not start:\n{said}");
 }
 
-fn stop(mut child: Running) -> std::process::ExitStatus {
+pub(crate) fn stop(mut child: Running) -> std::process::ExitStatus {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait().unwrap()

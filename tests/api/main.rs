@@ -25,4 +25,5 @@ mod support;
 mod system;
 mod tags;
 mod tokens;
+mod tour;
 mod webhooks;

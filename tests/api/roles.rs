@@ -36,7 +36,9 @@ fn expected(operation_id: &str) -> Option<Access> {
         // The link is the credential (a token sent is still checked, as everywhere).
         "preview_article" => Access::Open,
         "site_atom_feed" | "site_json_feed" | "tag_atom_feed" | "tag_json_feed"
-        | "author_atom_feed" | "author_json_feed" | "list_sitemap" => Access::Open,
+        | "author_atom_feed" | "author_json_feed" | "list_sitemap" | "feed_stylesheet" => {
+            Access::Open
+        }
         "submit_comment" | "list_article_comments" | "list_replies" => Access::Public,
         "get_avatar" => Access::Open,
         "list_comments"
