@@ -334,13 +334,14 @@ fn with_form_bodies(doc: OpenApi) -> OpenApi {
 }
 
 /// A schema whose list items are cards: the card's name, the fields a list item leaves
-/// out unless the list is asked to include them, those only one thing's answer has (always),
-/// and those only a list item has (sometimes).
+/// out unless the list is asked to include them, those only one thing's answer has (of
+/// which some always), and those only a list item has (sometimes).
 struct Cards {
     single: &'static str,
     card: &'static str,
     left_out: &'static [&'static str],
     single_only: &'static [&'static str],
+    single_required: &'static [&'static str],
     list_only: &'static [&'static str],
 }
 
@@ -348,7 +349,8 @@ const CARDS: &[Cards] = &[Cards {
     single: "ArticleResponse",
     card: "ArticleCard",
     left_out: &["body_markdown", "body_html"],
-    single_only: &["previous", "next"],
+    single_only: &["previous", "next", "removed"],
+    single_required: &["previous", "next"],
     list_only: &["snippet"],
 }];
 
@@ -389,9 +391,9 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
                 if let Some(properties) = card["properties"].as_object_mut() {
                     properties.remove(*field);
                 }
-                if let Some(required) = schemas[&item]["required"].as_array_mut() {
-                    required.push(serde_json::json!(field));
-                }
+            }
+            if let Some(required) = schemas[&item]["required"].as_array_mut() {
+                required.extend(cards.single_required.iter().map(|f| serde_json::json!(f)));
             }
             for field in cards.list_only {
                 if let Some(properties) = schemas[&item]["properties"].as_object_mut() {

@@ -9,6 +9,7 @@ pub mod preview;
 pub mod queries;
 mod query;
 pub mod related;
+pub mod removed;
 pub mod render;
 pub mod revisions;
 pub mod seo;
@@ -393,7 +394,9 @@ async fn create_article(
                 bodies: &bodies,
             };
             let article = write::create(conn, &principal, new, checks, &write).await?;
-            let view = view_one(conn, article, &urls, site).await?;
+            let removed = bodies.removed(&article.body_markdown);
+            let mut view = view_one(conn, article, &urls, site).await?;
+            view.removed = removed;
             Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
         },
     )
@@ -448,7 +451,9 @@ async fn upsert_article(
         &write,
     )
     .await?;
-    let view = view_one(&mut conn, article, &urls, &state.site).await?;
+    let removed = bodies.removed(&article.body_markdown);
+    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
+    view.removed = removed;
     if created {
         let location = format!("{}/api/v1/articles/{}", base_url(&req), view.id);
         return Ok(Created::new(location, &view)?.into_response());
@@ -493,7 +498,10 @@ async fn update_article(
         &mut conn, &principal, &key, &if_match, changes, checks, &write,
     )
     .await?;
-    fresh(&view_one(&mut conn, article, &urls, &state.site).await?)
+    let removed = bodies.removed(&article.body_markdown);
+    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
+    view.removed = removed;
+    fresh(&view)
 }
 
 /// Delete an article

@@ -106,7 +106,7 @@ pub struct TagSummary {
 }
 
 /// An article as a reader sees it: one request renders a page or a card.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "01932c4e-cccc-7ddd-8eee-0123456789ab",
     "slug": "the-last-night-tram",
@@ -211,6 +211,12 @@ pub struct ArticleResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ArticleLink>, nullable)]
     pub next: Option<Option<ArticleLink>>,
+    /// A write's answer only, when there is any: what rendering removed from the body's
+    /// raw HTML (an `<iframe>`, a `class` the sanitizer does not allow), with its line.
+    /// `body_markdown` keeps what was written; `body_html` goes without.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(nullable = false)]
+    pub removed: Vec<super::removed::Removed>,
     /// Search results only: where the query matched, HTML-escaped, matches in `<mark>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -492,6 +498,19 @@ impl crate::http::response::Versioned for Article {
 impl crate::http::response::Versioned for ArticleResponse {
     fn version(&self) -> String {
         self.version.to_string()
+    }
+
+    /// A write's answer tells what rendering removed; a read does not: tagged as a read.
+    fn etag(&self, body: &[u8]) -> Result<String, crate::error::ApiError> {
+        use crate::http::response::{to_json, versioned_etag};
+        if self.removed.is_empty() {
+            return Ok(versioned_etag(&self.version(), body));
+        }
+        let read = ArticleResponse {
+            removed: Vec::new(),
+            ..self.clone()
+        };
+        Ok(versioned_etag(&self.version(), &to_json(&read)?))
     }
 }
 

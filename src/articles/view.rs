@@ -61,6 +61,7 @@ pub(crate) fn view(
         external_id: article.external_id,
         kind,
         snippet,
+        removed: Vec::new(),
     }
 }
 

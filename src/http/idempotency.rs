@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::db::Pool;
 use crate::db::schema::idempotency_keys as keys;
 use crate::error::ApiError;
-use crate::http::response::{Versioned, to_json, versioned_etag};
+use crate::http::response::{Versioned, to_json};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
@@ -39,7 +39,7 @@ impl Created {
         Ok(Created {
             status: StatusCode::CREATED,
             location,
-            etag: versioned_etag(&value.version(), &body),
+            etag: value.etag(&body)?,
             body,
             replay: None,
         })

@@ -26,6 +26,13 @@ pub fn etag_of(body: &[u8]) -> String {
 /// A stored resource's version: what changes each time the resource itself is written.
 pub trait Versioned {
     fn version(&self) -> String;
+
+    /// The ETag of this answer with `body` its bytes: by default of the bytes themselves. An
+    /// answer that says more on a write than a read shows tags what a read shows, so both
+    /// carry one ETag.
+    fn etag(&self, body: &[u8]) -> Result<String, ApiError> {
+        Ok(versioned_etag(&self.version(), body))
+    }
 }
 
 /// The version of a resource that records when it was last written (to the microsecond;
@@ -66,7 +73,7 @@ pub fn ok_showing<T: Serialize + Shows + Versioned>(
 pub fn fresh<T: Serialize + Versioned>(value: &T) -> Result<HttpResponse, ApiError> {
     let body = to_json(value)?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, versioned_etag(&value.version(), &body)))
+        .insert_header((header::ETAG, value.etag(&body)?))
         .content_type("application/json")
         .body(body))
 }

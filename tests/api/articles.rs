@@ -1546,3 +1546,67 @@ async fn upserts_pages_and_tag_names_hold_under_odd_and_concurrent_use() {
         ["1"]
     );
 }
+
+#[tokio::test]
+async fn a_write_says_what_rendering_removed_and_the_source_keeps_it() {
+    let app = TestApp::spawn().await;
+    let body = "Watch this.\n\n<iframe src=\"https://www.youtube.com/embed/x\"></iframe>\n\n\
+                <div class=\"callout\">Careful.</div>\n";
+    let made = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v1/articles")
+                .bearer_auth(&app.author)
+                .json(&json!({"title": "Embeds", "body_markdown": body})),
+        )
+        .await;
+    let article = made.expect(201);
+    let removed: Vec<(i64, &str)> = article["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_i64().unwrap(), r["html"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        removed,
+        [(3, "<iframe>"), (5, "<div class=\"callout\">")],
+        "{article}"
+    );
+    assert!(
+        article["removed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed")
+    );
+    assert_eq!(
+        article["body_markdown"], body,
+        "the source keeps what was written"
+    );
+    let html = article["body_html"].as_str().unwrap();
+    assert!(
+        !html.contains("iframe") && !html.contains("callout"),
+        "{html}"
+    );
+    // A read shows the article without the report, under the same ETag.
+    let read = app.get("/api/v1/articles/embeds", Some(&app.author)).await;
+    assert!(read.json().get("removed").is_none());
+    assert_eq!(read.header("etag"), made.header("etag"));
+    // A change says so too; one with nothing removed says nothing.
+    let changed = app
+        .patch(
+            "/api/v1/articles/embeds",
+            Some(&app.author),
+            &json!({"body_markdown": "<span style=\"color:red\">Red</span> text."}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["removed"][0]["html"], "<span style=\"color:red\">");
+    let clean = app
+        .patch(
+            "/api/v1/articles/embeds",
+            Some(&app.author),
+            &json!({"body_markdown": "Plain."}),
+        )
+        .await
+        .expect(200);
+    assert!(clean.get("removed").is_none(), "{clean}");
+}

@@ -69,6 +69,8 @@ pub(super) struct Body {
     pub(super) problems: Vec<limits::BodyProblem>,
     pub(super) figure_ids: Vec<Uuid>,
     pub(super) bad_refs: Vec<String>,
+    /// What rendering removes from its raw HTML, told to the writer.
+    pub(super) removed: Vec<crate::articles::removed::Removed>,
     pub(super) rendered: Option<(HashMap<Uuid, Figure>, render::Rendered)>,
 }
 
@@ -78,11 +80,17 @@ impl Body {
         web::block(move || {
             let problems = limits::check(&markdown);
             let (figure_ids, bad_refs) = render::image_refs(&markdown);
+            let removed = if problems.is_empty() {
+                crate::articles::removed::removed(&markdown)
+            } else {
+                Vec::new()
+            };
             Body {
                 markdown,
                 problems,
                 figure_ids,
                 bad_refs,
+                removed,
                 rendered: None,
             }
         })
@@ -154,6 +162,13 @@ impl Prerendered {
             }
         };
         Prerendered::of(pool, [body]).await
+    }
+
+    /// What rendering `markdown` (one of these bodies) removed, for the write's answer.
+    pub fn removed(&self, markdown: &str) -> Vec<crate::articles::removed::Removed> {
+        self.find(markdown)
+            .map(|body| body.removed.clone())
+            .unwrap_or_default()
     }
 
     pub(super) fn find(&self, markdown: &str) -> Option<&Body> {
