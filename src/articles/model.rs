@@ -160,8 +160,9 @@ pub struct ArticleResponse {
     /// at a word, ended with `…` when cut).
     pub excerpt: String,
     /// The source: CommonMark with tables, strikethrough and footnotes;
-    /// `![alt](image:<id> "caption")` places a stored image as a figure. In lists only with
-    /// `include=body`.
+    /// `![alt](image:<id> "caption")` places a stored image as a figure (`image:<id>#wide`,
+    /// `#full`, `#left`, `#right` or `#center` aligns it: `<figure class="alignwide">`). In
+    /// lists only with `include=body`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = true, nullable = false, value_type = String)]
     pub body_markdown: Option<String>,

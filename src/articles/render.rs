@@ -70,14 +70,40 @@ pub fn image_refs(markdown: &str) -> (Vec<Uuid>, Vec<String>) {
         if let Event::Start(Tag::Image { dest_url, .. }) = event
             && let Some(reference) = dest_url.strip_prefix("image:")
         {
-            match Uuid::parse_str(reference.trim()) {
-                Ok(id) if !ids.contains(&id) => ids.push(id),
-                Ok(_) => {}
-                Err(_) => bad.push(reference.to_owned()),
+            match image_target(reference) {
+                Some((id, _)) if !ids.contains(&id) => ids.push(id),
+                Some(_) => {}
+                None => bad.push(reference.to_owned()),
             }
         }
     }
     (ids, bad)
+}
+
+/// How a figure may sit in the page, written after its image's id (`image:<id>#wide`) and
+/// rendered as WordPress names it (`<figure class="alignwide">`), for the front-end's CSS.
+pub const ALIGN_CLASSES: [&str; 5] = [
+    "alignwide",
+    "alignfull",
+    "alignleft",
+    "alignright",
+    "aligncenter",
+];
+
+/// What `image:` names: the image's id, and its alignment's class when one is given.
+fn image_target(reference: &str) -> Option<(Uuid, Option<&'static str>)> {
+    let (id, class) = match reference.trim().split_once('#') {
+        Some((id, align)) => (
+            id,
+            Some(
+                *ALIGN_CLASSES
+                    .iter()
+                    .find(|c| c.strip_prefix("align") == Some(align))?,
+            ),
+        ),
+        None => (reference.trim(), None),
+    };
+    Some((Uuid::parse_str(id).ok()?, class))
 }
 
 /// Renders a body. Figures whose image is missing from `figures` are dropped (callers
@@ -126,9 +152,8 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
             }) if dest_url.starts_with("image:") => {
                 let end = matching_end(&events, i);
                 let alt = plain_text(&events[i + 1..end]);
-                let figure = Uuid::parse_str(dest_url["image:".len()..].trim())
-                    .ok()
-                    .and_then(|id| figures.get(&id));
+                let target = image_target(&dest_url["image:".len()..]);
+                let figure = target.and_then(|(id, _)| figures.get(&id));
                 if let Some(figure) = figure {
                     let caption = Some(title.to_string())
                         .filter(|t| !t.trim().is_empty())
@@ -145,6 +170,7 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
                         &figure_marker,
                         alt.as_deref().unwrap_or(""),
                         caption.as_deref(),
+                        target.and_then(|(_, align)| align),
                     ))));
                 }
                 i = end;
@@ -320,7 +346,13 @@ fn unique_anchor(heading: &str, seen: &mut HashMap<String, usize>) -> String {
     }
 }
 
-fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) -> String {
+fn figure_html(
+    figure: &Figure,
+    marker: &str,
+    alt: &str,
+    caption: Option<&str>,
+    align: Option<&str>,
+) -> String {
     let url = |url: &str| escape(&url.replace(MEDIA_PLACEHOLDER, marker));
     let srcset_of = |set: &[(String, u32)]| {
         set.iter()
@@ -335,7 +367,10 @@ fn figure_html(figure: &Figure, marker: &str, alt: &str, caption: Option<&str>) 
         .as_deref()
         .map(|p| format!(" data-placeholder=\"{}\"", escape(p)))
         .unwrap_or_default();
-    let mut html = String::from("<figure>");
+    let mut html = match align {
+        Some(class) => format!("<figure class=\"{class}\">"),
+        None => String::from("<figure>"),
+    };
     if !figure.sources.is_empty() {
         html.push_str("<picture>");
         for (mime, set) in &figure.sources {
@@ -434,6 +469,7 @@ fn sanitizer() -> ammonia::Builder<'static> {
         .add_tag_attributes("sup", ["id"])
         .add_tag_attributes("li", ["id"])
         .add_allowed_classes("span", ["credit"])
+        .add_allowed_classes("figure", ALIGN_CLASSES)
         .add_allowed_classes("a", ["footnote-backref"])
         .add_tag_attributes("a", ["aria-label"])
         .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"])
@@ -722,5 +758,34 @@ mod tests {
         ));
         assert_eq!(ids, [id]);
         assert_eq!(bad, ["nope"]);
+        // An alignment after the id; any other fragment is a bad reference.
+        let (ids, bad) = image_refs(&format!("![a](image:{id}#wide) ![b](image:{id}#huge)"));
+        assert_eq!((ids, bad), (vec![id], vec![format!("{id}#huge")]));
+    }
+
+    #[test]
+    fn an_aligned_figure_carries_its_class() {
+        let id = Uuid::now_v7();
+        let figure = Figure {
+            url: "/media/a.jpg".into(),
+            width: 800,
+            height: 600,
+            alt: None,
+            caption: None,
+            credit: None,
+            srcset: vec![],
+            placeholder: None,
+            sources: vec![],
+        };
+        let out = render(
+            &format!("![a](image:{id}#full)\n\n<figure class=\"alignfull evil\">x</figure>"),
+            &HashMap::from([(id, figure)]),
+        );
+        assert!(
+            out.html.starts_with("<figure class=\"alignfull\">"),
+            "{}",
+            out.html
+        );
+        assert!(!out.html.contains("evil"), "{}", out.html);
     }
 }

@@ -59,9 +59,10 @@ pub fn tree_depth(tree: &Rc<Node>) -> usize {
 }
 
 /// WordPress's `wpautop` in brief: a classic post's blank lines separate paragraphs and
-/// its single line breaks are kept.
+/// its single line breaks are kept. A chunk that starts with a block's tag, or ends one
+/// (`</ul>`), is not a paragraph: a list with blank lines between its items stays a list.
 fn paragraphs(html: &str) -> String {
-    const BLOCKS: [&str; 16] = [
+    const BLOCKS: [&str; 26] = [
         "<p",
         "<h1",
         "<h2",
@@ -71,13 +72,23 @@ fn paragraphs(html: &str) -> String {
         "<h6",
         "<ul",
         "<ol",
+        "<li",
+        "<dl",
+        "<dt",
+        "<dd",
         "<blockquote",
         "<figure",
         "<div",
         "<table",
+        "<thead",
+        "<tbody",
+        "<tr",
+        "<td",
+        "<th",
         "<pre",
         "<hr",
         "<!--",
+        "</",
     ];
     let normalized = protect_pre(&html.replace("\r\n", "\n"));
     let mut out = String::with_capacity(normalized.len() + 64);
@@ -238,7 +249,11 @@ fn caption_figure(inner: &str, attrs: &str) -> String {
         "" => attr_value(attrs, "caption").unwrap_or_default(),
         text => text.to_owned(),
     };
-    format!("<figure>{media}<figcaption>{caption}</figcaption></figure>")
+    // `[caption align="alignright"]`: the figure keeps its alignment.
+    let class = attr_value(attrs, "align")
+        .map(|align| format!(" class=\"{}\"", escape_attr(&align)))
+        .unwrap_or_default();
+    format!("<figure{class}>{media}<figcaption>{caption}</figcaption></figure>")
 }
 
 fn escape_attr(text: &str) -> String {
@@ -328,18 +343,59 @@ fn code_block(text: &str) -> String {
     format!("\n\n{fence}\n{}\n{fence}\n\n", text.trim_matches('\n'))
 }
 
-/// The text of a node and its descendants, with runs of white space made one space.
+/// The text of a node and its descendants, with runs of white space made one space. Inline
+/// elements join their neighbours as they are (`Mark<sup>up</sup>` is `Markup`); a block
+/// or a line break between two texts parts them.
 fn text(node: &Rc<Node>) -> String {
-    text_nodes(node)
-        .join(" ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    const PARTS: [&str; 21] = [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "figure",
+        "figcaption",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "pre",
+        "hr",
+    ];
+    let mut out = String::new();
+    let mut stack = vec![node.clone()];
+    while let Some(next) = stack.pop() {
+        match &next.data {
+            NodeData::Text { contents } => out.push_str(&contents.borrow()),
+            NodeData::Element { name, .. } if PARTS.contains(&&*name.local) => out.push(' '),
+            _ => {}
+        }
+        stack.extend(next.children.borrow().iter().rev().cloned());
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Markup-free text of some HTML (a title, an excerpt).
 pub fn plain_text(html: &str) -> String {
     text(&parse(html))
+}
+
+/// The alignment WordPress gave an element (`alignwide` on a block's figure, `alignleft` on
+/// a classic post's image), as lede writes it after an image's id (`wide`).
+fn alignment(node: &Node) -> Option<&'static str> {
+    let class = attr(node, "class")?;
+    crate::articles::render::ALIGN_CLASSES
+        .iter()
+        .find(|c| class.split_whitespace().any(|word| word == **c))
+        .and_then(|c| c.strip_prefix("align"))
 }
 
 fn image_ref(img: &Node) -> Option<ImageRef> {
@@ -375,9 +431,11 @@ pub fn images(tree: &Rc<Node>) -> Vec<ImageRef> {
 /// What an image became: a stored image, or nothing (it could not be had).
 pub type Stored = HashMap<String, Option<Uuid>>;
 
-fn figure_markdown(image: &ImageRef, id: Uuid, caption: &str) -> String {
+/// A figure in lede's markdown; `align` from WordPress's class (`alignwide`) when it had one.
+fn figure_markdown(image: &ImageRef, id: Uuid, caption: &str, align: Option<&str>) -> String {
     let alt = image.alt.replace(['[', ']', '\n', '\\'], " ");
-    let mut md = format!("\n\n![{}](image:{id}", alt.trim());
+    let align = align.map(|a| format!("#{a}")).unwrap_or_default();
+    let mut md = format!("\n\n![{}](image:{id}{align}", alt.trim());
     if !caption.is_empty() {
         let caption = caption.replace('\\', "\\\\").replace('"', "\\\"");
         md.push_str(&format!(" \"{caption}\""));
@@ -433,7 +491,7 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
         move |_: &dyn Handlers, element: Element| -> Option<HandlerResult> {
             let image = image_ref(element.node)?;
             Some(match stored.get(&image.src).copied().flatten() {
-                Some(id) => figure_markdown(&image, id, "").into(),
+                Some(id) => figure_markdown(&image, id, "", alignment(element.node)).into(),
                 None => String::new().into(),
             })
         }
@@ -465,6 +523,11 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
         }
     };
     let converter = HtmlToMarkdown::builder()
+        // A line break as `\` at the end of its line: no trailing spaces in the source.
+        .options(htmd::options::Options {
+            br_style: htmd::options::BrStyle::Backslash,
+            ..Default::default()
+        })
         .add_handler(vec!["figure"], figure)
         .add_handler(vec!["img"], img)
         .add_handler(vec!["pre"], |_: &dyn Handlers, element: Element| {
@@ -482,7 +545,34 @@ pub fn to_markdown(tree: &Rc<Node>, stored: Stored, notes: &mut Vec<String>) -> 
     for heard in heard.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
         note(notes, heard);
     }
-    markdown
+    without_trailing_space(&markdown)
+}
+
+/// Markdown with no white space at the ends of its lines (nor lines of white space only),
+/// except inside fenced code, which is kept as it is.
+fn without_trailing_space(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut fence: Option<String> = None;
+    for line in markdown.split('\n') {
+        let trimmed = line.trim_start();
+        let ticks: String = trimmed.chars().take_while(|&c| c == '`').collect();
+        match &fence {
+            Some(open) if ticks.len() >= open.len() && trimmed.trim_end() == ticks => {
+                fence = None;
+                out.push_str(line.trim_end());
+            }
+            Some(_) => out.push_str(line),
+            None => {
+                if ticks.len() >= 3 {
+                    fence = Some(ticks);
+                }
+                out.push_str(line.trim_end());
+            }
+        }
+        out.push('\n');
+    }
+    out.pop();
+    out
 }
 
 /// A figure: each image it holds (not those of figures inside it: a gallery's) with the
@@ -523,11 +613,17 @@ fn figure(handlers: &dyn Handlers, element: Element, stored: &Stored) -> Option<
         .find(|n| element_name(n) == Some("figcaption"))
         .map(text)
         .unwrap_or_default();
+    let align = alignment(node).or_else(|| {
+        inside
+            .iter()
+            .filter(|n| element_name(n) == Some("img"))
+            .find_map(|n| alignment(n))
+    });
     let mut md = String::new();
     let mut kept = false;
     for image in &images {
         if let Some(id) = stored.get(&image.src).copied().flatten() {
-            md.push_str(&figure_markdown(image, id, &caption));
+            md.push_str(&figure_markdown(image, id, &caption, align));
             kept = true;
         }
     }
@@ -559,7 +655,7 @@ mod tests {
             <a href=\"/p.jpg\"><img class=\"wp-image-5\" src=\"/p-300x200.jpg\" alt=\"A pier\"></a> \
             The \"old\" pier[/caption]\n\n<h2>Next</h2>\nMore [footnote]x[/footnote]";
         let (md, notes) = convert(content, &[("/p-300x200.jpg", Some(id))]);
-        assert!(md.starts_with("First line  \nsecond line"), "{md}");
+        assert!(md.starts_with("First line\\\nsecond line"), "{md}");
         assert!(
             md.contains(&format!("![A pier](image:{id} \"The \\\"old\\\" pier\")")),
             "{md}"
@@ -635,5 +731,32 @@ mod tests {
             plain_text("<em>Fish</em> &amp; <b>chips</b>&nbsp;!"),
             "Fish & chips !"
         );
+    }
+
+    #[test]
+    fn lists_stay_tight_lines_clean_alignment_kept_and_inline_text_joined() {
+        let (wide, right) = (Uuid::now_v7(), Uuid::now_v7());
+        let content = "Intro line\nnext line\n\n<ul>\n\t<li>One</li>\n\n\t<li>Two <em>x</em> </li>\n</ul>\n\n\
+            <figure class=\"wp-block-image alignwide size-large\"><img src=\"/w.jpg\" alt=\"Wide\"></figure>\n\n\
+            [caption id=\"attachment_9\" align=\"alignright\" width=\"300\"]<img src=\"/r.jpg\" alt=\"R\"> Right[/caption]";
+        let (md, _) = convert(content, &[("/w.jpg", Some(wide)), ("/r.jpg", Some(right))]);
+        assert!(
+            md.contains("*   One\n*   Two *x*\n"),
+            "a tight list: {md:?}"
+        );
+        assert!(
+            md.lines().all(|l| l == l.trim_end()),
+            "no trailing space, no line of spaces: {md:?}"
+        );
+        assert!(md.contains(&format!("![Wide](image:{wide}#wide)")), "{md}");
+        assert!(
+            md.contains(&format!("![R](image:{right}#right \"Right\")")),
+            "{md}"
+        );
+        assert_eq!(
+            plain_text("Markup: Title <em>With</em> <b>Mark<sup>up</sup></b>"),
+            "Markup: Title With Markup"
+        );
+        assert_eq!(plain_text("<p>One</p><p>Two<br>Three</p>"), "One Two Three");
     }
 }
