@@ -78,6 +78,7 @@ impl AppState {
             metrics_token: config
                 .metrics_token
                 .as_deref()
+                .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(system::digest),
             database_url: None,
@@ -200,6 +201,7 @@ fn cors(origins: &str) -> Cors {
             header::LINK,
             header::RETRY_AFTER,
             header::HeaderName::from_static("x-total-count"),
+            header::HeaderName::from_static("idempotent-replayed"),
             http::observe::REQUEST_ID,
         ])
         .max_age(86_400);

@@ -174,11 +174,17 @@ fn init_logging(format: LogFormat, quiet: bool) {
     // html5ever (ammonia's and the importer's HTML parser) warns of every odd tag it mends;
     // tantivy (the search index) tells of every commit and merge at `info`, about six lines
     // a write: a log line is for an operator to act on, unless `LEDE_LOG` names them.
+    // Only ever quieter than asked: with `LEDE_LOG=error` no tantivy warning comes back.
+    use tracing_subscriber::filter::LevelFilter;
     let asked = std::env::var("LEDE_LOG").unwrap_or_default();
     let mut filter =
         EnvFilter::try_from_env("LEDE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    for (target, level) in [("html5ever", "error"), ("tantivy", "warn")] {
-        if !asked.contains(target) {
+    let most = filter.max_level_hint().unwrap_or(LevelFilter::TRACE);
+    for (target, level, quieter) in [
+        ("html5ever", "error", LevelFilter::ERROR),
+        ("tantivy", "warn", LevelFilter::WARN),
+    ] {
+        if most > quieter && !asked.contains(target) {
             filter = filter.add_directive(directive(target, level));
         }
     }

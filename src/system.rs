@@ -62,12 +62,14 @@ pub fn digest(secret: &str) -> Vec<u8> {
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &state.metrics_token {
+        // Read as the API reads a bearer token: any case of the scheme, spaces trimmed.
         let given = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(digest);
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| digest(secret.trim()));
         if given.as_ref() != Some(expected) {
             return Err(ApiError::Unauthorized(
                 "/metrics needs `Authorization: Bearer <LEDE_METRICS_TOKEN>`".into(),

@@ -666,10 +666,10 @@ fn find_ignoring_case(text: &str, needle: &str) -> Option<usize> {
 }
 
 /// Line numbers of byte offsets.
-struct LineIndex(Vec<usize>);
+pub(crate) struct LineIndex(Vec<usize>);
 
 impl LineIndex {
-    fn new(text: &str) -> LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
         LineIndex(
             text.bytes()
                 .enumerate()
@@ -679,7 +679,7 @@ impl LineIndex {
         )
     }
 
-    fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         1 + self.0.partition_point(|&newline| newline < offset)
     }
 }

@@ -185,7 +185,13 @@ pub fn render(markdown: &str, figures: &HashMap<Uuid, Figure>) -> Rendered {
                 out.push(Event::Html(CowStr::from(format!(
                     "<h{level_number} id=\"{anchor}\">"
                 ))));
-                out.extend(events[i + 1..end].iter().cloned());
+                // A footnote referred to in a heading is numbered like any other.
+                out.extend(events[i + 1..end].iter().map(|event| match event {
+                    Event::FootnoteReference(label) => {
+                        Event::InlineHtml(CowStr::from(footnotes.reference(label)))
+                    }
+                    event => event.clone(),
+                }));
                 out.push(Event::Html(CowStr::from(format!("</h{level_number}>\n"))));
                 text.push_str(&heading);
                 text.push('\n');
@@ -260,9 +266,10 @@ struct Footnotes {
 }
 
 impl Footnotes {
+    /// A note's number; labels match whatever their case, as the parser matches them.
     fn number(&mut self, label: &str) -> usize {
         let next = self.numbers.len() + 1;
-        *self.numbers.entry(label.to_owned()).or_insert(next)
+        *self.numbers.entry(label.to_lowercase()).or_insert(next)
     }
 
     fn reference(&mut self, label: &str) -> String {
@@ -733,7 +740,8 @@ mod tests {
     #[test]
     fn footnotes_are_numbered_namespaced_and_link_back() {
         let out = render(
-            "## Notes\n\nOne[^b] and two[^a], one again[^b].\n\n[^a]: Second.\n\n[^b]: First.\n",
+            "## Notes\n\nOne[^b] and two[^A], one again[^b].\n\n[^a]: Second.\n\n[^b]: First.\n\n\
+             ## Results[^c]\n\n[^c]: Third.\n",
             &HashMap::new(),
         );
         let html = &out.html;
@@ -748,6 +756,17 @@ mod tests {
             assert!(html.contains(expected), "{expected} in {html}");
         }
         assert!(!html.contains(r#"id="1""#), "{html}");
+        // In a heading too, and a label in another case is the same note.
+        assert!(
+            html.contains(
+                r##"<h2 id="results">Results<sup class="footnote-reference" id="fnref:3">"##
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="fn:3""#) && !html.contains(r#"id="fn:4""#),
+            "{html}"
+        );
     }
 
     #[test]

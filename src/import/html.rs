@@ -59,8 +59,9 @@ pub fn tree_depth(tree: &Rc<Node>) -> usize {
 }
 
 /// WordPress's `wpautop` in brief: a classic post's blank lines separate paragraphs and
-/// its single line breaks are kept. A chunk that starts with a block's tag, or ends one
-/// (`</ul>`), is not a paragraph: a list with blank lines between its items stays a list.
+/// its single line breaks are kept. A chunk that starts with a block's start or end tag
+/// (`<li>`, `</ul>`) is not a paragraph: a list with blank lines between its items stays a
+/// list.
 fn paragraphs(html: &str) -> String {
     const BLOCKS: [&str; 26] = [
         "<p",
@@ -98,7 +99,15 @@ fn paragraphs(html: &str) -> String {
             continue;
         }
         let lower = chunk.get(..12).unwrap_or(chunk).to_ascii_lowercase();
-        if BLOCKS.iter().any(|tag| lower.starts_with(tag)) {
+        // `<li` opens a list item, not a `<link>`: the name ends there.
+        let opens = |tag: &str| {
+            lower.strip_prefix(tag).is_some_and(|rest| {
+                tag.ends_with('/')
+                    || tag == "<!--"
+                    || !rest.starts_with(|c: char| c.is_ascii_alphanumeric())
+            })
+        };
+        if BLOCKS.iter().any(|tag| opens(tag)) {
             out.push_str(chunk);
         } else {
             out.push_str("<p>");
@@ -345,15 +354,18 @@ fn code_block(text: &str) -> String {
 
 /// The text of a node and its descendants, with runs of white space made one space. Inline
 /// elements join their neighbours as they are (`Mark<sup>up</sup>` is `Markup`); a block
-/// or a line break between two texts parts them.
+/// or a line break parts the text before it from the text after.
 fn text(node: &Rc<Node>) -> String {
-    const PARTS: [&str; 21] = [
+    const PARTS: [&str; 30] = [
         "p",
         "div",
         "br",
         "li",
         "ul",
         "ol",
+        "dl",
+        "dt",
+        "dd",
         "h1",
         "h2",
         "h3",
@@ -364,21 +376,35 @@ fn text(node: &Rc<Node>) -> String {
         "figure",
         "figcaption",
         "table",
+        "caption",
         "tr",
         "td",
         "th",
         "pre",
         "hr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
     ];
     let mut out = String::new();
-    let mut stack = vec![node.clone()];
+    // `None`: the end of a block, after its children.
+    let mut stack = vec![Some(node.clone())];
     while let Some(next) = stack.pop() {
+        let Some(next) = next else {
+            out.push(' ');
+            continue;
+        };
         match &next.data {
             NodeData::Text { contents } => out.push_str(&contents.borrow()),
-            NodeData::Element { name, .. } if PARTS.contains(&&*name.local) => out.push(' '),
+            NodeData::Element { name, .. } if PARTS.contains(&&*name.local) => {
+                out.push(' ');
+                stack.push(None);
+            }
             _ => {}
         }
-        stack.extend(next.children.borrow().iter().rev().cloned());
+        stack.extend(next.children.borrow().iter().rev().cloned().map(Some));
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -758,5 +784,9 @@ mod tests {
             "Markup: Title With Markup"
         );
         assert_eq!(plain_text("<p>One</p><p>Two<br>Three</p>"), "One Two Three");
+        assert_eq!(
+            plain_text("<h2>Title</h2>Body <dt>Term</dt><dd>Meaning</dd>"),
+            "Title Body Term Meaning"
+        );
     }
 }

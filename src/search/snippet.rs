@@ -45,6 +45,9 @@ pub struct Matcher<'a> {
     analyzer: TextAnalyzer,
     /// Lowercases and folds accents, for the prefixes of words that are not ASCII.
     folder: TextAnalyzer,
+    /// The term of each word of the text being cut, once asked: a phrase looked for at
+    /// every word stems each word once, not once per phrase word.
+    terms: Vec<Option<Option<String>>>,
 }
 
 /// Words a phrase's words may have between them in a text (the analyzer drops them: `of`).
@@ -67,6 +70,7 @@ impl<'a> Matcher<'a> {
             prefixes,
             analyzer,
             folder,
+            terms: Vec::new(),
         }
     }
 
@@ -88,6 +92,17 @@ impl<'a> Matcher<'a> {
         None
     }
 
+    /// The term of word `i` of `words`, stemmed once per text.
+    fn term_at(&mut self, text: &str, words: &[(usize, usize)], i: usize) -> Option<String> {
+        if let Some(known) = &self.terms[i] {
+            return known.clone();
+        }
+        let (start, end) = words[i];
+        let term = self.term(&text[start..end]);
+        self.terms[i] = Some(term.clone());
+        term
+    }
+
     /// Whether the analyzer drops `word` (a stop word a phrase may stand across).
     fn dropped(&mut self, word: &str) -> bool {
         self.analyzer.token_stream(word).next().is_none()
@@ -101,8 +116,7 @@ impl<'a> Matcher<'a> {
         words: &[(usize, usize)],
         i: usize,
     ) -> Option<(usize, usize)> {
-        let (start, end) = words[i];
-        let term = self.term(&text[start..end])?;
+        let term = self.term_at(text, words, i)?;
         let sought = self.sought;
         let mut longest: Option<usize> = None;
         for phrase in sought.phrases.iter().filter(|p| p.first() == Some(&term)) {
@@ -110,11 +124,10 @@ impl<'a> Matcher<'a> {
             while k < phrase.len() && j + 1 < words.len() && gap <= PHRASE_GAP {
                 j += 1;
                 let (start, end) = words[j];
-                let word = &text[start..end];
-                if self.term(word).as_ref() == Some(&phrase[k]) {
+                if self.term_at(text, words, j).as_ref() == Some(&phrase[k]) {
                     k += 1;
                     gap = 0;
-                } else if self.dropped(word) {
+                } else if self.dropped(&text[start..end]) {
                     gap += 1;
                 } else {
                     break;
@@ -134,6 +147,7 @@ impl<'a> Matcher<'a> {
     /// (HTML-escaped later); the start of the text when nothing in it matches.
     pub fn snippet(&mut self, text: &str) -> String {
         let words: Vec<(usize, usize)> = words(text).collect();
+        self.terms = vec![None; words.len()];
         let first = (0..words.len()).find_map(|i| self.match_at(text, &words, i));
         let from = match first {
             Some((i, _)) => word_start(text, words[i].0.saturating_sub(BEFORE), words[i].0),

@@ -69,6 +69,14 @@ async fn with_a_metrics_token_only_its_bearer_reads_metrics() {
     }
     let metrics = app.get("/metrics", Some("scrape-secret-1")).await;
     assert_eq!(metrics.status, 200);
+    // Read as any bearer token is: the scheme in any case.
+    let lower = app
+        .send(
+            app.request(reqwest::Method::GET, "/metrics")
+                .header("Authorization", "bearer scrape-secret-1"),
+        )
+        .await;
+    assert_eq!(lower.status, 200);
     assert!(metrics.text().contains("lede_http_requests_total"));
     // The rest of the API still reads API tokens, and health stays public.
     app.get("/api/v1/tokens", Some("scrape-secret-1"))

@@ -59,13 +59,15 @@ fn tour(readme: &str) -> Vec<String> {
     commands
 }
 
-/// Whether `text` ends inside a quoted string, as the shell reads it (a `#` outside quotes
-/// starts a comment to the end of the line).
+/// Whether `text` ends inside a quoted string, as the shell reads it (a `#` that starts a
+/// word outside quotes starts a comment to the end of the line).
 fn quote_open(text: &str) -> bool {
     let (mut single, mut double, mut comment, mut escaped) = (false, false, false, false);
+    let mut word_start = true;
     for c in text.chars() {
         if comment {
             comment = c != '\n';
+            word_start = true;
             continue;
         }
         match c {
@@ -73,9 +75,10 @@ fn quote_open(text: &str) -> bool {
             '\\' if !single => escaped = true,
             '\'' if !double => single = !single,
             '"' if !single => double = !double,
-            '#' if !single && !double => comment = true,
+            '#' if !single && !double && word_start => comment = true,
             _ => {}
         }
+        word_start = c.is_whitespace();
     }
     single || double
 }

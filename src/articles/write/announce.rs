@@ -65,7 +65,9 @@ pub(super) fn announce(
     if let (Some(before), Some(after)) = (before, after) {
         announce = announce.with_changes(&Changed {
             fields: fields.iter().map(|f| f.to_string()).collect(),
-            previous_slug: (before.slug != after.slug).then(|| before.slug.clone()),
+            // Only a slug the public knew: a draft's was never a page to refresh.
+            previous_slug: (before.is_public && before.slug != after.slug)
+                .then(|| before.slug.clone()),
         });
     }
     // What is no longer public is named, not shown.
