@@ -665,6 +665,6 @@ pub const ERRORS_PAGE: &str = r#"<!doctype html>
 <dt id="unsupported-media-type">unsupported-media-type (415)</dt><dd>Send bodies as <code>application/json</code> (or <code>application/merge-patch+json</code> for PATCH).</dd>
 <dt id="validation">validation (422)</dt><dd>Fields are missing, unknown or invalid. <code>errors</code> lists each with <code>field</code>, <code>code</code> and <code>message</code>.</dd>
 <dt id="rate-limited">rate-limited (429)</dt><dd>Too many comments from this address or email in a short time; retry after <code>Retry-After</code> seconds.</dd>
-<dt id="unavailable">unavailable (503)</dt><dd>The database is out of reach. Retry after <code>Retry-After</code> seconds; the service recovers by itself.</dd>
+<dt id="unavailable">unavailable (503)</dt><dd>The database is out of reach, or the server is at capacity for the work the request needs (rendering long bodies, decoding images). Retry after <code>Retry-After</code> seconds; the service recovers by itself.</dd>
 <dt id="internal">internal (500)</dt><dd>A bug. Quote the <code>request_id</code> when reporting it.</dd>
 </dl></body></html>"#;
