@@ -135,7 +135,21 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             }
         }
     }
-    with_webhooks(with_form_bodies(with_list_examples(doc)))
+    // What utoipa cannot say is written into the document as JSON, then read back.
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    with_list_examples(&mut value);
+    with_form_bodies(&mut value);
+    let webhooks = with_webhooks(&mut value);
+    let Ok(mut doc) = serde_json::from_value::<OpenApi>(value) else {
+        return doc;
+    };
+    // utoipa has no `webhooks` field: it goes beside the document's fields.
+    doc.extensions
+        .get_or_insert_with(Default::default)
+        .insert("webhooks".to_owned(), webhooks);
+    doc
 }
 
 /// What a receiver gets of each event: its description and the schema of its `data`.
@@ -173,13 +187,9 @@ fn payload_of(event: Event) -> (&'static str, &'static str) {
 
 /// The document's `webhooks` (OpenAPI 3.1): each event a subscriber may receive, with its
 /// payload's schema (`{type, timestamp, data, changes}`) and the Standard Webhooks headers,
-/// so a generated client types a receiver. utoipa has no `webhooks` field: it is written
-/// beside the document's fields, and its schemas into the components.
-fn with_webhooks(doc: OpenApi) -> OpenApi {
+/// so a generated client types a receiver: the section, its schemas added to `doc`'s.
+fn with_webhooks(doc: &mut serde_json::Value) -> serde_json::Value {
     use strum::IntoEnumIterator;
-    let Ok(mut value) = serde_json::to_value(&doc) else {
-        return doc;
-    };
     let mut events: Vec<(String, &str, &str)> = Event::iter()
         .map(|event| {
             let (description, data) = payload_of(event);
@@ -191,7 +201,7 @@ fn with_webhooks(doc: OpenApi) -> OpenApi {
         "`POST /api/v1/webhooks/{id}/ping` was called: a test delivery.",
         "WebhookPing",
     ));
-    let schemas = &mut value["components"]["schemas"];
+    let schemas = &mut doc["components"]["schemas"];
     schemas["ArticleRef"] = serde_json::json!({
         "type": "object",
         "description": "What names an article that can no longer be shown.",
@@ -267,13 +277,7 @@ fn with_webhooks(doc: OpenApi) -> OpenApi {
             }
         }}));
     }
-    let Ok(mut doc) = serde_json::from_value::<OpenApi>(value) else {
-        return doc;
-    };
-    doc.extensions
-        .get_or_insert_with(Default::default)
-        .insert("webhooks".to_owned(), serde_json::Value::Object(webhooks));
-    doc
+    serde_json::Value::Object(webhooks)
 }
 
 /// A body taken as JSON or as an HTML form names one schema per form: `X` for JSON and
@@ -282,13 +286,10 @@ fn with_webhooks(doc: OpenApi) -> OpenApi {
 /// body is marked not required: openapi-python-client 0.29 writes an unimported `Unset`
 /// into a module whose required body has two types (its issue #1451), and a request
 /// without a body is answered 415 anyway.
-fn with_form_bodies(doc: OpenApi) -> OpenApi {
+fn with_form_bodies(doc: &mut serde_json::Value) {
     const FORM: &str = "application/x-www-form-urlencoded";
-    let Ok(mut value) = serde_json::to_value(&doc) else {
-        return doc;
-    };
     let mut forms = Vec::new();
-    for item in value["paths"]
+    for item in doc["paths"]
         .as_object_mut()
         .into_iter()
         .flat_map(|p| p.values_mut())
@@ -317,7 +318,7 @@ fn with_form_bodies(doc: OpenApi) -> OpenApi {
             forms.push((name, form));
         }
     }
-    let schemas = &mut value["components"]["schemas"];
+    let schemas = &mut doc["components"]["schemas"];
     for (name, form) in forms {
         let mut schema = schemas[&name].clone();
         let description = schema["description"]
@@ -330,7 +331,6 @@ fn with_form_bodies(doc: OpenApi) -> OpenApi {
         ));
         schemas[form] = schema;
     }
-    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// A schema whose list items are cards: the card's name, the fields a list item leaves
@@ -358,11 +358,8 @@ const CARDS: &[Cards] = &[Cards {
 /// list returns required (so a generated client sees `data[0].title` as a string), except
 /// those a list leaves out by default (`ArticleCard`: no body without `include=body`). The
 /// example is assembled from `T`'s and `ListMeta`'s.
-fn with_list_examples(doc: OpenApi) -> OpenApi {
-    let Ok(mut value) = serde_json::to_value(&doc) else {
-        return doc;
-    };
-    let schemas = &mut value["components"]["schemas"];
+fn with_list_examples(doc: &mut serde_json::Value) {
+    let schemas = &mut doc["components"]["schemas"];
     let meta = schemas["ListMeta"]["example"].clone();
     let names: Vec<String> = schemas
         .as_object()
@@ -416,7 +413,6 @@ fn with_list_examples(doc: OpenApi) -> OpenApi {
         }
         schemas[&name]["example"] = serde_json::json!({"data": [example], "meta": meta});
     }
-    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// Whether a handler declared its token optional (`security((), ("bearer" = []))`).
