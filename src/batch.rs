@@ -423,11 +423,12 @@ async fn run_on(
     };
     let urls = &context.urls;
     let base = &context.base;
+    let site = &context.state.site;
     Ok(match (method, target) {
         (Method::Post, Target::Articles) => {
             let (new, checks) = body(given)?;
             let article = write::create(conn, principal, new, checks, write).await?;
-            let view = articles::view_one(conn, article, urls, &context.state.site).await?;
+            let view = articles::written(conn, article, urls, site, &context.bodies).await?;
             let location = format!("{base}/api/v1/articles/{}", view.id);
             answer(201, &view, Some(location))?
         }
@@ -435,7 +436,7 @@ async fn run_on(
             let (new, checks) = body(given)?;
             let (article, created) =
                 write::upsert(conn, principal, &external_id, new, checks, if_match, write).await?;
-            let view = articles::view_one(conn, article, urls, &context.state.site).await?;
+            let view = articles::written(conn, article, urls, site, &context.bodies).await?;
             match created {
                 true => answer(
                     201,
@@ -462,7 +463,7 @@ async fn run_on(
                 write::update(conn, principal, &key, if_match, changes, checks, write).await?;
             answer(
                 200,
-                &articles::view_one(conn, article, urls, &context.state.site).await?,
+                &articles::written(conn, article, urls, site, &context.bodies).await?,
                 None,
             )?
         }

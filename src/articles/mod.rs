@@ -30,7 +30,7 @@ use self::queries::{Embeds, Filters, Reader};
 use self::query::{ArticleQuery, parse_filters};
 use self::revisions::{find_revision, list_revisions};
 use self::view::snippet_html;
-pub(crate) use self::view::{view, view_adjacent, view_one};
+pub(crate) use self::view::{view, view_adjacent, view_one, written};
 pub use self::write::{create, refresh_figures};
 use self::write::{may_write, reader_of};
 use crate::changes::Key;
@@ -394,9 +394,7 @@ async fn create_article(
                 bodies: &bodies,
             };
             let article = write::create(conn, &principal, new, checks, &write).await?;
-            let removed = bodies.removed(&article.body_markdown);
-            let mut view = view_one(conn, article, &urls, site).await?;
-            view.removed = removed;
+            let view = written(conn, article, &urls, site, &bodies).await?;
             Created::new(format!("{base}/api/v1/articles/{}", view.id), &view)
         },
     )
@@ -451,9 +449,7 @@ async fn upsert_article(
         &write,
     )
     .await?;
-    let removed = bodies.removed(&article.body_markdown);
-    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
-    view.removed = removed;
+    let view = written(&mut conn, article, &urls, &state.site, &bodies).await?;
     if created {
         let location = format!("{}/api/v1/articles/{}", base_url(&req), view.id);
         return Ok(Created::new(location, &view)?.into_response());
@@ -498,10 +494,7 @@ async fn update_article(
         &mut conn, &principal, &key, &if_match, changes, checks, &write,
     )
     .await?;
-    let removed = bodies.removed(&article.body_markdown);
-    let mut view = view_one(&mut conn, article, &urls, &state.site).await?;
-    view.removed = removed;
-    fresh(&view)
+    fresh(&written(&mut conn, article, &urls, &state.site, &bodies).await?)
 }
 
 /// Delete an article

@@ -65,6 +65,21 @@ pub(crate) fn view(
     }
 }
 
+/// A write's answer: the article as a read shows it, and what rendering removed from the
+/// body it was given (`bodies`, rendered before the write).
+pub(crate) async fn written(
+    conn: &mut AsyncPgConnection,
+    article: Article,
+    urls: &MediaUrls,
+    site: &Arc<Site>,
+    bodies: &super::write::Prerendered,
+) -> Result<ArticleResponse, ApiError> {
+    let removed = bodies.removed(&article.body_markdown);
+    let mut view = view_one(conn, article, urls, site).await?;
+    view.removed = removed;
+    Ok(view)
+}
+
 /// One article with its embeds.
 pub(crate) async fn view_one(
     conn: &mut AsyncPgConnection,

@@ -1609,4 +1609,18 @@ async fn a_write_says_what_rendering_removed_and_the_source_keeps_it() {
         .await
         .expect(200);
     assert!(clean.get("removed").is_none(), "{clean}");
+    // A batch's write answers say so as well.
+    let batch = app
+        .post(
+            "/api/v1/batch",
+            Some(&app.author),
+            &json!({"operations": [{"method": "PATCH", "path": "/api/v1/articles/embeds",
+                "body": {"body_markdown": "<video src=\"https://x.test/v.mp4\"></video>"}}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        batch["results"][0]["body"]["removed"][0]["html"], "<video>",
+        "{batch}"
+    );
 }
