@@ -25,20 +25,43 @@ pub struct BodyProblem {
     pub message: String,
 }
 
+/// A start tag of a body's raw HTML, as the check read it: its line, name (lowercased),
+/// text as written (`<div class="x">`) and attributes (names lowercased, values decoded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartTag {
+    pub line: usize,
+    pub name: String,
+    pub text: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+/// What reading a body found: its problems, and the first start tags of its raw HTML.
+pub struct Reading {
+    pub problems: Vec<BodyProblem>,
+    pub start_tags: Vec<StartTag>,
+}
+
 /// The problems of `markdown` (none: it may be rendered). Stops at the first nesting
 /// problem: past it, nothing is looked at.
 pub fn check(markdown: &str) -> Vec<BodyProblem> {
+    read(markdown, 0).problems
+}
+
+/// As `check`, also keeping the first `keep_tags` start tags of the raw HTML (for
+/// `removed`: one read of the body serves both).
+pub fn read(markdown: &str, keep_tags: usize) -> Reading {
     let lines = LineIndex::new(markdown);
     let mut problems = Vec::new();
     let mut containers = 0usize;
     let mut html = HtmlDepth::new(MAX_NESTING, MAX_ELEMENTS);
+    html.keep_tags = keep_tags;
     unsafe_definitions(markdown, &mut problems);
     for (event, range) in Parser::new_ext(markdown, super::render::options()).into_offset_iter() {
         match &event {
             Event::Start(tag) if is_container(tag) => containers += 1,
             Event::End(tag) if is_container_end(tag) => containers = containers.saturating_sub(1),
             Event::Html(text) | Event::InlineHtml(text) => {
-                html.feed(text);
+                html.feed(text, lines.line_of(range.start));
                 for target in html.unsafe_targets.drain(..) {
                     unsafe_link(&mut problems, lines.line_of(range.start), &target);
                 }
@@ -84,7 +107,18 @@ pub fn check(markdown: &str) -> Vec<BodyProblem> {
             break;
         }
     }
-    problems
+    Reading {
+        problems,
+        start_tags: html.start_tags,
+    }
+}
+
+/// The start tags of `html` (at most `most`), read as `check` reads a body's raw HTML.
+pub fn start_tags(html: &str, most: usize) -> Vec<StartTag> {
+    let mut depth = HtmlDepth::new(usize::MAX, usize::MAX);
+    depth.keep_tags = most;
+    depth.feed(html, 1);
+    depth.start_tags
 }
 
 /// Names a link target that is refused (each once, ten at most).
@@ -300,15 +334,19 @@ struct HtmlDepth {
     reread: usize,
     unreadable: bool,
     /// A tag, comment or raw text not finished in the last piece of HTML (an HTML block
-    /// comes in one piece per line).
+    /// comes in one piece per line), and the line it starts on.
     pending: String,
+    pending_line: usize,
+    /// Start tags kept, and how many may be (none unless asked).
+    start_tags: Vec<StartTag>,
+    keep_tags: usize,
 }
 
 /// Whether `html` nests elements deeper than `limit`, as a browser's parser would build
 /// them. Reads no further than the first element past it.
 pub fn html_deeper_than(html: &str, limit: usize) -> bool {
     let mut depth = HtmlDepth::new(limit, usize::MAX);
-    depth.feed(html);
+    depth.feed(html, 1);
     depth.depth() > limit
 }
 
@@ -324,6 +362,9 @@ impl HtmlDepth {
             unreadable: false,
             raw: None,
             pending: String::new(),
+            pending_line: 0,
+            start_tags: Vec::new(),
+            keep_tags: 0,
         }
     }
 
@@ -335,20 +376,28 @@ impl HtmlDepth {
         self.elements > self.max_elements
     }
 
-    fn feed(&mut self, text: &str) {
+    /// Reads `text`, a piece of HTML starting on `line`.
+    fn feed(&mut self, text: &str, line: usize) {
+        // What was pending starts on its own line; what follows it, on this one.
+        let (pending, pending_line) = (self.pending.len(), self.pending_line);
         let joined;
-        let mut rest = if self.pending.is_empty() {
+        let whole = if self.pending.is_empty() {
             text
         } else {
             joined = std::mem::take(&mut self.pending) + text;
             joined.as_str()
         };
+        let line_of = |rest: &str| match whole.len() - rest.len() < pending {
+            true => pending_line,
+            false => line,
+        };
+        let mut rest = whole;
         // Past the limit the body is refused: nothing more is worth reading (and a stray
         // end tag looked up in a deep stack would cost in proportion to its depth).
         while self.open.len() <= self.limit && !self.too_many() && !self.unreadable {
             if let Some(raw) = &self.raw {
                 let Some(at) = find_ignoring_case(rest, &format!("</{raw}")) else {
-                    self.keep(rest);
+                    self.keep(rest, line_of(rest));
                     return;
                 };
                 rest = &rest[at..];
@@ -373,7 +422,7 @@ impl HtmlDepth {
                     comment.find("--!>").map(|end| end + 4),
                 ];
                 let Some(end) = ends.into_iter().flatten().min() else {
-                    self.keep(rest);
+                    self.keep(rest, line_of(rest));
                     return;
                 };
                 rest = &comment[end..];
@@ -381,14 +430,14 @@ impl HtmlDepth {
                 || after_slash.is_some_and(|c| c.is_ascii_alphabetic())
             {
                 let Some(end) = tag_end(&rest[1..]) else {
-                    self.keep(rest);
+                    self.keep(rest, line_of(rest));
                     return;
                 };
-                self.tag(&rest[1..1 + end]);
+                self.tag(&rest[1..1 + end], line_of(rest));
                 rest = &rest[1 + end + 1..];
             } else if matches!(next, Some('!' | '?' | '/')) {
                 let Some(end) = rest.find('>') else {
-                    self.keep(rest);
+                    self.keep(rest, line_of(rest));
                     return;
                 };
                 rest = &rest[end + 1..];
@@ -401,7 +450,7 @@ impl HtmlDepth {
     /// Keeps what is not finished for the next piece. A tag, comment or raw text that
     /// stays unfinished over more than `MAX_PENDING` bytes, or is read again more than
     /// `MAX_REREAD` bytes in all, makes the body unreadable (it is refused).
-    fn keep(&mut self, rest: &str) {
+    fn keep(&mut self, rest: &str, line: usize) {
         const MAX_PENDING: usize = 4096;
         const MAX_REREAD: usize = 1 << 20;
         self.reread += rest.len();
@@ -409,10 +458,11 @@ impl HtmlDepth {
             self.unreadable = true;
         } else {
             self.pending = rest.to_owned();
+            self.pending_line = line;
         }
     }
 
-    fn tag(&mut self, tag: &str) {
+    fn tag(&mut self, tag: &str, line: usize) {
         let (closing, tag) = match tag.strip_prefix('/') {
             Some(tag) => (true, tag),
             None => (false, tag),
@@ -426,10 +476,19 @@ impl HtmlDepth {
             .collect::<String>()
             .to_ascii_lowercase();
         if !closing {
-            for (attribute, value) in attributes(&tag[name.len()..]) {
-                if URL_ATTRIBUTES.contains(&attribute.as_str()) && !safe_target(&value, false) {
-                    self.unsafe_targets.push(value);
+            let attributes = attributes(&tag[name.len()..]);
+            for (attribute, value) in &attributes {
+                if URL_ATTRIBUTES.contains(&attribute.as_str()) && !safe_target(value, false) {
+                    self.unsafe_targets.push(value.clone());
                 }
+            }
+            if self.start_tags.len() < self.keep_tags {
+                self.start_tags.push(StartTag {
+                    line,
+                    name: name.clone(),
+                    text: format!("<{tag}>"),
+                    attributes,
+                });
             }
         }
         if closing {

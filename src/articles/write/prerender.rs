@@ -78,10 +78,12 @@ impl Body {
     /// Checks a body on the blocking pool (the parse of a long body is CPU work).
     pub(super) async fn read(markdown: String) -> Result<Body, ApiError> {
         web::block(move || {
-            let problems = limits::check(&markdown);
+            use crate::articles::removed;
+            let read = limits::read(&markdown, removed::JUDGED);
+            let problems = read.problems;
             let (figure_ids, bad_refs) = render::image_refs(&markdown);
             let removed = if problems.is_empty() {
-                crate::articles::removed::removed(&markdown)
+                removed::removed(&read.start_tags)
             } else {
                 Vec::new()
             };
