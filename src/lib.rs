@@ -80,7 +80,7 @@ impl AppState {
                 .as_deref()
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .map(system::digest),
+                .map(http::auth::hash_secret),
             database_url: None,
             image_budget: media::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: media::process::Limits {

@@ -42,12 +42,6 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }
 
-/// The digest a metrics secret is compared by (so the comparison's time says nothing of it).
-pub fn digest(secret: &str) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(secret.as_bytes()).to_vec()
-}
-
 /// Metrics
 ///
 /// Prometheus text format: request counts and latency histograms by route and status,
@@ -62,14 +56,14 @@ pub fn digest(secret: &str) -> Vec<u8> {
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &state.metrics_token {
-        // Read as the API reads a bearer token: any case of the scheme, spaces trimmed.
+        // Read as the API reads a bearer token.
+        use crate::http::auth::{bearer_secret, hash_secret};
         let given = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, secret)| digest(secret.trim()));
+            .and_then(bearer_secret)
+            .map(hash_secret);
         if given.as_ref() != Some(expected) {
             return Err(ApiError::Unauthorized(
                 "/metrics needs `Authorization: Bearer <LEDE_METRICS_TOKEN>`".into(),

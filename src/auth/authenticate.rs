@@ -22,11 +22,7 @@ async fn resolve(
     let secret = header
         .to_str()
         .ok()
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .filter(|t| !t.is_empty())
+        .and_then(crate::http::auth::bearer_secret)
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })?

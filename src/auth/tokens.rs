@@ -1,11 +1,11 @@
 //! API tokens: random secrets shown once, stored only as SHA-256 hashes (a 40-character
 //! random secret has ~238 bits of entropy, so a fast hash is safe and lookups stay cheap).
+use crate::http::auth::hash_secret;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::changes::{Action, Change, Subject};
@@ -27,10 +27,6 @@ pub struct Token {
     pub secret_prefix: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
-}
-
-pub fn hash_secret(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
 }
 
 fn new_secret() -> String {

@@ -84,3 +84,17 @@ impl FromRequest for Auth {
         })
     }
 }
+
+/// The secret of an `Authorization` value `Bearer <secret>`: the scheme in any case, the
+/// secret trimmed; `None` for another scheme or an empty secret.
+pub fn bearer_secret(value: &str) -> Option<&str> {
+    let (scheme, secret) = value.split_once(' ')?;
+    Some(secret.trim()).filter(|secret| scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty())
+}
+
+/// How a secret is kept and compared: its SHA-256 (an API token's in the database, the
+/// metrics secret in memory), so no comparison takes time by what matches.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).to_vec()
+}
