@@ -375,9 +375,7 @@ impl<T> OnConstraint<T> for Result<T, diesel::result::Error> {
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        if !crate::stopping::began() {
-            tracing::warn!(%error, "no database connection");
-        }
+        tracing::warn!(%error, "no database connection");
         ApiError::Unavailable("the database is unreachable; try again shortly".into())
     }
 }

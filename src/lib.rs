@@ -228,7 +228,7 @@ pub fn serve(
         http::cache::listen(state.clone(), url);
     }
     let following = state.clone();
-    tokio::spawn(async move {
+    stopping::spawn(async move {
         search::follow(&following.background, &following.search, &following.cache).await
     });
     runner::run(state.clone());

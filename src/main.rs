@@ -490,7 +490,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         ),
     }
     server.await??;
-    lede::stopping::begin();
+    lede::stopping::stop().await;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ pub fn run(state: web::Data<AppState>) {
     let node = uuid::Uuid::now_v7().to_string();
     for kinds in QUEUES {
         let (state, node) = (state.clone(), node.clone());
-        tokio::spawn(async move { run_queue(&state, &node, kinds).await });
+        crate::stopping::spawn(async move { run_queue(&state, &node, kinds).await });
     }
 }
 
@@ -34,7 +34,6 @@ async fn run_queue(state: &AppState, node: &str, kinds: &[Kind]) {
         match next(state, node, kinds).await {
             Ok(true) => continue,
             Ok(false) => tokio::time::sleep(POLL).await,
-            Err(_) if crate::stopping::began() => return,
             Err(error) => {
                 tracing::warn!(%error, "jobs: cannot claim; retrying");
                 tokio::time::sleep(POLL).await;
@@ -72,8 +71,6 @@ async fn next(state: &AppState, node: &str, kinds: &[Kind]) -> Result<bool, ApiE
             let why = format!("given up after {} attempts: {error}", claimed.attempts);
             jobs::give_up(&mut conn, claimed.id, node, why).await?;
         }
-        // Stopping: the database went away under it; its lease ends and it runs again.
-        Err(_) if crate::stopping::began() => {}
         Err(error) => {
             tracing::warn!(id = claimed.id, kind = claimed.kind.name(), %error, "job failed; it will be retried");
             // Waiting for room (busy with uploads) is no failure of the job's own.

@@ -63,7 +63,7 @@ impl Replica {
     /// Keeps `needed` and `replayed` current, until the process ends.
     pub fn follow(self: &Arc<Self>, primary: Pool) {
         let replica = self.clone();
-        tokio::spawn(async move {
+        crate::stopping::spawn(async move {
             loop {
                 if let Err(error) = replica.check(&primary).await {
                     tracing::warn!(%error, "read replica: cannot tell how far it is; reading the primary");

@@ -346,12 +346,9 @@ fn unreadable(request: HttpRequest) -> ServiceResponse<BoxBody> {
 /// (changes may have been missed) and used again.
 pub fn listen(state: web::Data<AppState>, database_url: String) {
     state.cache.listening.store(false, Ordering::SeqCst);
-    tokio::spawn(async move {
+    crate::stopping::spawn(async move {
         loop {
             if let Err(error) = listen_once(&state, &database_url).await {
-                if crate::stopping::began() {
-                    return;
-                }
                 tracing::warn!(%error, "cache invalidation listener lost its connection; retrying");
             }
             state.cache.listening.store(false, Ordering::SeqCst);

@@ -37,9 +37,6 @@ const PERSIST_EVERY: Duration = Duration::from_secs(600);
 pub async fn follow(pool: &Pool, search: &Search, cache: &ResponseCache) {
     loop {
         if let Err(error) = run(pool, search, cache).await {
-            if crate::stopping::began() {
-                return;
-            }
             tracing::warn!(%error, "search index: retrying");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -55,7 +55,7 @@ struct Claimed {
 
 /// Starts this node's workers.
 pub fn run(state: web::Data<AppState>) {
-    tokio::spawn(async move {
+    crate::stopping::spawn(async move {
         loop {
             let wake = state.webhooks.wake.notified();
             let Ok(permit) = state.webhooks.in_flight.clone().acquire_owned().await else {
@@ -64,10 +64,8 @@ pub fn run(state: web::Data<AppState>) {
             match claim(&state).await {
                 Ok(Some(delivery)) => {
                     let state = state.clone();
-                    tokio::spawn(async move {
-                        if let Err(error) = attempt(&state, delivery).await
-                            && !crate::stopping::began()
-                        {
+                    crate::stopping::spawn(async move {
+                        if let Err(error) = attempt(&state, delivery).await {
                             tracing::warn!(%error, "webhooks: cannot record a delivery attempt");
                         }
                         drop(permit);
@@ -75,7 +73,6 @@ pub fn run(state: web::Data<AppState>) {
                     continue;
                 }
                 Ok(None) => {}
-                Err(_) if crate::stopping::began() => return,
                 Err(error) => tracing::warn!(%error, "webhooks: cannot claim a delivery"),
             }
             drop(permit);

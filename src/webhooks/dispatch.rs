@@ -45,13 +45,12 @@ pub fn message_id() -> String {
 
 /// Starts this node's dispatcher.
 pub fn run(state: web::Data<AppState>) {
-    tokio::spawn(async move {
+    crate::stopping::spawn(async move {
         loop {
             let wake = state.webhooks.wake.notified();
             match dispatch(&state).await {
                 Ok(true) => continue,
                 Ok(false) => {}
-                Err(_) if crate::stopping::began() => return,
                 Err(error) => tracing::warn!(%error, "webhooks: cannot read the change feed"),
             }
             let _ = tokio::time::timeout(POLL, wake).await;
