@@ -73,7 +73,10 @@ impl AppState {
                 config.cache_max_age,
                 config.cache_stale,
             ),
-            search: search::Search::new(Some(config.search_index_dir()), &config.search_language),
+            search: std::sync::Arc::new(search::Search::new(
+                Some(config.search_index_dir()),
+                &config.search_language,
+            )),
             webhooks: webhooks::Webhooks::new(config.webhook_allow_private)?,
             metrics_token: config
                 .metrics_token

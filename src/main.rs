@@ -436,6 +436,9 @@ async fn release(cluster: Option<EmbeddedPostgres>) {
     }
 }
 
+/// How long the first words wait for the search index to open.
+const SAY_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> anyhow::Result<()> {
     let applied = lede::db::run_migrations(url).await?;
     if !applied.is_empty() {
@@ -455,6 +458,7 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
         )
     })?;
     let address = listener.local_addr()?;
+    let search = state.search.clone();
     let server = lede::serve(state, listener, config.workers)?;
     // Running the server installs its SIGINT/SIGTERM handlers: do it before saying we are
     // up, so a stop signal sent right after is a graceful stop, never the default kill.
@@ -475,10 +479,18 @@ async fn serve_on(config: &Config, url: &str, started: std::time::Instant) -> an
     )?
     .configured_base()
     .to_owned();
-    eprintln!(
-        "lede is serving {base}/api/v1 (docs: {base}/docs), ready in {} ms",
-        started.elapsed().as_millis()
-    );
+    // "Ready" means what `/readyz` means: search answers too (a new node builds its index
+    // first). A large site's build may take longer than anyone should wait for a word.
+    match tokio::time::timeout(SAY_READY_WITHIN, search.until_ready()).await {
+        Ok(()) => eprintln!(
+            "lede is serving {base}/api/v1 (docs: {base}/docs), ready in {} ms",
+            started.elapsed().as_millis()
+        ),
+        Err(_) => eprintln!(
+            "lede is serving {base}/api/v1 (docs: {base}/docs); the search index is still \
+             being built (search answers 503 until {base}/readyz says ready)"
+        ),
+    }
     match first_admin {
         Some(secret) => eprintln!(
             "\nFirst start: an admin token was made. Its secret is shown only this once:\n\n  {secret}\n\n\

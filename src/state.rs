@@ -30,7 +30,7 @@ pub struct AppState {
     pub avatar_key: media::avatars::AvatarKey,
     pub cache: response_cache::ResponseCache,
     /// This node's full-text index of articles.
-    pub search: search::Search,
+    pub search: std::sync::Arc<search::Search>,
     /// This node's webhook dispatcher and delivery workers.
     pub webhooks: outbound::Webhooks,
     /// The SHA-256 of the secret `/metrics` needs (`LEDE_METRICS_TOKEN`); `None`: public.

@@ -51,6 +51,8 @@ async fn run(pool: &Pool, search: &Search, cache: &ResponseCache) -> anyhow::Res
             if let Ok(mut slot) = search.engine.write() {
                 *slot = Some(engine.clone());
             }
+            // Wakes those waiting for the index to open (`Search::until_ready`).
+            search.position.send_modify(|_| ());
             engine
         }
     };

@@ -646,6 +646,16 @@ impl Search {
         self.engine.read().is_ok_and(|e| e.is_some())
     }
 
+    /// Until the index is open (built first on a new node).
+    pub async fn until_ready(&self) {
+        let mut position = self.position.subscribe();
+        while !self.is_ready() {
+            if position.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Until the index holds what transaction `txid` wrote (at most a moment).
     pub async fn wait_for(&self, txid: i64) {
         if !self.is_ready() {

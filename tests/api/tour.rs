@@ -160,6 +160,10 @@ async fn the_readme_tour_runs_in_order_and_does_what_it_says() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let commands = tour(&readme);
     let base = format!("http://127.0.0.1:{port}");
+    // A newcomer starts the tour when lede says it is ready: so is all of it, search too.
+    assert!(said.contains(", ready in "), "{said}");
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200, "lede said it was ready:\n{said}");
     let url = receiver.url.clone();
     let ran = tokio::task::spawn_blocking(move || run(&commands, &base, &url, &token))
         .await
