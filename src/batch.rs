@@ -20,7 +20,7 @@ use crate::http::idempotency::{self, Created};
 use crate::http::response::{IfMatch, Versioned, to_json, versioned_etag};
 use crate::http::validate::Checks;
 use crate::media::storage::MediaUrls;
-use crate::principal::{ANY_ROLE, Principal};
+use crate::principal::{Principal, WRITERS};
 use crate::state::AppState;
 use crate::{authors, tags};
 
@@ -145,7 +145,7 @@ async fn run_batch(
     auth: Auth,
     body: JsonBody<BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
+    let principal = auth.require(WRITERS)?;
     let caller = principal.token_id;
     let (batch, mut checks) = body.into_parts();
     match batch.operations.len() {

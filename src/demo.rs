@@ -118,13 +118,18 @@ pub async fn first_start(
     if claimed == 0 {
         return Ok(None);
     }
-    let (token, secret) =
-        tokens::create(conn, "first admin (made at first start)", Role::Admin, None).await?;
+    let (token, secret) = tokens::create(
+        conn,
+        "first admin (made at first start)",
+        Role::Admin,
+        None,
+        None,
+    )
+    .await?;
     if load_demo {
         let admin = Principal {
             token_id: token.id,
-            role: Role::Admin,
-            author_id: None,
+            ..Principal::system("first start")
         };
         if let Err(error) = load(state, conn, &admin).await {
             // The site still works; say what went wrong instead of refusing to start.
@@ -464,11 +469,10 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
     let mut conn = crate::db::conn(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (token, _) = tokens::create(&mut conn, "benchmark seed", Role::Admin, None).await?;
+    let (token, _) = tokens::create(&mut conn, "benchmark seed", Role::Admin, None, None).await?;
     let admin = Principal {
         token_id: token.id,
-        role: Role::Admin,
-        author_id: None,
+        ..Principal::system("benchmark seed")
     };
     for i in 0..10 {
         diesel::insert_into(authors::table)

@@ -26,6 +26,7 @@ pub mod origin;
 pub mod outbound;
 pub mod principal;
 pub mod progress;
+pub mod rate_limits;
 pub mod response_cache;
 pub mod route_table;
 pub mod runner;
@@ -36,6 +37,7 @@ pub mod stopping;
 pub mod system;
 pub mod tags;
 pub mod text;
+pub mod users;
 pub mod webhooks;
 
 use std::net::TcpListener;

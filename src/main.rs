@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Manage people: invite them, or make a link to reset a password.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Manage server secrets.
     Secrets {
         #[command(subcommand)]
@@ -126,6 +131,25 @@ enum TokenAction {
     },
 }
 
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Invite a person and print the link where they choose a password (alone, on stdout;
+    /// it works once, for 7 days). Works before anyone exists: a new site's first admin.
+    Invite {
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// How the desk names them (default: the email's name part).
+        #[arg(long)]
+        name: Option<String>,
+        /// The byline (author slug or id) they write under.
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Print a link where a person chooses a new password (alone, on stdout).
+    Reset { email: String },
+}
+
 /// glibc gives every allocation over 128 KB its own mapping and unmaps it when freed. The
 /// search index's writer allocates and frees megabytes of arenas on every commit (one per
 /// write that reaches it): each time the pages are mapped, faulted in and zeroed again, and a
@@ -147,7 +171,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Some(Command::Token { .. } | Command::Openapi | Command::Import { .. })
+        Some(
+            Command::Token { .. }
+                | Command::Users { .. }
+                | Command::Openapi
+                | Command::Import { .. }
+        )
     );
     init_logging(cli.config.log_format, quiet);
     let result = actix_web::rt::System::new().block_on(run(cli));
@@ -332,6 +361,98 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Users { action } => {
+            let base = lede::origin::Origin::new(
+                config.public_url.as_deref(),
+                config.bind,
+                &config.trusted_proxies,
+            )?
+            .configured_base()
+            .to_owned();
+            let (page, link) = one_off(&config, async |url| people(&url, action).await).await?;
+            println!("{base}/desk/{page}#token={}", link.secret);
+            eprintln!(
+                "The link above is for {} ({}); it works once, until {}. Or, without the desk:\n  \
+                 curl -X POST {base}/api/v1/auth/accept -H 'Content-Type: application/json' \\\n    \
+                 -d '{{\"token\": \"{}\", \"password\": \"<at least 12 characters>\"}}'",
+                link.user.name,
+                link.user.email,
+                link.expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                link.secret
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `lede users ...`, as the command line (a system actor): the page the link opens, and it.
+async fn people(
+    url: &str,
+    action: UsersAction,
+) -> anyhow::Result<(&'static str, lede::users::write::Link)> {
+    use lede::users::write;
+    lede::db::run_migrations(url).await?;
+    let mut conn = lede::db::connect(url).await?;
+    let cli = lede::principal::Principal::system("command line");
+    let problem = |e: lede::error::ApiError| {
+        let draft = e.draft();
+        let fields: String = draft
+            .errors
+            .iter()
+            .map(|f| format!("\n  {}", f.message))
+            .collect();
+        anyhow::anyhow!("{}{fields}", draft.detail)
+    };
+    match action {
+        UsersAction::Invite {
+            email,
+            role,
+            name,
+            author,
+        } => {
+            let author_id = match author {
+                Some(key) => Some(
+                    lede::authors::queries::find(&mut conn, &key)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no author with slug or id `{key}`"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let mut checks = lede::http::validate::Checks::new();
+            let email = checks.email("email", Some(&email)).unwrap_or_default();
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+            let name = checks.text("name", &name, 100);
+            checks.finish().map_err(problem)?;
+            let invitation = write::Invitation {
+                email,
+                name,
+                role,
+                author_id,
+            };
+            Ok((
+                "accept",
+                write::invite(&mut conn, &cli, invitation)
+                    .await
+                    .map_err(problem)?,
+            ))
+        }
+        UsersAction::Reset { email } => {
+            let user = lede::users::queries::by_email(&mut conn, &email)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no person with email `{email}`"))?;
+            let link = write::reset_link(&mut conn, &cli, user.id)
+                .await
+                .map_err(problem)?;
+            let page = if link.user.status() == lede::users::model::UserStatus::Invited {
+                "accept"
+            } else {
+                "reset"
+            };
+            Ok((page, link))
+        }
     }
 }
 
@@ -406,8 +527,12 @@ async fn create_token(
     lede::db::run_migrations(url).await?;
     let mut conn = lede::db::connect(url).await?;
     let author_id = match (role, author) {
-        (Role::Author, None) => anyhow::bail!("an author token needs --author <slug or id>"),
-        (Role::Admin | Role::Editor, Some(_)) => anyhow::bail!("only author tokens take --author"),
+        (role, None) if role.is_bound() => {
+            anyhow::bail!("an {} token needs --author <slug or id>", role.as_str())
+        }
+        (role, Some(_)) if !role.is_bound() => {
+            anyhow::bail!("only author and contributor tokens take --author")
+        }
         (_, Some(key)) => Some(
             lede::authors::queries::find(&mut conn, key)
                 .await?
@@ -416,7 +541,7 @@ async fn create_token(
         ),
         (_, None) => None,
     };
-    let (_, secret) = lede::auth::tokens::create(&mut conn, name, role, author_id).await?;
+    let (_, secret) = lede::auth::tokens::create(&mut conn, name, role, author_id, None).await?;
     Ok(secret)
 }
 

@@ -50,6 +50,8 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "comments", description = "The public \"Leave a reply\" form and threads"),
         (name = "moderation", description = "Comment moderation (editors and admins)"),
         (name = "tokens", description = "API tokens (admins only)"),
+        (name = "people", description = "People who sign in: invited by admins, with a role and an optional byline; disabled rather than deleted"),
+        (name = "auth", description = "Accepting an invitation, signing in and out with a session cookie, and who is calling"),
         (name = "batch", description = "Many reads and writes of articles, tags and authors in one transaction, for scripts"),
         (name = "webhooks", description = "Events delivered to your URLs by the Standard Webhooks specification (admins only)"),
         (name = "feeds", description = "Atom and JSON feeds of the newest articles, and the sitemap's data, pointing at the front-end's site"),
@@ -69,6 +71,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::tags::configure)
             .configure(crate::images::configure)
             .configure(crate::auth::configure)
+            .configure(crate::users::configure)
             .configure(crate::webhooks::configure)
             .configure(crate::batch::configure)
             .configure(crate::feeds::configure_api),

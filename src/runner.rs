@@ -120,11 +120,13 @@ async fn run_claimed(
     .await
 }
 
-/// Removes what is kept only for a while (old changes, rate-limit buckets, finished jobs,
-/// the webhook delivery log and retired secrets), and schedules the next run in an hour.
+/// Removes what is kept only for a while (old changes, rate-limit buckets, ended sessions,
+/// finished jobs, the webhook delivery log and retired secrets), and schedules the next run
+/// in an hour.
 async fn prune(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
     crate::changes::prune(conn).await?;
-    crate::comments::queries::forget_old_limits(conn).await?;
+    crate::rate_limits::forget_old(conn).await?;
+    crate::users::sessions::forget_old(conn).await?;
     crate::webhooks::queries::forget_expired(conn).await?;
     jobs::prune(conn).await
 }

@@ -14,3 +14,15 @@ pub fn escape(text: &str) -> String {
     }
     out
 }
+
+/// A new secret: `prefix` and 40 random letters and digits (~238 bits), for tokens,
+/// sessions and one-use links, which keep only its SHA-256.
+pub fn random_secret(prefix: &str) -> String {
+    use rand::Rng;
+    let random: String = rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{random}")
+}

@@ -35,7 +35,7 @@ pub use self::write::{create, refresh_figures};
 use self::write::{may_write, reader_of};
 use crate::changes::Key;
 use crate::error::ApiError;
-use crate::http::auth::{ANY_ROLE, Auth};
+use crate::http::auth::{Auth, WRITERS};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
@@ -376,7 +376,7 @@ async fn create_article(
     auth: Auth,
     body: JsonBody<NewArticle>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
+    let principal = auth.require(WRITERS)?.clone();
     let (new, checks) = body.into_parts();
     let base = base_url(&req);
     let urls = crate::http::media_urls(&req);
@@ -430,7 +430,7 @@ async fn upsert_article(
     if_match: IfMatch,
     body: JsonBody<NewArticle>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
+    let principal = auth.require(WRITERS)?.clone();
     let (new, checks) = body.into_parts();
     let urls = crate::http::media_urls(&req);
     let bodies = write::Prerendered::of(&state.pool, [new.body_markdown.clone()]).await?;
@@ -481,7 +481,7 @@ async fn update_article(
     if_match: IfMatch,
     body: JsonBody<ArticleChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
+    let principal = auth.require(WRITERS)?.clone();
     let (changes, checks) = body.into_parts();
     let urls = crate::http::media_urls(&req);
     let bodies = write::Prerendered::for_changes(&state.pool, &key, &changes).await?;
@@ -515,7 +515,7 @@ async fn delete_article(
     key: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
+    let principal = auth.require(WRITERS)?.clone();
     let mut conn = crate::db::conn(&state.pool).await?;
     write::delete(&mut conn, &principal, &key, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -529,7 +529,7 @@ pub(crate) async fn writable(
     auth: &Auth,
     key: &str,
 ) -> Result<Article, ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
+    let principal = auth.require(WRITERS)?;
     let article = queries::find(conn, key)
         .await?
         .ok_or_else(|| ApiError::not_found("article", key))?;

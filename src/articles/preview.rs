@@ -20,7 +20,7 @@ use super::{queries, view_one};
 use crate::db::schema::{lede_meta, preview_links};
 use crate::error::ApiError;
 use crate::http::Timestamp;
-use crate::http::auth::{ANY_ROLE, Auth};
+use crate::http::auth::{Auth, WRITERS};
 use crate::http::base_url;
 use crate::http::body::OptionalJsonBody;
 use crate::state::AppState;
@@ -145,7 +145,7 @@ pub async fn create_preview_link(
     body: OptionalJsonBody<NewPreviewLink>,
 ) -> Result<HttpResponse, ApiError> {
     // Who asks before what: a stranger learns nothing from the body's checks.
-    auth.require(ANY_ROLE)?;
+    auth.require(WRITERS)?;
     let (new, mut checks) = body.into_parts();
     let seconds = new.expires_in_seconds.unwrap_or(DEFAULT_SECONDS);
     if !(60..=MAX_SECONDS).contains(&seconds) {

@@ -1,4 +1,6 @@
-//! Who calls: every request's bearer token is read here, before anything answers it.
+//! Who calls: every request's bearer token, or else its session cookie, is read here,
+//! before anything answers it. A write signed in by the cookie must carry the session's
+//! CSRF token.
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -57,6 +59,56 @@ pub async fn authenticate(
             }
             Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
         }
+    } else if header.is_none()
+        && let Some(cookie) = req.cookie(crate::users::sessions::COOKIE)
+        && !SIGNING_IN.contains(&req.path())
+    {
+        match session(cookie.value(), state, &req).await {
+            Ok(Some(auth)) => {
+                req.extensions_mut().insert(auth);
+            }
+            // Ended or expired: the request is anonymous (a public read still answers).
+            Ok(None) => {}
+            Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
+        }
     }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Where a session cookie is not read: signing in and accepting an invitation are
+/// anonymous, whoever was signed in before.
+const SIGNING_IN: &[&str] = &["/api/v1/auth/sessions", "/api/v1/auth/accept"];
+
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller a live session cookie names; a write must also send the session's CSRF token
+/// (a page on another site can make the browser send the cookie, never the token).
+async fn session(
+    secret: &str,
+    state: Option<web::Data<AppState>>,
+    req: &ServiceRequest,
+) -> Result<Option<Auth>, ApiError> {
+    let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let Some(resolved) = crate::users::sessions::resolve(&mut conn, secret).await? else {
+        return Ok(None);
+    };
+    let reads = matches!(
+        *req.method(),
+        actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS
+    );
+    if !reads {
+        use crate::http::auth::hash_secret;
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        // Compared as hashes: no comparison takes time by what matches.
+        if sent.map(hash_secret) != Some(hash_secret(&resolved.csrf_token)) {
+            return Err(ApiError::Forbidden(format!(
+                "a write signed in by the session cookie must send the session's CSRF token \
+                 as `{CSRF_HEADER}` (it came with the sign-in's answer)"
+            )));
+        }
+    }
+    Ok(Some(Auth(Some(resolved.principal))))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use self::tokens::Token;
 use crate::error::ApiError;
-use crate::http::auth::{ADMIN, Auth, Role};
+use crate::http::auth::{ADMIN, Auth, Role, WRITERS};
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
@@ -42,8 +42,12 @@ pub struct TokenResponse {
     pub id: Uuid,
     pub name: String,
     pub role: Role,
-    /// The author an `author` token writes as.
+    /// The author an `author` or `contributor` token writes as.
     pub author_id: Option<Uuid>,
+    /// The person it belongs to (it acts as them, with the lower of its role and theirs,
+    /// and stops working when they are disabled); `null` for a service token.
+    #[schema(required = true)]
+    pub user_id: Option<Uuid>,
     /// The secret's first characters, to tell tokens apart.
     pub secret_prefix: String,
     pub created_at: Timestamp,
@@ -73,6 +77,7 @@ impl TokenResponse {
             name: token.name,
             role: Role::parse(&token.role).unwrap_or(Role::Author),
             author_id: token.author_id,
+            user_id: token.user_id,
             secret_prefix: token.secret_prefix,
             created_at: token.created_at.into(),
             revoked_at: token.revoked_at.map(Into::into),
@@ -90,9 +95,12 @@ pub struct NewToken {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     pub role: Role,
-    /// Id or slug of the author an `author` token writes as (required for that role,
-    /// not allowed for the others).
+    /// Id or slug of the author an `author` or `contributor` token writes as (required for
+    /// those roles, not allowed for the others; a person's token takes their byline).
     pub author: Option<String>,
+    /// Admins: the person the token belongs to; absent, an admin's token belongs to no
+    /// one (a service token) and anyone else's to themselves.
+    pub user: Option<Uuid>,
 }
 
 /// List tokens
@@ -156,7 +164,9 @@ async fn find_token(
 
 /// Create a token
 ///
-/// Admins. The answer holds the secret; it is shown this once and stored only as a hash.
+/// Admins make tokens for anyone (`user`) or for no one (a service token); a signed-in
+/// person (or one of their tokens) makes tokens of their own, with a role at most theirs.
+/// The answer holds the secret; it is shown this once and stored only as a hash.
 #[utoipa::path(
     tag = "tokens", operation_id = "create_token",
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer, marked `Idempotent-Replayed: true`")),
@@ -172,30 +182,48 @@ async fn create_token(
     auth: Auth,
     body: JsonBody<NewToken>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?.token_id;
+    let principal = auth.require(WRITERS)?.clone();
+    let is_admin = principal.role == Role::Admin;
     let (new, mut checks) = body.into_parts();
+    // Whose it is: an admin names anyone or no one; a person makes their own.
+    let owner = match (is_admin, new.user, principal.actor.user_id()) {
+        (true, given, _) => given,
+        (false, None, Some(me)) => Some(me),
+        (false, Some(given), Some(me)) if given == me => Some(me),
+        _ => {
+            return Err(ApiError::Forbidden(
+                "only admins make tokens for others or service tokens; a person makes their own"
+                    .into(),
+            ));
+        }
+    };
+    let caller = principal.token_id;
     let name = checks.text("name", &new.name, 100);
     if let Some(author) = &new.author {
         checks.key("author", author);
     }
-    match (new.role, &new.author) {
-        (Role::Author, None) => checks.fail(
-            "author",
-            "required",
-            "an author token needs `author` (id or slug)",
-        ),
-        (Role::Admin | Role::Editor, Some(_)) => checks.fail(
-            "author",
-            "not_allowed",
-            "only author tokens are bound to an author",
-        ),
-        _ => {}
+    if !is_admin && !new.role.at_most(principal.role) {
+        checks.fail(
+            "role",
+            "above_yours",
+            format!(
+                "a token of yours may have a role at most `{}`",
+                principal.role.as_str()
+            ),
+        );
     }
     checks.finish()?;
     let base = base_url(&req);
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
-        let author_id = match &new.author {
-            Some(key) => Some(
+        let person =
+            match owner {
+                Some(id) => Some(crate::users::queries::find(conn, id).await?.ok_or_else(
+                    || ApiError::invalid("user", "not_found", format!("no person with id `{id}`")),
+                )?),
+                None => None,
+            };
+        let author_id = match (&new.author, &person) {
+            (Some(key), _) => Some(
                 crate::authors::queries::find(conn, key)
                     .await?
                     .ok_or_else(|| {
@@ -207,9 +235,43 @@ async fn create_token(
                     })?
                     .id,
             ),
-            None => None,
+            // A person's token writes under their byline.
+            (None, Some(person)) if new.role.is_bound() => person.author_id,
+            (None, _) => None,
         };
-        let (token, secret) = tokens::create(conn, &name, new.role, author_id).await?;
+        if let Some(person) = &person
+            && new.role.is_bound()
+            && person.author_id.is_some()
+            && author_id != person.author_id
+        {
+            return Err(ApiError::invalid(
+                "author",
+                "not_theirs",
+                "a person's token writes under their own byline",
+            ));
+        }
+        match (new.role.is_bound(), author_id) {
+            (true, None) => {
+                return Err(ApiError::invalid(
+                    "author",
+                    "required",
+                    format!(
+                        "a{} {} token needs `author` (id or slug)",
+                        if new.role == Role::Author { "n" } else { "" },
+                        new.role.as_str()
+                    ),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(ApiError::invalid(
+                    "author",
+                    "not_allowed",
+                    "only author and contributor tokens are bound to an author",
+                ));
+            }
+            _ => {}
+        }
+        let (token, secret) = tokens::create(conn, &name, new.role, author_id, owner).await?;
         let location = format!("{base}/api/v1/tokens/{}", token.id);
         // The secret is shown once: a replay answers the token without it.
         Created::new(location, &TokenResponse::new(token.clone(), Some(secret)))?

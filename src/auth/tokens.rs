@@ -4,16 +4,13 @@ use crate::http::auth::hash_secret;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use uuid::Uuid;
 
 use crate::changes::{Action, Change, Subject};
 use crate::db::schema::api_tokens;
-use crate::principal::{Principal, Role};
+use crate::principal::{Actor, ActorKind, Principal, Role};
 
 const SECRET_PREFIX: &str = "lede_";
-const SECRET_RANDOM_CHARS: usize = 40;
 /// How much of the secret a token list shows so people can tell tokens apart.
 const SHOWN_PREFIX_CHARS: usize = 12;
 
@@ -27,15 +24,7 @@ pub struct Token {
     pub secret_prefix: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
-}
-
-fn new_secret() -> String {
-    let random: String = rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(SECRET_RANDOM_CHARS)
-        .map(char::from)
-        .collect();
-    format!("{SECRET_PREFIX}{random}")
+    pub user_id: Option<Uuid>,
 }
 
 /// Stores a new token and returns it with its secret (the only time the secret exists).
@@ -44,8 +33,9 @@ pub async fn create(
     name: &str,
     role: Role,
     author_id: Option<Uuid>,
+    user_id: Option<Uuid>,
 ) -> Result<(Token, String), crate::error::ApiError> {
-    let secret = new_secret();
+    let secret = crate::text::random_secret(SECRET_PREFIX);
     conn.transaction::<_, crate::error::ApiError, _>(async |conn| {
         let token = diesel::insert_into(api_tokens::table)
             .values((
@@ -53,6 +43,7 @@ pub async fn create(
                 api_tokens::name.eq(name),
                 api_tokens::role.eq(role.as_str()),
                 api_tokens::author_id.eq(author_id),
+                api_tokens::user_id.eq(user_id),
                 api_tokens::secret_hash.eq(hash_secret(&secret)),
                 api_tokens::secret_prefix.eq(&secret[..SHOWN_PREFIX_CHARS]),
             ))
@@ -67,23 +58,63 @@ pub async fn create(
     .await
 }
 
-/// The principal of an unrevoked token with this secret.
+/// The principal of an unrevoked token with this secret. A person's token works while the
+/// person is active, with the lower of its role and theirs, and acts as them.
 pub async fn find_active(
     conn: &mut AsyncPgConnection,
     secret: &str,
 ) -> QueryResult<Option<Principal>> {
-    let row: Option<(Uuid, String, Option<Uuid>)> = api_tokens::table
+    use crate::db::schema::users;
+    type Person = (Uuid, String, String, String);
+    type Row = (Uuid, String, String, Option<Uuid>, Option<Person>);
+    let row: Option<Row> = api_tokens::table
+        .left_join(users::table)
         .filter(api_tokens::secret_hash.eq(hash_secret(secret)))
         .filter(api_tokens::revoked_at.is_null())
-        .select((api_tokens::id, api_tokens::role, api_tokens::author_id))
+        .select((
+            api_tokens::id,
+            api_tokens::name,
+            api_tokens::role,
+            api_tokens::author_id,
+            (users::id, users::name, users::role, users::status).nullable(),
+        ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.and_then(|(token_id, role, author_id)| {
-        Some(Principal {
-            token_id,
-            role: Role::parse(&role)?,
-            author_id,
-        })
+    let Some((token_id, name, role, author_id, person)) = row else {
+        return Ok(None);
+    };
+    let Some(role) = Role::parse(&role) else {
+        return Ok(None);
+    };
+    let (role, actor) = match person {
+        None => (
+            role,
+            Actor {
+                kind: ActorKind::Token,
+                id: Some(token_id),
+                name: name.into(),
+            },
+        ),
+        Some((user_id, user_name, user_role, status)) => {
+            let Some(user_role) = Role::parse(&user_role).filter(|_| status == "active") else {
+                return Ok(None);
+            };
+            (
+                role.lower(user_role),
+                Actor {
+                    kind: ActorKind::User,
+                    id: Some(user_id),
+                    name: user_name.into(),
+                },
+            )
+        }
+    };
+    Ok(Some(Principal {
+        token_id,
+        role,
+        author_id,
+        actor,
+        via_session: false,
     }))
 }

@@ -160,6 +160,8 @@ pub enum Subject {
     Comments,
     Token(Uuid),
     Webhook(Uuid),
+    /// A person (their account, role, sessions).
+    User(Uuid),
 }
 
 impl Subject {
@@ -174,6 +176,7 @@ impl Subject {
             Subject::Comments => ("comment", None),
             Subject::Token(id) => ("token", Some(id)),
             Subject::Webhook(id) => ("webhook", Some(id)),
+            Subject::User(id) => ("user", Some(id)),
         }
     }
 
@@ -187,6 +190,7 @@ impl Subject {
             Subject::Comment(_) => Subject::Comment(id),
             Subject::Token(_) => Subject::Token(id),
             Subject::Webhook(_) => Subject::Webhook(id),
+            Subject::User(_) => Subject::User(id),
             Subject::Comments => self,
         }
     }
@@ -212,6 +216,10 @@ pub enum Action {
     /// A scheduled article's instant came.
     Published,
     Revoked,
+    /// A person was disabled (their sessions and tokens end with it).
+    Disabled,
+    /// A person's sessions were ended.
+    SignedOut,
 }
 
 impl Action {
@@ -222,6 +230,8 @@ impl Action {
             Action::Deleted => "deleted",
             Action::Published => "published",
             Action::Revoked => "revoked",
+            Action::Disabled => "disabled",
+            Action::SignedOut => "signed_out",
         }
     }
 
@@ -366,7 +376,8 @@ impl Change {
             | Subject::Comment(_)
             | Subject::Comments
             | Subject::Token(_)
-            | Subject::Webhook(_) => {
+            | Subject::Webhook(_)
+            | Subject::User(_) => {
                 return Change::new(subject, action).touching(also.iter().copied());
             }
         };

@@ -221,7 +221,8 @@ async fn submit_comment(
     let comment = conn
         .transaction::<_, ApiError, _>(async |conn| {
             for (bucket, limit, what) in limits {
-                let counted = queries::count_in(conn, &bucket, rules.window_secs).await?;
+                let counted =
+                    crate::rate_limits::count_in(conn, &bucket, rules.window_secs).await?;
                 if i64::from(counted.count) > limit {
                     let ends = counted.window_start + Duration::seconds(rules.window_secs);
                     return Err(ApiError::TooManyRequests {
@@ -233,7 +234,7 @@ async fn submit_comment(
                     });
                 }
             }
-            let seen = queries::count_in(conn, &same, DUPLICATE_MINUTES * 60).await?;
+            let seen = crate::rate_limits::count_in(conn, &same, DUPLICATE_MINUTES * 60).await?;
             if seen.count > 1 {
                 return Err(ApiError::Conflict {
                     detail: "this comment was already received".into(),

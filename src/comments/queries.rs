@@ -347,46 +347,6 @@ pub async fn more_replies(
     Ok((rows, total.n))
 }
 
-/// A bucket's count within its window after counting one more, and when the window began.
-#[derive(QueryableByName)]
-pub struct Counted {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    pub count: i32,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    pub window_start: DateTime<Utc>,
-}
-
-/// Counts one more in `bucket` (a fixed window of `window_secs` from its first count) in one
-/// atomic statement, the model being crates.io's rate limiter: parallel requests each see
-/// a distinct count. The bucket is stored as a hash (no address or email kept twice).
-pub async fn count_in(
-    conn: &mut AsyncPgConnection,
-    bucket: &str,
-    window_secs: i64,
-) -> QueryResult<Counted> {
-    use sha2::Digest;
-    diesel::sql_query(
-        "INSERT INTO comment_limits AS l (bucket, window_start, count) VALUES ($1, now(), 1) \
-         ON CONFLICT (bucket) DO UPDATE SET \
-           window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $2) \
-                          THEN now() ELSE l.window_start END, \
-           count = CASE WHEN l.window_start <= now() - make_interval(secs => $2) \
-                   THEN 1 ELSE l.count + 1 END \
-         RETURNING count, window_start",
-    )
-    .bind::<diesel::sql_types::Bytea, _>(sha2::Sha256::digest(bucket.as_bytes()).to_vec())
-    .bind::<diesel::sql_types::Double, _>(window_secs as f64)
-    .get_result(conn)
-    .await
-}
-
-/// Removes buckets whose window ended a day ago or more.
-pub async fn forget_old_limits(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM comment_limits WHERE window_start < now() - interval '1 day'")
-        .execute(conn)
-        .await
-}
-
 pub async fn has_approved_from(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         comments::table

@@ -10,6 +10,17 @@ diesel::table! {
         secret_prefix -> Text,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        user_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    article_notes (id) {
+        id -> Uuid,
+        article_id -> Uuid,
+        body -> Text,
+        actor -> Jsonb,
+        created_at -> Timestamptz,
     }
 }
 
@@ -46,6 +57,7 @@ diesel::table! {
         created_at -> Timestamptz,
         meta_title -> Nullable<Text>,
         meta_description -> Nullable<Text>,
+        saved_by_user -> Nullable<Uuid>,
     }
 }
 
@@ -200,7 +212,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        author_id -> Nullable<Uuid>,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_seen_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    user_links (secret_hash) {
+        secret_hash -> Bytea,
+        user_id -> Uuid,
+        purpose -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        secret_hash -> Bytea,
+        user_id -> Uuid,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_tokens -> authors (author_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(article_notes -> articles (article_id));
+diesel::joinable!(users -> authors (author_id));
+diesel::joinable!(user_links -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(article_images -> articles (article_id));
 diesel::joinable!(article_images -> images (image_id));
 diesel::joinable!(article_old_slugs -> articles (article_id));
@@ -264,6 +320,7 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     article_images,
+    article_notes,
     article_old_slugs,
     article_revisions,
     article_tags,
@@ -275,7 +332,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     images,
     lede_meta,
+    sessions,
     tags,
+    user_links,
+    users,
     webhook_attempts,
     webhook_deliveries,
     webhooks,

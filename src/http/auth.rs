@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use crate::error::ApiError;
-pub use crate::principal::{ADMIN, ANY_ROLE, Principal, Role, STAFF};
+pub use crate::principal::{ADMIN, Actor, PUBLISHERS, Principal, Role, STAFF, WRITERS};
 
 /// The caller: anonymous, or a principal. A token that is sent but not valid is a 401 on
 /// every route, public ones included: a client with a broken token should hear about it.
@@ -36,6 +36,11 @@ impl Auth {
 
     pub fn is_authenticated(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// Signed in by a session cookie.
+    pub fn via_session(&self) -> bool {
+        self.0.as_ref().is_some_and(|p| p.via_session)
     }
 
     /// A connection for a read: the replica's for a public read while it has every change

@@ -12,7 +12,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpRequest, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 
 use crate::changes::{self, Key};
@@ -28,7 +28,12 @@ use crate::state::AppState;
 /// Public, cacheable reads: GET (HEAD arrives as GET) without a token under /api/v1. A
 /// preview is not one: its link is a credential, and it must stop working when revoked.
 fn is_public_read(req: &ServiceRequest) -> bool {
+    let signed_in = req
+        .extensions()
+        .get::<crate::http::auth::Auth>()
+        .is_some_and(|auth| auth.is_authenticated());
     req.method() == Method::GET
+        && !signed_in
         && (req.path().starts_with("/api/v1/") || req.path().starts_with("/feeds/"))
         && !req.match_info().as_str().starts_with("/api/v1/preview/")
         && !req.headers().contains_key(header::AUTHORIZATION)

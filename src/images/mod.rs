@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use self::model::{ImageChanges, ImageResponse, ImageUpload};
 use crate::error::ApiError;
-use crate::http::auth::{ANY_ROLE, Auth};
+use crate::http::auth::{Auth, PUBLISHERS};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::Created;
@@ -190,7 +190,7 @@ async fn create_image(
     auth: Auth,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?.clone();
+    let principal = auth.require(PUBLISHERS)?.clone();
     let form = read_form(&req, payload, state.image_max_bytes).await?;
     let mut checks = Checks::new();
     let alt = checks.long_text("alt", form.alt.as_deref(), MAX_ALT);
@@ -366,7 +366,7 @@ async fn update_image(
     if_match: IfMatch,
     body: JsonBody<ImageChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
+    let principal = auth.require(PUBLISHERS)?;
     let (changes, checks) = body.into_parts();
     let id = *id;
     let urls = crate::http::media_urls(&req);
@@ -406,7 +406,7 @@ async fn delete_image(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
+    let principal = auth.require(PUBLISHERS)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let keys = write::delete(&mut conn, principal, *id, &if_match).await?;
     state.storage.delete(&keys).await;

@@ -9,7 +9,7 @@ use super::{MAX_ALT, MAX_CAPTION, MAX_CREDIT, focal, not_found, queries, renditi
 use crate::error::ApiError;
 use crate::http::response::IfMatch;
 use crate::http::validate::Checks;
-use crate::principal::{ANY_ROLE, Principal, Role};
+use crate::principal::{PUBLISHERS, Principal};
 
 /// Applies a merge patch to the image `id`, as `principal`: the image, and whether its focal
 /// point moved (its crops are then to be cut again). Articles showing it as a figure are
@@ -22,7 +22,7 @@ pub async fn update(
     changes: ImageChanges,
     mut checks: Checks,
 ) -> Result<(Image, bool), ApiError> {
-    principal.require(ANY_ROLE)?;
+    principal.require(PUBLISHERS)?;
     let update = ImageUpdate {
         alt: changes
             .alt
@@ -75,7 +75,7 @@ pub async fn delete(
     id: Uuid,
     if_match: &IfMatch,
 ) -> Result<Vec<String>, ApiError> {
-    principal.require(ANY_ROLE)?;
+    principal.require(PUBLISHERS)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = queries::lock(conn, id)
             .await?
@@ -110,7 +110,7 @@ pub async fn delete(
 
 /// Authors may change only the images they uploaded.
 fn may_change(principal: &Principal, image: &Image) -> Result<(), ApiError> {
-    if principal.role == Role::Author && image.owner_author_id != principal.author_id {
+    if principal.role.is_bound() && image.owner_author_id != principal.author_id {
         return Err(ApiError::Forbidden(
             "an author token may only change images uploaded as its own author".into(),
         ));

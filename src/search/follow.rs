@@ -112,7 +112,8 @@ async fn catch_up(
                 | Subject::Comment(_)
                 | Subject::Comments
                 | Subject::Token(_)
-                | Subject::Webhook(_) => {}
+                | Subject::Webhook(_)
+                | Subject::User(_) => {}
             }
         }
         if !owners.is_empty() {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use self::model::{NewTag, Tag, TagChanges, TagResponse};
 use crate::changes::Key;
 use crate::error::ApiError;
-use crate::http::auth::{ANY_ROLE, Auth, STAFF};
+use crate::http::auth::{Auth, PUBLISHERS, STAFF};
 use crate::http::base_url;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::{self, Created};
@@ -132,7 +132,7 @@ async fn create_tag(
     auth: Auth,
     body: JsonBody<NewTag>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ANY_ROLE)?;
+    let principal = auth.require(PUBLISHERS)?;
     let caller = principal.token_id;
     let (new, checks) = body.into_parts();
     let base = base_url(&req);

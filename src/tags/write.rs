@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::response::IfMatch;
 use crate::http::slugged::Slugged;
 use crate::http::validate::Checks;
-use crate::principal::{ANY_ROLE, Principal, STAFF};
+use crate::principal::{PUBLISHERS, Principal, STAFF};
 
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 2000;
@@ -21,7 +21,7 @@ pub async fn create(
     new: NewTag,
     mut checks: Checks,
 ) -> Result<Tag, ApiError> {
-    principal.require(ANY_ROLE)?;
+    principal.require(PUBLISHERS)?;
     let name = checks.text("name", &new.name, MAX_NAME);
     let slug = new.slug.as_deref().map(|s| checks.slug("slug", s));
     let mut row = TagInsert {

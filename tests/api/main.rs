@@ -16,6 +16,7 @@ mod layers;
 mod merge_patch;
 mod nodes;
 mod openapi;
+mod people;
 mod readpath;
 mod resilience;
 mod roles;

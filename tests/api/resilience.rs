@@ -326,10 +326,16 @@ async fn losing_the_database_is_a_503_and_the_service_recovers_with_every_acknow
     let token = {
         use diesel_async::{AsyncConnection, AsyncPgConnection};
         let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
-        lede::auth::tokens::create(&mut conn, "fault", lede::http::auth::Role::Admin, None)
-            .await
-            .unwrap()
-            .1
+        lede::auth::tokens::create(
+            &mut conn,
+            "fault",
+            lede::http::auth::Role::Admin,
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .1
     };
     let (address, server) = crate::support::serve_on(&url).await;
     let client = reqwest::Client::new();

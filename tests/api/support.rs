@@ -207,16 +207,23 @@ impl TestApp {
         .execute(&mut conn)
         .await
         .expect("insert test author");
-        let (_, admin) = lede::auth::tokens::create(&mut conn, "test admin", Role::Admin, None)
-            .await
-            .expect("admin token");
-        let (_, editor) = lede::auth::tokens::create(&mut conn, "test editor", Role::Editor, None)
-            .await
-            .expect("editor token");
-        let (_, author) =
-            lede::auth::tokens::create(&mut conn, "test author", Role::Author, Some(author_id))
+        let (_, admin) =
+            lede::auth::tokens::create(&mut conn, "test admin", Role::Admin, None, None)
                 .await
-                .expect("author token");
+                .expect("admin token");
+        let (_, editor) =
+            lede::auth::tokens::create(&mut conn, "test editor", Role::Editor, None, None)
+                .await
+                .expect("editor token");
+        let (_, author) = lede::auth::tokens::create(
+            &mut conn,
+            "test author",
+            Role::Author,
+            Some(author_id),
+            None,
+        )
+        .await
+        .expect("author token");
 
         let media_dir = cluster.dir.join("media").join(&database);
         let data_dir = cluster.dir.join("data").join(&database);

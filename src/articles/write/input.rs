@@ -124,7 +124,7 @@ pub(super) fn input_for_new(
     } = new;
     let author = match (author, principal.role, principal.author_id) {
         (Some(author), _, _) => author,
-        (None, Role::Author, Some(own)) => own.to_string(),
+        (None, role, Some(own)) if role.is_bound() => own.to_string(),
         (None, _, _) => {
             checks.fail("author", "required", "author (id or slug) is required");
             String::new()

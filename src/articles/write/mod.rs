@@ -65,15 +65,21 @@ async fn save(
             format!("no author with id or slug `{}`", input.author),
         );
     }
-    if principal.role == Role::Author && author_id.is_some() && principal.author_id != author_id {
+    if principal.role.is_bound() && author_id.is_some() && principal.author_id != author_id {
+        return Err(ApiError::Forbidden(format!(
+            "the role `{}` may only write its own author's articles",
+            principal.role.as_str()
+        )));
+    }
+    if principal.role == Role::Contributor && input.status != Status::Draft {
         return Err(ApiError::Forbidden(
-            "an author token may only write its own author's articles".into(),
+            "a contributor may not publish, schedule or archive: it writes drafts".into(),
         ));
     }
     let (tag_ids, unknown_tags) = if checks.has("tags") {
         (Vec::new(), Vec::new())
     } else {
-        queries::resolve_tags(conn, &input.tags, principal.role != Role::Author).await?
+        queries::resolve_tags(conn, &input.tags, !principal.role.is_bound()).await?
     };
     if !unknown_tags.is_empty() {
         checks.fail(
@@ -440,17 +446,23 @@ fn check_write(
 }
 
 pub(crate) fn reader_of(principal: &Principal) -> Reader {
-    match (principal.role, principal.author_id) {
-        (Role::Author, Some(id)) => Reader::Author(id),
-        (Role::Author, None) => Reader::Public,
-        _ => Reader::Staff,
+    match (principal.role.is_bound(), principal.author_id) {
+        (true, Some(id)) => Reader::Author(id),
+        (true, None) => Reader::Public,
+        (false, _) => Reader::Staff,
     }
 }
 
 pub(super) fn may_write(principal: &Principal, article: &Article) -> Result<(), ApiError> {
-    if principal.role == Role::Author && principal.author_id != Some(article.author_id) {
+    if principal.role.is_bound() && principal.author_id != Some(article.author_id) {
+        return Err(ApiError::Forbidden(format!(
+            "the role `{}` may only change its own author's articles",
+            principal.role.as_str()
+        )));
+    }
+    if principal.role == Role::Contributor && article.status != Status::Draft.stored() {
         return Err(ApiError::Forbidden(
-            "an author token may only change its own author's articles".into(),
+            "a contributor may only change its drafts: this article is no longer one".into(),
         ));
     }
     Ok(())

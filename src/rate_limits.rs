@@ -1,0 +1,47 @@
+//! Fixed-window counters in Postgres (comments per address, sign-in attempts per account
+//! and per address): one row per bucket, counted by one atomic statement, so every node
+//! shares them and parallel requests cannot all pass.
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::result::QueryResult;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// A bucket's count within its window after counting one more, and when the window began.
+#[derive(QueryableByName)]
+pub struct Counted {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub count: i32,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub window_start: DateTime<Utc>,
+}
+
+/// Counts one more in `bucket` (a fixed window of `window_secs` from its first count) in one
+/// atomic statement, the model being crates.io's rate limiter: parallel requests each see
+/// a distinct count. The bucket is stored as a hash (no address or email kept twice).
+pub async fn count_in(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    window_secs: i64,
+) -> QueryResult<Counted> {
+    use sha2::Digest;
+    diesel::sql_query(
+        "INSERT INTO rate_limits AS l (bucket, window_start, count) VALUES ($1, now(), 1) \
+         ON CONFLICT (bucket) DO UPDATE SET \
+           window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $2) \
+                          THEN now() ELSE l.window_start END, \
+           count = CASE WHEN l.window_start <= now() - make_interval(secs => $2) \
+                   THEN 1 ELSE l.count + 1 END \
+         RETURNING count, window_start",
+    )
+    .bind::<diesel::sql_types::Bytea, _>(sha2::Sha256::digest(bucket.as_bytes()).to_vec())
+    .bind::<diesel::sql_types::Double, _>(window_secs as f64)
+    .get_result(conn)
+    .await
+}
+
+/// Removes buckets whose window ended a day ago or more.
+pub async fn forget_old(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM rate_limits WHERE window_start < now() - interval '1 day'")
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,330 @@
+//! The one write path for people: inviting, accepting, changing, disabling, ending sessions.
+//! Handlers, the command line and (later) the desk call these; each is one transaction that
+//! records its change.
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::model::{User, UserStatus};
+use super::{passwords, queries, sessions};
+use crate::changes::{Action, Change, Subject};
+use crate::db::schema::{api_tokens, user_links, users};
+use crate::error::ApiError;
+use crate::http::auth::hash_secret;
+use crate::http::validate::Checks;
+use crate::principal::{ADMIN, Principal, Role};
+
+/// How long an invitation or a reset link works.
+pub const LINK_LIFETIME: TimeDelta = TimeDelta::days(7);
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Invitation,
+    Reset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Invitation => "invitation",
+            Purpose::Reset => "reset",
+        }
+    }
+}
+
+/// A one-use link's secret (shown once) with the person it is for.
+pub struct Link {
+    pub user: User,
+    pub secret: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new person, checked.
+pub struct Invitation {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub author_id: Option<Uuid>,
+}
+
+async fn record(conn: &mut AsyncPgConnection, id: Uuid, action: Action) -> Result<(), ApiError> {
+    crate::changes::record(conn, Change::new(Subject::User(id), action)).await
+}
+
+async fn make_link(
+    conn: &mut AsyncPgConnection,
+    user: User,
+    purpose: Purpose,
+) -> Result<Link, ApiError> {
+    let secret = crate::text::random_secret("");
+    let expires_at = Utc::now() + LINK_LIFETIME;
+    // A new link replaces the person's unused ones of the same kind.
+    diesel::delete(
+        user_links::table
+            .filter(user_links::user_id.eq(user.id))
+            .filter(user_links::purpose.eq(purpose.as_str()))
+            .filter(user_links::used_at.is_null()),
+    )
+    .execute(conn)
+    .await?;
+    diesel::insert_into(user_links::table)
+        .values((
+            user_links::secret_hash.eq(hash_secret(&secret)),
+            user_links::user_id.eq(user.id),
+            user_links::purpose.eq(purpose.as_str()),
+            user_links::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(Link {
+        user,
+        secret,
+        expires_at,
+    })
+}
+
+/// Invites a person (admins, and the command line as the system): 409 when the email is
+/// taken. Answers the invitation link's secret.
+pub async fn invite(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    invitation: Invitation,
+) -> Result<Link, ApiError> {
+    principal.require(ADMIN)?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if queries::by_email(conn, &invitation.email).await?.is_some() {
+            return Err(ApiError::conflict(
+                "email",
+                "a person with this email already exists",
+            ));
+        }
+        let user: User = diesel::insert_into(users::table)
+            .values((
+                users::id.eq(Uuid::now_v7()),
+                users::email.eq(&invitation.email),
+                users::name.eq(&invitation.name),
+                users::role.eq(invitation.role.as_str()),
+                users::author_id.eq(invitation.author_id),
+                users::status.eq(UserStatus::Invited.as_str()),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|error| match error {
+                // Invited at the same moment by someone else.
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => ApiError::conflict("email", "a person with this email already exists"),
+                other => other.into(),
+            })?;
+        record(conn, user.id, Action::Created).await?;
+        make_link(conn, user, Purpose::Invitation).await
+    })
+    .await
+}
+
+/// A link to choose a new password (admins): an invited person gets a fresh invitation.
+pub async fn reset_link(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Link, ApiError> {
+    principal.require(ADMIN)?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let user = locked(conn, id).await?;
+        let purpose = match user.status() {
+            UserStatus::Invited => Purpose::Invitation,
+            UserStatus::Active => Purpose::Reset,
+            UserStatus::Disabled => {
+                return Err(ApiError::Conflict {
+                    detail: "this person is disabled: enable them first".into(),
+                    errors: Vec::new(),
+                });
+            }
+        };
+        make_link(conn, user, purpose).await
+    })
+    .await
+}
+
+async fn locked(conn: &mut AsyncPgConnection, id: Uuid) -> Result<User, ApiError> {
+    users::table
+        .find(id)
+        .for_update()
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("no person with id `{id}`")))
+}
+
+pub const USED_OR_EXPIRED: &str =
+    "this link is unknown, used or expired: ask an admin for a new one";
+
+/// Sets a person's password with an invitation or reset link (used once, within its
+/// lifetime) and makes them active; a reset also ends their sessions. The password is
+/// hashed before the transaction (CPU work holds no locks).
+pub async fn accept(
+    conn: &mut AsyncPgConnection,
+    secret: &str,
+    password: String,
+) -> Result<User, ApiError> {
+    let hash = hash_secret(secret);
+    let link: Option<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = user_links::table
+        .filter(user_links::secret_hash.eq(&hash))
+        .select((
+            user_links::user_id,
+            user_links::expires_at,
+            user_links::used_at,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let user_id = match link {
+        Some((user_id, expires_at, None)) if expires_at > Utc::now() => user_id,
+        _ => return Err(ApiError::NotFound(USED_OR_EXPIRED.into())),
+    };
+    let user = queries::find(conn, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(USED_OR_EXPIRED.into()))?;
+    let mut checks = Checks::new();
+    passwords::check(&mut checks, "password", &password, &user.email, &user.name);
+    checks.finish()?;
+    let password_hash = passwords::hash(password).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        // Claimed once: of two at the same time, one finds it used.
+        let claimed: Option<String> = diesel::update(
+            user_links::table
+                .filter(user_links::secret_hash.eq(&hash))
+                .filter(user_links::used_at.is_null())
+                .filter(user_links::expires_at.gt(Utc::now())),
+        )
+        .set(user_links::used_at.eq(Some(Utc::now())))
+        .returning(user_links::purpose)
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(purpose) = claimed else {
+            return Err(ApiError::NotFound(USED_OR_EXPIRED.into()));
+        };
+        let user = locked(conn, user_id).await?;
+        if user.status() == UserStatus::Disabled {
+            return Err(ApiError::NotFound(USED_OR_EXPIRED.into()));
+        }
+        let user: User = diesel::update(users::table.find(user_id))
+            .set((
+                users::password_hash.eq(Some(&password_hash)),
+                users::status.eq(UserStatus::Active.as_str()),
+                users::updated_at.eq(Utc::now()),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await?;
+        if purpose == Purpose::Reset.as_str() {
+            sessions::end_all(conn, user_id).await?;
+        }
+        record(conn, user_id, Action::Updated).await?;
+        Ok(user)
+    })
+    .await
+}
+
+/// What may change of a person; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` unlinks the byline.
+    pub author_id: Option<Option<Uuid>>,
+    /// `active` or `disabled` (an invited person becomes active by accepting).
+    pub status: Option<UserStatus>,
+}
+
+/// Changes a person: their own name (anyone, for themselves); role, byline and status
+/// (admins). Disabling ends their sessions and revokes their tokens in the same transaction.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    id: Uuid,
+    changes: UserChanges,
+) -> Result<User, ApiError> {
+    let is_self = principal.actor.user_id() == Some(id);
+    let admin_only =
+        changes.role.is_some() || changes.author_id.is_some() || changes.status.is_some();
+    if admin_only || !is_self {
+        principal.require(ADMIN)?;
+    }
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let user = locked(conn, id).await?;
+        let status = match (user.status(), changes.status) {
+            (_, None) => user.status(),
+            (UserStatus::Invited, Some(UserStatus::Active)) => {
+                return Err(ApiError::invalid(
+                    "status",
+                    "not_accepted",
+                    "an invited person becomes active by accepting their invitation",
+                ));
+            }
+            (_, Some(UserStatus::Invited)) => {
+                return Err(ApiError::invalid(
+                    "status",
+                    "invalid",
+                    "status may be set to `active` or `disabled`",
+                ));
+            }
+            (_, Some(status)) => status,
+        };
+        let user: User = diesel::update(users::table.find(id))
+            .set((
+                users::name.eq(changes.name.unwrap_or(user.name)),
+                users::role.eq(changes.role.map_or(user.role, |r| r.as_str().to_owned())),
+                users::author_id.eq(changes.author_id.unwrap_or(user.author_id)),
+                users::status.eq(status.as_str()),
+                users::updated_at.eq(Utc::now()),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await?;
+        let disabled = changes.status == Some(UserStatus::Disabled);
+        if disabled {
+            sessions::end_all(conn, id).await?;
+            diesel::update(
+                api_tokens::table
+                    .filter(api_tokens::user_id.eq(id))
+                    .filter(api_tokens::revoked_at.is_null()),
+            )
+            .set(api_tokens::revoked_at.eq(Some(Utc::now())))
+            .execute(conn)
+            .await?;
+        }
+        let action = if disabled {
+            Action::Disabled
+        } else {
+            Action::Updated
+        };
+        record(conn, id, action).await?;
+        Ok(user)
+    })
+    .await
+}
+
+/// Ends every session of a person (admins, or the person): how many were live.
+pub async fn end_sessions(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<usize, ApiError> {
+    if principal.actor.user_id() != Some(id) {
+        principal.require(ADMIN)?;
+    }
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        locked(conn, id).await?;
+        let ended = sessions::end_all(conn, id).await?;
+        record(conn, id, Action::SignedOut).await?;
+        Ok(ended)
+    })
+    .await
+}
