@@ -421,7 +421,8 @@ pub struct Acceptance {
 #[utoipa::path(
     tag = "auth", operation_id = "accept_invitation",
     request_body = Acceptance,
-    responses((status = 200, description = "The person, now active", body = UserResponse)),
+    responses((status = 200, description = "The person, now active", body = UserResponse),
+        (status = 404, description = "The link is unknown, used or expired", body = crate::error::Problem, content_type = "application/problem+json")),
     security(())
 )]
 #[post("/auth/accept")]
@@ -492,7 +493,9 @@ fn session_cookie(state: &AppState, value: String, max_age: chrono::TimeDelta) -
     tag = "auth", operation_id = "sign_in",
     request_body = Credentials,
     responses((status = 201, description = "Signed in", body = SessionResponse,
-        headers(("Set-Cookie" = String, description = "The session cookie")))),
+        headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 429, description = "Too many attempts on this account or from this address; retry after `Retry-After` seconds", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = i64, description = "Seconds until the attempts are counted afresh")))),
     security(())
 )]
 #[post("/auth/sessions")]

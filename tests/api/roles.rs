@@ -14,25 +14,35 @@ enum Access {
     Open,
     /// Only these roles.
     Roles(&'static [&'static str]),
+    /// Anyone; the link in the body is the credential (a made-up one is a 404).
+    Link,
+    /// Only a session signed in by its cookie (a token is a 400).
+    Session,
 }
 
-const STAFF: &[&str] = &["admin", "editor"];
-const ANY_ROLE: &[&str] = &["admin", "editor", "author"];
+// `session` is an editor signed in by a session cookie (sending its CSRF token).
+const STAFF: &[&str] = &["admin", "editor", "session"];
+const PUBLISHERS: &[&str] = &["admin", "editor", "author", "session"];
+const WRITERS: &[&str] = &["admin", "editor", "author", "contributor", "session"];
 const ADMIN: &[&str] = &["admin"];
+/// Admins, and people making their own (the harness's editor and author tokens are service
+/// tokens, which belong to no one).
+const PEOPLE: &[&str] = &["admin", "contributor", "session"];
 const PUBLIC_HOOK: &str = "https://192.0.43.10/hook";
 
 fn expected(operation_id: &str) -> Option<Access> {
     Some(match operation_id {
         "list_authors" | "find_author" | "list_tags" | "find_tag" => Access::Public,
         "create_author" | "update_author" | "delete_author" => Access::Roles(STAFF),
-        "create_tag" => Access::Roles(ANY_ROLE),
+        "create_tag" => Access::Roles(PUBLISHERS),
         "update_tag" | "delete_tag" => Access::Roles(STAFF),
-        "list_tokens" | "find_token" | "create_token" | "revoke_token" => Access::Roles(ADMIN),
+        "list_tokens" | "find_token" | "revoke_token" => Access::Roles(ADMIN),
+        "create_token" => Access::Roles(PEOPLE),
         "list_images" | "find_image" => Access::Public,
-        "create_image" | "update_image" | "delete_image" => Access::Roles(ANY_ROLE),
+        "create_image" | "update_image" | "delete_image" => Access::Roles(PUBLISHERS),
         "get_media" => Access::Open,
         "list_articles" | "find_article" | "list_related_articles" => Access::Public,
-        "create_preview_link" | "revoke_preview_links" => Access::Roles(ANY_ROLE),
+        "create_preview_link" | "revoke_preview_links" => Access::Roles(PUBLISHERS),
         // The link is the credential (a token sent is still checked, as everywhere).
         "preview_article" => Access::Open,
         "site_atom_feed" | "site_json_feed" | "tag_atom_feed" | "tag_json_feed"
@@ -46,8 +56,12 @@ fn expected(operation_id: &str) -> Option<Access> {
         | "update_comment"
         | "delete_comment"
         | "bulk_comment_status" => Access::Roles(STAFF),
-        "create_article" | "update_article" | "delete_article" | "list_revisions"
-        | "find_revision" | "upsert_article" | "run_batch" => Access::Roles(ANY_ROLE),
+        // A contributor writes drafts; the shared article is published, so no longer theirs to
+        // change, and a batch that makes a tag is beyond them.
+        "create_article" | "upsert_article" => Access::Roles(WRITERS),
+        "update_article" | "delete_article" | "list_revisions" | "find_revision" | "run_batch" => {
+            Access::Roles(PUBLISHERS)
+        }
         "list_webhooks"
         | "create_webhook"
         | "find_webhook"
@@ -58,6 +72,13 @@ fn expected(operation_id: &str) -> Option<Access> {
         | "list_webhook_deliveries"
         | "redeliver_webhook_delivery" => Access::Roles(ADMIN),
         "healthz" | "readyz" | "metrics" => Access::Open,
+        "list_users" | "invite_user" | "create_reset_link" => Access::Roles(ADMIN),
+        // Of another person (the target): admins only; of oneself, see people.rs.
+        "find_user" | "update_user" | "end_user_sessions" => Access::Roles(ADMIN),
+        "who_am_i" => Access::Roles(WRITERS),
+        "sign_in" => Access::Public,
+        "accept_invitation" => Access::Link,
+        "sign_out" => Access::Session,
         _ => return None,
     })
 }
@@ -85,7 +106,20 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
             "author_email": format!("{caller}@example.com"), "body": format!("matrix {caller}")})),
         "update_comment" => Some(json!({"status": "approved"})),
         "bulk_comment_status" => Some(json!({"ids": [uuid::Uuid::now_v7()], "status": "spam"})),
+        // At most the caller's own role.
+        "create_token" if caller == "contributor" => {
+            Some(json!({"name": "matrix", "role": "contributor"}))
+        }
         "create_token" => Some(json!({"name": "matrix", "role": "editor"})),
+        "invite_user" => Some(json!({"email": format!("{caller}@matrix.example.com"),
+            "name": "Matrix person", "role": "editor"})),
+        "update_user" => Some(json!({"name": "Matrix person"})),
+        "sign_in" => {
+            Some(json!({"email": "target@example.com", "password": crate::people::PASSWORD}))
+        }
+        "accept_invitation" => {
+            Some(json!({"token": "made-up", "password": crate::people::PASSWORD}))
+        }
         _ => None,
     }
 }
@@ -166,6 +200,11 @@ async fn fresh_target(app: &TestApp, operation_id: &str, seed: u8) -> String {
                 "author_email": format!("g{seed}@example.com"), "body": format!("gone {seed}")}),
             )
             .await
+        }
+        "end_user_sessions" => {
+            let id = crate::people::person(app, &format!("gone{seed}@example.com"), "editor", None)
+                .await;
+            return id;
         }
         other => panic!("no fresh target for {other}"),
     };
@@ -293,6 +332,30 @@ async fn every_route_checks_roles_as_documented() {
         .expect(201);
     let preview_token = preview["token"].as_str().unwrap().to_owned();
 
+    // People: the target of /users/{id}, a contributor (under the test author's byline, so
+    // the published "Matrix" article is theirs but no longer a draft) and a signed-in editor.
+    let target = crate::people::person(&app, "target@example.com", "editor", None).await;
+    let writer = crate::people::person(
+        &app,
+        "writer@example.com",
+        "contributor",
+        Some("test-author"),
+    )
+    .await;
+    let contributor = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"name": "matrix contributor", "role": "contributor", "user": writer}),
+        )
+        .await
+        .expect(201)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::people::person(&app, "session@example.com", "editor", None).await;
+    let session = crate::people::session(&app, "session@example.com").await;
+
     let doc: Value = serde_json::from_str(&lede::openapi_json()).unwrap();
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
         .as_object()
@@ -308,6 +371,7 @@ async fn every_route_checks_roles_as_documented() {
     // Deletes last, so every resource exists for the other calls.
     operations.sort_by_key(|(_, method, _)| *method == "delete");
     let mut checked = 0;
+    let mut wrong = Vec::new();
     let mut seed = 0u8;
     for (template, method, operation) in operations {
         let id = operation["operationId"].as_str().unwrap();
@@ -333,17 +397,21 @@ async fn every_route_checks_roles_as_documented() {
             image["id"].as_str().unwrap()
         } else if template.contains("comments") {
             comment_id.as_str()
+        } else if template.contains("users") {
+            target.as_str()
         } else {
             spare["id"].as_str().unwrap()
         };
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let callers: [(&str, Option<&str>); 6] = [
+        let callers: [(&str, Option<&str>); 8] = [
             ("none", None),
             ("bad", Some("lede_not-a-real-token")),
             ("revoked", Some(&revoked_secret)),
+            ("contributor", Some(&contributor)),
             ("author", Some(&app.author)),
             ("editor", Some(&app.editor)),
             ("admin", Some(&app.admin)),
+            ("session", None),
         ];
         for (caller, token) in callers {
             let allowed = matches!(access, Access::Roles(r) if r.contains(&caller));
@@ -355,6 +423,16 @@ async fn every_route_checks_roles_as_documented() {
                 path_for(shared, "matrix")
             };
             let mut request = with_token(app.request(method.clone(), &path), token);
+            if caller == "session" {
+                // Signing out ends the session: a fresh one signs out.
+                request = if id == "sign_out" {
+                    crate::people::session(&app, "session@example.com")
+                        .await
+                        .on(request)
+                } else {
+                    session.on(request)
+                };
+            }
             if id == "create_image" {
                 seed += 1;
                 let part = reqwest::multipart::Part::bytes(png(seed)).file_name("x.png");
@@ -368,6 +446,10 @@ async fn every_route_checks_roles_as_documented() {
                 (_, "bad" | "revoked") => "401",
                 (Access::Open, _) => "2xx",
                 (Access::Public, _) => "2xx",
+                (Access::Link, _) => "404",
+                (Access::Session, "none") => "401",
+                (Access::Session, "session") => "2xx",
+                (Access::Session, _) => "400",
                 (Access::Roles(_), "none") => "401",
                 (Access::Roles(roles), role) if roles.contains(&role) => "2xx",
                 (Access::Roles(_), _) => "403",
@@ -376,17 +458,20 @@ async fn every_route_checks_roles_as_documented() {
                 "2xx" => (200..300).contains(&status),
                 code => status.to_string() == code,
             };
-            assert!(
-                ok,
-                "{method} {path} ({id}) as {caller}: got {status}, want {want}"
-            );
+            if !ok {
+                wrong.push(format!(
+                    "{method} {path} ({id}) as {caller}: got {status}, want {want}"
+                ));
+            }
             // And the document says the operation may answer it.
-            assert!(
-                operation["responses"].get(status.to_string()).is_some(),
-                "{method} {template} ({id}) answered {status}, which it does not document"
-            );
+            if operation["responses"].get(status.to_string()).is_none() {
+                wrong.push(format!(
+                    "{method} {template} ({id}) answered {status}, which it does not document"
+                ));
+            }
             checked += 1;
         }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(checked >= 100, "walked {checked} route-caller pairs");
 }
