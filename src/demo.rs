@@ -120,6 +120,7 @@ pub async fn first_start(
     }
     let (token, secret) = tokens::create(
         conn,
+        &crate::principal::Actor::system("first start"),
         "first admin (made at first start)",
         Role::Admin,
         None,
@@ -178,9 +179,15 @@ async fn load(
             focal_x: Some(0.5),
             focal_y: Some(0.45),
         };
-        let (image, _) = crate::images::ingest(state, bytes, text, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("demo image: {e}"))?;
+        let (image, _) = crate::images::ingest(
+            &crate::principal::Actor::system("first start"),
+            state,
+            bytes,
+            text,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo image: {e}"))?;
         photos.push(image.id);
     }
     diesel::update(authors::table.filter(authors::slug.eq("ines-marchetti")))
@@ -331,6 +338,7 @@ fn new_article(
         kind: None,
         meta_title: None,
         meta_description: None,
+        note: None,
     }
 }
 
@@ -469,7 +477,15 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
     let mut conn = crate::db::conn(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (token, _) = tokens::create(&mut conn, "benchmark seed", Role::Admin, None, None).await?;
+    let (token, _) = tokens::create(
+        &mut conn,
+        &crate::principal::Actor::system("benchmark seed"),
+        "benchmark seed",
+        Role::Admin,
+        None,
+        None,
+    )
+    .await?;
     let admin = Principal {
         token_id: token.id,
         ..Principal::system("benchmark seed")
@@ -508,9 +524,15 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
             credit: Some("Photo: lede bench".into()),
             ..ImageText::default()
         };
-        let (image, _) = crate::images::ingest(state, bytes, text, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (image, _) = crate::images::ingest(
+            &crate::principal::Actor::system("first start"),
+            state,
+            bytes,
+            text,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         photos.push(image.id);
     }
     let start = Utc::now() - Duration::days(3 * 365);
@@ -546,6 +568,7 @@ pub async fn seed_benchmark(state: &AppState, count: usize) -> anyhow::Result<()
                     kind: None,
                     meta_title: None,
                     meta_description: None,
+                    note: None,
                 };
                 article.tags.dedup();
                 let bodies = crate::articles::write::Prerendered::of(

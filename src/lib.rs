@@ -3,6 +3,7 @@
 // The article schema's example (`json!`) nests deeper than the default macro recursion limit.
 #![recursion_limit = "256"]
 
+pub mod activity;
 pub mod articles;
 pub mod auth;
 pub mod authors;
@@ -61,6 +62,9 @@ impl AppState {
     pub async fn new(database: db::Database, config: &Config) -> anyhow::Result<Self> {
         let openapi = openapi::document();
         let routes = route_table::RouteTable::new(openapi::route_table(&openapi));
+        tokio::task::spawn_blocking(users::passwords::prepare)
+            .await?
+            .map_err(|error| anyhow::anyhow!("passwords cannot be hashed: {error}"))?;
         Ok(AppState {
             site: std::sync::Arc::new(site::Site::from_config(config)?),
             storage: media::storage::Storage::from_config(config)?,

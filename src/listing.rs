@@ -25,13 +25,16 @@ impl Kind {
     }
 }
 
-/// Where an article stands. `scheduled` is a published article whose time has not come:
-/// it becomes public at that instant, with no job running.
+/// Where an article stands. `in_review` is a draft submitted to the editors; `scheduled` is
+/// a published article whose time has not come: it becomes public at that instant, with no
+/// job running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[schema(example = "published")]
 pub enum Status {
     Draft,
+    #[serde(rename = "in_review")]
+    InReview,
     Scheduled,
     Published,
     Archived,
@@ -42,6 +45,7 @@ impl Status {
     pub fn stored(self) -> &'static str {
         match self {
             Status::Draft => "draft",
+            Status::InReview => "in_review",
             Status::Scheduled | Status::Published => "published",
             Status::Archived => "archived",
         }
@@ -55,6 +59,8 @@ impl Status {
 #[schema(example = "any")]
 pub enum StatusFilter {
     Draft,
+    #[serde(rename = "in_review")]
+    InReview,
     Scheduled,
     Published,
     Archived,
@@ -66,6 +72,7 @@ impl StatusFilter {
     pub fn status(self) -> Option<Status> {
         match self {
             StatusFilter::Draft => Some(Status::Draft),
+            StatusFilter::InReview => Some(Status::InReview),
             StatusFilter::Scheduled => Some(Status::Scheduled),
             StatusFilter::Published => Some(Status::Published),
             StatusFilter::Archived => Some(Status::Archived),

@@ -374,12 +374,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!(
                 "The link above is for {} ({}); it works once, until {}. Or, without the desk:\n  \
                  curl -X POST {base}/api/v1/auth/accept -H 'Content-Type: application/json' \\\n    \
-                 -d '{{\"token\": \"{}\", \"password\": \"<at least 12 characters>\"}}'",
+                 -d '{{\"token\": \"<what follows #token= above>\", \"password\": \"<at least 12 characters>\"}}'",
                 link.user.name,
                 link.user.email,
                 link.expires_at
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                link.secret
             );
             Ok(())
         }
@@ -541,7 +540,15 @@ async fn create_token(
         ),
         (_, None) => None,
     };
-    let (_, secret) = lede::auth::tokens::create(&mut conn, name, role, author_id, None).await?;
+    let (_, secret) = lede::auth::tokens::create(
+        &mut conn,
+        &lede::principal::Actor::system("command line"),
+        name,
+        role,
+        author_id,
+        None,
+    )
+    .await?;
     Ok(secret)
 }
 

@@ -40,6 +40,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         Problem,
         crate::error::FieldError,
         crate::changes::Changed,
+        crate::articles::write::ReviewEvent,
         crate::listing::StatusFilter
     )),
     tags(
@@ -51,6 +52,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "moderation", description = "Comment moderation (editors and admins)"),
         (name = "tokens", description = "API tokens (admins only)"),
         (name = "people", description = "People who sign in: invited by admins, with a role and an optional byline; disabled rather than deleted"),
+        (name = "activity", description = "Who did what, when: every change with its actor (editors and admins)"),
         (name = "auth", description = "Accepting an invitation, signing in and out with a session cookie, and who is calling"),
         (name = "batch", description = "Many reads and writes of articles, tags and authors in one transaction, for scripts"),
         (name = "webhooks", description = "Events delivered to your URLs by the Standard Webhooks specification (admins only)"),
@@ -72,6 +74,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::images::configure)
             .configure(crate::auth::configure)
             .configure(crate::users::configure)
+            .configure(crate::activity::configure)
             .configure(crate::webhooks::configure)
             .configure(crate::batch::configure)
             .configure(crate::feeds::configure_api),
@@ -171,6 +174,14 @@ fn payload_of(event: Event) -> (&'static str, &'static str) {
             "ArticleRef",
         ),
         Event::ArticleDeleted => ("A public article was deleted.", "ArticleRef"),
+        Event::ArticleSubmitted => (
+            "A draft was submitted for review (`status: in_review`), with its writer's note: for the editors' tools.",
+            "ReviewEvent",
+        ),
+        Event::ArticleReturned => (
+            "An editor returned a submission to its writer (back to `draft`), with the editor's note.",
+            "ReviewEvent",
+        ),
         Event::CommentCreated => (
             "A comment waits for moderation (for moderators' tools; never the email).",
             "PublicComment",

@@ -85,6 +85,7 @@ pub const WRITERS: &[Role] = &[Role::Admin, Role::Editor, Role::Author, Role::Co
 /// What kind of actor a change is recorded under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "user")]
 pub enum ActorKind {
     /// A person (signed in, or through one of their tokens).
     User,
@@ -103,6 +104,12 @@ pub struct Actor {
     pub id: Option<Uuid>,
     pub name: Cow<'static, str>,
 }
+
+/// lede's own actors, for changes no request made.
+pub const SCHEDULER: Actor = Actor::system("scheduler");
+pub const IMAGE_PROCESSING: Actor = Actor::system("image processing");
+/// A reader using the public comment form.
+pub const COMMENT_FORM: Actor = Actor::system("comment form");
 
 impl Actor {
     pub const fn system(name: &'static str) -> Actor {

@@ -1,6 +1,7 @@
 //! Fixed-window counters in Postgres (comments per address, sign-in attempts per account
 //! and per address): one row per bucket, counted by one atomic statement, so every node
-//! shares them and parallel requests cannot all pass.
+//! shares them and parallel requests cannot all pass. The table is still named for the
+//! comments it first counted.
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::result::QueryResult;
@@ -25,7 +26,7 @@ pub async fn count_in(
 ) -> QueryResult<Counted> {
     use sha2::Digest;
     diesel::sql_query(
-        "INSERT INTO rate_limits AS l (bucket, window_start, count) VALUES ($1, now(), 1) \
+        "INSERT INTO comment_limits AS l (bucket, window_start, count) VALUES ($1, now(), 1) \
          ON CONFLICT (bucket) DO UPDATE SET \
            window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $2) \
                           THEN now() ELSE l.window_start END, \
@@ -41,7 +42,43 @@ pub async fn count_in(
 
 /// Removes buckets whose window ended a day ago or more.
 pub async fn forget_old(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM rate_limits WHERE window_start < now() - interval '1 day'")
+    diesel::sql_query("DELETE FROM comment_limits WHERE window_start < now() - interval '1 day'")
         .execute(conn)
         .await
+}
+
+/// What one sender is counted as: an IPv4 address, or an IPv6 address's /64 (one
+/// household or host is given a whole /64, and could use every address in it).
+pub fn sender(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{prefix}/64")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or(ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    }
+}
+
+/// A bucket's count in its current window, without counting (`None`: nothing counted yet,
+/// or the window is over).
+pub async fn peek(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    window_secs: i64,
+) -> QueryResult<Option<Counted>> {
+    use diesel::OptionalExtension;
+    use sha2::Digest;
+    diesel::sql_query(
+        "SELECT count, window_start FROM comment_limits \
+         WHERE bucket = $1 AND window_start > now() - make_interval(secs => $2)",
+    )
+    .bind::<diesel::sql_types::Bytea, _>(sha2::Sha256::digest(bucket.as_bytes()).to_vec())
+    .bind::<diesel::sql_types::Double, _>(window_secs as f64)
+    .get_result(conn)
+    .await
+    .optional()
 }

@@ -13,8 +13,6 @@ ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
 ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check
     CHECK (role IN ('admin', 'editor', 'author'));
 ALTER TABLE api_tokens DROP COLUMN user_id;
-ALTER INDEX rate_limits_window_start RENAME TO comment_limits_window_start;
-ALTER TABLE rate_limits RENAME TO comment_limits;
 DROP TABLE sessions;
 DROP TABLE user_links;
 DROP TABLE users;

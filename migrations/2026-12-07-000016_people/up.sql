@@ -49,9 +49,8 @@ CREATE UNIQUE INDEX sessions_secret_hash_key ON sessions (secret_hash);
 CREATE INDEX sessions_user_id ON sessions (user_id) WHERE ended_at IS NULL;
 CREATE INDEX sessions_expires_at ON sessions (expires_at);
 
--- The comments' rate-limit buckets count sign-in attempts too.
-ALTER TABLE comment_limits RENAME TO rate_limits;
-ALTER INDEX comment_limits_window_start RENAME TO rate_limits_window_start;
+-- Sign-in failures are counted in the comments' rate-limit buckets (`comment_limits`, kept
+-- under its name so the previous release's nodes go on counting comments during a deploy).
 
 -- Tokens belong to people; a contributor, like an author, writes as one author.
 ALTER TABLE api_tokens ADD COLUMN user_id uuid REFERENCES users (id);
@@ -82,4 +81,7 @@ CREATE INDEX article_notes_article_id ON article_notes (article_id, created_at, 
 -- Who made each change ({kind: user | token | system, id, name}) and the person who saved
 -- each revision; older releases neither write nor read them.
 ALTER TABLE changes ADD COLUMN actor jsonb;
+-- The activity log's filters: by what a change is about, and by who made it.
+CREATE INDEX changes_resource_id ON changes (resource_id, id);
+CREATE INDEX changes_actor_id ON changes ((actor->>'id'), id);
 ALTER TABLE article_revisions ADD COLUMN saved_by_user uuid;

@@ -130,6 +130,7 @@ fn where_clause(sql: &mut Sql, reader: Reader, filters: &Filters) {
     }
     match filters.status {
         Some(super::model::Status::Draft) => sql.push(" AND articles.status = 'draft'"),
+        Some(super::model::Status::InReview) => sql.push(" AND articles.status = 'in_review'"),
         Some(super::model::Status::Archived) => sql.push(" AND articles.status = 'archived'"),
         Some(super::model::Status::Published) => sql.push(&format!(" AND {public}")),
         Some(super::model::Status::Scheduled) => {

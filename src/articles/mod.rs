@@ -5,6 +5,7 @@ pub mod embeds;
 pub mod limits;
 pub mod list;
 pub mod model;
+pub mod notes;
 pub mod preview;
 pub mod queries;
 mod query;
@@ -56,7 +57,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(preview::create_preview_link)
         .service(preview::revoke_preview_links)
         .service(preview::preview_article)
-        .service(related::list_related);
+        .service(related::list_related)
+        .configure(notes::configure);
 }
 
 fn reader(auth: &Auth) -> Reader {

@@ -80,6 +80,7 @@ impl Status {
             "published" if !article.is_public => Status::Scheduled,
             "published" => Status::Published,
             "archived" => Status::Archived,
+            "in_review" => Status::InReview,
             _ => Status::Draft,
         }
     }
@@ -291,6 +292,11 @@ pub struct NewArticle {
     /// should differ from the excerpt; at most 1,000 characters.
     #[schema(max_length = 1000)]
     pub meta_description: Option<String>,
+    /// An editorial note to go with it (at most 2,000 characters), added to the article's
+    /// internal thread (`/articles/{id}/notes`): never public. With `status: in_review`,
+    /// what the editors should know.
+    #[schema(max_length = 2000, example = "Sources are in the shared folder.")]
+    pub note: Option<String>,
 }
 
 /// Changes to an article (JSON merge patch): absent fields stay, `null` clears.
@@ -347,6 +353,12 @@ pub struct ArticleChanges {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>, nullable, max_length = 1000)]
     pub meta_description: Option<Option<String>>,
+    /// An editorial note that goes with this change (at most 2,000 characters), added to the
+    /// article's internal thread: what a submission (`status: in_review`) should tell the
+    /// editors, or why an editor returns it (`status: draft`). Never public.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub note: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -369,6 +381,7 @@ pub struct Revision {
     pub created_at: DateTime<Utc>,
     pub meta_title: Option<String>,
     pub meta_description: Option<String>,
+    pub saved_by_user: Option<Uuid>,
 }
 
 /// One saved version in the list of an article's revisions: who saved what, when; the
@@ -378,7 +391,7 @@ pub struct Revision {
 #[schema(example = json!({
     "version": 2, "title": "The last night tram", "slug": "the-last-night-tram", "status": "draft",
     "published_at": null, "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11",
-    "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "saved_by_name": "Newsroom scripts",
+    "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "saved_by_user": null, "saved_by_name": "Newsroom scripts",
     "created_at": "2025-10-27T16:05:00Z"
 }))]
 pub struct RevisionSummary {
@@ -391,13 +404,18 @@ pub struct RevisionSummary {
     #[serde(serialize_with = "crate::http::serialize_time_opt")]
     pub published_at: Option<DateTime<Utc>>,
     pub author_id: Uuid,
-    /// The token that saved this version.
+    /// The token (or session) that saved this version.
     #[schema(required = true)]
     pub saved_by: Option<Uuid>,
-    /// That token's name (`null`: saved by lede itself, or the token is gone).
+    /// The person who saved it, signed in or through one of their tokens (`null`: a token
+    /// of no one, or lede itself).
     #[schema(required = true)]
-    #[diesel(select_expression = crate::db::schema::api_tokens::name.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<crate::db::schema::api_tokens::name>)]
+    pub saved_by_user: Option<Uuid>,
+    /// Who saved it: the person's name, else the token's (`null`: lede itself, or the
+    /// token is gone).
+    #[schema(required = true)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>("coalesce(users.name, api_tokens.name)"))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
     pub saved_by_name: Option<String>,
     #[schema(value_type = Timestamp)]
     #[serde(serialize_with = "crate::http::serialize_time")]
@@ -413,7 +431,7 @@ impl crate::http::cache::Shows for RevisionSummary {}
     "body_markdown": "At 00:41 ...", "status": "draft", "published_at": null,
     "author_id": "01932c4e-8f0a-7cc2-b1d6-4a4c1f0e9a11", "cover_image": null, "tag_ids": [],
     "comments_open": true, "saved_by": "01932c4e-aaaa-7bbb-8ccc-0123456789ab",
-    "saved_by_name": "Newsroom scripts", "created_at": "2025-10-27T16:05:00Z",
+    "saved_by_user": null, "saved_by_name": "Newsroom scripts", "created_at": "2025-10-27T16:05:00Z",
     "meta_title": null, "meta_description": null
 }))]
 pub struct RevisionResponse {
@@ -435,10 +453,14 @@ pub struct RevisionResponse {
     pub cover_image: Option<Uuid>,
     pub tag_ids: Vec<Uuid>,
     pub comments_open: bool,
-    /// The token that saved this version.
+    /// The token (or session) that saved this version.
     #[schema(required = true)]
     pub saved_by: Option<Uuid>,
-    /// That token's name (`null`: saved by lede itself, or the token is gone).
+    /// The person who saved it (`null`: a token of no one, or lede itself).
+    #[schema(required = true)]
+    pub saved_by_user: Option<Uuid>,
+    /// Who saved it: the person's name, else the token's (`null`: lede itself, or the
+    /// token is gone).
     #[schema(required = true)]
     pub saved_by_name: Option<String>,
     pub created_at: Timestamp,
@@ -464,6 +486,7 @@ impl From<Revision> for RevisionResponse {
             tag_ids: serde_json::from_value(r.tag_ids).unwrap_or_default(),
             comments_open: r.comments_open,
             saved_by: r.saved_by,
+            saved_by_user: r.saved_by_user,
             saved_by_name: None,
             created_at: r.created_at.into(),
             meta_title: r.meta_title,

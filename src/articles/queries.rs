@@ -190,7 +190,7 @@ pub async fn linking_to(conn: &mut AsyncPgConnection, article: &Article) -> Quer
 pub async fn resolve_tags(
     conn: &mut AsyncPgConnection,
     keys: &[String],
-    create: bool,
+    create_as: Option<&crate::principal::Actor>,
 ) -> Result<(Vec<Uuid>, Vec<String>), ApiError> {
     use crate::tags::queries as tags;
     let mut ids = Vec::new();
@@ -206,8 +206,10 @@ pub async fn resolve_tags(
         };
         let id = match found {
             Some(tag) => Some(tag.id),
-            None if create && Uuid::parse_str(key).is_err() => {
-                Some(make_tag(conn, key, is_slug).await?)
+            None if Uuid::parse_str(key).is_err()
+                && let Some(by) = create_as =>
+            {
+                Some(make_tag(conn, by, key, is_slug).await?)
             }
             None => None,
         };
@@ -226,6 +228,7 @@ pub async fn resolve_tags(
 /// once: the second takes the first's.
 async fn make_tag(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     key: &str,
     is_slug: bool,
 ) -> Result<Uuid, ApiError> {
@@ -242,13 +245,13 @@ async fn make_tag(
         description: None,
     };
     let slug = crate::http::validate::slugify(key, "");
-    match tags::insert(conn, &insert(slug.clone())).await {
+    match tags::insert(conn, by, &insert(slug.clone())).await {
         Ok(tag) => Ok(tag.id),
         Err(ApiError::Conflict { .. }) => match tags::find(conn, &slug).await? {
             Some(tag) if is_slug || tag.name.to_lowercase() == key.to_lowercase() => Ok(tag.id),
             _ => {
                 let free = Slugged::Tags.free_slug(conn, key).await?;
-                Ok(tags::insert(conn, &insert(free)).await?.id)
+                Ok(tags::insert(conn, by, &insert(free)).await?.id)
             }
         },
         Err(error) => Err(error),
@@ -441,9 +444,10 @@ pub async fn revisions(
     pagination: &Pagination,
     sort: &Sort<RevisionSummary>,
 ) -> Result<crate::http::pagination::Loaded<RevisionSummary>, ApiError> {
-    use crate::db::schema::api_tokens;
+    use crate::db::schema::{api_tokens, users};
     let query = article_revisions::table
         .left_join(api_tokens::table.on(article_revisions::saved_by.eq(api_tokens::id.nullable())))
+        .left_join(users::table.on(article_revisions::saved_by_user.eq(users::id.nullable())))
         .filter(article_revisions::article_id.eq(article_id))
         .select(RevisionSummary::as_select())
         .into_boxed();
@@ -458,18 +462,24 @@ pub async fn revisions(
     Ok(crate::http::pagination::Loaded::exact(rows, total))
 }
 
-/// One revision, and the name of the token that saved it.
+/// One revision, and the name of who saved it (the person's, else the token's).
 pub async fn revision(
     conn: &mut AsyncPgConnection,
     article_id: Uuid,
     version: i32,
 ) -> QueryResult<Option<(Revision, Option<String>)>> {
-    use crate::db::schema::api_tokens;
+    use crate::db::schema::{api_tokens, users};
     article_revisions::table
         .left_join(api_tokens::table.on(article_revisions::saved_by.eq(api_tokens::id.nullable())))
+        .left_join(users::table.on(article_revisions::saved_by_user.eq(users::id.nullable())))
         .filter(article_revisions::article_id.eq(article_id))
         .filter(article_revisions::version.eq(version))
-        .select((Revision::as_select(), api_tokens::name.nullable()))
+        .select((
+            Revision::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                "coalesce(users.name, api_tokens.name)",
+            ),
+        ))
         .first(conn)
         .await
         .optional()

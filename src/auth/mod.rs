@@ -103,9 +103,40 @@ pub struct NewToken {
     pub user: Option<Uuid>,
 }
 
+/// Whose tokens the caller manages: everyone's (`None`: admins) or a person's own.
+fn whose(auth: &Auth) -> Result<Option<Uuid>, ApiError> {
+    let principal = auth.require(WRITERS)?;
+    if principal.role == Role::Admin {
+        return Ok(None);
+    }
+    match principal.actor.user_id() {
+        Some(me) => Ok(Some(me)),
+        None => principal.require(ADMIN).map(|_| None),
+    }
+}
+
+/// The token `id` when the caller manages it: 404 when there is none, 403 when it is
+/// someone else's.
+async fn visible(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    owner: Option<Uuid>,
+) -> Result<Token, ApiError> {
+    let token = queries::find(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no token with id `{id}`")))?;
+    match owner {
+        Some(me) if token.user_id != Some(me) => Err(ApiError::Forbidden(
+            "this token is someone else's: only admins manage others' tokens".into(),
+        )),
+        _ => Ok(token),
+    }
+}
+
 /// List tokens
 ///
-/// Admins. Newest first; secrets are never listed.
+/// Admins list every token; a signed-in person (or one of their tokens) lists their own.
+/// Newest first; secrets are never listed.
 #[utoipa::path(
     tag = "tokens", operation_id = "list_tokens",
     params(PageParams),
@@ -122,10 +153,10 @@ async fn list_tokens(
     auth: Auth,
     pagination: Pagination,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let owner = whose(&auth)?;
     let sort = pagination.sort(&queries::SORTS, "-created_at")?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let loaded = queries::list(&mut conn, &pagination, &sort).await?;
+    let loaded = queries::list(&mut conn, &pagination, &sort, owner).await?;
     list_response(
         &req,
         &pagination,
@@ -139,7 +170,7 @@ async fn list_tokens(
 
 /// Get a token
 ///
-/// Admins. Without its secret.
+/// Admins, or the person whose token it is. Without its secret.
 #[utoipa::path(
     tag = "tokens", operation_id = "find_token",
     params(("id" = Uuid, Path, description = "The token's id")),
@@ -154,11 +185,9 @@ async fn find_token(
     auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let owner = whose(&auth)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    let token = queries::find(&mut conn, *id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no token with id `{id}`")))?;
+    let token = visible(&mut conn, *id, owner).await?;
     ok(&req, &TokenResponse::new(token, None))
 }
 
@@ -215,15 +244,28 @@ async fn create_token(
     checks.finish()?;
     let base = base_url(&req);
     idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
-        let person =
-            match owner {
-                Some(id) => Some(crate::users::queries::find(conn, id).await?.ok_or_else(
-                    || ApiError::invalid("user", "not_found", format!("no person with id `{id}`")),
-                )?),
-                None => None,
-            };
-        let author_id = match (&new.author, &person) {
-            (Some(key), _) => Some(
+        // Held (shared) until the token is stored: a person disabled meanwhile waits for it,
+        // and then revokes it with the rest.
+        let person = match owner {
+            Some(id) => {
+                let person = crate::users::queries::lock_shared(conn, id)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::invalid("user", "not_found", format!("no person with id `{id}`"))
+                    })?;
+                if person.status() != crate::users::model::UserStatus::Active {
+                    return Err(ApiError::invalid(
+                        "user",
+                        "not_active",
+                        "tokens are made for active people only",
+                    ));
+                }
+                Some(person)
+            }
+            None => None,
+        };
+        let given = match &new.author {
+            Some(key) => Some(
                 crate::authors::queries::find(conn, key)
                     .await?
                     .ok_or_else(|| {
@@ -235,21 +277,21 @@ async fn create_token(
                     })?
                     .id,
             ),
-            // A person's token writes under their byline.
-            (None, Some(person)) if new.role.is_bound() => person.author_id,
-            (None, _) => None,
+            None => None,
         };
-        if let Some(person) = &person
-            && new.role.is_bound()
-            && person.author_id.is_some()
-            && author_id != person.author_id
-        {
-            return Err(ApiError::invalid(
-                "author",
-                "not_theirs",
-                "a person's token writes under their own byline",
-            ));
-        }
+        // A person's token writes under their byline, and only it (it follows the person's
+        // byline when that changes: `tokens::find_active`).
+        let author_id = match &person {
+            Some(person) if given.is_some() && given != person.author_id => {
+                return Err(ApiError::invalid(
+                    "author",
+                    "not_theirs",
+                    "a person's token writes under their own byline",
+                ));
+            }
+            Some(person) if new.role.is_bound() => person.author_id,
+            Some(_) | None => given,
+        };
         match (new.role.is_bound(), author_id) {
             (true, None) => {
                 return Err(ApiError::invalid(
@@ -271,7 +313,8 @@ async fn create_token(
             }
             _ => {}
         }
-        let (token, secret) = tokens::create(conn, &name, new.role, author_id, owner).await?;
+        let (token, secret) =
+            tokens::create(conn, &principal.actor, &name, new.role, author_id, owner).await?;
         let location = format!("{base}/api/v1/tokens/{}", token.id);
         // The secret is shown once: a replay answers the token without it.
         Created::new(location, &TokenResponse::new(token.clone(), Some(secret)))?
@@ -282,7 +325,8 @@ async fn create_token(
 
 /// Revoke a token
 ///
-/// Admins. The token stops working at once; it stays listed with `revoked_at`.
+/// Admins, or the person whose token it is. The token stops working at once (and the
+/// preview links it made with it); it stays listed with `revoked_at`.
 #[utoipa::path(
     tag = "tokens", operation_id = "revoke_token",
     params(("id" = Uuid, Path, description = "The token's id")),
@@ -295,9 +339,10 @@ async fn revoke_token(
     auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let owner = whose(&auth)?;
     let mut conn = crate::db::conn(&state.pool).await?;
-    if !queries::revoke(&mut conn, *id).await? {
+    visible(&mut conn, *id, owner).await?;
+    if !queries::revoke(&mut conn, &auth.require(WRITERS)?.actor, *id).await? {
         return Err(ApiError::NotFound(format!("no token with id `{id}`")));
     }
     Ok(HttpResponse::NoContent().finish())

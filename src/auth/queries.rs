@@ -21,10 +21,16 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     pagination: &Pagination,
     sort: &Sort<Token>,
+    owner: Option<Uuid>,
 ) -> Result<Loaded<Token>, ApiError> {
-    let query = api_tokens::table.select(Token::as_select()).into_boxed();
+    let mut query = api_tokens::table.select(Token::as_select()).into_boxed();
+    let mut count = api_tokens::table.count().into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(api_tokens::user_id.eq(owner));
+        count = count.filter(api_tokens::user_id.eq(owner));
+    }
     let rows = page_of(query, pagination, sort)?.load(conn).await?;
-    let total = api_tokens::table.count().get_result(conn).await?;
+    let total = count.get_result(conn).await?;
     Ok(Loaded::exact(rows, total))
 }
 
@@ -39,7 +45,11 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 /// Revokes a token (a revoked one stays revoked, at its first time); false when there is
 /// no such token.
-pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiError> {
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+) -> Result<bool, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let revoked = diesel::update(
             api_tokens::table
@@ -56,7 +66,7 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
                 .execute(conn)
                 .await?;
             let change = Change::new(Subject::Token(id), Action::Revoked);
-            crate::changes::record(conn, change).await?;
+            crate::changes::record(conn, by, change).await?;
             return Ok(true);
         }
         Ok(find(conn, id).await?.is_some())

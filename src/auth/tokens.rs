@@ -30,6 +30,7 @@ pub struct Token {
 /// Stores a new token and returns it with its secret (the only time the secret exists).
 pub async fn create(
     conn: &mut AsyncPgConnection,
+    by: &Actor,
     name: &str,
     role: Role,
     author_id: Option<Uuid>,
@@ -52,7 +53,7 @@ pub async fn create(
             .await?;
         // Nothing public shows a token; the feed still says what changed (the CLI's too).
         let change = Change::new(Subject::Token(token.id), Action::Created);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok((token, secret.clone()))
     })
     .await
@@ -65,7 +66,7 @@ pub async fn find_active(
     secret: &str,
 ) -> QueryResult<Option<Principal>> {
     use crate::db::schema::users;
-    type Person = (Uuid, String, String, String);
+    type Person = (Uuid, String, String, String, Option<Uuid>);
     type Row = (Uuid, String, String, Option<Uuid>, Option<Person>);
     let row: Option<Row> = api_tokens::table
         .left_join(users::table)
@@ -76,7 +77,14 @@ pub async fn find_active(
             api_tokens::name,
             api_tokens::role,
             api_tokens::author_id,
-            (users::id, users::name, users::role, users::status).nullable(),
+            (
+                users::id,
+                users::name,
+                users::role,
+                users::status,
+                users::author_id,
+            )
+                .nullable(),
         ))
         .first(conn)
         .await
@@ -87,21 +95,25 @@ pub async fn find_active(
     let Some(role) = Role::parse(&role) else {
         return Ok(None);
     };
-    let (role, actor) = match person {
+    let (role, author_id, actor) = match person {
         None => (
             role,
+            author_id,
             Actor {
                 kind: ActorKind::Token,
                 id: Some(token_id),
                 name: name.into(),
             },
         ),
-        Some((user_id, user_name, user_role, status)) => {
+        Some((user_id, user_name, user_role, status, byline)) => {
             let Some(user_role) = Role::parse(&user_role).filter(|_| status == "active") else {
                 return Ok(None);
             };
+            let role = role.lower(user_role);
+            // The person's byline as it is now, not as it was when the token was made.
             (
-                role.lower(user_role),
+                role,
+                byline.filter(|_| role.is_bound()),
                 Actor {
                     kind: ActorKind::User,
                     id: Some(user_id),

@@ -80,7 +80,11 @@ pub async fn list(
 }
 
 /// Inserts a author and records the change (the list of authors changes).
-pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<Author, ApiError> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    row: &AuthorInsert,
+) -> Result<Author, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let author = diesel::insert_into(authors::table)
             .values(row)
@@ -90,7 +94,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
             .on_unique(&[("authors_slug_key", "slug"), ("authors_email_key", "email")])?;
         // Nothing embeds a new author yet.
         let change = Change::to_thing(Subject::Author(author.id), Action::Created, &[]);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(author)
     })
     .await
@@ -98,6 +102,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &AuthorInsert) -> Result<
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     id: Uuid,
     changes: &AuthorUpdate,
 ) -> Result<Author, ApiError> {
@@ -117,20 +122,24 @@ pub async fn update(
             &[]
         };
         let change = Change::to_thing(Subject::Author(id), Action::Updated, also);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(author)
     })
     .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(authors::table.find(id))
             .execute(conn)
             .await?;
         let also = &[Key::Byline(id), Key::Articles];
         let change = Change::to_thing(Subject::Author(id), Action::Deleted, also);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(deleted)
     })
     .await

@@ -39,7 +39,7 @@ pub async fn create(
         if slug.is_none() {
             row.slug = Slugged::Authors.free_slug(conn, &row.name).await?;
         }
-        queries::insert(conn, &row).await
+        queries::insert(conn, &principal.actor, &row).await
     })
     .await
 }
@@ -74,7 +74,7 @@ pub async fn update(
         let found = queries::lock(conn, key).await?;
         let current = if_match.locked(found, || ApiError::not_found("author", key))?;
         check_avatar(conn, changes.avatar_image_id.flatten()).await?;
-        queries::update(conn, current.id, &changes).await
+        queries::update(conn, &principal.actor, current.id, &changes).await
     })
     .await
 }
@@ -100,7 +100,7 @@ pub async fn delete(
                 errors: Vec::new(),
             });
         }
-        queries::delete(conn, current.id).await?;
+        queries::delete(conn, &principal.actor, current.id).await?;
         Ok(())
     })
     .await

@@ -55,8 +55,8 @@ pub async fn recording<F: Future>(work: F) -> (F::Output, Recorded) {
         .await
 }
 
-/// How long recorded changes are kept.
-const RETENTION: &str = "7 days";
+/// How long recorded changes are kept: they are the activity log too (`/api/v1/activity`).
+const RETENTION: &str = "90 days";
 
 /// Removes changes older than the retention (any node may; run now and then), but none
 /// that a shared reader of the feed (the webhook dispatcher) has not read yet.
@@ -69,9 +69,14 @@ pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
     .await?)
 }
 
-/// Records a change in the caller's transaction and announces it at commit: its keys to
-/// every node's cache, `announce` to webhook subscribers.
-pub async fn record(conn: &mut AsyncPgConnection, change: Change) -> Result<(), ApiError> {
+/// Records a change made `by` someone in the caller's transaction (the activity log names
+/// them) and announces it at commit: its keys to every node's cache, `announce` to webhook
+/// subscribers.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    change: Change,
+) -> Result<(), ApiError> {
     let Change {
         subject,
         action,
@@ -93,8 +98,8 @@ pub async fn record(conn: &mut AsyncPgConnection, change: Change) -> Result<(), 
     }
     // An empty payload still wakes the other nodes' search indexes; their caches drop nothing.
     let written: Written = diesel::sql_query(format!(
-        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys, announce, subject, changes) \
-         VALUES ($1, $2, $3, $4, $6, $7, $8) RETURNING txid) \
+        "WITH change AS (INSERT INTO changes (resource, resource_id, event, keys, announce, subject, changes, actor) \
+         VALUES ($1, $2, $3, $4, $6, $7, $8, $9) RETURNING txid) \
          SELECT txid::text::bigint AS txid, pg_notify('{CHANNEL}', $5)::text AS notified FROM change"
     ))
     .bind::<Text, _>(resource)
@@ -105,6 +110,7 @@ pub async fn record(conn: &mut AsyncPgConnection, change: Change) -> Result<(), 
     .bind::<Nullable<Text>, _>(announce.as_ref().map(|a| a.event.name()))
     .bind::<Nullable<Jsonb>, _>(announce.as_ref().and_then(|a| a.subject.as_ref()))
     .bind::<Nullable<Jsonb>, _>(announce.as_ref().and_then(|a| a.changes.as_ref()))
+    .bind::<Jsonb, _>(serde_json::to_value(by).unwrap_or_default())
     .get_result(conn)
     .await?;
     let _ = RECORDED.try_with(|recorded| {

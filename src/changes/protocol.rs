@@ -253,6 +253,10 @@ pub enum Event {
     ArticleUnpublished,
     #[serde(rename = "article.deleted")]
     ArticleDeleted,
+    #[serde(rename = "article.submitted")]
+    ArticleSubmitted,
+    #[serde(rename = "article.returned")]
+    ArticleReturned,
     #[serde(rename = "comment.created")]
     CommentCreated,
     #[serde(rename = "comment.approved")]
@@ -272,6 +276,8 @@ impl Event {
             Event::ArticleUpdated => "article.updated",
             Event::ArticleUnpublished => "article.unpublished",
             Event::ArticleDeleted => "article.deleted",
+            Event::ArticleSubmitted => "article.submitted",
+            Event::ArticleReturned => "article.returned",
             Event::CommentCreated => "comment.created",
             Event::CommentApproved => "comment.approved",
             Event::ImageUpdated => "image.updated",

@@ -191,7 +191,7 @@ async fn submit_comment(
     let email = author_email.to_lowercase();
     let limits = [
         (
-            format!("ip:{}", rate_limit_address(&ip)),
+            format!("ip:{}", crate::rate_limits::sender(&ip)),
             rules.per_ip,
             "address",
         ),
@@ -292,22 +292,6 @@ pub fn author_fields(
     }
     let author_url = checks.url("author_url", url);
     (author_name, author_email, author_url)
-}
-
-/// What one sender is counted as: an IPv4 address, or an IPv6 address's /64 (one
-/// household or host is given a whole /64, and could use every address in it).
-fn rate_limit_address(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-            format!("{prefix}/64")
-        }
-        Ok(std::net::IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map_or(ip.to_owned(), |v4| v4.to_string()),
-        _ => ip.to_owned(),
-    }
 }
 
 /// Sort order of a thread list.

@@ -43,7 +43,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
             _ => (&[], None),
         };
         let announced = announce.map(|event| (comment.id, event));
-        record(conn, Action::Created, public, announced).await?;
+        record(
+            conn,
+            &crate::principal::COMMENT_FORM,
+            Action::Created,
+            public,
+            announced,
+        )
+        .await?;
         Ok(comment)
     })
     .await
@@ -75,7 +82,14 @@ pub async fn insert_imported(
         &[]
     };
     if !inserted.is_empty() {
-        record(conn, Action::Created, public, None).await?;
+        record(
+            conn,
+            &crate::principal::Principal::IMPORTER.actor,
+            Action::Created,
+            public,
+            None,
+        )
+        .await?;
     }
     Ok(inserted.len())
 }
@@ -87,6 +101,7 @@ const APPROVED: &str = "approved";
 /// comments are public: a pending or spam comment changes nothing anyone sees.
 async fn record(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     action: Action,
     article_ids: &[Uuid],
     announced: Option<(Uuid, Event)>,
@@ -98,7 +113,7 @@ async fn record(
     let change = Change::new(subject, action)
         .touching(keys)
         .announcing(announced.map(|(_, event)| Announce::from(event)));
-    crate::changes::record(conn, change).await
+    crate::changes::record(conn, by, change).await
 }
 
 /// Of `ids`, those a change to `new_status` approves (they were not approved before).
@@ -140,6 +155,7 @@ async fn public_articles_of(
 /// A moderator's change of one comment (status and/or body), recorded when public.
 pub async fn moderate(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     id: Uuid,
     status: Option<&str>,
     body: Option<(String, String)>,
@@ -163,7 +179,7 @@ pub async fn moderate(
             .into_iter()
             .next()
             .map(|id| (id, Event::CommentApproved));
-        record(conn, Action::Updated, &public, announced).await?;
+        record(conn, by, Action::Updated, &public, announced).await?;
         Ok(comment)
     })
     .await
@@ -172,6 +188,7 @@ pub async fn moderate(
 /// One status for many comments; the number changed.
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     ids: &[Uuid],
     status: &str,
 ) -> Result<usize, ApiError> {
@@ -185,10 +202,11 @@ pub async fn set_status(
             ))
             .execute(conn)
             .await?;
-        record(conn, Action::Updated, &public, None).await?;
+        record(conn, by, Action::Updated, &public, None).await?;
         for id in approved {
             record(
                 conn,
+                by,
                 Action::Updated,
                 &[],
                 Some((id, Event::CommentApproved)),
@@ -202,7 +220,11 @@ pub async fn set_status(
 
 /// Removes a comment, or keeps a tombstone (no name, no text) when it has replies so the
 /// thread stays readable. False when there is no such comment.
-pub async fn remove(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiError> {
+pub async fn remove(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+) -> Result<bool, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         if find(conn, id).await?.is_none() {
             return Ok(false);
@@ -224,7 +246,7 @@ pub async fn remove(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, ApiE
                 .execute(conn)
                 .await?;
         }
-        record(conn, Action::Deleted, &public, None).await?;
+        record(conn, by, Action::Deleted, &public, None).await?;
         Ok(true)
     })
     .await

@@ -34,9 +34,15 @@ pub async fn moderate(
         None => None,
     };
     let body = markdown.zip(html);
-    queries::moderate(conn, id, changes.status.map(|s| s.as_str()), body)
-        .await?
-        .ok_or_else(|| comment_not_found(id))
+    queries::moderate(
+        conn,
+        &principal.actor,
+        id,
+        changes.status.map(|s| s.as_str()),
+        body,
+    )
+    .await?
+    .ok_or_else(|| comment_not_found(id))
 }
 
 /// Gives up to 100 comments one status, as `principal`: how many changed (unknown ids are
@@ -52,7 +58,7 @@ pub async fn set_status(
         checks.fail("ids", "out_of_range", "send 1 to 100 comment ids");
     }
     checks.finish()?;
-    queries::set_status(conn, &bulk.ids, bulk.status.as_str()).await
+    queries::set_status(conn, &principal.actor, &bulk.ids, bulk.status.as_str()).await
 }
 
 /// Removes the comment `id` (a tombstone while it has replies), as `principal`.
@@ -62,7 +68,7 @@ pub async fn remove(
     id: Uuid,
 ) -> Result<(), ApiError> {
     principal.require(STAFF)?;
-    if !queries::remove(conn, id).await? {
+    if !queries::remove(conn, &principal.actor, id).await? {
         return Err(comment_not_found(id));
     }
     Ok(())

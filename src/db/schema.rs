@@ -156,6 +156,7 @@ diesel::table! {
         event -> Text,
         keys -> Array<Text>,
         created_at -> Timestamptz,
+        actor -> Nullable<Jsonb>,
     }
 }
 

@@ -28,15 +28,18 @@ use crate::state::AppState;
 /// Public, cacheable reads: GET (HEAD arrives as GET) without a token under /api/v1. A
 /// preview is not one: its link is a credential, and it must stop working when revoked.
 fn is_public_read(req: &ServiceRequest) -> bool {
-    let signed_in = req
-        .extensions()
-        .get::<crate::http::auth::Auth>()
-        .is_some_and(|auth| auth.is_authenticated());
     req.method() == Method::GET
-        && !signed_in
+        && !signed_in(req)
         && (req.path().starts_with("/api/v1/") || req.path().starts_with("/feeds/"))
         && !req.match_info().as_str().starts_with("/api/v1/preview/")
         && !req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// Whether a token or a session cookie named a caller (`auth::authenticate` ran before).
+fn signed_in(req: &ServiceRequest) -> bool {
+    req.extensions()
+        .get::<crate::http::auth::Auth>()
+        .is_some_and(|auth| auth.is_authenticated())
 }
 
 fn is_write(req: &ServiceRequest) -> bool {
@@ -121,7 +124,18 @@ pub async fn cache(
         return Ok(response?.map_into_boxed_body());
     }
     if !is_public_read(&req) {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+        let signed_in = signed_in(&req);
+        let mut response = next.call(req).await?.map_into_boxed_body();
+        // What a signed-in person reads (drafts, their own things) is theirs alone: no
+        // browser or shared cache keeps it (a cookie, unlike `Authorization`, does not stop
+        // a shared cache by itself).
+        if signed_in {
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+        }
+        return Ok(response);
     }
     // Also when answers are not kept: kept list counts must hear of publication instants.
     let instants_known =

@@ -51,6 +51,7 @@ pub(super) fn refused(error: ProcessError) -> ApiError {
 /// body may show until the transaction is rolled back. Whether it was new.
 pub async fn ingest_dry(
     conn: &mut diesel_async::AsyncPgConnection,
+    by: &crate::principal::Actor,
     state: &AppState,
     file: Vec<u8>,
 ) -> Result<(model::Image, bool), ApiError> {
@@ -79,7 +80,7 @@ pub async fn ingest_dry(
         if let Some(existing) = queries::by_sha256(conn, &row.sha256).await? {
             return Ok((existing, false));
         }
-        Ok((queries::insert(conn, &row).await?, true))
+        Ok((queries::insert(conn, by, &row).await?, true))
     })
     .await
 }
@@ -88,6 +89,7 @@ pub async fn ingest_dry(
 /// written, row inserted. Returns the image and whether it is new (the same bytes return
 /// the stored one). Nothing is left behind when it fails.
 pub async fn ingest(
+    by: &crate::principal::Actor,
     state: &AppState,
     file: Vec<u8>,
     text: ImageText,
@@ -143,7 +145,7 @@ pub async fn ingest(
     // The slow encodes (AVIF, WebP) are a job: the upload is answered without waiting.
     let inserted = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let image = queries::insert(conn, &row).await?;
+            let image = queries::insert(conn, by, &row).await?;
             rendition::schedule_renditions(conn, image.id).await?;
             Ok(image)
         })

@@ -215,7 +215,8 @@ async fn create_image(
         focal_x,
         focal_y,
     };
-    let (image, created) = ingest(&state, file, text, principal.author_id).await?;
+    let (image, created) =
+        ingest(&principal.actor, &state, file, text, principal.author_id).await?;
     if !created {
         return existing_image(&req, image);
     }

@@ -96,7 +96,11 @@ pub async fn list(
 }
 
 /// Inserts a image and records the change (the list of images changes).
-pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<Image, ApiError> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    row: &ImageInsert,
+) -> Result<Image, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let image = diesel::insert_into(images::table)
             .values(row)
@@ -106,7 +110,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
             .on_unique(&[("images_sha256_key", "sha256")])?;
         // Nothing embeds a new image yet.
         let change = Change::to_thing(Subject::Image(image.id), Action::Created, &[]);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(image)
     })
     .await
@@ -114,6 +118,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &ImageInsert) -> Result<I
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     id: Uuid,
     changes: &ImageUpdate,
 ) -> Result<Image, ApiError> {
@@ -126,18 +131,22 @@ pub async fn update(
         // Authors (avatars) and articles (covers) embed the whole image.
         let also = &[Key::Authors, Key::Articles];
         let change = Change::to_thing(Subject::Image(id), Action::Updated, also);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(image)
     })
     .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(images::table.find(id)).execute(conn).await?;
         // Only an image nothing uses can be deleted (409 otherwise): no list embeds it.
         let change = Change::to_thing(Subject::Image(id), Action::Deleted, &[]);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(deleted)
     })
     .await

@@ -81,7 +81,7 @@ pub async fn apply_modern(
         updated_at: Some(chrono::Utc::now()),
         ..ImageUpdate::default()
     };
-    queries::update(conn, image.id, &update).await?;
+    queries::update(conn, &crate::principal::IMAGE_PROCESSING, image.id, &update).await?;
     queue_figure_refresh(conn, image.id).await
 }
 
@@ -230,7 +230,8 @@ async fn reprocess_then(state: &AppState, id: Uuid, for_modern: bool) -> Result<
             if (current.focal_x, current.focal_y) != (image.focal_x, image.focal_y) {
                 return Ok((false, current));
             }
-            let updated = queries::update(conn, id, &update).await?;
+            let updated =
+                queries::update(conn, &crate::principal::IMAGE_PROCESSING, id, &update).await?;
             queue_figure_refresh(conn, id).await?;
             // The modern renditions are made again too, around the new focal point.
             if !for_modern {

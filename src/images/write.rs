@@ -51,7 +51,7 @@ pub async fn update(
             .ok_or_else(|| not_found(id))?;
         may_change(principal, &current)?;
         if_match.check(&current)?;
-        let image = queries::update(conn, id, &update).await?;
+        let image = queries::update(conn, &principal.actor, id, &update).await?;
         // Figures show the image's current text: the bodies showing it are redone.
         if shown_in_figures {
             rendition::queue_figure_refresh(conn, id).await?;
@@ -102,7 +102,7 @@ pub async fn delete(
                 errors: Vec::new(),
             });
         }
-        queries::delete(conn, id).await?;
+        queries::delete(conn, &principal.actor, id).await?;
         Ok(current.storage_keys())
     })
     .await

@@ -135,8 +135,14 @@ impl<'a> Images<'a> {
         };
         let stored = match self.bytes(&url).await {
             Ok(bytes) => match match self.dry_run {
-                true => crate::images::ingest_dry(conn, self.state, bytes).await,
-                false => crate::images::ingest(self.state, bytes, text, None).await,
+                true => {
+                    crate::images::ingest_dry(conn, &Principal::IMPORTER.actor, self.state, bytes)
+                        .await
+                }
+                false => {
+                    crate::images::ingest(&Principal::IMPORTER.actor, self.state, bytes, text, None)
+                        .await
+                }
             } {
                 Ok((image, created)) => {
                     if created {

@@ -21,7 +21,9 @@ pub(super) fn status_of(item: &Item) -> ((Status, Option<chrono::DateTime<Utc>>)
             (Status::Published, date),
             Some("scheduled for a time already past: imported as published".into()),
         ),
-        "draft" | "pending" => ((Status::Draft, None), None),
+        "draft" => ((Status::Draft, None), None),
+        // Pending review in WordPress: waiting for an editor here too.
+        "pending" => ((Status::InReview, None), None),
         "private" => (
             (Status::Draft, None),
             Some("private: imported as a draft".into()),
@@ -196,6 +198,7 @@ pub(super) async fn import_post(
         // Yoast SEO's overrides, where the site used it.
         meta_title: seo_meta(item, "_yoast_wpseo_title"),
         meta_description: seo_meta(item, "_yoast_wpseo_metadesc"),
+        note: None,
     };
     let external_id = format!("wp:{}", item.id);
     let comments = comments_of(item, &mut notes);

@@ -360,6 +360,7 @@ impl Engine {
         }
         match wanted.status {
             Some(Status::Draft) => filters.push(term(f.status, "draft")),
+            Some(Status::InReview) => filters.push(term(f.status, "in_review")),
             Some(Status::Archived) => filters.push(term(f.status, "archived")),
             Some(Status::Published) => filters.push(public()),
             Some(Status::Scheduled) => {

@@ -70,7 +70,11 @@ pub async fn list(
 }
 
 /// Inserts a tag and records the change (the list of tags changes).
-pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag, ApiError> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    row: &TagInsert,
+) -> Result<Tag, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let tag = diesel::insert_into(tags::table)
             .values(row)
@@ -80,7 +84,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
             .on_unique(&[("tags_slug_key", "slug")])?;
         // Nothing embeds a new tag yet.
         let change = Change::to_thing(Subject::Tag(tag.id), Action::Created, &[]);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(tag)
     })
     .await
@@ -88,6 +92,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &TagInsert) -> Result<Tag
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     id: Uuid,
     changes: &TagUpdate,
 ) -> Result<Tag, ApiError> {
@@ -105,17 +110,21 @@ pub async fn update(
             &[]
         };
         let change = Change::to_thing(Subject::Tag(id), Action::Updated, also);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(tag)
     })
     .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<usize, ApiError> {
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+) -> Result<usize, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let deleted = diesel::delete(tags::table.find(id)).execute(conn).await?;
         let change = Change::to_thing(Subject::Tag(id), Action::Deleted, &[Key::Articles]);
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, by, change).await?;
         Ok(deleted)
     })
     .await

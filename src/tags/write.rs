@@ -35,7 +35,7 @@ pub async fn create(
         if slug.is_none() {
             row.slug = Slugged::Tags.free_slug(conn, &row.name).await?;
         }
-        queries::insert(conn, &row).await
+        queries::insert(conn, &principal.actor, &row).await
     })
     .await
 }
@@ -66,7 +66,7 @@ pub async fn update(
     conn.transaction::<_, ApiError, _>(async |conn| {
         let found = queries::lock(conn, key).await?;
         let current = if_match.locked(found, || ApiError::not_found("tag", key))?;
-        queries::update(conn, current.id, &changes).await
+        queries::update(conn, &principal.actor, current.id, &changes).await
     })
     .await
 }
@@ -82,7 +82,7 @@ pub async fn delete(
     conn.transaction::<_, ApiError, _>(async |conn| {
         let found = queries::lock(conn, key).await?;
         let current = if_match.locked(found, || ApiError::not_found("tag", key))?;
-        queries::delete(conn, current.id).await?;
+        queries::delete(conn, &principal.actor, current.id).await?;
         Ok(())
     })
     .await

@@ -24,9 +24,17 @@ static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
 const WAIT_FOR_PLACE: Duration = Duration::from_secs(30);
 
 /// A hash of no one's password: an unknown email is checked against it, so answering takes
-/// as long as for a wrong password.
-static NO_ONE: LazyLock<String> =
-    LazyLock::new(|| hash_now("no one has this password").unwrap_or_default());
+/// as long as for a wrong password. Made at start (`prepare`), not on the first unknown
+/// email (which would then answer slower).
+static NO_ONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes no one's hash; a start fails when passwords cannot be hashed at all.
+pub fn prepare() -> Result<(), argon2::password_hash::Error> {
+    if NO_ONE.get().is_none() {
+        let _ = NO_ONE.set(hash_now("no one has this password")?);
+    }
+    Ok(())
+}
 
 /// Passwords people pick first, 12 characters or longer (compared in lowercase).
 const COMMON: &[&str] = &[
@@ -143,7 +151,13 @@ pub async fn hash(password: String) -> Result<String, ApiError> {
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
     hashing(move || {
         let real = stored.is_some();
-        let stored = stored.unwrap_or_else(|| NO_ONE.clone());
+        let stored = match stored {
+            Some(stored) => stored,
+            None => {
+                let _ = prepare();
+                NO_ONE.get().cloned().unwrap_or_default()
+            }
+        };
         let matches = PasswordHash::new(&stored).is_ok_and(|parsed| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)

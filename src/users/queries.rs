@@ -46,6 +46,17 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// The person, locked against changes (a disable) until the transaction ends.
+pub async fn lock_shared(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .for_share()
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The person with this email (in any case).
 pub async fn by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
     users::table

@@ -13,7 +13,7 @@ use crate::db::schema::{api_tokens, user_links, users};
 use crate::error::ApiError;
 use crate::http::auth::hash_secret;
 use crate::http::validate::Checks;
-use crate::principal::{ADMIN, Principal, Role};
+use crate::principal::{ADMIN, Actor, ActorKind, Principal, Role};
 
 /// How long an invitation or a reset link works.
 pub const LINK_LIFETIME: TimeDelta = TimeDelta::days(7);
@@ -49,8 +49,13 @@ pub struct Invitation {
     pub author_id: Option<Uuid>,
 }
 
-async fn record(conn: &mut AsyncPgConnection, id: Uuid, action: Action) -> Result<(), ApiError> {
-    crate::changes::record(conn, Change::new(Subject::User(id), action)).await
+async fn record(
+    conn: &mut AsyncPgConnection,
+    by: &Actor,
+    id: Uuid,
+    action: Action,
+) -> Result<(), ApiError> {
+    crate::changes::record(conn, by, Change::new(Subject::User(id), action)).await
 }
 
 async fn make_link(
@@ -120,7 +125,7 @@ pub async fn invite(
                 ) => ApiError::conflict("email", "a person with this email already exists"),
                 other => other.into(),
             })?;
-        record(conn, user.id, Action::Created).await?;
+        record(conn, &principal.actor, user.id, Action::Created).await?;
         make_link(conn, user, Purpose::Invitation).await
     })
     .await
@@ -226,7 +231,13 @@ pub async fn accept(
         if purpose == Purpose::Reset.as_str() {
             sessions::end_all(conn, user_id).await?;
         }
-        record(conn, user_id, Action::Updated).await?;
+        // They act for themselves: the link was their credential.
+        let them = Actor {
+            kind: ActorKind::User,
+            id: Some(user.id),
+            name: user.name.clone().into(),
+        };
+        record(conn, &them, user_id, Action::Updated).await?;
         Ok(user)
     })
     .await
@@ -275,6 +286,10 @@ pub async fn update(
                     "status may be set to `active` or `disabled`",
                 ));
             }
+            // Enabled again before they ever chose a password: invited again.
+            (UserStatus::Disabled, Some(UserStatus::Active)) if user.password_hash.is_none() => {
+                UserStatus::Invited
+            }
             (_, Some(status)) => status,
         };
         let user: User = diesel::update(users::table.find(id))
@@ -290,25 +305,61 @@ pub async fn update(
             .await?;
         let disabled = changes.status == Some(UserStatus::Disabled);
         if disabled {
-            sessions::end_all(conn, id).await?;
-            diesel::update(
-                api_tokens::table
-                    .filter(api_tokens::user_id.eq(id))
-                    .filter(api_tokens::revoked_at.is_null()),
-            )
-            .set(api_tokens::revoked_at.eq(Some(Utc::now())))
-            .execute(conn)
-            .await?;
+            end_everything(conn, &principal.actor, id).await?;
         }
         let action = if disabled {
             Action::Disabled
         } else {
             Action::Updated
         };
-        record(conn, id, action).await?;
+        record(conn, &principal.actor, id, action).await?;
         Ok(user)
     })
     .await
+}
+
+/// What ends when a person is disabled: their sessions, their tokens (each revocation
+/// recorded), and the preview links any of those made.
+async fn end_everything(
+    conn: &mut AsyncPgConnection,
+    by: &Actor,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    use crate::db::schema::{preview_links, sessions as session_rows};
+    sessions::end_all(conn, id).await?;
+    let revoked: Vec<Uuid> = diesel::update(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(Utc::now())))
+    .returning(api_tokens::id)
+    .get_results(conn)
+    .await?;
+    let their_sessions = session_rows::table
+        .filter(session_rows::user_id.eq(id))
+        .select(session_rows::id);
+    let their_tokens = api_tokens::table
+        .filter(api_tokens::user_id.eq(id))
+        .select(api_tokens::id);
+    diesel::delete(
+        preview_links::table.filter(
+            preview_links::created_by
+                .eq_any(their_sessions.nullable())
+                .or(preview_links::created_by.eq_any(their_tokens.nullable())),
+        ),
+    )
+    .execute(conn)
+    .await?;
+    for token in revoked {
+        crate::changes::record(
+            conn,
+            by,
+            Change::new(Subject::Token(token), Action::Revoked),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Ends every session of a person (admins, or the person): how many were live.
@@ -323,7 +374,7 @@ pub async fn end_sessions(
     conn.transaction::<_, ApiError, _>(async |conn| {
         locked(conn, id).await?;
         let ended = sessions::end_all(conn, id).await?;
-        record(conn, id, Action::SignedOut).await?;
+        record(conn, &principal.actor, id, Action::SignedOut).await?;
         Ok(ended)
     })
     .await

@@ -146,7 +146,8 @@ async fn create_webhook(
     auth: Auth,
     body: JsonBody<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?.token_id;
+    let admin = auth.require(ADMIN)?.clone();
+    let caller = admin.token_id;
     let (new, mut checks) = body.into_parts();
     let row = WebhookInsert {
         id: Uuid::now_v7(),
@@ -158,7 +159,7 @@ async fn create_webhook(
     checks.finish()?;
     let base = base_url(&req);
     let created = idempotency::once(&req, &state.pool, Some(caller), async move |conn| {
-        let webhook = queries::insert(conn, &row).await?;
+        let webhook = queries::insert(conn, &admin.actor, &row).await?;
         let location = format!("{base}/api/v1/webhooks/{}", webhook.id);
         // The secret is shown once: a replay answers the webhook without it.
         Created::new(location, &WebhookResponse::new(webhook.clone(), true))?
@@ -218,7 +219,7 @@ async fn update_webhook(
     if_match: IfMatch,
     body: JsonBody<WebhookChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let admin = auth.require(ADMIN)?.clone();
     let (changes, mut checks) = body.into_parts();
     let url = match changes.url {
         Some(Some(url)) => Some(checked_url(&state, &mut checks, &url).await),
@@ -264,7 +265,7 @@ async fn update_webhook(
                 failing_since: (turned == Some(true)).then_some(None),
                 updated_at: Some(chrono::Utc::now()),
             };
-            let webhook = queries::update(conn, current.id, &update).await?;
+            let webhook = queries::update(conn, &admin.actor, current.id, &update).await?;
             if turned == Some(true) {
                 queries::resume(conn, current.id).await?;
             }
@@ -291,12 +292,12 @@ async fn delete_webhook(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let admin = auth.require(ADMIN)?.clone();
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let found = queries::lock(conn, *id).await?;
         let current = if_match.locked(found, || not_found(*id))?;
-        queries::delete(conn, current.id).await
+        queries::delete(conn, &admin.actor, current.id).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -319,9 +320,9 @@ async fn rotate_secret(
     auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let admin = auth.require(ADMIN)?.clone();
     let mut conn = crate::db::conn(&state.pool).await?;
-    let webhook = queries::rotate_secret(&mut conn, *id)
+    let webhook = queries::rotate_secret(&mut conn, &admin.actor, *id)
         .await?
         .ok_or_else(|| not_found(*id))?;
     Ok(not_stored(fresh(&WebhookResponse::new(webhook, true))?))

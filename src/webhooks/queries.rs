@@ -72,12 +72,18 @@ pub async fn list(
 }
 
 /// Records a change to a subscription in the feed (nothing public shows it).
-async fn record(conn: &mut AsyncPgConnection, id: Uuid, action: Action) -> Result<(), ApiError> {
-    crate::changes::record(conn, Change::new(Subject::Webhook(id), action)).await
+async fn record(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+    action: Action,
+) -> Result<(), ApiError> {
+    crate::changes::record(conn, by, Change::new(Subject::Webhook(id), action)).await
 }
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     row: &WebhookInsert,
 ) -> Result<Webhook, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -86,7 +92,7 @@ pub async fn insert(
             .returning(Webhook::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, webhook.id, Action::Created).await?;
+        record(conn, by, webhook.id, Action::Created).await?;
         Ok(webhook)
     })
     .await
@@ -94,6 +100,7 @@ pub async fn insert(
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     id: Uuid,
     changes: &WebhookUpdate,
 ) -> Result<Webhook, ApiError> {
@@ -103,18 +110,22 @@ pub async fn update(
             .returning(Webhook::as_returning())
             .get_result(conn)
             .await?;
-        record(conn, id, Action::Updated).await?;
+        record(conn, by, id, Action::Updated).await?;
         Ok(webhook)
     })
     .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    id: Uuid,
+) -> Result<(), ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         diesel::delete(webhooks::table.find(id))
             .execute(conn)
             .await?;
-        record(conn, id, Action::Deleted).await
+        record(conn, by, id, Action::Deleted).await
     })
     .await
 }
@@ -124,6 +135,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiErr
 /// row cuts no receiver off). `None` when there is no such webhook.
 pub async fn rotate_secret(
     conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
     id: Uuid,
 ) -> Result<Option<Webhook>, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -140,7 +152,7 @@ pub async fn rotate_secret(
         .await
         .optional()?;
         if webhook.is_some() {
-            record(conn, id, Action::Updated).await?;
+            record(conn, by, id, Action::Updated).await?;
         }
         Ok(webhook)
     })

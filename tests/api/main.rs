@@ -19,6 +19,7 @@ mod openapi;
 mod people;
 mod readpath;
 mod resilience;
+mod review;
 mod roles;
 mod search;
 mod site;

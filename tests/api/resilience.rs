@@ -328,6 +328,7 @@ async fn losing_the_database_is_a_503_and_the_service_recovers_with_every_acknow
         let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
         lede::auth::tokens::create(
             &mut conn,
+            &lede::principal::Actor::system("tests"),
             "fault",
             lede::http::auth::Role::Admin,
             None,

@@ -36,7 +36,9 @@ fn expected(operation_id: &str) -> Option<Access> {
         "create_author" | "update_author" | "delete_author" => Access::Roles(STAFF),
         "create_tag" => Access::Roles(PUBLISHERS),
         "update_tag" | "delete_tag" => Access::Roles(STAFF),
-        "list_tokens" | "find_token" | "revoke_token" => Access::Roles(ADMIN),
+        // Others' tokens (the shared one is a service token): admins only.
+        "find_token" | "revoke_token" => Access::Roles(ADMIN),
+        "list_tokens" => Access::Roles(PEOPLE),
         "create_token" => Access::Roles(PEOPLE),
         "list_images" | "find_image" => Access::Public,
         "create_image" | "update_image" | "delete_image" => Access::Roles(PUBLISHERS),
@@ -76,6 +78,9 @@ fn expected(operation_id: &str) -> Option<Access> {
         // Of another person (the target): admins only; of oneself, see people.rs.
         "find_user" | "update_user" | "end_user_sessions" => Access::Roles(ADMIN),
         "who_am_i" => Access::Roles(WRITERS),
+        // The shared article is the contributor's byline's: its notes are theirs to read.
+        "list_notes" | "create_note" => Access::Roles(WRITERS),
+        "list_activity" => Access::Roles(STAFF),
         "sign_in" => Access::Public,
         "accept_invitation" => Access::Link,
         "sign_out" => Access::Session,
@@ -114,6 +119,7 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
         "invite_user" => Some(json!({"email": format!("{caller}@matrix.example.com"),
             "name": "Matrix person", "role": "editor"})),
         "update_user" => Some(json!({"name": "Matrix person"})),
+        "create_note" => Some(json!({"body": format!("a note from {caller}")})),
         "sign_in" => {
             Some(json!({"email": "target@example.com", "password": crate::people::PASSWORD}))
         }

@@ -207,16 +207,29 @@ impl TestApp {
         .execute(&mut conn)
         .await
         .expect("insert test author");
-        let (_, admin) =
-            lede::auth::tokens::create(&mut conn, "test admin", Role::Admin, None, None)
-                .await
-                .expect("admin token");
-        let (_, editor) =
-            lede::auth::tokens::create(&mut conn, "test editor", Role::Editor, None, None)
-                .await
-                .expect("editor token");
+        let (_, admin) = lede::auth::tokens::create(
+            &mut conn,
+            &lede::principal::Actor::system("tests"),
+            "test admin",
+            Role::Admin,
+            None,
+            None,
+        )
+        .await
+        .expect("admin token");
+        let (_, editor) = lede::auth::tokens::create(
+            &mut conn,
+            &lede::principal::Actor::system("tests"),
+            "test editor",
+            Role::Editor,
+            None,
+            None,
+        )
+        .await
+        .expect("editor token");
         let (_, author) = lede::auth::tokens::create(
             &mut conn,
+            &lede::principal::Actor::system("tests"),
             "test author",
             Role::Author,
             Some(author_id),

@@ -110,7 +110,7 @@ pub async fn publication_due(
             .touching([Key::Article(id)])
             .touching(neighbour_keys(conn, &article).await?)
             .announcing(announce(None, Some(&article), &[]));
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, &crate::principal::SCHEDULER, change).await?;
     }
     Ok(())
 }

@@ -29,7 +29,11 @@ pub(super) struct Input {
     pub(super) kind: Kind,
     pub(super) meta_title: Option<String>,
     pub(super) meta_description: Option<String>,
+    /// An editorial note given with the write (not a field of the article).
+    pub(super) note: Option<String>,
 }
+
+use crate::articles::notes::MAX_NOTE;
 
 pub(super) const MAX_EXTERNAL_ID: usize = 200;
 
@@ -56,6 +60,7 @@ pub(super) fn check_text(checks: &mut Checks, input: &mut Input) {
     if let Some(external_id) = &input.external_id {
         input.external_id = Some(checks.text("external_id", external_id, MAX_EXTERNAL_ID));
     }
+    input.note = checks.long_text("note", input.note.as_deref(), MAX_NOTE);
     if input.body_markdown.chars().count() > MAX_BODY {
         checks.fail(
             "body_markdown",
@@ -121,6 +126,7 @@ pub(super) fn input_for_new(
         kind,
         meta_title,
         meta_description,
+        note,
     } = new;
     let author = match (author, principal.role, principal.author_id) {
         (Some(author), _, _) => author,
@@ -146,6 +152,7 @@ pub(super) fn input_for_new(
         kind: kind.unwrap_or_default(),
         meta_title,
         meta_description,
+        note,
     };
     check_text(&mut checks, &mut input);
     (input, checks)
@@ -242,6 +249,7 @@ pub(super) async fn apply(
         kind: Kind::of(current),
         meta_title: current.meta_title.clone(),
         meta_description: current.meta_description.clone(),
+        note: None,
     };
     // Every field named, so a new one does not compile until it is applied here.
     let ArticleChanges {
@@ -260,6 +268,7 @@ pub(super) async fn apply(
         kind,
         meta_title,
         meta_description,
+        note,
     } = changes;
     match title {
         Some(Some(title)) => input.title = title,
@@ -308,6 +317,7 @@ pub(super) async fn apply(
     if let Some(meta_description) = meta_description {
         input.meta_description = meta_description;
     }
+    input.note = note.flatten();
     match kind {
         Some(Some(kind)) => input.kind = kind,
         Some(None) => required(&mut checks, "kind"),

@@ -28,6 +28,8 @@ use crate::principal::{Principal, Role};
 
 mod announce;
 mod input;
+mod review;
+pub use self::review::ReviewEvent;
 mod prerender;
 
 pub use self::announce::publication_due;
@@ -71,15 +73,16 @@ async fn save(
             principal.role.as_str()
         )));
     }
-    if principal.role == Role::Contributor && input.status != Status::Draft {
-        return Err(ApiError::Forbidden(
-            "a contributor may not publish, schedule or archive: it writes drafts".into(),
-        ));
-    }
+    let step = review::step(principal, current.map(Status::of), input.status)?;
     let (tag_ids, unknown_tags) = if checks.has("tags") {
         (Vec::new(), Vec::new())
     } else {
-        queries::resolve_tags(conn, &input.tags, !principal.role.is_bound()).await?
+        queries::resolve_tags(
+            conn,
+            &input.tags,
+            (!principal.role.is_bound()).then_some(&principal.actor),
+        )
+        .await?
     };
     if !unknown_tags.is_empty() {
         checks.fail(
@@ -205,6 +208,10 @@ async fn save(
     if let Some(current) = current
         && changed.is_empty()
     {
+        // A note with nothing else is still added.
+        if let Some(note) = &input.note {
+            super::notes::add(conn, current.id, principal, note).await?;
+        }
         if same_rendering(current, &row) {
             return Ok(current.clone());
         }
@@ -214,7 +221,7 @@ async fn save(
         queries::set_rendered(conn, &row).await?;
         let change = Change::new(Subject::Article(current.id), Action::Updated)
             .touching(change_keys(Some(current), Some(current), false));
-        crate::changes::record(conn, change).await?;
+        crate::changes::record(conn, &principal.actor, change).await?;
         return queries::find(conn, &current.id.to_string())
             .await?
             .ok_or_else(|| ApiError::not_found("article", &current.id.to_string()));
@@ -245,10 +252,17 @@ async fn save(
         keys.extend(neighbour_keys(conn, &article).await?);
     }
     keys.extend(change_keys(current, Some(&article), tags_changed));
+    // A public change is announced as one; else a review step, if the write took one.
+    let announced = announce(current, Some(&article), &changed).or_else(|| {
+        step.map(|step| review::announce_step(step, &article, principal, input.note.as_deref()))
+    });
     let change = Change::new(Subject::Article(article.id), action)
         .touching(keys)
-        .announcing(announce(current, Some(&article), &changed));
-    crate::changes::record(conn, change).await?;
+        .announcing(announced);
+    crate::changes::record(conn, &principal.actor, change).await?;
+    if let Some(note) = &input.note {
+        super::notes::add(conn, article.id, principal, note).await?;
+    }
     if Status::of(&article) == Status::Scheduled
         && let Some(at) = article.published_at
         && current.is_none_or(|c| Status::of(c) != Status::Scheduled || c.published_at != Some(at))
@@ -284,6 +298,7 @@ async fn save(
             comments_open: article.comments_open,
             slug: article.slug.clone(),
             saved_by: Some(principal.token_id),
+            saved_by_user: principal.actor.user_id(),
             created_at: now,
             meta_title: article.meta_title.clone(),
             meta_description: article.meta_description.clone(),
@@ -410,7 +425,7 @@ pub async fn delete(
             .touching(keys)
             .touching(change_keys(Some(&current), None, true))
             .announcing(announce(Some(&current), None, &[]));
-        crate::changes::record(conn, change).await
+        crate::changes::record(conn, &principal.actor, change).await
     })
     .await
 }
@@ -460,9 +475,13 @@ pub(super) fn may_write(principal: &Principal, article: &Article) -> Result<(), 
             principal.role.as_str()
         )));
     }
-    if principal.role == Role::Contributor && article.status != Status::Draft.stored() {
+    if principal.role == Role::Contributor
+        && !matches!(Status::of(article), Status::Draft | Status::InReview)
+    {
         return Err(ApiError::Forbidden(
-            "a contributor may only change its drafts: this article is no longer one".into(),
+            "a contributor may only change its drafts and submissions: this article is no \
+             longer one"
+                .into(),
         ));
     }
     Ok(())

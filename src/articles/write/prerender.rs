@@ -297,7 +297,7 @@ pub async fn refresh_figures(pool: &crate::db::Pool, image_id: Uuid) -> Result<(
                 let change = Change::new(Subject::Article(article.id), Action::Updated)
                     .touching(change_keys(Some(&article), Some(&article), false))
                     .announcing(announce(Some(&article), Some(&article), &["body_html"]));
-                crate::changes::record(conn, change).await?;
+                crate::changes::record(conn, &crate::principal::IMAGE_PROCESSING, change).await?;
             }
             Ok(())
         })
