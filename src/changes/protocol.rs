@@ -435,7 +435,7 @@ mod tests {
             let json = serde_json::to_value(event).unwrap_or_default();
             assert_eq!(json, event.name());
         }
-        assert_eq!(Action::read("submitted"), None);
-        assert_eq!(Event::read("article.submitted"), None);
+        assert_eq!(Action::read("embargoed"), None);
+        assert_eq!(Event::read("article.embargoed"), None);
     }
 }

@@ -38,11 +38,11 @@ async fn public_answers_are_cacheable_and_revalidate_with_304() {
     // Lists keep their paging headers when served from the cache.
     let list = app.get("/api/v1/tags", None).await;
     assert!(list.header("x-total-count").is_some());
-    // Answers with a token are never kept or marked public.
+    // Answers with a token are never kept, and say so to every cache on the way.
     let private = app
         .get("/api/v1/authors/test-author", Some(&app.editor))
         .await;
-    assert!(private.header("cache-control").is_none());
+    assert_eq!(private.header("cache-control"), Some("private, no-store"));
     assert_eq!(private.json()["email"], "test-author@example.com");
     let public = app.get("/api/v1/authors/test-author", None).await;
     assert!(

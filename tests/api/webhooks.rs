@@ -831,7 +831,7 @@ async fn a_newer_releases_changes_hold_back_nothing() {
          ('series', gen_random_uuid(), 'created', ARRAY['series:{id}'], 'series.created'); \
          UPDATE articles SET title = 'Night ferry seen by a newer node' WHERE id = '{id}'; \
          INSERT INTO changes (resource, resource_id, event, keys, announce) VALUES \
-         ('article', '{id}', 'submitted', ARRAY[]::text[], 'article.submitted')"
+         ('article', '{id}', 'embargoed', ARRAY[]::text[], 'article.embargoed')"
     ))
     .await;
     crate::support::eventually(
