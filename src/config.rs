@@ -347,6 +347,16 @@ pub struct Config {
     )]
     pub metrics_token: Option<String>,
 
+    /// Where mail goes (invitations, password resets): `smtp://host:25`,
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`.
+    /// Unset, links are handed over by the admin instead.
+    #[arg(long, env = "LEDE_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of lede's mail (default: `lede <noreply@<the public URL's host>>`).
+    #[arg(long, env = "LEDE_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
     /// Let webhooks reach loopback, private, link-local and shared (CGNAT) addresses: for
     /// tests and intranets. Off, such URLs are refused (422), and checked again when sent.
     #[arg(
@@ -419,6 +429,8 @@ impl Config {
             log_format: LogFormat::Text,
             webhook_allow_private: false,
             metrics_token: None,
+            smtp_url: None,
+            mail_from: None,
             demo: false,
         }
     }

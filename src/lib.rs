@@ -20,6 +20,7 @@ pub mod images;
 pub mod import;
 pub mod jobs;
 pub mod listing;
+pub mod mail;
 pub mod media;
 pub mod memory;
 pub mod openapi;
@@ -90,6 +91,11 @@ impl AppState {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(http::auth::hash_secret),
+            mailer: mail::Mailer::from_config(
+                config.smtp_url.as_deref(),
+                config.mail_from.as_deref(),
+                config.public_url.as_deref().unwrap_or("http://localhost"),
+            )?,
             database_url: None,
             image_budget: media::budget::ImageBudget::for_machine(config.image_memory_mb),
             image_limits: media::process::Limits {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub search: std::sync::Arc<search::Search>,
     /// This node's webhook dispatcher and delivery workers.
     pub webhooks: outbound::Webhooks,
+    /// Where invitations and reset links are mailed, when `LEDE_SMTP_URL` is set.
+    pub mailer: Option<crate::mail::Mailer>,
     /// The SHA-256 of the secret `/metrics` needs (`LEDE_METRICS_TOKEN`); `None`: public.
     pub metrics_token: Option<Vec<u8>>,
     /// For the cache's LISTEN connection.

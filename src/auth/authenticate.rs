@@ -77,7 +77,11 @@ pub async fn authenticate(
 
 /// Where a session cookie is not read: signing in and accepting an invitation are
 /// anonymous, whoever was signed in before.
-const SIGNING_IN: &[&str] = &["/api/v1/auth/sessions", "/api/v1/auth/accept"];
+const SIGNING_IN: &[&str] = &[
+    "/api/v1/auth/sessions",
+    "/api/v1/auth/accept",
+    "/api/v1/auth/reset",
+];
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 

@@ -18,7 +18,6 @@ use self::model::{UserResponse, UserStatus};
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Actor, Auth, Role, WRITERS};
 use crate::http::body::JsonBody;
-use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{fresh, ok};
 use crate::http::{Timestamp, base_url, patch_field};
@@ -32,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(create_reset_link)
         .service(end_user_sessions)
         .service(accept_invitation)
+        .service(request_reset)
         .service(create_session)
         .service(who_am_i)
         .service(end_session);
@@ -58,7 +58,7 @@ pub struct NewInvitation {
     "user": {"id": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "email": "ines@example.com", "name": "Ines Marchetti",
              "role": "author", "author": null, "status": "invited", "created_at": "2026-12-07T09:30:00Z", "last_seen_at": null},
     "invitation_url": "https://api.example.com/desk/accept#token=Zk3q9XrT0bWm4Yp7Lc2Vd8Hs1Nf6Ga5Je3Qu0Ko9",
-    "expires_at": "2026-12-14T09:30:00Z"
+    "expires_at": "2026-12-14T09:30:00Z", "mailed": false
 }))]
 pub struct InvitationResponse {
     pub user: UserResponse,
@@ -66,6 +66,8 @@ pub struct InvitationResponse {
     /// until `expires_at`. Its secret goes to `POST /api/v1/auth/accept` as `token`.
     pub invitation_url: String,
     pub expires_at: Timestamp,
+    /// Whether it was also mailed to them (`LEDE_SMTP_URL` is set and the server took it).
+    pub mailed: bool,
 }
 
 impl crate::http::cache::Shows for InvitationResponse {}
@@ -122,13 +124,14 @@ async fn list_users(
 /// Invite a person
 ///
 /// Admins. Makes the person (`invited`) and a link, shown once and working for 7 days,
-/// where they choose a password. Hand it to them; `lede users invite` prints one too.
+/// where they choose a password. With `LEDE_SMTP_URL` set it is also mailed to them
+/// (`mailed`); else hand it over. `lede users invite` prints one too. Inviting an email
+/// that is taken is a 409 (a retry of an invitation included).
 #[utoipa::path(
     tag = "people", operation_id = "invite_user",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer (without the link), marked `Idempotent-Replayed: true`")),
     request_body = NewInvitation,
     responses((status = 201, description = "Invited; `invitation_url` is shown only here", body = InvitationResponse,
-        headers(("Location" = String, description = "URL of the person"), ("ETag" = String, description = "Strong ETag of the answer")))),
+        headers(("Location" = String, description = "URL of the person")))),
     security(("bearer" = []))
 )]
 #[post("/users/invitations")]
@@ -138,7 +141,7 @@ async fn invite_user(
     auth: Auth,
     body: JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ADMIN)?.clone();
+    let principal = auth.require(ADMIN)?;
     let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, 100);
     let email = checks.email("email", Some(&new.email));
@@ -149,47 +152,92 @@ async fn invite_user(
         checks.key("author", author);
     }
     checks.finish()?;
-    let base = base_url(&req);
-    let req2 = req.clone();
-    idempotency::once(
-        &req,
-        &state.pool,
-        Some(principal.token_id),
-        async move |conn| {
-            let author_id = match &new.author {
-                Some(key) => Some(
-                    crate::authors::queries::find(conn, key)
-                        .await?
-                        .ok_or_else(|| {
-                            ApiError::invalid(
-                                "author",
-                                "not_found",
-                                format!("no author with id or slug `{key}`"),
-                            )
-                        })?
-                        .id,
-                ),
-                None => None,
-            };
-            let invitation = write::Invitation {
-                email: email.unwrap_or_default(),
-                name,
-                role: new.role,
-                author_id,
-            };
-            let link = write::invite(conn, &principal, invitation).await?;
-            let user = queries::show(conn, link.user).await?;
-            let location = format!("{base}/api/v1/users/{}", user.id);
-            let answer = InvitationResponse {
-                invitation_url: link_url(&req2, "accept", &link.secret),
-                expires_at: link.expires_at.into(),
-                user: user.clone(),
-            };
-            // The link is shown once: a replay answers the person alone.
-            Created::new(location, &answer)?.replayed_as(&user)
-        },
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let author_id = match &new.author {
+        Some(key) => Some(
+            crate::authors::queries::find(&mut conn, key)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "author",
+                        "not_found",
+                        format!("no author with id or slug `{key}`"),
+                    )
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let invitation = write::Invitation {
+        email: email.unwrap_or_default(),
+        name,
+        role: new.role,
+        author_id,
+    };
+    let link = write::invite(&mut conn, principal, invitation).await?;
+    let url = link_url(&req, "accept", &link.secret);
+    // Mailed once the person exists (committed): a mail server's pace holds no lock.
+    let mailed = mail_link(
+        &state,
+        &link.user,
+        Mailing::Invitation(&principal.actor.name),
+        &url,
+        link.expires_at,
     )
-    .await
+    .await;
+    let user = queries::show(&mut conn, link.user).await?;
+    let location = format!("{}/api/v1/users/{}", base_url(&req), user.id);
+    let answer = InvitationResponse {
+        invitation_url: url,
+        expires_at: link.expires_at.into(),
+        mailed,
+        user,
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .json(answer))
+}
+
+/// What a mailed link is for.
+enum Mailing<'a> {
+    /// Invited by this person.
+    Invitation(&'a str),
+    Reset,
+}
+
+/// Mails `url` to `user` when mail is configured; whether it was handed over.
+async fn mail_link(
+    state: &AppState,
+    user: &model::User,
+    mailing: Mailing<'_>,
+    url: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let Some(mailer) = &state.mailer else {
+        return false;
+    };
+    let site = &state.site.name;
+    let until = expires_at.format("%Y-%m-%d %H:%M UTC");
+    let (subject, body) = match mailing {
+        Mailing::Invitation(by) => (
+            format!("You are invited to {site}"),
+            format!(
+                "Hello {},\n\n{by} invited you to {site}. Choose your password here (the link \
+                 works once, until {until}):\n\n{url}\n",
+                user.name
+            ),
+        ),
+        Mailing::Reset => (
+            format!("A new password for {site}"),
+            format!(
+                "Hello {},\n\nChoose a new password here (the link works once, until \
+                 {until}; signing in with it ends your other sessions):\n\n{url}\n\n\
+                 If you did not ask for this, ignore this message: your password stays.\n",
+                user.name
+            ),
+        ),
+    };
+    mailer.send((&user.name, &user.email), &subject, body).await
 }
 
 /// The person `id` when the caller may see them: admins anyone, others themselves.
@@ -333,7 +381,7 @@ async fn update_user(
     "user": {"id": "01932c4e-aaaa-7bbb-8ccc-0123456789ab", "email": "ines@example.com", "name": "Ines Marchetti",
              "role": "author", "author": null, "status": "active", "created_at": "2026-12-01T09:30:00Z", "last_seen_at": null},
     "reset_url": "https://api.example.com/desk/reset#token=Zk3q9XrT0bWm4Yp7Lc2Vd8Hs1Nf6Ga5Je3Qu0Ko9",
-    "expires_at": "2026-12-14T09:30:00Z"
+    "expires_at": "2026-12-14T09:30:00Z", "mailed": false
 }))]
 pub struct ResetLinkResponse {
     pub user: UserResponse,
@@ -342,6 +390,8 @@ pub struct ResetLinkResponse {
     /// of the same kind stop working.
     pub reset_url: String,
     pub expires_at: Timestamp,
+    /// Whether it was also mailed to them.
+    pub mailed: bool,
 }
 
 /// Make a password reset link
@@ -364,14 +414,16 @@ async fn create_reset_link(
     let principal = auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let link = write::reset_link(&mut conn, principal, *id).await?;
-    let page = if link.user.status() == UserStatus::Invited {
-        "accept"
-    } else {
-        "reset"
+    let (page, mailing) = match link.user.status() {
+        UserStatus::Invited => ("accept", Mailing::Invitation(&principal.actor.name)),
+        UserStatus::Active | UserStatus::Disabled => ("reset", Mailing::Reset),
     };
+    let url = link_url(&req, page, &link.secret);
+    let mailed = mail_link(&state, &link.user, mailing, &url, link.expires_at).await;
     let answer = ResetLinkResponse {
-        reset_url: link_url(&req, page, &link.secret),
+        reset_url: url,
         expires_at: link.expires_at.into(),
+        mailed,
         user: queries::show(&mut conn, link.user).await?,
     };
     Ok(HttpResponse::Ok().json(answer))
@@ -438,6 +490,100 @@ async fn accept_invitation(
     let mut conn = crate::db::conn(&state.pool).await?;
     let user = write::accept(&mut conn, &acceptance.token, acceptance.password).await?;
     Ok(HttpResponse::Ok().json(queries::show(&mut conn, user).await?))
+}
+
+/// Who forgot their password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ines@example.com"}))]
+pub struct ResetRequest {
+    #[schema(max_length = 254)]
+    pub email: String,
+}
+
+/// What a reset request is told, whoever asked.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"detail": "if a person with this email can sign in here, a link to choose a new password is on its way"}))]
+pub struct ResetRequested {
+    pub detail: &'static str,
+}
+
+const RESET_REQUESTED: &str =
+    "if a person with this email can sign in here, a link to choose a new password is on its way";
+/// Requests a minute: per email, and per address.
+const RESETS_PER_EMAIL: i64 = 3;
+const RESETS_PER_ADDRESS: i64 = 20;
+const RESET_WINDOW_SECS: i64 = 3600;
+
+/// Forgot my password
+///
+/// Public, when the server sends mail (`LEDE_SMTP_URL`; without it a 409: ask an admin for
+/// a reset link). Mails a link to choose a new password to the person with this email, if
+/// there is one who may sign in; the answer is the same 202 either way, so it tells no one
+/// who has an account. At most 3 an hour per email and 20 per address (429).
+#[utoipa::path(
+    tag = "auth", operation_id = "request_password_reset",
+    request_body = ResetRequest,
+    responses((status = 202, description = "Taken (mailed when the person exists)", body = ResetRequested),
+        (status = 429, description = "Too many requests for this email or from this address", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = i64, description = "Seconds to wait")))),
+    security(())
+)]
+#[post("/auth/reset")]
+async fn request_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (asked, checks) = body.into_parts();
+    checks.finish()?;
+    if state.mailer.is_none() {
+        return Err(ApiError::Conflict {
+            detail: "this site sends no mail (LEDE_SMTP_URL is not set): ask an admin for a \
+                     reset link"
+                .into(),
+            errors: Vec::new(),
+        });
+    }
+    let email = asked.email.trim().to_lowercase();
+    let address = crate::rate_limits::sender(&state.origin.client_ip(&req));
+    let mut conn = crate::db::conn(&state.pool).await?;
+    for (bucket, limit) in [
+        (format!("reset:email:{email}"), RESETS_PER_EMAIL),
+        (format!("reset:address:{address}"), RESETS_PER_ADDRESS),
+    ] {
+        let counted = crate::rate_limits::count_in(&mut conn, &bucket, RESET_WINDOW_SECS).await?;
+        if i64::from(counted.count) > limit {
+            let ends = counted.window_start + chrono::TimeDelta::seconds(RESET_WINDOW_SECS);
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "at most {RESETS_PER_EMAIL} reset requests an hour for one email and \
+                     {RESETS_PER_ADDRESS} from one address"
+                ),
+                retry_after: (ends - chrono::Utc::now()).num_seconds().max(1) as u64,
+            });
+        }
+    }
+    let person = queries::by_email(&mut conn, &email)
+        .await?
+        .filter(|p| p.status() != UserStatus::Disabled);
+    if let Some(person) = person {
+        let asker = crate::principal::Principal::system("password reset");
+        let link = write::reset_link(&mut conn, &asker, person.id).await?;
+        let (page, mailing) = match link.user.status() {
+            UserStatus::Invited => ("accept", Mailing::Invitation("Someone")),
+            UserStatus::Active | UserStatus::Disabled => ("reset", Mailing::Reset),
+        };
+        // Sent away from the answer: its time would tell whether the email has an account.
+        let url = link_url(&req, page, &link.secret);
+        let state = state.clone();
+        crate::stopping::spawn(async move {
+            mail_link(&state, &link.user, mailing, &url, link.expires_at).await;
+        });
+    }
+    Ok(HttpResponse::Accepted().json(ResetRequested {
+        detail: RESET_REQUESTED,
+    }))
 }
 
 /// An email and a password.

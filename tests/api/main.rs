@@ -13,6 +13,7 @@ mod hardening;
 mod images;
 mod import;
 mod layers;
+mod mail;
 mod merge_patch;
 mod nodes;
 mod openapi;

@@ -160,6 +160,8 @@ pub struct Options {
     pub preview_path: Option<String>,
     /// `LEDE_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// Where mail goes (`smtp://...`).
+    pub smtp_url: Option<String>,
 }
 
 impl Default for Options {
@@ -184,6 +186,7 @@ impl Default for Options {
             site_logo: None,
             preview_path: None,
             metrics_token: None,
+            smtp_url: None,
         }
     }
 }
@@ -251,6 +254,7 @@ impl TestApp {
         config.comment_auto_approve = options.comment_auto_approve;
         config.trusted_proxies = options.trusted_proxies;
         config.metrics_token = options.metrics_token;
+        config.smtp_url = options.smtp_url;
         config.cache_ttl = options.cache_ttl;
         config.json_limit = options.json_limit;
         config.public_url = options.public_url;
