@@ -1,5 +1,7 @@
 //! Passwords: Argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane: the `argon2` crate's
-//! defaults), hashed and checked on a blocking thread, a few at a time.
+//! defaults), hashed and checked on threads of their own, a few at a time, at a lower
+//! priority than serving: a flood of sign-ins (right or wrong) waits for readers, not the
+//! other way round.
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -15,13 +17,55 @@ pub const MIN_CHARS: usize = 12;
 /// Hashing cost does not grow with length, but a stranger's input is bounded everywhere.
 pub const MAX_CHARS: usize = 256;
 
-/// Hashes run a place per two cores (at least one): a burst of sign-ins, right or wrong,
-/// leaves cores to the readers. 30 s without a place is a 503.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+/// Hashes run a place per two cores (at least one); 30 s without a place is a 503.
+fn places() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    Semaphore::new((cores / 2).max(1))
-});
+    (cores / 2).max(1)
+}
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(places()));
 const WAIT_FOR_PLACE: Duration = Duration::from_secs(30);
+/// The hashing threads' niceness: the scheduler gives serving threads (0) about ten times
+/// their share of a busy core.
+const NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads (one per place), started on first use, each at a lower priority.
+/// Their own threads: a blocking-pool thread lowered once would stay lowered for the
+/// renders and image work it runs next.
+static HASHERS: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+    for n in 0..places() {
+        let receiver = receiver.clone();
+        let _ = std::thread::Builder::new()
+            .name(format!("lede-hash-{n}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+    }
+    sender
+});
+
+/// Lowers the calling thread's priority (on Linux, niceness is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read and set this thread's scheduling value.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, NICENESS);
+    }
+}
 
 /// A hash of no one's password: an unknown email is checked against it, so answering takes
 /// as long as for a wrong password. Made at start (`prepare`), not on the first unknown
@@ -125,18 +169,25 @@ fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
-/// Runs `work` on a blocking thread once a hashing place is free.
+/// Runs `work` on a hashing thread once a place is free.
 async fn hashing<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    let busy = || ApiError::Unavailable("signing in is at capacity; try again shortly".into());
     let _place = tokio::time::timeout(WAIT_FOR_PLACE, HASHING.acquire())
         .await
         .ok()
         .and_then(Result::ok)
-        .ok_or_else(|| {
-            ApiError::Unavailable("signing in is at capacity; try again shortly".into())
-        })?;
-    Ok(actix_web::web::block(work).await?)
+        .ok_or_else(busy)?;
+    let (done, answer) = tokio::sync::oneshot::channel();
+    HASHERS
+        .send(Box::new(move || {
+            let _ = done.send(work());
+        }))
+        .map_err(|_| ApiError::Internal("the hashing threads are gone".into()))?;
+    answer
+        .await
+        .map_err(|_| ApiError::Internal("a password hash was not made".into()))
 }
 
 /// The Argon2id hash of a new password, in PHC string form.
