@@ -94,7 +94,7 @@ impl AppState {
             mailer: mail::Mailer::from_config(
                 config.smtp_url.as_deref(),
                 config.mail_from.as_deref(),
-                config.public_url.as_deref().unwrap_or("http://localhost"),
+                config.public_url.as_deref(),
             )?,
             database_url: None,
             image_budget: media::budget::ImageBudget::for_machine(config.image_memory_mb),

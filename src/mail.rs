@@ -17,15 +17,19 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// The mailer of `smtp_url`; `None` without one. `base` (the public URL) names the
-    /// default sender's domain.
+    /// The mailer of `smtp_url`; `None` without one. Mailed links point at the public URL
+    /// (`public_url`, required with mail: never a host a request named), whose host is also
+    /// the default sender's domain.
     pub fn from_config(
         smtp_url: Option<&str>,
         from: Option<&str>,
-        base: &str,
+        public_url: Option<&str>,
     ) -> anyhow::Result<Option<Mailer>> {
         let Some(url) = smtp_url.filter(|u| !u.trim().is_empty()) else {
             return Ok(None);
+        };
+        let Some(base) = public_url else {
+            anyhow::bail!("LEDE_SMTP_URL needs LEDE_PUBLIC_URL: the links lede mails point there");
         };
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|error| anyhow::anyhow!("LEDE_SMTP_URL is not a usable SMTP URL: {error}"))?

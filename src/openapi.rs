@@ -32,6 +32,9 @@ use crate::error::{PROBLEM_JSON, Problem};
             with `lede token create --role editor` (`cargo run --release -- token create --role editor` \
             from a checkout; the first start prints an admin token), or as an admin with \
             `POST /api/v1/tokens`; then press *Authorize* and paste it. \
+            **People** sign in with `POST /api/v1/auth/sessions`: its session cookie works on every \
+            operation, and a request that changes anything must also send the session's CSRF token \
+            as `X-CSRF-Token`. \
             **Errors**: every `type` is explained in the [error catalogue](/docs/errors).",
         license(name = "MIT", identifier = "MIT"),
     ),

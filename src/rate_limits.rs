@@ -63,22 +63,12 @@ pub fn sender(ip: &str) -> String {
     }
 }
 
-/// A bucket's count in its current window, without counting (`None`: nothing counted yet,
-/// or the window is over).
-pub async fn peek(
-    conn: &mut AsyncPgConnection,
-    bucket: &str,
-    window_secs: i64,
-) -> QueryResult<Option<Counted>> {
-    use diesel::OptionalExtension;
+/// Takes back one count of `bucket` (an attempt that turned out not to count: a sign-in
+/// with the right password).
+pub async fn uncount(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<usize> {
     use sha2::Digest;
-    diesel::sql_query(
-        "SELECT count, window_start FROM comment_limits \
-         WHERE bucket = $1 AND window_start > now() - make_interval(secs => $2)",
-    )
-    .bind::<diesel::sql_types::Bytea, _>(sha2::Sha256::digest(bucket.as_bytes()).to_vec())
-    .bind::<diesel::sql_types::Double, _>(window_secs as f64)
-    .get_result(conn)
-    .await
-    .optional()
+    diesel::sql_query("UPDATE comment_limits SET count = greatest(count - 1, 0) WHERE bucket = $1")
+        .bind::<diesel::sql_types::Bytea, _>(sha2::Sha256::digest(bucket.as_bytes()).to_vec())
+        .execute(conn)
+        .await
 }

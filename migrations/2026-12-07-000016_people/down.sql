@@ -2,6 +2,7 @@ ALTER TABLE article_revisions DROP COLUMN saved_by_user;
 ALTER TABLE changes DROP COLUMN actor;
 DROP TABLE article_notes;
 UPDATE articles SET status = 'draft' WHERE status = 'in_review';
+DELETE FROM article_totals WHERE status = 'in_review';
 ALTER TABLE articles DROP CONSTRAINT articles_status_check;
 ALTER TABLE articles ADD CONSTRAINT articles_status_check
     CHECK (status IN ('draft', 'published', 'archived'));

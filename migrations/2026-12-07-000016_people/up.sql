@@ -66,6 +66,8 @@ ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_author_role
 ALTER TABLE articles DROP CONSTRAINT articles_status_check;
 ALTER TABLE articles ADD CONSTRAINT articles_status_check
     CHECK (status IN ('draft', 'in_review', 'published', 'archived'));
+-- Every status has its row in the totals (a status change only updates them).
+INSERT INTO article_totals (status, articles) VALUES ('in_review', 0) ON CONFLICT DO NOTHING;
 
 -- Editorial notes: an internal thread per article, never public.
 CREATE TABLE article_notes (

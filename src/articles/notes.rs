@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -87,23 +87,43 @@ static SORTS: [SortOption<NoteRow>; 1] = [SortOption {
     key: |n| time_key(&n.created_at),
 }];
 
-/// Adds a note to the article's thread, as `principal` (inside the caller's transaction).
+/// Adds a note to the article's thread, as `principal` (inside the caller's transaction),
+/// and records it in the activity log. The same note again from the same person (a script
+/// run twice) is the one already there.
 pub async fn add(
     conn: &mut AsyncPgConnection,
     article_id: Uuid,
     principal: &Principal,
     body: &str,
 ) -> Result<NoteRow, ApiError> {
-    Ok(diesel::insert_into(article_notes::table)
+    let actor = serde_json::to_value(&principal.actor).unwrap_or_default();
+    let last: Option<NoteRow> = article_notes::table
+        .filter(article_notes::article_id.eq(article_id))
+        .order((article_notes::created_at.desc(), article_notes::id.desc()))
+        .select(NoteRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(last) = last.filter(|n| n.body == body && n.actor == actor) {
+        return Ok(last);
+    }
+    let note = diesel::insert_into(article_notes::table)
         .values((
             article_notes::id.eq(Uuid::now_v7()),
             article_notes::article_id.eq(article_id),
             article_notes::body.eq(body),
-            article_notes::actor.eq(serde_json::to_value(&principal.actor).unwrap_or_default()),
+            article_notes::actor.eq(actor),
         ))
         .returning(NoteRow::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    // Nothing public shows a note: the change touches no answer and tells no subscriber.
+    let change = crate::changes::Change::new(
+        crate::changes::Subject::Article(article_id),
+        crate::changes::Action::Noted,
+    );
+    crate::changes::record(conn, &principal.actor, change).await?;
+    Ok(note)
 }
 
 /// The article whose notes the caller may read: editors and admins any, authors and
@@ -191,7 +211,10 @@ async fn create_note(
     checks.finish()?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let (article, principal) = with_notes(&mut conn, &auth, &key).await?;
-    let note = add(&mut conn, article.id, &principal, &text.unwrap_or_default()).await?;
+    let text = text.unwrap_or_default();
+    let note = conn
+        .transaction::<_, ApiError, _>(async |conn| add(conn, article.id, &principal, &text).await)
+        .await?;
     Ok(HttpResponse::Created().json(NoteResponse::new(note)))
 }
 

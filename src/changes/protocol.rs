@@ -220,6 +220,12 @@ pub enum Action {
     Disabled,
     /// A person's sessions were ended.
     SignedOut,
+    /// An article was submitted for review.
+    Submitted,
+    /// A submission was returned to its writer.
+    Returned,
+    /// A note was added to an article's internal thread.
+    Noted,
 }
 
 impl Action {
@@ -232,6 +238,9 @@ impl Action {
             Action::Revoked => "revoked",
             Action::Disabled => "disabled",
             Action::SignedOut => "signed_out",
+            Action::Submitted => "submitted",
+            Action::Returned => "returned",
+            Action::Noted => "noted",
         }
     }
 

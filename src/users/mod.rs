@@ -7,6 +7,8 @@ pub mod sessions;
 pub mod sign_in;
 pub mod write;
 
+use std::sync::{Arc, Mutex};
+
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,7 @@ use self::model::{UserResponse, UserStatus};
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Actor, Auth, Role, WRITERS};
 use crate::http::body::JsonBody;
+use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{ListResponse, PageParams, Pagination, list_response};
 use crate::http::response::{fresh, ok};
 use crate::http::{Timestamp, base_url, patch_field};
@@ -66,7 +69,8 @@ pub struct InvitationResponse {
     /// until `expires_at`. Its secret goes to `POST /api/v1/auth/accept` as `token`.
     pub invitation_url: String,
     pub expires_at: Timestamp,
-    /// Whether it was also mailed to them (`LEDE_SMTP_URL` is set and the server took it).
+    /// Whether it is being mailed to them too (`LEDE_SMTP_URL` is set; a failure to send
+    /// is logged).
     pub mailed: bool,
 }
 
@@ -79,8 +83,13 @@ impl crate::http::response::Versioned for InvitationResponse {
 
 /// The page of the desk a link opens, its secret after `#` (never sent to a server in a
 /// request line or a `Referer`).
-fn link_url(req: &HttpRequest, page: &str, secret: &str) -> String {
-    format!("{}/desk/{page}#token={secret}", base_url(req))
+/// Always at the configured public URL: never a host a request named (a forged
+/// `X-Forwarded-Host` must not send a mailed secret to someone else's site).
+fn link_url(state: &AppState, page: &str, secret: &str) -> String {
+    format!(
+        "{}/desk/{page}#token={secret}",
+        state.origin.configured_base()
+    )
 }
 
 /// List people
@@ -125,10 +134,11 @@ async fn list_users(
 ///
 /// Admins. Makes the person (`invited`) and a link, shown once and working for 7 days,
 /// where they choose a password. With `LEDE_SMTP_URL` set it is also mailed to them
-/// (`mailed`); else hand it over. `lede users invite` prints one too. Inviting an email
-/// that is taken is a 409 (a retry of an invitation included).
+/// (`mailed`); else hand it over. `lede users invite` prints one too. An email that is
+/// taken is a 409.
 #[utoipa::path(
     tag = "people", operation_id = "invite_user",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body replays the first answer (without the link, and mailing nothing again), marked `Idempotent-Replayed: true`")),
     request_body = NewInvitation,
     responses((status = 201, description = "Invited; `invitation_url` is shown only here", body = InvitationResponse,
         headers(("Location" = String, description = "URL of the person")))),
@@ -141,7 +151,8 @@ async fn invite_user(
     auth: Auth,
     body: JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(ADMIN)?;
+    let principal = auth.require(ADMIN)?.clone();
+    let admin_name = principal.actor.name.to_string();
     let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, 100);
     let email = checks.email("email", Some(&new.email));
@@ -152,64 +163,102 @@ async fn invite_user(
         checks.key("author", author);
     }
     checks.finish()?;
-    let mut conn = crate::db::conn(&state.pool).await?;
-    let author_id = match &new.author {
-        Some(key) => Some(
-            crate::authors::queries::find(&mut conn, key)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "author",
-                        "not_found",
-                        format!("no author with id or slug `{key}`"),
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
-    let invitation = write::Invitation {
-        email: email.unwrap_or_default(),
-        name,
-        role: new.role,
-        author_id,
-    };
-    let link = write::invite(&mut conn, principal, invitation).await?;
-    let url = link_url(&req, "accept", &link.secret);
-    // Mailed once the person exists (committed): a mail server's pace holds no lock.
-    let mailed = mail_link(
-        &state,
-        &link.user,
-        Mailing::Invitation(&principal.actor.name),
-        &url,
-        link.expires_at,
+    let location_base = base_url(&req);
+    // What to mail once the invitation has committed (never from inside its transaction,
+    // never on a replay).
+    let to_mail: Arc<Mutex<Option<write::Link>>> = Arc::default();
+    let made = to_mail.clone();
+    let mailing = state.mailer.is_some();
+    let shared = state.clone();
+    let response = idempotency::once(
+        &req,
+        &state.pool,
+        Some(principal.token_id),
+        async move |conn| {
+            let author_id = match &new.author {
+                Some(key) => Some(
+                    crate::authors::queries::find(conn, key)
+                        .await?
+                        .ok_or_else(|| {
+                            ApiError::invalid(
+                                "author",
+                                "not_found",
+                                format!("no author with id or slug `{key}`"),
+                            )
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let invitation = write::Invitation {
+                email: email.unwrap_or_default(),
+                name,
+                role: new.role,
+                author_id,
+            };
+            let link = write::invite(conn, &principal, invitation).await?;
+            let user = queries::show(conn, link.user.clone()).await?;
+            let answer = InvitationResponse {
+                invitation_url: link_url(&shared, "accept", &link.secret),
+                expires_at: link.expires_at.into(),
+                mailed: mailing,
+                user: user.clone(),
+            };
+            let location = format!("{location_base}/api/v1/users/{}", user.id);
+            if let Ok(mut made) = made.lock() {
+                *made = Some(link);
+            }
+            // The link is shown once: a replay answers the person alone.
+            Created::new(location, &answer)?.replayed_as(&user)
+        },
     )
-    .await;
-    let user = queries::show(&mut conn, link.user).await?;
-    let location = format!("{}/api/v1/users/{}", base_url(&req), user.id);
-    let answer = InvitationResponse {
-        invitation_url: url,
-        expires_at: link.expires_at.into(),
-        mailed,
-        user,
-    };
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, location))
-        .json(answer))
+    .await?;
+    let link = to_mail.lock().ok().and_then(|mut made| made.take());
+    if let Some(link) = link {
+        mail_later(&state, link, Mailing::Invitation(admin_name));
+    }
+    Ok(response)
 }
 
 /// What a mailed link is for.
-enum Mailing<'a> {
+enum Mailing {
     /// Invited by this person.
-    Invitation(&'a str),
+    Invitation(String),
     Reset,
 }
 
-/// Mails `url` to `user` when mail is configured; whether it was handed over.
+impl Mailing {
+    /// What a link to `user` is for: an invited person is invited again.
+    fn of(user: &model::User, by: &str) -> (&'static str, Mailing) {
+        match user.status() {
+            UserStatus::Invited => ("accept", Mailing::Invitation(by.to_owned())),
+            UserStatus::Active | UserStatus::Disabled => ("reset", Mailing::Reset),
+        }
+    }
+}
+
+/// Mails a committed link to its person in the background, when mail is configured (a mail
+/// server's pace holds no request, connection or lock; a failure is logged).
+fn mail_later(state: &web::Data<AppState>, link: write::Link, mailing: Mailing) {
+    if state.mailer.is_none() {
+        return;
+    }
+    let state = state.clone();
+    crate::stopping::spawn(async move {
+        let page = match mailing {
+            Mailing::Invitation(_) => "accept",
+            Mailing::Reset => "reset",
+        };
+        let url = link_url(&state, page, &link.secret);
+        mail_link(&state, &link.user, mailing, &url, link.expires_at).await;
+    });
+}
+
+/// Mails `url` to `user`; whether it was handed over.
 async fn mail_link(
     state: &AppState,
     user: &model::User,
-    mailing: Mailing<'_>,
+    mailing: Mailing,
     url: &str,
     expires_at: chrono::DateTime<chrono::Utc>,
 ) -> bool {
@@ -390,7 +439,7 @@ pub struct ResetLinkResponse {
     /// of the same kind stop working.
     pub reset_url: String,
     pub expires_at: Timestamp,
-    /// Whether it was also mailed to them.
+    /// Whether it is being mailed to them too (`LEDE_SMTP_URL` is set).
     pub mailed: bool,
 }
 
@@ -406,7 +455,6 @@ pub struct ResetLinkResponse {
 )]
 #[post("/users/{id}/reset-link")]
 async fn create_reset_link(
-    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
@@ -414,18 +462,14 @@ async fn create_reset_link(
     let principal = auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let link = write::reset_link(&mut conn, principal, *id).await?;
-    let (page, mailing) = match link.user.status() {
-        UserStatus::Invited => ("accept", Mailing::Invitation(&principal.actor.name)),
-        UserStatus::Active | UserStatus::Disabled => ("reset", Mailing::Reset),
-    };
-    let url = link_url(&req, page, &link.secret);
-    let mailed = mail_link(&state, &link.user, mailing, &url, link.expires_at).await;
+    let (page, mailing) = Mailing::of(&link.user, &principal.actor.name);
     let answer = ResetLinkResponse {
-        reset_url: url,
+        reset_url: link_url(&state, page, &link.secret),
         expires_at: link.expires_at.into(),
-        mailed,
-        user: queries::show(&mut conn, link.user).await?,
+        mailed: state.mailer.is_some(),
+        user: queries::show(&mut conn, link.user.clone()).await?,
     };
+    mail_later(&state, link, mailing);
     Ok(HttpResponse::Ok().json(answer))
 }
 
@@ -564,23 +608,27 @@ async fn request_reset(
             });
         }
     }
-    let person = queries::by_email(&mut conn, &email)
-        .await?
-        .filter(|p| p.status() != UserStatus::Disabled);
-    if let Some(person) = person {
-        let asker = crate::principal::Principal::system("password reset");
-        let link = write::reset_link(&mut conn, &asker, person.id).await?;
-        let (page, mailing) = match link.user.status() {
-            UserStatus::Invited => ("accept", Mailing::Invitation("Someone")),
-            UserStatus::Active | UserStatus::Disabled => ("reset", Mailing::Reset),
+    drop(conn);
+    // Looked up, made and mailed away from the answer: its time tells no one whether the
+    // email has an account. Earlier links stay good (a stranger's request cancels none).
+    let state = state.clone();
+    crate::stopping::spawn(async move {
+        let made = async {
+            let mut conn = crate::db::conn(&state.pool).await?;
+            let Some(person) = queries::by_email(&mut conn, &email).await? else {
+                return Ok(None);
+            };
+            write::requested_reset_link(&mut conn, person.id).await
         };
-        // Sent away from the answer: its time would tell whether the email has an account.
-        let url = link_url(&req, page, &link.secret);
-        let state = state.clone();
-        crate::stopping::spawn(async move {
-            mail_link(&state, &link.user, mailing, &url, link.expires_at).await;
-        });
-    }
+        match made.await {
+            Ok(Some(link)) => {
+                let (_, mailing) = Mailing::of(&link.user, "Someone");
+                mail_later(&state, link, mailing);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "a requested reset link could not be made"),
+        }
+    });
     Ok(HttpResponse::Accepted().json(ResetRequested {
         detail: RESET_REQUESTED,
     }))

@@ -2,7 +2,7 @@
 //! defaults), hashed and checked on threads of their own, a few at a time, at a lower
 //! priority than serving: a flood of sign-ins (right or wrong) waits for readers, not the
 //! other way round.
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -22,7 +22,7 @@ fn places() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     (cores / 2).max(1)
 }
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(places()));
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(places())));
 const WAIT_FOR_PLACE: Duration = Duration::from_secs(30);
 /// The hashing threads' niceness: the scheduler gives serving threads (0) about ten times
 /// their share of a busy core.
@@ -48,7 +48,10 @@ static HASHERS: LazyLock<std::sync::mpsc::Sender<Job>> = LazyLock::new(|| {
                         Err(_) => return,
                     };
                     match job {
-                        Ok(job) => job(),
+                        // A job that panics takes only itself down, not the thread.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
                         Err(_) => return,
                     }
                 }
@@ -174,7 +177,9 @@ async fn hashing<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let busy = || ApiError::Unavailable("signing in is at capacity; try again shortly".into());
-    let _place = tokio::time::timeout(WAIT_FOR_PLACE, HASHING.acquire())
+    // The place goes with the job: a request that is given up (its client left) still holds
+    // it until its hash is made or skipped, so the queue is never longer than the places.
+    let place = tokio::time::timeout(WAIT_FOR_PLACE, HASHING.clone().acquire_owned())
         .await
         .ok()
         .and_then(Result::ok)
@@ -182,7 +187,11 @@ async fn hashing<T: Send + 'static>(
     let (done, answer) = tokio::sync::oneshot::channel();
     HASHERS
         .send(Box::new(move || {
-            let _ = done.send(work());
+            let _place = place;
+            // No one waits for it any more: not worth a core.
+            if !done.is_closed() {
+                let _ = done.send(work());
+            }
         }))
         .map_err(|_| ApiError::Internal("the hashing threads are gone".into()))?;
     answer

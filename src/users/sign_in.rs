@@ -38,16 +38,16 @@ pub async fn sign_in(
             PER_ADDRESS,
         ),
     ];
+    // Each attempt is counted first, in one atomic statement, so parallel guesses see
+    // distinct counts and cannot all slip under the limit; one with the right password is
+    // taken back.
     let (user, slower) = {
         let mut conn = crate::db::conn(pool).await?;
         let mut slower = Duration::ZERO;
         for (bucket, limit) in &buckets {
-            let Some(counted) = crate::rate_limits::peek(&mut conn, bucket, WINDOW_SECS).await?
-            else {
-                continue;
-            };
-            let failures = i64::from(counted.count);
-            if failures >= *limit {
+            let counted = crate::rate_limits::count_in(&mut conn, bucket, WINDOW_SECS).await?;
+            let attempts = i64::from(counted.count);
+            if attempts > *limit {
                 let ends = counted.window_start + chrono::TimeDelta::seconds(WINDOW_SECS);
                 return Err(ApiError::TooManyRequests {
                     detail: format!(
@@ -57,8 +57,8 @@ pub async fn sign_in(
                     retry_after: (ends - Utc::now()).num_seconds().max(1) as u64,
                 });
             }
-            if *limit == PER_ACCOUNT && failures > FREE_FAILURES {
-                slower = SLOWER_BY * (failures - FREE_FAILURES) as u32;
+            if *limit == PER_ACCOUNT && attempts > FREE_FAILURES + 1 {
+                slower = SLOWER_BY * (attempts - FREE_FAILURES - 1) as u32;
             }
         }
         (queries::by_email(&mut conn, &email).await?, slower)
@@ -72,12 +72,11 @@ pub async fn sign_in(
     let right = passwords::verify(password, stored).await?;
     let mut conn = crate::db::conn(pool).await?;
     let Some(user) = user.filter(|_| right) else {
-        // Each failure counted in one atomic statement: parallel ones see distinct counts.
-        for (bucket, _) in &buckets {
-            crate::rate_limits::count_in(&mut conn, bucket, WINDOW_SECS).await?;
-        }
         return Err(ApiError::Unauthorized(WRONG.into()));
     };
+    for (bucket, _) in &buckets {
+        crate::rate_limits::uncount(&mut conn, bucket).await?;
+    }
     // Held (shared) while the session is made: a person disabled meanwhile waits, then
     // ends it with the rest.
     let started = conn

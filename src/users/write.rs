@@ -58,22 +58,33 @@ async fn record(
     crate::changes::record(conn, by, Change::new(Subject::User(id), action)).await
 }
 
+/// Whether a new link ends the person's unused ones of the same kind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Earlier {
+    /// An admin's new link replaces the one handed over before.
+    End,
+    /// Asked for by anyone (a reset request): nothing handed over is cancelled by it.
+    Keep,
+}
+
 async fn make_link(
     conn: &mut AsyncPgConnection,
     user: User,
     purpose: Purpose,
+    earlier: Earlier,
 ) -> Result<Link, ApiError> {
     let secret = crate::text::random_secret("");
     let expires_at = Utc::now() + LINK_LIFETIME;
-    // A new link replaces the person's unused ones of the same kind.
-    diesel::delete(
-        user_links::table
-            .filter(user_links::user_id.eq(user.id))
-            .filter(user_links::purpose.eq(purpose.as_str()))
-            .filter(user_links::used_at.is_null()),
-    )
-    .execute(conn)
-    .await?;
+    if earlier == Earlier::End {
+        diesel::delete(
+            user_links::table
+                .filter(user_links::user_id.eq(user.id))
+                .filter(user_links::purpose.eq(purpose.as_str()))
+                .filter(user_links::used_at.is_null()),
+        )
+        .execute(conn)
+        .await?;
+    }
     diesel::insert_into(user_links::table)
         .values((
             user_links::secret_hash.eq(hash_secret(&secret)),
@@ -126,18 +137,40 @@ pub async fn invite(
                 other => other.into(),
             })?;
         record(conn, &principal.actor, user.id, Action::Created).await?;
-        make_link(conn, user, Purpose::Invitation).await
+        make_link(conn, user, Purpose::Invitation, Earlier::End).await
     })
     .await
 }
 
 /// A link to choose a new password (admins): an invited person gets a fresh invitation.
+/// It replaces the one handed over before.
 pub async fn reset_link(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     id: Uuid,
 ) -> Result<Link, ApiError> {
     principal.require(ADMIN)?;
+    link_for(conn, id, Earlier::End).await
+}
+
+/// A link a reset request asked for (`POST /auth/reset`): none for a disabled person, and
+/// earlier links stay good.
+pub async fn requested_reset_link(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<Link>, ApiError> {
+    match link_for(conn, id, Earlier::Keep).await {
+        Ok(link) => Ok(Some(link)),
+        Err(ApiError::Conflict { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+async fn link_for(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    earlier: Earlier,
+) -> Result<Link, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let user = locked(conn, id).await?;
         let purpose = match user.status() {
@@ -150,7 +183,7 @@ pub async fn reset_link(
                 });
             }
         };
-        make_link(conn, user, purpose).await
+        make_link(conn, user, purpose, earlier).await
     })
     .await
 }

@@ -190,6 +190,27 @@ async fn invitations_and_resets_are_mailed_and_the_mailed_links_work() {
     .await
     .expect(200);
 
+    // An admin's reset link, handed over (and mailed): a stranger's reset request for the
+    // same email must not cancel it.
+    let id = invited["user"]["id"].as_str().unwrap();
+    let handed = app
+        .post(
+            &format!("/api/v1/users/{id}/reset-link"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(handed["mailed"], true);
+    let handed = handed["reset_url"]
+        .as_str()
+        .unwrap()
+        .split("#token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_eq!(smtp.wait_for(2).await[1].token(), handed);
+
     // Forgot the password: the same answer for a person and for no one; only the person
     // gets mail.
     let asked = app
@@ -209,9 +230,9 @@ async fn invitations_and_resets_are_mailed_and_the_mailed_links_work() {
         .await
         .expect(202);
     assert_eq!(asked, nobody);
-    let mails = smtp.wait_for(2).await;
-    assert_eq!(mails.len(), 2, "{mails:?}");
-    let reset = &mails[1];
+    let mails = smtp.wait_for(3).await;
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    let reset = &mails[2];
     assert_eq!(reset.to, ["<ines@example.com>"]);
     assert!(
         reset
@@ -228,10 +249,17 @@ async fn invitations_and_resets_are_mailed_and_the_mailed_links_work() {
     crate::people::sign_in(&app, "ines@example.com", "a brand new password")
         .await
         .expect(201);
-    // No more mail went anywhere.
+    // No more mail went anywhere; the admin's link still works (it was not cancelled).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.mails().len(), 2);
-    // Asking too often for one email is refused.
+    assert_eq!(smtp.mails().len(), 3);
+    app.post(
+        "/api/v1/auth/accept",
+        None,
+        &json!({"token": handed, "password": "yet another password"}),
+    )
+    .await
+    .expect(200);
+    // Asking too often for one email is refused: three an hour are taken.
     for _ in 0..2 {
         app.post(
             "/api/v1/auth/reset",

@@ -126,6 +126,44 @@ async fn a_submission_is_returned_with_a_note_that_never_appears_publicly_then_p
         .problem(404);
     app.get(&format!("{path}/notes"), None).await.problem(401);
 
+    // The same note sent again (a script run twice) is not added twice.
+    send(
+        &app,
+        &eddie,
+        Method::PATCH,
+        &path,
+        json!({"note": "SECRET-NOTE: the second source is wrong."}),
+    )
+    .await
+    .expect(200);
+    let notes = app
+        .get(&format!("{path}/notes"), Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(notes["meta"]["total"], 2, "{notes}");
+    // The activity log tells the review steps apart.
+    let steps = app
+        .get(&format!("/api/v1/activity?subject={id}"), Some(&app.admin))
+        .await
+        .expect(200);
+    let events: Vec<&str> = steps["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        // Newest first: each step's note is recorded just after it.
+        [
+            "article.noted",
+            "article.returned",
+            "article.noted",
+            "article.submitted",
+            "article.created"
+        ]
+    );
+
     // Submitted again, and published by the editor.
     send(
         &app,

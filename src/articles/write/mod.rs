@@ -74,6 +74,10 @@ async fn save(
         )));
     }
     let step = review::step(principal, current.map(Status::of), input.status)?;
+    // When it appears is the editor's to choose: a contributor's date is not kept.
+    if principal.role == Role::Contributor {
+        input.published_at = current.and_then(|c| c.published_at);
+    }
     let (tag_ids, unknown_tags) = if checks.has("tags") {
         (Vec::new(), Vec::new())
     } else {
@@ -243,10 +247,12 @@ async fn save(
         keys.extend(neighbour_keys(conn, current).await?);
     }
     let article = queries::write(conn, &row, current.is_some()).await?;
-    let action = if current.is_some() {
-        Action::Updated
-    } else {
-        Action::Created
+    // The activity log says what kind of write it was.
+    let action = match (current, step) {
+        (None, _) => Action::Created,
+        (Some(_), Some(review::Step::Submitted)) => Action::Submitted,
+        (Some(_), Some(review::Step::Returned)) => Action::Returned,
+        (Some(_), None) => Action::Updated,
     };
     if links_change {
         keys.extend(neighbour_keys(conn, &article).await?);
