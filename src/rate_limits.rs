@@ -16,6 +16,27 @@ pub struct Counted {
     pub window_start: DateTime<Utc>,
 }
 
+/// Counts one more in `bucket` and refuses it past `limit`: 429 with `Retry-After` (when
+/// the window ends) and `detail`. The count, when within the limit.
+pub async fn count_within(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    limit: i64,
+    window_secs: i64,
+    detail: impl FnOnce() -> String,
+) -> Result<i64, crate::error::ApiError> {
+    let counted = count_in(conn, bucket, window_secs).await?;
+    let count = i64::from(counted.count);
+    if count > limit {
+        let ends = counted.window_start + chrono::TimeDelta::seconds(window_secs);
+        return Err(crate::error::ApiError::TooManyRequests {
+            detail: detail(),
+            retry_after: (ends - Utc::now()).num_seconds().max(1) as u64,
+        });
+    }
+    Ok(count)
+}
+
 /// Counts one more in `bucket` (a fixed window of `window_secs` from its first count) in one
 /// atomic statement, the model being crates.io's rate limiter: parallel requests each see
 /// a distinct count. The bucket is stored as a hash (no address or email kept twice).

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use diesel_async::AsyncConnection;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use utoipa::IntoParams;
@@ -221,18 +221,13 @@ async fn submit_comment(
     let comment = conn
         .transaction::<_, ApiError, _>(async |conn| {
             for (bucket, limit, what) in limits {
-                let counted =
-                    crate::rate_limits::count_in(conn, &bucket, rules.window_secs).await?;
-                if i64::from(counted.count) > limit {
-                    let ends = counted.window_start + Duration::seconds(rules.window_secs);
-                    return Err(ApiError::TooManyRequests {
-                        detail: format!(
-                            "at most {limit} comments per {} seconds from one {what}",
-                            rules.window_secs
-                        ),
-                        retry_after: (ends - now).num_seconds().max(1) as u64,
-                    });
-                }
+                crate::rate_limits::count_within(conn, &bucket, limit, rules.window_secs, || {
+                    format!(
+                        "at most {limit} comments per {} seconds from one {what}",
+                        rules.window_secs
+                    )
+                })
+                .await?;
             }
             let seen = crate::rate_limits::count_in(conn, &same, DUPLICATE_MINUTES * 60).await?;
             if seen.count > 1 {

@@ -3,7 +3,6 @@
 //! node), slowed after a few and refused past the limit until the minute is over.
 use std::time::Duration;
 
-use chrono::Utc;
 use diesel_async::AsyncConnection;
 
 use super::model::{User, UserStatus};
@@ -45,18 +44,14 @@ pub async fn sign_in(
         let mut conn = crate::db::conn(pool).await?;
         let mut slower = Duration::ZERO;
         for (bucket, limit) in &buckets {
-            let counted = crate::rate_limits::count_in(&mut conn, bucket, WINDOW_SECS).await?;
-            let attempts = i64::from(counted.count);
-            if attempts > *limit {
-                let ends = counted.window_start + chrono::TimeDelta::seconds(WINDOW_SECS);
-                return Err(ApiError::TooManyRequests {
-                    detail: format!(
+            let attempts =
+                crate::rate_limits::count_within(&mut conn, bucket, *limit, WINDOW_SECS, || {
+                    format!(
                         "too many failed sign-ins: at most {PER_ACCOUNT} a minute for one \
                          account and {PER_ADDRESS} from one address"
-                    ),
-                    retry_after: (ends - Utc::now()).num_seconds().max(1) as u64,
-                });
-            }
+                    )
+                })
+                .await?;
             if *limit == PER_ACCOUNT && attempts > FREE_FAILURES + 1 {
                 slower = SLOWER_BY * (attempts - FREE_FAILURES - 1) as u32;
             }
