@@ -749,3 +749,88 @@ async fn a_server_takes_over_the_postgres_a_stopped_command_started() {
         "the server stopped the cluster it took over"
     );
 }
+
+#[tokio::test]
+async fn users_invite_makes_a_new_sites_first_admin_from_the_command_line() {
+    let guard = DataDir(std::env::temp_dir().join(format!("lede-invite-{}", std::process::id())));
+    // Before any server has run: no one exists yet.
+    let made = Command::new(LEDE)
+        .args([
+            "users",
+            "invite",
+            "first@example.com",
+            "--role",
+            "admin",
+            "--name",
+            "First Admin",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("LEDE_DATA_DIR", &guard.0)
+        .env("LEDE_PUBLIC_URL", "https://news.example.com")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&made.stderr).into_owned();
+    assert!(made.status.success(), "{stderr}");
+    // The link alone on stdout; its secret nowhere else.
+    let link = String::from_utf8(made.stdout).unwrap();
+    assert_eq!(link.trim_end().lines().count(), 1, "{link}");
+    let link = link.trim();
+    assert!(
+        link.starts_with("https://news.example.com/desk/accept#token="),
+        "{link}"
+    );
+    let secret = link.split("#token=").nth(1).unwrap();
+    assert!(!stderr.contains(secret), "{stderr}");
+    assert!(stderr.contains("First Admin"), "{stderr}");
+
+    let port = free_port();
+    let (child, _said, _rest) = start_logging(&guard.0, port, &[("LEDE_LOG", "warn")]);
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let accepted = client
+        .post(format!("{base}/auth/accept"))
+        .json(&serde_json::json!({"token": secret, "password": "the first admin's password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    let signed_in = client
+        .post(format!("{base}/auth/sessions"))
+        .json(&serde_json::json!({"email": "first@example.com", "password": "the first admin's password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 201);
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let me: serde_json::Value = client
+        .get(format!("{base}/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin", "{me}");
+    // The activity log names the command line as who made them.
+    let made_by: serde_json::Value = client
+        .get(format!("{base}/activity?event=user.created"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        made_by["data"][0]["actor"],
+        serde_json::json!({"kind": "system", "id": null, "name": "command line"})
+    );
+    assert!(stop(child).success());
+}
