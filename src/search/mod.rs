@@ -538,9 +538,13 @@ impl Engine {
         let Some((_, address)) = found.first() else {
             return Ok(Vec::new());
         };
+        // A word's document count includes deleted documents (an article deleted, or saved
+        // again, stays in its segment until segments merge), and tantivy asserts it is no
+        // more than the live documents: a word counted in more is left out, not a panic.
+        let live = searcher.num_docs();
         let words = tantivy::query::MoreLikeThisQuery::builder()
             .with_min_doc_frequency(2)
-            .with_max_doc_frequency((searcher.num_docs() / 5).max(10))
+            .with_max_doc_frequency((live / 5).max(10).min(live))
             .with_min_term_frequency(2)
             .with_max_query_terms(25)
             .with_min_word_length(3)

@@ -1021,3 +1021,44 @@ async fn the_comment_form_works_without_javascript() {
         .await;
     json_too.problem(429);
 }
+
+#[tokio::test]
+async fn related_articles_answer_while_the_index_holds_deleted_articles() {
+    // Articles written together share a segment of the search index; deleted, they stay
+    // in it (marked deleted) until segments merge. tantivy's more-like-this counts a word's
+    // documents with those and asserted they were no more than the live ones: it panicked
+    // (found by the fuzzer), and related articles answered 503.
+    let app = TestApp::spawn().await;
+    let operations: Vec<serde_json::Value> = (0..8)
+        .map(|n| {
+            json!({"method": "POST", "path": "/api/v1/articles", "body": {
+                "title": format!("Harbour lights {n}"), "author": "test-author",
+                "status": "published", "tags": ["Harbours"],
+                "body_markdown": "Harbour lanterns, harbour ferries, lanterns and ferries."}})
+        })
+        .collect();
+    let made = app
+        .post(
+            "/api/v1/batch",
+            Some(&app.editor),
+            &json!({"operations": operations}),
+        )
+        .await
+        .expect(200);
+    let ids: Vec<String> = made["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["body"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids[2..] {
+        app.delete(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+            .await
+            .expect(204);
+    }
+    let related = app
+        .get(&format!("/api/v1/articles/{}/related", ids[0]), None)
+        .await
+        .expect(200);
+    assert_eq!(related["data"].as_array().unwrap().len(), 1, "{related}");
+}
