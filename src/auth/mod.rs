@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     "name": "CI deploy script",
     "role": "editor",
     "author_id": null,
+    "user_id": "01932c4e-aaaa-7bbb-8ccc-0123456789ab",
     "secret_prefix": "lede_x7Ka9Q2",
     "created_at": "2025-10-28T09:30:00Z",
     "revoked_at": null,
