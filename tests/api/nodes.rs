@@ -773,3 +773,101 @@ async fn a_delivery_in_flight_when_its_node_dies_is_sent_by_another() {
     assert_eq!(received[0].id(), received[1].id());
     drop(second);
 }
+
+/// Disabling a person through one node ends their session and their token on the other at
+/// once: each request looks both up in Postgres, and no node keeps them.
+#[actix_web::test]
+async fn a_person_disabled_through_one_node_is_refused_by_the_other_at_once() {
+    let (_, database_url) = crate::support::fresh_database();
+    // Removed however the test ends (declared first: dropped after what runs in it).
+    let temp = crate::support::TempDir::new("lede-people-nodes");
+    let dir: PathBuf = temp.0.clone();
+    std::fs::create_dir_all(&dir).unwrap();
+    let env: Vec<(String, String)> = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("LEDE_DEMO", "false"),
+        ("LEDE_LOG", "warn"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let run = |args: &[&str]| {
+        let made = lede(&env).args(args).output().expect("lede");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        String::from_utf8(made.stdout).unwrap().trim().to_owned()
+    };
+    let admin = run(&["token", "create", "--role", "admin"]);
+    let link = run(&["users", "invite", "ed@example.com", "--role", "editor"]);
+    let one = start_node(&env, &dir.join("node-1")).await;
+    let two = start_node(&env, &dir.join("node-2")).await;
+    let client = reqwest::Client::new();
+    let password = "the editor's own password";
+    let accepted = client
+        .post(format!("{}/api/v1/auth/accept", one.base))
+        .json(&json!({"token": link.split("#token=").nth(1).unwrap(), "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    let id = accepted.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let signed_in = client
+        .post(format!("{}/api/v1/auth/sessions", one.base))
+        .json(&json!({"email": "ed@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 201);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = signed_in.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token: Value = client
+        .post(format!("{}/api/v1/tokens", one.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "ed's script", "role": "editor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = token["secret"].as_str().unwrap().to_owned();
+    let me = |base: &str, by_cookie: bool| {
+        let request = client.get(format!("{base}/api/v1/auth/me"));
+        let request = if by_cookie {
+            request.header("cookie", &cookie)
+        } else {
+            request.bearer_auth(&secret)
+        };
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // The other node knows them, by cookie and by token.
+    assert_eq!(me(&two.base, true).await, 200);
+    assert_eq!(me(&two.base, false).await, 200);
+    let disabled = client
+        .patch(format!("{}/api/v1/users/{id}", one.base))
+        .bearer_auth(&admin)
+        .json(&json!({"status": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    // The very next requests, on the other node.
+    assert_eq!(me(&two.base, true).await, 401);
+    assert_eq!(me(&two.base, false).await, 401);
+}
