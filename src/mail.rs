@@ -1,6 +1,6 @@
 //! Mail: invitations and password resets through `LEDE_SMTP_URL` (lettre). Sent after the
-//! write that made the link has committed, never inside its transaction; a failure is
-//! logged and answered as `mailed: false` (the admin hands the link over instead).
+//! write that made the link has committed, in the background, never inside its
+//! transaction; a failure is logged (the admin hands the link over instead).
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -49,12 +49,13 @@ impl Mailer {
         Ok(Some(Mailer { transport, from }))
     }
 
-    /// Sends a plain-text message; false (logged) when it could not be handed over.
-    pub async fn send(&self, to: (&str, &str), subject: &str, body: String) -> bool {
+    /// Sends a plain-text message; one that cannot be handed over is logged (without its
+    /// text: it holds a link's secret).
+    pub async fn send(&self, to: (&str, &str), subject: &str, body: String) {
         let (name, email) = to;
         let Ok(address) = email.parse() else {
             tracing::warn!("mail: not an address, nothing sent");
-            return false;
+            return;
         };
         let message = Message::builder()
             .from(self.from.clone())
@@ -66,20 +67,14 @@ impl Mailer {
             Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, "mail: the message could not be made");
-                return false;
+                return;
             }
         };
         match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await {
-            Ok(Ok(_)) => true,
+            Ok(Ok(_)) => {}
             // The link is in the message: never in the log line.
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "mail: not sent");
-                false
-            }
-            Err(_) => {
-                tracing::warn!("mail: the SMTP server took too long");
-                false
-            }
+            Ok(Err(error)) => tracing::warn!(%error, "mail: not sent"),
+            Err(_) => tracing::warn!("mail: the SMTP server took too long"),
         }
     }
 }

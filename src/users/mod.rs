@@ -140,7 +140,8 @@ async fn invite_user(
     body: JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ADMIN)?.clone();
-    let admin_name = principal.actor.name.to_string();
+    let invited_by = Mailing::Invitation(principal.actor.name.to_string());
+    let invitation_of = &invited_by;
     let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, 100);
     let email = checks.email("email", Some(&new.email));
@@ -187,7 +188,7 @@ async fn invite_user(
             let link = write::invite(conn, &principal, invitation).await?;
             let user = queries::show(conn, link.user.clone()).await?;
             let answer = InvitationResponse {
-                invitation_url: link_url(&shared, "accept", &link.secret),
+                invitation_url: link_url(&shared, invitation_of, &link.secret),
                 expires_at: link.expires_at.into(),
                 mailed: mailing,
                 user: user.clone(),
@@ -203,7 +204,7 @@ async fn invite_user(
     .await?;
     let link = to_mail.lock().ok().and_then(|mut made| made.take());
     if let Some(link) = link {
-        mail_later(&state, link, Mailing::Invitation(admin_name));
+        mail_later(&state, link, invited_by);
     }
     Ok(response)
 }
@@ -381,9 +382,9 @@ async fn create_reset_link(
     let principal = auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let link = write::reset_link(&mut conn, principal, *id).await?;
-    let (page, mailing) = Mailing::of(&link.user, &principal.actor.name);
+    let mailing = Mailing::of(&link.user, &principal.actor.name);
     let answer = ResetLinkResponse {
-        reset_url: link_url(&state, page, &link.secret),
+        reset_url: link_url(&state, &mailing, &link.secret),
         expires_at: link.expires_at.into(),
         mailed: state.mailer.is_some(),
         user: queries::show(&mut conn, link.user.clone()).await?,

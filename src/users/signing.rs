@@ -146,7 +146,7 @@ async fn request_reset(
         };
         match made.await {
             Ok(Some(link)) => {
-                let (_, mailing) = Mailing::of(&link.user, "Someone");
+                let mailing = Mailing::of(&link.user, "Someone");
                 mail_later(&state, link, mailing);
             }
             Ok(None) => {}
