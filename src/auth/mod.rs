@@ -266,18 +266,7 @@ async fn create_token(
             None => None,
         };
         let given = match &new.author {
-            Some(key) => Some(
-                crate::authors::queries::find(conn, key)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "author",
-                            "not_found",
-                            format!("no author with id or slug `{key}`"),
-                        )
-                    })?
-                    .id,
-            ),
+            Some(key) => Some(crate::authors::queries::id_named(conn, key).await?),
             None => None,
         };
         // A person's token writes under their byline, and only it (it follows the person's

@@ -47,6 +47,18 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
         .optional()
 }
 
+/// The id of the author a request names in its `author` field (id or slug); a 422 naming
+/// that field when there is none.
+pub async fn id_named(conn: &mut AsyncPgConnection, key: &str) -> Result<Uuid, ApiError> {
+    find(conn, key).await?.map(|a| a.id).ok_or_else(|| {
+        ApiError::invalid(
+            "author",
+            "not_found",
+            format!("no author with id or slug `{key}`"),
+        )
+    })
+}
+
 /// The author with this email (stored lowercase).
 pub async fn by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Author>> {
     authors::table

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::links::{Mailing, link_url, mail_later};
+use self::links::{link_url, mail_later};
 use self::model::{UserResponse, UserStatus};
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Auth, Role, WRITERS};
@@ -140,8 +140,7 @@ async fn invite_user(
     body: JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.require(ADMIN)?.clone();
-    let invited_by = Mailing::Invitation(principal.actor.name.to_string());
-    let invitation_of = &invited_by;
+    let invited_by = principal.actor.name.to_string();
     let (new, mut checks) = body.into_parts();
     let name = checks.text("name", &new.name, 100);
     let email = checks.email("email", Some(&new.email));
@@ -165,18 +164,7 @@ async fn invite_user(
         Some(principal.token_id),
         async move |conn| {
             let author_id = match &new.author {
-                Some(key) => Some(
-                    crate::authors::queries::find(conn, key)
-                        .await?
-                        .ok_or_else(|| {
-                            ApiError::invalid(
-                                "author",
-                                "not_found",
-                                format!("no author with id or slug `{key}`"),
-                            )
-                        })?
-                        .id,
-                ),
+                Some(key) => Some(crate::authors::queries::id_named(conn, key).await?),
                 None => None,
             };
             let invitation = write::Invitation {
@@ -188,7 +176,7 @@ async fn invite_user(
             let link = write::invite(conn, &principal, invitation).await?;
             let user = queries::show(conn, link.user.clone()).await?;
             let answer = InvitationResponse {
-                invitation_url: link_url(&shared, invitation_of, &link.secret),
+                invitation_url: link_url(&shared, &link),
                 expires_at: link.expires_at.into(),
                 mailed: mailing,
                 user: user.clone(),
@@ -204,7 +192,7 @@ async fn invite_user(
     .await?;
     let link = to_mail.lock().ok().and_then(|mut made| made.take());
     if let Some(link) = link {
-        mail_later(&state, link, invited_by);
+        mail_later(&state, link, &invited_by);
     }
     Ok(response)
 }
@@ -320,16 +308,7 @@ async fn update_user(
     let mut conn = crate::db::conn(&state.pool).await?;
     let author_id = match &changes.author {
         Some(Some(key)) => Some(Some(
-            crate::authors::queries::find(&mut conn, key)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "author",
-                        "not_found",
-                        format!("no author with id or slug `{key}`"),
-                    )
-                })?
-                .id,
+            crate::authors::queries::id_named(&mut conn, key).await?,
         )),
         Some(None) => Some(None),
         None => None,
@@ -382,14 +361,13 @@ async fn create_reset_link(
     let principal = auth.require(ADMIN)?;
     let mut conn = crate::db::conn(&state.pool).await?;
     let link = write::reset_link(&mut conn, principal, *id).await?;
-    let mailing = Mailing::of(&link.user, &principal.actor.name);
     let answer = ResetLinkResponse {
-        reset_url: link_url(&state, &mailing, &link.secret),
+        reset_url: link_url(&state, &link),
         expires_at: link.expires_at.into(),
         mailed: state.mailer.is_some(),
         user: queries::show(&mut conn, link.user.clone()).await?,
     };
-    mail_later(&state, link, mailing);
+    mail_later(&state, link, &principal.actor.name);
     Ok(HttpResponse::Ok().json(answer))
 }
 

@@ -19,7 +19,7 @@ const WINDOW_SECS: i64 = 60;
 const FREE_FAILURES: i64 = 3;
 const SLOWER_BY: Duration = Duration::from_millis(100);
 
-const WRONG: &str = "the email or the password is wrong";
+pub const WRONG: &str = "the email or the password is wrong";
 
 /// Checks `email` and `password`, from `address`, and starts a session. While an account
 /// or an address is over its limit, every attempt is refused, the right password too.

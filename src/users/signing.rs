@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::links::{Mailing, mail_later};
+use super::links::mail_later;
 use super::model::UserResponse;
 use super::{found, passwords, queries, sessions, sign_in, write};
 use crate::error::ApiError;
@@ -146,8 +146,7 @@ async fn request_reset(
         };
         match made.await {
             Ok(Some(link)) => {
-                let mailing = Mailing::of(&link.user, "Someone");
-                mail_later(&state, link, mailing);
+                mail_later(&state, link, "Someone");
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "a requested reset link could not be made"),
@@ -225,9 +224,7 @@ async fn create_session(
     let (credentials, checks) = body.into_parts();
     checks.finish()?;
     if credentials.email.len() > 254 || credentials.password.len() > passwords::MAX_CHARS * 4 {
-        return Err(ApiError::Unauthorized(
-            "the email or the password is wrong".into(),
-        ));
+        return Err(ApiError::Unauthorized(sign_in::WRONG.into()));
     }
     let address = state.origin.client_ip(&req);
     let (user, started) = sign_in::sign_in(

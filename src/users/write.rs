@@ -10,7 +10,7 @@ use super::model::{User, UserStatus};
 use super::{passwords, queries, sessions};
 use crate::changes::{Action, Change, Subject};
 use crate::db::schema::{api_tokens, user_links, users};
-use crate::error::ApiError;
+use crate::error::{ApiError, OnConstraint};
 use crate::http::auth::hash_secret;
 use crate::http::validate::Checks;
 use crate::principal::{ADMIN, Actor, ActorKind, Principal, Role};
@@ -34,9 +34,10 @@ impl Purpose {
     }
 }
 
-/// A one-use link's secret (shown once) with the person it is for.
+/// A one-use link's secret (shown once) with the person it is for and what it is for.
 pub struct Link {
     pub user: User,
+    pub purpose: Purpose,
     pub secret: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -96,6 +97,7 @@ async fn make_link(
         .await?;
     Ok(Link {
         user,
+        purpose,
         secret,
         expires_at,
     })
@@ -110,12 +112,6 @@ pub async fn invite(
 ) -> Result<Link, ApiError> {
     principal.require(ADMIN)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        if queries::by_email(conn, &invitation.email).await?.is_some() {
-            return Err(ApiError::conflict(
-                "email",
-                "a person with this email already exists",
-            ));
-        }
         let user: User = diesel::insert_into(users::table)
             .values((
                 users::id.eq(Uuid::now_v7()),
@@ -128,14 +124,8 @@ pub async fn invite(
             .returning(User::as_returning())
             .get_result(conn)
             .await
-            .map_err(|error| match error {
-                // Invited at the same moment by someone else.
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) => ApiError::conflict("email", "a person with this email already exists"),
-                other => other.into(),
-            })?;
+            // Emails are unique in any case (the index on `lower(email)`).
+            .on_unique(&[("users_email_key", "email")])?;
         record(conn, &principal.actor, user.id, Action::Created).await?;
         make_link(conn, user, Purpose::Invitation, Earlier::End).await
     })
