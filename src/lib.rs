@@ -3,6 +3,7 @@
 // The article schema's example (`json!`) nests deeper than the default macro recursion limit.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod activity;
 pub mod articles;
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod import;
 pub mod jobs;
 pub mod listing;
 pub mod mail;
+pub mod mcp;
 pub mod media;
 pub mod memory;
 pub mod openapi;
@@ -143,6 +145,7 @@ pub fn app(
             ApiError::BadRequest(format!("bad query parameter: {error}")).into()
         }))
         .configure(|cfg| openapi::routes(&mut ServiceConfig::new(cfg)))
+        .configure(mcp::configure)
         // Deliberately undocumented: the page problem `type` URLs point to.
         .service(web::resource("/docs/errors").get(errors_page))
         .service(web::resource(["/", "/docs"]).get(to_docs))
@@ -251,9 +254,14 @@ pub fn serve(
     if let Some(replica) = &state.replica {
         replica.follow(state.background.clone());
     }
-    let mut server = HttpServer::new(move || app(state.clone()))
-        .listen(listener)?
-        .shutdown_timeout(30);
+    // Each worker's app, and beside it the same app for the requests agents' tool calls
+    // stand for (made on a worker's first tool call).
+    let mut server = HttpServer::new(move || {
+        let inner = state.clone();
+        app(state.clone()).app_data(mcp::Inner::new(move || app(inner.clone())))
+    })
+    .listen(listener)?
+    .shutdown_timeout(30);
     if let Some(workers) = workers {
         server = server.workers(workers.max(1));
     }

@@ -130,6 +130,7 @@ pub fn finish(paths: OpenApi) -> OpenApi {
             (HttpMethod::Put, item.put.as_mut()),
         ] {
             if let Some(operation) = operation {
+                with_roles(operation);
                 let public = takes_optional_token(operation);
                 add_error_responses(method.clone(), operation, has_path_params);
                 if public {
@@ -159,6 +160,25 @@ pub fn finish(paths: OpenApi) -> OpenApi {
         .get_or_insert_with(Default::default)
         .insert("webhooks".to_owned(), webhooks);
     doc
+}
+
+/// `x-roles`: the roles whose tokens may call an operation (`access::of`), so the docs,
+/// and the agents' tools made from the document, say who may.
+fn with_roles(operation: &mut utoipa::openapi::path::Operation) {
+    let Some(access) = operation
+        .operation_id
+        .as_deref()
+        .and_then(crate::access::of)
+    else {
+        return;
+    };
+    let roles: Vec<&str> = access.roles().iter().map(|role| role.as_str()).collect();
+    if !roles.is_empty() {
+        operation
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert("x-roles".to_owned(), serde_json::json!(roles));
+    }
 }
 
 /// What a receiver gets of each event: its description and the schema of its `data`.

@@ -157,7 +157,8 @@ pub async fn observe(
         .instrument(span.clone())
         .await?
         .map_into_boxed_body();
-    let mut response = if response.status().as_u16() >= 400 {
+    let own_body = response.response().extensions().contains::<OwnErrorBody>();
+    let mut response = if response.status().as_u16() >= 400 && !own_body {
         finish_problem(response, &request_id)
     } else {
         response
@@ -225,6 +226,10 @@ fn is_sane_request_id(value: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
+
+/// Marks an error answer whose body is its protocol's own error (the MCP endpoint's
+/// JSON-RPC error for a message it cannot read, with the field errors inside): kept as is.
+pub struct OwnErrorBody;
 
 /// Writes the final problem document: the draft an `ApiError` left in the response, or one
 /// made from the status for errors from elsewhere, plus `request_id`, `instance` and `type`.

@@ -2,8 +2,8 @@
 //! within size and time bounds, stored once per file, with their alt and caption.
 use super::*;
 
-/// How long one image may take to arrive.
-pub(super) const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How to allow fetching from private addresses, for a refusal's message.
+const PRIVATE_HINT: &str = "--fetch-private allows fetching from an intranet";
 
 /// The images uploaded to each post, in the order they were (what `[gallery]` shows).
 pub(super) fn attached_by_post(attachments: &HashMap<i64, Item>) -> HashMap<i64, Vec<i64>> {
@@ -61,24 +61,11 @@ impl<'a> Images<'a> {
             .iter()
             .map(|(id, a)| (without_size(&a.attachment_url), *id))
             .collect();
-        // Names resolve to public addresses only, and a redirect to an address written as
-        // such is checked like the first URL (it never reaches the resolver).
-        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 5 {
-                attempt.error("more than 5 redirects")
-            } else if let Some(why) = private_literal(attempt.url(), fetch_private) {
-                attempt.error(why)
-            } else {
-                attempt.follow()
-            }
-        });
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .redirect(redirects)
-            .no_proxy()
-            .dns_resolver(crate::outbound::address::PublicOnly::new(fetch_private))
-            .user_agent(concat!("lede-import/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = crate::outbound::fetch::client(
+            fetch_private,
+            concat!("lede-import/", env!("CARGO_PKG_VERSION")),
+            PRIVATE_HINT,
+        )?;
         Ok(Images {
             dry_run: options.dry_run,
             made: HashSet::new(),
@@ -205,40 +192,15 @@ impl<'a> Images<'a> {
         if !matches!(absolute.scheme(), "http" | "https") {
             return Err("not an http(s) URL and not in --uploads".into());
         }
-        if let Some(why) = private_literal(&absolute, self.fetch_private) {
-            return Err(why);
-        }
-        let mut response = self
-            .client
-            .get(absolute)
-            .send()
-            .await
-            .map_err(|e| format!("cannot fetch it: {}", crate::error::with_causes(&e)))?;
-        if !response.status().is_success() {
-            return Err(format!("fetching it answered {}", response.status()));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("fetching it failed: {}", crate::error::with_causes(&e)))?
-        {
-            if bytes.len() + chunk.len() > limit {
-                return Err(format!("larger than the image limit of {limit} bytes"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        crate::outbound::fetch::bytes(
+            &self.client,
+            absolute,
+            limit,
+            self.fetch_private,
+            PRIVATE_HINT,
+        )
+        .await
     }
-}
-
-/// Why `url` may not be fetched when it names a private address as such (`None`: it may).
-pub(super) fn private_literal(url: &url::Url, fetch_private: bool) -> Option<String> {
-    use crate::outbound::address::{is_public, literal_ip};
-    let ip = literal_ip(url).filter(|ip| !fetch_private && !is_public(*ip))?;
-    Some(format!(
-        "{ip} is not a public address (--fetch-private allows fetching from an intranet)"
-    ))
 }
 
 /// Where an image URL's file is in a copy of the uploads folder: the path after

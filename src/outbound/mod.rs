@@ -2,6 +2,7 @@
 //! and the webhook machinery's client and signals (the workers that use them are
 //! `webhooks::deliver`; this part sits below the resources, in the app's state).
 pub mod address;
+pub mod fetch;
 
 use std::sync::Arc;
 use std::time::Duration;
