@@ -269,7 +269,8 @@ fn summary(answer: &Answer, body: &Value) -> String {
             line.push_str(&format!(", {status}"));
         }
     }
-    if let Some(etag) = &answer.etag {
+    // An ETag matters to what may be changed next, not to a list.
+    if let Some(etag) = answer.etag.as_ref().filter(|_| body["data"].is_null()) {
         line.push_str(&format!(
             ". ETag {etag}: pass it as `if_match` to change this safely"
         ));
@@ -422,16 +423,6 @@ async fn request(
     } else {
         format!("{path}?{query}")
     };
-    for name in CARRIED {
-        if let Some(value) = caller
-            .req
-            .headers()
-            .get(*name)
-            .and_then(|v| v.to_str().ok())
-        {
-            headers.push((header::HeaderName::from_static(name), value.to_owned()));
-        }
-    }
     Ok(Ok(Request {
         method: tool.method.clone(),
         path_and_query,
@@ -605,6 +596,12 @@ async fn send(caller: &Caller<'_>, request: Request) -> Result<Answer, ApiError>
     for (name, value) in request.headers {
         if let Ok(value) = header::HeaderValue::from_str(&value) {
             head.headers.append(name, value);
+        }
+    }
+    for name in CARRIED {
+        if let Some(value) = caller.req.headers().get(*name) {
+            head.headers
+                .insert(header::HeaderName::from_static(name), value.clone());
         }
     }
     head.headers.insert(

@@ -2,6 +2,7 @@
 //! on its own database.
 // Tools and tests: a failure here should stop with a message, as `expect` does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod agents;
 mod articles;
 mod authors;
 mod batch;

@@ -7,13 +7,16 @@ use serde_json::{Value, json};
 use crate::support::{TestApp, with_token};
 
 #[derive(Clone, Copy, Debug)]
-enum Access {
+pub enum Access {
     /// Anyone, and a bad token is refused (401).
     Public,
     /// Anyone; tokens are not looked at.
     Open,
     /// Only these roles.
     Roles(&'static [&'static str]),
+    /// These roles on the walk's subject (a published article, another's token or account);
+    /// every role on what is its own (a contributor's draft, a person's tokens and self).
+    Own(&'static [&'static str]),
     /// Anyone, answered with this status for the walk's request (a made-up link is a 404;
     /// a reset request on a site without mail a 409).
     Answers(u16),
@@ -31,21 +34,21 @@ const ADMIN: &[&str] = &["admin"];
 const PEOPLE: &[&str] = &["admin", "contributor", "session"];
 const PUBLIC_HOOK: &str = "https://192.0.43.10/hook";
 
-fn expected(operation_id: &str) -> Option<Access> {
+pub fn expected(operation_id: &str) -> Option<Access> {
     Some(match operation_id {
         "list_authors" | "find_author" | "list_tags" | "find_tag" => Access::Public,
         "create_author" | "update_author" | "delete_author" => Access::Roles(STAFF),
         "create_tag" => Access::Roles(PUBLISHERS),
         "update_tag" | "delete_tag" => Access::Roles(STAFF),
         // Others' tokens (the shared one is a service token): admins only.
-        "find_token" | "revoke_token" => Access::Roles(ADMIN),
-        "list_tokens" => Access::Roles(PEOPLE),
-        "create_token" => Access::Roles(PEOPLE),
+        "find_token" | "revoke_token" => Access::Own(ADMIN),
+        "list_tokens" => Access::Own(PEOPLE),
+        "create_token" => Access::Own(PEOPLE),
         "list_images" | "find_image" => Access::Public,
         "create_image" | "update_image" | "delete_image" => Access::Roles(PUBLISHERS),
         "get_media" => Access::Open,
         "list_articles" | "find_article" | "list_related_articles" => Access::Public,
-        "create_preview_link" | "revoke_preview_links" => Access::Roles(PUBLISHERS),
+        "create_preview_link" | "revoke_preview_links" => Access::Own(PUBLISHERS),
         // The link is the credential (a token sent is still checked, as everywhere).
         "preview_article" => Access::Open,
         "site_atom_feed" | "site_json_feed" | "tag_atom_feed" | "tag_json_feed"
@@ -63,7 +66,7 @@ fn expected(operation_id: &str) -> Option<Access> {
         // change, and a batch that makes a tag is beyond them.
         "create_article" | "upsert_article" => Access::Roles(WRITERS),
         "update_article" | "delete_article" | "list_revisions" | "find_revision" | "run_batch" => {
-            Access::Roles(PUBLISHERS)
+            Access::Own(PUBLISHERS)
         }
         "list_webhooks"
         | "create_webhook"
@@ -77,7 +80,7 @@ fn expected(operation_id: &str) -> Option<Access> {
         "healthz" | "readyz" | "metrics" => Access::Open,
         "list_users" | "invite_user" | "create_reset_link" => Access::Roles(ADMIN),
         // Of another person (the target): admins only; of oneself, see people.rs.
-        "find_user" | "update_user" | "end_user_sessions" => Access::Roles(ADMIN),
+        "find_user" | "update_user" | "end_user_sessions" => Access::Own(ADMIN),
         "who_am_i" => Access::Roles(WRITERS),
         // The shared article is the contributor's byline's: its notes are theirs to read.
         "list_notes" | "create_note" => Access::Roles(WRITERS),
@@ -88,6 +91,18 @@ fn expected(operation_id: &str) -> Option<Access> {
         "sign_out" => Access::Session,
         _ => return None,
     })
+}
+
+/// Whether an agent with a person's token of `role` is offered the operation as a tool:
+/// what the walk says the role may call, on what is its own too. Signing in is a
+/// browser's (an agent has its token); what needs no token at all is not a tool.
+pub fn agent_may(operation_id: &str, role: &str) -> bool {
+    match expected(operation_id) {
+        Some(Access::Public) => operation_id != "sign_in",
+        Some(Access::Roles(roles)) => roles.contains(&role),
+        Some(Access::Own(_)) => true,
+        _ => false,
+    }
 }
 
 fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
@@ -423,7 +438,9 @@ async fn every_route_checks_roles_as_documented() {
             ("session", None),
         ];
         for (caller, token) in callers {
-            let allowed = matches!(access, Access::Roles(r) if r.contains(&caller));
+            // The walk's subjects are not the callers' own.
+            let allowed =
+                matches!(access, Access::Roles(r) | Access::Own(r) if r.contains(&caller));
             let path = if method == Method::DELETE && allowed {
                 seed += 1;
                 let fresh = fresh_target(&app, id, seed).await;
@@ -459,9 +476,9 @@ async fn every_route_checks_roles_as_documented() {
                 (Access::Session, "none") => 401,
                 (Access::Session, "session") => 0,
                 (Access::Session, _) => 400,
-                (Access::Roles(_), "none") => 401,
-                (Access::Roles(roles), role) if roles.contains(&role) => 0,
-                (Access::Roles(_), _) => 403,
+                (Access::Roles(_) | Access::Own(_), "none") => 401,
+                (Access::Roles(roles) | Access::Own(roles), role) if roles.contains(&role) => 0,
+                (Access::Roles(_) | Access::Own(_), _) => 403,
             };
             let ok = match want {
                 0 => (200..300).contains(&status),
