@@ -275,10 +275,11 @@ fn summary(answer: &Answer, body: &Value) -> String {
             ". ETag {etag}: pass it as `if_match` to change this safely"
         ));
     }
-    if let Some(url) = body["preview"]["url"].as_str() {
-        line.push_str(&format!(". Preview link: {url}"));
+    match body["preview"]["url"].as_str() {
+        // Last, and with nothing after it: the link is copied as it stands.
+        Some(url) => line.push_str(&format!(". Preview link: {url}")),
+        None => line.push('.'),
     }
-    line.push('.');
     line
 }
 
