@@ -1,7 +1,8 @@
 //! Who may call each documented operation, by its `operationId`: the handlers' first role
 //! check, said once for what reads the route table (the document's `x-roles`, the agents'
-//! tools). The role walk (`tests/api/roles.rs`) holds the handlers to it, and the agents'
-//! tests hold each role's tools to the walk.
+//! tools); and what a few do beyond what their method says. The role walk
+//! (`tests/api/roles.rs`) holds the handlers to it, and the agents' tests hold each role's
+//! tools to the walk.
 use crate::principal::{ADMIN, ActorKind, PUBLISHERS, Principal, Role, STAFF, WRITERS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +104,24 @@ pub fn of(operation_id: &str) -> Option<Access> {
         | "list_sitemap" | "feed_stylesheet" | "healthz" | "readyz" | "metrics" => Open,
         _ => return None,
     })
+}
+
+/// POSTs that may destroy what was there: a batch may delete, a rotation retires a
+/// secret, moderation hides or removes comments. (Every DELETE, PATCH and PUT is counted
+/// destructive by its method.)
+pub fn destroys(operation_id: &str) -> bool {
+    matches!(
+        operation_id,
+        "run_batch" | "rotate_webhook_secret" | "bulk_comment_status"
+    )
+}
+
+/// Operations that reach beyond lede: an image fetched from a URL, a webhook called.
+pub fn reaches_out(operation_id: &str) -> bool {
+    matches!(
+        operation_id,
+        "create_image" | "ping_webhook" | "redeliver_webhook_delivery"
+    )
 }
 
 #[cfg(test)]

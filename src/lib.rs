@@ -212,6 +212,8 @@ fn cors(origins: &str) -> Cors {
             header::IF_NONE_MATCH,
             http::idempotency::IDEMPOTENCY_KEY,
             http::observe::REQUEST_ID,
+            // An MCP client in a browser sends its protocol revision with each message.
+            header::HeaderName::from_static("mcp-protocol-version"),
         ])
         .expose_headers([
             header::ETAG,
@@ -223,11 +225,12 @@ fn cors(origins: &str) -> Cors {
             http::observe::REQUEST_ID,
         ])
         .max_age(86_400);
-    if origins.trim() == "*" {
-        cors = cors.allow_any_origin().send_wildcard();
-    } else {
-        for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-            cors = cors.allowed_origin(origin);
+    match http::cors_origins(origins) {
+        None => cors = cors.allow_any_origin().send_wildcard(),
+        Some(origins) => {
+            for origin in origins {
+                cors = cors.allowed_origin(origin);
+            }
         }
     }
     cors

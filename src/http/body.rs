@@ -94,7 +94,7 @@ fn read<T: DeserializeOwned + 'static>(
     let req = req.clone();
     Box::pin(async move {
         if !is_form {
-            check_content_type(content_type.as_deref())?;
+            check_json_type(content_type.as_deref())?;
         }
         if declared_length.is_some_and(|n| n > limit) {
             return Err(too_large(limit));
@@ -209,7 +209,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
     }
 }
 
-fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+/// A JSON body's media type, or a 415 saying what to send.
+pub fn check_json_type(content_type: Option<&str>) -> Result<(), ApiError> {
     let Some(content_type) = content_type else {
         return Err(ApiError::UnsupportedMediaType(
             "send the body as application/json (no Content-Type was given)".into(),

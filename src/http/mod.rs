@@ -23,6 +23,17 @@ use crate::state::AppState;
 
 /// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the address lede
 /// serves on (or what a trusted proxy says, checked; see `origin`).
+/// The origins `LEDE_CORS_ORIGINS` names (comma-separated), or `None` for `*` (any).
+pub fn cors_origins(setting: &str) -> Option<Vec<&str>> {
+    (setting.trim() != "*").then(|| {
+        setting
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect()
+    })
+}
+
 pub fn base_url(req: &HttpRequest) -> String {
     match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.origin.base(req),

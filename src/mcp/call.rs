@@ -8,18 +8,26 @@ use actix_service::{IntoServiceFactory, Service, ServiceExt};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{AppConfig, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::{App, HttpRequest};
+use actix_web::{App, HttpMessage, HttpRequest};
+
+use crate::http::observe::{REQUEST_ID, RequestId};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::protocol::RpcError;
-use super::tools::{AGENT_PAGE, Body, Place, Tool};
+use super::protocol::{INTERNAL_ERROR, RpcError};
+use super::tools::{AGENT_PAGE, Body, FILE_BASE64, FILE_URL, Place, Tool};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// The largest answer an agent gets, in bytes of JSON (about 25,000 tokens, what agents'
-/// hosts keep of one tool's answer); a larger one is refused with how to narrow it.
+/// hosts keep of one tool's answer): a larger list is refused with how to narrow it, a
+/// larger single answer loses its largest fields, named.
 pub const MAX_ANSWER_BYTES: usize = 100_000;
+/// What is read of an answer at most (a batch's answers are at most 8 MB).
+const MAX_READ_BYTES: usize = 16 << 20;
+/// The longest value of a path or query argument, and the most values of a repeated one.
+const MAX_ARGUMENT_CHARS: usize = 2_000;
+const MAX_REPEATS: usize = 100;
 /// The largest image an agent sends in base64 (decoded), whatever the upload limit.
 pub const MAX_AGENT_IMAGE: usize = 10 * 1024 * 1024;
 /// Characters allowed as they are in a path segment (RFC 3986's unreserved).
@@ -39,15 +47,18 @@ const CARRIED: &[&str] = &[
     "x-forwarded-host",
     "user-agent",
 ];
+/// Set on a replayed answer by `http::idempotency`.
+const REPLAYED: &str = "idempotent-replayed";
 /// How to allow fetching images from private addresses, for a refusal's message.
 const PRIVATE_HINT: &str = "LEDE_WEBHOOK_ALLOW_PRIVATE=true allows intranet addresses";
 
 type AppService = RcService<actix_http::Request, ServiceResponse<BoxBody>, actix_web::Error>;
 type MakeApp = dyn Fn() -> BoxFuture<Result<AppService, ()>>;
 
-/// The app, once per worker, for the requests tool calls stand for. Made on the first call
-/// (a worker that never serves an agent never makes it); it is the same app the worker
-/// serves, so nothing an agent does takes another path.
+/// The app once more, per worker, for the requests tool calls stand for: made by the same
+/// function as the app the worker serves (so nothing an agent does takes another path), on
+/// the worker's first tool call. Its requests are logged and counted like any, under the
+/// MCP request's id.
 #[derive(Clone)]
 pub struct Inner {
     make: Rc<MakeApp>,
@@ -112,8 +123,22 @@ struct Answer {
     status: StatusCode,
     etag: Option<String>,
     location: Option<String>,
-    /// `None`: larger than an agent's answer may be.
+    replayed: bool,
+    /// `None`: larger than is read at all.
     body: Option<Value>,
+}
+
+/// Where an upload's file comes from.
+enum File {
+    Bytes(Vec<u8>),
+    Url(url::Url),
+}
+
+/// A request whose arguments all fit, before its file (if any) is fetched.
+struct Checked {
+    request: Request,
+    /// An upload's file and the form's other fields.
+    upload: Option<(File, Vec<(String, String)>)>,
 }
 
 /// Calls `tool` with `arguments`: the protocol's result (`isError` for what the API
@@ -121,53 +146,100 @@ struct Answer {
 pub async fn call(
     caller: &Caller<'_>,
     tool: &Tool,
-    arguments: Map<String, Value>,
+    mut arguments: Map<String, Value>,
 ) -> Result<Value, RpcError> {
-    let request = request(caller, tool, arguments).await?;
-    let request = match request {
+    // A model often sends `null` for "not given".
+    arguments.retain(|_, value| !value.is_null());
+    let checked = check(caller, tool, arguments)?;
+    let request = match with_file(caller, checked).await {
         Ok(request) => request,
-        // The image could not be had: the agent hears why, as a failed call.
+        // The image could not be fetched: the agent hears why, as a failed call.
         Err(problem) => return Ok(failed(&problem)),
     };
-    let answer = send(caller, request).await.map_err(internal)?;
-    let Some(mut body) = answer.body.clone() else {
+    let internal = |error: ApiError| RpcError::new(INTERNAL_ERROR, error.to_string());
+    let mut answer = send(caller, request).await.map_err(internal)?;
+    // An old slug: followed once, as a browser would, to where the API says it lives.
+    if answer.status.is_redirection()
+        && tool.method == Method::GET
+        && let Some(moved) = answer.location.as_deref().and_then(api_path)
+    {
+        let request = Request {
+            method: Method::GET,
+            path_and_query: moved,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        answer = send(caller, request).await.map_err(internal)?;
+    }
+    let Some(mut body) = answer.body.take() else {
         return Ok(too_large(tool));
     };
-    if !answer.status.is_success() && !answer.status.is_redirection() {
+    if !answer.status.is_success() {
         return Ok(failed(&body));
     }
     if answer.status == StatusCode::NO_CONTENT {
-        return Ok(
-            json!({"content": [text(&format!("Done ({}).", status_line(answer.status)))],
-            "isError": false}),
-        );
+        return Ok(json!({
+            "content": [text(&format!("Done ({}).", status_line(answer.status)))],
+            "isError": false,
+        }));
     }
-    if let Some(location) = &answer.location
-        && answer.status.is_redirection()
-    {
-        return Ok(json!({"content": [text(&format!("It moved: {location}"))],
-            "structuredContent": {"location": location}, "isError": false}));
-    }
-    if tool.writes_article {
+    // A new draft (not a replay of one) answers with a link to see it.
+    if tool.writes_article && answer.status == StatusCode::CREATED && !answer.replayed {
         with_preview(caller, &mut body).await;
     }
-    let structured = match body {
+    let body = match body {
         Value::Object(_) => body,
         other => json!({"items": other}),
     };
+    let Some((body, left_out)) = fit(tool, body) else {
+        return Ok(too_large(tool));
+    };
+    let json = serde_json::to_string(&body).unwrap_or_default();
     Ok(json!({
-        "content": [text(&summary(&answer, &structured))],
-        "structuredContent": structured,
+        // A line to read first, then the answer itself for hosts that show only text.
+        "content": [text(&summary(&answer, &body, &left_out)), text(&json)],
+        "structuredContent": body,
         "isError": false,
     }))
 }
 
-fn text(text: &str) -> Value {
-    json!({"type": "text", "text": text})
+/// The path and query of a URL under `/api/v1/` (where a moved article now answers).
+fn api_path(location: &str) -> Option<String> {
+    let url = url::Url::parse(location).ok()?;
+    url.path()
+        .starts_with("/api/v1/")
+        .then(|| match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        })
 }
 
-fn internal(error: ApiError) -> RpcError {
-    RpcError::new(-32603, error.to_string())
+/// The answer within an agent's limit: as it is; a list that is not (nothing was
+/// changed by reading it) `None`, to be narrowed; one thing (an article, a write's answer,
+/// which must not read as failed) without its largest fields, which are named.
+fn fit(tool: &Tool, mut body: Value) -> Option<(Value, Vec<String>)> {
+    let size = |value: &Value| serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
+    let mut left_out = Vec::new();
+    if size(&body) <= MAX_ANSWER_BYTES {
+        return Some((body, left_out));
+    }
+    if tool.method == Method::GET && body["data"].is_array() {
+        return None;
+    }
+    let fields = body.as_object_mut()?;
+    while fields.values().map(size).sum::<usize>() > MAX_ANSWER_BYTES {
+        let largest = fields
+            .iter()
+            .max_by_key(|(_, value)| size(value))
+            .map(|(name, _)| name.clone())?;
+        fields.remove(&largest);
+        left_out.push(largest);
+    }
+    Some((body, left_out))
+}
+
+fn text(text: &str) -> Value {
+    json!({"type": "text", "text": text})
 }
 
 fn status_line(status: StatusCode) -> String {
@@ -197,7 +269,7 @@ fn failed(problem: &Value) -> Value {
     json!({"content": [self::text(&text)], "structuredContent": problem, "isError": true})
 }
 
-/// An answer too large for an agent's context: refused, with the arguments that narrow it.
+/// A list too large for an agent's context: refused, with the arguments that narrow it.
 fn too_large(tool: &Tool) -> Value {
     let has = |name: &str| tool.arguments.iter().any(|a| a.name == name);
     let mut ways = Vec::new();
@@ -212,19 +284,13 @@ fn too_large(tool: &Tool) -> Value {
     if has("include") {
         ways.push("leave out `include`".to_owned());
     }
-    let filters: Vec<&str> = ["q", "tag", "author", "status", "article"]
+    let filters: Vec<String> = ["q", "tag", "author", "status", "article"]
         .into_iter()
         .filter(|name| has(name))
+        .map(|name| format!("`{name}`"))
         .collect();
     if !filters.is_empty() {
-        ways.push(format!(
-            "filter with {}",
-            filters
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        ways.push(format!("filter with {}", filters.join(", ")));
     }
     if ways.is_empty() {
         ways.push("ask for less at a time".to_owned());
@@ -234,20 +300,18 @@ fn too_large(tool: &Tool) -> Value {
         MAX_ANSWER_BYTES / 1000,
         ways.join("; or ")
     );
-    let problem = json!({"type": "about:blank#too_large", "title": "Answer too large", "status": 413,
-        "detail": detail, "errors": []});
-    failed(&problem)
+    failed(
+        &json!({"type": "about:blank#too_large", "title": "Answer too large", "status": 413,
+        "detail": detail, "errors": []}),
+    )
 }
 
 /// One line an agent reads first: the status, what the answer is, how to go on.
-fn summary(answer: &Answer, body: &Value) -> String {
+fn summary(answer: &Answer, body: &Value, left_out: &[String]) -> String {
     let mut line = status_line(answer.status);
     if let Some(items) = body["data"].as_array() {
-        line.push_str(&format!(
-            ": {} item{}",
-            items.len(),
-            if items.len() == 1 { "" } else { "s" }
-        ));
+        let plural = if items.len() == 1 { "" } else { "s" };
+        line.push_str(&format!(": {} item{plural}", items.len()));
         if let Some(total) = body["meta"]["total"].as_i64() {
             line.push_str(&format!(" of {total}"));
         }
@@ -258,16 +322,26 @@ fn summary(answer: &Answer, body: &Value) -> String {
             None => line.push_str("; no more follow"),
         }
     } else if let Some(id) = body["id"].as_str() {
-        let label = ["title", "name", "email", "slug"]
+        // Quoted as JSON: a title's quotes and line breaks stay inside it.
+        match ["title", "name", "email", "slug"]
             .iter()
-            .find_map(|key| body[*key].as_str());
-        match label {
-            Some(label) => line.push_str(&format!(": \"{label}\" ({id})")),
+            .find_map(|key| body[*key].as_str())
+        {
+            Some(label) => line.push_str(&format!(": {} ({id})", json!(label))),
             None => line.push_str(&format!(": {id}")),
         }
         if let Some(status) = body["status"].as_str() {
             line.push_str(&format!(", {status}"));
         }
+    }
+    if answer.replayed {
+        line.push_str(" (the first call's answer, replayed: nothing was written again)");
+    }
+    if !left_out.is_empty() {
+        line.push_str(&format!(
+            ". Left out as too large for an agent: {}",
+            left_out.join(", ")
+        ));
     }
     // An ETag matters to what may be changed next, not to a list.
     if let Some(etag) = answer.etag.as_ref().filter(|_| body["data"].is_null()) {
@@ -277,13 +351,15 @@ fn summary(answer: &Answer, body: &Value) -> String {
     }
     match body["preview"]["url"].as_str() {
         // Last, and with nothing after it: the link is copied as it stands.
-        Some(url) => line.push_str(&format!(". Preview link: {url}")),
+        Some(url) => line.push_str(&format!(
+            ". Preview link (anyone with it sees the draft, for an hour): {url}"
+        )),
         None => line.push('.'),
     }
     line
 }
 
-/// A draft's (or a scheduled or submitted article's) answer gains a signed link to see it
+/// A new draft's (or scheduled or submitted article's) answer gains a signed link to see it
 /// as readers will: made by the same token, so only when its role may.
 async fn with_preview(caller: &Caller<'_>, article: &mut Value) {
     let (Some(id), Some(status)) = (article["id"].as_str(), article["status"].as_str()) else {
@@ -306,113 +382,141 @@ async fn with_preview(caller: &Caller<'_>, article: &mut Value) {
     }
 }
 
-/// The request `arguments` stand for: the protocol's error for arguments that do not fit
-/// the tool, and `Ok(Err(problem))` for an image that could not be fetched.
-async fn request(
+/// Whether the tool takes an argument of this name.
+fn takes(tool: &Tool, name: &str) -> bool {
+    tool.arguments.iter().any(|a| a.name == name)
+        || match &tool.body {
+            Body::None => false,
+            Body::Json { .. } => name == "body",
+            Body::Upload { fields } => {
+                name == FILE_BASE64 || name == FILE_URL || fields.iter().any(|f| f == name)
+            }
+        }
+}
+
+/// The request `arguments` stand for, every argument checked (nothing is fetched yet):
+/// the protocol's error, naming each that does not fit.
+fn check(
     caller: &Caller<'_>,
     tool: &Tool,
     mut arguments: Map<String, Value>,
-) -> Result<Result<Request, Value>, RpcError> {
+) -> Result<Checked, RpcError> {
     let mut errors = Vec::new();
-    let takes = |name: &str| -> bool {
-        tool.arguments.iter().any(|a| a.name == name)
-            || match &tool.body {
-                Body::None => false,
-                Body::Json { .. } => name == "body",
-                Body::Upload { fields } => {
-                    name == "file_base64" || name == "file_url" || fields.iter().any(|f| f == name)
-                }
-            }
-    };
-    for name in arguments.keys() {
-        if !takes(name) {
-            errors.push(FieldError::new(
-                name,
-                "unknown_field",
-                format!("`{name}` is not an argument of `{}`", tool.name),
-            ));
-        }
+    for name in arguments.keys().filter(|name| !takes(tool, name)) {
+        errors.push(FieldError::new(
+            name,
+            "unknown_field",
+            format!("`{name}` is not an argument of `{}`", tool.name),
+        ));
     }
     let mut path = tool.path.clone();
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     let mut headers = Vec::new();
     for argument in &tool.arguments {
-        let Some(value) = arguments.remove(&argument.name) else {
+        let name = &argument.name;
+        let Some(value) = arguments.remove(name) else {
             if argument.required {
                 errors.push(FieldError::new(
-                    &argument.name,
+                    name,
                     "required",
-                    format!("`{}` is required", argument.name),
+                    format!("`{name}` is required"),
                 ));
-            } else if argument.name == "per_page" {
+            } else if name == "per_page" {
                 query.append_pair("per_page", &AGENT_PAGE.to_string());
             }
             continue;
         };
-        let values: Vec<String> = match (&argument.place, &value) {
-            (Place::Query, Value::Array(items)) => items.iter().filter_map(scalar).collect(),
-            (_, value) => scalar(value).into_iter().collect(),
+        let values: Option<Vec<String>> = match (&argument.place, &value) {
+            (Place::Query, Value::Array(items)) if items.len() <= MAX_REPEATS => {
+                items.iter().map(scalar).collect()
+            }
+            (_, value) => scalar(value).map(|one| vec![one]),
         };
-        if values.is_empty() {
+        let Some(values) = values.filter(|v| !v.is_empty()) else {
             errors.push(FieldError::new(
-                &argument.name,
+                name,
                 "invalid_type",
-                format!(
-                    "`{}` must be a string, a number or true/false",
-                    argument.name
-                ),
+                format!("`{name}` must be a string, a number or true/false (a query parameter: or up to {MAX_REPEATS} of them)"),
+            ));
+            continue;
+        };
+        if values
+            .iter()
+            .any(|v| v.chars().count() > MAX_ARGUMENT_CHARS)
+        {
+            errors.push(FieldError::new(
+                name,
+                "too_long",
+                format!("`{name}` may be at most {MAX_ARGUMENT_CHARS} characters"),
             ));
             continue;
         }
         match &argument.place {
+            Place::Path if matches!(values[0].as_str(), "" | "." | "..") => {
+                errors.push(FieldError::new(
+                    name,
+                    "invalid_value",
+                    format!("`{name}` must name something"),
+                ));
+            }
             Place::Path => {
                 let segment =
                     percent_encoding::utf8_percent_encode(&values[0], SEGMENT).to_string();
-                path = path.replace(&format!("{{{}}}", argument.name), &segment);
+                path = path.replace(&format!("{{{name}}}"), &segment);
             }
             Place::Query => {
                 for value in &values {
-                    query.append_pair(&argument.name, value);
+                    query.append_pair(name, value);
                 }
             }
-            Place::Header(name) => match header::HeaderName::try_from(name.as_str()) {
-                Ok(name) if header::HeaderValue::from_str(&values[0]).is_ok() => {
-                    headers.push((name, values[0].clone()))
+            Place::Header(header) => match header::HeaderName::try_from(header.as_str()) {
+                Ok(header) if header::HeaderValue::from_str(&values[0]).is_ok() => {
+                    headers.push((header, values[0].clone()))
                 }
                 _ => errors.push(FieldError::new(
-                    &argument.name,
+                    name,
                     "invalid_format",
-                    format!("`{}` must be visible ASCII", argument.name),
+                    format!("`{name}` must be text without line breaks or control characters"),
                 )),
             },
         }
     }
+    let mut upload = None;
     let body = match &tool.body {
         Body::None => Vec::new(),
-        Body::Json { content_type } => match arguments.remove("body") {
+        Body::Json {
+            content_type,
+            required,
+        } => match arguments.remove("body") {
             Some(body) => {
                 headers.push((header::CONTENT_TYPE, content_type.clone()));
                 serde_json::to_vec(&body).unwrap_or_default()
             }
-            None => Vec::new(),
+            None => {
+                if *required {
+                    errors.push(FieldError::new("body", "required", "`body` is required"));
+                }
+                Vec::new()
+            }
         },
         Body::Upload { fields } => {
-            let file = match image(caller, &mut arguments, &mut errors).await {
-                Ok(file) => file,
-                Err(problem) => return Ok(Err(problem)),
-            };
-            let boundary = format!("lede-agent-{}", uuid::Uuid::now_v7().simple());
-            headers.push((
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            ));
-            multipart(
-                &boundary,
-                file.unwrap_or_default(),
-                fields,
-                &arguments,
-                &mut errors,
-            )
+            let mut form = Vec::new();
+            for field in fields {
+                match arguments.get(field).map(scalar) {
+                    None => {}
+                    Some(Some(value)) => form.push((field.clone(), value)),
+                    Some(None) => errors.push(FieldError::new(
+                        field,
+                        "invalid_type",
+                        format!("`{field}` must be a string or a number"),
+                    )),
+                }
+            }
+            let limit = caller.state.image_max_bytes.min(MAX_AGENT_IMAGE);
+            if let Some(file) = file(&mut arguments, limit, &mut errors) {
+                upload = Some((file, form));
+            }
+            Vec::new()
         }
     };
     if !errors.is_empty() {
@@ -424,12 +528,15 @@ async fn request(
     } else {
         format!("{path}?{query}")
     };
-    Ok(Ok(Request {
-        method: tool.method.clone(),
-        path_and_query,
-        headers,
-        body,
-    }))
+    Ok(Checked {
+        request: Request {
+            method: tool.method.clone(),
+            path_and_query,
+            headers,
+            body,
+        },
+        upload,
+    })
 }
 
 /// A path or query value as the API reads it.
@@ -442,67 +549,89 @@ fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-/// The image an upload sends: decoded from `file_base64` or fetched from `file_url` (under
-/// the importer's rules: public addresses only, bounded in bytes and time). `Ok(None)` with
-/// the argument errors noted; `Err` with the problem when the URL could not be fetched.
-async fn image(
-    caller: &Caller<'_>,
+/// Where an upload's file is: decoded from `file_base64` (at most `limit` bytes), or the
+/// URL in `file_url`; `None` with what is wrong noted.
+fn file(
     arguments: &mut Map<String, Value>,
+    limit: usize,
     errors: &mut Vec<FieldError>,
-) -> Result<Option<Vec<u8>>, Value> {
-    let limit = caller.state.image_max_bytes.min(MAX_AGENT_IMAGE);
-    match (
-        arguments.remove("file_base64"),
-        arguments.remove("file_url"),
-    ) {
+) -> Option<File> {
+    let mut fail = |field: &str, code: &str, message: String| {
+        errors.push(FieldError::new(field, code, message));
+        None
+    };
+    match (arguments.remove(FILE_BASE64), arguments.remove(FILE_URL)) {
         (Some(Value::String(encoded)), None) => {
-            // A `data:` URL's header goes; whitespace a tool may wrap lines with too.
+            // A `data:` URL's header goes; so does whitespace a tool may wrap lines with.
             let encoded = match encoded.split_once(";base64,") {
                 Some((head, rest)) if head.starts_with("data:") => rest,
                 _ => encoded.as_str(),
             };
-            if encoded.len() > limit.div_ceil(3) * 4 + 1024 {
-                errors.push(FieldError::new(
-                    "file_base64",
-                    "too_large",
-                    format!("the image may be at most {limit} bytes"),
-                ));
-                return Ok(None);
+            let compact: std::borrow::Cow<str> = if encoded.bytes().any(|b| b.is_ascii_whitespace())
+            {
+                encoded
+                    .chars()
+                    .filter(|c| !c.is_ascii_whitespace())
+                    .collect::<String>()
+                    .into()
+            } else {
+                encoded.into()
+            };
+            let too_large = || format!("the image may be at most {limit} bytes");
+            if compact.len() > limit.div_ceil(3) * 4 {
+                return fail(FILE_BASE64, "too_large", too_large());
             }
-            let compact: String = encoded
-                .chars()
-                .filter(|c| !c.is_ascii_whitespace())
-                .collect();
-            match base64::engine::general_purpose::STANDARD.decode(compact) {
-                Ok(bytes) if bytes.len() <= limit => Ok(Some(bytes)),
-                Ok(_) => {
-                    errors.push(FieldError::new(
-                        "file_base64",
-                        "too_large",
-                        format!("the image may be at most {limit} bytes"),
-                    ));
-                    Ok(None)
-                }
-                Err(error) => {
-                    errors.push(FieldError::new(
-                        "file_base64",
-                        "invalid_format",
-                        format!("file_base64 is not base64: {error}"),
-                    ));
-                    Ok(None)
-                }
+            match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+                Ok(bytes) if bytes.len() <= limit => Some(File::Bytes(bytes)),
+                Ok(_) => fail(FILE_BASE64, "too_large", too_large()),
+                Err(error) => fail(
+                    FILE_BASE64,
+                    "invalid_format",
+                    format!("{FILE_BASE64} is not base64: {error}"),
+                ),
             }
         }
-        (None, Some(Value::String(address))) => {
-            let Ok(url) = url::Url::parse(&address) else {
-                errors.push(FieldError::new(
-                    "file_url",
-                    "invalid_format",
-                    "file_url must be an absolute http(s) URL",
-                ));
-                return Ok(None);
-            };
+        (None, Some(Value::String(address))) => match url::Url::parse(&address) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(File::Url(url)),
+            _ => fail(
+                FILE_URL,
+                "invalid_format",
+                format!("{FILE_URL} must be an absolute http(s) URL"),
+            ),
+        },
+        (None, None) => fail(
+            FILE_BASE64,
+            "required",
+            format!("give the image as `{FILE_BASE64}` or `{FILE_URL}`"),
+        ),
+        (Some(_), Some(_)) => fail(
+            FILE_URL,
+            "conflict",
+            format!("give `{FILE_BASE64}` or `{FILE_URL}`, not both"),
+        ),
+        _ => fail(
+            FILE_BASE64,
+            "invalid_type",
+            format!("the image is a string: base64 in `{FILE_BASE64}` or a URL in `{FILE_URL}`"),
+        ),
+    }
+}
+
+/// The request, its upload's file fetched (under the importer's rules: public addresses
+/// only, bounded in bytes and time) and the form made; the problem when it cannot be.
+async fn with_file(caller: &Caller<'_>, checked: Checked) -> Result<Request, Value> {
+    let Checked {
+        mut request,
+        upload,
+    } = checked;
+    let Some((file, form)) = upload else {
+        return Ok(request);
+    };
+    let bytes = match file {
+        File::Bytes(bytes) => bytes,
+        File::Url(url) => {
             let allow_private = caller.state.webhooks.allow_private();
+            let limit = caller.state.image_max_bytes.min(MAX_AGENT_IMAGE);
             let client = crate::outbound::fetch::client(
                 allow_private,
                 concat!("lede-agents/", env!("CARGO_PKG_VERSION")),
@@ -511,50 +640,26 @@ async fn image(
             .map_err(|error| unreachable_image(&error.to_string()))?;
             crate::outbound::fetch::bytes(&client, url, limit, allow_private, PRIVATE_HINT)
                 .await
-                .map(Some)
-                .map_err(|why| unreachable_image(&why))
+                .map_err(|why| unreachable_image(&why))?
         }
-        (None, None) => {
-            errors.push(FieldError::new(
-                "file_base64",
-                "required",
-                "give the image as `file_base64` or `file_url`",
-            ));
-            Ok(None)
-        }
-        (Some(_), Some(_)) => {
-            errors.push(FieldError::new(
-                "file_url",
-                "conflict",
-                "give `file_base64` or `file_url`, not both",
-            ));
-            Ok(None)
-        }
-        _ => {
-            errors.push(FieldError::new(
-                "file_base64",
-                "invalid_type",
-                "the image is a string: base64 in `file_base64` or a URL in `file_url`",
-            ));
-            Ok(None)
-        }
-    }
+    };
+    let boundary = format!("lede-agent-{}", uuid::Uuid::now_v7().simple());
+    request.headers.push((
+        header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}"),
+    ));
+    request.body = multipart(&boundary, &bytes, &form);
+    Ok(request)
 }
 
 fn unreachable_image(why: &str) -> Value {
     json!({"type": "about:blank#unreachable", "title": "The image could not be fetched",
-        "status": 422, "detail": format!("file_url: {why}"),
-        "errors": [{"field": "file_url", "code": "unreachable", "message": why}]})
+        "status": 422, "detail": format!("{FILE_URL}: {why}"),
+        "errors": [{"field": FILE_URL, "code": "unreachable", "message": why}]})
 }
 
 /// The upload form: the file, then the other fields given.
-fn multipart(
-    boundary: &str,
-    file: Vec<u8>,
-    fields: &[String],
-    arguments: &Map<String, Value>,
-    errors: &mut Vec<FieldError>,
-) -> Vec<u8> {
+fn multipart(boundary: &str, file: &[u8], form: &[(String, String)]) -> Vec<u8> {
     let mut body = Vec::with_capacity(file.len() + 1024);
     body.extend_from_slice(
         format!(
@@ -562,19 +667,8 @@ fn multipart(
         )
         .as_bytes(),
     );
-    body.extend_from_slice(&file);
-    for field in fields {
-        let Some(value) = arguments.get(field) else {
-            continue;
-        };
-        let Some(value) = scalar(value) else {
-            errors.push(FieldError::new(
-                field,
-                "invalid_type",
-                format!("`{field}` must be a string or a number"),
-            ));
-            continue;
-        };
+    body.extend_from_slice(file);
+    for (field, value) in form {
         body.extend_from_slice(
             format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}")
                 .as_bytes(),
@@ -584,7 +678,8 @@ fn multipart(
     body
 }
 
-/// Sends `request` through the app as the caller, from the caller's address.
+/// Sends `request` through the app as the caller, from the caller's address, under the
+/// MCP request's id.
 async fn send(caller: &Caller<'_>, request: Request) -> Result<Answer, ApiError> {
     let mut inner = actix_http::Request::with_payload(actix_http::Payload::from(request.body));
     let head = inner.head_mut();
@@ -605,23 +700,28 @@ async fn send(caller: &Caller<'_>, request: Request) -> Result<Answer, ApiError>
                 .insert(header::HeaderName::from_static(name), value.clone());
         }
     }
+    if let Some(id) = caller.req.extensions().get::<RequestId>()
+        && let Ok(id) = header::HeaderValue::from_str(&id.0)
+    {
+        head.headers.insert(REQUEST_ID, id);
+    }
     head.headers.insert(
         header::ACCEPT,
         header::HeaderValue::from_static("application/json"),
     );
     let response = caller.inner.send(inner).await?;
-    let status = response.status();
-    let read = |name: header::HeaderName| {
+    let read = |name: &str| {
         response
             .headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let etag = read(header::ETAG);
-    let location = read(header::LOCATION);
-    let body = match actix_web::body::to_bytes_limited(response.into_body(), MAX_ANSWER_BYTES).await
-    {
+    let etag = read("etag");
+    let location = read("location");
+    let replayed = read(REPLAYED).is_some_and(|v| v == "true");
+    let status = response.status();
+    let body = match actix_web::body::to_bytes_limited(response.into_body(), MAX_READ_BYTES).await {
         Ok(Ok(bytes)) if bytes.is_empty() => Some(Value::Null),
         Ok(Ok(bytes)) => Some(
             serde_json::from_slice(&bytes)
@@ -632,13 +732,13 @@ async fn send(caller: &Caller<'_>, request: Request) -> Result<Answer, ApiError>
                 "a tool's answer failed: {error}"
             )));
         }
-        // Over the limit: the rest is not read.
         Err(_) => None,
     };
     Ok(Answer {
         status,
         etag,
         location,
+        replayed,
         body,
     })
 }

@@ -23,13 +23,13 @@ use crate::principal::Principal;
 use crate::state::AppState;
 
 pub const PATH: &str = "/mcp";
-/// A message's largest body: an image in base64 at the agents' limit, and its fields.
-const MAX_MESSAGE_BYTES: usize = call::MAX_AGENT_IMAGE / 3 * 4 + 256 * 1024;
+/// Room in a message for what is around its arguments.
+const ENVELOPE_BYTES: usize = 64 * 1024;
 const INSTRUCTIONS: &str = "lede's content API as tools, one per API operation, limited to \
 what your token's role may do. Lists answer cards, 10 to a page: call again with `cursor` \
 (the answer's `meta.next_cursor`) for the next page, and read one article (`find_article`) \
-for its body. Writes that create take `idempotency_key`: retry with the same key and nothing \
-is written twice. Changes take `if_match`, the ETag an earlier answer named. A draft's answer \
+for its body. Most writes that create take `idempotency_key`: retry with the same key and \
+nothing is written twice. Changes take `if_match`, the ETag an earlier answer named. A draft's answer \
 carries its preview link. Contributors write drafts and submit them for review \
 (`update_article` with status `in_review`); editors publish.";
 
@@ -89,23 +89,23 @@ async fn post(
             protocol::VERSIONS.join(", ")
         )));
     }
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType(
-            "an MCP message is sent as `Content-Type: application/json`".into(),
-        ));
-    }
+    crate::http::body::check_json_type(
+        req.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    )?;
+    // As large as any JSON body, unless the role uploads: then an image in base64.
+    let limit = if crate::principal::PUBLISHERS.contains(&principal.role) {
+        (state.image_max_bytes.min(call::MAX_AGENT_IMAGE).div_ceil(3) * 4).max(state.json_limit)
+    } else {
+        state.json_limit
+    } + ENVELOPE_BYTES;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body broke off: {e}")))?;
-        if body.len() + chunk.len() > MAX_MESSAGE_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge(format!(
-                "an MCP message may be at most {MAX_MESSAGE_BYTES} bytes"
+                "an MCP message may be at most {limit} bytes for this token's role"
             )));
         }
         body.extend_from_slice(&chunk);
@@ -145,7 +145,7 @@ async fn answer(
     caller: &call::Caller<'_>,
     principal: &Principal,
     method: &str,
-    params: Value,
+    mut params: Value,
 ) -> Result<Value, RpcError> {
     match method {
         "initialize" => Ok(json!({
@@ -176,8 +176,8 @@ async fn answer(
                     )
                     .at(Some("name"), "unknown_tool")
                 })?;
-            let arguments = match &params["arguments"] {
-                Value::Object(arguments) => arguments.clone(),
+            let arguments = match params["arguments"].take() {
+                Value::Object(arguments) => arguments,
                 Value::Null => Map::new(),
                 _ => {
                     return Err(RpcError::new(
@@ -196,19 +196,18 @@ async fn answer(
     }
 }
 
-/// A browser's request from another site is refused (the transport's defence against DNS
-/// rebinding): an `Origin` must be lede's own or one CORS allows.
+/// A browser's request from another site is refused, as the transport asks of servers
+/// against DNS rebinding: an `Origin` must be lede's own or one CORS allows. (With CORS
+/// open to all, the default, any is: `/mcp` reads only bearer tokens, never cookies, so a
+/// page cannot act as its visitor.)
 fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or_default();
-    let allowed = state.cors_origins.trim() == "*"
-        || origin == crate::http::base_url(req)
-        || state
-            .cors_origins
-            .split(',')
-            .any(|allowed| allowed.trim() == origin);
+    let allowed = origin == crate::http::base_url(req)
+        || crate::http::cors_origins(&state.cors_origins)
+            .is_none_or(|allowed| allowed.contains(&origin));
     if allowed {
         Ok(())
     } else {

@@ -5,13 +5,12 @@ use serde_json::{Value, json};
 
 /// The revisions lede speaks, newest first: the `initialize` handshake's.
 pub const VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
-/// Assumed when a client sends no `MCP-Protocol-Version` header (the specification's rule).
-pub const ASSUMED: &str = "2025-03-26";
 
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
+pub const INTERNAL_ERROR: i64 = -32603;
 
 /// A JSON-RPC error: its code, a sentence, and for invalid arguments lede's field errors
 /// (`data.errors`, as a problem document has them).

@@ -16,6 +16,9 @@ use crate::principal::Principal;
 pub const AGENT_PAGE: u64 = 10;
 /// Where the document keeps its schemas, and where a tool's input schema keeps them.
 const COMPONENTS: &str = "#/components/schemas/";
+/// An upload's file, in one of two arguments.
+pub const FILE_BASE64: &str = "file_base64";
+pub const FILE_URL: &str = "file_url";
 const DEFS: &str = "#/$defs/";
 
 /// Where an argument goes in the request.
@@ -41,6 +44,7 @@ pub enum Body {
     /// The `body` argument, as JSON of this content type.
     Json {
         content_type: String,
+        required: bool,
     },
     /// A file upload (`multipart/form-data`): the file from `file_base64` or `file_url`,
     /// with the form's other fields as arguments of their own.
@@ -52,16 +56,12 @@ pub enum Body {
 #[derive(Debug, Clone)]
 pub struct Tool {
     pub name: String,
-    pub title: String,
-    pub description: String,
     pub method: Method,
     /// The path template, `{name}` for each path argument.
     pub path: String,
     pub arguments: Vec<Argument>,
     pub body: Body,
     pub access: Access,
-    /// A page of a list: `per_page` defaults to [`AGENT_PAGE`].
-    pub pages: bool,
     /// Writes an article and answers it: a draft's answer gains its preview link.
     pub writes_article: bool,
     /// The tool as `tools/list` shows it.
@@ -186,10 +186,10 @@ fn tool(path: &str, method: Method, operation: &Value, schemas: &Value) -> Optio
             properties.insert(field.clone(), schema);
             fields.push(field);
         }
-        properties.insert("file_base64".into(), json!({"type": "string",
+        properties.insert(FILE_BASE64.into(), json!({"type": "string",
             "contentEncoding": "base64",
             "description": "The image's bytes in base64 (a `data:` URL too), at most the upload limit; or give `file_url`"}));
-        properties.insert("file_url".into(), json!({"type": "string", "format": "uri",
+        properties.insert(FILE_URL.into(), json!({"type": "string", "format": "uri",
             "description": "An http(s) URL on a public address to fetch the image from; or give `file_base64`"}));
         Body::Upload { fields }
     } else if let Some((content_type, media)) = content
@@ -204,14 +204,15 @@ fn tool(path: &str, method: Method, operation: &Value, schemas: &Value) -> Optio
             object.insert("description".into(), json!(description));
         }
         properties.insert("body".into(), schema);
-        if operation["requestBody"]["required"]
+        let body_required = operation["requestBody"]["required"]
             .as_bool()
-            .unwrap_or(false)
-        {
+            .unwrap_or(false);
+        if body_required {
             required.push(json!("body"));
         }
         Body::Json {
             content_type: content_type.clone(),
+            required: body_required,
         }
     } else {
         Body::None
@@ -232,35 +233,32 @@ fn tool(path: &str, method: Method, operation: &Value, schemas: &Value) -> Optio
         "title": title,
         "description": description,
         "inputSchema": input,
-        "annotations": annotations(&method, &title),
+        "annotations": annotations(&name, &method, &title),
     });
-    let pages = arguments.iter().any(|a| a.name == "cursor");
     let writes_article = method != Method::GET
         && path.starts_with("/api/v1/articles")
         && success_schema(operation).as_deref() == Some("ArticleResponse");
     Some(Tool {
         name,
-        title,
-        description,
         method,
         path: path.to_owned(),
         arguments,
         body,
         access,
-        pages,
         writes_article,
         listed,
     })
 }
 
-/// The protocol's hints: reads only read; deletes, and changes that overwrite what was
-/// there, are destructive; a write that takes an idempotency key, or overwrites in place,
-/// may be repeated; only a fetch from a URL reaches beyond lede.
-fn annotations(method: &Method, title: &str) -> Value {
+/// The protocol's hints: reads only read; deletes and changes that overwrite what was
+/// there are destructive (so are the few POSTs that may, `access::destroys`); a change in
+/// place may be repeated; what fetches a URL or calls one reaches beyond lede.
+fn annotations(name: &str, method: &Method, title: &str) -> Value {
     let read = *method == Method::GET;
-    let mut hints = json!({"title": title, "readOnlyHint": read, "openWorldHint": false});
+    let mut hints = json!({"title": title, "readOnlyHint": read,
+        "openWorldHint": access::reaches_out(name)});
     if !read {
-        hints["destructiveHint"] = json!(*method != Method::POST);
+        hints["destructiveHint"] = json!(*method != Method::POST || access::destroys(name));
         hints["idempotentHint"] = json!(*method != Method::POST);
     }
     hints
@@ -415,6 +413,9 @@ mod tests {
         assert_eq!(hints("delete_article")["destructiveHint"], true);
         assert_eq!(hints("list_articles")["readOnlyHint"], true);
         assert_eq!(hints("create_article")["destructiveHint"], false);
+        assert_eq!(hints("run_batch")["destructiveHint"], true);
+        assert_eq!(hints("create_image")["openWorldHint"], true);
+        assert_eq!(hints("update_tag")["openWorldHint"], false);
         let create = &catalog.find("create_article").unwrap().listed["inputSchema"];
         assert!(create["properties"]["idempotency_key"].is_object());
         assert_eq!(create["required"], json!(["body"]));

@@ -389,6 +389,153 @@ async fn the_transport_refuses_what_it_cannot_take_each_with_a_clear_answer() {
     )
     .await;
     assert_eq!(body["error"]["data"]["errors"][0]["field"], "arguments");
+    let body = call(&app, &app.editor, "create_article", json!({})).await;
+    assert_eq!(
+        body["error"]["data"]["errors"][0]["field"], "body",
+        "{body}"
+    );
+    // Path and query arguments: something to name, and of a bounded length.
+    for (arguments, field, code) in [
+        (json!({"id_or_slug": ""}), "id_or_slug", "invalid_value"),
+        (json!({"id_or_slug": ".."}), "id_or_slug", "invalid_value"),
+        (
+            json!({"id_or_slug": "x".repeat(5000)}),
+            "id_or_slug",
+            "too_long",
+        ),
+        (
+            json!({"id_or_slug": {"a": 1}}),
+            "id_or_slug",
+            "invalid_type",
+        ),
+    ] {
+        let body = call(&app, &app.editor, "find_article", arguments).await;
+        assert_eq!(body["error"]["data"]["errors"][0]["field"], field, "{body}");
+        assert_eq!(body["error"]["data"]["errors"][0]["code"], code, "{body}");
+    }
+    let many: Vec<String> = (0..500).map(|n| format!("tag-{n}")).collect();
+    let body = call(&app, &app.editor, "list_articles", json!({"tag": many})).await;
+    assert_eq!(
+        body["error"]["data"]["errors"][0]["code"], "invalid_type",
+        "{body}"
+    );
+    // `null` is "not given", as models often send it.
+    let body = call(
+        &app,
+        &app.editor,
+        "list_articles",
+        json!({"q": null, "cursor": null}),
+    )
+    .await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    // A message larger than a JSON body may be, from a role that does not upload.
+    let contributor = crate::people::person(
+        &app,
+        "agent-small@example.com",
+        "contributor",
+        Some("test-author"),
+    )
+    .await;
+    let token = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"name": "c", "role": "contributor", "user": contributor}),
+        )
+        .await
+        .expect(201)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let padded = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    app.send(
+        app.request(Method::POST, "/mcp")
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(padded),
+    )
+    .await
+    .problem(413);
+    // A browser client's preflight: its protocol header is allowed.
+    let reply = app
+        .send(
+            app.request(Method::OPTIONS, "/mcp")
+                .header("origin", "https://agent.example.com")
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization,content-type,mcp-protocol-version",
+                ),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+}
+
+#[tokio::test]
+async fn a_write_too_large_to_show_is_done_and_says_what_it_left_out() {
+    let app = TestApp::spawn().await;
+    let long = "A paragraph about the harbour trams, long enough to fill a page. ".repeat(2000);
+    let body = call(
+        &app,
+        &app.editor,
+        "create_article",
+        json!({"body": {"title": "A very long read", "author": "test-author", "body_markdown": long}}),
+    )
+    .await;
+    let result = &body["result"];
+    assert_eq!(result["isError"], false, "{body}");
+    let article = &result["structuredContent"];
+    assert!(article["body_html"].is_null() && article["body_markdown"].is_null());
+    assert_eq!(article["title"], "A very long read");
+    let summary = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        summary.contains("Left out") && summary.contains("body_html"),
+        "{summary}"
+    );
+    // The text's second part is the answer itself, for hosts that show only text.
+    let shown: Value =
+        serde_json::from_str(result["content"][1]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(&shown, article);
+    let listed = app
+        .get("/api/v1/articles?status=draft&q=harbour", Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(listed["meta"]["total"], 1, "written once");
+    // An old slug is followed to where the article lives now.
+    let id = article["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/articles/{id}"),
+        Some(&app.editor),
+        &json!({"slug": "a-long-read"}),
+    )
+    .await
+    .expect(200);
+    let body = call(
+        &app,
+        &app.editor,
+        "find_article",
+        json!({"id_or_slug": "a-very-long-read"}),
+    )
+    .await;
+    assert_eq!(
+        body["result"]["structuredContent"]["slug"], "a-long-read",
+        "{body}"
+    );
+    // A change in place is not a new draft: no new preview link.
+    let body = call(
+        &app,
+        &app.editor,
+        "update_article",
+        json!({"id_or_slug": id, "body": {"subtitle": "Short"}}),
+    )
+    .await;
+    assert!(
+        body["result"]["structuredContent"]["preview"].is_null(),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -428,6 +575,16 @@ async fn images_come_as_bounded_base64_or_from_public_addresses_only() {
             "file_url",
             "invalid_format",
         ),
+        (
+            json!({"file_url": "file:///etc/passwd"}),
+            "file_url",
+            "invalid_format",
+        ),
+        (
+            json!({"file_base64": "AAAA", "alt": ["not", "text"]}),
+            "alt",
+            "invalid_type",
+        ),
     ] {
         let body = call(&app, &app.editor, "create_image", arguments(extra.clone())).await;
         let error = &body["error"];
@@ -440,7 +597,6 @@ async fn images_come_as_bounded_base64_or_from_public_addresses_only() {
         "http://127.0.0.1:9/a.png",
         "http://[::1]/a.png",
         "http://169.254.169.254/latest/meta-data",
-        "file:///etc/passwd",
     ] {
         let body = call(
             &app,

@@ -59,6 +59,9 @@ def structured(result, want_error: bool = False) -> dict:
     text = " ".join(c.text for c in result.content if c.type == "text")
     assert result.is_error == want_error, f"is_error {result.is_error}: {text}"
     assert text, result
+    if not want_error:
+        # A line to read first, then the answer itself as text, for hosts that show only text.
+        assert json.loads(result.content[1].text) == result.structured_content, result
     return result.structured_content
 
 
