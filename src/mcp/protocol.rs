@@ -3,8 +3,9 @@
 //! session: every request carries its bearer token, so any node answers any request.
 use serde_json::{Value, json};
 
-/// The revisions lede speaks, newest first: the `initialize` handshake's.
-pub const VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+/// The revisions lede speaks, newest first: the `initialize` handshake's since batches
+/// left the protocol (2025-03-26 had them; lede takes one message a request).
+pub const VERSIONS: &[&str] = &["2025-11-25", "2025-06-18"];
 
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;

@@ -687,3 +687,51 @@ async fn an_answer_too_large_for_an_agent_is_refused_with_how_to_narrow_it() {
             .contains("cursor")
     );
 }
+
+#[tokio::test]
+async fn an_image_is_fetched_from_a_url_when_private_addresses_are_allowed() {
+    // The picture's host: one answer to each connection, for as long as the test runs.
+    let picture = crate::roles::png(201);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let served = picture.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                served.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&served).await;
+        }
+    });
+    let url = format!("http://{address}/picture.png");
+    let closed = TestApp::spawn().await;
+    let body = call(
+        &closed,
+        &closed.editor,
+        "create_image",
+        json!({"file_url": url}),
+    )
+    .await;
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    let open = TestApp::spawn_with(crate::support::Options {
+        webhook_allow_private: true,
+        ..Default::default()
+    })
+    .await;
+    let body = call(
+        &open,
+        &open.editor,
+        "create_image",
+        json!({"file_url": url, "alt": "Fetched for an agent"}),
+    )
+    .await;
+    let image = &body["result"]["structuredContent"];
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    assert_eq!(image["alt"], "Fetched for an agent");
+    assert_eq!(image["width"], 4);
+}

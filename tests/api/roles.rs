@@ -149,7 +149,7 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
 }
 
 /// A PNG no other upload in the walk has (the same bytes would answer the existing image).
-fn png(seed: u8) -> Vec<u8> {
+pub fn png(seed: u8) -> Vec<u8> {
     let mut out = Vec::new();
     image::DynamicImage::ImageRgb8(image::ImageBuffer::from_pixel(
         4,
