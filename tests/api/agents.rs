@@ -102,22 +102,28 @@ async fn node() -> PathBuf {
     dir
 }
 
-/// A person of each role (the contributor and author writing as `test-author`) with a
-/// token of their own: role -> (user id, secret).
+/// A person of `role` (a contributor or author writing as `test-author`) with a token of
+/// their own: (user id, secret).
+async fn agent(app: &TestApp, role: &str, email: &str) -> (String, String) {
+    let author = matches!(role, "contributor" | "author").then_some("test-author");
+    let id = person(app, email, role, author).await;
+    let token = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"name": format!("{role}'s agent"), "role": role, "user": id}),
+        )
+        .await
+        .expect(201);
+    (id, token["secret"].as_str().unwrap().to_owned())
+}
+
+/// A person of each role with a token of their own: (role, user id, secret).
 async fn people(app: &TestApp) -> Vec<(&'static str, String, String)> {
     let mut people = Vec::new();
     for role in ROLES {
-        let author = matches!(role, "contributor" | "author").then_some("test-author");
-        let id = person(app, &format!("agent-{role}@example.com"), role, author).await;
-        let token = app
-            .post(
-                "/api/v1/tokens",
-                Some(&app.admin),
-                &json!({"name": format!("{role}'s agent"), "role": role, "user": id}),
-            )
-            .await
-            .expect(201);
-        people.push((role, id, token["secret"].as_str().unwrap().to_owned()));
+        let (id, secret) = agent(app, role, &format!("agent-{role}@example.com")).await;
+        people.push((role, id, secret));
     }
     people
 }
@@ -429,24 +435,7 @@ async fn the_transport_refuses_what_it_cannot_take_each_with_a_clear_answer() {
     .await;
     assert_eq!(body["result"]["isError"], false, "{body}");
     // A message larger than a JSON body may be, from a role that does not upload.
-    let contributor = crate::people::person(
-        &app,
-        "agent-small@example.com",
-        "contributor",
-        Some("test-author"),
-    )
-    .await;
-    let token = app
-        .post(
-            "/api/v1/tokens",
-            Some(&app.admin),
-            &json!({"name": "c", "role": "contributor", "user": contributor}),
-        )
-        .await
-        .expect(201)["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, token) = agent(&app, "contributor", "agent-small@example.com").await;
     let padded = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
         "x".repeat(2 * 1024 * 1024)
@@ -613,24 +602,7 @@ async fn images_come_as_bounded_base64_or_from_public_addresses_only() {
         );
     }
     // A contributor is not offered uploads, and calling it anyway is an unknown tool.
-    let contributor = crate::people::person(
-        &app,
-        "agent-c@example.com",
-        "contributor",
-        Some("test-author"),
-    )
-    .await;
-    let token = app
-        .post(
-            "/api/v1/tokens",
-            Some(&app.admin),
-            &json!({"name": "c", "role": "contributor", "user": contributor}),
-        )
-        .await
-        .expect(201)["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, token) = agent(&app, "contributor", "agent-c@example.com").await;
     let body = call(&app, &token, "create_image", json!({"file_base64": "AAAA"})).await;
     assert_eq!(body["error"]["data"]["errors"][0]["code"], "unknown_tool");
 }
