@@ -69,6 +69,7 @@ async def main() -> None:
     report: dict = {}
 
     # Each role is offered exactly what the role walk says it may do.
+    counts = []
     for role in TOKENS:
         async with session(role) as s:
             listed = await s.list_tools()
@@ -78,13 +79,14 @@ async def main() -> None:
                 f"{role}: offered but not allowed {sorted(set(names) - set(want))}, "
                 f"allowed but not offered {sorted(set(want) - set(names))}"
             )
+            counts.append(f"{role} {len(names)}")
             tools = {t.name: t for t in listed.tools}
             if role == "editor":
                 assert tools["delete_article"].annotations.destructive_hint is True
                 assert tools["list_articles"].annotations.read_only_hint is True
                 assert "idempotency_key" in tools["create_article"].input_schema["properties"]
                 assert "cursor" in tools["list_articles"].input_schema["properties"]
-    print("ok: each role is offered what it may do")
+    print(f"ok: each role is offered what it may do ({', '.join(counts)} tools)")
 
     # The default client (it probes for the 2026 protocol, then falls back to initialize).
     async with bearer("contributor") as http:
