@@ -3,6 +3,8 @@
 -- Usage: wrk -s bench/agents.lua URL -- SLUG_FILE api|mcp TOKEN
 local slugs = {}
 local mode = "api"
+-- wrk.format's own headers replace wrk.headers: the token goes in both.
+local json_headers = {}
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -10,6 +12,8 @@ function init(args)
   end
   mode = args[2] or "api"
   wrk.headers["Authorization"] = "Bearer " .. args[3]
+  json_headers["Authorization"] = "Bearer " .. args[3]
+  json_headers["Content-Type"] = "application/json"
   math.randomseed(os.time())
 end
 
@@ -20,5 +24,5 @@ function request()
   end
   local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"find_article",'
     .. '"arguments":{"id_or_slug":"' .. slug .. '"}}}'
-  return wrk.format("POST", "/mcp", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/mcp", json_headers, body)
 end

@@ -29,9 +29,9 @@ const INSTRUCTIONS: &str = "lede's content API as tools, one per API operation, 
 what your token's role may do. Lists answer cards, 10 to a page: call again with `cursor` \
 (the answer's `meta.next_cursor`) for the next page, and read one article (`find_article`) \
 for its body. Most writes that create take `idempotency_key`: retry with the same key and \
-nothing is written twice. Changes take `if_match`, the ETag an earlier answer named. A draft's answer \
-carries its preview link. Contributors write drafts and submit them for review \
-(`update_article` with status `in_review`); editors publish.";
+nothing is written twice. Changes take `if_match`, the ETag an earlier answer named. A new \
+draft's answer carries its preview link. Contributors write drafts and submit them for \
+review (`update_article` with status `in_review`); editors publish.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
