@@ -21,8 +21,6 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::state::AppState;
 
-/// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the address lede
-/// serves on (or what a trusted proxy says, checked; see `origin`).
 /// The origins `LEDE_CORS_ORIGINS` names (comma-separated), or `None` for `*` (any).
 pub fn cors_origins(setting: &str) -> Option<Vec<&str>> {
     (setting.trim() != "*").then(|| {
@@ -34,6 +32,8 @@ pub fn cors_origins(setting: &str) -> Option<Vec<&str>> {
     })
 }
 
+/// The absolute URL prefix for links: `LEDE_PUBLIC_URL` when set, else the address lede
+/// serves on (or what a trusted proxy says, checked; see `origin`).
 pub fn base_url(req: &HttpRequest) -> String {
     match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.origin.base(req),

@@ -159,13 +159,16 @@ pub async fn call(
     let internal = |error: ApiError| RpcError::new(INTERNAL_ERROR, error.to_string());
     let mut answer = send(caller, request).await.map_err(internal)?;
     // An old slug: followed once, as a browser would, to where the API says it lives.
+    let base = crate::http::base_url(caller.req);
+    let mut moved = false;
     if answer.status.is_redirection()
         && tool.method == Method::GET
-        && let Some(moved) = answer.location.as_deref().and_then(api_path)
+        && let Some(path) = answer.location.as_deref().and_then(|l| api_path(l, &base))
     {
+        moved = true;
         let request = Request {
             method: Method::GET,
-            path_and_query: moved,
+            path_and_query: path,
             headers: Vec::new(),
             body: Vec::new(),
         };
@@ -175,7 +178,7 @@ pub async fn call(
         return Ok(too_large(tool));
     };
     if !answer.status.is_success() {
-        return Ok(failed(&body));
+        return Ok(failed(&problem(answer.status, body)));
     }
     if answer.status == StatusCode::NO_CONTENT {
         return Ok(json!({
@@ -191,21 +194,26 @@ pub async fn call(
         Value::Object(_) => body,
         other => json!({"items": other}),
     };
-    let Some((body, left_out)) = fit(tool, body) else {
+    let Some((body, cut)) = fit(tool, body) else {
         return Ok(too_large(tool));
     };
     let json = serde_json::to_string(&body).unwrap_or_default();
     Ok(json!({
         // A line to read first, then the answer itself for hosts that show only text.
-        "content": [text(&summary(&answer, &body, &left_out)), text(&json)],
+        "content": [text(&summary(&answer, &body, &cut, moved)), text(&json)],
         "structuredContent": body,
         "isError": false,
     }))
 }
 
-/// The path and query of a URL under `/api/v1/` (where a moved article now answers).
-fn api_path(location: &str) -> Option<String> {
-    let url = url::Url::parse(location).ok()?;
+/// The path and query of a link lede made to itself under `/api/v1/` (where a moved
+/// article now answers), `base` (which may have a path of its own) taken off.
+fn api_path(location: &str, base: &str) -> Option<String> {
+    let rest = location.strip_prefix(base)?;
+    let url = url::Url::parse("http://lede.invalid")
+        .ok()?
+        .join(rest)
+        .ok()?;
     url.path()
         .starts_with("/api/v1/")
         .then(|| match url.query() {
@@ -216,26 +224,47 @@ fn api_path(location: &str) -> Option<String> {
 
 /// The answer within an agent's limit: as it is; a list that is not (nothing was
 /// changed by reading it) `None`, to be narrowed; one thing (an article, a write's answer,
-/// which must not read as failed) without its largest fields, which are named.
+/// which must not read as failed) cut, what was cut named: its largest list to the items
+/// that fit, else its largest field left out.
 fn fit(tool: &Tool, mut body: Value) -> Option<(Value, Vec<String>)> {
     let size = |value: &Value| serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
-    let mut left_out = Vec::new();
+    let mut cut = Vec::new();
     if size(&body) <= MAX_ANSWER_BYTES {
-        return Some((body, left_out));
+        return Some((body, cut));
     }
     if tool.method == Method::GET && body["data"].is_array() {
         return None;
     }
-    let fields = body.as_object_mut()?;
-    while fields.values().map(size).sum::<usize>() > MAX_ANSWER_BYTES {
-        let largest = fields
+    while size(&body) > MAX_ANSWER_BYTES {
+        let whole = size(&body);
+        let fields = body.as_object_mut()?;
+        let (largest, largest_size) = fields
             .iter()
-            .max_by_key(|(_, value)| size(value))
-            .map(|(name, _)| name.clone())?;
+            .map(|(name, value)| (name.clone(), size(value)))
+            .max_by_key(|(_, size)| *size)?;
+        let budget = MAX_ANSWER_BYTES.saturating_sub(whole - largest_size);
+        if let Some(items) = fields.get_mut(&largest).and_then(Value::as_array_mut)
+            && items.len() > 1
+        {
+            let total = items.len();
+            let (mut used, mut keep) = (2, 0);
+            for item in items.iter() {
+                used += size(item) + 1;
+                if used > budget {
+                    break;
+                }
+                keep += 1;
+            }
+            if keep > 0 {
+                items.truncate(keep);
+                cut.push(format!("{largest} ({keep} of {total} shown)"));
+                continue;
+            }
+        }
         fields.remove(&largest);
-        left_out.push(largest);
+        cut.push(largest);
     }
-    Some((body, left_out))
+    Some((body, cut))
 }
 
 fn text(text: &str) -> Value {
@@ -248,6 +277,16 @@ fn status_line(status: StatusCode) -> String {
         status.as_u16(),
         status.canonical_reason().unwrap_or("")
     )
+}
+
+/// What the API refused with: its problem document, or one made from the status for an
+/// answer that is not one (a redirect that leads outside the API).
+fn problem(status: StatusCode, body: Value) -> Value {
+    if body["title"].is_string() {
+        return body;
+    }
+    json!({"type": "about:blank", "title": status.canonical_reason().unwrap_or("Refused"),
+        "status": status.as_u16(), "detail": status_line(status), "errors": []})
 }
 
 /// A refusal the agent can act on: the problem document as the API answered it, its
@@ -307,7 +346,7 @@ fn too_large(tool: &Tool) -> Value {
 }
 
 /// One line an agent reads first: the status, what the answer is, how to go on.
-fn summary(answer: &Answer, body: &Value, left_out: &[String]) -> String {
+fn summary(answer: &Answer, body: &Value, cut: &[String], moved: bool) -> String {
     let mut line = status_line(answer.status);
     if let Some(items) = body["data"].as_array() {
         let plural = if items.len() == 1 { "" } else { "s" };
@@ -334,13 +373,18 @@ fn summary(answer: &Answer, body: &Value, left_out: &[String]) -> String {
             line.push_str(&format!(", {status}"));
         }
     }
+    if moved && let Some(slug) = body["slug"].as_str() {
+        line.push_str(&format!(
+            " (found by an old slug: call it by \"{slug}\" from now on)"
+        ));
+    }
     if answer.replayed {
         line.push_str(" (the first call's answer, replayed: nothing was written again)");
     }
-    if !left_out.is_empty() {
+    if !cut.is_empty() {
         line.push_str(&format!(
-            ". Left out as too large for an agent: {}",
-            left_out.join(", ")
+            ". Cut as too large for an agent: {}",
+            cut.join(", ")
         ));
     }
     // An ETag matters to what may be changed next, not to a list.
@@ -470,8 +514,13 @@ fn check(
                 }
             }
             Place::Header(header) => match header::HeaderName::try_from(header.as_str()) {
+                Ok(_) if values[0].trim().is_empty() => errors.push(FieldError::new(
+                    name,
+                    "required",
+                    format!("`{name}` must not be empty (leave it out instead)"),
+                )),
                 Ok(header) if header::HeaderValue::from_str(&values[0]).is_ok() => {
-                    headers.push((header, values[0].clone()))
+                    headers.push((header.clone(), quoted(&header, &values[0])))
                 }
                 _ => errors.push(FieldError::new(
                     name,
@@ -539,6 +588,21 @@ fn check(
     })
 }
 
+/// An ETag as `If-Match` wants it: quoted, as answers give it (an agent that copies it
+/// without its quotes means the same version).
+fn quoted(header: &header::HeaderName, value: &str) -> String {
+    let value = value.trim();
+    if header != header::IF_MATCH
+        || value == "*"
+        || value.starts_with('"')
+        || value.starts_with("W/")
+    {
+        value.to_owned()
+    } else {
+        format!("\"{value}\"")
+    }
+}
+
 /// A path or query value as the API reads it.
 fn scalar(value: &Value) -> Option<String> {
     match value {
@@ -581,7 +645,13 @@ fn file(
             if compact.len() > limit.div_ceil(3) * 4 {
                 return fail(FILE_BASE64, "too_large", too_large());
             }
-            match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+            // With or without its `=` padding.
+            const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+                &base64::alphabet::STANDARD,
+                base64::engine::GeneralPurposeConfig::new()
+                    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+            );
+            match BASE64.decode(compact.as_bytes()) {
                 Ok(bytes) if bytes.len() <= limit => Some(File::Bytes(bytes)),
                 Ok(_) => fail(FILE_BASE64, "too_large", too_large()),
                 Err(error) => fail(
@@ -654,7 +724,7 @@ async fn with_file(caller: &Caller<'_>, checked: Checked) -> Result<Request, Val
 
 fn unreachable_image(why: &str) -> Value {
     json!({"type": "about:blank#unreachable", "title": "The image could not be fetched",
-        "status": 422, "detail": format!("{FILE_URL}: {why}"),
+        "status": 422, "detail": format!("nothing was stored from `{FILE_URL}`"),
         "errors": [{"field": FILE_URL, "code": "unreachable", "message": why}]})
 }
 

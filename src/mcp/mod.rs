@@ -94,9 +94,14 @@ async fn post(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok()),
     )?;
-    // As large as any JSON body, unless the role uploads: then an image in base64.
-    let limit = if crate::principal::PUBLISHERS.contains(&principal.role) {
-        (state.image_max_bytes.min(call::MAX_AGENT_IMAGE).div_ceil(3) * 4).max(state.json_limit)
+    // As large as any JSON body, unless the token is offered an upload: then an image in
+    // base64, its lines wrapped (a sixteenth more) or not.
+    let uploads = catalog(&state)
+        .for_principal(principal)
+        .any(|tool| matches!(tool.body, tools::Body::Upload { .. }));
+    let limit = if uploads {
+        let encoded = state.image_max_bytes.min(call::MAX_AGENT_IMAGE).div_ceil(3) * 4;
+        (encoded + encoded / 16).max(state.json_limit)
     } else {
         state.json_limit
     } + ENVELOPE_BYTES;
@@ -205,7 +210,11 @@ fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or_default();
-    let allowed = origin == crate::http::base_url(req)
+    // lede's own: the scheme, host and port of its public URL (whose path does not count).
+    let own = url::Url::parse(&crate::http::base_url(req))
+        .map(|base| base.origin().ascii_serialization())
+        .unwrap_or_default();
+    let allowed = origin == own
         || crate::http::cors_origins(&state.cors_origins)
             .is_none_or(|allowed| allowed.contains(&origin));
     if allowed {

@@ -464,8 +464,13 @@ async fn the_transport_refuses_what_it_cannot_take_each_with_a_clear_answer() {
 }
 
 #[tokio::test]
-async fn a_write_too_large_to_show_is_done_and_says_what_it_left_out() {
-    let app = TestApp::spawn().await;
+async fn a_write_too_large_to_show_is_done_and_says_what_it_cut() {
+    // A public URL with a path of its own: links lede makes to itself carry it.
+    let app = TestApp::spawn_with(crate::support::Options {
+        public_url: Some("https://news.example.com/cms".into()),
+        ..Default::default()
+    })
+    .await;
     let long = "A paragraph about the harbour trams, long enough to fill a page. ".repeat(2000);
     let body = call(
         &app,
@@ -481,7 +486,7 @@ async fn a_write_too_large_to_show_is_done_and_says_what_it_left_out() {
     assert_eq!(article["title"], "A very long read");
     let summary = result["content"][0]["text"].as_str().unwrap();
     assert!(
-        summary.contains("Left out") && summary.contains("body_html"),
+        summary.contains("Cut as too large") && summary.contains("body_html"),
         "{summary}"
     );
     // The text's second part is the answer itself, for hosts that show only text.
@@ -513,18 +518,64 @@ async fn a_write_too_large_to_show_is_done_and_says_what_it_left_out() {
         body["result"]["structuredContent"]["slug"], "a-long-read",
         "{body}"
     );
-    // A change in place is not a new draft: no new preview link.
+    let summary = body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        summary.contains("old slug") && summary.contains("\"a-long-read\""),
+        "{summary}"
+    );
+    // A change in place is not a new draft: no new preview link. Its ETag works copied
+    // with or without its quotes; an empty one is not "any version".
+    let etag = summary
+        .split("ETag ")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap();
+    let bare = etag.trim_matches('"');
     let body = call(
         &app,
         &app.editor,
         "update_article",
-        json!({"id_or_slug": id, "body": {"subtitle": "Short"}}),
+        json!({"id_or_slug": id, "if_match": bare, "body": {"subtitle": "Short"}}),
     )
     .await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
     assert!(
         body["result"]["structuredContent"]["preview"].is_null(),
         "{body}"
     );
+    let body = call(
+        &app,
+        &app.editor,
+        "update_article",
+        json!({"id_or_slug": id, "if_match": "", "body": {"subtitle": "Shorter"}}),
+    )
+    .await;
+    assert_eq!(
+        body["error"]["data"]["errors"][0]["field"], "if_match",
+        "{body}"
+    );
+    // A batch's answers too large for an agent: the first that fit, and how many there were.
+    let mut operations =
+        vec![json!({"method": "POST", "path": "/api/v1/tags", "body": {"name": "Trams"}})];
+    operations
+        .extend((0..8).map(|_| json!({"method": "GET", "path": format!("/api/v1/articles/{id}")})));
+    let body = call(
+        &app,
+        &app.editor,
+        "run_batch",
+        json!({"body": {"operations": operations}}),
+    )
+    .await;
+    let result = &body["result"];
+    assert_eq!(result["isError"], false, "{body}");
+    assert_eq!(
+        result["structuredContent"]["results"][0]["status"], 201,
+        "{body}"
+    );
+    let summary = result["content"][0]["text"].as_str().unwrap();
+    assert!(summary.contains("of 9 shown"), "{summary}");
 }
 
 #[tokio::test]
@@ -580,6 +631,25 @@ async fn images_come_as_bounded_base64_or_from_public_addresses_only() {
         assert_eq!(error["code"], -32602, "{extra}: {body}");
         assert_eq!(error["data"]["errors"][0]["field"], field, "{body}");
         assert_eq!(error["data"]["errors"][0]["code"], code, "{body}");
+    }
+    // Base64 with or without its padding, in a `data:` URL or not.
+    use base64::Engine;
+    for (seed, encoded) in [(202u8, false), (203, true)] {
+        let picture = crate::roles::png(seed);
+        let mut encoded_png = base64::engine::general_purpose::STANDARD.encode(&picture);
+        if encoded {
+            encoded_png = format!("data:image/png;base64,{encoded_png}");
+        } else {
+            encoded_png = encoded_png.trim_end_matches('=').to_owned();
+        }
+        let body = call(
+            &app,
+            &app.editor,
+            "create_image",
+            arguments(json!({"file_base64": encoded_png})),
+        )
+        .await;
+        assert_eq!(body["result"]["isError"], false, "{body}");
     }
     // A private address is never fetched (the importer's rule), however it is written.
     for url in [
