@@ -3,9 +3,12 @@
 //! those the bearer token's role may call are listed, and each call is the API request it
 //! stands for, sent through the same app as the same token (`call`): roles, validation,
 //! review rules, the change feed and the activity log are the API's own.
+mod answer;
 pub mod call;
+mod inner;
 pub mod protocol;
 pub mod tools;
+mod upload;
 
 use std::sync::OnceLock;
 
@@ -14,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-pub use self::call::Inner;
+pub use self::inner::Inner;
 use self::protocol::{Message, RpcError};
 use self::tools::Catalog;
 use crate::error::ApiError;
@@ -100,7 +103,11 @@ async fn post(
         .for_principal(principal)
         .any(|tool| matches!(tool.body, tools::Body::Upload { .. }));
     let limit = if uploads {
-        let encoded = state.image_max_bytes.min(call::MAX_AGENT_IMAGE).div_ceil(3) * 4;
+        let encoded = state
+            .image_max_bytes
+            .min(upload::MAX_AGENT_IMAGE)
+            .div_ceil(3)
+            * 4;
         (encoded + encoded / 16).max(state.json_limit)
     } else {
         state.json_limit
