@@ -14,18 +14,19 @@ pub(super) const MAX_ANSWER_BYTES: usize = 100_000;
 /// The answer within an agent's limit: as it is; a list that is not (nothing was
 /// changed by reading it) `None`, to be narrowed; one thing (an article, a write's answer,
 /// which must not read as failed) cut, what was cut named: its largest list to the items
-/// that fit, else its largest field left out.
-pub(super) fn fit(tool: &Tool, mut body: Value) -> Option<(Value, Vec<String>)> {
+/// that fit, else its largest field left out. With the answer as JSON text, written once.
+pub(super) fn fit(tool: &Tool, mut body: Value) -> Option<(Value, String, Vec<String>)> {
     let size = |value: &Value| serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
     let mut cut = Vec::new();
-    if size(&body) <= MAX_ANSWER_BYTES {
-        return Some((body, cut));
-    }
-    if tool.method == Method::GET && body["data"].is_array() {
-        return None;
-    }
-    while size(&body) > MAX_ANSWER_BYTES {
-        let whole = size(&body);
+    loop {
+        let json = serde_json::to_string(&body).ok()?;
+        if json.len() <= MAX_ANSWER_BYTES {
+            return Some((body, json, cut));
+        }
+        if cut.is_empty() && tool.method == Method::GET && body["data"].is_array() {
+            return None;
+        }
+        let whole = json.len();
         let fields = body.as_object_mut()?;
         let (largest, largest_size) = fields
             .iter()
@@ -53,7 +54,6 @@ pub(super) fn fit(tool: &Tool, mut body: Value) -> Option<(Value, Vec<String>)> 
         fields.remove(&largest);
         cut.push(largest);
     }
-    Some((body, cut))
 }
 
 pub(super) fn text(text: &str) -> Value {

@@ -59,11 +59,13 @@ pub async fn call(
         .await
         .map_err(internal)?;
     // An old slug: followed once, as a browser would, to where the API says it lives.
-    let base = crate::http::base_url(caller.req);
     let mut moved = false;
     if answer.status.is_redirection()
         && tool.method == Method::GET
-        && let Some(path) = answer.location.as_deref().and_then(|l| api_path(l, &base))
+        && let Some(path) = answer
+            .location
+            .as_deref()
+            .and_then(|l| api_path(l, &crate::http::base_url(caller.req)))
     {
         moved = true;
         let request = Request {
@@ -98,10 +100,9 @@ pub async fn call(
         Value::Object(_) => body,
         other => json!({"items": other}),
     };
-    let Some((body, cut)) = fit(tool, body) else {
+    let Some((body, json, cut)) = fit(tool, body) else {
         return Ok(too_large(tool));
     };
-    let json = serde_json::to_string(&body).unwrap_or_default();
     Ok(json!({
         // A line to read first, then the answer itself for hosts that show only text.
         "content": [text(&summary(&answer, &body, &cut, moved)), text(&json)],
@@ -284,7 +285,7 @@ fn check(
                     )),
                 }
             }
-            let limit = caller.state.image_max_bytes.min(upload::MAX_AGENT_IMAGE);
+            let limit = upload::limit(caller.state);
             if let Some(file) = upload::file(&mut arguments, limit, &mut errors) {
                 upload = Some((file, form));
             }

@@ -103,11 +103,7 @@ async fn post(
         .for_principal(principal)
         .any(|tool| matches!(tool.body, tools::Body::Upload { .. }));
     let limit = if uploads {
-        let encoded = state
-            .image_max_bytes
-            .min(upload::MAX_AGENT_IMAGE)
-            .div_ceil(3)
-            * 4;
+        let encoded = upload::limit(&state).div_ceil(3) * 4;
         (encoded + encoded / 16).max(state.json_limit)
     } else {
         state.json_limit

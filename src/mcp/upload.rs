@@ -9,6 +9,12 @@ use crate::state::AppState;
 
 /// The largest image an agent sends in base64 (decoded), whatever the upload limit.
 pub const MAX_AGENT_IMAGE: usize = 10 * 1024 * 1024;
+
+/// The largest image an agent may send on this site: the upload limit, at most
+/// [`MAX_AGENT_IMAGE`].
+pub(super) fn limit(state: &AppState) -> usize {
+    state.image_max_bytes.min(MAX_AGENT_IMAGE)
+}
 /// How to allow fetching images from private addresses, for a refusal's message.
 const PRIVATE_HINT: &str = "LEDE_WEBHOOK_ALLOW_PRIVATE=true allows intranet addresses";
 
@@ -99,7 +105,7 @@ pub(super) async fn bytes(state: &AppState, file: File) -> Result<Vec<u8>, Value
         File::Bytes(bytes) => Ok(bytes),
         File::Url(url) => {
             let allow_private = state.webhooks.allow_private();
-            let limit = state.image_max_bytes.min(MAX_AGENT_IMAGE);
+            let limit = limit(state);
             let client = crate::outbound::fetch::client(
                 allow_private,
                 concat!("lede-agents/", env!("CARGO_PKG_VERSION")),
