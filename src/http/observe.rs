@@ -34,6 +34,14 @@ mod tests {
     }
 
     #[test]
+    fn a_path_cannot_forge_a_log_line() {
+        assert_eq!(
+            super::loggable("/api/v1/articles/x\nFAKE LINE\u{0}\r"),
+            "/api/v1/articles/x\\nFAKE LINE\\u{0}\\r"
+        );
+    }
+
+    #[test]
     fn secrets_are_left_out_whatever_the_path_looks_like() {
         let preview = format!("{}.{}", "AaJN".repeat(14), "k3cR".repeat(11));
         for path in [
@@ -63,7 +71,8 @@ mod tests {
 /// Preview answers, whatever they are (the draft, a 404, a 400 for a stray parameter).
 const PREVIEW: &str = "/api/v1/preview/";
 
-/// A path (as the router decodes it: `%70review` is `preview`) as the access log keeps it.
+/// A path (as the router decodes it: `%70review` is `preview`) as the access log keeps it,
+/// control characters escaped.
 /// Secrets are left out by what they look like, wherever they stand (a path that misses
 /// every route included): a preview token (`<base64url>.<base64url>`: whoever reads the log
 /// could open the draft) or an API token (`lede_...`).
@@ -83,9 +92,16 @@ fn loggable(path: &str) -> String {
         } else {
             out.push_str(word);
         }
-        let separator = after.chars().next().map_or(0, char::len_utf8);
-        out.push_str(&after[..separator]);
-        rest = &after[separator..];
+        let Some(separator) = after.chars().next() else {
+            break;
+        };
+        // A decoded `%0A` or `%00` would start a forged line or make the log binary.
+        if separator.is_control() {
+            out.extend(separator.escape_default());
+        } else {
+            out.push(separator);
+        }
+        rest = &after[separator.len_utf8()..];
     }
     out
 }
