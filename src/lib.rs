@@ -14,6 +14,7 @@ pub mod comments;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod desk;
 pub mod error;
 pub mod feeds;
 pub mod http;
@@ -146,6 +147,7 @@ pub fn app(
         }))
         .configure(|cfg| openapi::routes(&mut ServiceConfig::new(cfg)))
         .configure(mcp::configure)
+        .configure(desk::configure)
         // Deliberately undocumented: the page problem `type` URLs point to.
         .service(web::resource("/docs/errors").get(errors_page))
         .service(web::resource(["/", "/docs"]).get(to_docs))
@@ -261,7 +263,7 @@ pub fn serve(
     // stand for (made on a worker's first tool call).
     let mut server = HttpServer::new(move || {
         let inner = state.clone();
-        app(state.clone()).app_data(mcp::Inner::new(move || app(inner.clone())))
+        app(state.clone()).app_data(http::inner::Inner::new(move || app(inner.clone())))
     })
     .listen(listener)?
     .shutdown_timeout(30);

@@ -14,6 +14,10 @@ pub use crate::principal::{ADMIN, Actor, PUBLISHERS, Principal, Role, STAFF, WRI
 #[derive(Clone)]
 pub struct Auth(pub Option<Principal>);
 
+/// The CSRF token of the session that signed a request in, for the desk's forms.
+#[derive(Clone)]
+pub struct SessionCsrf(pub String);
+
 /// A connection for a read without a token (a feed, the sitemap): the replica's while it
 /// has every change this node has heard of (see `db::replica`), else the primary's.
 pub async fn public_conn(state: &crate::state::AppState) -> Result<crate::db::Conn, ApiError> {

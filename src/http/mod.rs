@@ -5,6 +5,7 @@ pub mod body;
 pub mod cache;
 pub mod encoding;
 pub mod idempotency;
+pub mod inner;
 pub mod observe;
 pub mod pagination;
 pub mod response;

@@ -3,8 +3,8 @@
 use actix_web::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::inner::Answer;
 use super::tools::Tool;
+use crate::http::inner::Answer;
 
 /// The largest answer an agent gets, in bytes of JSON (about 25,000 tokens, what agents'
 /// hosts keep of one tool's answer): a larger list is refused with how to narrow it, a

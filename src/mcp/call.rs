@@ -6,11 +6,11 @@ use actix_web::http::{Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::answer::{failed, fit, problem, status_line, summary, text, too_large};
-use super::inner::{Inner, Request};
 use super::protocol::{INTERNAL_ERROR, RpcError};
 use super::tools::{AGENT_PAGE, Body, FILE_BASE64, FILE_URL, Place, Tool};
 use super::upload::{self, File};
 use crate::error::{ApiError, FieldError};
+use crate::http::inner::{Inner, Request};
 use crate::state::AppState;
 
 /// The longest value of a path or query argument, and the most values of a repeated one.

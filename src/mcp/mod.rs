@@ -5,7 +5,6 @@
 //! review rules, the change feed and the activity log are the API's own.
 mod answer;
 pub mod call;
-mod inner;
 pub mod protocol;
 pub mod tools;
 mod upload;
@@ -17,11 +16,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-pub use self::inner::Inner;
 use self::protocol::{Message, RpcError};
 use self::tools::Catalog;
 use crate::error::ApiError;
 use crate::http::auth::Auth;
+use crate::http::inner::Inner;
 use crate::principal::Principal;
 use crate::state::AppState;
 

@@ -78,6 +78,13 @@ impl Storage {
         }
     }
 
+    /// The origin media is served from when it is not lede's own (an object store's or a
+    /// CDN's public URL): the desk's pages may show images from there.
+    pub fn external_origin(&self) -> Option<String> {
+        let url = url::Url::parse(self.media_url.as_ref()?).ok()?;
+        Some(url.origin().ascii_serialization())
+    }
+
     /// Media URLs for answers made without a request (webhook events), under `base`.
     pub fn urls_at(&self, base: &str) -> MediaUrls {
         MediaUrls {

@@ -38,7 +38,7 @@ pub use self::input::MAX_TAGS;
 use self::input::*;
 pub(crate) use self::input::{MAX_EXCERPT, MAX_TITLE};
 use self::prerender::*;
-pub use self::prerender::{Prerendered, Write, refresh_figures};
+pub use self::prerender::{Prerendered, Preview, Write, preview, refresh_figures};
 
 /// Resolves, renders and writes an article (new when `current` is `None`) with its tags,
 /// figures, revision and old slug, inside the caller's transaction. `checks` holds what was

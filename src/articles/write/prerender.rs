@@ -187,6 +187,53 @@ impl Prerendered {
     }
 }
 
+/// A body as readers would get it, for the desk's live preview: nothing is saved.
+pub struct Preview {
+    /// The sanitised HTML, media URLs as the stored placeholder (`MediaUrls::complete`).
+    pub html: String,
+    /// What rendering removed, each with its line.
+    pub removed: Vec<crate::articles::removed::Removed>,
+    /// Why a save would refuse it as it is (too deep, too many elements, unknown figures).
+    pub problems: Vec<String>,
+}
+
+/// Renders `markdown` as a save would (the same checks, bounds and renderer, off the async
+/// workers), with the figures' images as they are now.
+pub async fn preview(pool: &crate::db::Pool, markdown: String) -> Result<Preview, ApiError> {
+    if markdown.chars().count() > MAX_BODY {
+        return Ok(Preview {
+            html: String::new(),
+            removed: Vec::new(),
+            problems: vec![format!("the body is longer than {MAX_BODY} characters")],
+        });
+    }
+    let bodies = Prerendered::of(pool, [markdown.clone()]).await?;
+    let Some(body) = bodies.find(&markdown) else {
+        return Err(ApiError::Internal(
+            "a previewed body was not rendered".into(),
+        ));
+    };
+    let mut problems: Vec<String> = body.problems.iter().map(|p| p.message.clone()).collect();
+    let shown = body.rendered.as_ref();
+    for id in &body.figure_ids {
+        if shown.is_none_or(|(figures, _)| !figures.contains_key(id)) && body.problems.is_empty() {
+            problems.push(format!("there is no image {id}"));
+        }
+    }
+    problems.extend(
+        body.bad_refs
+            .iter()
+            .map(|reference| format!("`{reference}` is not an image id")),
+    );
+    Ok(Preview {
+        html: shown
+            .map(|(_, rendered)| rendered.html.clone())
+            .unwrap_or_default(),
+        removed: body.removed.clone(),
+        problems,
+    })
+}
+
 /// Stored images as the renderer shows them in a body. Stored HTML holds a placeholder for
 /// the media base, completed when served.
 pub(super) fn figures_of(images: Vec<crate::images::model::Image>) -> HashMap<Uuid, Figure> {

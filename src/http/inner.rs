@@ -1,5 +1,6 @@
-//! The app once more, inside the process, for the API requests tool calls stand for, each
-//! sent as the agent's own request: its token, addresses and request id.
+//! The app once more, inside the process, for the API requests that agents' tool calls and
+//! the desk's pages stand for, each sent as the caller's own request: its credentials,
+//! addresses and request id. Nothing the desk or an agent does takes another path.
 use std::rc::Rc;
 
 use actix_service::boxed::{BoxFuture, RcService};
@@ -81,11 +82,7 @@ impl Inner {
 
     /// Sends `request` through the app as the caller of `from`, from its address, under its
     /// request id.
-    pub(super) async fn send(
-        &self,
-        from: &HttpRequest,
-        request: Request,
-    ) -> Result<Answer, ApiError> {
+    pub async fn send(&self, from: &HttpRequest, request: Request) -> Result<Answer, ApiError> {
         let mut inner = actix_http::Request::with_payload(actix_http::Payload::from(request.body));
         let head = inner.head_mut();
         head.method = request.method;
@@ -122,6 +119,11 @@ impl Inner {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        let cookies = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .cloned()
+            .collect();
         let etag = read("etag");
         let location = read("location");
         let replayed = read(REPLAYED).is_some_and(|v| v == "true");
@@ -145,25 +147,28 @@ impl Inner {
             etag,
             location,
             replayed,
+            cookies,
             body,
         })
     }
 }
 
 /// An API request a tool call stands for.
-pub(super) struct Request {
-    pub(super) method: Method,
-    pub(super) path_and_query: String,
-    pub(super) headers: Vec<(header::HeaderName, String)>,
-    pub(super) body: Vec<u8>,
+pub struct Request {
+    pub method: Method,
+    pub path_and_query: String,
+    pub headers: Vec<(header::HeaderName, String)>,
+    pub body: Vec<u8>,
 }
 
 /// What the API answered.
-pub(super) struct Answer {
-    pub(super) status: StatusCode,
-    pub(super) etag: Option<String>,
-    pub(super) location: Option<String>,
-    pub(super) replayed: bool,
+pub struct Answer {
+    pub status: StatusCode,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+    pub replayed: bool,
+    /// `Set-Cookie` headers (the desk's sign-in and sign-out pass them on).
+    pub cookies: Vec<header::HeaderValue>,
     /// `None`: larger than is read at all.
-    pub(super) body: Option<Value>,
+    pub body: Option<Value>,
 }

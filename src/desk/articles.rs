@@ -1,0 +1,222 @@
+//! The articles list: search (the API's index), filters, sorting and paging, each the list
+//! operation's own query, so it is as fast at 100,000 articles as the API is.
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::api::{Api, encode};
+use super::page::{DeskError, Frame, Person, html};
+
+/// An article as a list shows it.
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub author: String,
+    pub when: String,
+    pub tags: String,
+}
+
+impl Row {
+    pub fn from_card(card: &Value) -> Row {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let when = card["published_at"]
+            .as_str()
+            .or_else(|| card["updated_at"].as_str())
+            .unwrap_or_default();
+        Row {
+            id: text(&card["id"]),
+            title: match card["title"].as_str() {
+                Some(title) if !title.trim().is_empty() => title.to_owned(),
+                _ => "(untitled)".to_owned(),
+            },
+            status: text(&card["status"]),
+            author: text(&card["author"]["name"]),
+            when: short_time(when),
+            tags: card["tags"]
+                .as_array()
+                .map(|tags| {
+                    tags.iter()
+                        .filter_map(|t| t["name"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Cards of a list answer.
+    pub fn all(list: &Value) -> Vec<Row> {
+        list["data"]
+            .as_array()
+            .map(|cards| cards.iter().map(Row::from_card).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// `2026-12-07T17:45:23Z` as `2026-12-07 17:45 UTC`.
+pub fn short_time(time: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(time) {
+        Ok(time) => time
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => time.to_owned(),
+    }
+}
+
+/// The fields a list of cards needs (less to make, less to send).
+pub const CARD_FIELDS: &str = "id,title,status,author,published_at,updated_at,tags";
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+pub const STATUSES: &[(&str, &str)] = &[
+    ("any", "Any status"),
+    ("draft", "Draft"),
+    ("in_review", "In review"),
+    ("scheduled", "Scheduled"),
+    ("published", "Published"),
+    ("archived", "Archived"),
+];
+
+const SORTS: &[(&str, &str)] = &[
+    ("-updated_at", "Last changed"),
+    ("-published_at", "Newest published"),
+    ("published_at", "Oldest published"),
+    ("title", "Title"),
+    ("relevance", "Best match (with a search)"),
+];
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn choices(options: &[(&str, &str)], current: &str) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(value, label)| Choice {
+            value: (*value).to_owned(),
+            label: (*label).to_owned(),
+            selected: *value == current,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "articles.html")]
+struct ListPage {
+    frame: Frame,
+    q: String,
+    tag: String,
+    statuses: Vec<Choice>,
+    authors: Vec<Choice>,
+    sorts: Vec<Choice>,
+    rows: Vec<Row>,
+    total: String,
+    next: Option<String>,
+}
+
+pub async fn list(
+    req: HttpRequest,
+    person: Person,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, DeskError> {
+    let api = Api::new(&req, None);
+    let status = if filters.status.is_empty() {
+        "any"
+    } else {
+        filters.status.as_str()
+    };
+    let q = filters.q.trim();
+    let sort = match filters.sort.as_str() {
+        "" if q.is_empty() => "-updated_at",
+        "" => "relevance",
+        "relevance" if q.is_empty() => "-updated_at",
+        // A search sorts by relevance or a time.
+        "title" if !q.is_empty() => "relevance",
+        sort => sort,
+    };
+    let mut query = format!(
+        "/api/v1/articles?status={}&sort={}&per_page=25&fields={CARD_FIELDS}",
+        encode(status),
+        encode(sort)
+    );
+    for (name, value) in [
+        ("q", q),
+        ("author", filters.author.trim()),
+        ("tag", filters.tag.trim()),
+        ("cursor", filters.cursor.trim()),
+    ] {
+        if !value.is_empty() {
+            query.push_str(&format!("&{name}={}", encode(value)));
+        }
+    }
+    let list = api.get(&query).await?;
+    let authors = api
+        .get("/api/v1/authors?per_page=100&sort=name&fields=slug,name")
+        .await?;
+    let mut author_choices = vec![Choice {
+        value: String::new(),
+        label: "Any author".into(),
+        selected: filters.author.is_empty(),
+    }];
+    author_choices.extend(authors["data"].as_array().into_iter().flatten().map(|a| {
+        let slug = a["slug"].as_str().unwrap_or_default();
+        Choice {
+            value: slug.to_owned(),
+            label: a["name"].as_str().unwrap_or_default().to_owned(),
+            selected: slug == filters.author,
+        }
+    }));
+    let total = match (
+        list["meta"]["total"].as_i64(),
+        list["meta"]["total_estimated"].as_bool(),
+    ) {
+        (Some(total), Some(true)) => format!("about {total}"),
+        (Some(total), _) => total.to_string(),
+        _ => String::new(),
+    };
+    let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
+        let mut link = format!("/desk/articles?cursor={}", encode(cursor));
+        for (name, value) in [
+            ("q", q),
+            ("status", status),
+            ("author", filters.author.trim()),
+            ("tag", filters.tag.trim()),
+            ("sort", sort),
+        ] {
+            if !value.is_empty() {
+                link.push_str(&format!("&{name}={}", encode(value)));
+            }
+        }
+        link
+    });
+    html(&ListPage {
+        frame: Frame::new("Articles", &person, "articles"),
+        q: q.to_owned(),
+        tag: filters.tag.clone(),
+        statuses: choices(STATUSES, status),
+        authors: author_choices,
+        sorts: choices(SORTS, sort),
+        rows: Row::all(&list),
+        total,
+        next,
+    })
+}

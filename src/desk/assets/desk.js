@@ -1,0 +1,223 @@
+// The desk's script: what a plain form cannot do. Every page works without it; with it,
+// the body previews as you type, drafts save themselves, images upload with progress and
+// drop in, the focal point is set by clicking, and preview links are copied.
+"use strict";
+(function () {
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  const csrf = () => {
+    const field = $('input[name="csrf"]') || $("[data-csrf]");
+    return field ? field.value || field.dataset.csrf : "";
+  };
+  const debounce = (fn, ms) => {
+    let timer;
+    return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  };
+  const post = (url, data) => fetch(url, {
+    method: "POST",
+    body: new URLSearchParams(data),
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  }).then((r) => r.json());
+
+  // Invitation and reset links carry their secret after `#`: into the form, out of the URL.
+  const linked = $("form[data-token-from-link]");
+  if (linked) {
+    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (token) {
+      $('input[name="token"]', linked).value = token;
+      history.replaceState(null, "", location.pathname);
+    }
+  }
+
+  // Placeholder colours while pictures load, and focal point markers.
+  const paint = (root) => {
+    $$("img[data-colour]", root).forEach((img) => { img.style.backgroundColor = img.dataset.colour; });
+    $$(".marker[data-left]", root).forEach((m) => { m.style.left = m.dataset.left + "%"; m.style.top = m.dataset.top + "%"; });
+  };
+  paint(document);
+
+  // The focal point: a click on the picture sets it; the crops follow at once.
+  const focus = (item, x, y) => {
+    const fx = $("[data-focal-x]", item), fy = $("[data-focal-y]", item), marker = $(".marker", item);
+    fx.value = x.toFixed(2); fy.value = y.toFixed(2);
+    marker.style.left = (x * 100) + "%"; marker.style.top = (y * 100) + "%";
+    $$("img[data-crop]", item).forEach((crop) => {
+      crop.src = $(".thumb", item).src;
+      crop.style.objectFit = "cover";
+      crop.style.objectPosition = (x * 100) + "% " + (y * 100) + "%";
+    });
+  };
+  $$("li.image").forEach((item) => {
+    const picture = $("[data-focal] img", item);
+    if (!picture) return;
+    picture.addEventListener("click", (event) => {
+      const box = picture.getBoundingClientRect();
+      focus(item, Math.min(1, Math.max(0, (event.clientX - box.left) / box.width)),
+        Math.min(1, Math.max(0, (event.clientY - box.top) / box.height)));
+    });
+    const typed = () => focus(item, Number($("[data-focal-x]", item).value) || 0, Number($("[data-focal-y]", item).value) || 0);
+    $("[data-focal-x]", item).addEventListener("change", typed);
+    $("[data-focal-y]", item).addEventListener("change", typed);
+  });
+
+  // Uploads: each file its own request to the API, with its progress.
+  const upload = (files, library, done) => {
+    const list = $(".progress", library);
+    const token = library.dataset.csrf;
+    let left = files.length;
+    Array.from(files).forEach((file) => {
+      const row = document.createElement("li");
+      const bar = document.createElement("progress");
+      bar.max = 100; bar.value = 0;
+      bar.setAttribute("aria-label", "Uploading " + file.name);
+      row.textContent = file.name + " ";
+      row.appendChild(bar);
+      list.appendChild(row);
+      const request = new XMLHttpRequest();
+      request.open("POST", "/api/v1/images");
+      request.setRequestHeader("X-CSRF-Token", token);
+      request.upload.addEventListener("progress", (e) => { if (e.lengthComputable) bar.value = (e.loaded / e.total) * 100; });
+      request.addEventListener("loadend", () => {
+        if (request.status === 201) {
+          bar.value = 100;
+          row.append(" uploaded");
+        } else {
+          let detail = "failed";
+          try { detail = JSON.parse(request.responseText).detail || detail; } catch (e) { /* not JSON */ }
+          row.append(" " + detail);
+          row.className = "field-error";
+        }
+        left -= 1;
+        if (left === 0) done();
+      });
+      const form = new FormData();
+      form.append("file", file);
+      request.send(form);
+    });
+  };
+  const wireLibrary = (library, reload) => {
+    paint(library);
+    const input = $("[data-upload]", library);
+    if (input) input.addEventListener("change", () => upload(input.files, library, reload));
+    const drop = $("[data-drop]", library);
+    if (drop) {
+      drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("dragging"); });
+      drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
+      drop.addEventListener("drop", (e) => {
+        e.preventDefault();
+        drop.classList.remove("dragging");
+        upload(e.dataTransfer.files, library, reload);
+      });
+    }
+  };
+  const pageLibrary = $(".library");
+  if (pageLibrary && !$("#editor")) wireLibrary(pageLibrary, () => location.reload());
+
+  // The editor.
+  const editor = $("#editor");
+  if (!editor) return;
+  const body = $("#body");
+  const frame = $("#preview");
+  const removed = $("#removed");
+  const render = debounce(() => {
+    post("/desk/render", { csrf: csrf(), body: body.value }).then((answer) => {
+      frame.srcdoc = answer.document;
+      removed.textContent = "";
+      const found = answer.problems.map((p) => p).concat(answer.removed.map((r) => "Line " + r.line + ": " + r.html + " (" + r.reason + ")"));
+      if (found.length) {
+        const heading = document.createElement("h3");
+        heading.textContent = answer.problems.length ? "Cannot be saved as it is" : "Removed by rendering";
+        const list = document.createElement("ul");
+        found.forEach((text) => { const li = document.createElement("li"); li.textContent = text; list.appendChild(li); });
+        removed.append(heading, list);
+      }
+    }).catch(() => {});
+  }, 300);
+  body.addEventListener("input", render);
+
+  // Search result and social card, as the fields are typed.
+  const seo = () => {
+    const title = $("#meta_title").value.trim() || $("#title").value.trim();
+    $("#serp-title").textContent = title;
+    $("#card-title").textContent = title;
+    $("#serp-text").textContent = $("#meta_description").value.trim() || $("#excerpt").value.trim();
+  };
+  ["#title", "#meta_title", "#meta_description", "#excerpt"].forEach((s) => $(s).addEventListener("input", seo));
+
+  // Autosave: a draft saves itself a few seconds after the last change.
+  const status = $("#autosave");
+  const autosave = debounce(() => {
+    const data = new FormData(editor);
+    data.set("action", "autosave");
+    post(editor.action, data).then((answer) => {
+      if (answer.version) {
+        $('input[name="version"]').value = answer.version;
+        status.textContent = "Draft saved at " + answer.saved_at + ".";
+      } else if (answer.refused === 412) {
+        status.textContent = "Someone else saved this article: press Save draft to see their change beside yours.";
+      } else {
+        status.textContent = "Not saved: " + answer.detail;
+      }
+    }).catch(() => { status.textContent = "Not saved: the server could not be reached."; });
+  }, 4000);
+  if (editor.dataset.id && editor.dataset.status === "draft") {
+    editor.addEventListener("input", autosave);
+  }
+
+  // The media library as a dialog: insert a figure at the cursor, or set the cover.
+  const dialog = $("#library");
+  const libraryBody = $("#library-body");
+  let purpose = "insert";
+  let cursor = 0;
+  const loadLibrary = (url) => fetch(url, { credentials: "same-origin" }).then((r) => r.text()).then((html) => {
+    libraryBody.innerHTML = html;
+    const library = $(".library", libraryBody);
+    if (library) wireLibrary(library, () => loadLibrary("/desk/media?dialog=true"));
+  });
+  $$("[data-open-library]").forEach((button) => button.addEventListener("click", () => {
+    purpose = button.dataset.openLibrary;
+    cursor = body.selectionStart;
+    dialog.showModal();
+    loadLibrary("/desk/media?dialog=true");
+  }));
+  $("[data-close-library]").addEventListener("click", () => dialog.close());
+  libraryBody.addEventListener("click", (event) => {
+    const more = event.target.closest("[data-library-page]");
+    if (more) { event.preventDefault(); loadLibrary(more.getAttribute("href")); return; }
+    const item = event.target.closest("li.image");
+    if (!item) return;
+    if (event.target.matches("[data-insert]")) {
+      const figure = "\n\n![" + item.dataset.alt.replace(/[\[\]]/g, "") + "](image:" + item.dataset.image + ")\n\n";
+      body.value = body.value.slice(0, cursor) + figure + body.value.slice(cursor);
+      body.selectionStart = body.selectionEnd = cursor + figure.length;
+      dialog.close();
+      body.focus();
+      render();
+      if (editor.dataset.status === "draft" && editor.dataset.id) autosave();
+    } else if (event.target.matches("[data-cover]")) {
+      $("#cover_image").value = item.dataset.image;
+      for (const img of [$("#cover-preview"), $("#card-image")]) { img.src = item.dataset.thumbnail; img.hidden = false; }
+      $("#cover-none").hidden = true;
+      dialog.close();
+    }
+  });
+  const clear = $("[data-clear-cover]");
+  clear.addEventListener("click", () => {
+    $("#cover_image").value = "";
+    for (const img of [$("#cover-preview"), $("#card-image")]) img.hidden = true;
+    $("#cover-none").hidden = false;
+  });
+
+  // A signed preview link, shown and copied.
+  const linkButton = $("[data-preview-link]");
+  if (linkButton) linkButton.addEventListener("click", () => {
+    post(linkButton.dataset.previewLink, { csrf: csrf() }).then((answer) => {
+      const field = $("#preview-link-url");
+      field.hidden = false;
+      field.value = answer.url || answer.detail;
+      field.select();
+      if (answer.url && navigator.clipboard) navigator.clipboard.writeText(answer.url).catch(() => {});
+    });
+  });
+})();

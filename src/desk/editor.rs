@@ -1,0 +1,622 @@
+//! An article's editor: the fields, the body with a live preview by lede's own renderer,
+//! the SEO overrides, and the actions the person's role allows, each one API write (a
+//! merge patch guarded by the version the page was opened at). Saving over a newer version
+//! shows the other change beside one's own, to keep, take or merge.
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::api::{Api, Refusal, encode};
+use super::articles::short_time;
+use super::page::{DeskError, Frame, Person, html_status, see_other};
+use super::revisions::{DiffLine, line_diff};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The editor's form, as sent and as shown.
+#[derive(Deserialize, Default, Clone)]
+pub struct Fields {
+    #[serde(default)]
+    pub csrf: String,
+    /// The version (`ETag`) the page was opened at.
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub subtitle: String,
+    #[serde(default)]
+    pub excerpt: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub cover_image: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub meta_title: String,
+    #[serde(default)]
+    pub meta_description: String,
+    /// `YYYY-MM-DDTHH:MM`, UTC, for `Schedule`.
+    #[serde(default)]
+    pub publish_at: String,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+impl Fields {
+    fn of_article(article: &Value, version: String) -> Fields {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        Fields {
+            version,
+            title: text(&article["title"]),
+            subtitle: text(&article["subtitle"]),
+            excerpt: text(&article["excerpt"]),
+            tags: article["tags"]
+                .as_array()
+                .map(|tags| {
+                    tags.iter()
+                        .filter_map(|t| t["name"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            author: text(&article["author"]["id"]),
+            cover_image: text(&article["cover_image"]["id"]),
+            body: text(&article["body_markdown"]),
+            meta_title: text(&article["meta_title"]),
+            meta_description: text(&article["meta_description"]),
+            publish_at: article["published_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| {
+                    t.with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%dT%H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            ..Fields::default()
+        }
+    }
+
+    /// The merge patch the form stands for (the fields a page shows; empty optional text
+    /// is none).
+    fn changes(&self, person: &Person) -> Map<String, Value> {
+        let optional = |text: &str| match text.trim() {
+            "" => Value::Null,
+            text => Value::String(text.to_owned()),
+        };
+        let mut changes = Map::new();
+        changes.insert("title".into(), json!(self.title.trim()));
+        changes.insert("subtitle".into(), optional(&self.subtitle));
+        changes.insert("excerpt".into(), optional(&self.excerpt));
+        changes.insert(
+            "body_markdown".into(),
+            json!(self.body.replace("\r\n", "\n")),
+        );
+        let tags: Vec<&str> = self
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        changes.insert("tags".into(), json!(tags));
+        if person.is_staff() && !self.author.trim().is_empty() {
+            changes.insert("author".into(), json!(self.author.trim()));
+        }
+        changes.insert("cover_image".into(), optional(&self.cover_image));
+        changes.insert("meta_title".into(), optional(&self.meta_title));
+        changes.insert("meta_description".into(), optional(&self.meta_description));
+        changes
+    }
+}
+
+/// The actions, by the button's value: the status each asks for, and what the page says
+/// after it.
+fn action(name: &str) -> Option<(Option<&'static str>, &'static str)> {
+    Some(match name {
+        "save" | "" => (None, "saved"),
+        "submit" => (Some("in_review"), "submitted"),
+        "publish" => (Some("published"), "published"),
+        "schedule" => (Some("scheduled"), "scheduled"),
+        "return" => (Some("draft"), "returned"),
+        "unpublish" => (Some("draft"), "unpublished"),
+        _ => return None,
+    })
+}
+
+fn flash(done: &str) -> Option<String> {
+    Some(
+        match done {
+            "created" => "Draft created.",
+            "saved" => "Saved.",
+            "submitted" => "Submitted for review.",
+            "published" => "Published.",
+            "scheduled" => "Scheduled.",
+            "returned" => "Returned to the writer with your note.",
+            "unpublished" => "Unpublished: it is a draft again.",
+            "restored" => "Restored: the older revision is the newest one now.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct Note {
+    pub by: String,
+    pub at: String,
+    pub body: String,
+}
+
+pub struct Removed {
+    pub line: u64,
+    pub html: String,
+    pub reason: String,
+}
+
+/// Another save came first: what it holds where it differs from this one.
+pub struct Conflict {
+    pub by: String,
+    pub fields: Vec<(String, String)>,
+    pub body: Vec<DiffLine>,
+}
+
+#[derive(Template)]
+#[template(path = "editor.html")]
+pub struct EditorPage {
+    frame: Frame,
+    id: String,
+    status: String,
+    fields: Fields,
+    authors: Vec<Choice>,
+    tag_names: Vec<String>,
+    cover_url: String,
+    preview: String,
+    removed: Vec<Removed>,
+    notes: Vec<Note>,
+    error: Option<String>,
+    errors: Vec<(String, String)>,
+    conflict: Option<Conflict>,
+    can_submit: bool,
+    can_publish: bool,
+    can_return: bool,
+    can_unpublish: bool,
+    staff: bool,
+    public_url: String,
+    site_name: String,
+}
+
+impl EditorPage {
+    /// The error of `field`, if the API named one.
+    fn error_of(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, message)| message.as_str())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn page(
+    req: HttpRequest,
+    person: Person,
+    id: web::Path<String>,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, DeskError> {
+    let api = Api::new(&req, None);
+    let (article, version) = api
+        .get_versioned(&format!("/api/v1/articles/{}", encode(&id)))
+        .await?;
+    let fields = Fields::of_article(&article, version);
+    let page = editor_page(&req, &api, &person, &article, fields).await?;
+    let page = EditorPage {
+        frame: page.frame.with_flash(flash(&done.done)),
+        ..page
+    };
+    html_status(&page, StatusCode::OK)
+}
+
+pub async fn new_page(req: HttpRequest, person: Person) -> Result<HttpResponse, DeskError> {
+    let api = Api::new(&req, None);
+    let article = json!({"status": "draft"});
+    let fields = Fields {
+        author: person
+            .author_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        ..Fields::default()
+    };
+    let page = editor_page(&req, &api, &person, &article, fields).await?;
+    html_status(&page, StatusCode::OK)
+}
+
+/// The editor for `article` (as the API has it), showing `fields` (as the person has them).
+async fn editor_page(
+    req: &HttpRequest,
+    api: &Api<'_>,
+    person: &Person,
+    article: &Value,
+    fields: Fields,
+) -> Result<EditorPage, DeskError> {
+    let id = article["id"].as_str().unwrap_or_default().to_owned();
+    let status = article["status"].as_str().unwrap_or("draft").to_owned();
+    let authors = if person.is_staff() {
+        let list = api
+            .get("/api/v1/authors?per_page=100&sort=name&fields=id,name")
+            .await?;
+        list["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let value = a["id"].as_str().unwrap_or_default().to_owned();
+                Choice {
+                    selected: value == fields.author,
+                    value,
+                    label: a["name"].as_str().unwrap_or_default().to_owned(),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tags = api
+        .get("/api/v1/tags?per_page=100&sort=name&fields=name")
+        .await?;
+    let tag_names = tags["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    let notes = if id.is_empty() {
+        Vec::new()
+    } else {
+        let list = api
+            .get(&format!("/api/v1/articles/{id}/notes?per_page=50"))
+            .await?;
+        list["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| Note {
+                by: n["by"]["name"].as_str().unwrap_or_default().to_owned(),
+                at: short_time(n["created_at"].as_str().unwrap_or_default()),
+                body: n["body"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    };
+    let removed = article["removed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| Removed {
+            line: r["line"].as_u64().unwrap_or_default(),
+            html: r["html"].as_str().unwrap_or_default().to_owned(),
+            reason: r["reason"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    let cover_url = cover_url(api, &fields.cover_image).await;
+    let state = req.app_data::<web::Data<AppState>>();
+    let public = matches!(status.as_str(), "published" | "scheduled");
+    let in_review = status == "in_review";
+    Ok(EditorPage {
+        frame: Frame::new(
+            if id.is_empty() {
+                "New article".to_owned()
+            } else {
+                format!("Edit: {}", fields.title)
+            },
+            person,
+            "articles",
+        ),
+        can_submit: !person.is_staff() && matches!(status.as_str(), "draft" | "in_review"),
+        can_publish: person.publishes() && (!public || status == "scheduled"),
+        can_return: person.is_staff() && in_review,
+        can_unpublish: person.publishes() && public,
+        staff: person.is_staff(),
+        preview: preview_document(
+            &crate::http::media_urls(req).complete(article["body_html"].as_str().unwrap_or("")),
+        ),
+        public_url: article["seo"]["canonical_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        site_name: state.map(|s| s.site.name.clone()).unwrap_or_default(),
+        id,
+        status,
+        fields,
+        authors,
+        tag_names,
+        cover_url,
+        removed,
+        notes,
+        error: None,
+        errors: Vec::new(),
+        conflict: None,
+    })
+}
+
+/// A small picture of the cover, when there is one.
+async fn cover_url(api: &Api<'_>, cover: &str) -> String {
+    if cover.is_empty() {
+        return String::new();
+    }
+    match api.get(&format!("/api/v1/images/{}", encode(cover))).await {
+        Ok(image) => super::media::thumbnail(&image),
+        Err(_) => String::new(),
+    }
+}
+
+/// The preview frame's document: the body's HTML as readers get it (already sanitised),
+/// styled by the desk's stylesheet for articles. The frame is sandboxed: nothing in it runs.
+pub fn preview_document(body_html: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preview</title>\
+         <link rel=\"stylesheet\" href=\"/desk/assets/preview.css\"></head><body>{body_html}</body></html>"
+    )
+}
+
+pub async fn create(
+    req: HttpRequest,
+    person: Person,
+    form: web::Form<Fields>,
+) -> Result<HttpResponse, DeskError> {
+    person.check_csrf(&form.csrf)?;
+    let fields = form.into_inner();
+    let Some((status, done)) = action(&fields.action) else {
+        return Err(ApiError::BadRequest("unknown action".into()).into());
+    };
+    let api = Api::new(&req, Some(fields.csrf.clone()));
+    let mut body = fields.changes(&person);
+    body.insert("status".into(), json!(status.unwrap_or("draft")));
+    add_status_fields(&mut body, status, &fields)?;
+    let answer = api
+        .send(
+            Method::POST,
+            "/api/v1/articles",
+            Some(&Value::Object(body)),
+            None,
+        )
+        .await?;
+    match answer {
+        Ok(created) => {
+            let id = created.body["id"].as_str().unwrap_or_default();
+            let done = if status.is_none() { "created" } else { done };
+            Ok(see_other(&format!("/desk/articles/{id}?done={done}")))
+        }
+        Err(refusal) => {
+            let article = json!({"status": "draft"});
+            let page = editor_page(&req, &api, &person, &article, fields).await?;
+            refused(page, refusal)
+        }
+    }
+}
+
+/// `published_at` and `note`, where the action takes them.
+fn add_status_fields(
+    body: &mut Map<String, Value>,
+    status: Option<&str>,
+    fields: &Fields,
+) -> Result<(), DeskError> {
+    if status == Some("scheduled") {
+        let at = chrono::NaiveDateTime::parse_from_str(fields.publish_at.trim(), "%Y-%m-%dT%H:%M")
+            .map_err(|_| {
+                ApiError::invalid(
+                    "published_at",
+                    "invalid",
+                    "choose when to publish (a date and a time, UTC)",
+                )
+            })?;
+        body.insert("published_at".into(), json!(at.and_utc().to_rfc3339()));
+    }
+    if matches!(status, Some("in_review" | "draft")) && !fields.note.trim().is_empty() {
+        body.insert("note".into(), json!(fields.note.trim()));
+    }
+    Ok(())
+}
+
+pub async fn save(
+    req: HttpRequest,
+    person: Person,
+    id: web::Path<String>,
+    form: web::Form<Fields>,
+) -> Result<HttpResponse, DeskError> {
+    person.check_csrf(&form.csrf)?;
+    let fields = form.into_inner();
+    let autosave = fields.action == "autosave";
+    let Some((status, done)) = action(if autosave { "save" } else { &fields.action }) else {
+        return Err(ApiError::BadRequest("unknown action".into()).into());
+    };
+    let api = Api::new(&req, Some(fields.csrf.clone()));
+    let path = format!("/api/v1/articles/{}", encode(&id));
+    let mut body = fields.changes(&person);
+    if let Some(status) = status {
+        body.insert("status".into(), json!(status));
+    }
+    add_status_fields(&mut body, status, &fields)?;
+    let answer = api
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&Value::Object(body)),
+            Some(&fields.version)
+                .filter(|v| !v.is_empty())
+                .map(String::as_str),
+        )
+        .await?;
+    if autosave {
+        // The page's script keeps the new version, or shows that another save came first.
+        return Ok(match answer {
+            Ok(saved) => HttpResponse::Ok().json(json!({
+                "version": saved.etag,
+                "saved_at": chrono::Utc::now().format("%H:%M:%S UTC").to_string(),
+            })),
+            Err(refusal) => HttpResponse::Ok().json(json!({
+                "refused": refusal.status.as_u16(),
+                "detail": refusal.detail(),
+            })),
+        });
+    }
+    match answer {
+        Ok(_) => Ok(see_other(&format!(
+            "/desk/articles/{}?done={done}",
+            encode(&id)
+        ))),
+        Err(refusal) if refusal.status == StatusCode::PRECONDITION_FAILED => {
+            conflict(&req, &api, &person, &path, fields).await
+        }
+        Err(refusal) => {
+            let (article, _) = api.get_versioned(&path).await?;
+            let page = editor_page(&req, &api, &person, &article, fields).await?;
+            refused(page, refusal)
+        }
+    }
+}
+
+/// The editor again with the person's fields and what the API said of them.
+fn refused(page: EditorPage, refusal: Refusal) -> Result<HttpResponse, DeskError> {
+    let errors = refusal.field_errors();
+    let page = EditorPage {
+        error: Some(if errors.is_empty() {
+            super::sign_in::capitalised(&refusal.detail())
+        } else {
+            "Nothing was saved: see the fields marked below.".to_owned()
+        }),
+        errors,
+        ..page
+    };
+    html_status(&page, refusal.status)
+}
+
+/// Another save came first: the editor keeps this person's fields, now at the other
+/// save's version (so `Keep mine` saves over it knowingly), and shows what it changed.
+async fn conflict(
+    req: &HttpRequest,
+    api: &Api<'_>,
+    person: &Person,
+    path: &str,
+    mine: Fields,
+) -> Result<HttpResponse, DeskError> {
+    let (article, version) = api.get_versioned(path).await?;
+    let theirs = Fields::of_article(&article, version.clone());
+    let mut differs = Vec::new();
+    for (label, a, b) in [
+        ("Title", &mine.title, &theirs.title),
+        ("Subtitle", &mine.subtitle, &theirs.subtitle),
+        ("Excerpt", &mine.excerpt, &theirs.excerpt),
+        ("Tags", &mine.tags, &theirs.tags),
+        ("Meta title", &mine.meta_title, &theirs.meta_title),
+        (
+            "Meta description",
+            &mine.meta_description,
+            &theirs.meta_description,
+        ),
+    ] {
+        if a.trim() != b.trim() {
+            differs.push((label.to_owned(), b.clone()));
+        }
+    }
+    let body = if mine.body.replace("\r\n", "\n") == theirs.body {
+        Vec::new()
+    } else {
+        line_diff(&mine.body.replace("\r\n", "\n"), &theirs.body)
+    };
+    let by = api
+        .get(&format!("{path}/revisions?per_page=1"))
+        .await
+        .ok()
+        .and_then(|list| list["data"][0]["saved_by_name"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "someone".to_owned());
+    let fields = Fields { version, ..mine };
+    let page = editor_page(req, api, person, &article, fields).await?;
+    let page = EditorPage {
+        error: Some(
+            "Someone else saved this article after you opened it. Nothing of yours was lost: \
+             your version is in the form below, theirs is shown beside it."
+                .to_owned(),
+        ),
+        conflict: Some(Conflict {
+            by,
+            fields: differs,
+            body,
+        }),
+        ..page
+    };
+    html_status(&page, StatusCode::CONFLICT)
+}
+
+#[derive(Deserialize)]
+pub struct Body {
+    csrf: String,
+    body: String,
+}
+
+/// The live preview: the body rendered as a save would render it, nothing saved.
+pub async fn render(
+    req: HttpRequest,
+    person: Person,
+    state: web::Data<AppState>,
+    form: web::Form<Body>,
+) -> Result<HttpResponse, DeskError> {
+    person.check_csrf(&form.csrf)?;
+    let preview =
+        crate::articles::write::preview(&state.pool, form.into_inner().body.replace("\r\n", "\n"))
+            .await?;
+    let html = crate::http::media_urls(&req).complete(&preview.html);
+    Ok(HttpResponse::Ok().json(json!({
+        "document": preview_document(&html),
+        "removed": preview.removed,
+        "problems": preview.problems,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// A signed preview link, for the page's script to show and copy.
+pub async fn preview_link(
+    req: HttpRequest,
+    person: Person,
+    id: web::Path<String>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, DeskError> {
+    person.check_csrf(&form.csrf)?;
+    let api = Api::new(&req, Some(form.csrf.clone()));
+    let answer = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/articles/{}/preview-links", encode(&id)),
+            Some(&json!({})),
+            None,
+        )
+        .await?;
+    Ok(match answer {
+        Ok(link) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({"url": link.body["url"], "expires_at": link.body["expires_at"]})),
+        Err(refusal) => HttpResponse::Ok().json(json!({
+            "refused": refusal.status.as_u16(),
+            "detail": refusal.detail(),
+        })),
+    })
+}

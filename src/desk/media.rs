@@ -1,0 +1,225 @@
+//! The media library: every image with its placeholder colour while it loads, its text
+//! (alt, caption, credit) and focal point to edit, and the crops the focal point makes.
+//! Uploads are the page's script's (`POST /api/v1/images`, one file at a time, with
+//! progress); the same library opens as a dialog in the editor to insert a figure or set
+//! the cover.
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{Api, encode};
+use super::page::{DeskError, Frame, Person, html, see_other};
+
+/// The smallest picture of an image that still fills a thumbnail: the `w320` (or the
+/// narrowest) rendition in the original's format, else the original.
+pub fn thumbnail(image: &Value) -> String {
+    let variants = image["variants"].as_array().cloned().unwrap_or_default();
+    let original_type = image["mime_type"].as_str().unwrap_or_default();
+    variants
+        .iter()
+        .filter(|v| v["name"].as_str().is_some_and(|n| n.starts_with('w')))
+        .filter(|v| {
+            let t = v["mime_type"].as_str().unwrap_or_default();
+            t != "image/avif" && t != "image/webp" || t == original_type
+        })
+        .min_by_key(|v| v["width"].as_u64().unwrap_or(u64::MAX))
+        .and_then(|v| v["url"].as_str())
+        .or_else(|| image["url"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The URL of a named crop (`square`, `social`) in the original's format.
+fn crop(image: &Value, name: &str) -> String {
+    image["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == name)
+        .and_then(|v| v["url"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub struct Item {
+    pub id: String,
+    pub thumbnail: String,
+    pub square: String,
+    pub social: String,
+    pub colour: String,
+    pub width: u64,
+    pub height: u64,
+    pub alt: String,
+    pub caption: String,
+    pub credit: String,
+    pub focal_x: f64,
+    pub focal_y: f64,
+}
+
+impl Item {
+    fn of(image: &Value) -> Item {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        Item {
+            id: text(&image["id"]),
+            thumbnail: thumbnail(image),
+            square: crop(image, "square"),
+            social: crop(image, "social"),
+            colour: image["dominant_color"]
+                .as_str()
+                .filter(|c| c.len() == 7 && c.starts_with('#'))
+                .unwrap_or("#ddd")
+                .to_owned(),
+            width: image["width"].as_u64().unwrap_or_default(),
+            height: image["height"].as_u64().unwrap_or_default(),
+            alt: text(&image["alt"]),
+            caption: text(&image["caption"]),
+            credit: text(&image["credit"]),
+            focal_x: image["focal_x"].as_f64().unwrap_or(0.5),
+            focal_y: image["focal_y"].as_f64().unwrap_or(0.5),
+        }
+    }
+
+    /// The focal point as percentages, for the marker's position.
+    pub fn focal_left(&self) -> String {
+        format!("{:.1}", self.focal_x * 100.0)
+    }
+
+    pub fn focal_top(&self) -> String {
+        format!("{:.1}", self.focal_y * 100.0)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "media.html")]
+struct MediaPage {
+    frame: Frame,
+    items: Vec<Item>,
+    next: Option<String>,
+    csrf: String,
+    uploads: bool,
+    dialog: bool,
+}
+
+/// The library inside the editor's dialog: the same list, with `Insert` and
+/// `Set as cover`.
+#[derive(Template)]
+#[template(path = "media_dialog.html")]
+struct MediaDialog {
+    items: Vec<Item>,
+    next: Option<String>,
+    csrf: String,
+    uploads: bool,
+    dialog: bool,
+}
+
+#[derive(Deserialize)]
+pub struct Browse {
+    #[serde(default)]
+    cursor: String,
+    /// The editor's dialog: the library without the page around it.
+    #[serde(default)]
+    dialog: bool,
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn page(
+    req: HttpRequest,
+    person: Person,
+    browse: web::Query<Browse>,
+) -> Result<HttpResponse, DeskError> {
+    let api = Api::new(&req, None);
+    let per_page = if browse.dialog { 12 } else { 24 };
+    let mut path = format!("/api/v1/images?per_page={per_page}&sort=-created_at");
+    if !browse.cursor.is_empty() {
+        path.push_str(&format!("&cursor={}", encode(&browse.cursor)));
+    }
+    let list = api.get(&path).await?;
+    let items = list["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(Item::of)
+        .collect();
+    let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
+        format!(
+            "/desk/media?cursor={}{}",
+            encode(cursor),
+            if browse.dialog { "&dialog=true" } else { "" }
+        )
+    });
+    let csrf = person.csrf.clone();
+    let uploads = person.publishes();
+    if browse.dialog {
+        return html(&MediaDialog {
+            items,
+            next,
+            csrf,
+            uploads,
+            dialog: true,
+        });
+    }
+    let flash = (browse.done == "saved").then(|| "Saved.".to_owned());
+    html(&MediaPage {
+        frame: Frame::new("Media", &person, "media").with_flash(flash),
+        items,
+        next,
+        csrf,
+        uploads,
+        dialog: false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ImageText {
+    csrf: String,
+    #[serde(default)]
+    alt: String,
+    #[serde(default)]
+    caption: String,
+    #[serde(default)]
+    credit: String,
+    focal_x: Option<f64>,
+    focal_y: Option<f64>,
+}
+
+/// Saves an image's text and focal point (the crops are cut again around it).
+pub async fn save(
+    req: HttpRequest,
+    person: Person,
+    id: web::Path<String>,
+    form: web::Form<ImageText>,
+) -> Result<HttpResponse, DeskError> {
+    person.check_csrf(&form.csrf)?;
+    let optional = |text: &str| match text.trim() {
+        "" => Value::Null,
+        text => Value::String(text.to_owned()),
+    };
+    let mut changes = json!({
+        "alt": optional(&form.alt),
+        "caption": optional(&form.caption),
+        "credit": optional(&form.credit),
+    });
+    if let (Some(x), Some(y)) = (form.focal_x, form.focal_y) {
+        changes["focal_x"] = json!(x);
+        changes["focal_y"] = json!(y);
+    }
+    let api = Api::new(&req, Some(form.csrf.clone()));
+    match api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/images/{}", encode(&id)),
+            Some(&changes),
+            None,
+        )
+        .await?
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/desk/media?done=saved#image-{}",
+            encode(&id)
+        ))),
+        Err(refusal) => Err(DeskError::Refused(refusal)),
+    }
+}

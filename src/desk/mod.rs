@@ -1,0 +1,138 @@
+//! The desk: the web app at `/desk` where people write, illustrate, review and publish.
+//! Pages are rendered on the server (askama templates, escaping by default); every read and
+//! write a page makes is an API request sent through the app once more
+//! (`http::inner::Inner`) with the person's session cookie and CSRF token, so roles,
+//! validation, the review rules, the change feed, caches, search and webhooks are the
+//! API's own, and nothing the desk does takes another path. Its few scripts and its styles
+//! are served from the binary; nothing is fetched from another host.
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpMessage, HttpRequest, web};
+
+mod api;
+mod articles;
+mod assets;
+mod editor;
+mod media;
+mod page;
+mod revisions;
+mod sign_in;
+mod start;
+
+pub use page::DeskError;
+
+/// The desk's strict policy: its own scripts, styles, images and requests only; no inline
+/// script, style or event handler; no framing; forms post only to lede. Images may also
+/// come from the media base (an object store's public URL).
+fn content_security_policy(media_origin: Option<&str>) -> String {
+    let images = match media_origin {
+        Some(origin) => format!("'self' data: blob: {origin}"),
+        None => "'self' data: blob:".to_owned(),
+    };
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; \
+         connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// The largest form taken: the editor's, with a body of the longest an article may have.
+const FORM_LIMIT: usize = 8 << 20;
+
+/// The desk's routes, under `/desk`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use web::{get, post};
+    cfg.service(
+        web::scope("/desk")
+            .wrap(from_fn(guard))
+            // A body of 500,000 characters, percent-encoded; a bad form is the desk's page.
+            .app_data(
+                web::FormConfig::default()
+                    .limit(FORM_LIMIT)
+                    .error_handler(|error, _| {
+                        DeskError::Api(crate::error::ApiError::BadRequest(format!(
+                            "the form could not be read: {error}"
+                        )))
+                        .into()
+                    }),
+            )
+            .route("", get().to(start::page))
+            .route("/", get().to(start::page))
+            .route("/assets/{name}", get().to(assets::serve))
+            .route("/sign-in", get().to(sign_in::page))
+            .route("/sign-in", post().to(sign_in::submit))
+            .route("/sign-out", post().to(sign_in::sign_out))
+            .route("/accept", get().to(sign_in::accept_page))
+            .route("/accept", post().to(sign_in::accept))
+            .route("/reset", get().to(sign_in::reset_page))
+            .route("/reset", post().to(sign_in::reset))
+            .route("/articles", get().to(articles::list))
+            .route("/articles/new", get().to(editor::new_page))
+            .route("/articles/new", post().to(editor::create))
+            .route("/articles/{id}", get().to(editor::page))
+            .route("/articles/{id}", post().to(editor::save))
+            .route("/articles/{id}/revisions", get().to(revisions::list))
+            .route("/articles/{id}/restore", post().to(revisions::restore))
+            .route(
+                "/articles/{id}/preview-link",
+                post().to(editor::preview_link),
+            )
+            .route("/render", post().to(editor::render))
+            .route("/media", get().to(media::page))
+            .route("/media/{id}", post().to(media::save)),
+    );
+}
+
+/// Around every desk answer: writes only from lede's own pages (a cross-site form is
+/// refused before anything reads it: the browser says where it came from), and the
+/// headers that keep a page to itself.
+async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let writes = req.method() != actix_web::http::Method::GET
+        && req.method() != actix_web::http::Method::HEAD;
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site == "cross-site" || site == "same-site");
+    if writes && cross_site {
+        let response = page::error_page(
+            req.request(),
+            actix_web::http::StatusCode::FORBIDDEN,
+            "This form was sent from another site. Open the desk and try again.",
+        );
+        return Ok(req.into_response(response).map_into_boxed_body());
+    }
+    let media = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .and_then(|state| state.storage.external_origin());
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    let headers = response.headers_mut();
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(media.as_deref())) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    Ok(response)
+}
+
+/// The CSRF token of the session a desk request was signed in by (`auth::authenticate`
+/// leaves it for the pages' forms).
+pub fn session_csrf(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<crate::http::auth::SessionCsrf>()
+        .map(|csrf| csrf.0.clone())
+}
