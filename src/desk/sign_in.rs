@@ -116,6 +116,9 @@ struct PasswordPage {
     action: &'static str,
     intro: &'static str,
     error: Option<String>,
+    /// After a refused password, the link's secret again, to try another (the page is
+    /// kept by no cache).
+    token: String,
 }
 
 const ACCEPT_INTRO: &str = "Welcome. Choose a password of at least 12 characters to finish \
@@ -123,17 +126,30 @@ const ACCEPT_INTRO: &str = "Welcome. Choose a password of at least 12 characters
 const RESET_INTRO: &str = "Choose a new password of at least 12 characters.";
 
 pub async fn accept_page() -> Result<HttpResponse, DeskError> {
-    password_page("/desk/accept", ACCEPT_INTRO, None, StatusCode::OK)
+    password_page(
+        "/desk/accept",
+        ACCEPT_INTRO,
+        None,
+        String::new(),
+        StatusCode::OK,
+    )
 }
 
 pub async fn reset_page() -> Result<HttpResponse, DeskError> {
-    password_page("/desk/reset", RESET_INTRO, None, StatusCode::OK)
+    password_page(
+        "/desk/reset",
+        RESET_INTRO,
+        None,
+        String::new(),
+        StatusCode::OK,
+    )
 }
 
 fn password_page(
     action: &'static str,
     intro: &'static str,
     error: Option<String>,
+    token: String,
     status: StatusCode,
 ) -> Result<HttpResponse, DeskError> {
     html_status(
@@ -142,6 +158,7 @@ fn password_page(
             action,
             intro,
             error,
+            token,
         },
         status,
     )
@@ -179,6 +196,7 @@ async fn set_password(
             action,
             intro,
             Some("This page needs the link you were sent: open it again from the message.".into()),
+            String::new(),
             StatusCode::BAD_REQUEST,
         );
     }
@@ -199,7 +217,13 @@ async fn set_password(
                     .collect::<Vec<_>>()
                     .join(" ")
             };
-            password_page(action, intro, Some(error), refusal.status)
+            // A link that is used or expired is no use again; a refused password is.
+            let token = if refusal.status == StatusCode::NOT_FOUND {
+                String::new()
+            } else {
+                form.token.chars().take(100).collect()
+            };
+            password_page(action, intro, Some(error), token, refusal.status)
         }
     }
 }

@@ -22,12 +22,16 @@
 
   // Invitation and reset links carry their secret after `#`: into the form, out of the URL.
   const linked = $("form[data-token-from-link]");
-  if (linked) {
+  const fromLink = () => {
     const token = new URLSearchParams(location.hash.slice(1)).get("token");
     if (token) {
       $('input[name="token"]', linked).value = token;
       history.replaceState(null, "", location.pathname);
     }
+  };
+  if (linked) {
+    fromLink();
+    window.addEventListener("hashchange", fromLink);
   }
 
   // Placeholder colours while pictures load, and focal point markers.
@@ -178,6 +182,7 @@
   $$("[data-open-library]").forEach((button) => button.addEventListener("click", () => {
     purpose = button.dataset.openLibrary;
     cursor = body.selectionStart;
+    libraryBody.textContent = "Loading…";
     dialog.showModal();
     loadLibrary("/desk/media?dialog=true");
   }));

@@ -1,0 +1,513 @@
+//! The desk (`/desk`) in a real browser: headless Chromium, driven by the accessible names
+//! API.md lists, with axe-core run on every page; and its guards over plain HTTP.
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+use crate::people::{PASSWORD, person};
+use crate::support::{TempDir, TestApp, eventually};
+
+/// A photo whose left half is red and right half blue: where its focal point is decides
+/// the colour of its square crop.
+fn two_halves(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::ImageBuffer::from_fn(width, height, |x, _| {
+        if x < width / 2 {
+            image::Rgb([200u8, 20, 20])
+        } else {
+            image::Rgb([20u8, 20, 200])
+        }
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// Signs `email` in through the sign-in page.
+async fn sign_in(browser: &Browser, email: &str) {
+    browser.goto("/desk/sign-in").await;
+    browser.fill("Email", email).await;
+    browser.fill("Password", PASSWORD).await;
+    browser.submit("Sign in").await;
+    assert_eq!(browser.path().await, "/desk", "{}", browser.text().await);
+}
+
+/// The article's id from the editor's address.
+async fn article_id(browser: &Browser) -> String {
+    let path = browser.path().await;
+    path.trim_start_matches("/desk/articles/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Opens the media library dialog from `button` and presses `action` on the image `alt`.
+async fn pick_image(browser: &Browser, button: &str, alt: &str, action: &str) {
+    browser.click(button).await;
+    let item = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&format!(
+            "//dialog//li[@data-alt='{alt}']//button[normalize-space()='{action}']"
+        )))
+        .await
+        .unwrap();
+    item.click().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_article_goes_from_a_contributor_through_review_to_readers() {
+    let app = TestApp::spawn().await;
+    let pages = Browser::open(&app.address, 1280).await;
+
+    // An editor is invited, opens the link, chooses a password and signs in.
+    let invited = app
+        .post(
+            "/api/v1/users/invitations",
+            Some(&app.admin),
+            &json!({"email": "edna@example.com", "name": "Edna Editor", "role": "editor"}),
+        )
+        .await
+        .expect(201);
+    let link = invited["invitation_url"].as_str().unwrap();
+    pages.client.goto(link).await.unwrap();
+    pages.assert_accessible().await;
+    // The secret left the address bar once the form had it.
+    assert_eq!(pages.path().await, "/desk/accept");
+    // The server's own checks are shown on the page (the browser checks the length).
+    pages.fill("Password", "edna@example.com").await;
+    pages.submit("Set password").await;
+    pages.wait_for_text("email").await;
+    pages.assert_accessible().await;
+    // The page kept no secret: the link is needed again.
+    pages.client.goto(link).await.unwrap();
+    pages.fill("Password", PASSWORD).await;
+    pages.submit("Set password").await;
+    pages.wait_for_text("Your password is set").await;
+    pages.assert_accessible().await;
+    pages.fill("Email", "edna@example.com").await;
+    pages.fill("Password", "not the password").await;
+    pages.submit("Sign in").await;
+    pages
+        .wait_for_text("The email or the password is wrong")
+        .await;
+    sign_in(&pages, "edna@example.com").await;
+    pages.wait_for_text("Edna Editor").await;
+    pages.assert_accessible().await;
+
+    // The editor uploads a photo in the media library and describes it.
+    let files = TempDir::new("lede-desk-upload");
+    let photo = files.path().join("harbour.png");
+    std::fs::write(&photo, two_halves(640, 400)).unwrap();
+    pages.goto("/desk/media").await;
+    pages
+        .field("Upload")
+        .await
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    // Uploaded, the library shows it (the page reloads when every file is in).
+    pages.wait_for_text("Alt text").await;
+    let images = app.get("/api/v1/images", None).await.expect(200);
+    let image_id = images["data"][0]["id"].as_str().unwrap().to_owned();
+    pages.goto("/desk/media").await;
+    pages.fill("Alt text", "The harbour at dawn").await;
+    pages.fill("Caption", "Boats leave before six.").await;
+    pages.fill("Credit", "Photo: Edna").await;
+    pages.submit("Save").await;
+    pages.wait_for_text("Saved.").await;
+    pages.assert_accessible().await;
+    let image = app
+        .get(&format!("/api/v1/images/{image_id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(image["alt"], "The harbour at dawn");
+    assert_eq!(image["credit"], "Photo: Edna");
+
+    // A contributor writes in a second browser: a figure and the cover from the library.
+    person(&app, "cora@example.com", "contributor", Some("test-author")).await;
+    let writer = Browser::open(&app.address, 1280).await;
+    sign_in(&writer, "cora@example.com").await;
+    writer.goto("/desk/articles/new").await;
+    writer.assert_accessible().await;
+    writer.fill("Title", "The harbour wakes").await;
+    writer
+        .fill(
+            "Body",
+            "Fishing boats leave before six.\n\nThe nets come back full.",
+        )
+        .await;
+    // The live preview shows the body as readers will get it.
+    writer.client.enter_frame(0).await.unwrap();
+    for _ in 0..100 {
+        let text = writer.text().await;
+        if text.contains("The nets come back full.") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(writer.text().await.contains("The nets come back full."));
+    writer.client.enter_parent_frame().await.unwrap();
+    pick_image(&writer, "Add image", "The harbour at dawn", "Insert").await;
+    writer.assert_accessible().await;
+    pick_image(
+        &writer,
+        "Choose cover",
+        "The harbour at dawn",
+        "Set as cover",
+    )
+    .await;
+    writer.submit("Save draft").await;
+    writer.wait_for_text("Draft created.").await;
+    let id = article_id(&writer).await;
+    let draft = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["cover_image"]["id"], image_id.as_str());
+    assert!(
+        draft["body_markdown"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("![The harbour at dawn](image:{image_id})")),
+        "{}",
+        draft["body_markdown"]
+    );
+    assert_eq!(draft["author"]["slug"], "test-author");
+    writer.assert_accessible().await;
+    // A contributor is offered no Publish.
+    assert!(
+        writer
+            .client
+            .find(Locator::XPath("//button[normalize-space()='Publish']"))
+            .await
+            .is_err()
+    );
+    writer.fill("Note", "Photos are from this morning.").await;
+    writer.submit("Submit for review").await;
+    writer.wait_for_text("Submitted for review.").await;
+
+    // The editor finds it waiting, and returns it with a note.
+    pages.goto("/desk").await;
+    pages.wait_for_text("Waiting for review").await;
+    pages
+        .client
+        .find(Locator::LinkText("The harbour wakes"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    pages.wait_for_text("Photos are from this morning.").await;
+    pages.fill("Note", "Say which harbour.").await;
+    pages.submit("Return to writer").await;
+    pages.wait_for_text("Returned to the writer").await;
+    let returned = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(returned["status"], "draft");
+
+    // The writer reads the note, fixes the draft and sends it again.
+    writer.goto(&format!("/desk/articles/{id}")).await;
+    writer.wait_for_text("Say which harbour.").await;
+    writer.fill("Title", "The harbour of Sète wakes").await;
+    writer.submit("Submit for review").await;
+    writer.wait_for_text("Submitted for review.").await;
+
+    // The editor publishes it.
+    pages.goto(&format!("/desk/articles/{id}")).await;
+    pages.submit("Publish").await;
+    pages.wait_for_text("Published.").await;
+    pages.assert_accessible().await;
+
+    // Readers get it with its figure, as a <picture> once the modern formats exist.
+    app.wait_for_renditions(&image_id).await;
+    eventually(30, "the published figure is a <picture>", async || {
+        let article = app.get(&format!("/api/v1/articles/{id}"), None).await;
+        if article.status != 200 {
+            return false;
+        }
+        let article = article.json();
+        let html = article["body_html"].as_str().unwrap_or_default();
+        article["title"] == "The harbour of Sète wakes"
+            && article["cover_image"]["id"] == image_id.as_str()
+            && html.contains("<picture>")
+            && html.contains("<figcaption>")
+            && html.contains("The harbour at dawn")
+    })
+    .await;
+
+    // The articles list finds it by a word of its body, through the search index.
+    pages.goto("/desk/articles?q=nets").await;
+    pages.wait_for_text("The harbour of Sète wakes").await;
+    pages.assert_accessible().await;
+}
+
+/// The mean colour of a stored picture: (red, blue).
+async fn red_and_blue(app: &TestApp, url: &str) -> (u64, u64) {
+    let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    let picture = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let (mut red, mut blue) = (0u64, 0u64);
+    for pixel in picture.pixels() {
+        red += u64::from(pixel[0]);
+        blue += u64::from(pixel[2]);
+    }
+    let _ = app;
+    let n = u64::from(picture.width() * picture.height()).max(1);
+    (red / n, blue / n)
+}
+
+fn square_url(image: &Value) -> String {
+    image["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "square" && v["mime_type"] == "image/png")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn focal_points_revisions_and_a_conflicting_save() {
+    let app = TestApp::spawn().await;
+    person(&app, "ed@example.com", "editor", None).await;
+    let browser = Browser::open(&app.address, 1280).await;
+    sign_in(&browser, "ed@example.com").await;
+
+    // A wide photo, focal point in the middle: its square crop is half red, half blue.
+    let uploaded = app
+        .upload(
+            Some(&app.editor),
+            two_halves(1200, 400),
+            "wide.png",
+            "image/png",
+            &[("alt", "Two halves")],
+        )
+        .await
+        .expect(201);
+    let image_id = uploaded["id"].as_str().unwrap().to_owned();
+    let image = app.wait_for_renditions(&image_id).await;
+    let (red, blue) = red_and_blue(&app, &square_url(&image)).await;
+    assert!(
+        red > 60 && blue > 60,
+        "a middle crop has both: {red} {blue}"
+    );
+
+    // A click near the right edge of the picture moves the focal point there; saved, the
+    // API's crops are cut around it.
+    browser.goto("/desk/media").await;
+    let picture = browser
+        .client
+        .find(Locator::Css("[data-focal] img"))
+        .await
+        .unwrap();
+    let (_, _, width, _) = picture.rectangle().await.unwrap();
+    let click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: picture.clone(),
+            duration: None,
+            x: width * 0.45,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.client.perform_actions(click).await.unwrap();
+    let across: f64 = browser
+        .field("Across, 0 to 1")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(across > 0.9, "the click set the focal point: {across}");
+    browser.assert_accessible().await;
+    browser.submit("Save").await;
+    browser.wait_for_text("Saved.").await;
+    eventually(
+        60,
+        "the square crop is cut around the new focal point",
+        async || {
+            let image = app
+                .get(&format!("/api/v1/images/{image_id}"), None)
+                .await
+                .json();
+            if image["focal_x"].as_f64().unwrap_or_default() < 0.9 {
+                return false;
+            }
+            let (red, blue) = red_and_blue(&app, &square_url(&image)).await;
+            blue > 150 && red < 40
+        },
+    )
+    .await;
+
+    // Two revisions: the older one is compared and restored.
+    let created = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "First words", "body_markdown": "One line.\n\nTwo lines.", "author": "test-author"}),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let etag = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let changed = app
+        .send(
+            app.request(reqwest::Method::PATCH, &format!("/api/v1/articles/{id}"))
+                .bearer_auth(&app.editor)
+                .header("if-match", etag)
+                .json(
+                    &json!({"title": "Second words", "body_markdown": "One line.\n\nThree lines."}),
+                ),
+        )
+        .await;
+    changed.expect(200);
+    browser
+        .goto(&format!("/desk/articles/{id}/revisions"))
+        .await;
+    browser.submit("Compare").await;
+    browser.wait_for_text("− Two lines.").await;
+    browser.wait_for_text("+ Three lines.").await;
+    browser.wait_for_text("First words").await;
+    browser.assert_accessible().await;
+    browser
+        .field("Revision to restore")
+        .await
+        .select_by_value("1")
+        .await
+        .unwrap();
+    browser.submit("Restore").await;
+    browser.wait_for_text("Restored").await;
+    let restored = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(restored["title"], "First words");
+    assert_eq!(restored["body_markdown"], "One line.\n\nTwo lines.");
+
+    // Someone else saves while the editor has the page open: their save shows the other
+    // change, keeping theirs in the form, and `Save draft` then keeps theirs knowingly.
+    browser.goto(&format!("/desk/articles/{id}")).await;
+    let etag = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    app.send(
+        app.request(reqwest::Method::PATCH, &format!("/api/v1/articles/{id}"))
+            .bearer_auth(&app.admin)
+            .header("if-match", etag)
+            .json(&json!({"title": "The admin's title", "body_markdown": "One line.\n\nAn admin's line."})),
+    )
+    .await
+    .expect(200);
+    browser.fill("Title", "The editor's title").await;
+    browser.submit("Save draft").await;
+    browser
+        .wait_for_text("Someone else saved this article")
+        .await;
+    browser.wait_for_text("The admin's title").await;
+    browser.wait_for_text("+ An admin's line.").await;
+    browser.assert_accessible().await;
+    let kept = browser.field("Title").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("The editor's title"));
+    let unchanged = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(unchanged["title"], "The admin's title");
+    browser.submit("Save draft").await;
+    browser.wait_for_text("Saved.").await;
+    let mine = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(mine["title"], "The editor's title");
+
+    // A picture of the editor for the README, when asked for.
+    if let Ok(to) = std::env::var("LEDE_DESK_SCREENSHOT") {
+        browser.goto(&format!("/desk/articles/{id}")).await;
+        browser.screenshot(std::path::Path::new(&to)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_desk_fits_a_phone() {
+    let app = TestApp::spawn().await;
+    person(&app, "ph@example.com", "author", Some("test-author")).await;
+    let created = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.author),
+            &json!({"title": "A long headline that has to wrap on a narrow screen somewhere", "body_markdown": "Text."}),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap();
+    let phone = Browser::open(&app.address, 390).await;
+    phone.goto("/desk/sign-in").await;
+    phone.assert_accessible().await;
+    sign_in(&phone, "ph@example.com").await;
+    for path in [
+        "/desk".to_owned(),
+        "/desk/articles".to_owned(),
+        "/desk/articles/new".to_owned(),
+        format!("/desk/articles/{id}"),
+        format!("/desk/articles/{id}/revisions"),
+        "/desk/media".to_owned(),
+    ] {
+        phone.goto(&path).await;
+        let overflow = phone
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await;
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways at 390 px by {overflow} px"
+        );
+        phone.assert_accessible().await;
+    }
+    // The check can fail: a picture without a text alternative is found.
+    phone
+        .execute(
+            "const i = document.createElement('img'); i.src = 'data:,'; \
+             document.querySelector('main').append(i); return true;",
+            vec![],
+        )
+        .await;
+    let violations = phone.accessibility_violations().await;
+    assert!(
+        violations.iter().any(|v| v.starts_with("image-alt")),
+        "{violations:?}"
+    );
+    // Signing out ends the session: the desk asks to sign in again.
+    phone.goto("/desk").await;
+    phone.submit("Sign out").await;
+    phone.wait_for_text("You are signed out.").await;
+    phone.goto("/desk/articles").await;
+    assert_eq!(phone.path().await, "/desk/sign-in");
+}
