@@ -65,6 +65,13 @@ impl Browser {
                 ],
             },
         });
+        // A window is at least 500 px wide: a phone's width is emulated, as DevTools does.
+        let mut capabilities = capabilities;
+        if width < 500 {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": 844, "pixelRatio": 3.0, "touch": true},
+            });
+        }
         let capabilities = match capabilities {
             Value::Object(map) => map,
             _ => unreachable!(),
@@ -84,10 +91,12 @@ impl Browser {
             }
         }
         let client = client.expect("chromedriver did not start a browser within 10 s");
-        client
-            .set_window_size(width, 900)
-            .await
-            .expect("the window takes its size");
+        if width >= 500 {
+            client
+                .set_window_size(width, 900)
+                .await
+                .expect("the window takes its size");
+        }
         Browser {
             client,
             base: base.to_owned(),

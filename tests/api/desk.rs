@@ -479,6 +479,8 @@ async fn the_desk_fits_a_phone() {
         "/desk/media".to_owned(),
     ] {
         phone.goto(&path).await;
+        let viewport = phone.execute("return window.innerWidth;", vec![]).await;
+        assert_eq!(viewport, 390, "the page is seen 390 px wide");
         let overflow = phone
             .execute(
                 "return document.documentElement.scrollWidth - window.innerWidth;",
@@ -510,4 +512,177 @@ async fn the_desk_fits_a_phone() {
     phone.wait_for_text("You are signed out.").await;
     phone.goto("/desk/articles").await;
     assert_eq!(phone.path().await, "/desk/sign-in");
+}
+
+/// A desk request as a signed-in browser sends it: the cookie only (forms carry the token).
+fn as_browser(
+    app: &TestApp,
+    session: &crate::people::Session,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    app.request(method, path)
+        .header("cookie", format!("lede_session={}", session.cookie))
+}
+
+#[tokio::test]
+async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    person(&app, "guard@example.com", "contributor", Some("test-author")).await;
+    let session = crate::people::session(&app, "guard@example.com").await;
+
+    // Nobody, or a script's token, is sent to the sign-in page.
+    for request in [
+        app.request(Method::GET, "/desk/articles"),
+        app.request(Method::GET, "/desk/articles").bearer_auth(&app.admin),
+    ] {
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, 303);
+        assert_eq!(reply.header("location"), Some("/desk/sign-in"));
+    }
+
+    // A page: a strict policy, no framing, kept by no cache.
+    let page = app
+        .send(as_browser(&app, &session, Method::GET, "/desk"))
+        .await;
+    assert_eq!(page.status, 200);
+    let policy = page.header("content-security-policy").unwrap();
+    for part in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(policy.contains(part), "{policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(page.header("cache-control").unwrap().contains("no-store"));
+    // No inline script and no handler attribute anywhere in the pages.
+    for path in ["/desk", "/desk/articles", "/desk/articles/new", "/desk/media"] {
+        let html = app
+            .send(as_browser(&app, &session, Method::GET, path))
+            .await
+            .text();
+        assert!(!html.contains("<script>"), "{path}");
+        assert!(!html.contains(" onclick="), "{path}");
+        assert!(!html.contains(" style="), "{path}");
+    }
+
+    // A form without the session's token, with another token, or sent from another site
+    // writes nothing.
+    let count = async || {
+        app.get("/api/v1/articles?status=any&per_page=1", Some(&app.admin))
+            .await
+            .json()["meta"]["total"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = count().await;
+    for (csrf, site) in [
+        (None, None),
+        (Some("forged"), None),
+        (Some(session.csrf.as_str()), Some("cross-site")),
+    ] {
+        let mut form = vec![("title", "Forged"), ("body", "x"), ("action", "save")];
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf));
+        }
+        let mut request = as_browser(&app, &session, Method::POST, "/desk/articles/new").form(&form);
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, 403, "{csrf:?} {site:?}: {}", reply.text());
+        assert!(reply.header("content-type").unwrap().starts_with("text/html"));
+    }
+    assert_eq!(count().await, before);
+
+    // The real form works; a contributor's forged `Publish` is the API's 403, shown.
+    let made = app
+        .send(
+            as_browser(&app, &session, Method::POST, "/desk/articles/new").form(&[
+                ("csrf", session.csrf.as_str()),
+                ("title", "<script>alert(1)</script> & friends"),
+                ("body", "Text."),
+                ("action", "save"),
+            ]),
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let location = made.header("location").unwrap().to_owned();
+    let id = location
+        .trim_start_matches("/desk/articles/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let editor = app
+        .send(as_browser(&app, &session, Method::GET, &format!("/desk/articles/{id}")))
+        .await;
+    let html = editor.text();
+    // Escaped by the template engine (as numeric references), in text and attributes.
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; friends"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"));
+    let published = app
+        .send(
+            as_browser(&app, &session, Method::POST, &format!("/desk/articles/{id}")).form(&[
+                ("csrf", session.csrf.as_str()),
+                ("title", "Published by a contributor?"),
+                ("body", "Text."),
+                ("action", "publish"),
+            ]),
+        )
+        .await;
+    assert_eq!(published.status, 403, "{}", published.text());
+    let article = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(article["status"], "draft");
+    assert_eq!(article["title"], "<script>alert(1)</script> & friends");
+
+    // The live preview is the sanitised HTML readers get, with what was removed by line.
+    let preview = app
+        .send(
+            as_browser(&app, &session, Method::POST, "/desk/render").form(&[
+                ("csrf", session.csrf.as_str()),
+                (
+                    "body",
+                    "Hello.\n\n<script>alert(1)</script>\n\n<iframe src=\"https://evil.example\"></iframe>",
+                ),
+            ]),
+        )
+        .await;
+    assert_eq!(preview.status, 200);
+    let preview = preview.json();
+    let document = preview["document"].as_str().unwrap();
+    assert!(document.contains("<p>Hello.</p>"));
+    assert!(!document.contains("<script>alert"), "{document}");
+    assert!(!document.contains("<iframe"), "{document}");
+    let removed: Vec<_> = preview["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["html"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(removed.contains(&(5, "<iframe>".to_owned())), "{removed:?}");
+    // Longer than any article may be: told, not rendered.
+    let long = "word ".repeat(120_000);
+    let preview = app
+        .send(
+            as_browser(&app, &session, Method::POST, "/desk/render")
+                .form(&[("csrf", session.csrf.as_str()), ("body", long.as_str())]),
+        )
+        .await
+        .json();
+    assert!(
+        preview["problems"][0].as_str().unwrap().contains("longer than"),
+        "{preview}"
+    );
 }
