@@ -265,6 +265,9 @@ pub fn serve(
         let inner = state.clone();
         app(state.clone()).app_data(http::inner::Inner::new(move || app(inner.clone())))
     })
+    // A compressed answer leaves in several writes; without this, Nagle's algorithm holds
+    // the last until the client's delayed ACK (40 ms on Linux) on a kept-alive connection.
+    .tcp_nodelay(true)
     .listen(listener)?
     .shutdown_timeout(30);
     if let Some(workers) = workers {

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::api::{Api, encode};
+use super::choices::{self, Choice};
 use super::page::{DeskError, Frame, Person, html};
+use crate::state::AppState;
 
 /// An article as a list shows it.
 pub struct Row {
@@ -102,23 +104,6 @@ const SORTS: &[(&str, &str)] = &[
     ("relevance", "Best match (with a search)"),
 ];
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-fn choices(options: &[(&str, &str)], current: &str) -> Vec<Choice> {
-    options
-        .iter()
-        .map(|(value, label)| Choice {
-            value: (*value).to_owned(),
-            label: (*label).to_owned(),
-            selected: *value == current,
-        })
-        .collect()
-}
-
 #[derive(Template)]
 #[template(path = "articles.html")]
 struct ListPage {
@@ -135,6 +120,7 @@ struct ListPage {
 
 pub async fn list(
     req: HttpRequest,
+    state: web::Data<AppState>,
     person: Person,
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, DeskError> {
@@ -169,22 +155,12 @@ pub async fn list(
         }
     }
     let list = api.get(&query).await?;
-    let authors = api
-        .get("/api/v1/authors?per_page=100&sort=name&fields=slug,name")
-        .await?;
     let mut author_choices = vec![Choice {
         value: String::new(),
         label: "Any author".into(),
         selected: filters.author.is_empty(),
     }];
-    author_choices.extend(authors["data"].as_array().into_iter().flatten().map(|a| {
-        let slug = a["slug"].as_str().unwrap_or_default();
-        Choice {
-            value: slug.to_owned(),
-            label: a["name"].as_str().unwrap_or_default().to_owned(),
-            selected: slug == filters.author,
-        }
-    }));
+    author_choices.extend(choices::authors(&state, filters.author.trim()).await?);
     let total = match (
         list["meta"]["total"].as_i64(),
         list["meta"]["total_estimated"].as_bool(),
@@ -212,9 +188,9 @@ pub async fn list(
         frame: Frame::new("Articles", &person, "articles"),
         q: q.to_owned(),
         tag: filters.tag.clone(),
-        statuses: choices(STATUSES, status),
+        statuses: Choice::fixed(STATUSES, status),
         authors: author_choices,
-        sorts: choices(SORTS, sort),
+        sorts: Choice::fixed(SORTS, sort),
         rows: Row::all(&list),
         total,
         next,

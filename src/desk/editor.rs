@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::api::{Api, Refusal, encode};
 use super::articles::short_time;
+use super::choices::{self, Choice};
 use super::page::{DeskError, Frame, Person, html_status, see_other};
 use super::revisions::{DiffLine, line_diff};
 use crate::error::ApiError;
@@ -148,12 +149,6 @@ fn flash(done: &str) -> Option<String> {
     )
 }
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
 pub struct Note {
     pub by: String,
     pub at: String,
@@ -257,35 +252,15 @@ async fn editor_page(
 ) -> Result<EditorPage, DeskError> {
     let id = article["id"].as_str().unwrap_or_default().to_owned();
     let status = article["status"].as_str().unwrap_or("draft").to_owned();
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("no app state".into()))?;
     let authors = if person.is_staff() {
-        let list = api
-            .get("/api/v1/authors?per_page=100&sort=name&fields=id,name")
-            .await?;
-        list["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|a| {
-                let value = a["id"].as_str().unwrap_or_default().to_owned();
-                Choice {
-                    selected: value == fields.author,
-                    value,
-                    label: a["name"].as_str().unwrap_or_default().to_owned(),
-                }
-            })
-            .collect()
+        choices::authors(state, &fields.author).await?
     } else {
         Vec::new()
     };
-    let tags = api
-        .get("/api/v1/tags?per_page=100&sort=name&fields=name")
-        .await?;
-    let tag_names = tags["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["name"].as_str().map(str::to_owned))
-        .collect();
+    let tag_names = choices::tag_names(state).await?;
     let notes = if id.is_empty() {
         Vec::new()
     } else {
@@ -314,7 +289,6 @@ async fn editor_page(
         })
         .collect();
     let cover_url = cover_url(api, &fields.cover_image).await;
-    let state = req.app_data::<web::Data<AppState>>();
     let public = matches!(status.as_str(), "published" | "scheduled");
     let in_review = status == "in_review";
     Ok(EditorPage {
@@ -339,7 +313,7 @@ async fn editor_page(
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        site_name: state.map(|s| s.site.name.clone()).unwrap_or_default(),
+        site_name: state.site.name.clone(),
         id,
         status,
         fields,

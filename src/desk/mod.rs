@@ -14,6 +14,7 @@ use actix_web::{HttpMessage, HttpRequest, web};
 mod api;
 mod articles;
 mod assets;
+mod choices;
 mod editor;
 mod media;
 mod page;

@@ -69,6 +69,16 @@ pub async fn list(
     Ok(Loaded::exact(rows, total))
 }
 
+/// Tags' names, by name (the desk's suggestions as one types).
+pub async fn names(conn: &mut AsyncPgConnection, most: i64) -> QueryResult<Vec<String>> {
+    tags::table
+        .select(tags::name)
+        .order(tags::name.asc())
+        .limit(most)
+        .load(conn)
+        .await
+}
+
 /// Inserts a tag and records the change (the list of tags changes).
 pub async fn insert(
     conn: &mut AsyncPgConnection,

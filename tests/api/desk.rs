@@ -529,13 +529,20 @@ fn as_browser(
 async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
     use reqwest::Method;
     let app = TestApp::spawn().await;
-    person(&app, "guard@example.com", "contributor", Some("test-author")).await;
+    person(
+        &app,
+        "guard@example.com",
+        "contributor",
+        Some("test-author"),
+    )
+    .await;
     let session = crate::people::session(&app, "guard@example.com").await;
 
     // Nobody, or a script's token, is sent to the sign-in page.
     for request in [
         app.request(Method::GET, "/desk/articles"),
-        app.request(Method::GET, "/desk/articles").bearer_auth(&app.admin),
+        app.request(Method::GET, "/desk/articles")
+            .bearer_auth(&app.admin),
     ] {
         let reply = app.send(request).await;
         assert_eq!(reply.status, 303);
@@ -561,7 +568,12 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert!(page.header("cache-control").unwrap().contains("no-store"));
     // No inline script and no handler attribute anywhere in the pages.
-    for path in ["/desk", "/desk/articles", "/desk/articles/new", "/desk/media"] {
+    for path in [
+        "/desk",
+        "/desk/articles",
+        "/desk/articles/new",
+        "/desk/media",
+    ] {
         let html = app
             .send(as_browser(&app, &session, Method::GET, path))
             .await
@@ -590,13 +602,19 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         if let Some(csrf) = csrf {
             form.push(("csrf", csrf));
         }
-        let mut request = as_browser(&app, &session, Method::POST, "/desk/articles/new").form(&form);
+        let mut request =
+            as_browser(&app, &session, Method::POST, "/desk/articles/new").form(&form);
         if let Some(site) = site {
             request = request.header("sec-fetch-site", site);
         }
         let reply = app.send(request).await;
         assert_eq!(reply.status, 403, "{csrf:?} {site:?}: {}", reply.text());
-        assert!(reply.header("content-type").unwrap().starts_with("text/html"));
+        assert!(
+            reply
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
     }
     assert_eq!(count().await, before);
 
@@ -620,7 +638,12 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         .unwrap()
         .to_owned();
     let editor = app
-        .send(as_browser(&app, &session, Method::GET, &format!("/desk/articles/{id}")))
+        .send(as_browser(
+            &app,
+            &session,
+            Method::GET,
+            &format!("/desk/articles/{id}"),
+        ))
         .await;
     let html = editor.text();
     // Escaped by the template engine (as numeric references), in text and attributes.
@@ -631,7 +654,13 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
     assert!(!html.contains("<script>alert"));
     let published = app
         .send(
-            as_browser(&app, &session, Method::POST, &format!("/desk/articles/{id}")).form(&[
+            as_browser(
+                &app,
+                &session,
+                Method::POST,
+                &format!("/desk/articles/{id}"),
+            )
+            .form(&[
                 ("csrf", session.csrf.as_str()),
                 ("title", "Published by a contributor?"),
                 ("body", "Text."),
@@ -669,7 +698,12 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["line"].as_u64().unwrap(), r["html"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["html"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert!(removed.contains(&(5, "<iframe>".to_owned())), "{removed:?}");
     // Longer than any article may be: told, not rendered.
@@ -682,7 +716,10 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         .await
         .json();
     assert!(
-        preview["problems"][0].as_str().unwrap().contains("longer than"),
+        preview["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("longer than"),
         "{preview}"
     );
 }
