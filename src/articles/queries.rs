@@ -488,3 +488,35 @@ pub async fn revision(
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(articles::table.find(id)).execute(conn).await
 }
+
+/// Where images are used: `(image, article id, article title)` for each article that shows
+/// one of `ids` as a figure or as its cover (at most `most` of each kind).
+pub async fn using_images(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    most: i64,
+) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
+    let mut uses: Vec<(Uuid, Uuid, String)> = article_images::table
+        .inner_join(articles::table)
+        .filter(article_images::image_id.eq_any(ids))
+        .select((article_images::image_id, articles::id, articles::title))
+        .order(articles::updated_at.desc())
+        .limit(most)
+        .load(conn)
+        .await?;
+    let covers: Vec<(Option<Uuid>, Uuid, String)> = articles::table
+        .filter(articles::cover_image_id.eq_any(ids))
+        .select((articles::cover_image_id, articles::id, articles::title))
+        .order(articles::updated_at.desc())
+        .limit(most)
+        .load(conn)
+        .await?;
+    for (image, article, title) in covers {
+        if let Some(image) = image
+            && !uses.iter().any(|(i, a, _)| *i == image && *a == article)
+        {
+            uses.push((image, article, title));
+        }
+    }
+    Ok(uses)
+}

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 use super::api::{Api, encode};
 use super::page::{DeskError, Frame, Person, html, see_other};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The smallest picture of an image that still fills a thumbnail: the `w320` (or the
 /// narrowest) rendition in the original's format, else the original.
@@ -56,6 +58,8 @@ pub struct Item {
     pub credit: String,
     pub focal_x: f64,
     pub focal_y: f64,
+    /// The articles that show it: `(id, title)`.
+    pub used_in: Vec<(String, String)>,
 }
 
 impl Item {
@@ -78,6 +82,7 @@ impl Item {
             credit: text(&image["credit"]),
             focal_x: image["focal_x"].as_f64().unwrap_or(0.5),
             focal_y: image["focal_y"].as_f64().unwrap_or(0.5),
+            used_in: Vec::new(),
         }
     }
 
@@ -100,6 +105,7 @@ struct MediaPage {
     csrf: String,
     uploads: bool,
     dialog: bool,
+    q: String,
 }
 
 /// The library inside the editor's dialog: the same list, with `Insert` and
@@ -112,6 +118,7 @@ struct MediaDialog {
     csrf: String,
     uploads: bool,
     dialog: bool,
+    q: String,
 }
 
 #[derive(Deserialize)]
@@ -123,32 +130,60 @@ pub struct Browse {
     dialog: bool,
     #[serde(default)]
     done: String,
+    /// Words of the alt text, caption or credit.
+    #[serde(default)]
+    q: String,
+}
+
+/// Notes on each item the articles that show it.
+async fn used_in(state: &AppState, items: &mut [Item]) -> Result<(), DeskError> {
+    let ids: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.id.parse().ok()).collect();
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let uses = crate::articles::queries::using_images(&mut conn, &ids, 500)
+        .await
+        .map_err(ApiError::from)?;
+    for (image, article, title) in uses {
+        if let Some(item) = items.iter_mut().find(|i| i.id == image.to_string()) {
+            item.used_in.push((article.to_string(), title));
+        }
+    }
+    Ok(())
 }
 
 pub async fn page(
     req: HttpRequest,
+    state: web::Data<AppState>,
     person: Person,
     browse: web::Query<Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let api = Api::new(&req, None);
     let per_page = if browse.dialog { 12 } else { 24 };
+    let q = browse.q.trim();
     let mut path = format!("/api/v1/images?per_page={per_page}&sort=-created_at");
-    if !browse.cursor.is_empty() {
-        path.push_str(&format!("&cursor={}", encode(&browse.cursor)));
+    for (name, value) in [("cursor", browse.cursor.as_str()), ("q", q)] {
+        if !value.is_empty() {
+            path.push_str(&format!("&{name}={}", encode(value)));
+        }
     }
     let list = api.get(&path).await?;
-    let items = list["data"]
+    let mut items: Vec<Item> = list["data"]
         .as_array()
         .into_iter()
         .flatten()
         .map(Item::of)
         .collect();
+    if !browse.dialog {
+        used_in(&state, &mut items).await?;
+    }
     let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
-        format!(
-            "/desk/media?cursor={}{}",
-            encode(cursor),
-            if browse.dialog { "&dialog=true" } else { "" }
-        )
+        let mut link = format!("/desk/media?cursor={}", encode(cursor));
+        if !q.is_empty() {
+            link.push_str(&format!("&q={}", encode(q)));
+        }
+        if browse.dialog {
+            link.push_str("&dialog=true");
+        }
+        link
     });
     let csrf = person.csrf.clone();
     let uploads = person.publishes();
@@ -159,6 +194,7 @@ pub async fn page(
             csrf,
             uploads,
             dialog: true,
+            q: q.to_owned(),
         });
     }
     let flash = (browse.done == "saved").then(|| "Saved.".to_owned());
@@ -169,6 +205,7 @@ pub async fn page(
         csrf,
         uploads,
         dialog: false,
+        q: q.to_owned(),
     })
 }
 

@@ -57,6 +57,10 @@ pub struct ImageQuery {
         pattern = r"^[0-9a-fA-F]{64}$"
     )]
     sha256: Option<String>,
+    /// Only images whose alt text, caption or credit hold each of these words (any case,
+    /// anywhere in a word: `harb` finds "Harbour"); at most 10 words of 100 characters.
+    #[param(example = "harbour dawn", max_length = 1000)]
+    q: Option<String>,
     /// `created_at` or `updated_at`, prefix `-` for descending (default `-created_at`).
     #[param(example = "-created_at", pattern = r"^-?(created_at|updated_at)$")]
     #[allow(dead_code)]
@@ -65,8 +69,8 @@ pub struct ImageQuery {
 
 /// List images
 ///
-/// Newest first unless `sort` says otherwise; filter by `mime_type`, or find an upload by
-/// the SHA-256 of its bytes (`sha256`).
+/// Newest first unless `sort` says otherwise; search the alt text, caption and credit
+/// (`q`), filter by `mime_type`, or find an upload by the SHA-256 of its bytes (`sha256`).
 #[utoipa::path(
     tag = "images", operation_id = "list_images",
     params(PageParams, ImageQuery),
@@ -96,9 +100,11 @@ async fn list_images(
         }
         None => None,
     };
+    let words = queries::search_words(query.q.as_deref().unwrap_or_default())?;
     let filter = queries::ImageFilter {
         mime_type: query.mime_type.as_deref(),
         sha256: sha256.as_deref(),
+        words: &words,
     };
     let loaded = queries::list(&mut conn, &pagination, &sort, &filter).await?;
     let urls = crate::http::media_urls(&req);

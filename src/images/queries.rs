@@ -72,6 +72,31 @@ pub struct ImageFilter<'a> {
     pub mime_type: Option<&'a str>,
     /// The SHA-256 of the file's bytes (unique: at most one image).
     pub sha256: Option<&'a [u8]>,
+    /// Words each of which the alt text, caption or credit holds.
+    pub words: &'a [String],
+}
+
+/// Words of an image search: at most 10, each at most 100 characters.
+pub fn search_words(q: &str) -> Result<Vec<String>, ApiError> {
+    let words: Vec<String> = q.split_whitespace().map(str::to_owned).collect();
+    if words.len() > 10 || words.iter().any(|w| w.chars().count() > 100) {
+        return Err(ApiError::BadRequest(
+            "q takes at most 10 words of at most 100 characters each".into(),
+        ));
+    }
+    Ok(words)
+}
+
+/// `text` matched literally by `LIKE` (its `%`, `_` and `\` escaped).
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub async fn list(
@@ -89,6 +114,21 @@ pub async fn list(
     if let Some(sha256) = filter.sha256 {
         query = query.filter(images::sha256.eq(sha256.to_vec()));
         count = count.filter(images::sha256.eq(sha256.to_vec()));
+    }
+    for word in filter.words {
+        let pattern = format!("%{}%", like_escaped(word));
+        query = query.filter(
+            images::alt
+                .ilike(pattern.clone())
+                .or(images::caption.ilike(pattern.clone()))
+                .or(images::credit.ilike(pattern.clone())),
+        );
+        count = count.filter(
+            images::alt
+                .ilike(pattern.clone())
+                .or(images::caption.ilike(pattern.clone()))
+                .or(images::credit.ilike(pattern)),
+        );
     }
     let rows = page_of(query, pagination, sort)?.load(conn).await?;
     let total = count.get_result(conn).await?;

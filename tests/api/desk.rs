@@ -166,6 +166,14 @@ async fn an_article_goes_from_a_contributor_through_review_to_readers() {
     writer.submit("Save draft").await;
     writer.wait_for_text("Draft created.").await;
     let id = article_id(&writer).await;
+    // A draft saves itself a few seconds after the last change.
+    writer.fill("Subtitle", "Before six").await;
+    writer.wait_for_text("Draft saved at").await;
+    let saved = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(saved["subtitle"], "Before six");
     let draft = app
         .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
         .await
@@ -244,6 +252,17 @@ async fn an_article_goes_from_a_contributor_through_review_to_readers() {
             && html.contains("The harbour at dawn")
     })
     .await;
+
+    // The library finds the photo by a word of its caption, and says where it is used.
+    pages.goto("/desk/media").await;
+    pages.fill("Search alt text and captions", "boats").await;
+    pages.submit("Search").await;
+    pages
+        .wait_for_text("Used in: The harbour of Sète wakes")
+        .await;
+    pages.assert_accessible().await;
+    pages.goto("/desk/media?q=nowhere").await;
+    pages.wait_for_text("No image matches.").await;
 
     // The articles list finds it by a word of its body, through the search index.
     pages.goto("/desk/articles?q=nets").await;
@@ -722,4 +741,118 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
             .contains("longer than"),
         "{preview}"
     );
+}
+
+#[tokio::test]
+async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_forms() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    person(&app, "sched@example.com", "editor", None).await;
+    let session = crate::people::session(&app, "sched@example.com").await;
+    let author = app
+        .get("/api/v1/authors/test-author", None)
+        .await
+        .expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = |action: &'static str, publish_at: &str| {
+        vec![
+            ("csrf", session.csrf.clone()),
+            ("title", "Timed".to_owned()),
+            ("body", "Soon.".to_owned()),
+            ("author", author.clone()),
+            ("tags", "Brand new tag, Another".to_owned()),
+            ("publish_at", publish_at.to_owned()),
+            ("action", action.to_owned()),
+        ]
+    };
+    let made = app
+        .send(
+            as_browser(&app, &session, Method::POST, "/desk/articles/new").form(&form("save", "")),
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let id = made
+        .header("location")
+        .unwrap()
+        .trim_start_matches("/desk/articles/");
+    let id = id.split('?').next().unwrap().to_owned();
+    let path = format!("/desk/articles/{id}");
+    let article = async || {
+        app.get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+            .await
+            .expect(200)
+    };
+    // An editor's new tag names make tags.
+    let tags: Vec<String> = article().await["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tags, ["Brand new tag", "Another"]);
+
+    // Scheduled in UTC, a day ahead.
+    let when = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M");
+    let version = || async {
+        app.get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+            .await
+            .header("etag")
+            .unwrap()
+            .to_owned()
+    };
+    let mut scheduled = form("schedule", &when.to_string());
+    scheduled.push(("version", version().await));
+    let reply = app
+        .send(as_browser(&app, &session, Method::POST, &path).form(&scheduled))
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    let now = article().await;
+    assert_eq!(now["status"], "scheduled");
+    assert!(
+        now["published_at"]
+            .as_str()
+            .unwrap()
+            .starts_with(&when.to_string()),
+        "{}",
+        now["published_at"]
+    );
+    // A time that is not one is the form's error, nothing saved.
+    let mut bad = form("schedule", "tomorrow-ish");
+    bad.push(("version", version().await));
+    let reply = app
+        .send(as_browser(&app, &session, Method::POST, &path).form(&bad))
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text());
+
+    // Unpublished: a draft again.
+    let mut back = form("unpublish", "");
+    back.push(("version", version().await));
+    let reply = app
+        .send(as_browser(&app, &session, Method::POST, &path).form(&back))
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    assert_eq!(article().await["status"], "draft");
+
+    // A preview link for the page's script: it opens the draft.
+    let link = app
+        .send(
+            as_browser(
+                &app,
+                &session,
+                Method::POST,
+                &format!("{path}/preview-link"),
+            )
+            .form(&[("csrf", session.csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(link.status, 200, "{}", link.text());
+    let url = link.json()["url"].as_str().unwrap().to_owned();
+    let token = url.rsplit('/').next().unwrap();
+    let previewed = app
+        .get(&format!("/api/v1/preview/{token}"), None)
+        .await
+        .expect(200);
+    assert_eq!(previewed["title"], "Timed");
 }

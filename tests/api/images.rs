@@ -1636,3 +1636,83 @@ async fn modern_renditions_follow_the_upload_and_figures_offer_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn images_are_found_by_words_of_their_alt_text_caption_and_credit() {
+    let app = TestApp::spawn().await;
+    for (seed, alt, caption, credit) in [
+        (
+            1u8,
+            "The harbour at dawn",
+            "Boats leave before six",
+            "Photo: Ines",
+        ),
+        (
+            2,
+            "A bakery oven",
+            "100% rye, baked at 3 a.m.",
+            "Photo: Tomasz",
+        ),
+        (
+            3,
+            "Storm clouds",
+            "The front over the HARBOUR wall",
+            "Agency_pictures",
+        ),
+    ] {
+        app.upload_unwaited(
+            Some(&app.editor),
+            crate::roles::png(seed),
+            "x.png",
+            "image/png",
+            &[("alt", alt), ("caption", caption), ("credit", credit)],
+        )
+        .await
+        .expect(201);
+    }
+    let alts = async |q: &str| -> Vec<String> {
+        let list = app
+            .get(&format!("/api/v1/images?q={}", urlencode(q)), None)
+            .await
+            .expect(200);
+        let mut alts: Vec<String> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["alt"].as_str().unwrap().to_owned())
+            .collect();
+        alts.sort();
+        alts
+    };
+    // Any case, anywhere in a word, every word, in any of the three fields.
+    assert_eq!(alts("harb").await, ["Storm clouds", "The harbour at dawn"]);
+    assert_eq!(alts("harbour wall").await, ["Storm clouds"]);
+    assert_eq!(alts("tomasz").await, ["A bakery oven"]);
+    // `%` and `_` are letters here, not patterns.
+    assert_eq!(alts("100%").await, ["A bakery oven"]);
+    assert_eq!(alts("%").await, ["A bakery oven"]);
+    assert_eq!(alts("y_p").await, ["Storm clouds"]);
+    assert!(alts("_____").await.is_empty());
+    assert!(alts("nowhere").await.is_empty());
+    // Bounded: eleven words, or a word of 101 characters, is a 400.
+    let problem = app
+        .get(
+            &format!("/api/v1/images?q={}", urlencode(&"a ".repeat(11))),
+            None,
+        )
+        .await
+        .problem(400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10 words")
+    );
+    app.get(&format!("/api/v1/images?q={}", "a".repeat(101)), None)
+        .await
+        .problem(400);
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -154,7 +154,7 @@
   const autosave = debounce(() => {
     const data = new FormData(editor);
     data.set("action", "autosave");
-    post(editor.action, data).then((answer) => {
+    post(editor.getAttribute("action"), data).then((answer) => {
       if (answer.version) {
         $('input[name="version"]').value = answer.version;
         status.textContent = "Draft saved at " + answer.saved_at + ".";
@@ -187,6 +187,12 @@
     loadLibrary("/desk/media?dialog=true");
   }));
   $("[data-close-library]").addEventListener("click", () => dialog.close());
+  libraryBody.addEventListener("submit", (event) => {
+    const search = event.target.closest("[data-library-search]");
+    if (!search) return;
+    event.preventDefault();
+    loadLibrary("/desk/media?" + new URLSearchParams(new FormData(search)).toString());
+  });
   libraryBody.addEventListener("click", (event) => {
     const more = event.target.closest("[data-library-page]");
     if (more) { event.preventDefault(); loadLibrary(more.getAttribute("href")); return; }
