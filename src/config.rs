@@ -60,6 +60,16 @@ pub struct Config {
     #[arg(long, env = "LEDE_SITE_NAME", default_value = "lede", global = true)]
     pub site_name: String,
 
+    /// The site's time zone (an IANA name such as `Europe/Paris`): the desk schedules in it
+    /// and shows UTC beside it.
+    #[arg(
+        long,
+        env = "LEDE_SITE_TIME_ZONE",
+        default_value = "UTC",
+        global = true
+    )]
+    pub site_time_zone: String,
+
     /// The publisher's logo (an absolute http(s) URL), in structured data and feeds.
     #[arg(long, env = "LEDE_SITE_LOGO", global = true)]
     pub site_logo: Option<String>,
@@ -395,6 +405,7 @@ impl Config {
             public_url: None,
             site_url: "http://localhost:3000".into(),
             site_name: "lede".into(),
+            site_time_zone: "UTC".into(),
             site_logo: None,
             article_path: "/{slug}".into(),
             page_path: "/{slug}".into(),

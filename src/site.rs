@@ -18,6 +18,8 @@ pub struct Site {
     author_path: String,
     tag_path: String,
     preview_path: Option<String>,
+    /// Where the newsroom's clocks are: the desk schedules in it.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Site {
@@ -27,8 +29,20 @@ impl Site {
             Some(logo) => Some(absolute(logo).context("LEDE_SITE_LOGO")?),
             None => None,
         };
+        let time_zone = config
+            .site_time_zone
+            .trim()
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "LEDE_SITE_TIME_ZONE: `{}` is not a time zone (an IANA name such as \
+                     Europe/Paris, or UTC)",
+                    config.site_time_zone
+                )
+            })?;
         let site = Site {
             url,
+            time_zone,
             name: config.site_name.trim().to_owned(),
             logo,
             article_path: template(

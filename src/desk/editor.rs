@@ -42,7 +42,7 @@ pub struct Fields {
     pub meta_title: String,
     #[serde(default)]
     pub meta_description: String,
-    /// `YYYY-MM-DDTHH:MM`, UTC, for `Schedule`.
+    /// `YYYY-MM-DDTHH:MM` in the site's time zone, for `Schedule`.
     #[serde(default)]
     pub publish_at: String,
     #[serde(default)]
@@ -52,7 +52,7 @@ pub struct Fields {
 }
 
 impl Fields {
-    fn of_article(article: &Value, version: String) -> Fields {
+    fn of_article(article: &Value, version: String, zone: chrono_tz::Tz) -> Fields {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         Fields {
             version,
@@ -76,11 +76,7 @@ impl Fields {
             publish_at: article["published_at"]
                 .as_str()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| {
-                    t.with_timezone(&chrono::Utc)
-                        .format("%Y-%m-%dT%H:%M")
-                        .to_string()
-                })
+                .map(|t| t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
                 .unwrap_or_default(),
             ..Fields::default()
         }
@@ -191,6 +187,10 @@ pub struct EditorPage {
     staff: bool,
     public_url: String,
     site_name: String,
+    /// The site's time zone's name, where `Schedule` takes its time.
+    zone: String,
+    /// When it is (or was) published, in the site's time zone and in UTC.
+    published_line: String,
 }
 
 impl EditorPage {
@@ -219,7 +219,7 @@ pub async fn page(
     let (article, version) = api
         .get_versioned(&format!("/api/v1/articles/{}", encode(&id)))
         .await?;
-    let fields = Fields::of_article(&article, version);
+    let fields = Fields::of_article(&article, version, site_zone(&req));
     let page = editor_page(&req, &api, &person, &article, fields).await?;
     let page = EditorPage {
         frame: page.frame.with_flash(flash(&done.done)),
@@ -314,6 +314,24 @@ async fn editor_page(
             .unwrap_or_default()
             .to_owned(),
         site_name: state.site.name.clone(),
+        zone: state.site.time_zone.name().to_owned(),
+        published_line: article["published_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| {
+                format!(
+                    "{} {} ({} UTC)",
+                    if status == "scheduled" {
+                        "Publishes"
+                    } else {
+                        "Published"
+                    },
+                    t.with_timezone(&state.site.time_zone)
+                        .format("%Y-%m-%d %H:%M %Z"),
+                    t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M"),
+                )
+            })
+            .unwrap_or_default(),
         id,
         status,
         fields,
@@ -361,15 +379,18 @@ pub async fn create(
     let api = Api::new(&req, Some(fields.csrf.clone()));
     let mut body = fields.changes(&person);
     body.insert("status".into(), json!(status.unwrap_or("draft")));
-    add_status_fields(&mut body, status, &fields)?;
-    let answer = api
-        .send(
-            Method::POST,
-            "/api/v1/articles",
-            Some(&Value::Object(body)),
-            None,
-        )
-        .await?;
+    let answer = match add_status_fields(&mut body, status, &fields, site_zone(&req)) {
+        Ok(()) => {
+            api.send(
+                Method::POST,
+                "/api/v1/articles",
+                Some(&Value::Object(body)),
+                None,
+            )
+            .await?
+        }
+        Err(refusal) => Err(refusal),
+    };
     match answer {
         Ok(created) => {
             let id = created.body["id"].as_str().unwrap_or_default();
@@ -384,22 +405,49 @@ pub async fn create(
     }
 }
 
+/// The site's time zone, where the desk schedules.
+fn site_zone(req: &HttpRequest) -> chrono_tz::Tz {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(chrono_tz::UTC, |state| state.site.time_zone)
+}
+
+/// A time typed in the site's time zone, as an instant. A time the clocks skip (the spring
+/// change) is refused; one they pass twice (the autumn change) is the first.
+fn scheduled_instant(
+    typed: &str,
+    zone: chrono_tz::Tz,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::TimeZone;
+    let naive = chrono::NaiveDateTime::parse_from_str(typed.trim(), "%Y-%m-%dT%H:%M")
+        .map_err(|_| format!("choose when to publish: a date and a time ({zone})"))?;
+    match zone.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(at) | chrono::LocalResult::Ambiguous(at, _) => {
+            Ok(at.with_timezone(&chrono::Utc))
+        }
+        chrono::LocalResult::None => Err(format!(
+            "{} does not exist in {zone} (the clocks skip it): choose another time",
+            typed.trim().replace('T', " ")
+        )),
+    }
+}
+
 /// `published_at` and `note`, where the action takes them.
 fn add_status_fields(
     body: &mut Map<String, Value>,
     status: Option<&str>,
     fields: &Fields,
-) -> Result<(), DeskError> {
+    zone: chrono_tz::Tz,
+) -> Result<(), Refusal> {
     if status == Some("scheduled") {
-        let at = chrono::NaiveDateTime::parse_from_str(fields.publish_at.trim(), "%Y-%m-%dT%H:%M")
-            .map_err(|_| {
-                ApiError::invalid(
-                    "published_at",
-                    "invalid",
-                    "choose when to publish (a date and a time, UTC)",
-                )
-            })?;
-        body.insert("published_at".into(), json!(at.and_utc().to_rfc3339()));
+        let at = scheduled_instant(&fields.publish_at, zone).map_err(|message| Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            problem: json!({
+                "detail": message,
+                "errors": [{"field": "published_at", "message": message}],
+            }),
+            etag: None,
+        })?;
+        body.insert("published_at".into(), json!(at.to_rfc3339()));
     }
     if matches!(status, Some("in_review" | "draft")) && !fields.note.trim().is_empty() {
         body.insert("note".into(), json!(fields.note.trim()));
@@ -425,17 +473,20 @@ pub async fn save(
     if let Some(status) = status {
         body.insert("status".into(), json!(status));
     }
-    add_status_fields(&mut body, status, &fields)?;
-    let answer = api
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&Value::Object(body)),
-            Some(&fields.version)
-                .filter(|v| !v.is_empty())
-                .map(String::as_str),
-        )
-        .await?;
+    let answer = match add_status_fields(&mut body, status, &fields, site_zone(&req)) {
+        Ok(()) => {
+            api.send(
+                Method::PATCH,
+                &path,
+                Some(&Value::Object(body)),
+                Some(&fields.version)
+                    .filter(|v| !v.is_empty())
+                    .map(String::as_str),
+            )
+            .await?
+        }
+        Err(refusal) => Err(refusal),
+    };
     if autosave {
         // The page's script keeps the new version, or shows that another save came first.
         return Ok(match answer {
@@ -490,7 +541,7 @@ async fn conflict(
     mine: Fields,
 ) -> Result<HttpResponse, DeskError> {
     let (article, version) = api.get_versioned(path).await?;
-    let theirs = Fields::of_article(&article, version.clone());
+    let theirs = Fields::of_article(&article, version.clone(), site_zone(req));
     let mut differs = Vec::new();
     for (label, a, b) in [
         ("Title", &mine.title, &theirs.title),

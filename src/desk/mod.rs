@@ -69,6 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/accept", post().to(sign_in::accept))
             .route("/reset", get().to(sign_in::reset_page))
             .route("/reset", post().to(sign_in::reset))
+            .route("/forgot", get().to(sign_in::forgot_page))
+            .route("/forgot", post().to(sign_in::forgot))
             .route("/articles", get().to(articles::list))
             .route("/articles/new", get().to(editor::new_page))
             .route("/articles/new", post().to(editor::create))

@@ -237,3 +237,55 @@ pub fn capitalised(text: &str) -> String {
         None => String::new(),
     }
 }
+
+/// Forgot one's password: a link to choose another is mailed, when the site sends mail.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    frame: Frame,
+    email: String,
+    error: Option<String>,
+}
+
+pub async fn forgot_page() -> Result<HttpResponse, DeskError> {
+    html(&ForgotPage {
+        frame: Frame::signed_out("Forgot your password?"),
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Email {
+    email: String,
+}
+
+pub async fn forgot(req: HttpRequest, form: web::Form<Email>) -> Result<HttpResponse, DeskError> {
+    let body = json!({"email": form.email});
+    let answer = Api::signing_in(&req)
+        .send(Method::POST, "/api/v1/auth/reset", Some(&body), None)
+        .await?;
+    let (status, flash, error) = match answer {
+        Ok(sent) => (
+            StatusCode::OK,
+            Some(capitalised(sent.body["detail"].as_str().unwrap_or_default()) + "."),
+            None,
+        ),
+        Err(refusal) if refusal.status == StatusCode::CONFLICT => (
+            refusal.status,
+            None,
+            Some(
+                "This site sends no mail: ask an admin for a link to choose a new password.".into(),
+            ),
+        ),
+        Err(refusal) => (refusal.status, None, Some(capitalised(&refusal.detail()))),
+    };
+    html_status(
+        &ForgotPage {
+            frame: Frame::signed_out("Forgot your password?").with_flash(flash),
+            email: form.email.chars().take(254).collect(),
+            error,
+        },
+        status,
+    )
+}

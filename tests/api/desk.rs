@@ -856,3 +856,110 @@ async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_fo
         .expect(200);
     assert_eq!(previewed["title"], "Timed");
 }
+
+#[tokio::test]
+async fn schedules_are_typed_in_the_sites_time_zone_and_shown_with_utc() {
+    use reqwest::Method;
+    let app = TestApp::spawn_with(crate::support::Options {
+        site_time_zone: "Europe/Paris".into(),
+        ..Default::default()
+    })
+    .await;
+    person(&app, "tz@example.com", "editor", None).await;
+    let session = crate::people::session(&app, "tz@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Summer", "body_markdown": "Sun.", "author": "test-author"}),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/desk/articles/{id}");
+    let schedule = async |at: &str| {
+        let version = app
+            .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+            .await
+            .header("etag")
+            .unwrap()
+            .to_owned();
+        app.send(as_browser(&app, &session, Method::POST, &path).form(&[
+            ("csrf", session.csrf.as_str()),
+            ("version", version.as_str()),
+            ("title", "Summer"),
+            ("body", "Sun."),
+            ("publish_at", at),
+            ("action", "schedule"),
+        ]))
+        .await
+    };
+    // Noon in Paris in July is 10:00 UTC (summer time).
+    assert_eq!(schedule("2027-07-01T12:00").await.status, 303);
+    let article = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
+        .await
+        .expect(200);
+    assert_eq!(article["published_at"], "2027-07-01T10:00:00Z");
+    let page = app
+        .send(as_browser(&app, &session, Method::GET, &path))
+        .await
+        .text();
+    assert!(page.contains("Publish at (Europe/Paris time)"), "{page}");
+    assert!(page.contains("value=\"2027-07-01T12:00\""), "{page}");
+    assert!(
+        page.contains("Publishes 2027-07-01 12:00 CEST (2027-07-01 10:00 UTC)"),
+        "{page}"
+    );
+    // 02:30 on the last Sunday of March does not happen in Paris.
+    let skipped = schedule("2027-03-28T02:30").await;
+    assert_eq!(skipped.status, 422);
+    assert!(skipped.text().contains("does not exist in Europe/Paris"));
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_the_mailed_link() {
+    let smtp = crate::mail::SmtpServer::start().await;
+    let app = TestApp::spawn_with(crate::support::Options {
+        smtp_url: Some(smtp.url.clone()),
+        // Where mailed links point (plain http: the browser is sent to the test's address).
+        public_url: Some("http://news.example.com".into()),
+        ..Default::default()
+    })
+    .await;
+    person(&app, "forgetful@example.com", "author", Some("test-author")).await;
+    let browser = Browser::open(&app.address, 1280).await;
+    browser.goto("/desk/sign-in").await;
+    browser
+        .client
+        .find(Locator::LinkText("Forgot your password?"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill("Email", "forgetful@example.com").await;
+    browser.submit("Send the link").await;
+    browser.wait_for_text("is on its way").await;
+    browser.assert_accessible().await;
+    // The invitation was mailed first; the reset link second.
+    let mails = smtp.wait_for(2).await;
+    let reset = mails
+        .iter()
+        .find(|m| m.text().contains("/desk/reset#token="))
+        .expect("a reset link was mailed");
+    browser
+        .goto(&format!("/desk/reset#token={}", reset.token()))
+        .await;
+    browser.fill("Password", "a brand new password").await;
+    browser.submit("Set password").await;
+    browser.wait_for_text("Your password is set").await;
+    browser.fill("Email", "forgetful@example.com").await;
+    browser.fill("Password", "a brand new password").await;
+    browser.submit("Sign in").await;
+    assert_eq!(browser.path().await, "/desk");
+    // The old password no longer signs in.
+    crate::people::sign_in(&app, "forgetful@example.com", PASSWORD)
+        .await
+        .problem(401);
+}

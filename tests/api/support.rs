@@ -156,6 +156,8 @@ pub struct Options {
     pub article_path: String,
     /// `LEDE_SITE_LOGO`.
     pub site_logo: Option<String>,
+    /// `LEDE_SITE_TIME_ZONE`.
+    pub site_time_zone: String,
     /// `LEDE_PREVIEW_PATH`.
     pub preview_path: Option<String>,
     /// `LEDE_METRICS_TOKEN`.
@@ -184,6 +186,7 @@ impl Default for Options {
             site_url: "http://localhost:3000".into(),
             article_path: "/{slug}".into(),
             site_logo: None,
+            site_time_zone: "UTC".into(),
             preview_path: None,
             metrics_token: None,
             smtp_url: None,
@@ -266,6 +269,7 @@ impl TestApp {
         config.site_url = options.site_url;
         config.article_path = options.article_path;
         config.site_logo = options.site_logo;
+        config.site_time_zone = options.site_time_zone;
         config.preview_path = options.preview_path;
         let pool = lede::pool_for(&database_url, &config).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
