@@ -489,33 +489,68 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize
     diesel::delete(articles::table.find(id)).execute(conn).await
 }
 
+/// Whose articles a reader may see beside the public ones: everyone's (staff), or one
+/// author's (an author or contributor: their own drafts).
+#[derive(Clone, Copy)]
+pub enum Seen {
+    All,
+    PublicAnd(Option<Uuid>),
+}
+
 /// Where images are used: `(image, article id, article title)` for each article that shows
-/// one of `ids` as a figure or as its cover (at most `most` of each kind).
+/// one of `ids` as a figure or as its cover (at most `most` of each kind), among the
+/// articles `seen` lets the reader see.
 pub async fn using_images(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
     most: i64,
+    seen: Seen,
 ) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
-    let mut uses: Vec<(Uuid, Uuid, String)> = article_images::table
-        .inner_join(articles::table)
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let visible =
+        || -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = Bool>> {
+            match seen {
+                Seen::All => Box::new(sql::<Bool>("true")),
+                Seen::PublicAnd(Some(author)) => Box::new(
+                    sql::<Bool>(super::model::IS_PUBLIC).or(articles::author_id.eq(author)),
+                ),
+                Seen::PublicAnd(None) => Box::new(sql::<Bool>(super::model::IS_PUBLIC)),
+            }
+        };
+    let figures: Vec<(Uuid, Uuid)> = article_images::table
         .filter(article_images::image_id.eq_any(ids))
-        .select((article_images::image_id, articles::id, articles::title))
-        .order(articles::updated_at.desc())
+        .select((article_images::image_id, article_images::article_id))
         .limit(most)
         .load(conn)
         .await?;
-    let covers: Vec<(Option<Uuid>, Uuid, String)> = articles::table
+    let covers: Vec<(Option<Uuid>, Uuid)> = articles::table
         .filter(articles::cover_image_id.eq_any(ids))
-        .select((articles::cover_image_id, articles::id, articles::title))
-        .order(articles::updated_at.desc())
+        .filter(visible())
+        .select((articles::cover_image_id, articles::id))
         .limit(most)
         .load(conn)
         .await?;
-    for (image, article, title) in covers {
+    let mut pairs: Vec<(Uuid, Uuid)> = figures;
+    for (image, article) in covers {
         if let Some(image) = image
-            && !uses.iter().any(|(i, a, _)| *i == image && *a == article)
+            && !pairs.contains(&(image, article))
         {
-            uses.push((image, article, title));
+            pairs.push((image, article));
+        }
+    }
+    let articles_shown: Vec<Uuid> = pairs.iter().map(|(_, article)| *article).collect();
+    let titles: Vec<(Uuid, String)> = articles::table
+        .filter(articles::id.eq_any(&articles_shown))
+        .filter(visible())
+        .select((articles::id, articles::title))
+        .order(articles::updated_at.desc())
+        .load(conn)
+        .await?;
+    let mut uses = Vec::new();
+    for (article, title) in titles {
+        for (image, _) in pairs.iter().filter(|(_, a)| *a == article) {
+            uses.push((*image, article, title.clone()));
         }
     }
     Ok(uses)

@@ -105,8 +105,9 @@ async fn session(
     );
     req.extensions_mut()
         .insert(crate::http::auth::SessionCsrf(resolved.csrf_token.clone()));
-    // The desk's forms send the token as a field, which the desk checks (`desk::page`);
-    // every write a desk page makes is an API request, checked here again.
+    // The desk's forms send the token as a field, which the desk checks before any handler
+    // runs (its `Posted` extractor); every write a desk page makes is an API request,
+    // checked here again.
     let desk = req.path() == "/desk" || req.path().starts_with("/desk/");
     if !reads && !desk {
         use crate::http::auth::hash_secret;

@@ -16,6 +16,8 @@ pub struct Api<'a> {
     csrf: Option<String>,
     /// Signing in: a 401 is the page's to tell, not a way back to the sign-in page.
     signing_in: bool,
+    /// Sent with every request (an `Idempotency-Key`).
+    extra: Vec<(header::HeaderName, String)>,
 }
 
 /// An answer that is not a success, as the API gave it.
@@ -68,7 +70,14 @@ impl<'a> Api<'a> {
             req,
             csrf,
             signing_in: false,
+            extra: Vec::new(),
         }
+    }
+
+    /// The same, each request also sending `name: value`.
+    pub fn with_header(mut self, name: header::HeaderName, value: &str) -> Api<'a> {
+        self.extra.push((name, value.to_owned()));
+        self
     }
 
     /// For the pages that sign in, where a 401 is wrong credentials.
@@ -77,6 +86,7 @@ impl<'a> Api<'a> {
             req,
             csrf: None,
             signing_in: true,
+            extra: Vec::new(),
         }
     }
 
@@ -92,7 +102,7 @@ impl<'a> Api<'a> {
             .req
             .app_data::<Inner>()
             .ok_or_else(|| ApiError::Internal("the desk's app is missing".into()))?;
-        let mut headers = Vec::new();
+        let mut headers = self.extra.clone();
         if let Some(cookie) = self.req.cookie(COOKIE) {
             headers.push((header::COOKIE, format!("{COOKIE}={}", cookie.value())));
         }
@@ -158,7 +168,14 @@ impl<'a> Api<'a> {
     }
 }
 
+/// What a path segment or a query value keeps as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// A path segment or query value, percent-encoded.
 pub fn encode(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::api::{Api, encode};
 use super::choices::{self, Choice};
-use super::page::{DeskError, Frame, Person, html};
+use super::page::{DeskError, Frame, Person, html, short_time};
 use crate::state::AppState;
 
 /// An article as a list shows it.
@@ -54,17 +54,6 @@ impl Row {
             .as_array()
             .map(|cards| cards.iter().map(Row::from_card).collect())
             .unwrap_or_default()
-    }
-}
-
-/// `2026-12-07T17:45:23Z` as `2026-12-07 17:45 UTC`.
-pub fn short_time(time: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(time) {
-        Ok(time) => time
-            .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
-        Err(_) => time.to_owned(),
     }
 }
 

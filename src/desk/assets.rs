@@ -29,9 +29,13 @@ pub async fn serve(name: web::Path<String>) -> Result<HttpResponse, DeskError> {
     let Some((_, content_type, body)) = ASSETS.iter().find(|(n, _, _)| *n == name.as_str()) else {
         return Err(ApiError::NotFound(format!("the desk has no asset {name}")).into());
     };
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .content_type(*content_type)
         // Short: a new release's pages should not wait a day for its script.
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(*body))
+        .body(*body);
+    response
+        .extensions_mut()
+        .insert(crate::http::cache::SameForEveryone);
+    Ok(response)
 }

@@ -9,10 +9,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::api::{Api, Refusal, encode};
-use super::articles::short_time;
 use super::choices::{self, Choice};
-use super::page::{DeskError, Frame, Person, html_status, see_other};
-use super::revisions::{DiffLine, line_diff};
+use super::page::{
+    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, capitalised, html_status, optional,
+    see_other, short_time,
+};
+use super::revisions::{DiffLine, bounded_diff};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -49,6 +51,9 @@ pub struct Fields {
     pub note: String,
     #[serde(default)]
     pub action: String,
+    /// A new article's form: one key per form, so a double press makes one draft.
+    #[serde(default)]
+    pub idempotency_key: String,
 }
 
 impl Fields {
@@ -85,18 +90,11 @@ impl Fields {
     /// The merge patch the form stands for (the fields a page shows; empty optional text
     /// is none).
     fn changes(&self, person: &Person) -> Map<String, Value> {
-        let optional = |text: &str| match text.trim() {
-            "" => Value::Null,
-            text => Value::String(text.to_owned()),
-        };
         let mut changes = Map::new();
         changes.insert("title".into(), json!(self.title.trim()));
         changes.insert("subtitle".into(), optional(&self.subtitle));
         changes.insert("excerpt".into(), optional(&self.excerpt));
-        changes.insert(
-            "body_markdown".into(),
-            json!(self.body.replace("\r\n", "\n")),
-        );
+        changes.insert("body_markdown".into(), json!(lines(&self.body)));
         let tags: Vec<&str> = self
             .tags
             .split(',')
@@ -194,11 +192,15 @@ pub struct EditorPage {
 }
 
 impl EditorPage {
-    /// The error of `field`, if the API named one.
+    /// The error of `field` (or of one of its items, `tags[2]`), if the API named one.
     fn error_of(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()
-            .find(|(f, _)| f == field)
+            .find(|(f, _)| {
+                f == field
+                    || f.strip_prefix(field)
+                        .is_some_and(|rest| rest.starts_with('['))
+            })
             .map(|(_, message)| message.as_str())
     }
 }
@@ -236,6 +238,7 @@ pub async fn new_page(req: HttpRequest, person: Person) -> Result<HttpResponse, 
             .author_id
             .map(|id| id.to_string())
             .unwrap_or_default(),
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
         ..Fields::default()
     };
     let page = editor_page(&req, &api, &person, &article, fields).await?;
@@ -261,13 +264,21 @@ async fn editor_page(
         Vec::new()
     };
     let tag_names = choices::tag_names(state).await?;
-    let notes = if id.is_empty() {
-        Vec::new()
-    } else {
-        let list = api
-            .get(&format!("/api/v1/articles/{id}/notes?per_page=50"))
-            .await?;
-        list["data"]
+    // Notes are the article's writers' and the editors': anyone else reads none.
+    let notes = match id.is_empty() {
+        true => Value::Null,
+        false => api
+            .send(
+                Method::GET,
+                &format!("/api/v1/articles/{id}/notes?per_page=50"),
+                None,
+                None,
+            )
+            .await?
+            .map_or(Value::Null, |notes| notes.body),
+    };
+    let notes = {
+        notes["data"]
             .as_array()
             .into_iter()
             .flatten()
@@ -288,7 +299,12 @@ async fn editor_page(
             reason: r["reason"].as_str().unwrap_or_default().to_owned(),
         })
         .collect();
-    let cover_url = cover_url(api, &fields.cover_image).await;
+    // The article embeds its cover; a form's other choice is looked up.
+    let cover_url = if article["cover_image"]["id"].as_str() == Some(fields.cover_image.as_str()) {
+        super::media::thumbnail(&article["cover_image"])
+    } else {
+        cover_url(api, &fields.cover_image).await
+    };
     let public = matches!(status.as_str(), "published" | "scheduled");
     let in_review = status == "in_review";
     Ok(EditorPage {
@@ -366,17 +382,19 @@ pub fn preview_document(body_html: &str) -> String {
     )
 }
 
-pub async fn create(
-    req: HttpRequest,
-    person: Person,
-    form: web::Form<Fields>,
-) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let fields = form.into_inner();
+pub async fn create(req: HttpRequest, posted: Posted<Fields>) -> Result<HttpResponse, DeskError> {
+    let mut api = posted.api(&req);
+    let key = posted.form.idempotency_key.trim();
+    if !key.is_empty() && key.len() <= 100 {
+        api = api.with_header(crate::http::idempotency::IDEMPOTENCY_KEY, key);
+    }
+    let Posted {
+        person,
+        form: fields,
+    } = posted;
     let Some((status, done)) = action(&fields.action) else {
         return Err(ApiError::BadRequest("unknown action".into()).into());
     };
-    let api = Api::new(&req, Some(fields.csrf.clone()));
     let mut body = fields.changes(&person);
     body.insert("status".into(), json!(status.unwrap_or("draft")));
     let answer = match add_status_fields(&mut body, status, &fields, site_zone(&req)) {
@@ -399,6 +417,11 @@ pub async fn create(
         }
         Err(refusal) => {
             let article = json!({"status": "draft"});
+            // The next press is another request: a key of its own.
+            let fields = Fields {
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+                ..fields
+            };
             let page = editor_page(&req, &api, &person, &article, fields).await?;
             refused(page, refusal)
         }
@@ -457,17 +480,24 @@ fn add_status_fields(
 
 pub async fn save(
     req: HttpRequest,
-    person: Person,
     id: web::Path<String>,
-    form: web::Form<Fields>,
+    posted: Posted<Fields>,
 ) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let fields = form.into_inner();
+    let api = posted.api(&req);
+    let Posted {
+        person,
+        form: fields,
+    } = posted;
+    if fields.version.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "this form has no version of the article: open the article again".into(),
+        )
+        .into());
+    }
     let autosave = fields.action == "autosave";
     let Some((status, done)) = action(if autosave { "save" } else { &fields.action }) else {
         return Err(ApiError::BadRequest("unknown action".into()).into());
     };
-    let api = Api::new(&req, Some(fields.csrf.clone()));
     let path = format!("/api/v1/articles/{}", encode(&id));
     let mut body = fields.changes(&person);
     if let Some(status) = status {
@@ -521,9 +551,9 @@ fn refused(page: EditorPage, refusal: Refusal) -> Result<HttpResponse, DeskError
     let errors = refusal.field_errors();
     let page = EditorPage {
         error: Some(if errors.is_empty() {
-            super::sign_in::capitalised(&refusal.detail())
+            capitalised(&refusal.detail())
         } else {
-            "Nothing was saved: see the fields marked below.".to_owned()
+            "Nothing was saved:".to_owned()
         }),
         errors,
         ..page
@@ -542,27 +572,60 @@ async fn conflict(
 ) -> Result<HttpResponse, DeskError> {
     let (article, version) = api.get_versioned(path).await?;
     let theirs = Fields::of_article(&article, version.clone(), site_zone(req));
+    let author_name = article["author"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let cover = if theirs.cover_image.is_empty() {
+        "(none)".to_owned()
+    } else {
+        format!("the image {}", theirs.cover_image)
+    };
     let mut differs = Vec::new();
-    for (label, a, b) in [
-        ("Title", &mine.title, &theirs.title),
-        ("Subtitle", &mine.subtitle, &theirs.subtitle),
-        ("Excerpt", &mine.excerpt, &theirs.excerpt),
-        ("Tags", &mine.tags, &theirs.tags),
-        ("Meta title", &mine.meta_title, &theirs.meta_title),
+    // (what, mine, theirs, theirs as shown)
+    for (label, a, b, shown) in [
+        ("Title", &mine.title, &theirs.title, &theirs.title),
+        (
+            "Subtitle",
+            &mine.subtitle,
+            &theirs.subtitle,
+            &theirs.subtitle,
+        ),
+        ("Excerpt", &mine.excerpt, &theirs.excerpt, &theirs.excerpt),
+        ("Tags", &mine.tags, &theirs.tags, &theirs.tags),
+        ("Author", &mine.author, &theirs.author, &author_name),
+        ("Cover", &mine.cover_image, &theirs.cover_image, &cover),
+        (
+            "Meta title",
+            &mine.meta_title,
+            &theirs.meta_title,
+            &theirs.meta_title,
+        ),
         (
             "Meta description",
             &mine.meta_description,
             &theirs.meta_description,
+            &theirs.meta_description,
         ),
     ] {
+        // An author or contributor's form has no author: theirs is not a change of mine.
+        if label == "Author" && a.is_empty() {
+            continue;
+        }
         if a.trim() != b.trim() {
-            differs.push((label.to_owned(), b.clone()));
+            differs.push((label.to_owned(), shown.clone()));
         }
     }
-    let body = if mine.body.replace("\r\n", "\n") == theirs.body {
+    if theirs.publish_at != mine.publish_at && article["status"] == "scheduled" {
+        differs.push((
+            "Publishes at".to_owned(),
+            theirs.publish_at.replace('T', " "),
+        ));
+    }
+    let body = if lines(&mine.body) == theirs.body {
         Vec::new()
     } else {
-        line_diff(&mine.body.replace("\r\n", "\n"), &theirs.body)
+        bounded_diff(lines(&mine.body), theirs.body.clone()).await?
     };
     let by = api
         .get(&format!("{path}/revisions?per_page=1"))
@@ -575,7 +638,8 @@ async fn conflict(
     let page = EditorPage {
         error: Some(
             "Someone else saved this article after you opened it. Nothing of yours was lost: \
-             your version is in the form below, theirs is shown beside it."
+             your version is in the form below (your note too), theirs is shown above it. \
+             Nothing was saved: press your button again to save yours over theirs."
                 .to_owned(),
         ),
         conflict: Some(Conflict {
@@ -594,17 +658,30 @@ pub struct Body {
     body: String,
 }
 
+impl WithCsrf for Body {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl WithCsrf for Fields {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Text from a form, its line ends as markdown is stored (a browser sends `\r\n`).
+fn lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
 /// The live preview: the body rendered as a save would render it, nothing saved.
 pub async fn render(
     req: HttpRequest,
-    person: Person,
     state: web::Data<AppState>,
-    form: web::Form<Body>,
+    posted: Posted<Body>,
 ) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let preview =
-        crate::articles::write::preview(&state.pool, form.into_inner().body.replace("\r\n", "\n"))
-            .await?;
+    let preview = crate::articles::write::preview(&state.pool, lines(&posted.form.body)).await?;
     let html = crate::http::media_urls(&req).complete(&preview.html);
     Ok(HttpResponse::Ok().json(json!({
         "document": preview_document(&html),
@@ -613,20 +690,13 @@ pub async fn render(
     })))
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// A signed preview link, for the page's script to show and copy.
 pub async fn preview_link(
     req: HttpRequest,
-    person: Person,
     id: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    posted: Posted<CsrfOnly>,
 ) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let api = Api::new(&req, Some(form.csrf.clone()));
+    let api = posted.api(&req);
     let answer = api
         .send(
             Method::POST,

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::{Api, encode};
-use super::page::{DeskError, Frame, Person, html, see_other};
+use super::page::optional;
+use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -135,11 +136,17 @@ pub struct Browse {
     q: String,
 }
 
-/// Notes on each item the articles that show it.
-async fn used_in(state: &AppState, items: &mut [Item]) -> Result<(), DeskError> {
+/// Notes on each item the articles that show it, of those the person may see.
+async fn used_in(state: &AppState, person: &Person, items: &mut [Item]) -> Result<(), DeskError> {
+    use crate::articles::queries::{Seen, using_images};
     let ids: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.id.parse().ok()).collect();
+    let seen = if person.is_staff() {
+        Seen::All
+    } else {
+        Seen::PublicAnd(person.author_id)
+    };
     let mut conn = crate::db::conn(&state.pool).await?;
-    let uses = crate::articles::queries::using_images(&mut conn, &ids, 500)
+    let uses = using_images(&mut conn, &ids, 500, seen)
         .await
         .map_err(ApiError::from)?;
     for (image, article, title) in uses {
@@ -173,7 +180,7 @@ pub async fn page(
         .map(Item::of)
         .collect();
     if !browse.dialog {
-        used_in(&state, &mut items).await?;
+        used_in(&state, &person, &mut items).await?;
     }
     let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
         let mut link = format!("/desk/media?cursor={}", encode(cursor));
@@ -209,6 +216,12 @@ pub async fn page(
     })
 }
 
+impl WithCsrf for ImageText {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ImageText {
     csrf: String,
@@ -218,32 +231,62 @@ pub struct ImageText {
     caption: String,
     #[serde(default)]
     credit: String,
-    focal_x: Option<f64>,
-    focal_y: Option<f64>,
+    #[serde(default)]
+    focal_x: String,
+    #[serde(default)]
+    focal_y: String,
+}
+
+/// A focal point's coordinate as typed: empty is none; else a number from 0 to 1.
+fn coordinate(typed: &str, name: &str) -> Result<Option<f64>, DeskError> {
+    if typed.trim().is_empty() {
+        return Ok(None);
+    }
+    match typed.trim().parse::<f64>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(Some(value)),
+        _ => Err(ApiError::invalid(
+            name,
+            "invalid",
+            format!(
+                "the focal point's {name} must be a number from 0 to 1, not `{}`",
+                typed.trim()
+            ),
+        )
+        .into()),
+    }
 }
 
 /// Saves an image's text and focal point (the crops are cut again around it).
 pub async fn save(
     req: HttpRequest,
-    person: Person,
     id: web::Path<String>,
-    form: web::Form<ImageText>,
+    posted: Posted<ImageText>,
 ) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let optional = |text: &str| match text.trim() {
-        "" => Value::Null,
-        text => Value::String(text.to_owned()),
-    };
+    let api = posted.api(&req);
+    let form = posted.form;
     let mut changes = json!({
         "alt": optional(&form.alt),
         "caption": optional(&form.caption),
         "credit": optional(&form.credit),
     });
-    if let (Some(x), Some(y)) = (form.focal_x, form.focal_y) {
-        changes["focal_x"] = json!(x);
-        changes["focal_y"] = json!(y);
+    match (
+        coordinate(&form.focal_x, "across")?,
+        coordinate(&form.focal_y, "down")?,
+    ) {
+        (Some(x), Some(y)) => {
+            changes["focal_x"] = json!(x);
+            changes["focal_y"] = json!(y);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "focal_point",
+                "invalid",
+                "give the focal point both ways (across and down), or neither",
+            )
+            .into());
+        }
     }
-    let api = Api::new(&req, Some(form.csrf.clone()));
     match api
         .send(
             Method::PATCH,

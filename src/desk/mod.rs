@@ -1,15 +1,17 @@
 //! The desk: the web app at `/desk` where people write, illustrate, review and publish.
-//! Pages are rendered on the server (askama templates, escaping by default); every read and
-//! write a page makes is an API request sent through the app once more
-//! (`http::inner::Inner`) with the person's session cookie and CSRF token, so roles,
-//! validation, the review rules, the change feed, caches, search and webhooks are the
-//! API's own, and nothing the desk does takes another path. Its few scripts and its styles
+//! Pages are rendered on the server (askama templates, escaping by default). Every write a
+//! page makes, and every read of what a person may or may not see, is an API request sent
+//! through the app once more (`http::inner::Inner`) with the person's session cookie and
+//! CSRF token, so roles, validation, the review rules, the change feed, caches, search and
+//! webhooks are the API's own. Three things read below the API: the menus of bylines and
+//! tag names (`choices`), where an image is used (limited to what the person may see), and
+//! the live preview (the write path's own renderer, nothing saved). Its script and styles
 //! are served from the binary; nothing is fetched from another host.
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpMessage, HttpRequest, web};
+use actix_web::web;
 
 mod api;
 mod articles;
@@ -49,6 +51,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/desk")
             .wrap(from_fn(guard))
             // A body of 500,000 characters, percent-encoded; a bad form is the desk's page.
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                DeskError::Api(crate::error::ApiError::BadRequest(format!(
+                    "the address is not one the desk makes: {error}"
+                )))
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|error, _| {
+                DeskError::Api(crate::error::ApiError::BadRequest(format!(
+                    "the address is not one the desk makes: {error}"
+                )))
+                .into()
+            }))
             .app_data(
                 web::FormConfig::default()
                     .limit(FORM_LIMIT)
@@ -84,27 +98,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/render", post().to(editor::render))
             .route("/media", get().to(media::page))
-            .route("/media/{id}", post().to(media::save)),
+            .route("/media/{id}", post().to(media::save))
+            // Anything else under /desk is the desk's own page too, never a problem document.
+            .default_service(web::to(not_found)),
     );
 }
 
+/// A desk address that is no page.
+async fn not_found() -> Result<actix_web::HttpResponse, DeskError> {
+    Err(DeskError::Api(crate::error::ApiError::NotFound(
+        "There is no such page in the desk.".into(),
+    )))
+}
+
+/// Whether a write came from another site: the browser says so (`Sec-Fetch-Site`), or,
+/// for one that does not, its `Origin` names another host than the one it was sent to.
+fn from_elsewhere(req: &ServiceRequest) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return site != "same-origin" && site != "none";
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => url::Url::parse(origin).ok().is_none_or(|origin| {
+            let authority = match origin.port() {
+                Some(port) => format!("{}:{port}", origin.host_str().unwrap_or_default()),
+                None => origin.host_str().unwrap_or_default().to_owned(),
+            };
+            !authority.eq_ignore_ascii_case(host)
+        }),
+        _ => false,
+    }
+}
+
 /// Around every desk answer: writes only from lede's own pages (a cross-site form is
-/// refused before anything reads it: the browser says where it came from), and the
-/// headers that keep a page to itself.
+/// refused before anything reads it, signing in included), and the headers that keep a
+/// page to itself.
 async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let writes = req.method() != actix_web::http::Method::GET
         && req.method() != actix_web::http::Method::HEAD;
-    let cross_site = req
-        .headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site" || site == "same-site");
-    if writes && cross_site {
+    if writes && from_elsewhere(&req) {
         let response = page::error_page(
-            req.request(),
             actix_web::http::StatusCode::FORBIDDEN,
             "This form was sent from another site. Open the desk and try again.",
         );
@@ -130,12 +166,4 @@ async fn guard(
         );
     }
     Ok(response)
-}
-
-/// The CSRF token of the session a desk request was signed in by (`auth::authenticate`
-/// leaves it for the pages' forms).
-pub fn session_csrf(req: &HttpRequest) -> Option<String> {
-    req.extensions()
-        .get::<crate::http::auth::SessionCsrf>()
-        .map(|csrf| csrf.0.clone())
 }

@@ -3,12 +3,13 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
+use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
-use super::api::Refusal;
+use super::api::{Api, Refusal};
 use crate::error::ApiError;
 use crate::http::auth::{Auth, Role, SessionCsrf};
 use crate::http::observe::OwnErrorBody;
@@ -38,30 +39,15 @@ impl Person {
         self.role.as_str()
     }
 
-    /// The token a form sent is the session's (compared as hashes: no comparison takes
-    /// time by what matches). The API checks it again on the write the form stands for.
-    pub fn check_csrf(&self, sent: &str) -> Result<(), DeskError> {
-        use crate::http::auth::hash_secret;
-        if hash_secret(sent) == hash_secret(&self.csrf) {
-            Ok(())
-        } else {
-            Err(DeskError::Csrf)
-        }
-    }
-}
-
-impl FromRequest for Person {
-    type Error = DeskError;
-    type Future = Ready<Result<Person, DeskError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    /// The session's person, whatever the method.
+    fn of(req: &HttpRequest) -> Result<Person, DeskError> {
         let extensions = req.extensions();
         let principal = extensions
             .get::<Auth>()
             .and_then(|auth| auth.principal().cloned())
             .filter(|principal| principal.via_session);
         let csrf = extensions.get::<SessionCsrf>().map(|csrf| csrf.0.clone());
-        ready(match (principal, csrf) {
+        match (principal, csrf) {
             (Some(principal), Some(csrf)) => Ok(Person {
                 name: principal.actor.name.into_owned(),
                 role: principal.role,
@@ -69,7 +55,83 @@ impl FromRequest for Person {
                 csrf,
             }),
             _ => Err(DeskError::SignIn),
+        }
+    }
+}
+
+/// The person of a page that only reads. A write takes [`Posted`]: `Person` alone refuses
+/// anything but a read, so a handler that forgets the CSRF check fails closed.
+impl FromRequest for Person {
+    type Error = DeskError;
+    type Future = Ready<Result<Person, DeskError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+        ready(if reads {
+            Person::of(req)
+        } else {
+            Err(DeskError::Csrf)
         })
+    }
+}
+
+/// A form that carries the session's CSRF token (a hidden field named `csrf`).
+pub trait WithCsrf {
+    fn csrf(&self) -> &str;
+}
+
+/// A form a signed-in person sent, its CSRF token checked against their session's before
+/// the handler sees it (compared as hashes: no comparison takes time by what matches).
+/// The API checks it again on each write the form stands for.
+pub struct Posted<T> {
+    pub person: Person,
+    pub form: T,
+}
+
+impl<T> Posted<T>
+where
+    T: WithCsrf,
+{
+    /// The person's way to the API, writes carrying the form's token.
+    pub fn api<'a>(&self, req: &'a HttpRequest) -> Api<'a> {
+        Api::new(req, Some(self.form.csrf().to_owned()))
+    }
+}
+
+impl<T> FromRequest for Posted<T>
+where
+    T: serde::de::DeserializeOwned + WithCsrf + 'static,
+{
+    type Error = DeskError;
+    type Future = LocalBoxFuture<'static, Result<Posted<T>, DeskError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use crate::http::auth::hash_secret;
+        let person = Person::of(req);
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let person = person?;
+            let form = form
+                .await
+                .map_err(|e| ApiError::BadRequest(format!("the form could not be read: {e}")))?
+                .into_inner();
+            if hash_secret(form.csrf()) != hash_secret(&person.csrf) {
+                return Err(DeskError::Csrf);
+            }
+            Ok(Posted { person, form })
+        })
+    }
+}
+
+/// The form of a button that only acts (sign out, a preview link).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+impl WithCsrf for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
@@ -107,6 +169,35 @@ impl Frame {
     }
 }
 
+/// Optional text from a form: empty (or blank) is none.
+pub fn optional(text: &str) -> serde_json::Value {
+    match text.trim() {
+        "" => serde_json::Value::Null,
+        text => serde_json::Value::String(text.to_owned()),
+    }
+}
+
+/// The API's messages start in lower case (they read inside a sentence); a page shows them
+/// alone.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `2026-12-07T17:45:23Z` as `2026-12-07 17:45 UTC`.
+pub fn short_time(time: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(time) {
+        Ok(time) => time
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => time.to_owned(),
+    }
+}
+
 /// A rendered page.
 pub fn html(page: &impl Template) -> Result<HttpResponse, DeskError> {
     html_status(page, StatusCode::OK)
@@ -139,7 +230,7 @@ struct ErrorPage<'a> {
 }
 
 /// A page that says what went wrong, with the status it is.
-pub fn error_page(_req: &HttpRequest, status: StatusCode, message: &str) -> HttpResponse {
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     let page = ErrorPage {
         frame: Frame::signed_out(status.canonical_reason().unwrap_or("Error")),
         message,
@@ -188,18 +279,14 @@ impl ResponseError for DeskError {
                  reload the page and try again."
                     .to_owned()
             }
-            DeskError::Refused(refusal) => refusal.detail(),
+            DeskError::Refused(refusal) => capitalised(&refusal.detail()),
             // What failed inside is logged; the page says only that it did.
             DeskError::Api(error) if status.is_server_error() => {
                 tracing::error!(%error, "a desk page failed");
                 "Something went wrong on the server. Try again in a moment.".to_owned()
             }
-            DeskError::Api(error) => error.to_string(),
+            DeskError::Api(error) => capitalised(&error.to_string()),
         };
-        let page = ErrorPage {
-            frame: Frame::signed_out(status.canonical_reason().unwrap_or("Error")),
-            message: &message,
-        };
-        html_status(&page, status).unwrap_or_else(|_| HttpResponse::build(status).finish())
+        error_page(status, &message)
     }
 }

@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::api::{Api, encode};
-use super::articles::short_time;
-use super::page::{DeskError, Frame, Person, html, see_other};
+use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time};
 use crate::error::ApiError;
 
 /// One line of a diff.
@@ -26,8 +25,26 @@ const CONTEXT: usize = 3;
 /// A diff of two long, very different bodies gives up looking for the shortest one here.
 const DIFF_TIME: Duration = Duration::from_millis(500);
 
+/// The most diff lines a page shows (two long, very different bodies make millions).
+const MOST_LINES: usize = 2_000;
+
+/// `line_diff` off the async workers (a long body's diff is CPU work), at most
+/// `MOST_LINES` of it.
+pub async fn bounded_diff(old: String, new: String) -> Result<Vec<DiffLine>, ApiError> {
+    let mut lines = web::block(move || line_diff(&old, &new)).await?;
+    if lines.len() > MOST_LINES {
+        let left = lines.len() - MOST_LINES;
+        lines.truncate(MOST_LINES);
+        lines.push(DiffLine {
+            kind: "gap",
+            text: format!("… and {left} more lines"),
+        });
+    }
+    Ok(lines)
+}
+
 /// `old` to `new`, line by line, with a little context around each change.
-pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
+fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
     let diff = TextDiff::configure()
         .timeout(DIFF_TIME)
@@ -153,10 +170,17 @@ pub async fn list(
                     new: shown(&newer[*name]),
                 })
                 .collect();
-            let body = line_diff(
-                older["body_markdown"].as_str().unwrap_or_default(),
-                newer["body_markdown"].as_str().unwrap_or_default(),
-            );
+            let body = bounded_diff(
+                older["body_markdown"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                newer["body_markdown"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+            .await?;
             Some(Comparison {
                 old,
                 new,
@@ -177,6 +201,12 @@ pub async fn list(
     })
 }
 
+impl WithCsrf for Restore {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Restore {
     csrf: String,
@@ -189,12 +219,11 @@ pub struct Restore {
 /// Saves an older revision's content as the newest revision (its status stays as it is).
 pub async fn restore(
     req: HttpRequest,
-    person: Person,
     id: web::Path<String>,
-    form: web::Form<Restore>,
+    posted: Posted<Restore>,
 ) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let api = Api::new(&req, Some(form.csrf.clone()));
+    let api = posted.api(&req);
+    let Posted { person, form } = posted;
     let path = format!("/api/v1/articles/{}", encode(&id));
     let old = api
         .get(&format!("{path}/revisions/{}", form.revision))
@@ -228,15 +257,14 @@ pub async fn restore(
             "/desk/articles/{}?done=restored",
             encode(&id)
         ))),
-        Err(refusal) => Err(DeskError::Api(ApiError::Conflict {
-            detail: if refusal.status == actix_web::http::StatusCode::PRECONDITION_FAILED {
-                "Someone saved the article after this page was opened: nothing was restored. \
-                 Open its revisions again to see the newest one first."
-                    .to_owned()
-            } else {
-                super::sign_in::capitalised(&refusal.detail())
-            },
-            errors: Vec::new(),
-        })),
+        Err(refusal) if refusal.status == actix_web::http::StatusCode::PRECONDITION_FAILED => {
+            Err(DeskError::Api(ApiError::Conflict {
+                detail: "Someone saved the article after this page was opened: nothing was \
+                         restored. Open its revisions again to see the newest one first."
+                    .to_owned(),
+                errors: Vec::new(),
+            }))
+        }
+        Err(refusal) => Err(DeskError::Refused(refusal)),
     }
 }

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::Api;
-use super::page::{DeskError, Frame, Person, html, html_status, see_other};
+use super::page::{
+    CsrfOnly, DeskError, Frame, Person, Posted, capitalised, html, html_status, see_other,
+};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -84,18 +86,12 @@ pub async fn submit(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn sign_out(
     req: HttpRequest,
-    person: Person,
-    form: web::Form<CsrfOnly>,
+    posted: Posted<CsrfOnly>,
 ) -> Result<HttpResponse, DeskError> {
-    person.check_csrf(&form.csrf)?;
-    let answer = Api::new(&req, Some(form.csrf.clone()))
+    let answer = posted
+        .api(&req)
         .send(Method::DELETE, "/api/v1/auth/sessions/current", None, None)
         .await?;
     let mut response = see_other("/desk/sign-in?done=out");
@@ -225,16 +221,6 @@ async fn set_password(
             };
             password_page(action, intro, Some(error), token, refusal.status)
         }
-    }
-}
-
-/// The API's messages start in lower case (they read inside a sentence); a page shows them
-/// alone.
-pub fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

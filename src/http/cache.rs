@@ -35,6 +35,10 @@ fn is_public_read(req: &ServiceRequest) -> bool {
         && !req.headers().contains_key(header::AUTHORIZATION)
 }
 
+/// Marks an answer that is the same whoever asks (the desk's script and styles): its own
+/// `Cache-Control` stands, signed in or not.
+pub struct SameForEveryone;
+
 /// Whether a token or a session cookie named a caller (`auth::authenticate` ran before).
 fn signed_in(req: &ServiceRequest) -> bool {
     req.extensions()
@@ -129,7 +133,11 @@ pub async fn cache(
         // What a signed-in person reads (drafts, their own things) is theirs alone: no
         // browser or shared cache keeps it (a cookie, unlike `Authorization`, does not stop
         // a shared cache by itself).
-        if signed_in {
+        let shared = response
+            .response()
+            .extensions()
+            .contains::<SameForEveryone>();
+        if signed_in && !shared {
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-store"),

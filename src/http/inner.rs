@@ -1,6 +1,6 @@
 //! The app once more, inside the process, for the API requests that agents' tool calls and
 //! the desk's pages stand for, each sent as the caller's own request: its credentials,
-//! addresses and request id. Nothing the desk or an agent does takes another path.
+//! addresses and request id. No write the desk or an agent makes takes another path.
 use std::rc::Rc;
 
 use actix_service::boxed::{BoxFuture, RcService};
@@ -17,7 +17,7 @@ use crate::http::observe::{REQUEST_ID, RequestId};
 /// What is read of an answer at most (a batch's answers are at most 8 MB).
 const MAX_READ_BYTES: usize = 16 << 20;
 /// The caller's headers an inner request carries: who it is and where it came from, so the
-/// token, the addresses and the links in answers are those of the agent's own request.
+/// token, the addresses and the links in answers are those of the caller's own request.
 const CARRIED: &[&str] = &[
     "authorization",
     "host",
@@ -33,10 +33,10 @@ const REPLAYED: &str = "idempotent-replayed";
 type AppService = RcService<actix_http::Request, ServiceResponse<BoxBody>, actix_web::Error>;
 type MakeApp = dyn Fn() -> BoxFuture<Result<AppService, ()>>;
 
-/// The app once more, per worker, for the requests tool calls stand for: made by the same
-/// function as the app the worker serves (so nothing an agent does takes another path), on
-/// the worker's first tool call. Its requests are logged and counted like any, under the
-/// MCP request's id.
+/// The app once more, per worker, for the requests tool calls and desk pages stand for:
+/// made by the same function as the app the worker serves (so no write takes another
+/// path), on the worker's first such request. Its requests are logged and counted like any,
+/// under the outer request's id.
 #[derive(Clone)]
 pub struct Inner {
     make: Rc<MakeApp>,
@@ -74,10 +74,12 @@ impl Inner {
             .app
             .get_or_try_init(|| (self.make)())
             .await
-            .map_err(|()| ApiError::Internal("the agents' app could not be made".into()))?;
+            .map_err(|()| {
+                ApiError::Internal("the app for inner requests could not be made".into())
+            })?;
         app.call(request)
             .await
-            .map_err(|error| ApiError::Internal(format!("a tool's request failed: {error}")))
+            .map_err(|error| ApiError::Internal(format!("an inner request failed: {error}")))
     }
 
     /// Sends `request` through the app as the caller of `from`, from its address, under its
@@ -89,7 +91,7 @@ impl Inner {
         head.uri = request
             .path_and_query
             .parse()
-            .map_err(|_| ApiError::Internal("a tool made an unreadable path".into()))?;
+            .map_err(|_| ApiError::Internal("an inner request has an unreadable path".into()))?;
         head.peer_addr = from.peer_addr();
         for (name, value) in request.headers {
             if let Ok(value) = header::HeaderValue::from_str(&value) {
@@ -137,7 +139,7 @@ impl Inner {
                 ),
                 Ok(Err(error)) => {
                     return Err(ApiError::Internal(format!(
-                        "a tool's answer failed: {error}"
+                        "an inner request's answer failed: {error}"
                     )));
                 }
                 Err(_) => None,
@@ -153,7 +155,7 @@ impl Inner {
     }
 }
 
-/// An API request a tool call stands for.
+/// An API request made inside the process.
 pub struct Request {
     pub method: Method,
     pub path_and_query: String,

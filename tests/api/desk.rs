@@ -485,33 +485,39 @@ async fn the_desk_fits_a_phone() {
         .await
         .expect(201);
     let id = created["id"].as_str().unwrap();
-    let phone = Browser::open(&app.address, 390).await;
-    phone.goto("/desk/sign-in").await;
-    phone.assert_accessible().await;
-    sign_in(&phone, "ph@example.com").await;
-    for path in [
-        "/desk".to_owned(),
-        "/desk/articles".to_owned(),
-        "/desk/articles/new".to_owned(),
-        format!("/desk/articles/{id}"),
-        format!("/desk/articles/{id}/revisions"),
-        "/desk/media".to_owned(),
-    ] {
-        phone.goto(&path).await;
-        let viewport = phone.execute("return window.innerWidth;", vec![]).await;
-        assert_eq!(viewport, 390, "the page is seen 390 px wide");
-        let overflow = phone
-            .execute(
-                "return document.documentElement.scrollWidth - window.innerWidth;",
-                vec![],
-            )
-            .await;
-        assert!(
-            overflow.as_i64().unwrap() <= 0,
-            "{path} scrolls sideways at 390 px by {overflow} px"
-        );
+    // A phone, and a 1280 px screen at 200% zoom.
+    let mut last = None;
+    for width in [390, 640] {
+        let phone = Browser::open(&app.address, width).await;
+        phone.goto("/desk/sign-in").await;
         phone.assert_accessible().await;
+        sign_in(&phone, "ph@example.com").await;
+        for path in [
+            "/desk".to_owned(),
+            "/desk/articles".to_owned(),
+            "/desk/articles/new".to_owned(),
+            format!("/desk/articles/{id}"),
+            format!("/desk/articles/{id}/revisions"),
+            "/desk/media".to_owned(),
+        ] {
+            phone.goto(&path).await;
+            let viewport = phone.execute("return window.innerWidth;", vec![]).await;
+            assert_eq!(viewport, width, "the page is seen {width} px wide");
+            let overflow = phone
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await;
+            assert!(
+                overflow.as_i64().unwrap() <= 0,
+                "{path} scrolls sideways at {width} px by {overflow} px"
+            );
+            phone.assert_accessible().await;
+        }
+        last = Some(phone);
     }
+    let phone = last.unwrap();
     // The check can fail: a picture without a text alternative is found.
     phone
         .execute(
@@ -671,6 +677,12 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         "{html}"
     );
     assert!(!html.contains("<script>alert"));
+    let version = app
+        .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
     let published = app
         .send(
             as_browser(
@@ -681,6 +693,7 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
             )
             .form(&[
                 ("csrf", session.csrf.as_str()),
+                ("version", version.as_str()),
                 ("title", "Published by a contributor?"),
                 ("body", "Text."),
                 ("action", "publish"),
@@ -694,6 +707,75 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         .expect(200);
     assert_eq!(article["status"], "draft");
     assert_eq!(article["title"], "<script>alert(1)</script> & friends");
+
+    // Anything else under /desk is an HTML page too; a form from another origin (a browser
+    // that sends no Sec-Fetch-Site) is refused.
+    let missing = app
+        .send(as_browser(&app, &session, Method::GET, "/desk/nowhere"))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let elsewhere = app
+        .send(
+            as_browser(&app, &session, Method::POST, "/desk/articles/new")
+                .header("origin", "https://evil.example")
+                .form(&[
+                    ("csrf", session.csrf.as_str()),
+                    ("title", "x"),
+                    ("action", "save"),
+                ]),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 403);
+
+    // Where an image is used names only what the person may see: another author's draft
+    // stays unnamed, a published article is named.
+    let image = app
+        .upload_unwaited(
+            Some(&app.editor),
+            crate::roles::png(77),
+            "p.png",
+            "image/png",
+            &[],
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        "/api/v1/authors",
+        Some(&app.editor),
+        &json!({"name": "Someone Else"}),
+    )
+    .await
+    .expect(201);
+    for (title, status) in [
+        ("A secret merger", "draft"),
+        ("Out in the open", "published"),
+    ] {
+        app.post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": title, "body_markdown": "x", "author": "someone-else",
+                    "cover_image": image, "status": status}),
+        )
+        .await
+        .expect(201);
+    }
+    let library = app
+        .send(as_browser(&app, &session, Method::GET, "/desk/media"))
+        .await
+        .text();
+    assert!(library.contains("Out in the open"), "{library}");
+    assert!(!library.contains("A secret merger"), "{library}");
+    // A contributor is offered no form to change an image (the API would refuse it).
+    assert!(!library.contains("name=\"alt\""));
 
     // The live preview is the sanitised HTML readers get, with what was removed by line.
     let preview = app
@@ -835,6 +917,51 @@ async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_fo
     assert_eq!(reply.status, 303, "{}", reply.text());
     assert_eq!(article().await["status"], "draft");
 
+    // A focal point is two numbers from 0 to 1, or none: anything else changes nothing.
+    let image = app
+        .upload_unwaited(
+            Some(&app.editor),
+            crate::roles::png(91),
+            "f.png",
+            "image/png",
+            &[],
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (x, y) in [
+        ("NaN", "0.5"),
+        ("inf", "0.5"),
+        ("0.2", ""),
+        ("1.5", "0.5"),
+        ("x", "y"),
+    ] {
+        let reply = app
+            .send(
+                as_browser(
+                    &app,
+                    &session,
+                    Method::POST,
+                    &format!("/desk/media/{image}"),
+                )
+                .form(&[
+                    ("csrf", session.csrf.as_str()),
+                    ("alt", "Changed?"),
+                    ("focal_x", x),
+                    ("focal_y", y),
+                ]),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{x} {y}: {}", reply.text());
+    }
+    let unchanged = app
+        .get(&format!("/api/v1/images/{image}"), None)
+        .await
+        .expect(200);
+    assert_eq!(unchanged["alt"], Value::Null);
+
     // A preview link for the page's script: it opens the draft.
     let link = app
         .send(
@@ -962,4 +1089,87 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link() {
     crate::people::sign_in(&app, "forgetful@example.com", PASSWORD)
         .await
         .problem(401);
+}
+
+/// Presses `key` on whatever has the focus.
+async fn press(browser: &Browser, key: &str) {
+    browser
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(key)
+        .await
+        .unwrap();
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+
+/// Tabs until the control with `id` has the focus (at most 40 presses).
+async fn tab_to(browser: &Browser, id: &str) {
+    for _ in 0..40 {
+        let focused = browser
+            .execute(
+                "return document.activeElement && document.activeElement.id;",
+                vec![],
+            )
+            .await;
+        if focused == id {
+            return;
+        }
+        press(browser, TAB).await;
+    }
+    panic!("the keyboard never reached #{id}");
+}
+
+#[tokio::test]
+async fn the_desk_works_by_keyboard_alone() {
+    let app = TestApp::spawn().await;
+    person(&app, "keys@example.com", "author", Some("test-author")).await;
+    let browser = Browser::open(&app.address, 1280).await;
+    browser.goto("/desk/sign-in").await;
+    tab_to(&browser, "email").await;
+    press(&browser, "keys@example.com").await;
+    press(&browser, TAB).await;
+    press(&browser, PASSWORD).await;
+    press(&browser, ENTER).await;
+    browser.wait_for_text("Sign out").await;
+    assert_eq!(browser.path().await, "/desk");
+
+    browser.goto("/desk/articles/new").await;
+    tab_to(&browser, "title").await;
+    press(&browser, "Typed, never clicked").await;
+    // The library opens from the keyboard as a dialog, and Escape closes it.
+    tab_to(&browser, "add-image").await;
+    press(&browser, ENTER).await;
+    let open = browser
+        .execute("return document.getElementById('library').open;", vec![])
+        .await;
+    assert_eq!(open, true);
+    press(&browser, ESCAPE).await;
+    let open = browser
+        .execute("return document.getElementById('library').open;", vec![])
+        .await;
+    assert_eq!(open, false);
+    tab_to(&browser, "body").await;
+    press(&browser, "Every word from the keyboard.").await;
+    // On to the first button of the actions, `Save draft`, and Enter.
+    for _ in 0..40 {
+        let name = browser
+            .execute("return document.activeElement.textContent;", vec![])
+            .await;
+        if name == "Save draft" {
+            break;
+        }
+        press(&browser, TAB).await;
+    }
+    press(&browser, ENTER).await;
+    browser.wait_for_text("Draft created.").await;
+    let list = app
+        .get("/api/v1/articles?status=draft&q=keyboard", Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(list["data"][0]["title"], "Typed, never clicked");
 }

@@ -13,12 +13,19 @@
     let timer;
     return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
   };
+  // A JSON answer, or a rejection saying why there is none (a refused form is a page).
   const post = (url, data) => fetch(url, {
     method: "POST",
     body: new URLSearchParams(data),
     credentials: "same-origin",
     headers: { Accept: "application/json" },
-  }).then((r) => r.json());
+  }).then((r) => {
+    const json = (r.headers.get("content-type") || "").includes("json");
+    if (r.ok && json) return r.json();
+    return Promise.reject(new Error(r.status === 403
+      ? "this page is out of date (signed out or signed in again): reload it"
+      : "the server answered " + r.status));
+  });
 
   // Invitation and reset links carry their secret after `#`: into the form, out of the URL.
   const linked = $("form[data-token-from-link]");
@@ -54,7 +61,7 @@
   };
   $$("li.image").forEach((item) => {
     const picture = $("[data-focal] img", item);
-    if (!picture) return;
+    if (!picture || !$("[data-focal-x]", item)) return;
     picture.addEventListener("click", (event) => {
       const box = picture.getBoundingClientRect();
       focus(item, Math.min(1, Math.max(0, (event.clientX - box.left) / box.width)),
@@ -124,11 +131,11 @@
   const body = $("#body");
   const frame = $("#preview");
   const removed = $("#removed");
-  const render = debounce(() => {
+  const renderNow = () => {
     post("/desk/render", { csrf: csrf(), body: body.value }).then((answer) => {
       frame.srcdoc = answer.document;
       removed.textContent = "";
-      const found = answer.problems.map((p) => p).concat(answer.removed.map((r) => "Line " + r.line + ": " + r.html + " (" + r.reason + ")"));
+      const found = answer.problems.concat(answer.removed.map((r) => "Line " + r.line + ": " + r.html + " (" + r.reason + ")"));
       if (found.length) {
         const heading = document.createElement("h3");
         heading.textContent = answer.problems.length ? "Cannot be saved as it is" : "Removed by rendering";
@@ -136,9 +143,12 @@
         found.forEach((text) => { const li = document.createElement("li"); li.textContent = text; list.appendChild(li); });
         removed.append(heading, list);
       }
-    }).catch(() => {});
-  }, 300);
+    }).catch((error) => { removed.textContent = "The preview could not be made: " + error.message + "."; });
+  };
+  const render = debounce(renderNow, 300);
   body.addEventListener("input", render);
+  // What rendering removes from the body as saved, from the start.
+  renderNow();
 
   // Search result and social card, as the fields are typed.
   const seo = () => {
@@ -149,12 +159,17 @@
   };
   ["#title", "#meta_title", "#meta_description", "#excerpt"].forEach((s) => $(s).addEventListener("input", seo));
 
-  // Autosave: a draft saves itself a few seconds after the last change.
+  // Autosave: a draft saves itself a few seconds after the last change. A button pressed
+  // meanwhile waits for a save in flight (its version is the one to send) and cancels one
+  // that has not started.
   const status = $("#autosave");
-  const autosave = debounce(() => {
+  let autosaveTimer = null;
+  let inFlight = null;
+  const autosaveNow = () => {
+    autosaveTimer = null;
     const data = new FormData(editor);
     data.set("action", "autosave");
-    post(editor.getAttribute("action"), data).then((answer) => {
+    inFlight = post(editor.getAttribute("action"), data).then((answer) => {
       if (answer.version) {
         $('input[name="version"]').value = answer.version;
         status.textContent = "Draft saved at " + answer.saved_at + ".";
@@ -163,11 +178,25 @@
       } else {
         status.textContent = "Not saved: " + answer.detail;
       }
-    }).catch(() => { status.textContent = "Not saved: the server could not be reached."; });
-  }, 4000);
+    }).catch((error) => { status.textContent = "Not saved: " + error.message + "."; })
+      .finally(() => { inFlight = null; });
+  };
+  const autosave = () => {
+    clearTimeout(autosaveTimer);
+    autosaveTimer = setTimeout(autosaveNow, 4000);
+  };
   if (editor.dataset.id && editor.dataset.status === "draft") {
     editor.addEventListener("input", autosave);
   }
+  editor.addEventListener("submit", (event) => {
+    clearTimeout(autosaveTimer);
+    autosaveTimer = null;
+    if (inFlight) {
+      event.preventDefault();
+      const button = event.submitter;
+      inFlight.then(() => editor.requestSubmit(button));
+    }
+  });
 
   // The media library as a dialog: insert a figure at the cursor, or set the cover.
   const dialog = $("#library");
@@ -223,12 +252,11 @@
   // A signed preview link, shown and copied.
   const linkButton = $("[data-preview-link]");
   if (linkButton) linkButton.addEventListener("click", () => {
+    const field = $("#preview-link-url");
+    const show = (text) => { field.hidden = false; field.value = text; field.select(); };
     post(linkButton.dataset.previewLink, { csrf: csrf() }).then((answer) => {
-      const field = $("#preview-link-url");
-      field.hidden = false;
-      field.value = answer.url || answer.detail;
-      field.select();
+      show(answer.url || answer.detail);
       if (answer.url && navigator.clipboard) navigator.clipboard.writeText(answer.url).catch(() => {});
-    });
+    }).catch((error) => show("No link: " + error.message));
   });
 })();
