@@ -36,15 +36,7 @@ impl Row {
             status: text(&card["status"]),
             author: text(&card["author"]["name"]),
             when: short_time(when),
-            tags: card["tags"]
-                .as_array()
-                .map(|tags| {
-                    tags.iter()
-                        .filter_map(|t| t["name"].as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
+            tags: super::tag_field::shown(&card["tags"]),
         }
     }
 

@@ -64,15 +64,7 @@ impl Fields {
             title: text(&article["title"]),
             subtitle: text(&article["subtitle"]),
             excerpt: text(&article["excerpt"]),
-            tags: article["tags"]
-                .as_array()
-                .map(|tags| {
-                    tags.iter()
-                        .filter_map(|t| t["name"].as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
+            tags: super::tag_field::shown(&article["tags"]),
             author: text(&article["author"]["id"]),
             cover_image: text(&article["cover_image"]["id"]),
             body: text(&article["body_markdown"]),
@@ -95,12 +87,7 @@ impl Fields {
         changes.insert("subtitle".into(), optional(&self.subtitle));
         changes.insert("excerpt".into(), optional(&self.excerpt));
         changes.insert("body_markdown".into(), json!(lines(&self.body)));
-        let tags: Vec<&str> = self
-            .tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
+        let tags = super::tag_field::names(&self.tags);
         changes.insert("tags".into(), json!(tags));
         if person.is_staff() && !self.author.trim().is_empty() {
             changes.insert("author".into(), json!(self.author.trim()));

@@ -97,16 +97,22 @@ impl Item {
     }
 }
 
+/// The library as the page and the dialog show it.
+struct Library {
+    items: Vec<Item>,
+    next: Option<String>,
+    csrf: String,
+    /// May upload and change images (every role but contributor).
+    uploads: bool,
+    dialog: bool,
+    q: String,
+}
+
 #[derive(Template)]
 #[template(path = "media.html")]
 struct MediaPage {
     frame: Frame,
-    items: Vec<Item>,
-    next: Option<String>,
-    csrf: String,
-    uploads: bool,
-    dialog: bool,
-    q: String,
+    library: Library,
 }
 
 /// The library inside the editor's dialog: the same list, with `Insert` and
@@ -114,12 +120,7 @@ struct MediaPage {
 #[derive(Template)]
 #[template(path = "media_dialog.html")]
 struct MediaDialog {
-    items: Vec<Item>,
-    next: Option<String>,
-    csrf: String,
-    uploads: bool,
-    dialog: bool,
-    q: String,
+    library: Library,
 }
 
 #[derive(Deserialize)]
@@ -192,27 +193,21 @@ pub async fn page(
         }
         link
     });
-    let csrf = person.csrf.clone();
-    let uploads = person.publishes();
+    let library = Library {
+        items,
+        next,
+        csrf: person.csrf.clone(),
+        uploads: person.publishes(),
+        dialog: browse.dialog,
+        q: q.to_owned(),
+    };
     if browse.dialog {
-        return html(&MediaDialog {
-            items,
-            next,
-            csrf,
-            uploads,
-            dialog: true,
-            q: q.to_owned(),
-        });
+        return html(&MediaDialog { library });
     }
     let flash = (browse.done == "saved").then(|| "Saved.".to_owned());
     html(&MediaPage {
         frame: Frame::new("Media", &person, "media").with_flash(flash),
-        items,
-        next,
-        csrf,
-        uploads,
-        dialog: false,
-        q: q.to_owned(),
+        library,
     })
 }
 

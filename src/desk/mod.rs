@@ -23,6 +23,7 @@ mod page;
 mod revisions;
 mod sign_in;
 mod start;
+mod tag_field;
 
 pub use page::DeskError;
 

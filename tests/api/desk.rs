@@ -230,8 +230,32 @@ async fn an_article_goes_from_a_contributor_through_review_to_readers() {
     writer.submit("Submit for review").await;
     writer.wait_for_text("Submitted for review.").await;
 
-    // The editor publishes it.
+    // The editor mends the photo's caption from the editor's library dialog, which stays
+    // open, then publishes.
     pages.goto(&format!("/desk/articles/{id}")).await;
+    pages.click("Add image").await;
+    let caption = pages.field("Caption").await;
+    caption.clear().await.unwrap();
+    caption
+        .send_keys("Boats leave before six, every day.")
+        .await
+        .unwrap();
+    pages
+        .client
+        .find(Locator::XPath("//dialog//button[normalize-space()='Save']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    pages.wait_for_text("Saved.").await;
+    pages.assert_accessible().await;
+    pages.click("Close").await;
+    let image = app
+        .get(&format!("/api/v1/images/{image_id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(image["caption"], "Boats leave before six, every day.");
     pages.submit("Publish").await;
     pages.wait_for_text("Published.").await;
     pages.assert_accessible().await;
@@ -844,7 +868,10 @@ async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_fo
             ("title", "Timed".to_owned()),
             ("body", "Soon.".to_owned()),
             ("author", author.clone()),
-            ("tags", "Brand new tag, Another".to_owned()),
+            (
+                "tags",
+                "Brand new tag, Another, \"Salt, pepper\"".to_owned(),
+            ),
             ("publish_at", publish_at.to_owned()),
             ("action", action.to_owned()),
         ]
@@ -873,7 +900,7 @@ async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_fo
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(tags, ["Brand new tag", "Another"]);
+    assert_eq!(tags, ["Brand new tag", "Another", "Salt, pepper"]);
 
     // Scheduled in UTC, a day ahead.
     let when = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M");

@@ -59,7 +59,7 @@
       crop.style.objectPosition = (x * 100) + "% " + (y * 100) + "%";
     });
   };
-  $$("li.image").forEach((item) => {
+  const wireFocal = (root) => $$("li.image", root).forEach((item) => {
     const picture = $("[data-focal] img", item);
     if (!picture || !$("[data-focal-x]", item)) return;
     picture.addEventListener("click", (event) => {
@@ -109,6 +109,7 @@
   };
   const wireLibrary = (library, reload) => {
     paint(library);
+    wireFocal(library);
     const input = $("[data-upload]", library);
     if (input) input.addEventListener("change", () => upload(input.files, library, reload));
     const drop = $("[data-drop]", library);
@@ -218,9 +219,23 @@
   $("[data-close-library]").addEventListener("click", () => dialog.close());
   libraryBody.addEventListener("submit", (event) => {
     const search = event.target.closest("[data-library-search]");
-    if (!search) return;
+    if (search) {
+      event.preventDefault();
+      loadLibrary("/desk/media?" + new URLSearchParams(new FormData(search)).toString());
+      return;
+    }
+    // An image's text saved from the dialog, which stays open.
+    const form = event.target.closest("[data-image-form]");
+    if (!form) return;
     event.preventDefault();
-    loadLibrary("/desk/media?" + new URLSearchParams(new FormData(search)).toString());
+    const said = $("[data-saved]", form);
+    fetch(form.getAttribute("action"), { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" })
+      .then((r) => {
+        if (!r.ok) throw new Error("the server answered " + r.status);
+        form.closest("li.image").dataset.alt = form.elements.alt.value;
+        said.textContent = "Saved.";
+      })
+      .catch((error) => { said.textContent = "Not saved: " + error.message + "."; });
   });
   libraryBody.addEventListener("click", (event) => {
     const more = event.target.closest("[data-library-page]");
