@@ -104,12 +104,17 @@ struct RevisionsPage {
     version: String,
     revisions: Vec<Summary>,
     comparison: Option<Comparison>,
+    /// The page of older revisions.
+    older: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct Compare {
     a: Option<i64>,
     b: Option<i64>,
+    /// Where a page of older revisions starts.
+    #[serde(default)]
+    cursor: String,
 }
 
 /// The fields a revision holds that a comparison shows, beside the body.
@@ -143,7 +148,18 @@ pub async fn list(
     let api = Api::new(&req, None);
     let path = format!("/api/v1/articles/{}", encode(&id));
     let (article, version) = api.get_versioned(&path).await?;
-    let list = api.get(&format!("{path}/revisions?per_page=100")).await?;
+    let mut revisions_path = format!("{path}/revisions?per_page=100");
+    if !compare.cursor.is_empty() {
+        revisions_path.push_str(&format!("&cursor={}", encode(&compare.cursor)));
+    }
+    let list = api.get(&revisions_path).await?;
+    let older = list["meta"]["next_cursor"].as_str().map(|cursor| {
+        format!(
+            "/desk/articles/{}/revisions?cursor={}",
+            encode(&id),
+            encode(cursor)
+        )
+    });
     let revisions: Vec<Summary> = list["data"]
         .as_array()
         .into_iter()
@@ -198,6 +214,7 @@ pub async fn list(
         version,
         revisions,
         comparison,
+        older,
     })
 }
 
