@@ -34,6 +34,25 @@ pub fn thumbnail(image: &Value) -> String {
         .to_owned()
 }
 
+/// An image's ThumbHash painted as a tiny PNG (a `data:` URL of a few hundred bytes), for
+/// the thumbnail's background while it loads.
+fn placeholder(hash: &str) -> Option<String> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let hash = engine.decode(hash).ok()?;
+    // A ThumbHash has a 5-byte header; lede made these, the check keeps a bad row harmless.
+    if hash.len() < 5 || hash.len() > 100 {
+        return None;
+    }
+    let (w, h, rgba) = thumbhash::thumb_hash_to_rgba(&hash).ok()?;
+    let picture = image::RgbaImage::from_raw(w as u32, h as u32, rgba)?;
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgba8(picture)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .ok()?;
+    Some(format!("data:image/png;base64,{}", engine.encode(png)))
+}
+
 /// The URL of a named crop (`square`, `social`) in the original's format.
 fn crop(image: &Value, name: &str) -> String {
     image["variants"]
@@ -52,6 +71,8 @@ pub struct Item {
     pub square: String,
     pub social: String,
     pub colour: String,
+    /// The ThumbHash as a `data:` URL, when there is one.
+    pub placeholder: String,
     pub width: u64,
     pub height: u64,
     pub alt: String,
@@ -76,6 +97,10 @@ impl Item {
                 .filter(|c| c.len() == 7 && c.starts_with('#'))
                 .unwrap_or("#ddd")
                 .to_owned(),
+            placeholder: image["placeholder"]
+                .as_str()
+                .and_then(placeholder)
+                .unwrap_or_default(),
             width: image["width"].as_u64().unwrap_or_default(),
             height: image["height"].as_u64().unwrap_or_default(),
             alt: text(&image["alt"]),

@@ -797,6 +797,8 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         .await
         .text();
     assert!(library.contains("Out in the open"), "{library}");
+    // Each thumbnail has its ThumbHash painted to show while it loads.
+    assert!(library.contains("data-placeholder=\"data:image/png;base64,"));
     assert!(!library.contains("A secret merger"), "{library}");
     // A contributor is offered no form to change an image (the API would refuse it).
     assert!(!library.contains("name=\"alt\""));

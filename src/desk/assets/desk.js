@@ -43,7 +43,13 @@
 
   // Placeholder colours while pictures load, and focal point markers.
   const paint = (root) => {
-    $$("img[data-colour]", root).forEach((img) => { img.style.backgroundColor = img.dataset.colour; });
+    $$("img[data-colour]", root).forEach((img) => {
+      img.style.backgroundColor = img.dataset.colour;
+      if (img.dataset.placeholder) {
+        img.style.backgroundImage = "url(" + img.dataset.placeholder + ")";
+        img.style.backgroundSize = "cover";
+      }
+    });
     $$(".marker[data-left]", root).forEach((m) => { m.style.left = m.dataset.left + "%"; m.style.top = m.dataset.top + "%"; });
   };
   paint(document);
