@@ -58,6 +58,11 @@ impl Origin {
                 .is_some_and(|peer| self.trusted.contains(&peer.ip()))
     }
 
+    /// Whether `LEDE_PUBLIC_URL` says where lede is.
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
     /// The absolute URL prefix for this request's links.
     pub fn base(&self, req: &HttpRequest) -> String {
         if !self.configured

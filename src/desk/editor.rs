@@ -250,7 +250,12 @@ async fn editor_page(
     } else {
         Vec::new()
     };
-    let tag_names = choices::tag_names(state).await?;
+    // Offered as the field writes them (a name with a comma, quoted).
+    let tag_names = choices::tag_names(state)
+        .await?
+        .iter()
+        .map(|name| super::tag_field::quoted(name))
+        .collect();
     // Notes are the article's writers' and the editors': anyone else reads none.
     let notes = match id.is_empty() {
         true => Value::Null,
@@ -402,6 +407,21 @@ pub async fn create(req: HttpRequest, posted: Posted<Fields>) -> Result<HttpResp
             let done = if status.is_none() { "created" } else { done };
             Ok(see_other(&format!("/desk/articles/{id}?done={done}")))
         }
+        // The form was sent before and made its draft; sent again changed, it is refused.
+        Err(refusal)
+            if refusal
+                .field_errors()
+                .iter()
+                .any(|(field, _)| field.eq_ignore_ascii_case("idempotency-key")) =>
+        {
+            Err(ApiError::Conflict {
+                detail: "This form already made its draft: find it under Drafts on the start \
+                         page, and make changes there."
+                    .into(),
+                errors: Vec::new(),
+            }
+            .into())
+        }
         Err(refusal) => {
             let article = json!({"status": "draft"});
             // The next press is another request: a key of its own.
@@ -413,6 +433,16 @@ pub async fn create(req: HttpRequest, posted: Posted<Fields>) -> Result<HttpResp
             refused(page, refusal)
         }
     }
+}
+
+/// Whether `text` is a version a page was given (an ETag: `"..."`), never `*` or empty.
+pub fn is_version(text: &str) -> bool {
+    let text = text.trim();
+    text.len() >= 2
+        && text.len() <= 200
+        && text.starts_with('"')
+        && text.ends_with('"')
+        && text.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// The site's time zone, where the desk schedules.
@@ -475,7 +505,7 @@ pub async fn save(
         person,
         form: fields,
     } = posted;
-    if fields.version.trim().is_empty() {
+    if !is_version(&fields.version) {
         return Err(ApiError::BadRequest(
             "this form has no version of the article: open the article again".into(),
         )
@@ -599,7 +629,12 @@ async fn conflict(
         if label == "Author" && a.is_empty() {
             continue;
         }
-        if a.trim() != b.trim() {
+        let same = if label == "Tags" {
+            super::tag_field::names(a) == super::tag_field::names(b)
+        } else {
+            a.trim() == b.trim()
+        };
+        if !same {
             differs.push((label.to_owned(), shown.clone()));
         }
     }

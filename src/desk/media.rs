@@ -34,6 +34,9 @@ pub fn thumbnail(image: &Value) -> String {
         .to_owned()
 }
 
+/// The longest side of a painted placeholder, in pixels.
+const PLACEHOLDER_SIDE: f32 = 8.0;
+
 /// An image's ThumbHash painted as a tiny PNG (a `data:` URL of a few hundred bytes), for
 /// the thumbnail's background while it loads.
 fn placeholder(hash: &str) -> Option<String> {
@@ -46,6 +49,15 @@ fn placeholder(hash: &str) -> Option<String> {
     }
     let (w, h, rgba) = thumbhash::thumb_hash_to_rgba(&hash).ok()?;
     let picture = image::RgbaImage::from_raw(w as u32, h as u32, rgba)?;
+    // A few pixels a side: the browser's smooth scaling is the blur (a 32 px one is ~4 KB).
+    let (w, h) = (w as f32, h as f32);
+    let scale = PLACEHOLDER_SIDE / w.max(h);
+    let picture = image::imageops::resize(
+        &picture,
+        ((w * scale).round() as u32).max(1),
+        ((h * scale).round() as u32).max(1),
+        image::imageops::FilterType::Triangle,
+    );
     let mut png = Vec::new();
     image::DynamicImage::ImageRgba8(picture)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)

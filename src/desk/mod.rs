@@ -113,22 +113,40 @@ async fn not_found() -> Result<actix_web::HttpResponse, DeskError> {
 }
 
 /// Whether a write came from another site: the browser says so (`Sec-Fetch-Site`), or,
-/// for one that does not, its `Origin` names another host than the one it was sent to.
+/// for one that does not, its `Origin` is not lede's own (the public URL, or what a trusted
+/// proxy forwards; without a configured public URL, the host the request was sent to).
 fn from_elsewhere(req: &ServiceRequest) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return site != "same-origin" && site != "none";
     }
-    match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => url::Url::parse(origin).ok().is_none_or(|origin| {
-            let authority = match origin.port() {
-                Some(port) => format!("{}:{port}", origin.host_str().unwrap_or_default()),
-                None => origin.host_str().unwrap_or_default().to_owned(),
-            };
-            !authority.eq_ignore_ascii_case(host)
-        }),
-        _ => false,
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    let Some(origin) = url::Url::parse(origin).ok().map(|o| o.origin()) else {
+        return true;
+    };
+    let own = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .and_then(|state| url::Url::parse(&state.origin.base(req.request())).ok())
+        .map(|base| base.origin());
+    if own.as_ref() == Some(&origin) {
+        return false;
     }
+    // Without a public URL, a page on `localhost` posts to `localhost`.
+    let configured = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .is_some_and(|state| state.origin.is_configured());
+    let sent_to = header("host").and_then(|host| url::Url::parse(&format!("http://{host}")).ok());
+    let same_host = match (&origin, sent_to) {
+        (url::Origin::Tuple(_, host, port), Some(sent)) => {
+            // A `Host` without a port says nothing of the scheme's: any port is the one.
+            sent.host().map(|h| h.to_owned()).as_ref() == Some(host)
+                && sent.port().is_none_or(|sent| sent == *port)
+        }
+        _ => false,
+    };
+    configured || !same_host
 }
 
 /// Around every desk answer: writes only from lede's own pages (a cross-site form is

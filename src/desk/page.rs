@@ -113,7 +113,7 @@ where
             let person = person?;
             let form = form
                 .await
-                .map_err(|e| ApiError::BadRequest(format!("the form could not be read: {e}")))?
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?
                 .into_inner();
             if hash_secret(form.csrf()) != hash_secret(&person.csrf) {
                 return Err(DeskError::Csrf);
@@ -279,7 +279,13 @@ impl ResponseError for DeskError {
                  reload the page and try again."
                     .to_owned()
             }
-            DeskError::Refused(refusal) => capitalised(&refusal.detail()),
+            DeskError::Refused(refusal) => {
+                let mut message = capitalised(&refusal.detail());
+                for (field, error) in refusal.field_errors() {
+                    message.push_str(&format!(" {field}: {error}."));
+                }
+                message
+            }
             // What failed inside is logged; the page says only that it did.
             DeskError::Api(error) if status.is_server_error() => {
                 tracing::error!(%error, "a desk page failed");

@@ -106,6 +106,10 @@ struct RevisionsPage {
     comparison: Option<Comparison>,
     /// The page of older revisions.
     older: Option<String>,
+    /// Where this page starts (empty: the newest).
+    cursor: String,
+    /// The article's version now (not offered to restore).
+    current: i64,
 }
 
 #[derive(Deserialize)]
@@ -215,6 +219,8 @@ pub async fn list(
         revisions,
         comparison,
         older,
+        cursor: compare.cursor.clone(),
+        current: article["version"].as_i64().unwrap_or_default(),
     })
 }
 
@@ -241,6 +247,12 @@ pub async fn restore(
 ) -> Result<HttpResponse, DeskError> {
     let api = posted.api(&req);
     let Posted { person, form } = posted;
+    if !super::editor::is_version(&form.version) {
+        return Err(ApiError::BadRequest(
+            "this form has no version of the article: open its revisions again".into(),
+        )
+        .into());
+    }
     let path = format!("/api/v1/articles/{}", encode(&id));
     let old = api
         .get(&format!("{path}/revisions/{}", form.revision))

@@ -94,9 +94,11 @@ impl Inner {
             .map_err(|_| ApiError::Internal("an inner request has an unreadable path".into()))?;
         head.peer_addr = from.peer_addr();
         for (name, value) in request.headers {
-            if let Ok(value) = header::HeaderValue::from_str(&value) {
-                head.headers.append(name, value);
-            }
+            // A header the caller meant (an `If-Match`) is never silently left out.
+            let value = header::HeaderValue::from_str(&value).map_err(|_| {
+                ApiError::BadRequest(format!("the {name} value has characters a header cannot"))
+            })?;
+            head.headers.append(name, value);
         }
         for name in CARRIED {
             if let Some(value) = from.headers().get(*name) {

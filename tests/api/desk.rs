@@ -725,6 +725,27 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         )
         .await;
     assert_eq!(published.status, 403, "{}", published.text());
+    // A save is guarded by the version the page had: none, `*` or a broken one is refused.
+    for version in ["", "*", "\"a\nb\"", "a\u{1}b"] {
+        let reply = app
+            .send(
+                as_browser(
+                    &app,
+                    &session,
+                    Method::POST,
+                    &format!("/desk/articles/{id}"),
+                )
+                .form(&[
+                    ("csrf", session.csrf.as_str()),
+                    ("version", version),
+                    ("title", "Unguarded?"),
+                    ("body", "Text."),
+                    ("action", "save"),
+                ]),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{version:?}: {}", reply.text());
+    }
     let article = app
         .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
         .await
