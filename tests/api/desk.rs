@@ -27,6 +27,31 @@ fn two_halves(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// The article's version now (its `ETag`), as a page opened now has it.
+async fn version_of(app: &TestApp, id: &str) -> String {
+    app.get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned()
+}
+
+/// A small PNG of its own (`seed`) uploaded by the editor: its id.
+async fn uploaded(app: &TestApp, seed: u8) -> String {
+    app.upload_unwaited(
+        Some(&app.editor),
+        crate::roles::png(seed),
+        "p.png",
+        "image/png",
+        &[],
+    )
+    .await
+    .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Signs `email` in through the sign-in page.
 async fn sign_in(browser: &Browser, email: &str) {
     browser.goto("/desk/sign-in").await;
@@ -409,12 +434,7 @@ async fn focal_points_revisions_and_a_conflicting_save() {
         .await
         .expect(201);
     let id = created["id"].as_str().unwrap().to_owned();
-    let etag = app
-        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
-        .await
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = version_of(&app, &id).await;
     let changed = app
         .send(
             app.request(reqwest::Method::PATCH, &format!("/api/v1/articles/{id}"))
@@ -452,12 +472,7 @@ async fn focal_points_revisions_and_a_conflicting_save() {
     // Someone else saves while the editor has the page open: their save shows the other
     // change, keeping theirs in the form, and `Save draft` then keeps theirs knowingly.
     browser.goto(&format!("/desk/articles/{id}")).await;
-    let etag = app
-        .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
-        .await
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let etag = version_of(&app, &id).await;
     app.send(
         app.request(reqwest::Method::PATCH, &format!("/api/v1/articles/{id}"))
             .bearer_auth(&app.admin)
@@ -701,12 +716,7 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
         "{html}"
     );
     assert!(!html.contains("<script>alert"));
-    let version = app
-        .get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
-        .await
-        .header("etag")
-        .unwrap()
-        .to_owned();
+    let version = version_of(&app, &id).await;
     let published = app
         .send(
             as_browser(
@@ -780,19 +790,7 @@ async fn desk_pages_keep_to_their_person_and_refuse_forged_forms() {
 
     // Where an image is used names only what the person may see: another author's draft
     // stays unnamed, a published article is named.
-    let image = app
-        .upload_unwaited(
-            Some(&app.editor),
-            crate::roles::png(77),
-            "p.png",
-            "image/png",
-            &[],
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let image = uploaded(&app, 77).await;
     app.post(
         "/api/v1/authors",
         Some(&app.editor),
@@ -927,13 +925,7 @@ async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_fo
 
     // Scheduled in UTC, a day ahead.
     let when = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%dT%H:%M");
-    let version = || async {
-        app.get(&format!("/api/v1/articles/{id}"), Some(&app.admin))
-            .await
-            .header("etag")
-            .unwrap()
-            .to_owned()
-    };
+    let version = || version_of(&app, &id);
     let mut scheduled = form("schedule", &when.to_string());
     scheduled.push(("version", version().await));
     let reply = app
@@ -968,19 +960,7 @@ async fn an_editor_schedules_unpublishes_and_hands_out_a_preview_link_through_fo
     assert_eq!(article().await["status"], "draft");
 
     // A focal point is two numbers from 0 to 1, or none: anything else changes nothing.
-    let image = app
-        .upload_unwaited(
-            Some(&app.editor),
-            crate::roles::png(91),
-            "f.png",
-            "image/png",
-            &[],
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let image = uploaded(&app, 91).await;
     for (x, y) in [
         ("NaN", "0.5"),
         ("inf", "0.5"),
@@ -1055,12 +1035,7 @@ async fn schedules_are_typed_in_the_sites_time_zone_and_shown_with_utc() {
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/desk/articles/{id}");
     let schedule = async |at: &str| {
-        let version = app
-            .get(&format!("/api/v1/articles/{id}"), Some(&app.editor))
-            .await
-            .header("etag")
-            .unwrap()
-            .to_owned();
+        let version = version_of(&app, &id).await;
         app.send(as_browser(&app, &session, Method::POST, &path).form(&[
             ("csrf", session.csrf.as_str()),
             ("version", version.as_str()),
