@@ -92,8 +92,10 @@ pub struct Item {
     pub credit: String,
     pub focal_x: f64,
     pub focal_y: f64,
-    /// The articles that show it: `(id, title)`.
+    /// The articles that show it: `(id, title)`, the most recently changed first.
     pub used_in: Vec<(String, String)>,
+    /// More articles show it than are listed.
+    pub used_more: bool,
 }
 
 impl Item {
@@ -121,6 +123,7 @@ impl Item {
             focal_x: image["focal_x"].as_f64().unwrap_or(0.5),
             focal_y: image["focal_y"].as_f64().unwrap_or(0.5),
             used_in: Vec::new(),
+            used_more: false,
         }
     }
 
@@ -174,6 +177,9 @@ pub struct Browse {
     q: String,
 }
 
+/// Articles listed under an image (a photo on every page of a series would list hundreds).
+const USES_LISTED: usize = 5;
+
 /// Notes on each item the articles that show it, of those the person may see.
 async fn used_in(state: &AppState, person: &Person, items: &mut [Item]) -> Result<(), DeskError> {
     use crate::articles::queries::{Seen, using_images};
@@ -189,7 +195,11 @@ async fn used_in(state: &AppState, person: &Person, items: &mut [Item]) -> Resul
         .map_err(ApiError::from)?;
     for (image, article, title) in uses {
         if let Some(item) = items.iter_mut().find(|i| i.id == image.to_string()) {
-            item.used_in.push((article.to_string(), title));
+            if item.used_in.len() < USES_LISTED {
+                item.used_in.push((article.to_string(), title));
+            } else {
+                item.used_more = true;
+            }
         }
     }
     Ok(())
