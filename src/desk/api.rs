@@ -56,6 +56,12 @@ impl Refusal {
     }
 }
 
+impl std::fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.detail())
+    }
+}
+
 /// A success: the body and the version it is at.
 pub struct Success {
     pub body: Value,
@@ -174,6 +180,15 @@ const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUME
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
+
+/// `&name=value` for each pair whose value is not empty, values percent-encoded.
+pub fn query_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("&{name}={}", encode(value)))
+        .collect()
+}
 
 /// A path segment or query value, percent-encoded.
 pub fn encode(value: &str) -> String {

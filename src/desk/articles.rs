@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::api::{Api, encode};
+use super::api::{Api, encode, query_pairs};
 use super::choices::{self, Choice};
 use super::page::{DeskError, Frame, Person, html, short_time};
 use crate::state::AppState;
@@ -125,16 +125,12 @@ pub async fn list(
         encode(status),
         encode(sort)
     );
-    for (name, value) in [
+    query.push_str(&query_pairs(&[
         ("q", q),
         ("author", filters.author.trim()),
         ("tag", filters.tag.trim()),
         ("cursor", filters.cursor.trim()),
-    ] {
-        if !value.is_empty() {
-            query.push_str(&format!("&{name}={}", encode(value)));
-        }
-    }
+    ]));
     let list = api.get(&query).await?;
     let mut author_choices = vec![Choice {
         value: String::new(),
@@ -151,19 +147,17 @@ pub async fn list(
         _ => String::new(),
     };
     let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
-        let mut link = format!("/desk/articles?cursor={}", encode(cursor));
-        for (name, value) in [
-            ("q", q),
-            ("status", status),
-            ("author", filters.author.trim()),
-            ("tag", filters.tag.trim()),
-            ("sort", sort),
-        ] {
-            if !value.is_empty() {
-                link.push_str(&format!("&{name}={}", encode(value)));
-            }
-        }
-        link
+        format!(
+            "/desk/articles?cursor={}{}",
+            encode(cursor),
+            query_pairs(&[
+                ("q", q),
+                ("status", status),
+                ("author", filters.author.trim()),
+                ("tag", filters.tag.trim()),
+                ("sort", sort),
+            ])
+        )
     });
     html(&ListPage {
         frame: Frame::new("Articles", &person, "articles"),

@@ -9,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{Api, encode};
+use super::api::{Api, encode, query_pairs};
 use super::page::optional;
 use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other};
 use crate::error::ApiError;
@@ -214,12 +214,10 @@ pub async fn page(
     let api = Api::new(&req, None);
     let per_page = if browse.dialog { 12 } else { 24 };
     let q = browse.q.trim();
-    let mut path = format!("/api/v1/images?per_page={per_page}&sort=-created_at");
-    for (name, value) in [("cursor", browse.cursor.as_str()), ("q", q)] {
-        if !value.is_empty() {
-            path.push_str(&format!("&{name}={}", encode(value)));
-        }
-    }
+    let path = format!(
+        "/api/v1/images?per_page={per_page}&sort=-created_at{}",
+        query_pairs(&[("cursor", browse.cursor.as_str()), ("q", q)])
+    );
     let list = api.get(&path).await?;
     let mut items: Vec<Item> = list["data"]
         .as_array()
@@ -231,13 +229,12 @@ pub async fn page(
         used_in(&state, &person, &mut items).await?;
     }
     let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
-        let mut link = format!("/desk/media?cursor={}", encode(cursor));
-        if !q.is_empty() {
-            link.push_str(&format!("&q={}", encode(q)));
-        }
-        if browse.dialog {
-            link.push_str("&dialog=true");
-        }
+        let dialog = if browse.dialog { "true" } else { "" };
+        let link = format!(
+            "/desk/media?cursor={}{}",
+            encode(cursor),
+            query_pairs(&[("q", q), ("dialog", dialog)])
+        );
         link
     });
     let library = Library {

@@ -126,17 +126,15 @@ fn from_elsewhere(req: &ServiceRequest) -> bool {
     let Some(origin) = url::Url::parse(origin).ok().map(|o| o.origin()) else {
         return true;
     };
-    let own = req
-        .app_data::<web::Data<crate::state::AppState>>()
+    let state = req.app_data::<web::Data<crate::state::AppState>>();
+    let own = state
         .and_then(|state| url::Url::parse(&state.origin.base(req.request())).ok())
         .map(|base| base.origin());
     if own.as_ref() == Some(&origin) {
         return false;
     }
     // Without a public URL, a page on `localhost` posts to `localhost`.
-    let configured = req
-        .app_data::<web::Data<crate::state::AppState>>()
-        .is_some_and(|state| state.origin.is_configured());
+    let configured = state.is_some_and(|state| state.origin.is_configured());
     let sent_to = header("host").and_then(|host| url::Url::parse(&format!("http://{host}")).ok());
     let same_host = match (&origin, sent_to) {
         (url::Origin::Tuple(_, host, port), Some(sent)) => {

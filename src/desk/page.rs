@@ -254,12 +254,6 @@ pub enum DeskError {
     Api(#[from] ApiError),
 }
 
-impl std::fmt::Debug for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.detail())
-    }
-}
-
 impl ResponseError for DeskError {
     fn status_code(&self) -> StatusCode {
         match self {

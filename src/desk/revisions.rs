@@ -112,6 +112,13 @@ struct RevisionsPage {
     current: i64,
 }
 
+impl RevisionsPage {
+    /// Whether this page lists a revision other than the current one.
+    fn restorable(&self) -> bool {
+        self.revisions.iter().any(|r| r.version != self.current)
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Compare {
     a: Option<i64>,

@@ -44,6 +44,14 @@ pub async fn page(
     })
 }
 
+/// `response` with the API's `Set-Cookie`s (a session's start or end) for the browser.
+fn with_cookies(mut response: HttpResponse, cookies: Vec<header::HeaderValue>) -> HttpResponse {
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 #[derive(Deserialize)]
 pub struct Credentials {
     email: String,
@@ -59,13 +67,7 @@ pub async fn submit(
         .send(Method::POST, "/api/v1/auth/sessions", Some(&body), None)
         .await?;
     match answer {
-        Ok(success) => {
-            let mut response = see_other("/desk");
-            for cookie in success.cookies {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            Ok(response)
-        }
+        Ok(success) => Ok(with_cookies(see_other("/desk"), success.cookies)),
         Err(refusal) => {
             let error = match refusal.status {
                 StatusCode::UNAUTHORIZED => "The email or the password is wrong.".to_owned(),
@@ -94,13 +96,8 @@ pub async fn sign_out(
         .api(&req)
         .send(Method::DELETE, "/api/v1/auth/sessions/current", None, None)
         .await?;
-    let mut response = see_other("/desk/sign-in?done=out");
-    if let Ok(success) = answer {
-        for cookie in success.cookies {
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-        }
-    }
-    Ok(response)
+    let cookies = answer.map(|success| success.cookies).unwrap_or_default();
+    Ok(with_cookies(see_other("/desk/sign-in?done=out"), cookies))
 }
 
 /// The page an invitation or a reset link opens: the secret is after `#` (never sent to a
