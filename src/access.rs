@@ -83,6 +83,8 @@ pub fn of(operation_id: &str) -> Option<Access> {
         | "update_comment"
         | "delete_comment"
         | "bulk_comment_status"
+        | "reply_to_comment"
+        | "merge_tag"
         | "list_activity" => Roles(STAFF),
         "list_users"
         | "invite_user"
@@ -112,7 +114,7 @@ pub fn of(operation_id: &str) -> Option<Access> {
 pub fn destroys(operation_id: &str) -> bool {
     matches!(
         operation_id,
-        "run_batch" | "rotate_webhook_secret" | "bulk_comment_status"
+        "run_batch" | "rotate_webhook_secret" | "bulk_comment_status" | "merge_tag"
     )
 }
 

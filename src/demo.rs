@@ -287,8 +287,11 @@ async fn comments(
             deleted_at: None,
             created_at: created,
             updated_at: created,
+            staff: false,
         };
-        let stored = crate::comments::queries::insert(conn, &comment).await?;
+        let stored =
+            crate::comments::queries::insert(conn, &crate::principal::COMMENT_FORM, &comment)
+                .await?;
         parent.get_or_insert(stored.id);
     }
     Ok(())

@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_replies)
         .service(list_comments)
         .service(bulk_status)
+        .service(reply_to_comment)
         .service(find_comment)
         .service(update_comment)
         .service(delete_comment);
@@ -214,6 +215,7 @@ async fn submit_comment(
         deleted_at: None,
         created_at: now,
         updated_at: now,
+        staff: false,
     };
     // Each limit is one atomic statement, counted in the transaction that stores the
     // comment: a parallel request waits on the bucket's row, then sees the count with this
@@ -236,7 +238,7 @@ async fn submit_comment(
                     errors: Vec::new(),
                 });
             }
-            queries::insert(conn, &comment).await
+            queries::insert(conn, &crate::principal::COMMENT_FORM, &comment).await
         })
         .await?;
     // No picture in the sender's own answer: whoever sends may type any email, and the

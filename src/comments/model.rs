@@ -26,6 +26,8 @@ pub struct Comment {
     pub deleted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Written by a member of staff under their byline (`reply_to_comment`).
+    pub staff: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -67,6 +69,7 @@ impl CommentStatus {
     "body_html": "<p>I rode it every night for thirty years.</p>",
     "created_at": "2025-10-28T10:02:00Z",
     "deleted": false,
+    "staff": false,
     "replies": [],
     "replies_cursor": null
 }))]
@@ -88,6 +91,8 @@ pub struct PublicComment {
     pub created_at: Timestamp,
     /// A removed comment kept so its replies stay in place.
     pub deleted: bool,
+    /// Written by a member of the site's staff; `author_name` is their byline.
+    pub staff: bool,
     /// Only in the answer to its own submission: where it stands (`pending` until a
     /// moderator approves it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,6 +133,7 @@ impl PublicComment {
             },
             created_at: comment.created_at.into(),
             deleted,
+            staff: comment.staff,
             status: None,
             replies: Vec::new(),
             replies_cursor: None,
@@ -149,6 +155,7 @@ impl PublicComment {
     "body_markdown": "I rode it every night for thirty years.",
     "body_html": "<p>I rode it every night for thirty years.</p>",
     "status": "pending",
+    "staff": false,
     "deleted_at": null,
     "created_at": "2025-10-28T10:02:00Z",
     "updated_at": "2025-10-28T10:02:00Z"
@@ -168,6 +175,8 @@ pub struct ModeratedComment {
     pub body_markdown: String,
     pub body_html: String,
     pub status: CommentStatus,
+    /// Written by a member of staff under their byline.
+    pub staff: bool,
     #[schema(required = true)]
     pub deleted_at: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -188,6 +197,7 @@ impl From<Comment> for ModeratedComment {
             user_agent: c.user_agent,
             body_markdown: c.body_markdown,
             body_html: c.body_html,
+            staff: c.staff,
             deleted_at: c.deleted_at.map(Into::into),
             created_at: c.created_at.into(),
             updated_at: c.updated_at.into(),
@@ -239,6 +249,16 @@ pub struct CommentChanges {
     pub status: Option<CommentStatus>,
     /// New markdown body (re-rendered).
     pub body: Option<String>,
+}
+
+/// A member of staff's reply to a comment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Thank you, Marta: the line closed in 1997."}))]
+pub struct StaffReply {
+    /// Markdown, as a reader's comment: at most 10,000 characters.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
+    pub body: String,
 }
 
 /// One status for many comments at once.

@@ -5,7 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::model::{BulkResult, BulkStatus, CommentChanges, CommentStatus, ModeratedComment};
+use super::model::{
+    BulkResult, BulkStatus, CommentChanges, CommentStatus, ModeratedComment, PublicComment,
+    StaffReply,
+};
 use crate::error::ApiError;
 use crate::http::auth::{Auth, STAFF};
 use crate::http::body::JsonBody;
@@ -168,4 +171,34 @@ pub(super) async fn delete_comment(
     let mut conn = crate::db::conn(&state.pool).await?;
     write::remove(&mut conn, principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Reply as staff
+///
+/// Editors and admins: a reply to an approved comment, public at once under the caller's
+/// byline (their author's name, else their own name) and marked `staff: true`. It is
+/// written even when comments are closed on the article.
+#[utoipa::path(
+    tag = "moderation", operation_id = "reply_to_comment",
+    params(("id" = Uuid, Path, description = "The comment replied to: an approved one")),
+    request_body = StaffReply,
+    responses((status = 201, description = "The reply, as readers see it", body = PublicComment),
+        (status = 409, description = "The comment is not approved", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/comments/{id}/replies")]
+pub(super) async fn reply_to_comment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: JsonBody<StaffReply>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(STAFF)?;
+    let (reply, checks) = body.into_parts();
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let comment = write::reply(&mut conn, principal, *id, reply, checks).await?;
+    let base = crate::http::base_url(&req);
+    let view = PublicComment::new(&comment, &|email| state.avatar_key.url(&base, email));
+    Ok(HttpResponse::Created().json(view))
 }

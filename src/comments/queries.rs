@@ -28,7 +28,11 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// Inserts a comment; an approved one changes its article's public thread (and count).
-pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<Comment, ApiError> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    comment: &Comment,
+) -> Result<Comment, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let comment = diesel::insert_into(comments::table)
             .values(comment)
@@ -43,14 +47,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, comment: &Comment) -> Result<C
             _ => (&[], None),
         };
         let announced = announce.map(|event| (comment.id, event));
-        record(
-            conn,
-            &crate::principal::COMMENT_FORM,
-            Action::Created,
-            public,
-            announced,
-        )
-        .await?;
+        record(conn, by, Action::Created, public, announced).await?;
         Ok(comment)
     })
     .await

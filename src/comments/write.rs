@@ -6,7 +6,7 @@ use actix_web::web;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::model::{BulkStatus, Comment, CommentChanges};
+use super::model::{BulkStatus, Comment, CommentChanges, CommentStatus, StaffReply};
 use super::{MAX_BODY, check_nesting, comment_not_found, queries, render_body};
 use crate::error::ApiError;
 use crate::http::validate::Checks;
@@ -72,4 +72,81 @@ pub async fn remove(
         return Err(comment_not_found(id));
     }
     Ok(())
+}
+
+/// A member of staff's reply to the approved comment `parent_id`, as `principal`: shown at
+/// once, under their byline (their author's name, else their own, else the token's), and
+/// marked `staff`. Comments closed on the article do not stop it.
+pub async fn reply(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    parent_id: Uuid,
+    reply: StaffReply,
+    mut checks: Checks,
+) -> Result<Comment, ApiError> {
+    principal.require(STAFF)?;
+    let markdown = checks.multiline_text("body", &reply.body, MAX_BODY);
+    check_nesting(&mut checks, &markdown);
+    checks.finish()?;
+    let parent = queries::find(conn, parent_id)
+        .await?
+        .filter(|parent| parent.deleted_at.is_none())
+        .ok_or_else(|| comment_not_found(parent_id))?;
+    if parent.status != CommentStatus::Approved.as_str() {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "this comment is {}: approve it first, so readers see what the reply answers",
+                parent.status
+            ),
+            errors: Vec::new(),
+        });
+    }
+    let (author_name, author_email) = byline(conn, principal).await?;
+    let source = markdown.clone();
+    let body_html = web::block(move || render_body(&source)).await?;
+    let now = chrono::Utc::now();
+    let comment = Comment {
+        id: Uuid::now_v7(),
+        article_id: parent.article_id,
+        parent_id: Some(parent.id),
+        author_name,
+        author_email,
+        author_url: None,
+        body_markdown: markdown,
+        body_html,
+        status: CommentStatus::Approved.as_str().to_owned(),
+        // Staff replies are no reader's: no address or browser is kept.
+        ip: String::new(),
+        user_agent: None,
+        deleted_at: None,
+        created_at: now,
+        updated_at: now,
+        staff: true,
+    };
+    queries::insert(conn, &principal.actor, &comment).await
+}
+
+/// The name and email a member of staff replies under.
+async fn byline(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+) -> Result<(String, String), ApiError> {
+    let person = match principal.actor.user_id() {
+        Some(id) => crate::users::queries::find(conn, id).await?,
+        None => None,
+    };
+    let author = match person
+        .as_ref()
+        .and_then(|p| p.author_id)
+        .or(principal.author_id)
+    {
+        Some(id) => crate::authors::queries::find(conn, &id.to_string()).await?,
+        None => None,
+    };
+    let name = match (&author, &person) {
+        (Some(author), _) => author.name.clone(),
+        (None, Some(person)) => person.name.clone(),
+        (None, None) => principal.actor.name.to_string(),
+    };
+    Ok((name, person.map(|p| p.email).unwrap_or_default()))
 }

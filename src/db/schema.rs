@@ -176,6 +176,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        staff -> Bool,
     }
 }
 
@@ -198,6 +199,14 @@ diesel::table! {
     lede_meta (key) {
         key -> Text,
         value -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tag_old_slugs (slug) {
+        slug -> Text,
+        tag_id -> Uuid,
         created_at -> Timestamptz,
     }
 }
@@ -261,6 +270,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(article_images -> articles (article_id));
 diesel::joinable!(article_images -> images (image_id));
 diesel::joinable!(article_old_slugs -> articles (article_id));
+diesel::joinable!(tag_old_slugs -> tags (tag_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -334,6 +344,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     images,
     lede_meta,
     sessions,
+    tag_old_slugs,
     tags,
     user_links,
     users,

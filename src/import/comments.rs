@@ -162,6 +162,7 @@ pub(super) fn comment_rows(
                 deleted_at: None,
                 created_at: at,
                 updated_at: at,
+                staff: false,
             }
         })
         .collect()

@@ -4,7 +4,7 @@ pub mod model;
 pub mod queries;
 pub mod write;
 
-pub use self::write::{create, delete, update};
+pub use self::write::{create, delete, merge, update};
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use diesel_async::AsyncPgConnection;
@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use self::model::{NewTag, Tag, TagChanges, TagResponse};
+use self::model::{NewTag, Tag, TagChanges, TagMerge, TagResponse};
 use crate::changes::Key;
 use crate::error::ApiError;
 use crate::http::auth::{Auth, PUBLISHERS, STAFF};
@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(create_tag)
         .service(find_tag)
         .service(update_tag)
-        .service(delete_tag);
+        .service(delete_tag)
+        .service(merge_tag);
 }
 
 /// Sort order of the tag list.
@@ -89,13 +90,16 @@ async fn list_tags(
 
 /// Get a tag
 ///
-/// By id or slug.
+/// By id or slug. A slug the tag had before (renamed, or merged into this one) answers 301
+/// to its current URL.
 #[utoipa::path(
     tag = "tags", operation_id = "find_tag",
     params(("id_or_slug" = String, Path, description = "The tag's id or slug", example = "climate"),
            ("If-None-Match" = Option<String>, Header, description = "ETag of a copy the client has")),
     responses((status = 200, description = "The tag", body = TagResponse,
         headers(("ETag" = String, description = "Strong ETag of the tag"))),
+        (status = 301, description = "A former slug: the tag lives at `Location` now",
+            headers(("Location" = String, description = "The tag's current URL"))),
         (status = 304, description = "Not modified (If-None-Match matched)")),
     security((), ("bearer" = []))
 )]
@@ -107,9 +111,22 @@ async fn find_tag(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = auth.read_conn(&state).await?;
-    let tag = queries::find(&mut conn, &key)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tag", &key))?;
+    let Some(tag) = queries::find(&mut conn, &key).await? else {
+        let moved = queries::by_old_slug(&mut conn, &key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tag", &key))?;
+        let moved_to = HttpResponse::MovedPermanently()
+            .insert_header((
+                actix_web::http::header::LOCATION,
+                format!("{}/api/v1/tags/{}", base_url(&req), moved.slug),
+            ))
+            .finish();
+        // Dropped (by a CDN too) when the tag changes, its slug included.
+        return Ok(crate::http::cache::showing(
+            moved_to,
+            vec![Key::Tag(moved.id)],
+        ));
+    };
     ok_showing(&req, &view(&mut conn, tag).await?)
 }
 
@@ -195,4 +212,36 @@ async fn delete_tag(
     let mut conn = crate::db::conn(&state.pool).await?;
     delete(&mut conn, principal, &key, &if_match).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Merge a tag into another
+///
+/// Editors and admins. Every article filed under this tag is filed under `into` instead
+/// (in the same place among its tags; once, if it had both), this tag's slugs answer 301 to
+/// `into`'s URL, and this tag is deleted. With `If-Match`, only if this tag's ETag is still
+/// that. The answer is the tag that stays.
+#[utoipa::path(
+    tag = "tags", operation_id = "merge_tag",
+    params(("id_or_slug" = String, Path, description = "The tag merged away: its id or slug"),
+           ("If-Match" = Option<String>, Header, description = "Merge only if this tag's ETag is still this")),
+    request_body = TagMerge,
+    responses((status = 200, description = "The tag that stays, its articles counted", body = TagResponse,
+        headers(("ETag" = String, description = "Strong ETag of the tag that stays")))),
+    security(("bearer" = []))
+)]
+#[post("/tags/{id_or_slug}/merge")]
+async fn merge_tag(
+    state: web::Data<AppState>,
+    auth: Auth,
+    key: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<TagMerge>,
+) -> Result<HttpResponse, ApiError> {
+    // Refused before a connection is taken.
+    let principal = auth.require(STAFF)?;
+    let (merge_into, checks) = body.into_parts();
+    checks.finish()?;
+    let mut conn = crate::db::conn(&state.pool).await?;
+    let tag = merge(&mut conn, principal, &key, &if_match, merge_into).await?;
+    fresh(&view(&mut conn, tag).await?)
 }

@@ -91,6 +91,16 @@ pub struct NewTag {
     pub description: Option<String>,
 }
 
+/// What a tag is merged into.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"into": "climate"}))]
+pub struct TagMerge {
+    /// The tag that stays: its id or slug.
+    #[schema(min_length = 1, max_length = 100)]
+    pub into: String,
+}
+
 /// Changes to a tag (JSON merge patch): absent fields stay, `null` clears `description`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

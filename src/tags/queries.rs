@@ -8,7 +8,7 @@ use crate::error::{ApiError, OnConstraint};
 use crate::http::slugged::Slugged;
 
 use super::model::{Tag, TagInsert, TagUpdate};
-use crate::db::schema::tags;
+use crate::db::schema::{article_tags, tag_old_slugs, tags};
 use crate::http::pagination::{KeyKind, Loaded, Pagination, Sort, SortOption, page_of, time_key};
 
 pub static SORTS: [SortOption<Tag>; 4] = [
@@ -45,6 +45,37 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option
         .first(conn)
         .await
         .optional()
+}
+
+/// The tag a former slug of it leads to (renamed, or merged into another).
+pub async fn by_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Tag>> {
+    tag_old_slugs::table
+        .inner_join(tags::table)
+        .filter(tag_old_slugs::slug.eq(slug))
+        .select(Tag::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Makes `slug` lead to the tag `id` from now on.
+async fn keep_old_slug(conn: &mut AsyncPgConnection, slug: &str, id: Uuid) -> QueryResult<()> {
+    diesel::insert_into(tag_old_slugs::table)
+        .values((tag_old_slugs::slug.eq(slug), tag_old_slugs::tag_id.eq(id)))
+        .on_conflict(tag_old_slugs::slug)
+        .do_update()
+        .set(tag_old_slugs::tag_id.eq(id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A slug a tag now has is no longer another's former one.
+async fn forget_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<()> {
+    diesel::delete(tag_old_slugs::table.filter(tag_old_slugs::slug.eq(slug)))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Locked until the end of the transaction (a write checks and changes it).
@@ -92,6 +123,7 @@ pub async fn insert(
             .get_result(conn)
             .await
             .on_unique(&[("tags_slug_key", "slug")])?;
+        forget_old_slug(conn, &tag.slug).await?;
         // Nothing embeds a new tag yet.
         let change = Change::to_thing(Subject::Tag(tag.id), Action::Created, &[]);
         crate::changes::record(conn, by, change).await?;
@@ -100,12 +132,14 @@ pub async fn insert(
     .await
 }
 
+/// Changes the tag `current`; a slug it leaves keeps leading to it.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     by: &crate::principal::Actor,
-    id: Uuid,
+    current: &Tag,
     changes: &TagUpdate,
 ) -> Result<Tag, ApiError> {
+    let id = current.id;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let tag = diesel::update(tags::table.find(id))
             .set(changes)
@@ -113,6 +147,10 @@ pub async fn update(
             .get_result(conn)
             .await
             .on_unique(&[("tags_slug_key", "slug")])?;
+        if tag.slug != current.slug {
+            forget_old_slug(conn, &tag.slug).await?;
+            keep_old_slug(conn, &current.slug, id).await?;
+        }
         // Articles show a tag's slug and name, not its description.
         let also: &[Key] = if changes.slug.is_some() || changes.name.is_some() {
             &[Key::Articles]
@@ -136,6 +174,49 @@ pub async fn delete(
         let change = Change::to_thing(Subject::Tag(id), Action::Deleted, &[Key::Articles]);
         crate::changes::record(conn, by, change).await?;
         Ok(deleted)
+    })
+    .await
+}
+
+/// Merges the tag `merged` into `kept`: its articles are filed under `kept` (in the place
+/// it had), its slugs lead to `kept`, and it is gone.
+pub async fn merge(
+    conn: &mut AsyncPgConnection,
+    by: &crate::principal::Actor,
+    merged: &Tag,
+    kept: &Tag,
+) -> Result<Tag, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::sql_query(
+            "INSERT INTO article_tags (article_id, tag_id, position) \
+             SELECT article_id, $2, position FROM article_tags WHERE tag_id = $1 \
+             ON CONFLICT (article_id, tag_id) DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(merged.id)
+        .bind::<diesel::sql_types::Uuid, _>(kept.id)
+        .execute(conn)
+        .await?;
+        diesel::update(tag_old_slugs::table.filter(tag_old_slugs::tag_id.eq(merged.id)))
+            .set(tag_old_slugs::tag_id.eq(kept.id))
+            .execute(conn)
+            .await?;
+        diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(merged.id)))
+            .execute(conn)
+            .await?;
+        diesel::delete(tags::table.find(merged.id))
+            .execute(conn)
+            .await?;
+        keep_old_slug(conn, &merged.slug, kept.id).await?;
+        let tag = diesel::update(tags::table.find(kept.id))
+            .set(tags::updated_at.eq(chrono::Utc::now()))
+            .returning(Tag::as_returning())
+            .get_result(conn)
+            .await?;
+        let gone = Change::to_thing(Subject::Tag(merged.id), Action::Deleted, &[Key::Articles]);
+        crate::changes::record(conn, by, gone).await?;
+        let grown = Change::to_thing(Subject::Tag(kept.id), Action::Updated, &[Key::Articles]);
+        crate::changes::record(conn, by, grown).await?;
+        Ok(tag)
     })
     .await
 }

@@ -2,7 +2,7 @@
 //! these, as a principal; the role check is here.
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::model::{NewTag, Tag, TagChanges, TagInsert, TagUpdate};
+use super::model::{NewTag, Tag, TagChanges, TagInsert, TagMerge, TagUpdate};
 use super::queries;
 use crate::error::ApiError;
 use crate::http::response::IfMatch;
@@ -66,7 +66,7 @@ pub async fn update(
     conn.transaction::<_, ApiError, _>(async |conn| {
         let found = queries::lock(conn, key).await?;
         let current = if_match.locked(found, || ApiError::not_found("tag", key))?;
-        queries::update(conn, &principal.actor, current.id, &changes).await
+        queries::update(conn, &principal.actor, &current, &changes).await
     })
     .await
 }
@@ -84,6 +84,55 @@ pub async fn delete(
         let current = if_match.locked(found, || ApiError::not_found("tag", key))?;
         queries::delete(conn, &principal.actor, current.id).await?;
         Ok(())
+    })
+    .await
+}
+
+/// Merges the tag `key` into the tag `into` (editors and admins): `key`'s articles are
+/// filed under `into`, its slugs answer 301 to `into`, and it is deleted. `if_match` guards
+/// the tag merged away. The answer is the tag that stays.
+pub async fn merge(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    key: &str,
+    if_match: &IfMatch,
+    merge: TagMerge,
+) -> Result<Tag, ApiError> {
+    principal.require(STAFF)?;
+    let into = merge.into.trim();
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let merged = queries::find(conn, key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tag", key))?;
+        let kept = queries::find(conn, into).await?.ok_or_else(|| {
+            ApiError::invalid("into", "not_found", format!("there is no tag `{into}`"))
+        })?;
+        if kept.id == merged.id {
+            return Err(ApiError::invalid(
+                "into",
+                "same_tag",
+                "a tag cannot be merged into itself",
+            ));
+        }
+        // Both locked, in one order (two merges of the same pair wait, never deadlock).
+        let merged_first = merged.id < kept.id;
+        let (first, second) = if merged_first {
+            (merged.id, kept.id)
+        } else {
+            (kept.id, merged.id)
+        };
+        let first = queries::lock(conn, &first.to_string()).await?;
+        let second = queries::lock(conn, &second.to_string()).await?;
+        let (merged, kept) = if merged_first {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let merged = if_match.locked(merged, || ApiError::not_found("tag", key))?;
+        let kept = kept.ok_or_else(|| {
+            ApiError::invalid("into", "not_found", format!("there is no tag `{into}`"))
+        })?;
+        queries::merge(conn, &principal.actor, &merged, &kept).await
     })
     .await
 }

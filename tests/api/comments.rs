@@ -783,3 +783,119 @@ async fn a_chain_of_ten_thousand_replies_answers_in_bounded_pages() {
     assert_eq!(deep["data"][98]["body_html"], "<p>Reply 10000</p>");
     app.get("/healthz", None).await.expect(200);
 }
+
+#[tokio::test]
+async fn staff_reply_under_their_byline_and_readers_see_them_marked() {
+    let app = TestApp::spawn().await;
+    let slug = published(&app, "Staff replies").await;
+    let question = submit(&app, &slug, &form("When did the line close?"))
+        .await
+        .expect(201);
+    let question_id = question["id"].as_str().unwrap();
+    let reply_to = |id: &str| format!("/api/v1/comments/{id}/replies");
+
+    // A pending comment is approved first; readers could not see what a reply answers.
+    let pending = app
+        .post(
+            &reply_to(question_id),
+            Some(&app.editor),
+            &json!({"body": "In 1997."}),
+        )
+        .await
+        .problem(409);
+    assert!(pending["detail"].as_str().unwrap().contains("approve"));
+    moderate(&app, question_id, "approved").await;
+
+    // Readers, contributors and authors may not reply as staff.
+    app.post(&reply_to(question_id), None, &json!({"body": "x"}))
+        .await
+        .problem(401);
+    app.post(
+        &reply_to(question_id),
+        Some(&app.author),
+        &json!({"body": "x"}),
+    )
+    .await
+    .problem(403);
+    for bad in [
+        json!({"body": ""}),
+        json!({"body": "x".repeat(10_001)}),
+        json!({}),
+    ] {
+        app.post(&reply_to(question_id), Some(&app.editor), &bad)
+            .await
+            .problem(422);
+    }
+    app.post(
+        &reply_to(&uuid::Uuid::now_v7().to_string()),
+        Some(&app.editor),
+        &json!({"body": "x"}),
+    )
+    .await
+    .problem(404);
+
+    // A signed-in editor with a byline replies under it, even with comments closed.
+    crate::people::person(
+        &app,
+        "desk.editor@example.com",
+        "editor",
+        Some("test-author"),
+    )
+    .await;
+    let session = crate::people::session(&app, "desk.editor@example.com").await;
+    app.patch(
+        &format!("/api/v1/articles/{slug}"),
+        Some(&app.editor),
+        &json!({"comments_open": false}),
+    )
+    .await
+    .expect(200);
+    let reply = app
+        .send(
+            session
+                .on(app.request(reqwest::Method::POST, &reply_to(question_id)))
+                .json(&json!({"body": "It closed in *1997*."})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(reply["staff"], true);
+    assert_eq!(reply["author_name"], "Test Author");
+    assert_eq!(reply["parent_id"], question["id"]);
+    // A token of no one replies under the token's name.
+    let by_token = app
+        .post(
+            &reply_to(question_id),
+            Some(&app.admin),
+            &json!({"body": "Thank you."}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(by_token["staff"], true);
+
+    let thread = app
+        .get(&format!("/api/v1/articles/{slug}/comments"), None)
+        .await
+        .expect(200);
+    let replies = thread["data"][0]["replies"].as_array().unwrap();
+    assert_eq!(thread["data"][0]["staff"], false);
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0]["staff"], true);
+    assert_eq!(
+        replies[0]["body_html"],
+        "<p>It closed in <em>1997</em>.</p>\n"
+    );
+    assert_eq!(replies[0]["author_name"], "Test Author");
+    // A staff reply keeps no address or email for the public either.
+    let public = thread.to_string();
+    assert!(!public.contains("desk.editor@example.com"));
+    let moderated = app
+        .get(
+            &format!("/api/v1/comments/{}", reply["id"].as_str().unwrap()),
+            Some(&app.editor),
+        )
+        .await
+        .expect(200);
+    assert_eq!(moderated["staff"], true);
+    assert_eq!(moderated["status"], "approved");
+    assert_eq!(moderated["ip"], "");
+}

@@ -39,7 +39,7 @@ pub fn expected(operation_id: &str) -> Option<Access> {
         "list_authors" | "find_author" | "list_tags" | "find_tag" => Access::Public,
         "create_author" | "update_author" | "delete_author" => Access::Roles(STAFF),
         "create_tag" => Access::Roles(PUBLISHERS),
-        "update_tag" | "delete_tag" => Access::Roles(STAFF),
+        "update_tag" | "delete_tag" | "merge_tag" => Access::Roles(STAFF),
         // Others' tokens (the shared one is a service token): admins only.
         "find_token" | "revoke_token" => Access::Own(ADMIN),
         "list_tokens" => Access::Own(PEOPLE),
@@ -61,7 +61,8 @@ pub fn expected(operation_id: &str) -> Option<Access> {
         | "find_comment"
         | "update_comment"
         | "delete_comment"
-        | "bulk_comment_status" => Access::Roles(STAFF),
+        | "bulk_comment_status"
+        | "reply_to_comment" => Access::Roles(STAFF),
         // A contributor writes drafts; the shared article is published, so no longer theirs to
         // change, and a batch that makes a tag is beyond them.
         "create_article" | "upsert_article" => Access::Roles(WRITERS),
@@ -111,6 +112,8 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
         "update_author" => Some(json!({"bio": "matrix"})),
         "create_tag" => Some(json!({"name": format!("Matrix Tag {caller}")})),
         "update_tag" => Some(json!({"description": "matrix"})),
+        "merge_tag" => Some(json!({"into": "matrix"})),
+        "reply_to_comment" => Some(json!({"body": format!("staff {caller}")})),
         "update_image" => Some(json!({"alt": "matrix"})),
         "create_article" => {
             Some(json!({"title": format!("Matrix Article {caller}"), "author": "test-author"}))
@@ -173,7 +176,7 @@ async fn fresh_target(app: &TestApp, operation_id: &str, seed: u8) -> String {
             )
             .await
         }
-        "delete_tag" => {
+        "delete_tag" | "merge_tag" => {
             app.post(
                 "/api/v1/tags",
                 Some(&app.editor),
@@ -441,7 +444,8 @@ async fn every_route_checks_roles_as_documented() {
             // The walk's subjects are not the callers' own.
             let allowed =
                 matches!(access, Access::Roles(r) | Access::Own(r) if r.contains(&caller));
-            let path = if method == Method::DELETE && allowed {
+            // A merge, like a delete, takes its tag away.
+            let path = if (method == Method::DELETE || id == "merge_tag") && allowed {
                 seed += 1;
                 let fresh = fresh_target(&app, id, seed).await;
                 path_for(&fresh, &fresh)

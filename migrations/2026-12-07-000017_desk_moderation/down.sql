@@ -1,0 +1,2 @@
+ALTER TABLE comments DROP COLUMN staff;
+DROP TABLE tag_old_slugs;
