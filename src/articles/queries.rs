@@ -497,6 +497,19 @@ pub enum Seen {
     PublicAnd(Option<Uuid>),
 }
 
+/// Titles and whether comments are open, of the articles `ids` (the moderation queue's
+/// headings: staff see every article).
+pub async fn comment_headings(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String, bool)>> {
+    articles::table
+        .filter(articles::id.eq_any(ids))
+        .select((articles::id, articles::title, articles::comments_open))
+        .load(conn)
+        .await
+}
+
 /// Where images are used: `(image, article id, article title)` for each article that shows
 /// one of `ids` as a figure or as its cover (at most `most` of each kind), among the
 /// articles `seen` lets the reader see.

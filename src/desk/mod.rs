@@ -17,6 +17,7 @@ mod api;
 mod articles;
 mod assets;
 mod choices;
+mod comments;
 mod editor;
 mod media;
 mod page;
@@ -100,6 +101,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/render", post().to(editor::render))
             .route("/media", get().to(media::page))
             .route("/media/{id}", post().to(media::save))
+            .route("/comments", get().to(comments::list))
+            .route("/comments/bulk", post().to(comments::bulk))
+            .route("/comments/articles/{id}", post().to(comments::close))
+            .route("/comments/{id}", post().to(comments::act))
+            .route("/comments/{id}/reply", post().to(comments::reply))
             // Anything else under /desk is the desk's own page too, never a problem document.
             .default_service(web::to(not_found)),
     );

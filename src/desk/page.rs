@@ -35,6 +35,26 @@ impl Person {
         self.role != Role::Contributor
     }
 
+    /// Itself when an editor or an admin, else the page's 403.
+    pub fn staff(self) -> Result<Person, DeskError> {
+        match self.is_staff() {
+            true => Ok(self),
+            false => Err(forbidden("This page is for editors and admins.")),
+        }
+    }
+
+    /// Itself when an admin, else the page's 403.
+    pub fn admin(self) -> Result<Person, DeskError> {
+        match self.role == Role::Admin {
+            true => Ok(self),
+            false => Err(forbidden("This page is for admins.")),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     pub fn role_name(&self) -> &'static str {
         self.role.as_str()
     }
@@ -78,6 +98,10 @@ impl FromRequest for Person {
 /// A form that carries the session's CSRF token (a hidden field named `csrf`).
 pub trait WithCsrf {
     fn csrf(&self) -> &str;
+}
+
+fn forbidden(message: &str) -> DeskError {
+    DeskError::Api(ApiError::Forbidden(message.to_owned()))
 }
 
 /// A form a signed-in person sent, its CSRF token checked against their session's before
@@ -161,6 +185,11 @@ impl Frame {
             section: "",
             flash: None,
         }
+    }
+
+    /// The CSRF token of the page's forms.
+    pub fn csrf(&self) -> &str {
+        self.person.as_ref().map_or("", |person| person.csrf.as_str())
     }
 
     pub fn with_flash(mut self, flash: Option<String>) -> Frame {

@@ -1,0 +1,392 @@
+//! Moderation (editors and admins) at `/desk/comments`: the queue by status, each comment
+//! with the article it is on and the comment it answers; approve, mark as spam or delete one
+//! or many at once; reply as staff; an article's whole thread, where its comments are closed
+//! or opened. Every change is the API's (`update_comment`, `bulk_comment_status`,
+//! `delete_comment`, `reply_to_comment`, `update_article`).
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::api::{Api, encode, query_pairs};
+use super::choices::Choice;
+use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const STATUSES: &[(&str, &str)] = &[
+    ("pending", "Pending"),
+    ("approved", "Approved"),
+    ("spam", "Spam"),
+    ("trash", "Trash"),
+    ("any", "Any status"),
+];
+
+/// A comment as the queue shows it.
+struct Row {
+    id: String,
+    author: String,
+    email: String,
+    url: String,
+    ip: String,
+    body: String,
+    when: String,
+    status: String,
+    staff: bool,
+    deleted: bool,
+    article_id: String,
+    article: String,
+    /// The commenter it answers, when it is a reply.
+    answers: Option<String>,
+}
+
+impl Row {
+    fn approved(&self) -> bool {
+        self.status == "approved"
+    }
+}
+
+/// The article a thread page is about.
+struct Heading {
+    id: String,
+    title: String,
+    open: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    article: Option<Uuid>,
+    #[serde(default)]
+    cursor: String,
+    #[serde(default)]
+    done: String,
+}
+
+#[derive(Template)]
+#[template(path = "comments.html")]
+struct QueuePage {
+    frame: Frame,
+    statuses: Vec<Choice>,
+    thread: Option<Heading>,
+    rows: Vec<Row>,
+    total: String,
+    next: Option<String>,
+    /// Where a form sends the browser back to: this very page.
+    back: String,
+}
+
+fn flash(done: &str) -> Option<String> {
+    let text = match done {
+        "approved" => "Approved.",
+        "spam" => "Marked as spam.",
+        "deleted" => "Deleted.",
+        "replied" => "Your reply is published.",
+        "closed" => "Comments are closed on this article.",
+        "opened" => "Comments are open on this article.",
+        "none" => "Select one or more comments first.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, DeskError> {
+    let person = person.staff()?;
+    let api = Api::new(&req, None);
+    // An article's thread shows every status, oldest first; the queue the pending ones.
+    let status = match (filters.status.as_str(), filters.article) {
+        ("", Some(_)) => "any",
+        ("", None) => "pending",
+        (status, _) => status,
+    };
+    let sort = if filters.article.is_some() {
+        "created_at"
+    } else {
+        "-created_at"
+    };
+    let article = filters.article.map(|id| id.to_string()).unwrap_or_default();
+    let wanted = if status == "any" { "" } else { status };
+    let list = api
+        .get(&format!(
+            "/api/v1/comments?per_page=50&sort={sort}{}",
+            query_pairs(&[
+                ("status", wanted),
+                ("article", &article),
+                ("cursor", filters.cursor.trim())
+            ])
+        ))
+        .await?;
+    let comments = list["data"].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+
+    // The articles' titles and the names of the comments answered, each read once.
+    let mut article_ids: Vec<Uuid> = comments
+        .iter()
+        .filter_map(|c| c["article_id"].as_str()?.parse().ok())
+        .chain(filters.article)
+        .collect();
+    article_ids.sort();
+    article_ids.dedup();
+    let headings = {
+        let mut conn = crate::db::conn(&state.pool).await?;
+        crate::articles::queries::comment_headings(&mut conn, &article_ids)
+            .await
+            .map_err(ApiError::from)?
+    };
+    let titles: HashMap<String, (String, bool)> = headings
+        .into_iter()
+        .map(|(id, title, open)| (id.to_string(), (untitled(title), open)))
+        .collect();
+    let mut names: HashMap<String, String> = comments
+        .iter()
+        .map(|c| (text(&c["id"]), text(&c["author_name"])))
+        .collect();
+    let mut missing: Vec<String> = comments
+        .iter()
+        .filter_map(|c| c["parent_id"].as_str())
+        .filter(|parent| !names.contains_key(*parent))
+        .map(str::to_owned)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let paths: Vec<String> = missing
+        .iter()
+        .map(|id| format!("/api/v1/comments/{id}"))
+        .collect();
+    let parents = futures_util::future::join_all(
+        paths
+            .iter()
+            .map(|path| api.send(Method::GET, path, None, None)),
+    )
+    .await;
+    for (id, parent) in missing.iter().zip(parents) {
+        if let Ok(Ok(parent)) = parent {
+            names.insert(id.clone(), text(&parent.body["author_name"]));
+        }
+    }
+
+    let rows = comments
+        .iter()
+        .map(|c| {
+            let article_id = text(&c["article_id"]);
+            Row {
+                id: text(&c["id"]),
+                author: text(&c["author_name"]),
+                email: text(&c["author_email"]),
+                url: text(&c["author_url"]),
+                ip: text(&c["ip"]),
+                body: text(&c["body_markdown"]),
+                when: short_time(c["created_at"].as_str().unwrap_or_default()),
+                status: text(&c["status"]),
+                staff: c["staff"].as_bool().unwrap_or(false),
+                deleted: !c["deleted_at"].is_null(),
+                article: titles
+                    .get(&article_id)
+                    .map(|(title, _)| title.clone())
+                    .unwrap_or_default(),
+                article_id,
+                answers: c["parent_id"].as_str().map(|parent| {
+                    names
+                        .get(parent)
+                        .filter(|name| !name.is_empty())
+                        .cloned()
+                        .unwrap_or_else(|| "a removed comment".to_owned())
+                }),
+            }
+        })
+        .collect();
+    let thread = filters.article.map(|id| {
+        let id = id.to_string();
+        let (title, open) = titles.get(&id).cloned().unwrap_or_default();
+        Heading { id, title, open }
+    });
+    let total = list["meta"]["total"]
+        .as_i64()
+        .map(|total| total.to_string())
+        .unwrap_or_default();
+    let own = |cursor: &str| {
+        format!(
+            "/desk/comments?status={}{}",
+            encode(status),
+            query_pairs(&[("article", &article), ("cursor", cursor)])
+        )
+    };
+    let next = list["meta"]["next_cursor"].as_str().map(own);
+    let title = match &thread {
+        Some(thread) => format!("Comments on {}", thread.title),
+        None => "Comments".to_owned(),
+    };
+    html(&QueuePage {
+        frame: Frame::new(title, &person, "comments").with_flash(flash(&filters.done)),
+        statuses: Choice::fixed(STATUSES, status),
+        thread,
+        rows,
+        total,
+        next,
+        back: own(filters.cursor.trim()),
+    })
+}
+
+fn untitled(title: String) -> String {
+    if title.trim().is_empty() {
+        "(untitled)".to_owned()
+    } else {
+        title
+    }
+}
+
+/// Where a form sends the browser back: a desk comments page, never elsewhere.
+fn back_to(back: &str, done: &str) -> String {
+    let page = if back.starts_with("/desk/comments?") {
+        back
+    } else {
+        "/desk/comments?"
+    };
+    format!("{page}&done={done}")
+}
+
+/// One comment's buttons.
+#[derive(Deserialize)]
+pub struct Act {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    back: String,
+}
+
+impl WithCsrf for Act {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn act(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    posted: Posted<Act>,
+) -> Result<HttpResponse, DeskError> {
+    let api = posted.api(&req);
+    let path = format!("/api/v1/comments/{id}");
+    let (method, body, done) = match posted.form.action.as_str() {
+        "approve" => (Method::PATCH, Some(json!({"status": "approved"})), "approved"),
+        "spam" => (Method::PATCH, Some(json!({"status": "spam"})), "spam"),
+        "delete" => (Method::DELETE, None, "deleted"),
+        _ => return Err(ApiError::BadRequest("no such action".into()).into()),
+    };
+    refused_or(api.send(method, &path, body.as_ref(), None).await?)?;
+    Ok(see_other(&back_to(&posted.form.back, done)))
+}
+
+/// The queue's bulk form: a status, and a `select-<id>` field per comment ticked.
+#[derive(Deserialize)]
+pub struct Bulk {
+    csrf: String,
+    status: String,
+    #[serde(default)]
+    back: String,
+    #[serde(flatten)]
+    selected: BTreeMap<String, String>,
+}
+
+impl WithCsrf for Bulk {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn bulk(req: HttpRequest, posted: Posted<Bulk>) -> Result<HttpResponse, DeskError> {
+    let form = &posted.form;
+    let done = match form.status.as_str() {
+        "approved" => "approved",
+        "spam" => "spam",
+        _ => return Err(ApiError::BadRequest("no such status".into()).into()),
+    };
+    let ids: Vec<&str> = form
+        .selected
+        .keys()
+        .filter_map(|key| key.strip_prefix("select-"))
+        .collect();
+    if ids.is_empty() {
+        return Ok(see_other(&back_to(&form.back, "none")));
+    }
+    let body = json!({"ids": ids, "status": form.status});
+    let api = posted.api(&req);
+    refused_or(
+        api.send(Method::POST, "/api/v1/comments/bulk-status", Some(&body), None)
+            .await?,
+    )?;
+    Ok(see_other(&back_to(&form.back, done)))
+}
+
+#[derive(Deserialize)]
+pub struct Reply {
+    csrf: String,
+    body: String,
+    #[serde(default)]
+    back: String,
+}
+
+impl WithCsrf for Reply {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn reply(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    posted: Posted<Reply>,
+) -> Result<HttpResponse, DeskError> {
+    let api = posted.api(&req);
+    let body = json!({"body": posted.form.body});
+    let path = format!("/api/v1/comments/{id}/replies");
+    refused_or(api.send(Method::POST, &path, Some(&body), None).await?)?;
+    Ok(see_other(&back_to(&posted.form.back, "replied")))
+}
+
+#[derive(Deserialize)]
+pub struct Closing {
+    csrf: String,
+    open: String,
+}
+
+impl WithCsrf for Closing {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Closes or opens comments on an article.
+pub async fn close(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    posted: Posted<Closing>,
+) -> Result<HttpResponse, DeskError> {
+    let open = posted.form.open == "true";
+    let api = posted.api(&req);
+    let body = json!({"comments_open": open});
+    let path = format!("/api/v1/articles/{id}");
+    refused_or(api.send(Method::PATCH, &path, Some(&body), None).await?)?;
+    let done = if open { "opened" } else { "closed" };
+    Ok(see_other(&format!(
+        "/desk/comments?article={id}&done={done}"
+    )))
+}
+
+/// A refusal is the page's error.
+fn refused_or(
+    answer: Result<super::api::Success, super::api::Refusal>,
+) -> Result<super::api::Success, DeskError> {
+    answer.map_err(DeskError::Refused)
+}
