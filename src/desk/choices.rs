@@ -49,3 +49,9 @@ pub async fn tag_names(state: &AppState) -> Result<Vec<String>, ApiError> {
     let mut conn = crate::db::conn(&state.pool).await?;
     Ok(crate::tags::queries::names(&mut conn, MOST).await?)
 }
+
+/// Tags' slugs, each with its name, for choosing a tag by its slug.
+pub async fn tag_slugs(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let mut conn = crate::db::conn(&state.pool).await?;
+    Ok(crate::tags::queries::slugs(&mut conn, MOST).await?)
+}

@@ -16,15 +16,19 @@ use actix_web::web;
 mod api;
 mod articles;
 mod assets;
+mod authors;
 mod choices;
 mod comments;
 mod editor;
+mod me;
 mod media;
 mod page;
+mod people;
 mod revisions;
 mod sign_in;
 mod start;
 mod tag_field;
+mod tags;
 
 pub use page::DeskError;
 
@@ -106,6 +110,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/comments/articles/{id}", post().to(comments::close))
             .route("/comments/{id}", post().to(comments::act))
             .route("/comments/{id}/reply", post().to(comments::reply))
+            .route("/authors", get().to(authors::list))
+            .route("/authors", post().to(authors::create))
+            .route("/authors/{id}", post().to(authors::change))
+            .route("/people", get().to(people::list))
+            .route("/people", post().to(people::invite))
+            .route("/people/{id}", post().to(people::change))
+            .route("/me", get().to(me::page))
+            .route("/me/name", post().to(me::rename))
+            .route("/me/password", post().to(me::password))
+            .route("/tokens", get().to(me::all))
+            .route("/tokens", post().to(me::create))
+            .route("/tokens/{id}/revoke", post().to(me::revoke))
+            .route("/tags", get().to(tags::list))
+            .route("/tags/{id}", post().to(tags::change))
             // Anything else under /desk is the desk's own page too, never a problem document.
             .default_service(web::to(not_found)),
     );

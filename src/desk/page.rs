@@ -17,6 +17,8 @@ use crate::http::observe::OwnErrorBody;
 /// The person a desk page is for: signed in by a session cookie (a token is for scripts).
 #[derive(Clone)]
 pub struct Person {
+    /// Their account's id.
+    pub id: Uuid,
     pub name: String,
     pub role: Role,
     pub author_id: Option<Uuid>,
@@ -69,6 +71,7 @@ impl Person {
         let csrf = extensions.get::<SessionCsrf>().map(|csrf| csrf.0.clone());
         match (principal, csrf) {
             (Some(principal), Some(csrf)) => Ok(Person {
+                id: principal.actor.id.unwrap_or_default(),
                 name: principal.actor.name.into_owned(),
                 role: principal.role,
                 author_id: principal.author_id,
@@ -318,4 +321,32 @@ impl ResponseError for DeskError {
         };
         error_page(status, &message)
     }
+}
+
+/// A list answer's total, as a page says it ("about 1200" when estimated).
+pub fn total_of(list: &serde_json::Value) -> String {
+    match (
+        list["meta"]["total"].as_i64(),
+        list["meta"]["total_estimated"].as_bool(),
+    ) {
+        (Some(total), Some(true)) => format!("about {total}"),
+        (Some(total), _) => total.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The desk address of a list's next page: `page` (a desk path, its query included) with
+/// the API's cursor; none on the last page.
+pub fn next_page(list: &serde_json::Value, page: &str) -> Option<String> {
+    let cursor = list["meta"]["next_cursor"].as_str()?;
+    let joiner = if page.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{page}{joiner}cursor={}",
+        super::api::encode(cursor)
+    ))
+}
+
+/// What a field of an API answer says, as text (empty when absent or not text).
+pub fn text(value: &serde_json::Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
 }

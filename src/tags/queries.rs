@@ -110,6 +110,16 @@ pub async fn names(conn: &mut AsyncPgConnection, most: i64) -> QueryResult<Vec<S
         .await
 }
 
+/// Tags' slugs and names, by name (the desk's choice of a tag to merge into).
+pub async fn slugs(conn: &mut AsyncPgConnection, most: i64) -> QueryResult<Vec<(String, String)>> {
+    tags::table
+        .select((tags::slug, tags::name))
+        .order(tags::name.asc())
+        .limit(most)
+        .load(conn)
+        .await
+}
+
 /// Inserts a tag and records the change (the list of tags changes).
 pub async fn insert(
     conn: &mut AsyncPgConnection,

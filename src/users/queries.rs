@@ -90,6 +90,23 @@ pub async fn bylines(
         .collect())
 }
 
+/// The people who write under the bylines `authors`: `(author id, person's name)`.
+pub async fn writing_as(
+    conn: &mut AsyncPgConnection,
+    authors: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    let rows: Vec<(Option<Uuid>, String)> = users::table
+        .filter(users::author_id.eq_any(authors))
+        .select((users::author_id, users::name))
+        .order(users::name.asc())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(author, name)| Some((author?, name)))
+        .collect())
+}
+
 /// One person as shown, with their byline.
 pub async fn show(conn: &mut AsyncPgConnection, user: User) -> QueryResult<UserResponse> {
     let mut bylines = bylines(conn, std::slice::from_ref(&user)).await?;

@@ -148,6 +148,23 @@ pub async fn end_all(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult
     .await
 }
 
+/// Ends every session of a person but `keep` (the one changing their password).
+pub async fn end_others(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    keep: Uuid,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep))
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(Some(Utc::now())))
+    .execute(conn)
+    .await
+}
+
 /// Removes sessions that ended or expired a day ago or more (run now and then).
 pub async fn forget_old(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     let day_ago = Utc::now() - TimeDelta::days(1);

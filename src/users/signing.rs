@@ -21,7 +21,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(request_reset)
         .service(create_session)
         .service(who_am_i)
-        .service(end_session);
+        .service(end_session)
+        .service(change_password);
 }
 
 /// A password chosen with an invitation or reset link.
@@ -334,4 +335,49 @@ async fn end_session(state: web::Data<AppState>, auth: Auth) -> Result<HttpRespo
             chrono::TimeDelta::zero(),
         ))
         .finish())
+}
+
+/// A signed-in person's new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "tram lines at dusk", "new_password": "ferries before dawn"}))]
+pub struct PasswordChange {
+    /// The password they signed in with.
+    #[schema(max_length = 256)]
+    pub current_password: String,
+    /// At least 12 characters, not a common password, nor the person's email or name.
+    #[schema(min_length = 12, max_length = 256)]
+    pub new_password: String,
+}
+
+/// Change one's password
+///
+/// A signed-in person (a session, with its CSRF token): the current password must be right
+/// (tries are limited per account). Their other sessions end; this one goes on. A token
+/// cannot change a password (400).
+#[utoipa::path(
+    tag = "auth", operation_id = "change_password",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed"),
+        (status = 429, description = "Too many tries", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = i64, description = "Seconds until another try is taken")))),
+    security(("bearer" = []))
+)]
+#[post("/auth/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(WRITERS)?;
+    let (change, checks) = body.into_parts();
+    checks.finish()?;
+    write::change_password(
+        &state.pool,
+        principal,
+        change.current_password,
+        change.new_password,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

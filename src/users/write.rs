@@ -189,6 +189,69 @@ async fn locked(conn: &mut AsyncPgConnection, id: Uuid) -> Result<User, ApiError
         .ok_or_else(|| ApiError::NotFound(format!("no person with id `{id}`")))
 }
 
+/// Wrong current passwords one person may send in a minute.
+const PASSWORD_TRIES: i64 = 10;
+
+/// Changes a signed-in person's password, as `principal` (their session): the current one
+/// must be right, so a session left open does not hand over the account. Their other
+/// sessions end; this one goes on. Hashing and checking hold no connection.
+pub async fn change_password(
+    pool: &crate::db::Pool,
+    principal: &Principal,
+    current: String,
+    new: String,
+) -> Result<(), ApiError> {
+    let user_id = principal
+        .actor
+        .user_id()
+        .filter(|_| principal.via_session)
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "a password is changed from a signed-in session, not with a token".into(),
+            )
+        })?;
+    let user = {
+        let mut conn = crate::db::conn(pool).await?;
+        let bucket = format!("password:account:{user_id}");
+        crate::rate_limits::count_within(&mut conn, &bucket, PASSWORD_TRIES, 60, || {
+            format!("at most {PASSWORD_TRIES} tries a minute")
+        })
+        .await?;
+        queries::find(&mut conn, user_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no person with id `{user_id}`")))?
+    };
+    let mut checks = Checks::new();
+    passwords::check(&mut checks, "new_password", &new, &user.email, &user.name);
+    if !passwords::verify(current, user.password_hash.clone()).await? {
+        checks.fail(
+            "current_password",
+            "wrong",
+            "current_password is not the password you signed in with",
+        );
+    }
+    checks.finish()?;
+    let password_hash = passwords::hash(new).await?;
+    let mut conn = crate::db::conn(pool).await?;
+    crate::rate_limits::uncount(&mut conn, &format!("password:account:{user_id}")).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let user = locked(conn, user_id).await?;
+        if user.status() != UserStatus::Active {
+            return Err(ApiError::Unauthorized("this account is not active".into()));
+        }
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::password_hash.eq(Some(&password_hash)),
+                users::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        sessions::end_others(conn, user_id, principal.token_id).await?;
+        record(conn, &principal.actor, user_id, Action::Updated).await
+    })
+    .await
+}
+
 pub const USED_OR_EXPIRED: &str =
     "this link is unknown, used or expired: ask an admin for a new one";
 

@@ -89,7 +89,7 @@ pub fn expected(operation_id: &str) -> Option<Access> {
         "sign_in" => Access::Public,
         "accept_invitation" => Access::Answers(404),
         "request_password_reset" => Access::Answers(409),
-        "sign_out" => Access::Session,
+        "sign_out" | "change_password" => Access::Session,
         _ => return None,
     })
 }
@@ -144,6 +144,9 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
             Some(json!({"email": "target@example.com", "password": crate::people::PASSWORD}))
         }
         "request_password_reset" => Some(json!({"email": "target@example.com"})),
+        // The same again: the walk's session goes on signing in with it.
+        "change_password" => Some(json!({"current_password": crate::people::PASSWORD,
+            "new_password": crate::people::PASSWORD})),
         "accept_invitation" => {
             Some(json!({"token": "made-up", "password": crate::people::PASSWORD}))
         }

@@ -132,6 +132,28 @@
   const pageLibrary = $(".library");
   if (pageLibrary && !$("#editor")) wireLibrary(pageLibrary, () => location.reload());
 
+  // A byline's picture: uploaded to the library, then chosen in the form (saved with it).
+  $$("input[data-avatar-upload]").forEach((input) => input.addEventListener("change", () => {
+    const form = input.form;
+    const note = $("[data-avatar-status]", form);
+    const file = input.files[0];
+    if (!file) return;
+    note.textContent = "Uploading " + file.name + "…";
+    const data = new FormData();
+    data.append("file", file);
+    fetch("/api/v1/images", { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } })
+      .then((r) => r.json().then((answer) => ({ ok: r.ok, answer })))
+      .then(({ ok, answer }) => {
+        if (!ok) { note.textContent = "Not uploaded: " + (answer.detail || "refused") + "."; return; }
+        $('input[name="avatar"]', form).value = answer.id;
+        const square = (answer.variants || []).find((v) => v.name === "square");
+        const img = $("img.avatar", form);
+        img.src = square ? square.url : answer.url;
+        img.hidden = false;
+        note.textContent = "Uploaded: save to use it.";
+      }).catch((error) => { note.textContent = "Not uploaded: " + error.message + "."; });
+  }));
+
   // The editor.
   const editor = $("#editor");
   if (!editor) return;

@@ -1,0 +1,233 @@
+//! People (admins) at `/desk/people`: invite (the link shown once to hand over, and mailed
+//! when mail is set up), change a role or a byline, disable and enable, end someone's
+//! sessions, make a reset link. Every change is the API's (`invite_user`, `update_user`,
+//! `end_user_sessions`, `create_reset_link`).
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::api::{Api, encode};
+use super::choices::{self, Choice};
+use super::page::{
+    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other,
+    short_time, text, total_of,
+};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const ROLES: &[(&str, &str)] = &[
+    ("contributor", "Contributor: writes drafts, submits them for review"),
+    ("author", "Author: writes and publishes under one byline"),
+    ("editor", "Editor: all content, review and moderation"),
+    ("admin", "Admin: also people, tokens and webhooks"),
+];
+
+struct Row {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+    status: String,
+    byline: String,
+    last_seen: String,
+    roles: Vec<Choice>,
+    me: bool,
+}
+
+#[derive(Deserialize)]
+pub struct Browse {
+    #[serde(default)]
+    cursor: String,
+    #[serde(default)]
+    done: String,
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    frame: Frame,
+    rows: Vec<Row>,
+    roles: Vec<Choice>,
+    authors: Vec<Choice>,
+    total: String,
+    next: Option<String>,
+}
+
+/// A secret link made for someone, shown once.
+#[derive(Template)]
+#[template(path = "link_made.html")]
+struct LinkPage {
+    frame: Frame,
+    heading: String,
+    link: String,
+    mailed: bool,
+}
+
+fn flash(done: &str) -> Option<String> {
+    let text = match done {
+        "role" => "Role changed.",
+        "disabled" => "Disabled: their sessions ended and their tokens were revoked.",
+        "enabled" => "Enabled: they may sign in again.",
+        "sessions" => "Their sessions ended: they are signed out everywhere.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    person: Person,
+    browse: web::Query<Browse>,
+) -> Result<HttpResponse, DeskError> {
+    let person = person.admin()?;
+    let api = Api::new(&req, None);
+    let mut query = "/api/v1/users?per_page=50&sort=name".to_owned();
+    if !browse.cursor.trim().is_empty() {
+        query.push_str(&format!("&cursor={}", encode(browse.cursor.trim())));
+    }
+    let list = api.get(&query).await?;
+    let rows = list["data"]
+        .as_array()
+        .map(|people| people.iter().map(|p| row(p, &person)).collect())
+        .unwrap_or_default();
+    let mut authors = vec![Choice {
+        value: String::new(),
+        label: "No byline".into(),
+        selected: true,
+    }];
+    authors.extend(choices::authors(&state, "").await?);
+    html(&PeoplePage {
+        frame: Frame::new("People", &person, "people").with_flash(flash(&browse.done)),
+        rows,
+        roles: Choice::fixed(ROLES, "contributor"),
+        authors,
+        total: total_of(&list),
+        next: next_page(&list, "/desk/people"),
+    })
+}
+
+fn row(user: &Value, me: &Person) -> Row {
+    let role = text(&user["role"]);
+    let id = text(&user["id"]);
+    Row {
+        name: text(&user["name"]),
+        email: text(&user["email"]),
+        status: text(&user["status"]),
+        byline: text(&user["author"]["name"]),
+        last_seen: user["last_seen_at"]
+            .as_str()
+            .map(short_time)
+            .unwrap_or_else(|| "never".to_owned()),
+        roles: Choice::fixed(ROLES, &role),
+        me: id == me.id.to_string(),
+        role,
+        id,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Invite {
+    csrf: String,
+    email: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    author: String,
+}
+
+impl WithCsrf for Invite {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn invite(req: HttpRequest, posted: Posted<Invite>) -> Result<HttpResponse, DeskError> {
+    let form = &posted.form;
+    let mut body = json!({"email": form.email.trim(), "name": form.name.trim(), "role": form.role});
+    if let Value::String(author) = optional(&form.author) {
+        body["author"] = json!(author);
+    }
+    let made = posted
+        .api(&req)
+        .send(Method::POST, "/api/v1/users/invitations", Some(&body), None)
+        .await?
+        .map_err(DeskError::Refused)?;
+    html(&LinkPage {
+        frame: Frame::new("Invitation made", &posted.person, "people"),
+        heading: format!(
+            "Hand this link to {}: it is shown only now",
+            text(&made.body["user"]["name"])
+        ),
+        link: text(&made.body["invitation_url"]),
+        mailed: made.body["mailed"].as_bool().unwrap_or(false),
+    })
+}
+
+/// A person's buttons.
+#[derive(Deserialize)]
+pub struct Change {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    role: String,
+}
+
+impl WithCsrf for Change {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn change(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    posted: Posted<Change>,
+) -> Result<HttpResponse, DeskError> {
+    let api = posted.api(&req);
+    let path = format!("/api/v1/users/{id}");
+    let (method, path, body, done) = match posted.form.action.as_str() {
+        "role" => (
+            Method::PATCH,
+            path,
+            Some(json!({"role": posted.form.role})),
+            "role",
+        ),
+        "disable" => (
+            Method::PATCH,
+            path,
+            Some(json!({"status": "disabled"})),
+            "disabled",
+        ),
+        "enable" => (
+            Method::PATCH,
+            path,
+            Some(json!({"status": "active"})),
+            "enabled",
+        ),
+        "sessions" => (Method::DELETE, format!("{path}/sessions"), None, "sessions"),
+        "reset" => {
+            let made = api
+                .send(Method::POST, &format!("{path}/reset-link"), None, None)
+                .await?
+                .map_err(DeskError::Refused)?;
+            return html(&LinkPage {
+                frame: Frame::new("Reset link made", &posted.person, "people"),
+                heading: format!(
+                    "Hand this link to {}: it is shown only now",
+                    text(&made.body["user"]["name"])
+                ),
+                link: text(&made.body["reset_url"]),
+                mailed: made.body["mailed"].as_bool().unwrap_or(false),
+            });
+        }
+        _ => return Err(ApiError::BadRequest("no such action".into()).into()),
+    };
+    api.send(method, &path, body.as_ref(), None)
+        .await?
+        .map_err(DeskError::Refused)?;
+    Ok(see_other(&format!("/desk/people?done={done}")))
+}
