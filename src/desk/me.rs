@@ -139,7 +139,7 @@ async fn all_tokens_page(
     secret: Option<String>,
 ) -> Result<HttpResponse, DeskError> {
     let api = Api::new(req, None);
-    let people = api.get("/api/v1/users?per_page=100&sort=name&fields=id,name").await?;
+    let people = api.get("/api/v1/users?per_page=100&fields=id,name").await?;
     let mut owners = vec![Choice {
         value: String::new(),
         label: "No one (a service token)".into(),

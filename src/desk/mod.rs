@@ -13,6 +13,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::web;
 
+mod activity;
 mod api;
 mod articles;
 mod assets;
@@ -29,6 +30,7 @@ mod sign_in;
 mod start;
 mod tag_field;
 mod tags;
+mod webhooks;
 
 pub use page::DeskError;
 
@@ -122,6 +124,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens", get().to(me::all))
             .route("/tokens", post().to(me::create))
             .route("/tokens/{id}/revoke", post().to(me::revoke))
+            .route("/webhooks", get().to(webhooks::list))
+            .route("/webhooks", post().to(webhooks::create))
+            .route("/webhooks/{id}", get().to(webhooks::page))
+            .route("/webhooks/{id}", post().to(webhooks::change))
+            .route(
+                "/webhooks/{id}/deliveries/{delivery}/redeliver",
+                post().to(webhooks::redeliver),
+            )
+            .route("/activity", get().to(activity::list))
             .route("/tags", get().to(tags::list))
             .route("/tags/{id}", post().to(tags::change))
             // Anything else under /desk is the desk's own page too, never a problem document.

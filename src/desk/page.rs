@@ -190,6 +190,11 @@ impl Frame {
         }
     }
 
+    /// Whether the page is an editor's or an admin's.
+    pub fn is_staff(&self) -> bool {
+        self.person.as_ref().is_some_and(Person::is_staff)
+    }
+
     /// The CSRF token of the page's forms.
     pub fn csrf(&self) -> &str {
         self.person.as_ref().map_or("", |person| person.csrf.as_str())

@@ -85,7 +85,7 @@ pub async fn list(
 ) -> Result<HttpResponse, DeskError> {
     let person = person.admin()?;
     let api = Api::new(&req, None);
-    let mut query = "/api/v1/users?per_page=50&sort=name".to_owned();
+    let mut query = "/api/v1/users?per_page=50".to_owned();
     if !browse.cursor.trim().is_empty() {
         query.push_str(&format!("&cursor={}", encode(browse.cursor.trim())));
     }

@@ -90,6 +90,16 @@ pub async fn bylines(
         .collect())
 }
 
+/// Every person's id and name, by name (a menu of who acted).
+pub async fn names(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Uuid, String)>> {
+    users::table
+        .select((users::id, users::name))
+        .order(users::name.asc())
+        .limit(1000)
+        .load(conn)
+        .await
+}
+
 /// The people who write under the bylines `authors`: `(author id, person's name)`.
 pub async fn writing_as(
     conn: &mut AsyncPgConnection,
