@@ -100,7 +100,10 @@ pub fn of(operation_id: &str) -> Option<Access> {
         | "redeliver_webhook_delivery" => Roles(ADMIN),
         "list_tokens" | "create_token" | "find_token" | "revoke_token" | "find_user"
         | "update_user" | "end_user_sessions" => People,
-        "sign_in" | "sign_out" | "change_password" | "accept_invitation"
+        "sign_in"
+        | "sign_out"
+        | "change_password"
+        | "accept_invitation"
         | "request_password_reset" => Browser,
         "preview_article" | "get_avatar" | "get_media" | "site_atom_feed" | "site_json_feed"
         | "tag_atom_feed" | "tag_json_feed" | "author_atom_feed" | "author_json_feed"

@@ -68,10 +68,12 @@ impl Line {
 
 #[derive(Deserialize)]
 pub struct Filters {
+    /// A person's id, or empty for anyone.
     #[serde(default)]
-    actor: Option<Uuid>,
+    actor: String,
+    /// An id, or empty for anything.
     #[serde(default)]
-    subject: Option<Uuid>,
+    subject: String,
     #[serde(default)]
     event: String,
     #[serde(default)]
@@ -96,8 +98,8 @@ pub async fn list(
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.staff()?;
-    let actor = filters.actor.map(|id| id.to_string()).unwrap_or_default();
-    let subject = filters.subject.map(|id| id.to_string()).unwrap_or_default();
+    let actor = id_or_empty("Person", &filters.actor)?;
+    let subject = id_or_empty("About", &filters.subject)?;
     // Only the events offered (the API refuses others with a 400 the page would show).
     let event = EVENTS
         .iter()
@@ -144,5 +146,19 @@ pub async fn list(
         ),
         subject,
         lines,
+    })
+}
+
+/// A filter's id as typed (trimmed), or empty; anything else is the page's 400.
+fn id_or_empty(field: &str, value: &str) -> Result<String, DeskError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    value.parse::<Uuid>().map(|id| id.to_string()).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{field} must be an id like 01932c4e-aaaa-7bbb-8ccc-0123456789ab"
+        ))
+        .into()
     })
 }

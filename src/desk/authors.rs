@@ -55,7 +55,10 @@ impl Row {
             avatar_id: text(&avatar["id"]),
             avatar_url: square.unwrap_or_else(|| text(&avatar["url"])),
             articles: author["article_count"].as_i64().unwrap_or(0),
-            people: people.get(&id).map(|names| names.join(", ")).unwrap_or_default(),
+            people: people
+                .get(&id)
+                .map(|names| names.join(", "))
+                .unwrap_or_default(),
             id,
         }
     }

@@ -279,7 +279,11 @@ pub async fn act(
     let api = posted.api(&req);
     let path = format!("/api/v1/comments/{id}");
     let (method, body, done) = match posted.form.action.as_str() {
-        "approve" => (Method::PATCH, Some(json!({"status": "approved"})), "approved"),
+        "approve" => (
+            Method::PATCH,
+            Some(json!({"status": "approved"})),
+            "approved",
+        ),
         "spam" => (Method::PATCH, Some(json!({"status": "spam"})), "spam"),
         "delete" => (Method::DELETE, None, "deleted"),
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
@@ -323,8 +327,13 @@ pub async fn bulk(req: HttpRequest, posted: Posted<Bulk>) -> Result<HttpResponse
     let body = json!({"ids": ids, "status": form.status});
     let api = posted.api(&req);
     refused_or(
-        api.send(Method::POST, "/api/v1/comments/bulk-status", Some(&body), None)
-            .await?,
+        api.send(
+            Method::POST,
+            "/api/v1/comments/bulk-status",
+            Some(&body),
+            None,
+        )
+        .await?,
     )?;
     Ok(see_other(&back_to(&form.back, done)))
 }

@@ -12,9 +12,7 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::choices::Choice;
-use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time, text,
-};
+use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time, text};
 use super::people::ROLES;
 use crate::principal::Role;
 
@@ -60,14 +58,16 @@ fn flash(done: &str) -> Option<String> {
     Some(text.to_owned())
 }
 
-/// Roles a person may give a token: theirs and those below.
+/// Roles a person may give a token: theirs and those below; theirs chosen, or editor for
+/// an admin (authors' and contributors' tokens need a byline, which a person's token takes
+/// from them and a service token does not have).
 fn roles_up_to(role: Role) -> Vec<Choice> {
     let allowed: Vec<(&str, &str)> = ROLES
         .iter()
         .filter(|(value, _)| Role::parse(value).is_some_and(|r| r.at_most(role)))
         .copied()
         .collect();
-    Choice::fixed(&allowed, "contributor")
+    Choice::fixed(&allowed, role.lower(Role::Editor).as_str())
 }
 
 async fn tokens(api: &Api<'_>, only: Option<Uuid>) -> Result<Vec<TokenRow>, DeskError> {
@@ -114,8 +114,8 @@ async fn me_page(
     let me = api.get("/api/v1/auth/me").await?;
     html(&MePage {
         frame: Frame::new("My account", person, "me").with_flash(flash),
-        name: text(&me["name"]),
-        email: text(&me["email"]),
+        name: text(&me["user"]["name"]),
+        email: text(&me["user"]["email"]),
         tokens: tokens(&api, Some(person.id)).await?,
         roles: roles_up_to(person.role),
         owners: Vec::new(),
@@ -145,11 +145,17 @@ async fn all_tokens_page(
         label: "No one (a service token)".into(),
         selected: true,
     }];
-    owners.extend(people["data"].as_array().into_iter().flatten().map(|p| Choice {
-        value: text(&p["id"]),
-        label: text(&p["name"]),
-        selected: false,
-    }));
+    owners.extend(
+        people["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| Choice {
+                value: text(&p["id"]),
+                label: text(&p["name"]),
+                selected: false,
+            }),
+    );
     html(&MePage {
         frame: Frame::new("Tokens", person, "tokens").with_flash(flash),
         name: String::new(),
@@ -187,7 +193,12 @@ pub async fn rename(req: HttpRequest, posted: Posted<Name>) -> Result<HttpRespon
     let path = format!("/api/v1/users/{}", posted.person.id);
     posted
         .api(&req)
-        .send(Method::PATCH, &path, Some(&json!({"name": posted.form.name})), None)
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&json!({"name": posted.form.name})),
+            None,
+        )
         .await?
         .map_err(DeskError::Refused)?;
     Ok(see_other("/desk/me?done=name"))

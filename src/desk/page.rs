@@ -197,7 +197,9 @@ impl Frame {
 
     /// The CSRF token of the page's forms.
     pub fn csrf(&self) -> &str {
-        self.person.as_ref().map_or("", |person| person.csrf.as_str())
+        self.person
+            .as_ref()
+            .map_or("", |person| person.csrf.as_str())
     }
 
     pub fn with_flash(mut self, flash: Option<String>) -> Frame {

@@ -12,14 +12,17 @@ use uuid::Uuid;
 use super::api::{Api, encode};
 use super::choices::{self, Choice};
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other,
-    short_time, text, total_of,
+    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, short_time,
+    text, total_of,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const ROLES: &[(&str, &str)] = &[
-    ("contributor", "Contributor: writes drafts, submits them for review"),
+    (
+        "contributor",
+        "Contributor: writes drafts, submits them for review",
+    ),
     ("author", "Author: writes and publishes under one byline"),
     ("editor", "Editor: all content, review and moderation"),
     ("admin", "Admin: also people, tokens and webhooks"),

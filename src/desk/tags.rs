@@ -44,7 +44,9 @@ struct TagsPage {
 fn flash(done: &str) -> Option<String> {
     let text = match done {
         "saved" => "Saved. The old address keeps leading to the tag.",
-        "merged" => "Merged. Its articles are under the tag that stays, and its address leads there.",
+        "merged" => {
+            "Merged. Its articles are under the tag that stays, and its address leads there."
+        }
         "deleted" => "Deleted.",
         _ => return None,
     };

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::api::{Api, encode};
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other,
-    short_time, text,
+    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, short_time,
+    text,
 };
 use crate::error::ApiError;
 
@@ -177,7 +177,10 @@ async fn hook_page(
                     outcome: text(&a["outcome"]),
                     state: text(&a["state"]),
                     at: short_time(a["created_at"].as_str().unwrap_or_default()),
-                    next: a["next_attempt_at"].as_str().map(short_time).unwrap_or_default(),
+                    next: a["next_attempt_at"]
+                        .as_str()
+                        .map(short_time)
+                        .unwrap_or_default(),
                 })
                 .collect()
         })
@@ -199,7 +202,15 @@ pub async fn page(
     browse: web::Query<Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.admin()?;
-    hook_page(&req, &person, *id, &browse.cursor, flash(&browse.done), None).await
+    hook_page(
+        &req,
+        &person,
+        *id,
+        &browse.cursor,
+        flash(&browse.done),
+        None,
+    )
+    .await
 }
 
 /// A webhook's form: its fields (`event-<name>` ticked per event) and the button pressed.

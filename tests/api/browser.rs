@@ -122,16 +122,23 @@ impl Browser {
 
     /// The control a `<label>` names (its text, exactly), as assistive technology finds it.
     pub async fn field(&self, label: &str) -> Element {
+        self.field_in("html", label).await
+    }
+
+    /// The control a `<label>` names inside the element `within` (a CSS selector): one of
+    /// the many `Select` boxes of a list, say.
+    pub async fn field_in(&self, within: &str, label: &str) -> Element {
         let label_element = self
             .client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::XPath(&format!(
-                "//label[normalize-space()={}]",
+                "{}//label[normalize-space()={}]",
+                css_to_xpath_scope(within),
                 xpath_text(label)
             )))
             .await
-            .unwrap_or_else(|e| panic!("no field labelled {label:?}: {e}"));
+            .unwrap_or_else(|e| panic!("no field labelled {label:?} in {within}: {e}"));
         let id = label_element
             .attr("for")
             .await
@@ -150,17 +157,37 @@ impl Browser {
         field.send_keys(text).await.unwrap();
     }
 
+    /// Replaces the text of the field `label` inside `within`.
+    pub async fn fill_in(&self, within: &str, label: &str, text: &str) {
+        let field = self.field_in(within, label).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
     /// A button by its text, visible, waited for.
     pub async fn button(&self, name: &str) -> Element {
+        self.button_in("html", name).await
+    }
+
+    /// A button by its text inside the element `within` (a CSS selector).
+    pub async fn button_in(&self, within: &str, name: &str) -> Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::XPath(&format!(
-                "//button[normalize-space()={}]",
+                "{}//button[normalize-space()={}]",
+                css_to_xpath_scope(within),
                 xpath_text(name)
             )))
             .await
-            .unwrap_or_else(|e| panic!("no button {name:?}: {e}"))
+            .unwrap_or_else(|e| panic!("no button {name:?} in {within}: {e}"))
+    }
+
+    /// Clicks the button `name` inside `within`, which sends its form, and waits for the
+    /// next page.
+    pub async fn submit_in(&self, within: &str, name: &str) {
+        let button = self.button_in(within, name).await;
+        self.pressed(button, name).await;
     }
 
     pub async fn click(&self, name: &str) {
@@ -173,8 +200,16 @@ impl Browser {
 
     /// Clicks a button that sends its form, and waits for the next page.
     pub async fn submit(&self, name: &str) {
+        let button = self.button(name).await;
+        self.pressed(button, name).await;
+    }
+
+    async fn pressed(&self, button: Element, name: &str) {
         let before = self.client.find(Locator::Css("html")).await.unwrap();
-        self.click(name).await;
+        button
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {name:?}: {e}"));
         self.client
             .wait()
             .at_most(Duration::from_secs(20))
@@ -281,6 +316,14 @@ impl Drop for Browser {
         // The driver's whole group: chromedriver and the Chromium it started.
         // SAFETY: signals a process group this test started.
         unsafe { libc::kill(-(self._driver.id() as libc::pid_t), libc::SIGKILL) };
+    }
+}
+
+/// The XPath of the element a simple CSS selector names: `html`, or `#id`.
+fn css_to_xpath_scope(within: &str) -> String {
+    match within.strip_prefix('#') {
+        Some(id) => format!("//*[@id={}]", xpath_text(id)),
+        None => format!("//{within}"),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::support::{TempDir, TestApp, eventually};
 
 /// A photo whose left half is red and right half blue: where its focal point is decides
 /// the colour of its square crop.
-fn two_halves(width: u32, height: u32) -> Vec<u8> {
+pub fn two_halves(width: u32, height: u32) -> Vec<u8> {
     let picture = image::ImageBuffer::from_fn(width, height, |x, _| {
         if x < width / 2 {
             image::Rgb([200u8, 20, 20])
@@ -53,7 +53,7 @@ async fn uploaded(app: &TestApp, seed: u8) -> String {
 }
 
 /// Signs `email` in through the sign-in page.
-async fn sign_in(browser: &Browser, email: &str) {
+pub async fn sign_in(browser: &Browser, email: &str) {
     browser.goto("/desk/sign-in").await;
     browser.fill("Email", email).await;
     browser.fill("Password", PASSWORD).await;

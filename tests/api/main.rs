@@ -18,6 +18,7 @@ mod import;
 mod layers;
 mod mail;
 mod merge_patch;
+mod newsroom;
 mod nodes;
 mod openapi;
 mod people;
