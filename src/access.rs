@@ -87,6 +87,8 @@ pub fn of(operation_id: &str) -> Option<Access> {
         | "merge_tag"
         | "list_activity" => Roles(STAFF),
         "list_users"
+        | "find_settings"
+        | "update_settings"
         | "invite_user"
         | "create_reset_link"
         | "list_webhooks"
@@ -103,6 +105,12 @@ pub fn of(operation_id: &str) -> Option<Access> {
         "sign_in"
         | "sign_out"
         | "change_password"
+        | "begin_passkey_registration"
+        | "add_passkey"
+        | "list_passkeys"
+        | "delete_passkey"
+        | "begin_passkey_sign_in"
+        | "sign_in_with_passkey"
         | "accept_invitation"
         | "request_password_reset" => Browser,
         "preview_article" | "get_avatar" | "get_media" | "site_atom_feed" | "site_json_feed"

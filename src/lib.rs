@@ -36,6 +36,7 @@ pub mod response_cache;
 pub mod route_table;
 pub mod runner;
 pub mod search;
+pub mod settings;
 pub mod site;
 pub mod state;
 pub mod stopping;

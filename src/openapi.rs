@@ -56,7 +56,8 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "tokens", description = "API tokens (admins only)"),
         (name = "people", description = "People who sign in: invited by admins, with a role and an optional byline; disabled rather than deleted"),
         (name = "activity", description = "Who did what, when: every change with its actor (editors and admins)"),
-        (name = "auth", description = "Accepting an invitation, signing in and out with a session cookie, and who is calling"),
+        (name = "auth", description = "Accepting an invitation, signing in and out with a session cookie or a passkey, one's password and passkeys, and who is calling"),
+        (name = "settings", description = "What admins set while lede runs"),
         (name = "batch", description = "Many reads and writes of articles, tags and authors in one transaction, for scripts"),
         (name = "webhooks", description = "Events delivered to your URLs by the Standard Webhooks specification (admins only)"),
         (name = "feeds", description = "Atom and JSON feeds of the newest articles, and the sitemap's data, pointing at the front-end's site"),
@@ -78,6 +79,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::auth::configure)
             .configure(crate::users::configure)
             .configure(crate::activity::configure)
+            .configure(crate::settings::configure)
             .configure(crate::webhooks::configure)
             .configure(crate::batch::configure)
             .configure(crate::feeds::configure_api),

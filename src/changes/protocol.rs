@@ -160,8 +160,10 @@ pub enum Subject {
     Comments,
     Token(Uuid),
     Webhook(Uuid),
-    /// A person (their account, role, sessions).
+    /// A person (their account, role, sessions, passkeys).
     User(Uuid),
+    /// The site's settings.
+    Settings,
 }
 
 impl Subject {
@@ -177,6 +179,7 @@ impl Subject {
             Subject::Token(id) => ("token", Some(id)),
             Subject::Webhook(id) => ("webhook", Some(id)),
             Subject::User(id) => ("user", Some(id)),
+            Subject::Settings => ("settings", None),
         }
     }
 
@@ -191,7 +194,7 @@ impl Subject {
             Subject::Token(_) => Subject::Token(id),
             Subject::Webhook(_) => Subject::Webhook(id),
             Subject::User(_) => Subject::User(id),
-            Subject::Comments => self,
+            Subject::Comments | Subject::Settings => self,
         }
     }
 
@@ -392,7 +395,8 @@ impl Change {
             | Subject::Comments
             | Subject::Token(_)
             | Subject::Webhook(_)
-            | Subject::User(_) => {
+            | Subject::User(_)
+            | Subject::Settings => {
                 return Change::new(subject, action).touching(also.iter().copied());
             }
         };

@@ -102,6 +102,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkey_ceremonies (id) {
+        id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        purpose -> Text,
+        state -> Jsonb,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    passkeys (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        credential_id -> Bytea,
+        name -> Text,
+        credential -> Jsonb,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     preview_links (id) {
         id -> Uuid,
         article_id -> Uuid,
@@ -204,6 +226,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tag_old_slugs (slug) {
         slug -> Text,
         tag_id -> Uuid,
@@ -271,6 +301,8 @@ diesel::joinable!(article_images -> articles (article_id));
 diesel::joinable!(article_images -> images (image_id));
 diesel::joinable!(article_old_slugs -> articles (article_id));
 diesel::joinable!(tag_old_slugs -> tags (tag_id));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(passkey_ceremonies -> users (user_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -335,6 +367,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_old_slugs,
     article_revisions,
     article_tags,
+    passkey_ceremonies,
+    passkeys,
     preview_links,
     articles,
     authors,
@@ -344,6 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     images,
     lede_meta,
     sessions,
+    settings,
     tag_old_slugs,
     tags,
     user_links,

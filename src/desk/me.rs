@@ -16,6 +16,13 @@ use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, s
 use super::people::ROLES;
 use crate::principal::Role;
 
+struct KeyRow {
+    id: String,
+    name: String,
+    added: String,
+    used: String,
+}
+
 struct TokenRow {
     id: String,
     name: String,
@@ -39,6 +46,8 @@ struct MePage {
     name: String,
     email: String,
     tokens: Vec<TokenRow>,
+    /// One's passkeys (on one's own page).
+    passkeys: Vec<KeyRow>,
     roles: Vec<Choice>,
     /// Admins choose whose a token is; others make their own.
     owners: Vec<Choice>,
@@ -53,6 +62,8 @@ fn flash(done: &str) -> Option<String> {
         "name" => "Your name is saved.",
         "password" => "Your password is changed. Your other sessions ended.",
         "revoked" => "Revoked: it no longer works.",
+        "passkey" => "Passkey added: sign in with it next time.",
+        "passkey-removed" => "Passkey removed.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -112,11 +123,29 @@ async fn me_page(
 ) -> Result<HttpResponse, DeskError> {
     let api = Api::new(req, None);
     let me = api.get("/api/v1/auth/me").await?;
+    let keys = api.get("/api/v1/auth/passkeys").await?;
+    let passkeys = keys
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .map(|key| KeyRow {
+                    id: text(&key["id"]),
+                    name: text(&key["name"]),
+                    added: short_time(key["created_at"].as_str().unwrap_or_default()),
+                    used: key["last_used_at"]
+                        .as_str()
+                        .map(short_time)
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     html(&MePage {
         frame: Frame::new("My account", person, "me").with_flash(flash),
         name: text(&me["user"]["name"]),
         email: text(&me["user"]["email"]),
         tokens: tokens(&api, Some(person.id)).await?,
+        passkeys,
         roles: roles_up_to(person.role),
         owners: Vec::new(),
         secret,
@@ -161,6 +190,7 @@ async fn all_tokens_page(
         name: String::new(),
         email: String::new(),
         tokens: tokens(&api, None).await?,
+        passkeys: Vec::new(),
         roles: roles_up_to(Role::Admin),
         owners,
         secret,
@@ -305,4 +335,34 @@ pub async fn revoke(
         "/desk/me"
     };
     Ok(see_other(&format!("{back}?done=revoked")))
+}
+
+#[derive(Deserialize)]
+pub struct Remove {
+    csrf: String,
+}
+
+impl WithCsrf for Remove {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Removes one of one's passkeys.
+pub async fn remove_passkey(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    posted: Posted<Remove>,
+) -> Result<HttpResponse, DeskError> {
+    posted
+        .api(&req)
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/auth/passkeys/{id}"),
+            None,
+            None,
+        )
+        .await?
+        .map_err(DeskError::Refused)?;
+    Ok(see_other("/desk/me?done=passkey-removed"))
 }

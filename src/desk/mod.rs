@@ -121,6 +121,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/me", get().to(me::page))
             .route("/me/name", post().to(me::rename))
             .route("/me/password", post().to(me::password))
+            .route("/me/passkeys/{id}/remove", post().to(me::remove_passkey))
+            .route("/settings", post().to(people::setting))
             .route("/tokens", get().to(me::all))
             .route("/tokens", post().to(me::create))
             .route("/tokens/{id}/revoke", post().to(me::revoke))

@@ -55,6 +55,7 @@ struct PeoplePage {
     rows: Vec<Row>,
     roles: Vec<Choice>,
     authors: Vec<Choice>,
+    admins_need_passkeys: bool,
     total: String,
     next: Option<String>,
 }
@@ -75,6 +76,7 @@ fn flash(done: &str) -> Option<String> {
         "disabled" => "Disabled: their sessions ended and their tokens were revoked.",
         "enabled" => "Enabled: they may sign in again.",
         "sessions" => "Their sessions ended: they are signed out everywhere.",
+        "setting" => "Setting saved.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -103,11 +105,13 @@ pub async fn list(
         selected: true,
     }];
     authors.extend(choices::authors(&state, "").await?);
+    let settings = api.get("/api/v1/settings").await?;
     html(&PeoplePage {
         frame: Frame::new("People", &person, "people").with_flash(flash(&browse.done)),
         rows,
         roles: Choice::fixed(ROLES, "contributor"),
         authors,
+        admins_need_passkeys: settings["admins_need_passkeys"].as_bool().unwrap_or(false),
         total: total_of(&list),
         next: next_page(&list, "/desk/people"),
     })
@@ -233,4 +237,28 @@ pub async fn change(
         .await?
         .map_err(DeskError::Refused)?;
     Ok(see_other(&format!("/desk/people?done={done}")))
+}
+
+#[derive(Deserialize)]
+pub struct Setting {
+    csrf: String,
+    #[serde(default)]
+    admins_need_passkeys: Option<String>,
+}
+
+impl WithCsrf for Setting {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Whether admins must sign in with a passkey.
+pub async fn setting(req: HttpRequest, posted: Posted<Setting>) -> Result<HttpResponse, DeskError> {
+    let body = json!({"admins_need_passkeys": posted.form.admins_need_passkeys.is_some()});
+    posted
+        .api(&req)
+        .send(Method::PATCH, "/api/v1/settings", Some(&body), None)
+        .await?
+        .map_err(DeskError::Refused)?;
+    Ok(see_other("/desk/people?done=setting"))
 }

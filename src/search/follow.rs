@@ -113,7 +113,8 @@ async fn catch_up(
                 | Subject::Comments
                 | Subject::Token(_)
                 | Subject::Webhook(_)
-                | Subject::User(_) => {}
+                | Subject::User(_)
+                | Subject::Settings => {}
             }
         }
         if !owners.is_empty() {

@@ -3,6 +3,7 @@
 //! in `signing`; the one write path for people in `write`.
 mod links;
 pub mod model;
+pub mod passkeys;
 pub mod passwords;
 pub mod queries;
 pub mod sessions;
@@ -36,7 +37,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_user)
         .service(create_reset_link)
         .service(end_user_sessions)
-        .configure(signing::configure);
+        .configure(signing::configure)
+        .configure(passkeys::configure);
 }
 
 /// A new person.

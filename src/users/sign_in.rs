@@ -20,6 +20,9 @@ const FREE_FAILURES: i64 = 3;
 const SLOWER_BY: Duration = Duration::from_millis(100);
 
 pub const WRONG: &str = "the email or the password is wrong";
+/// An admin's password alone, where admins need a passkey.
+pub const PASSKEY_NEEDED: &str =
+    "admins sign in with a passkey on this site: use Sign in with a passkey";
 
 /// Checks `email` and `password`, from `address`, and starts a session. While an account
 /// or an address is over its limit, every attempt is refused, the right password too.
@@ -78,6 +81,11 @@ pub async fn sign_in(
         .transaction::<_, ApiError, _>(async |conn| {
             match queries::lock_shared(conn, user.id).await? {
                 Some(person) if person.status() == UserStatus::Active => {
+                    if person.role() == crate::principal::Role::Admin
+                        && crate::settings::admins_need_passkeys(conn).await?
+                    {
+                        return Err(ApiError::Forbidden(PASSKEY_NEEDED.into()));
+                    }
                     Ok(sessions::start(conn, user.id).await?)
                 }
                 _ => Err(ApiError::Unauthorized(WRONG.into())),

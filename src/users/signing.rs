@@ -188,7 +188,11 @@ pub struct SessionResponse {
 }
 
 /// The session cookie: `HttpOnly`, `SameSite=Lax`, `Secure` when the public URL is https.
-fn session_cookie(state: &AppState, value: String, max_age: chrono::TimeDelta) -> Cookie<'static> {
+pub(super) fn session_cookie(
+    state: &AppState,
+    value: String,
+    max_age: chrono::TimeDelta,
+) -> Cookie<'static> {
     Cookie::build(sessions::COOKIE, value)
         .path("/")
         .http_only(true)

@@ -219,7 +219,11 @@ async fn data(
             None => named(),
         },
         // Nothing of these is announced.
-        Subject::Comments | Subject::Token(_) | Subject::Webhook(_) | Subject::User(_) => named(),
+        Subject::Comments
+        | Subject::Token(_)
+        | Subject::Webhook(_)
+        | Subject::User(_)
+        | Subject::Settings => named(),
     };
     Ok(shown)
 }

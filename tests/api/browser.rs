@@ -15,6 +15,8 @@ const DRIVER: &str = "chromedriver";
 
 pub struct Browser {
     pub client: Client,
+    /// Where chromedriver listens (for the commands fantoccini does not wrap).
+    driver_url: String,
     base: String,
     // Dropped last, in this order: the driver (and the browser it started), then the profile.
     _driver: Running,
@@ -99,10 +101,35 @@ impl Browser {
         }
         Browser {
             client,
+            driver_url: url,
             base: base.to_owned(),
             _driver: driver,
             _profile: profile,
         }
+    }
+
+    /// Gives the browser a virtual authenticator (WebDriver's WebAuthn extension): a device
+    /// that keeps passkeys and verifies its user, as a laptop's fingerprint reader does.
+    pub async fn add_virtual_authenticator(&self) {
+        let session = self.client.session_id().await.unwrap().unwrap();
+        let answer = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/webauthn/authenticator",
+                self.driver_url
+            ))
+            .json(
+                &json!({"protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                "hasUserVerification": true, "isUserVerified": true,
+                "automaticPresenceSimulation": true}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "no virtual authenticator: {}",
+            answer.text().await.unwrap()
+        );
     }
 
     pub async fn goto(&self, path: &str) {

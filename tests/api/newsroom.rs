@@ -649,3 +649,118 @@ async fn newsroom_pages_fit_a_phone_show_activity_and_keep_to_their_roles() {
     let users = app.get("/api/v1/users", Some(&app.admin)).await.expect(200);
     assert!(!users.to_string().contains("sneaky@example.com"));
 }
+
+#[tokio::test]
+async fn a_passkey_added_in_the_desk_signs_in_and_may_be_required_of_admins() {
+    let app = TestApp::spawn().await;
+    person(&app, "keyholder@example.com", "admin", None).await;
+    person(&app, "other.admin@example.com", "admin", None).await;
+    // A passkey belongs to a domain name: the desk is opened at localhost.
+    let port = app.address.rsplit(':').next().unwrap();
+    let site = format!("http://localhost:{port}");
+    let browser = Browser::open(&site, 1280).await;
+    browser.add_virtual_authenticator().await;
+
+    // Not yet: requiring passkeys of admins needs one's own first.
+    sign_in(&browser, "keyholder@example.com").await;
+    browser.goto("/desk/people").await;
+    browser
+        .field("Admins must sign in with a passkey")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.submit("Save setting").await;
+    browser
+        .wait_for_text("Add a passkey to your own account first")
+        .await;
+
+    browser.goto("/desk/me").await;
+    browser.wait_for_text("No passkeys yet.").await;
+    browser.fill("Passkey name", "Test laptop").await;
+    browser.click("Add a passkey").await;
+    browser
+        .wait_for_text("Passkey added: sign in with it next time.")
+        .await;
+    browser.wait_for_text("Test laptop").await;
+    browser.assert_accessible().await;
+
+    // Signed out, back in with the passkey alone: no email, no password.
+    browser.submit("Sign out").await;
+    browser.goto("/desk/sign-in").await;
+    browser.assert_accessible().await;
+    browser.click("Sign in with a passkey").await;
+    eventually(20, "the passkey signs in", || async {
+        browser.path().await == "/desk"
+    })
+    .await;
+    browser.wait_for_text("Person keyholder@example.com").await;
+    browser.goto("/desk/me").await;
+    browser.wait_for_text("last used").await;
+
+    // Now admins need one: a password alone no longer signs an admin in, a passkey does.
+    browser.goto("/desk/people").await;
+    browser
+        .field("Admins must sign in with a passkey")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.submit("Save setting").await;
+    browser.wait_for_text("Setting saved.").await;
+    let settings = app
+        .get("/api/v1/settings", Some(&app.admin))
+        .await
+        .expect(200);
+    assert_eq!(settings["admins_need_passkeys"], true);
+    let refused = crate::people::sign_in(&app, "other.admin@example.com", PASSWORD)
+        .await
+        .problem(403);
+    assert!(refused["detail"].as_str().unwrap().contains("passkey"));
+    // Others still sign in with their password.
+    person(&app, "editor.still@example.com", "editor", None).await;
+    crate::people::sign_in(&app, "editor.still@example.com", PASSWORD)
+        .await
+        .expect(201);
+    // The last passkey of an admin stays while it is required.
+    browser.goto("/desk/me").await;
+    browser.submit("Remove").await;
+    browser
+        .wait_for_text("add another before removing your last")
+        .await;
+
+    // A made-up or replayed ceremony signs no one in.
+    let begun = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v1/auth/passkey-challenges")
+                .header("host", format!("localhost:{port}")),
+        )
+        .await
+        .expect(200);
+    assert!(begun["options"]["publicKey"]["challenge"].is_string());
+    let forged = json!({"ceremony": begun["ceremony"], "credential": {"id": "AAAA", "rawId": "AAAA",
+        "type": "public-key", "extensions": {}, "response": {"authenticatorData": "AAAA",
+        "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": "AAAA"}}});
+    let sent = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v1/auth/passkey-sessions")
+                .header("host", format!("localhost:{port}"))
+                .json(&forged),
+        )
+        .await;
+    assert_eq!(sent.status, 401, "{}", sent.text());
+    let again = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v1/auth/passkey-sessions")
+                .header("host", format!("localhost:{port}"))
+                .json(&forged),
+        )
+        .await;
+    assert_eq!(again.status, 404, "{}", again.text());
+    // At an IP address there are no passkeys, and the answer says why.
+    let at_ip = app
+        .post("/api/v1/auth/passkey-challenges", None, &json!({}))
+        .await
+        .problem(400);
+    assert!(at_ip["detail"].as_str().unwrap().contains("localhost"));
+}

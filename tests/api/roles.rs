@@ -22,6 +22,9 @@ pub enum Access {
     Answers(u16),
     /// Only a session signed in by its cookie (a token is a 400).
     Session,
+    /// Only a session, which is answered this status for the walk's request (a made-up
+    /// ceremony or passkey is a 404).
+    SessionAnswers(u16),
 }
 
 // `session` is an editor signed in by a session cookie (sending its CSRF token).
@@ -89,7 +92,13 @@ pub fn expected(operation_id: &str) -> Option<Access> {
         "sign_in" => Access::Public,
         "accept_invitation" => Access::Answers(404),
         "request_password_reset" => Access::Answers(409),
-        "sign_out" | "change_password" => Access::Session,
+        "sign_out" | "change_password" | "begin_passkey_registration" | "list_passkeys" => {
+            Access::Session
+        }
+        "add_passkey" | "delete_passkey" => Access::SessionAnswers(404),
+        "begin_passkey_sign_in" => Access::Public,
+        "sign_in_with_passkey" => Access::Answers(404),
+        "find_settings" | "update_settings" => Access::Roles(ADMIN),
         _ => return None,
     })
 }
@@ -99,7 +108,8 @@ pub fn expected(operation_id: &str) -> Option<Access> {
 /// browser's (an agent has its token); what needs no token at all is not a tool.
 pub fn agent_may(operation_id: &str, role: &str) -> bool {
     match expected(operation_id) {
-        Some(Access::Public) => operation_id != "sign_in",
+        // Signing in is a browser's.
+        Some(Access::Public) => !matches!(operation_id, "sign_in" | "begin_passkey_sign_in"),
         Some(Access::Roles(roles)) => roles.contains(&role),
         Some(Access::Own(_)) => true,
         _ => false,
@@ -144,6 +154,10 @@ fn sample_body(operation_id: &str, caller: &str) -> Option<Value> {
             Some(json!({"email": "target@example.com", "password": crate::people::PASSWORD}))
         }
         "request_password_reset" => Some(json!({"email": "target@example.com"})),
+        "add_passkey" => Some(json!({"ceremony": uuid::Uuid::now_v7(), "name": "walk",
+            "credential": {}})),
+        "sign_in_with_passkey" => Some(json!({"ceremony": uuid::Uuid::now_v7(), "credential": {}})),
+        "update_settings" => Some(json!({"admins_need_passkeys": false})),
         // The same again: the walk's session goes on signing in with it.
         "change_password" => Some(json!({"current_password": crate::people::PASSWORD,
             "new_password": crate::people::PASSWORD})),
@@ -456,6 +470,11 @@ async fn every_route_checks_roles_as_documented() {
                 path_for(shared, "matrix")
             };
             let mut request = with_token(app.request(method.clone(), &path), token);
+            if id.contains("passkey") {
+                // A passkey belongs to a domain name, not to an IP address.
+                let port = app.address.rsplit(':').next().unwrap();
+                request = request.header("host", format!("localhost:{port}"));
+            }
             if caller == "session" {
                 // Signing out ends the session: a fresh one signs out.
                 request = if id == "sign_out" {
@@ -480,9 +499,10 @@ async fn every_route_checks_roles_as_documented() {
                 (_, "bad" | "revoked") => 401,
                 (Access::Open | Access::Public, _) => 0,
                 (Access::Answers(status), _) => status,
-                (Access::Session, "none") => 401,
+                (Access::Session | Access::SessionAnswers(_), "none") => 401,
                 (Access::Session, "session") => 0,
-                (Access::Session, _) => 400,
+                (Access::SessionAnswers(status), "session") => status,
+                (Access::Session | Access::SessionAnswers(_), _) => 400,
                 (Access::Roles(_) | Access::Own(_), "none") => 401,
                 (Access::Roles(roles) | Access::Own(roles), role) if roles.contains(&role) => 0,
                 (Access::Roles(_) | Access::Own(_), _) => 403,

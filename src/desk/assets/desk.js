@@ -132,6 +132,79 @@
   const pageLibrary = $(".library");
   if (pageLibrary && !$("#editor")) wireLibrary(pageLibrary, () => location.reload());
 
+  // Passkeys: WebAuthn's binary fields travel as base64url in the API's JSON.
+  const fromB64 = (text) => {
+    const plain = text.replace(/-/g, "+").replace(/_/g, "/");
+    return Uint8Array.from(atob(plain + "=".repeat((4 - (plain.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  };
+  const toB64 = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const api = (url, body, token) => fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: Object.assign({ "Content-Type": "application/json", Accept: "application/json" }, token ? { "X-CSRF-Token": token } : {}),
+    body: JSON.stringify(body || {}),
+  }).then((r) => r.json().catch(() => ({})).then((answer) => (r.ok ? answer : Promise.reject(new Error(answer.detail || "refused (" + r.status + ")")))));
+  const passkeysWork = window.PublicKeyCredential && navigator.credentials;
+  const adding = $("[data-passkey-add]");
+  if (adding && passkeysWork) {
+    const status = $("[data-passkey-status]", adding.parentNode);
+    $("button", adding).addEventListener("click", () => {
+      status.textContent = "";
+      const name = $("#passkey-name").value.trim() || "Passkey";
+      api("/api/v1/auth/passkeys/registrations", {}, csrf()).then((begun) => {
+        const options = begun.options.publicKey;
+        options.challenge = fromB64(options.challenge);
+        options.user.id = fromB64(options.user.id);
+        (options.excludeCredentials || []).forEach((c) => { c.id = fromB64(c.id); });
+        return navigator.credentials.create({ publicKey: options }).then((made) => api("/api/v1/auth/passkeys", {
+          ceremony: begun.ceremony,
+          name,
+          credential: {
+            id: made.id, rawId: toB64(made.rawId), type: made.type,
+            extensions: made.getClientExtensionResults(),
+            response: {
+              clientDataJSON: toB64(made.response.clientDataJSON),
+              attestationObject: toB64(made.response.attestationObject),
+              transports: made.response.getTransports ? made.response.getTransports() : [],
+            },
+          },
+        }, csrf()));
+      }).then(() => { location.assign("/desk/me?done=passkey"); })
+        .catch((error) => { status.textContent = "No passkey was added: " + error.message; });
+    });
+  } else if (adding) {
+    $("[data-passkey-status]", adding.parentNode).textContent = "This browser cannot make passkeys.";
+    $("button", adding).disabled = true;
+  }
+  const signing = $("[data-passkey-sign-in]");
+  if (signing && passkeysWork) {
+    signing.hidden = false;
+    const status = $("[data-passkey-status]", signing);
+    $("button", signing).addEventListener("click", () => {
+      status.textContent = "";
+      api("/api/v1/auth/passkey-challenges").then((begun) => {
+        const options = begun.options.publicKey;
+        options.challenge = fromB64(options.challenge);
+        (options.allowCredentials || []).forEach((c) => { c.id = fromB64(c.id); });
+        return navigator.credentials.get({ publicKey: options }).then((used) => api("/api/v1/auth/passkey-sessions", {
+          ceremony: begun.ceremony,
+          credential: {
+            id: used.id, rawId: toB64(used.rawId), type: used.type,
+            extensions: used.getClientExtensionResults(),
+            response: {
+              authenticatorData: toB64(used.response.authenticatorData),
+              clientDataJSON: toB64(used.response.clientDataJSON),
+              signature: toB64(used.response.signature),
+              userHandle: used.response.userHandle ? toB64(used.response.userHandle) : null,
+            },
+          },
+        }));
+      }).then(() => { location.assign("/desk"); })
+        .catch((error) => { status.textContent = "Not signed in: " + error.message; });
+    });
+  }
+
   // A byline's picture: uploaded to the library, then chosen in the form (saved with it).
   $$("input[data-avatar-upload]").forEach((input) => input.addEventListener("change", () => {
     const form = input.form;

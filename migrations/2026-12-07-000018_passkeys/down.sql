@@ -1,0 +1,3 @@
+DROP TABLE settings;
+DROP TABLE passkey_ceremonies;
+DROP TABLE passkeys;
