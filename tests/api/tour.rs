@@ -341,6 +341,10 @@ fn checks() -> Vec<Check> {
             r.statuses(&[200]);
             assert_eq!(r.json()["updated"], 1);
         }),
+        check("comments/$THREAD/replies\" -H", |r| {
+            r.statuses(&[201]);
+            assert_eq!(r.out.trim(), "true");
+        }),
         check("jq '{seo, previous, next}'", |r| {
             r.statuses(&[200]);
             let shown = r.json();
@@ -437,6 +441,19 @@ fn checks() -> Vec<Check> {
         check(r#""name": "Ada Okafor""#, |r| {
             r.statuses(&[201]);
             assert_eq!(r.json()["slug"], "ada-okafor");
+        }),
+        check(r#""name": "Urban life""#, |r| {
+            r.statuses(&[201]);
+            assert_eq!(r.json()["slug"], "urban-life");
+        }),
+        check("tags/urban-life/merge", |r| {
+            r.statuses(&[200]);
+            assert_eq!(r.json()["slug"], "cities");
+            assert!(r.json()["article_count"].as_i64().unwrap() > 0);
+        }),
+        check("curl -sI \"$API/tags/urban-life\"", |r| {
+            r.statuses(&[301]);
+            r.shows("301");
         }),
         check("ETAG=$(curl -si \"$API/authors/ada-okafor\"", |r| {
             r.statuses(&[200])
