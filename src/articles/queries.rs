@@ -497,9 +497,9 @@ pub enum Seen {
     PublicAnd(Option<Uuid>),
 }
 
-/// Titles and whether comments are open, of the articles `ids` (the moderation queue's
-/// headings: staff see every article).
-pub async fn comment_headings(
+/// Titles and whether comments are open, of the articles `ids`: the desk's headings of
+/// moderation and activity (for staff, who see every article).
+pub async fn headings(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
 ) -> QueryResult<Vec<(Uuid, String, bool)>> {

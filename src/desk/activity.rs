@@ -1,6 +1,8 @@
 //! Activity (editors and admins) at `/desk/activity`: who did what, when, newest first,
 //! filtered by person, by what it was done to (an article's page links here) and by event.
 //! Read from the API (`list_activity`).
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -39,7 +41,9 @@ struct Line {
 }
 
 impl Line {
-    fn of(item: &Value) -> Line {
+    /// A line, its subject named from `names` (articles' titles, people's names) or by the
+    /// start of its id.
+    fn of(item: &Value, names: &HashMap<String, String>) -> Line {
         let kind = text(&item["subject"]["type"]);
         let id = text(&item["subject"]["id"]);
         let link = match kind.as_str() {
@@ -56,10 +60,10 @@ impl Line {
             at: short_time(item["at"].as_str().unwrap_or_default()),
             who,
             event: text(&item["event"]),
-            subject: if id.is_empty() {
-                format!("{kind}s")
-            } else {
-                format!("{kind} {id}")
+            subject: match names.get(&id) {
+                _ if id.is_empty() => kind.clone(),
+                Some(name) => format!("{kind} “{name}”"),
+                None => format!("{kind} {}…", &id[..id.len().min(8)]),
             },
             link,
         }
@@ -111,18 +115,30 @@ pub async fn list(
         query.push_str(&format!("&cursor={}", encode(filters.cursor.trim())));
     }
     let list = Api::new(&req, None).get(&query).await?;
-    let lines = list["data"]
-        .as_array()
-        .map(|items| items.iter().map(Line::of).collect())
-        .unwrap_or_default();
+    let items = list["data"].as_array().cloned().unwrap_or_default();
     // Everyone who can act, by name (a menu, read below the API: editors do not list
-    // people there).
-    let names = {
+    // people there), and the titles of the articles the lines are about.
+    let articles: Vec<Uuid> = items
+        .iter()
+        .filter(|item| item["subject"]["type"] == "article")
+        .filter_map(|item| item["subject"]["id"].as_str()?.parse().ok())
+        .collect();
+    let (names, titles) = {
         let mut conn = crate::db::conn(&state.pool).await?;
-        crate::users::queries::names(&mut conn)
+        let names = crate::users::queries::names(&mut conn)
             .await
-            .map_err(ApiError::from)?
+            .map_err(ApiError::from)?;
+        let titles = crate::articles::queries::headings(&mut conn, &articles)
+            .await
+            .map_err(ApiError::from)?;
+        (names, titles)
     };
+    let subjects: HashMap<String, String> = names
+        .iter()
+        .map(|(id, name)| (id.to_string(), name.clone()))
+        .chain(titles.into_iter().map(|(id, title, _)| (id.to_string(), title)))
+        .collect();
+    let lines = items.iter().map(|item| Line::of(item, &subjects)).collect();
     let mut people = vec![Choice {
         value: String::new(),
         label: "Anyone".into(),

@@ -140,7 +140,7 @@ pub async fn list(
     article_ids.dedup();
     let headings = {
         let mut conn = crate::db::conn(&state.pool).await?;
-        crate::articles::queries::comment_headings(&mut conn, &article_ids)
+        crate::articles::queries::headings(&mut conn, &article_ids)
             .await
             .map_err(ApiError::from)?
     };
