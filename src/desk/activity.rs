@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::api::{Api, encode, query_pairs};
+use super::api::{Api, query_pairs};
 use super::choices::Choice;
 use super::page::{DeskError, Frame, Person, html, next_page, short_time, text};
 use crate::error::ApiError;
@@ -110,11 +110,12 @@ pub async fn list(
         .find(|(value, _)| *value == filters.event)
         .map_or("", |(value, _)| value);
     let wanted = query_pairs(&[("actor", &actor), ("subject", &subject), ("event", event)]);
-    let mut query = format!("/api/v1/activity?per_page=50{wanted}");
-    if !filters.cursor.trim().is_empty() {
-        query.push_str(&format!("&cursor={}", encode(filters.cursor.trim())));
-    }
-    let list = Api::new(&req, None).get(&query).await?;
+    let list = Api::new(&req, None)
+        .page(
+            &format!("/api/v1/activity?per_page=50{wanted}"),
+            &filters.cursor,
+        )
+        .await?;
     let items = list["data"].as_array().cloned().unwrap_or_default();
     // Everyone who can act, by name (a menu, read below the API: editors do not list
     // people there), and the titles of the articles the lines are about.
@@ -136,7 +137,11 @@ pub async fn list(
     let subjects: HashMap<String, String> = names
         .iter()
         .map(|(id, name)| (id.to_string(), name.clone()))
-        .chain(titles.into_iter().map(|(id, title, _)| (id.to_string(), title)))
+        .chain(
+            titles
+                .into_iter()
+                .map(|(id, title, _)| (id.to_string(), title)),
+        )
         .collect();
     let lines = items.iter().map(|item| Line::of(item, &subjects)).collect();
     let mut people = vec![Choice {

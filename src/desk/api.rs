@@ -165,6 +165,29 @@ impl<'a> Api<'a> {
         }
     }
 
+    /// A write a form stands for: a refusal is the page's error.
+    pub async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Success, DeskError> {
+        self.send(method, path, body, None)
+            .await?
+            .map_err(DeskError::Refused)
+    }
+
+    /// One page of a list: `path` with its query, and the cursor the desk's address carried.
+    pub async fn page(&self, path: &str, cursor: &str) -> Result<Value, DeskError> {
+        let cursor = cursor.trim();
+        if cursor.is_empty() {
+            return self.get(path).await;
+        }
+        let joiner = if path.contains('?') { '&' } else { '?' };
+        self.get(&format!("{path}{joiner}cursor={}", encode(cursor)))
+            .await
+    }
+
     /// A read with its version (`ETag`).
     pub async fn get_versioned(&self, path: &str) -> Result<(Value, String), DeskError> {
         match self.send(Method::GET, path, None, None).await? {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::api::{Api, encode};
+use super::api::Api;
 use super::page::{
     DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, text,
     total_of,
@@ -101,11 +101,9 @@ pub async fn list(
 ) -> Result<HttpResponse, DeskError> {
     let person = person.staff()?;
     let api = Api::new(&req, None);
-    let mut query = "/api/v1/authors?per_page=50&sort=name".to_owned();
-    if !browse.cursor.trim().is_empty() {
-        query.push_str(&format!("&cursor={}", encode(browse.cursor.trim())));
-    }
-    let list = api.get(&query).await?;
+    let list = api
+        .page("/api/v1/authors?per_page=50&sort=name", &browse.cursor)
+        .await?;
     let authors = list["data"].as_array().cloned().unwrap_or_default();
     let ids: Vec<Uuid> = authors
         .iter()
@@ -179,9 +177,8 @@ pub async fn create(req: HttpRequest, posted: Posted<Fields>) -> Result<HttpResp
     if let Some(fields) = body.as_object_mut() {
         fields.retain(|_, value| !value.is_null());
     }
-    api.send(Method::POST, "/api/v1/authors", Some(&body), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+    api.write(Method::POST, "/api/v1/authors", Some(&body))
+        .await?;
     Ok(see_other("/desk/authors?done=created"))
 }
 
@@ -197,8 +194,6 @@ pub async fn change(
         "delete" => (Method::DELETE, None, "deleted"),
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
     };
-    api.send(method, &path, body.as_ref(), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+    api.write(method, &path, body.as_ref()).await?;
     Ok(see_other(&format!("/desk/authors?done={done}")))
 }

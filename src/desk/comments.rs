@@ -288,7 +288,7 @@ pub async fn act(
         "delete" => (Method::DELETE, None, "deleted"),
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
     };
-    refused_or(api.send(method, &path, body.as_ref(), None).await?)?;
+    api.write(method, &path, body.as_ref()).await?;
     Ok(see_other(&back_to(&posted.form.back, done)))
 }
 
@@ -326,15 +326,8 @@ pub async fn bulk(req: HttpRequest, posted: Posted<Bulk>) -> Result<HttpResponse
     }
     let body = json!({"ids": ids, "status": form.status});
     let api = posted.api(&req);
-    refused_or(
-        api.send(
-            Method::POST,
-            "/api/v1/comments/bulk-status",
-            Some(&body),
-            None,
-        )
-        .await?,
-    )?;
+    api.write(Method::POST, "/api/v1/comments/bulk-status", Some(&body))
+        .await?;
     Ok(see_other(&back_to(&form.back, done)))
 }
 
@@ -360,7 +353,7 @@ pub async fn reply(
     let api = posted.api(&req);
     let body = json!({"body": posted.form.body});
     let path = format!("/api/v1/comments/{id}/replies");
-    refused_or(api.send(Method::POST, &path, Some(&body), None).await?)?;
+    api.write(Method::POST, &path, Some(&body)).await?;
     Ok(see_other(&back_to(&posted.form.back, "replied")))
 }
 
@@ -386,16 +379,9 @@ pub async fn close(
     let api = posted.api(&req);
     let body = json!({"comments_open": open});
     let path = format!("/api/v1/articles/{id}");
-    refused_or(api.send(Method::PATCH, &path, Some(&body), None).await?)?;
+    api.write(Method::PATCH, &path, Some(&body)).await?;
     let done = if open { "opened" } else { "closed" };
     Ok(see_other(&format!(
         "/desk/comments?article={id}&done={done}"
     )))
-}
-
-/// A refusal is the page's error.
-fn refused_or(
-    answer: Result<super::api::Success, super::api::Refusal>,
-) -> Result<super::api::Success, DeskError> {
-    answer.map_err(DeskError::Refused)
 }

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::choices::Choice;
-use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time, text};
+use super::page::{
+    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time, text,
+};
 use super::people::ROLES;
 use crate::principal::Role;
 
@@ -223,14 +225,12 @@ pub async fn rename(req: HttpRequest, posted: Posted<Name>) -> Result<HttpRespon
     let path = format!("/api/v1/users/{}", posted.person.id);
     posted
         .api(&req)
-        .send(
+        .write(
             Method::PATCH,
             &path,
             Some(&json!({"name": posted.form.name})),
-            None,
         )
-        .await?
-        .map_err(DeskError::Refused)?;
+        .await?;
     Ok(see_other("/desk/me?done=name"))
 }
 
@@ -257,9 +257,8 @@ pub async fn password(
     });
     posted
         .api(&req)
-        .send(Method::POST, "/api/v1/auth/password", Some(&body), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::POST, "/api/v1/auth/password", Some(&body))
+        .await?;
     Ok(see_other("/desk/me?done=password"))
 }
 
@@ -293,9 +292,8 @@ pub async fn create(req: HttpRequest, posted: Posted<NewToken>) -> Result<HttpRe
     }
     let made = posted
         .api(&req)
-        .send(Method::POST, "/api/v1/tokens", Some(&body), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::POST, "/api/v1/tokens", Some(&body))
+        .await?;
     let secret = Some(text(&made.body["secret"]));
     let flash = Some("Token made. Copy its secret now: it is shown only this once.".to_owned());
     if on_tokens_page {
@@ -326,9 +324,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, DeskError> {
     posted
         .api(&req)
-        .send(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, None)
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
+        .await?;
     let back = if posted.form.back == "/desk/tokens" {
         "/desk/tokens"
     } else {
@@ -337,32 +334,15 @@ pub async fn revoke(
     Ok(see_other(&format!("{back}?done=revoked")))
 }
 
-#[derive(Deserialize)]
-pub struct Remove {
-    csrf: String,
-}
-
-impl WithCsrf for Remove {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// Removes one of one's passkeys.
 pub async fn remove_passkey(
     req: HttpRequest,
     id: web::Path<Uuid>,
-    posted: Posted<Remove>,
+    posted: Posted<CsrfOnly>,
 ) -> Result<HttpResponse, DeskError> {
     posted
         .api(&req)
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/auth/passkeys/{id}"),
-            None,
-            None,
-        )
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::DELETE, &format!("/api/v1/auth/passkeys/{id}"), None)
+        .await?;
     Ok(see_other("/desk/me?done=passkey-removed"))
 }

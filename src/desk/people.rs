@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::api::{Api, encode};
+use super::api::Api;
 use super::choices::{self, Choice};
 use super::page::{
     DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, short_time,
@@ -90,11 +90,9 @@ pub async fn list(
 ) -> Result<HttpResponse, DeskError> {
     let person = person.admin()?;
     let api = Api::new(&req, None);
-    let mut query = "/api/v1/users?per_page=50".to_owned();
-    if !browse.cursor.trim().is_empty() {
-        query.push_str(&format!("&cursor={}", encode(browse.cursor.trim())));
-    }
-    let list = api.get(&query).await?;
+    let list = api
+        .page("/api/v1/users?per_page=50", &browse.cursor)
+        .await?;
     let rows = list["data"]
         .as_array()
         .map(|people| people.iter().map(|p| row(p, &person)).collect())
@@ -160,9 +158,8 @@ pub async fn invite(req: HttpRequest, posted: Posted<Invite>) -> Result<HttpResp
     }
     let made = posted
         .api(&req)
-        .send(Method::POST, "/api/v1/users/invitations", Some(&body), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::POST, "/api/v1/users/invitations", Some(&body))
+        .await?;
     html(&LinkPage {
         frame: Frame::new("Invitation made", &posted.person, "people"),
         heading: format!(
@@ -218,9 +215,8 @@ pub async fn change(
         "sessions" => (Method::DELETE, format!("{path}/sessions"), None, "sessions"),
         "reset" => {
             let made = api
-                .send(Method::POST, &format!("{path}/reset-link"), None, None)
-                .await?
-                .map_err(DeskError::Refused)?;
+                .write(Method::POST, &format!("{path}/reset-link"), None)
+                .await?;
             return html(&LinkPage {
                 frame: Frame::new("Reset link made", &posted.person, "people"),
                 heading: format!(
@@ -233,9 +229,7 @@ pub async fn change(
         }
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
     };
-    api.send(method, &path, body.as_ref(), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+    api.write(method, &path, body.as_ref()).await?;
     Ok(see_other(&format!("/desk/people?done={done}")))
 }
 
@@ -257,8 +251,7 @@ pub async fn setting(req: HttpRequest, posted: Posted<Setting>) -> Result<HttpRe
     let body = json!({"admins_need_passkeys": posted.form.admins_need_passkeys.is_some()});
     posted
         .api(&req)
-        .send(Method::PATCH, "/api/v1/settings", Some(&body), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::PATCH, "/api/v1/settings", Some(&body))
+        .await?;
     Ok(see_other("/desk/people?done=setting"))
 }

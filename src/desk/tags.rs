@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{Api, encode};
+use super::api::Api;
 use super::page::{
     DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, text,
     total_of,
@@ -61,11 +61,9 @@ pub async fn list(
 ) -> Result<HttpResponse, DeskError> {
     let person = person.staff()?;
     let api = Api::new(&req, None);
-    let mut query = "/api/v1/tags?per_page=50&sort=name".to_owned();
-    if !browse.cursor.trim().is_empty() {
-        query.push_str(&format!("&cursor={}", encode(browse.cursor.trim())));
-    }
-    let list = api.get(&query).await?;
+    let list = api
+        .page("/api/v1/tags?per_page=50&sort=name", &browse.cursor)
+        .await?;
     let rows = list["data"]
         .as_array()
         .map(|tags| {
@@ -137,8 +135,6 @@ pub async fn change(
             return Err(crate::error::ApiError::BadRequest("no such action".into()).into());
         }
     };
-    api.send(method, &path, body.as_ref(), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+    api.write(method, &path, body.as_ref()).await?;
     Ok(see_other(&format!("/desk/tags?done={done}")))
 }

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::api::{Api, encode};
+use super::api::Api;
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, short_time,
-    text,
+    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other,
+    short_time, text,
 };
 use crate::error::ApiError;
 
@@ -154,11 +154,12 @@ async fn hook_page(
 ) -> Result<HttpResponse, DeskError> {
     let api = Api::new(req, None);
     let hook = api.get(&format!("/api/v1/webhooks/{id}")).await?;
-    let mut query = format!("/api/v1/webhooks/{id}/deliveries?per_page=50");
-    if !cursor.trim().is_empty() {
-        query.push_str(&format!("&cursor={}", encode(cursor.trim())));
-    }
-    let deliveries = api.get(&query).await?;
+    let deliveries = api
+        .page(
+            &format!("/api/v1/webhooks/{id}/deliveries?per_page=50"),
+            cursor,
+        )
+        .await?;
     let attempts = deliveries["data"]
         .as_array()
         .map(|attempts| {
@@ -252,9 +253,8 @@ pub async fn create(req: HttpRequest, posted: Posted<Fields>) -> Result<HttpResp
     }
     let made = posted
         .api(&req)
-        .send(Method::POST, "/api/v1/webhooks", Some(&body), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+        .write(Method::POST, "/api/v1/webhooks", Some(&body))
+        .await?;
     let id: Uuid = text(&made.body["id"])
         .parse()
         .map_err(|_| ApiError::Internal("the new webhook has no id".into()))?;
@@ -287,9 +287,8 @@ pub async fn change(
         "delete" => (Method::DELETE, path, None, "deleted"),
         "rotate" => {
             let rotated = api
-                .send(Method::POST, &format!("{path}/rotate-secret"), None, None)
-                .await?
-                .map_err(DeskError::Refused)?;
+                .write(Method::POST, &format!("{path}/rotate-secret"), None)
+                .await?;
             let flash = Some(
                 "A new secret. Copy it now: it is shown only this once. For 24 hours the old one \
                  signs deliveries too."
@@ -300,41 +299,26 @@ pub async fn change(
         }
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
     };
-    api.send(method, &path, body.as_ref(), None)
-        .await?
-        .map_err(DeskError::Refused)?;
+    api.write(method, &path, body.as_ref()).await?;
     if done == "deleted" {
         return Ok(see_other("/desk/webhooks?done=deleted"));
     }
     Ok(see_other(&format!("/desk/webhooks/{id}?done={done}")))
 }
 
-#[derive(Deserialize)]
-pub struct Redeliver {
-    csrf: String,
-}
-
-impl WithCsrf for Redeliver {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn redeliver(
     req: HttpRequest,
     ids: web::Path<(Uuid, Uuid)>,
-    posted: Posted<Redeliver>,
+    posted: Posted<CsrfOnly>,
 ) -> Result<HttpResponse, DeskError> {
     let (id, delivery) = *ids;
     posted
         .api(&req)
-        .send(
+        .write(
             Method::POST,
             &format!("/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver"),
             None,
-            None,
         )
-        .await?
-        .map_err(DeskError::Refused)?;
+        .await?;
     Ok(see_other(&format!("/desk/webhooks/{id}?done=redelivered")))
 }
