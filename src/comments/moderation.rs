@@ -175,15 +175,16 @@ pub(super) async fn delete_comment(
 
 /// Reply as staff
 ///
-/// Editors and admins: a reply to an approved comment, public at once under the caller's
-/// byline (their author's name, else their own name) and marked `staff: true`. It is
-/// written even when comments are closed on the article.
+/// Editors and admins: a reply to an approved comment of a public article, public at once
+/// under the caller's byline (their author's name, else their own name; a token of no one
+/// signs "The editors") and marked `staff: true`. It is written even when comments are
+/// closed on the article.
 #[utoipa::path(
     tag = "moderation", operation_id = "reply_to_comment",
     params(("id" = Uuid, Path, description = "The comment replied to: an approved one")),
     request_body = StaffReply,
     responses((status = 201, description = "The reply, as readers see it", body = PublicComment),
-        (status = 409, description = "The comment is not approved", body = crate::error::Problem, content_type = "application/problem+json")),
+        (status = 409, description = "The comment is not approved, or its article not public", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 #[post("/comments/{id}/replies")]

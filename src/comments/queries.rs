@@ -410,3 +410,25 @@ pub async fn has_replies(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
     .get_result(conn)
     .await
 }
+
+/// The commenters' names of the comments `ids` (a deleted one's is empty).
+pub async fn names(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String)>> {
+    let rows: Vec<(Uuid, String, Option<chrono::DateTime<chrono::Utc>>)> = comments::table
+        .filter(comments::id.eq_any(ids))
+        .select((comments::id, comments::author_name, comments::deleted_at))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, deleted)| {
+            (
+                id,
+                if deleted.is_some() {
+                    String::new()
+                } else {
+                    name
+                },
+            )
+        })
+        .collect())
+}

@@ -92,6 +92,15 @@ pub async fn reply(
         .await?
         .filter(|parent| parent.deleted_at.is_none())
         .ok_or_else(|| comment_not_found(parent_id))?;
+    let public = crate::articles::queries::find(conn, &parent.article_id.to_string())
+        .await?
+        .is_some_and(|article| article.is_public);
+    if !public {
+        return Err(ApiError::Conflict {
+            detail: "this comment's article is not public: a reply would show nowhere".into(),
+            errors: Vec::new(),
+        });
+    }
     if parent.status != CommentStatus::Approved.as_str() {
         return Err(ApiError::Conflict {
             detail: format!(
@@ -126,6 +135,9 @@ pub async fn reply(
     queries::insert(conn, &principal.actor, &comment).await
 }
 
+/// What a reply by a token of no one is signed.
+const STAFF_NAME: &str = "The editors";
+
 /// The name and email a member of staff replies under.
 async fn byline(
     conn: &mut AsyncPgConnection,
@@ -143,10 +155,11 @@ async fn byline(
         Some(id) => crate::authors::queries::find(conn, &id.to_string()).await?,
         None => None,
     };
+    // A token's own name is for admins, never for readers.
     let name = match (&author, &person) {
         (Some(author), _) => author.name.clone(),
         (None, Some(person)) => person.name.clone(),
-        (None, None) => principal.actor.name.to_string(),
+        (None, None) => STAFF_NAME.to_owned(),
     };
     Ok((name, person.map(|p| p.email).unwrap_or_default()))
 }

@@ -152,28 +152,14 @@ pub async fn list(
         .iter()
         .map(|c| (text(&c["id"]), text(&c["author_name"])))
         .collect();
-    let mut missing: Vec<String> = comments
+    let missing: Vec<Uuid> = comments
         .iter()
         .filter_map(|c| c["parent_id"].as_str())
         .filter(|parent| !names.contains_key(*parent))
-        .map(str::to_owned)
+        .filter_map(|parent| parent.parse().ok())
         .collect();
-    missing.sort();
-    missing.dedup();
-    let paths: Vec<String> = missing
-        .iter()
-        .map(|id| format!("/api/v1/comments/{id}"))
-        .collect();
-    let parents = futures_util::future::join_all(
-        paths
-            .iter()
-            .map(|path| api.send(Method::GET, path, None, None)),
-    )
-    .await;
-    for (id, parent) in missing.iter().zip(parents) {
-        if let Ok(Ok(parent)) = parent {
-            names.insert(id.clone(), text(&parent.body["author_name"]));
-        }
+    for (id, name) in parent_names(&state, &missing).await? {
+        names.insert(id.to_string(), name);
     }
 
     let rows = comments
@@ -238,6 +224,16 @@ pub async fn list(
     })
 }
 
+/// The commenters' names of the comments `ids` (the ones a page's replies answer), in one
+/// read below the API: moderators see every comment.
+async fn parent_names(state: &AppState, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = crate::db::conn(&state.pool).await?;
+    Ok(crate::comments::queries::names(&mut conn, ids).await?)
+}
+
 fn untitled(title: String) -> String {
     if title.trim().is_empty() {
         "(untitled)".to_owned()
@@ -246,13 +242,13 @@ fn untitled(title: String) -> String {
     }
 }
 
-/// Where a form sends the browser back: a desk comments page, never elsewhere.
+/// Where a form sends the browser back: a desk comments page the desk made (a short,
+/// printable path), never elsewhere.
 fn back_to(back: &str, done: &str) -> String {
-    let page = if back.starts_with("/desk/comments?") {
-        back
-    } else {
-        "/desk/comments?"
-    };
+    let made_here = back.starts_with("/desk/comments?")
+        && back.len() <= 1000
+        && back.bytes().all(|b| b.is_ascii_graphic());
+    let page = if made_here { back } else { "/desk/comments?" };
     format!("{page}&done={done}")
 }
 
@@ -375,7 +371,11 @@ pub async fn close(
     id: web::Path<Uuid>,
     posted: Posted<Closing>,
 ) -> Result<HttpResponse, DeskError> {
-    let open = posted.form.open == "true";
+    let open = match posted.form.open.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(ApiError::BadRequest("open is `true` or `false`".into()).into()),
+    };
     let api = posted.api(&req);
     let body = json!({"comments_open": open});
     let path = format!("/api/v1/articles/{id}");

@@ -283,6 +283,11 @@ pub async fn create(req: HttpRequest, posted: Posted<NewToken>) -> Result<HttpRe
     let form = &posted.form;
     let mut body = json!({"name": form.name, "role": form.role});
     let on_tokens_page = form.owner.is_some();
+    // The tokens page is an admin's: refused before anything is made.
+    let person = match on_tokens_page {
+        true => posted.person.clone().admin()?,
+        false => posted.person.clone(),
+    };
     match form.owner.as_deref().map(str::trim) {
         // The tokens page: an admin's choice; none is a service token.
         Some("") => {}
@@ -297,10 +302,9 @@ pub async fn create(req: HttpRequest, posted: Posted<NewToken>) -> Result<HttpRe
     let secret = Some(text(&made.body["secret"]));
     let flash = Some("Token made. Copy its secret now: it is shown only this once.".to_owned());
     if on_tokens_page {
-        let person = posted.person.clone().admin()?;
         all_tokens_page(&req, &person, flash, secret).await
     } else {
-        me_page(&req, &posted.person, flash, secret).await
+        me_page(&req, &person, flash, secret).await
     }
 }
 

@@ -78,6 +78,19 @@ async fn forget_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResul
     Ok(())
 }
 
+/// Locked until the end of the transaction for a merge: `FOR NO KEY UPDATE`, which an
+/// article's save that files itself under the tag (a key share) does not wait for, so the
+/// two never wait for each other.
+pub async fn lock_for_merge(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Tag>> {
+    tags::table
+        .find(id)
+        .select(Tag::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Locked until the end of the transaction (a write checks and changes it).
 pub async fn lock(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<Tag>> {
     tags::table

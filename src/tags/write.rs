@@ -100,11 +100,23 @@ pub async fn merge(
 ) -> Result<Tag, ApiError> {
     principal.require(STAFF)?;
     let into = merge.into.trim();
+    if into.is_empty() || into.chars().count() > MAX_NAME {
+        return Err(ApiError::invalid(
+            "into",
+            "invalid",
+            "into is the id or slug of the tag that stays (at most 100 characters)",
+        ));
+    }
     conn.transaction::<_, ApiError, _>(async |conn| {
         let merged = queries::find(conn, key)
             .await?
             .ok_or_else(|| ApiError::not_found("tag", key))?;
-        let kept = queries::find(conn, into).await?.ok_or_else(|| {
+        // A former slug names the tag it leads to, as a read of it does.
+        let kept = match queries::find(conn, into).await? {
+            Some(kept) => Some(kept),
+            None => queries::by_old_slug(conn, into).await?,
+        };
+        let kept = kept.ok_or_else(|| {
             ApiError::invalid("into", "not_found", format!("there is no tag `{into}`"))
         })?;
         if kept.id == merged.id {
@@ -114,15 +126,16 @@ pub async fn merge(
                 "a tag cannot be merged into itself",
             ));
         }
-        // Both locked, in one order (two merges of the same pair wait, never deadlock).
+        // Both locked, in one order (two merges of the same pair wait, never deadlock), and
+        // not against their keys: an article being tagged meanwhile is not held up.
         let merged_first = merged.id < kept.id;
         let (first, second) = if merged_first {
             (merged.id, kept.id)
         } else {
             (kept.id, merged.id)
         };
-        let first = queries::lock(conn, &first.to_string()).await?;
-        let second = queries::lock(conn, &second.to_string()).await?;
+        let first = queries::lock_for_merge(conn, first).await?;
+        let second = queries::lock_for_merge(conn, second).await?;
         let (merged, kept) = if merged_first {
             (first, second)
         } else {

@@ -22,7 +22,7 @@ use super::model::{User, UserStatus};
 use super::signing::{SessionResponse, session_cookie};
 use super::{queries, sessions, sign_in};
 use crate::changes::{Action, Change, Subject};
-use crate::db::schema::{passkey_ceremonies, passkeys};
+use crate::db::schema::{passkey_ceremonies, passkeys, users};
 use crate::error::{ApiError, OnConstraint};
 use crate::http::Timestamp;
 use crate::http::auth::{Auth, Principal, WRITERS};
@@ -140,6 +140,13 @@ fn session_person(principal: &Principal) -> Result<Uuid, ApiError> {
                 "passkeys are managed from a signed-in session, not with a token".into(),
             )
         })
+}
+
+fn too_many() -> ApiError {
+    ApiError::Conflict {
+        detail: format!("you have {MOST} passkeys: remove one first"),
+        errors: Vec::new(),
+    }
 }
 
 fn unverified(error: impl std::fmt::Display) -> ApiError {
@@ -271,10 +278,7 @@ async fn begin_passkey_registration(
         .ok_or_else(|| ApiError::Unauthorized("sign in again".into()))?;
     let existing = of_person(&mut conn, user_id).await?;
     if existing.len() as i64 >= MOST {
-        return Err(ApiError::Conflict {
-            detail: format!("you have {MOST} passkeys: remove one first"),
-            errors: Vec::new(),
-        });
+        return Err(too_many());
     }
     let exclude = existing
         .iter()
@@ -293,6 +297,14 @@ async fn begin_passkey_registration(
         selection.insert("residentKey".into(), "required".into());
         selection.insert("requireResidentKey".into(), true.into());
     }
+    // One open at a time per person: beginning again ends the one before.
+    diesel::delete(
+        passkey_ceremonies::table
+            .filter(passkey_ceremonies::user_id.eq(user_id))
+            .filter(passkey_ceremonies::purpose.eq(REGISTER)),
+    )
+    .execute(&mut conn)
+    .await?;
     let ceremony = begin(&mut conn, Some(user_id), REGISTER, &registration).await?;
     Ok(HttpResponse::Ok().json(CeremonyResponse { ceremony, options }))
 }
@@ -324,17 +336,33 @@ async fn add_passkey(
     checks.finish()?;
     let rp = relying_party(&state, &req)?;
     let mut conn = crate::db::conn(&state.pool).await?;
+    // Taken in a statement of its own: an answer that is refused has used it up too.
+    let registration: PasskeyRegistration =
+        take(&mut conn, new.ceremony, Some(user_id), REGISTER).await?;
+    // Checked outside any transaction (it is CPU work).
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_value(new.credential).map_err(unverified)?;
+    let passkey = rp
+        .finish_passkey_registration(&credential, &registration)
+        .map_err(unverified)?;
+    let stored = serde_json::to_value(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?;
     let row = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let registration: PasskeyRegistration =
-                take(conn, new.ceremony, Some(user_id), REGISTER).await?;
-            let credential: RegisterPublicKeyCredential =
-                serde_json::from_value(new.credential).map_err(unverified)?;
-            let passkey = rp
-                .finish_passkey_registration(&credential, &registration)
-                .map_err(unverified)?;
-            let stored =
-                serde_json::to_value(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?;
+            // The person held while counting: two additions at once cannot pass the limit.
+            users::table
+                .find(user_id)
+                .select(users::id)
+                .for_update()
+                .first::<Uuid>(conn)
+                .await?;
+            let kept: i64 = passkeys::table
+                .filter(passkeys::user_id.eq(user_id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if kept >= MOST {
+                return Err(too_many());
+            }
             let row = diesel::insert_into(passkeys::table)
                 .values((
                     passkeys::id.eq(Uuid::now_v7()),
@@ -511,19 +539,29 @@ async fn sign_in_with_passkey(
                 Some(user) if user.status() == UserStatus::Active => user,
                 _ => return Err(ApiError::Unauthorized(sign_in::WRONG.into())),
             };
-            // The signature counter moved: kept, so a cloned key shows.
+            // The signature counter moved: kept, so a cloned key shows. Written only over
+            // what was checked: of two sign-ins with one counter, one finds it changed.
             let credential = if counted {
                 stored
             } else {
                 row.credential.clone()
             };
-            diesel::update(passkeys::table.find(row.id))
-                .set((
-                    passkeys::last_used_at.eq(Some(Utc::now())),
-                    passkeys::credential.eq(credential),
-                ))
-                .execute(conn)
-                .await?;
+            let written = diesel::update(
+                passkeys::table
+                    .find(row.id)
+                    .filter(passkeys::credential.eq(&row.credential)),
+            )
+            .set((
+                passkeys::last_used_at.eq(Some(Utc::now())),
+                passkeys::credential.eq(credential),
+            ))
+            .execute(conn)
+            .await?;
+            if written == 0 {
+                return Err(ApiError::Unauthorized(
+                    "this passkey was used at the same moment elsewhere: sign in again".into(),
+                ));
+            }
             let started = sessions::start(conn, user.id).await?;
             Ok((user, started))
         })

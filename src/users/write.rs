@@ -355,6 +355,12 @@ pub async fn update(
         principal.require(ADMIN)?;
     }
     conn.transaction::<_, ApiError, _>(async |conn| {
+        // Admins first, then the person, in that order in every change: two admins
+        // demoting each other wait for one another and cannot both leave.
+        let admins = match changes.role.is_some() || changes.status.is_some() {
+            true => active_admins(conn).await?,
+            false => Vec::new(),
+        };
         let user = locked(conn, id).await?;
         let status = match (user.status(), changes.status) {
             (_, None) => user.status(),
@@ -378,6 +384,21 @@ pub async fn update(
             }
             (_, Some(status)) => status,
         };
+        let role = changes.role.unwrap_or(user.role());
+        if is_self && status == UserStatus::Disabled {
+            return Err(ApiError::Conflict {
+                detail: "you cannot disable yourself: ask another admin".into(),
+                errors: Vec::new(),
+            });
+        }
+        let was_admin = user.role() == Role::Admin && user.status() == UserStatus::Active;
+        let stays_admin = role == Role::Admin && status == UserStatus::Active;
+        if was_admin && !stays_admin && !admins.iter().any(|admin| *admin != id) {
+            return Err(ApiError::Conflict {
+                detail: "this is the last admin who can sign in: make another admin first".into(),
+                errors: Vec::new(),
+            });
+        }
         let user: User = diesel::update(users::table.find(id))
             .set((
                 users::name.eq(changes.name.unwrap_or(user.name)),
@@ -402,6 +423,18 @@ pub async fn update(
         Ok(user)
     })
     .await
+}
+
+/// The active admins, locked in one order until the transaction ends.
+async fn active_admins(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Uuid>> {
+    users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::status.eq(UserStatus::Active.as_str()))
+        .order(users::id.asc())
+        .select(users::id)
+        .for_update()
+        .load(conn)
+        .await
 }
 
 /// What ends when a person is disabled: their sessions, their tokens (each revocation

@@ -805,6 +805,28 @@ async fn staff_reply_under_their_byline_and_readers_see_them_marked() {
         .problem(409);
     assert!(pending["detail"].as_str().unwrap().contains("approve"));
     moderate(&app, question_id, "approved").await;
+    // Not on an article readers do not see.
+    app.patch(
+        &format!("/api/v1/articles/{slug}"),
+        Some(&app.editor),
+        &json!({"status": "draft"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &reply_to(question_id),
+        Some(&app.editor),
+        &json!({"body": "x"}),
+    )
+    .await
+    .problem(409);
+    app.patch(
+        &format!("/api/v1/articles/{slug}"),
+        Some(&app.editor),
+        &json!({"status": "published"}),
+    )
+    .await
+    .expect(200);
 
     // Readers, contributors and authors may not reply as staff.
     app.post(&reply_to(question_id), None, &json!({"body": "x"}))
@@ -871,6 +893,8 @@ async fn staff_reply_under_their_byline_and_readers_see_them_marked() {
         .await
         .expect(201);
     assert_eq!(by_token["staff"], true);
+    // The token's own name is not for readers.
+    assert_eq!(by_token["author_name"], "The editors");
 
     let thread = app
         .get(&format!("/api/v1/articles/{slug}/comments"), None)

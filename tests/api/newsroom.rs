@@ -646,6 +646,44 @@ async fn newsroom_pages_fit_a_phone_show_activity_and_keep_to_their_roles() {
         )
         .await;
     assert_eq!(forged.status, 403, "an editor invited someone");
+    // Nor may an editor make a token for someone through the admins' page.
+    let forged = app
+        .send(
+            app.request(reqwest::Method::POST, "/desk/tokens")
+                .header("cookie", format!("lede_session={}", editor.cookie))
+                .form(&[
+                    ("csrf", editor.csrf.as_str()),
+                    ("name", "sneaky token"),
+                    ("role", "editor"),
+                    ("owner", ""),
+                ]),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let tokens = app
+        .get("/api/v1/tokens", Some(&app.admin))
+        .await
+        .expect(200);
+    assert!(!tokens.to_string().contains("sneaky token"));
+    // A form's way back is a desk address the desk made, whatever is sent: the change is
+    // made and the browser sent to the queue.
+    let pending = comment(&app, "activity", "Jonas", "Another one.").await;
+    let sent = app
+        .send(
+            app.request(reqwest::Method::POST, &format!("/desk/comments/{pending}"))
+                .header("cookie", format!("lede_session={}", editor.cookie))
+                .form(&[
+                    ("csrf", editor.csrf.as_str()),
+                    ("action", "approve"),
+                    ("back", "/desk/comments?\r\nSet-Cookie: x=1"),
+                ]),
+        )
+        .await;
+    assert_eq!(sent.status, 303);
+    assert_eq!(
+        sent.header("location").unwrap(),
+        "/desk/comments?&done=approved"
+    );
     let users = app.get("/api/v1/users", Some(&app.admin)).await.expect(200);
     assert!(!users.to_string().contains("sneaky@example.com"));
 }
@@ -757,6 +795,24 @@ async fn a_passkey_added_in_the_desk_signs_in_and_may_be_required_of_admins() {
         )
         .await;
     assert_eq!(again.status, 404, "{}", again.text());
+    // A registration answered wrongly has used its ceremony up.
+    let editor = crate::people::session(&app, "editor.still@example.com").await;
+    let at_localhost = |path: &str| {
+        editor
+            .on(app.request(reqwest::Method::POST, path))
+            .header("host", format!("localhost:{port}"))
+    };
+    let begun = app
+        .send(at_localhost("/api/v1/auth/passkeys/registrations"))
+        .await
+        .expect(200);
+    let answer = json!({"ceremony": begun["ceremony"], "name": "x", "credential": {"id": "AAAA"}});
+    app.send(at_localhost("/api/v1/auth/passkeys").json(&answer))
+        .await
+        .problem(422);
+    app.send(at_localhost("/api/v1/auth/passkeys").json(&answer))
+        .await
+        .problem(404);
     // At an IP address there are no passkeys, and the answer says why.
     let at_ip = app
         .post("/api/v1/auth/passkey-challenges", None, &json!({}))

@@ -521,3 +521,41 @@ async fn a_contributor_writes_drafts_only_and_sees_no_one_elses() {
     .await
     .problem(403);
 }
+
+#[tokio::test]
+async fn the_last_admin_stays_and_no_one_disables_themselves() {
+    let app = TestApp::spawn().await;
+    let first = person(&app, "first.admin@example.com", "admin", None).await;
+    let session = session(&app, "first.admin@example.com").await;
+    let own = |body: serde_json::Value| {
+        session
+            .on(app.request(Method::PATCH, &format!("/api/v1/users/{first}")))
+            .json(&body)
+    };
+    // Not oneself, and not the last admin who can sign in (by anyone).
+    let refused = app
+        .send(own(json!({"status": "disabled"})))
+        .await
+        .problem(409);
+    assert!(refused["detail"].as_str().unwrap().contains("yourself"));
+    let refused = app.send(own(json!({"role": "editor"}))).await.problem(409);
+    assert!(refused["detail"].as_str().unwrap().contains("last admin"));
+    app.patch(
+        &format!("/api/v1/users/{first}"),
+        Some(&app.admin),
+        &json!({"status": "disabled"}),
+    )
+    .await
+    .problem(409);
+    // With a second admin, the first may step down, and then the second is the last.
+    let second = person(&app, "second.admin@example.com", "admin", None).await;
+    app.send(own(json!({"role": "editor"}))).await.expect(200);
+    app.patch(
+        &format!("/api/v1/users/{second}"),
+        Some(&app.admin),
+        &json!({"role": "author", "author": "test-author"}),
+    )
+    .await
+    .problem(409);
+    me(&app, &session).await.expect(200);
+}

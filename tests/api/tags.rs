@@ -130,6 +130,15 @@ async fn a_tag_merged_into_another_leaves_its_articles_and_its_slug_to_it() {
     )
     .await
     .problem(422);
+    let long = app
+        .post(
+            "/api/v1/tags/tramways/merge",
+            Some(&app.editor),
+            &json!({"into": "x".repeat(200_000)}),
+        )
+        .await
+        .problem(422);
+    assert!(long.to_string().len() < 2000, "the answer does not echo it");
     app.post(
         "/api/v1/tags/tramways/merge",
         Some(&app.editor),
@@ -219,6 +228,19 @@ async fn a_tag_merged_into_another_leaves_its_articles_and_its_slug_to_it() {
                 .ends_with("/api/v1/tags/ferries")
         );
     }
+    // Into a former slug: the tag it leads to.
+    app.post("/api/v1/tags", Some(&app.editor), &json!({"name": "Boats"}))
+        .await
+        .expect(201);
+    let kept = app
+        .post(
+            "/api/v1/tags/boats/merge",
+            Some(&app.editor),
+            &json!({"into": "trams"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(kept["slug"], "ferries");
     // A slug a new tag takes is that tag's own again.
     app.post("/api/v1/tags", Some(&app.editor), &json!({"name": "Trams"}))
         .await
