@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::api::Api;
 use super::choices::Choice;
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time, text,
+    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html_showing, see_other,
+    see_other_showing, short_time, shown, text,
 };
 use super::people::ROLES;
 use crate::principal::Role;
@@ -64,6 +65,7 @@ fn flash(done: &str) -> Option<String> {
         "name" => "Your name is saved.",
         "password" => "Your password is changed. Your other sessions ended.",
         "revoked" => "Revoked: it no longer works.",
+        "token" => "Token made. Copy its secret now: it is shown only this once.",
         "passkey" => "Passkey added: sign in with it next time.",
         "passkey-removed" => "Passkey removed.",
         _ => return None,
@@ -117,13 +119,13 @@ async fn tokens(api: &Api<'_>, only: Option<Uuid>) -> Result<Vec<TokenRow>, Desk
         .collect())
 }
 
-async fn me_page(
-    req: &HttpRequest,
-    person: &Person,
-    flash: Option<String>,
-    secret: Option<String>,
+pub async fn page(
+    req: HttpRequest,
+    person: Person,
+    done: web::Query<Done>,
 ) -> Result<HttpResponse, DeskError> {
-    let api = Api::new(req, None);
+    let secret = shown(&req);
+    let api = Api::new(&req, None);
     let me = api.get("/api/v1/auth/me").await?;
     let keys = api.get("/api/v1/auth/passkeys").await?;
     let passkeys = keys
@@ -142,34 +144,28 @@ async fn me_page(
                 .collect()
         })
         .unwrap_or_default();
-    html(&MePage {
-        frame: Frame::new("My account", person, "me").with_flash(flash),
+    let page = MePage {
+        frame: Frame::new("My account", &person, "me").with_flash(flash(&done.done)),
         name: text(&me["user"]["name"]),
         email: text(&me["user"]["email"]),
         tokens: tokens(&api, Some(person.id)).await?,
         passkeys,
         roles: roles_up_to(person.role),
         owners: Vec::new(),
-        secret,
         here: "/desk/me",
-    })
+        secret,
+    };
+    html_showing(&req, &page, page.secret.is_some())
 }
 
-pub async fn page(
+pub async fn all(
     req: HttpRequest,
     person: Person,
     done: web::Query<Done>,
 ) -> Result<HttpResponse, DeskError> {
-    me_page(&req, &person, flash(&done.done), None).await
-}
-
-async fn all_tokens_page(
-    req: &HttpRequest,
-    person: &Person,
-    flash: Option<String>,
-    secret: Option<String>,
-) -> Result<HttpResponse, DeskError> {
-    let api = Api::new(req, None);
+    let person = person.admin()?;
+    let secret = shown(&req);
+    let api = Api::new(&req, None);
     let people = api.get("/api/v1/users?per_page=100&fields=id,name").await?;
     let mut owners = vec![Choice {
         value: String::new(),
@@ -187,26 +183,18 @@ async fn all_tokens_page(
                 selected: false,
             }),
     );
-    html(&MePage {
-        frame: Frame::new("Tokens", person, "tokens").with_flash(flash),
+    let page = MePage {
+        frame: Frame::new("Tokens", &person, "tokens").with_flash(flash(&done.done)),
         name: String::new(),
         email: String::new(),
         tokens: tokens(&api, None).await?,
         passkeys: Vec::new(),
         roles: roles_up_to(Role::Admin),
         owners,
-        secret,
         here: "/desk/tokens",
-    })
-}
-
-pub async fn all(
-    req: HttpRequest,
-    person: Person,
-    done: web::Query<Done>,
-) -> Result<HttpResponse, DeskError> {
-    let person = person.admin()?;
-    all_tokens_page(&req, &person, flash(&done.done), None).await
+        secret,
+    };
+    html_showing(&req, &page, page.secret.is_some())
 }
 
 #[derive(Deserialize)]
@@ -284,10 +272,9 @@ pub async fn create(req: HttpRequest, posted: Posted<NewToken>) -> Result<HttpRe
     let mut body = json!({"name": form.name, "role": form.role});
     let on_tokens_page = form.owner.is_some();
     // The tokens page is an admin's: refused before anything is made.
-    let person = match on_tokens_page {
-        true => posted.person.clone().admin()?,
-        false => posted.person.clone(),
-    };
+    if on_tokens_page {
+        posted.person.clone().admin()?;
+    }
     match form.owner.as_deref().map(str::trim) {
         // The tokens page: an admin's choice; none is a service token.
         Some("") => {}
@@ -299,13 +286,12 @@ pub async fn create(req: HttpRequest, posted: Posted<NewToken>) -> Result<HttpRe
         .api(&req)
         .write(Method::POST, "/api/v1/tokens", Some(&body))
         .await?;
-    let secret = Some(text(&made.body["secret"]));
-    let flash = Some("Token made. Copy its secret now: it is shown only this once.".to_owned());
-    if on_tokens_page {
-        all_tokens_page(&req, &person, flash, secret).await
+    let page = if on_tokens_page {
+        "/desk/tokens?done=token"
     } else {
-        me_page(&req, &person, flash, secret).await
-    }
+        "/desk/me?done=token"
+    };
+    Ok(see_other_showing(&req, page, &text(&made.body["secret"])))
 }
 
 #[derive(Deserialize)]

@@ -117,6 +117,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/authors/{id}", post().to(authors::change))
             .route("/people", get().to(people::list))
             .route("/people", post().to(people::invite))
+            .route("/people/link", get().to(people::link_page))
             .route("/people/{id}", post().to(people::change))
             .route("/me", get().to(me::page))
             .route("/me/name", post().to(me::rename))

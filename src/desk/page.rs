@@ -357,3 +357,60 @@ pub fn next_page(list: &serde_json::Value, page: &str) -> Option<String> {
 pub fn text(value: &serde_json::Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
+
+/// The cookie that carries a secret a form just made (a token's, a webhook's, a link) to the
+/// page that shows it, once: the form answers with a redirect, so reloading that page sends
+/// nothing again and shows the secret no more.
+const SHOWN: &str = "lede_desk_shown";
+
+/// After a form that made a secret: to `location`, which shows it once.
+pub fn see_other_showing(req: &HttpRequest, location: &str, secret: &str) -> HttpResponse {
+    let mut response = see_other(location);
+    let cookie = shown_cookie(req, super::api::encode(secret))
+        .max_age(actix_web::cookie::time::Duration::minutes(2))
+        .finish();
+    // A cookie of printable characters always makes a header.
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// The secret a form just made for this page, if any: shown once, then `forget_shown`.
+pub fn shown(req: &HttpRequest) -> Option<String> {
+    let cookie = req.cookie(SHOWN)?;
+    let secret = percent_encoding::percent_decode_str(cookie.value())
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (!secret.is_empty()).then_some(secret)
+}
+
+/// Drops the shown secret from the browser.
+pub fn forget_shown(req: &HttpRequest, response: &mut HttpResponse) {
+    let mut cookie = shown_cookie(req, String::new()).finish();
+    cookie.make_removal();
+    let _ = response.add_cookie(&cookie);
+}
+
+fn shown_cookie(req: &HttpRequest, value: String) -> actix_web::cookie::CookieBuilder<'static> {
+    let secure = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .is_some_and(|state| state.origin.configured_base().starts_with("https://"));
+    actix_web::cookie::Cookie::build(SHOWN, value)
+        .path("/desk")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .secure(secure)
+}
+
+/// A page that shows what `shown` gave, the cookie dropped with it.
+pub fn html_showing(
+    req: &HttpRequest,
+    page: &impl Template,
+    showed: bool,
+) -> Result<HttpResponse, DeskError> {
+    let mut response = html(page)?;
+    if showed {
+        forget_shown(req, &mut response);
+    }
+    Ok(response)
+}

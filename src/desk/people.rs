@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::api::Api;
 use super::choices::{self, Choice};
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, short_time,
-    text, total_of,
+    DeskError, Frame, Person, Posted, WithCsrf, html, html_showing, next_page, optional, see_other,
+    see_other_showing, short_time, shown, text, total_of,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -65,9 +65,57 @@ struct PeoplePage {
 #[template(path = "link_made.html")]
 struct LinkPage {
     frame: Frame,
-    heading: String,
-    link: String,
+    /// Who it is for.
+    to: String,
+    /// None once shown (the page was opened again).
+    link: Option<String>,
     mailed: bool,
+}
+
+/// Where a link made for someone is shown, once.
+#[derive(Deserialize)]
+pub struct Made {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    mailed: bool,
+}
+
+/// The page a new invitation or reset link is shown on (the link came in the shown cookie).
+pub async fn link_page(
+    req: HttpRequest,
+    person: Person,
+    made: web::Query<Made>,
+) -> Result<HttpResponse, DeskError> {
+    let person = person.admin()?;
+    let title = match made.kind.as_str() {
+        "reset" => "Reset link made",
+        _ => "Invitation made",
+    };
+    let page = LinkPage {
+        frame: Frame::new(title, &person, "people"),
+        to: made.to.clone(),
+        link: shown(&req),
+        mailed: made.mailed,
+    };
+    html_showing(&req, &page, page.link.is_some())
+}
+
+/// To the page that shows a new link once.
+fn showing_link(
+    req: &HttpRequest,
+    made: &serde_json::Value,
+    kind: &str,
+    link: &str,
+) -> HttpResponse {
+    let page = format!(
+        "/desk/people/link?kind={kind}&to={}&mailed={}",
+        super::api::encode(&text(&made["user"]["name"])),
+        made["mailed"].as_bool().unwrap_or(false)
+    );
+    see_other_showing(req, &page, link)
 }
 
 fn flash(done: &str) -> Option<String> {
@@ -160,15 +208,8 @@ pub async fn invite(req: HttpRequest, posted: Posted<Invite>) -> Result<HttpResp
         .api(&req)
         .write(Method::POST, "/api/v1/users/invitations", Some(&body))
         .await?;
-    html(&LinkPage {
-        frame: Frame::new("Invitation made", &posted.person, "people"),
-        heading: format!(
-            "Hand this link to {}: it is shown only now",
-            text(&made.body["user"]["name"])
-        ),
-        link: text(&made.body["invitation_url"]),
-        mailed: made.body["mailed"].as_bool().unwrap_or(false),
-    })
+    let link = text(&made.body["invitation_url"]);
+    Ok(showing_link(&req, &made.body, "invitation", &link))
 }
 
 /// A person's buttons.
@@ -217,15 +258,8 @@ pub async fn change(
             let made = api
                 .write(Method::POST, &format!("{path}/reset-link"), None)
                 .await?;
-            return html(&LinkPage {
-                frame: Frame::new("Reset link made", &posted.person, "people"),
-                heading: format!(
-                    "Hand this link to {}: it is shown only now",
-                    text(&made.body["user"]["name"])
-                ),
-                link: text(&made.body["reset_url"]),
-                mailed: made.body["mailed"].as_bool().unwrap_or(false),
-            });
+            let link = text(&made.body["reset_url"]);
+            return Ok(showing_link(&req, &made.body, "reset", &link));
         }
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
     };

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other,
-    short_time, text,
+    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html, html_showing, next_page, optional,
+    see_other, see_other_showing, short_time, shown, text,
 };
 use crate::error::ApiError;
 
@@ -120,6 +120,11 @@ fn flash(done: &str) -> Option<String> {
         "pinged" => "A ping is on its way: it shows below once tried.",
         "redelivered" => "Queued again: it shows below once tried.",
         "deleted" => "Deleted.",
+        "added" => "Webhook added. Copy its secret now: it is shown only this once.",
+        "rotated" => {
+            "A new secret. Copy it now: it is shown only this once. For 24 hours the old one \
+             signs deliveries too."
+        }
         _ => return None,
     };
     Some(text.to_owned())
@@ -144,20 +149,21 @@ pub async fn list(
     })
 }
 
-async fn hook_page(
-    req: &HttpRequest,
-    person: &Person,
-    id: Uuid,
-    cursor: &str,
-    flash: Option<String>,
-    secret: Option<String>,
+pub async fn page(
+    req: HttpRequest,
+    person: Person,
+    id: web::Path<Uuid>,
+    browse: web::Query<Browse>,
 ) -> Result<HttpResponse, DeskError> {
-    let api = Api::new(req, None);
+    let person = person.admin()?;
+    let id = *id;
+    let secret = shown(&req);
+    let api = Api::new(&req, None);
     let hook = api.get(&format!("/api/v1/webhooks/{id}")).await?;
     let deliveries = api
         .page(
             &format!("/api/v1/webhooks/{id}/deliveries?per_page=50"),
-            cursor,
+            &browse.cursor,
         )
         .await?;
     let attempts = deliveries["data"]
@@ -187,31 +193,15 @@ async fn hook_page(
         })
         .unwrap_or_default();
     let hook = Hook::of(&hook);
-    html(&WebhookPage {
-        frame: Frame::new(format!("Webhook {}", hook.url), person, "webhooks").with_flash(flash),
+    let page = WebhookPage {
+        frame: Frame::new(format!("Webhook {}", hook.url), &person, "webhooks")
+            .with_flash(flash(&browse.done)),
         next: next_page(&deliveries, &format!("/desk/webhooks/{id}")),
         hook,
         attempts,
         secret,
-    })
-}
-
-pub async fn page(
-    req: HttpRequest,
-    person: Person,
-    id: web::Path<Uuid>,
-    browse: web::Query<Browse>,
-) -> Result<HttpResponse, DeskError> {
-    let person = person.admin()?;
-    hook_page(
-        &req,
-        &person,
-        *id,
-        &browse.cursor,
-        flash(&browse.done),
-        None,
-    )
-    .await
+    };
+    html_showing(&req, &page, page.secret.is_some())
 }
 
 /// A webhook's form: its fields (`event-<name>` ticked per event) and the button pressed.
@@ -258,9 +248,11 @@ pub async fn create(req: HttpRequest, posted: Posted<Fields>) -> Result<HttpResp
     let id: Uuid = text(&made.body["id"])
         .parse()
         .map_err(|_| ApiError::Internal("the new webhook has no id".into()))?;
-    let flash = Some("Webhook added. Copy its secret now: it is shown only this once.".into());
-    let secret = Some(text(&made.body["secret"]));
-    hook_page(&req, &posted.person, id, "", flash, secret).await
+    Ok(see_other_showing(
+        &req,
+        &format!("/desk/webhooks/{id}?done=added"),
+        &text(&made.body["secret"]),
+    ))
 }
 
 pub async fn change(
@@ -289,13 +281,11 @@ pub async fn change(
             let rotated = api
                 .write(Method::POST, &format!("{path}/rotate-secret"), None)
                 .await?;
-            let flash = Some(
-                "A new secret. Copy it now: it is shown only this once. For 24 hours the old one \
-                 signs deliveries too."
-                    .into(),
-            );
-            let secret = Some(text(&rotated.body["secret"]));
-            return hook_page(&req, &posted.person, *id, "", flash, secret).await;
+            return Ok(see_other_showing(
+                &req,
+                &format!("/desk/webhooks/{id}?done=rotated"),
+                &text(&rotated.body["secret"]),
+            ));
         }
         _ => return Err(ApiError::BadRequest("no such action".into()).into()),
     };

@@ -413,6 +413,11 @@ async fn an_admin_invites_a_person_and_disabling_them_signs_their_open_page_out(
     admin.wait_for_text("Hand this link to Nadia N.").await;
     let reset = value_of(&admin, "Link").await;
     assert!(reset.contains("/desk/reset#token="), "{reset}");
+    // Reloaded, the link is not shown again, and no other is made.
+    admin.client.refresh().await.unwrap();
+    admin
+        .wait_for_text("shown once and is not shown again")
+        .await;
     nadia.client.goto(&reset).await.unwrap();
     nadia.fill("Password", "a third long password").await;
     nadia.submit("Set password").await;
@@ -494,6 +499,8 @@ async fn a_webhook_made_in_the_desk_delivers_a_ping_the_reference_library_verifi
         browser.text().await.contains("succeeded")
     })
     .await;
+    // Opened again, the page shows the secret no more (and made nothing again).
+    assert!(!browser.text().await.contains("Signing secret"));
     browser.wait_for_text("200").await;
     browser.assert_accessible().await;
 
