@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::changes::{Action, Change, Subject};
-use crate::db::schema::{passkeys, settings};
+use crate::db::schema::{passkeys, settings, users};
 use crate::error::ApiError;
 use crate::http::auth::{ADMIN, Auth};
 use crate::http::body::JsonBody;
@@ -24,8 +24,9 @@ const ADMINS_NEED_PASSKEYS: &str = "admins_need_passkeys";
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"admins_need_passkeys": false}))]
 pub struct Settings {
-    /// Admins sign in with a passkey only: their password alone is refused (403). Turned on
-    /// by an admin who has a passkey.
+    /// Admins who have a passkey sign in with it only: their password alone is refused
+    /// (403). An admin without one yet still signs in with their password, to add one.
+    /// Turned on by an admin who has a passkey.
     pub admins_need_passkeys: bool,
 }
 
@@ -94,8 +95,15 @@ async fn update_settings(
         .transaction::<_, ApiError, _>(async |conn| {
             if let Some(required) = changes.admins_need_passkeys {
                 if required {
+                    // The person held: a removal of their last passkey meanwhile waits.
                     let has_one = match principal.actor.user_id() {
                         Some(id) => {
+                            users::table
+                                .find(id)
+                                .select(users::id)
+                                .for_update()
+                                .first::<uuid::Uuid>(conn)
+                                .await?;
                             diesel::select(diesel::dsl::exists(
                                 passkeys::table.filter(passkeys::user_id.eq(id)),
                             ))

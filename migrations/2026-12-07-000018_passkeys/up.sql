@@ -22,6 +22,7 @@ CREATE TABLE passkey_ceremonies (
     expires_at  timestamptz NOT NULL
 );
 CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies (expires_at);
+CREATE INDEX passkey_ceremonies_user_id ON passkey_ceremonies (user_id);
 
 -- What an admin sets while lede runs (one row per setting).
 CREATE TABLE settings (

@@ -184,7 +184,8 @@ pub async fn linking_to(conn: &mut AsyncPgConnection, article: &Article) -> Quer
 }
 
 /// Tag ids for ids, slugs or names, in the given order. A name finds the tag of that name
-/// (its slug made from it, the name matching but for case); a tag not found is created when
+/// (its slug made from it, the name matching but for case), or the tag a former slug leads
+/// to (renamed, or merged into another); a tag not found is created when
 /// `create` (with the name given, on a free slug), else returned as the second value. An id
 /// finds its tag or nothing.
 pub async fn resolve_tags(
@@ -203,6 +204,18 @@ pub async fn resolve_tags(
             None => tags::find(conn, &crate::http::validate::slugify(key, ""))
                 .await?
                 .filter(|tag| tag.name.to_lowercase() == key.to_lowercase()),
+        };
+        let found = match found {
+            Some(tag) => Some(tag),
+            // A tag renamed or merged away: the one its slug leads to now.
+            None if Uuid::parse_str(key).is_err() => {
+                let slug = match is_slug {
+                    true => key.clone(),
+                    false => crate::http::validate::slugify(key, ""),
+                };
+                tags::by_old_slug(conn, &slug).await?
+            }
+            None => None,
         };
         let id = match found {
             Some(tag) => Some(tag.id),
@@ -495,6 +508,22 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize
 pub enum Seen {
     All,
     PublicAnd(Option<Uuid>),
+}
+
+/// Whether the article `id` is public now, holding it (`FOR SHARE`) until the transaction
+/// ends when it is: it stays public while what hangs on that is written.
+pub async fn hold_if_public(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    let held: Option<Uuid> = articles::table
+        .find(id)
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            crate::articles::model::IS_PUBLIC,
+        ))
+        .select(articles::id)
+        .for_share()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(held.is_some())
 }
 
 /// Titles and whether comments are open, of the articles `ids`: the desk's headings of

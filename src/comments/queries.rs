@@ -27,6 +27,17 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// The comment `id`, held (`FOR SHARE`) until the transaction ends.
+pub async fn lock_shared(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Comment>> {
+    comments::table
+        .find(id)
+        .select(Comment::as_select())
+        .for_share()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Inserts a comment; an approved one changes its article's public thread (and count).
 pub async fn insert(
     conn: &mut AsyncPgConnection,

@@ -3,7 +3,7 @@
 //! principal; the role check is here. (A reader's submission is anonymous: `submit_comment`
 //! and `queries::insert`; the importer's comments are `queries::insert_imported`.)
 use actix_web::web;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::model::{BulkStatus, Comment, CommentChanges, CommentStatus, StaffReply};
@@ -88,61 +88,62 @@ pub async fn reply(
     let markdown = checks.multiline_text("body", &reply.body, MAX_BODY);
     check_nesting(&mut checks, &markdown);
     checks.finish()?;
-    let parent = queries::find(conn, parent_id)
-        .await?
-        .filter(|parent| parent.deleted_at.is_none())
-        .ok_or_else(|| comment_not_found(parent_id))?;
-    let public = crate::articles::queries::find(conn, &parent.article_id.to_string())
-        .await?
-        .is_some_and(|article| article.is_public);
-    if !public {
-        return Err(ApiError::Conflict {
-            detail: "this comment's article is not public: a reply would show nowhere".into(),
-            errors: Vec::new(),
-        });
-    }
-    if parent.status != CommentStatus::Approved.as_str() {
-        return Err(ApiError::Conflict {
-            detail: format!(
-                "this comment is {}: approve it first, so readers see what the reply answers",
-                parent.status
-            ),
-            errors: Vec::new(),
-        });
-    }
-    let (author_name, author_email) = byline(conn, principal).await?;
+    let author_name = byline(conn, principal).await?;
     let source = markdown.clone();
     let body_html = web::block(move || render_body(&source)).await?;
-    let now = chrono::Utc::now();
-    let comment = Comment {
-        id: Uuid::now_v7(),
-        article_id: parent.article_id,
-        parent_id: Some(parent.id),
-        author_name,
-        author_email,
-        author_url: None,
-        body_markdown: markdown,
-        body_html,
-        status: CommentStatus::Approved.as_str().to_owned(),
-        // Staff replies are no reader's: no address or browser is kept.
-        ip: String::new(),
-        user_agent: None,
-        deleted_at: None,
-        created_at: now,
-        updated_at: now,
-        staff: true,
-    };
-    queries::insert(conn, &principal.actor, &comment).await
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        // The comment and its article held (shared) while the reply is written: neither is
+        // hidden meanwhile under it.
+        let parent = queries::lock_shared(conn, parent_id)
+            .await?
+            .filter(|parent| parent.deleted_at.is_none())
+            .ok_or_else(|| comment_not_found(parent_id))?;
+        if !crate::articles::queries::hold_if_public(conn, parent.article_id).await? {
+            return Err(ApiError::Conflict {
+                detail: "this comment's article is not public: a reply would show nowhere".into(),
+                errors: Vec::new(),
+            });
+        }
+        if parent.status != CommentStatus::Approved.as_str() {
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "this comment is {}: approve it first, so readers see what the reply answers",
+                    parent.status
+                ),
+                errors: Vec::new(),
+            });
+        }
+        let now = chrono::Utc::now();
+        let comment = Comment {
+            id: Uuid::now_v7(),
+            article_id: parent.article_id,
+            parent_id: Some(parent.id),
+            author_name,
+            // No email: nothing of the person's is published (or approves a stranger who
+            // types theirs).
+            author_email: String::new(),
+            author_url: None,
+            body_markdown: markdown,
+            body_html,
+            status: CommentStatus::Approved.as_str().to_owned(),
+            // Staff replies are no reader's: no address or browser is kept.
+            ip: String::new(),
+            user_agent: None,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+            staff: true,
+        };
+        queries::insert(conn, &principal.actor, &comment).await
+    })
+    .await
 }
 
 /// What a reply by a token of no one is signed.
 const STAFF_NAME: &str = "The editors";
 
-/// The name and email a member of staff replies under.
-async fn byline(
-    conn: &mut AsyncPgConnection,
-    principal: &Principal,
-) -> Result<(String, String), ApiError> {
+/// The name a member of staff replies under.
+async fn byline(conn: &mut AsyncPgConnection, principal: &Principal) -> Result<String, ApiError> {
     let person = match principal.actor.user_id() {
         Some(id) => crate::users::queries::find(conn, id).await?,
         None => None,
@@ -161,5 +162,5 @@ async fn byline(
         (None, Some(person)) => person.name.clone(),
         (None, None) => STAFF_NAME.to_owned(),
     };
-    Ok((name, person.map(|p| p.email).unwrap_or_default()))
+    Ok(name)
 }

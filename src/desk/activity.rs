@@ -29,6 +29,7 @@ const EVENTS: &[(&str, &str)] = &[
     ("user", "People"),
     ("token", "Tokens"),
     ("webhook", "Webhooks"),
+    ("settings", "Settings"),
 ];
 
 struct Line {
@@ -42,13 +43,13 @@ struct Line {
 
 impl Line {
     /// A line, its subject named from `names` (articles' titles, people's names) or by the
-    /// start of its id.
-    fn of(item: &Value, names: &HashMap<String, String>) -> Line {
+    /// start of its id; linked to its page where the person may open it.
+    fn of(item: &Value, names: &HashMap<String, String>, admin: bool) -> Line {
         let kind = text(&item["subject"]["type"]);
         let id = text(&item["subject"]["id"]);
         let link = match kind.as_str() {
             "article" if !id.is_empty() => Some(format!("/desk/articles/{id}")),
-            "webhook" if !id.is_empty() => Some(format!("/desk/webhooks/{id}")),
+            "webhook" if admin && !id.is_empty() => Some(format!("/desk/webhooks/{id}")),
             _ => None,
         };
         let who = match text(&item["actor"]["kind"]).as_str() {
@@ -143,7 +144,11 @@ pub async fn list(
                 .map(|(id, title, _)| (id.to_string(), title)),
         )
         .collect();
-    let lines = items.iter().map(|item| Line::of(item, &subjects)).collect();
+    let admin = person.is_admin();
+    let lines = items
+        .iter()
+        .map(|item| Line::of(item, &subjects, admin))
+        .collect();
     let mut people = vec![Choice {
         value: String::new(),
         label: "Anyone".into(),

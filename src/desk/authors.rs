@@ -14,8 +14,7 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, text,
-    total_of,
+    DeskError, Frame, Person, Posted, html, next_page, optional, see_other, text, total_of,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -64,14 +63,6 @@ impl Row {
     }
 }
 
-#[derive(Deserialize)]
-pub struct Browse {
-    #[serde(default)]
-    cursor: String,
-    #[serde(default)]
-    done: String,
-}
-
 #[derive(Template)]
 #[template(path = "authors.html")]
 struct AuthorsPage {
@@ -97,7 +88,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     person: Person,
-    browse: web::Query<Browse>,
+    browse: web::Query<super::page::Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.staff()?;
     let api = Api::new(&req, None);
@@ -148,12 +139,6 @@ pub struct Fields {
     avatar: String,
 }
 
-impl WithCsrf for Fields {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 impl Fields {
     fn body(&self) -> Value {
         let mut body = json!({
@@ -197,3 +182,5 @@ pub async fn change(
     api.write(method, &path, body.as_ref()).await?;
     Ok(see_other(&format!("/desk/authors?done={done}")))
 }
+
+super::page::csrf_field!(Fields);

@@ -9,12 +9,12 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::api::{Api, encode, query_pairs};
 use super::choices::Choice;
-use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time};
+use super::page::{DeskError, Frame, Person, Posted, html, see_other, short_time, text, total_of};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -128,7 +128,6 @@ pub async fn list(
         ))
         .await?;
     let comments = list["data"].as_array().cloned().unwrap_or_default();
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
 
     // The articles' titles and the names of the comments answered, each read once.
     let mut article_ids: Vec<Uuid> = comments
@@ -197,10 +196,7 @@ pub async fn list(
         let (title, open) = titles.get(&id).cloned().unwrap_or_default();
         Heading { id, title, open }
     });
-    let total = list["meta"]["total"]
-        .as_i64()
-        .map(|total| total.to_string())
-        .unwrap_or_default();
+    let total = total_of(&list);
     let own = |cursor: &str| {
         format!(
             "/desk/comments?status={}{}",
@@ -261,12 +257,6 @@ pub struct Act {
     back: String,
 }
 
-impl WithCsrf for Act {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn act(
     req: HttpRequest,
     id: web::Path<Uuid>,
@@ -299,12 +289,6 @@ pub struct Bulk {
     selected: BTreeMap<String, String>,
 }
 
-impl WithCsrf for Bulk {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn bulk(req: HttpRequest, posted: Posted<Bulk>) -> Result<HttpResponse, DeskError> {
     let form = &posted.form;
     let done = match form.status.as_str() {
@@ -335,12 +319,6 @@ pub struct Reply {
     back: String,
 }
 
-impl WithCsrf for Reply {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn reply(
     req: HttpRequest,
     id: web::Path<Uuid>,
@@ -357,12 +335,6 @@ pub async fn reply(
 pub struct Closing {
     csrf: String,
     open: String,
-}
-
-impl WithCsrf for Closing {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// Closes or opens comments on an article.
@@ -385,3 +357,5 @@ pub async fn close(
         "/desk/comments?article={id}&done={done}"
     )))
 }
+
+super::page::csrf_field!(Act, Bulk, Reply, Closing);

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::api::{Api, Refusal, encode};
 use super::choices::{self, Choice};
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, capitalised, html_status, optional,
-    see_other, short_time,
+    CsrfOnly, DeskError, Frame, Person, Posted, capitalised, html_status, optional, see_other,
+    short_time,
 };
 use super::revisions::{DiffLine, bounded_diff};
 use crate::error::ApiError;
@@ -680,18 +680,6 @@ pub struct Body {
     body: String,
 }
 
-impl WithCsrf for Body {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-impl WithCsrf for Fields {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// Text from a form, its line ends as markdown is stored (a browser sends `\r\n`).
 fn lines(text: &str) -> String {
     text.replace("\r\n", "\n")
@@ -737,3 +725,5 @@ pub async fn preview_link(
         })),
     })
 }
+
+super::page::csrf_field!(Body, Fields);

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::api::Api;
 use super::choices::Choice;
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html_showing, see_other,
-    see_other_showing, short_time, shown, text,
+    CsrfOnly, DeskError, Frame, Person, Posted, html_showing, see_other, see_other_showing,
+    short_time, shown, text,
 };
 use super::people::ROLES;
 use crate::principal::Role;
@@ -203,12 +203,6 @@ pub struct Name {
     name: String,
 }
 
-impl WithCsrf for Name {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn rename(req: HttpRequest, posted: Posted<Name>) -> Result<HttpResponse, DeskError> {
     let path = format!("/api/v1/users/{}", posted.person.id);
     posted
@@ -227,12 +221,6 @@ pub struct Password {
     csrf: String,
     current_password: String,
     new_password: String,
-}
-
-impl WithCsrf for Password {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub async fn password(
@@ -258,12 +246,6 @@ pub struct NewToken {
     /// Admins on the tokens page: whose it is (empty: no one's).
     #[serde(default)]
     owner: Option<String>,
-}
-
-impl WithCsrf for NewToken {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// Makes a token and shows its secret, once, on the page it was made from.
@@ -301,12 +283,6 @@ pub struct Revoke {
     back: String,
 }
 
-impl WithCsrf for Revoke {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn revoke(
     req: HttpRequest,
     id: web::Path<Uuid>,
@@ -336,3 +312,5 @@ pub async fn remove_passkey(
         .await?;
     Ok(see_other("/desk/me?done=passkey-removed"))
 }
+
+super::page::csrf_field!(Name, Password, NewToken, Revoke);

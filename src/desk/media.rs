@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::api::{Api, encode, query_pairs};
 use super::page::optional;
-use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other};
+use super::page::{DeskError, Frame, Person, Posted, html, see_other};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -255,12 +255,6 @@ pub async fn page(
     })
 }
 
-impl WithCsrf for ImageText {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Deserialize)]
 pub struct ImageText {
     csrf: String,
@@ -342,3 +336,5 @@ pub async fn save(
         Err(refusal) => Err(DeskError::Refused(refusal)),
     }
 }
+
+super::page::csrf_field!(ImageText);

@@ -103,6 +103,29 @@ pub trait WithCsrf {
     fn csrf(&self) -> &str;
 }
 
+/// `WithCsrf` for forms whose token is their `csrf` field.
+macro_rules! csrf_field {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::desk::page::WithCsrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use csrf_field;
+
+csrf_field!(CsrfOnly);
+
+/// A list page's address: the API's cursor of the page, and what a form just did.
+#[derive(serde::Deserialize)]
+pub struct Browse {
+    #[serde(default)]
+    pub cursor: String,
+    #[serde(default)]
+    pub done: String,
+}
+
 fn forbidden(message: &str) -> DeskError {
     DeskError::Api(ApiError::Forbidden(message.to_owned()))
 }
@@ -154,12 +177,6 @@ where
 #[derive(serde::Deserialize)]
 pub struct CsrfOnly {
     csrf: String,
-}
-
-impl WithCsrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// What frames every page: its title, who is signed in, which part of the desk it is, and
@@ -286,7 +303,7 @@ pub enum DeskError {
     /// A form without the session's CSRF token.
     #[error("the form is out of date")]
     Csrf,
-    /// The API refused a read the page needs.
+    /// The API refused a read the page needs, or the write a form stands for.
     #[error("{}", .0.detail())]
     Refused(Refusal),
     #[error(transparent)]
@@ -363,10 +380,12 @@ pub fn text(value: &serde_json::Value) -> String {
 /// nothing again and shows the secret no more.
 const SHOWN: &str = "lede_desk_shown";
 
-/// After a form that made a secret: to `location`, which shows it once.
+/// After a form that made a secret: to `location`, which shows it once (the cookie goes to
+/// that page only, so no other page shows it as its own).
 pub fn see_other_showing(req: &HttpRequest, location: &str, secret: &str) -> HttpResponse {
     let mut response = see_other(location);
-    let cookie = shown_cookie(req, super::api::encode(secret))
+    let page = location.split('?').next().unwrap_or(location);
+    let cookie = shown_cookie(req, page, super::api::encode(secret))
         .max_age(actix_web::cookie::time::Duration::minutes(2))
         .finish();
     // A cookie of printable characters always makes a header.
@@ -386,17 +405,21 @@ pub fn shown(req: &HttpRequest) -> Option<String> {
 
 /// Drops the shown secret from the browser.
 pub fn forget_shown(req: &HttpRequest, response: &mut HttpResponse) {
-    let mut cookie = shown_cookie(req, String::new()).finish();
+    let mut cookie = shown_cookie(req, req.path(), String::new()).finish();
     cookie.make_removal();
     let _ = response.add_cookie(&cookie);
 }
 
-fn shown_cookie(req: &HttpRequest, value: String) -> actix_web::cookie::CookieBuilder<'static> {
+fn shown_cookie(
+    req: &HttpRequest,
+    page: &str,
+    value: String,
+) -> actix_web::cookie::CookieBuilder<'static> {
     let secure = req
         .app_data::<web::Data<crate::state::AppState>>()
         .is_some_and(|state| state.origin.configured_base().starts_with("https://"));
     actix_web::cookie::Cookie::build(SHOWN, value)
-        .path("/desk")
+        .path(page.to_owned())
         .http_only(true)
         .same_site(actix_web::cookie::SameSite::Strict)
         .secure(secure)

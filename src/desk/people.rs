@@ -1,7 +1,8 @@
-//! People (admins) at `/desk/people`: invite (the link shown once to hand over, and mailed
-//! when mail is set up), change a role or a byline, disable and enable, end someone's
-//! sessions, make a reset link. Every change is the API's (`invite_user`, `update_user`,
-//! `end_user_sessions`, `create_reset_link`).
+//! People (admins) at `/desk/people`: invite (with a byline; the link shown once to hand
+//! over, and mailed when mail is set up), change a role, disable and enable, end someone's
+//! sessions, make a reset link; and whether admins must sign in with a passkey. Every change
+//! is the API's (`invite_user`, `update_user`, `end_user_sessions`, `create_reset_link`,
+//! `update_settings`).
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use super::api::Api;
 use super::choices::{self, Choice};
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, html_showing, next_page, optional, see_other,
+    DeskError, Frame, Person, Posted, html, html_showing, next_page, optional, see_other,
     see_other_showing, short_time, shown, text, total_of,
 };
 use crate::error::ApiError;
@@ -38,14 +39,6 @@ struct Row {
     last_seen: String,
     roles: Vec<Choice>,
     me: bool,
-}
-
-#[derive(Deserialize)]
-pub struct Browse {
-    #[serde(default)]
-    cursor: String,
-    #[serde(default)]
-    done: String,
 }
 
 #[derive(Template)]
@@ -134,7 +127,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     person: Person,
-    browse: web::Query<Browse>,
+    browse: web::Query<super::page::Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.admin()?;
     let api = Api::new(&req, None);
@@ -192,12 +185,6 @@ pub struct Invite {
     author: String,
 }
 
-impl WithCsrf for Invite {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn invite(req: HttpRequest, posted: Posted<Invite>) -> Result<HttpResponse, DeskError> {
     let form = &posted.form;
     let mut body = json!({"email": form.email.trim(), "name": form.name.trim(), "role": form.role});
@@ -219,12 +206,6 @@ pub struct Change {
     action: String,
     #[serde(default)]
     role: String,
-}
-
-impl WithCsrf for Change {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub async fn change(
@@ -274,12 +255,6 @@ pub struct Setting {
     admins_need_passkeys: Option<String>,
 }
 
-impl WithCsrf for Setting {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// Whether admins must sign in with a passkey.
 pub async fn setting(req: HttpRequest, posted: Posted<Setting>) -> Result<HttpResponse, DeskError> {
     let body = json!({"admins_need_passkeys": posted.form.admins_need_passkeys.is_some()});
@@ -289,3 +264,5 @@ pub async fn setting(req: HttpRequest, posted: Posted<Setting>) -> Result<HttpRe
         .await?;
     Ok(see_other("/desk/people?done=setting"))
 }
+
+super::page::csrf_field!(Invite, Change, Setting);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::api::{Api, encode};
-use super::page::{DeskError, Frame, Person, Posted, WithCsrf, html, see_other, short_time};
+use super::page::{DeskError, Frame, Person, Posted, html, see_other, short_time};
 use crate::error::ApiError;
 
 /// One line of a diff.
@@ -231,12 +231,6 @@ pub async fn list(
     })
 }
 
-impl WithCsrf for Restore {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Deserialize)]
 pub struct Restore {
     csrf: String,
@@ -304,3 +298,5 @@ pub async fn restore(
         Err(refusal) => Err(DeskError::Refused(refusal)),
     }
 }
+
+super::page::csrf_field!(Restore);

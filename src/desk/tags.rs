@@ -10,8 +10,7 @@ use serde_json::json;
 
 use super::api::Api;
 use super::page::{
-    DeskError, Frame, Person, Posted, WithCsrf, html, next_page, optional, see_other, text,
-    total_of,
+    DeskError, Frame, Person, Posted, html, next_page, optional, see_other, text, total_of,
 };
 use crate::state::AppState;
 
@@ -21,14 +20,6 @@ struct Row {
     slug: String,
     description: String,
     articles: i64,
-}
-
-#[derive(Deserialize)]
-pub struct Browse {
-    #[serde(default)]
-    cursor: String,
-    #[serde(default)]
-    done: String,
 }
 
 #[derive(Template)]
@@ -57,7 +48,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     person: Person,
-    browse: web::Query<Browse>,
+    browse: web::Query<super::page::Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.staff()?;
     let api = Api::new(&req, None);
@@ -102,12 +93,6 @@ pub struct Change {
     into: String,
 }
 
-impl WithCsrf for Change {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub async fn change(
     req: HttpRequest,
     id: web::Path<uuid::Uuid>,
@@ -138,3 +123,5 @@ pub async fn change(
     api.write(method, &path, body.as_ref()).await?;
     Ok(see_other(&format!("/desk/tags?done={done}")))
 }
+
+super::page::csrf_field!(Change);

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, WithCsrf, html, html_showing, next_page, optional,
-    see_other, see_other_showing, short_time, shown, text,
+    CsrfOnly, DeskError, Frame, Person, Posted, html, html_showing, next_page, optional, see_other,
+    see_other_showing, short_time, shown, text,
 };
 use crate::error::ApiError;
 
@@ -87,14 +87,6 @@ struct Attempt {
     next: String,
 }
 
-#[derive(Deserialize)]
-pub struct Browse {
-    #[serde(default)]
-    cursor: String,
-    #[serde(default)]
-    done: String,
-}
-
 #[derive(Template)]
 #[template(path = "webhooks.html")]
 struct WebhooksPage {
@@ -133,7 +125,7 @@ fn flash(done: &str) -> Option<String> {
 pub async fn list(
     req: HttpRequest,
     person: Person,
-    browse: web::Query<Browse>,
+    browse: web::Query<super::page::Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.admin()?;
     let list = Api::new(&req, None)
@@ -153,7 +145,7 @@ pub async fn page(
     req: HttpRequest,
     person: Person,
     id: web::Path<Uuid>,
-    browse: web::Query<Browse>,
+    browse: web::Query<super::page::Browse>,
 ) -> Result<HttpResponse, DeskError> {
     let person = person.admin()?;
     let id = *id;
@@ -218,12 +210,6 @@ pub struct Fields {
     enabled: Option<String>,
     #[serde(flatten)]
     rest: BTreeMap<String, String>,
-}
-
-impl WithCsrf for Fields {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl Fields {
@@ -312,3 +298,5 @@ pub async fn redeliver(
         .await?;
     Ok(see_other(&format!("/desk/webhooks/{id}?done=redelivered")))
 }
+
+super::page::csrf_field!(Fields);

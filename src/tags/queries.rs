@@ -78,17 +78,39 @@ async fn forget_old_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResul
     Ok(())
 }
 
-/// Locked until the end of the transaction for a merge: `FOR NO KEY UPDATE`, which an
-/// article's save that files itself under the tag (a key share) does not wait for, so the
-/// two never wait for each other.
-pub async fn lock_for_merge(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Tag>> {
-    tags::table
-        .find(id)
-        .select(Tag::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()
+/// A tag locked for a merge until the transaction ends: the one merged away as for its
+/// delete (`FOR UPDATE`), the one that stays only against other changes (`FOR NO KEY
+/// UPDATE`: an article filed under it meanwhile is not held up).
+pub async fn lock_for_merge(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    merged_away: bool,
+) -> QueryResult<Option<Tag>> {
+    let query = tags::table.find(id).select(Tag::as_select());
+    match merged_away {
+        true => query.for_update().first(conn).await.optional(),
+        false => query.for_no_key_update().first(conn).await.optional(),
+    }
+}
+
+/// Holds the articles filed under the tag `id` against saves until the transaction ends
+/// (in id order, as every writer takes them).
+pub async fn hold_articles_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    use crate::db::schema::articles;
+    articles::table
+        .filter(
+            articles::id.eq_any(
+                article_tags::table
+                    .filter(article_tags::tag_id.eq(id))
+                    .select(article_tags::article_id),
+            ),
+        )
+        .order(articles::id.asc())
+        .select(articles::id)
+        .for_key_share()
+        .load::<Uuid>(conn)
+        .await?;
+    Ok(())
 }
 
 /// Locked until the end of the transaction (a write checks and changes it).

@@ -126,16 +126,19 @@ pub async fn merge(
                 "a tag cannot be merged into itself",
             ));
         }
-        // Both locked, in one order (two merges of the same pair wait, never deadlock), and
-        // not against their keys: an article being tagged meanwhile is not held up.
+        // The order every writer takes: the articles first (as their saves do), then both
+        // tags by id, so neither two merges nor a merge and a save wait on each other in a
+        // circle. The tag merged away is locked as for its delete (a save filing an article
+        // under it meanwhile then finds it gone); the one that stays only against changes.
+        queries::hold_articles_of(conn, merged.id).await?;
         let merged_first = merged.id < kept.id;
         let (first, second) = if merged_first {
             (merged.id, kept.id)
         } else {
             (kept.id, merged.id)
         };
-        let first = queries::lock_for_merge(conn, first).await?;
-        let second = queries::lock_for_merge(conn, second).await?;
+        let first = queries::lock_for_merge(conn, first, merged_first).await?;
+        let second = queries::lock_for_merge(conn, second, !merged_first).await?;
         let (merged, kept) = if merged_first {
             (first, second)
         } else {

@@ -20,7 +20,7 @@ use webauthn_rs::prelude::{
 
 use super::model::{User, UserStatus};
 use super::signing::{SessionResponse, session_cookie};
-use super::{queries, sessions, sign_in};
+use super::{queries, sessions};
 use crate::changes::{Action, Change, Subject};
 use crate::db::schema::{passkey_ceremonies, passkeys, users};
 use crate::error::{ApiError, OnConstraint};
@@ -243,6 +243,18 @@ async fn of_person(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<V
         .await
 }
 
+/// The person, held (`FOR UPDATE`) while their passkeys are counted and changed.
+pub async fn lock_person(conn: &mut AsyncPgConnection, user_id: Uuid) -> Result<User, ApiError> {
+    users::table
+        .find(user_id)
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::Unauthorized("sign in again".into()))
+}
+
 /// Whether the person has a passkey.
 pub async fn has_passkey(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
@@ -297,15 +309,21 @@ async fn begin_passkey_registration(
         selection.insert("residentKey".into(), "required".into());
         selection.insert("requireResidentKey".into(), true.into());
     }
-    // One open at a time per person: beginning again ends the one before.
-    diesel::delete(
-        passkey_ceremonies::table
-            .filter(passkey_ceremonies::user_id.eq(user_id))
-            .filter(passkey_ceremonies::purpose.eq(REGISTER)),
-    )
-    .execute(&mut conn)
-    .await?;
-    let ceremony = begin(&mut conn, Some(user_id), REGISTER, &registration).await?;
+    // One open at a time per person: beginning again ends the one before (the person held,
+    // so two beginnings at once leave one).
+    let ceremony = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            lock_person(conn, user_id).await?;
+            diesel::delete(
+                passkey_ceremonies::table
+                    .filter(passkey_ceremonies::user_id.eq(user_id))
+                    .filter(passkey_ceremonies::purpose.eq(REGISTER)),
+            )
+            .execute(conn)
+            .await?;
+            begin(conn, Some(user_id), REGISTER, &registration).await
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(CeremonyResponse { ceremony, options }))
 }
 
@@ -349,12 +367,7 @@ async fn add_passkey(
     let row = conn
         .transaction::<_, ApiError, _>(async |conn| {
             // The person held while counting: two additions at once cannot pass the limit.
-            users::table
-                .find(user_id)
-                .select(users::id)
-                .for_update()
-                .first::<Uuid>(conn)
-                .await?;
+            lock_person(conn, user_id).await?;
             let kept: i64 = passkeys::table
                 .filter(passkeys::user_id.eq(user_id))
                 .count()
@@ -423,12 +436,12 @@ async fn delete_passkey(
     let mut conn = crate::db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         // Held while counting: two removals at once cannot both take the last one.
-        let person = queries::lock_shared(conn, user_id).await?;
+        let person = lock_person(conn, user_id).await?;
         let keys = of_person(conn, user_id).await?;
         if !keys.iter().any(|row| row.id == *id) {
             return Err(ApiError::NotFound(format!("you have no passkey `{id}`")));
         }
-        let admin = person.is_some_and(|p| p.role() == crate::principal::Role::Admin);
+        let admin = person.role() == crate::principal::Role::Admin;
         if admin && keys.len() == 1 && crate::settings::admins_need_passkeys(conn).await? {
             return Err(ApiError::Conflict {
                 detail: "admins sign in with a passkey here: add another before removing \
@@ -537,7 +550,7 @@ async fn sign_in_with_passkey(
             // Held (shared) while the session is made, as a password sign-in does.
             let user = match queries::lock_shared(conn, row.user_id).await? {
                 Some(user) if user.status() == UserStatus::Active => user,
-                _ => return Err(ApiError::Unauthorized(sign_in::WRONG.into())),
+                _ => return Err(unknown()),
             };
             // The signature counter moved: kept, so a cloned key shows. Written only over
             // what was checked: of two sign-ins with one counter, one finds it changed.

@@ -81,8 +81,10 @@ pub async fn sign_in(
         .transaction::<_, ApiError, _>(async |conn| {
             match queries::lock_shared(conn, user.id).await? {
                 Some(person) if person.status() == UserStatus::Active => {
+                    // An admin without a passkey yet signs in to add one.
                     if person.role() == crate::principal::Role::Admin
                         && crate::settings::admins_need_passkeys(conn).await?
+                        && super::passkeys::has_passkey(conn, person.id).await?
                     {
                         return Err(ApiError::Forbidden(PASSKEY_NEEDED.into()));
                     }

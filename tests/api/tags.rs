@@ -207,6 +207,16 @@ async fn a_tag_merged_into_another_leaves_its_articles_and_its_slug_to_it() {
         .await
         .expect(200);
     assert_eq!(listed["meta"]["total"], 2);
+    // A write naming the merged tag files the article under the one that stays.
+    let named = app
+        .post(
+            "/api/v1/articles",
+            Some(&app.editor),
+            &json!({"title": "Named", "author": "test-author", "tags": ["Tramways", "tramways"]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(tags_of(&named), ["trams"]);
     let tags = app.get("/api/v1/tags", None).await.expect(200);
     assert_eq!(tags["meta"]["total"], 2);
 
