@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::page::{
-    DeskError, Frame, Person, Posted, html, next_page, optional, see_other, text, total_of,
+    DeskError, Frame, Person, Posted, flash_from, html, next_page, optional, see_other, text,
+    total_of,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -74,15 +75,12 @@ struct AuthorsPage {
     next: Option<String>,
 }
 
-fn flash(done: &str) -> Option<String> {
-    let text = match done {
-        "created" => "Byline added.",
-        "saved" => "Saved.",
-        "deleted" => "Deleted.",
-        _ => return None,
-    };
-    Some(text.to_owned())
-}
+/// What each form's `done` says.
+const DONE: &[(&str, &str)] = &[
+    ("created", "Byline added."),
+    ("saved", "Saved."),
+    ("deleted", "Deleted."),
+];
 
 pub async fn list(
     req: HttpRequest,
@@ -111,7 +109,7 @@ pub async fn list(
         by_author.entry(author.to_string()).or_default().push(name);
     }
     html(&AuthorsPage {
-        frame: Frame::new("Bylines", &person, "authors").with_flash(flash(&browse.done)),
+        frame: Frame::new("Bylines", &person, "authors").with_flash(flash_from(DONE, &browse.done)),
         rows: authors.iter().map(|a| Row::of(a, &by_author)).collect(),
         blank: Row::default(),
         total: total_of(&list),

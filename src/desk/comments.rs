@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::api::{Api, encode, query_pairs};
 use super::choices::Choice;
-use super::page::{DeskError, Frame, Person, Posted, html, see_other, short_time, text, total_of};
+use super::page::{
+    DeskError, Frame, Person, Posted, flash_from, html, see_other, short_time, text, total_of,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -82,19 +84,16 @@ struct QueuePage {
     back: String,
 }
 
-fn flash(done: &str) -> Option<String> {
-    let text = match done {
-        "approved" => "Approved.",
-        "spam" => "Marked as spam.",
-        "deleted" => "Deleted.",
-        "replied" => "Your reply is published.",
-        "closed" => "Comments are closed on this article.",
-        "opened" => "Comments are open on this article.",
-        "none" => "Select one or more comments first.",
-        _ => return None,
-    };
-    Some(text.to_owned())
-}
+/// What each form's `done` says.
+const DONE: &[(&str, &str)] = &[
+    ("approved", "Approved."),
+    ("spam", "Marked as spam."),
+    ("deleted", "Deleted."),
+    ("replied", "Your reply is published."),
+    ("closed", "Comments are closed on this article."),
+    ("opened", "Comments are open on this article."),
+    ("none", "Select one or more comments first."),
+];
 
 pub async fn list(
     req: HttpRequest,
@@ -210,7 +209,7 @@ pub async fn list(
         None => "Comments".to_owned(),
     };
     html(&QueuePage {
-        frame: Frame::new(title, &person, "comments").with_flash(flash(&filters.done)),
+        frame: Frame::new(title, &person, "comments").with_flash(flash_from(DONE, &filters.done)),
         statuses: Choice::fixed(STATUSES, status),
         thread,
         rows,

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::api::Api;
 use super::choices::Choice;
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, html_showing, see_other, see_other_showing,
-    short_time, shown, text,
+    CsrfOnly, DeskError, Frame, Person, Posted, flash_from, html_showing, see_other,
+    see_other_showing, short_time, shown, text,
 };
 use super::people::ROLES;
 use crate::principal::Role;
@@ -60,18 +60,21 @@ struct MePage {
     here: &'static str,
 }
 
-fn flash(done: &str) -> Option<String> {
-    let text = match done {
-        "name" => "Your name is saved.",
-        "password" => "Your password is changed. Your other sessions ended.",
-        "revoked" => "Revoked: it no longer works.",
-        "token" => "Token made. Copy its secret now: it is shown only this once.",
-        "passkey" => "Passkey added: sign in with it next time.",
-        "passkey-removed" => "Passkey removed.",
-        _ => return None,
-    };
-    Some(text.to_owned())
-}
+/// What each form's `done` says.
+const DONE: &[(&str, &str)] = &[
+    ("name", "Your name is saved."),
+    (
+        "password",
+        "Your password is changed. Your other sessions ended.",
+    ),
+    ("revoked", "Revoked: it no longer works."),
+    (
+        "token",
+        "Token made. Copy its secret now: it is shown only this once.",
+    ),
+    ("passkey", "Passkey added: sign in with it next time."),
+    ("passkey-removed", "Passkey removed."),
+];
 
 /// Roles a person may give a token: theirs and those below; theirs chosen, or editor for
 /// an admin (authors' and contributors' tokens need a byline, which a person's token takes
@@ -145,7 +148,7 @@ pub async fn page(
         })
         .unwrap_or_default();
     let page = MePage {
-        frame: Frame::new("My account", &person, "me").with_flash(flash(&done.done)),
+        frame: Frame::new("My account", &person, "me").with_flash(flash_from(DONE, &done.done)),
         name: text(&me["user"]["name"]),
         email: text(&me["user"]["email"]),
         tokens: tokens(&api, Some(person.id)).await?,
@@ -184,7 +187,7 @@ pub async fn all(
             }),
     );
     let page = MePage {
-        frame: Frame::new("Tokens", &person, "tokens").with_flash(flash(&done.done)),
+        frame: Frame::new("Tokens", &person, "tokens").with_flash(flash_from(DONE, &done.done)),
         name: String::new(),
         email: String::new(),
         tokens: tokens(&api, None).await?,

@@ -117,6 +117,14 @@ pub(crate) use csrf_field;
 
 csrf_field!(CsrfOnly);
 
+/// The line saying what a form just did (`done` in the address), from a page's table.
+pub fn flash_from(messages: &[(&str, &str)], done: &str) -> Option<String> {
+    messages
+        .iter()
+        .find(|(name, _)| *name == done)
+        .map(|(_, text)| (*text).to_owned())
+}
+
 /// A list page's address: the API's cursor of the page, and what a form just did.
 #[derive(serde::Deserialize)]
 pub struct Browse {

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::api::Api;
 use super::choices::{self, Choice};
 use super::page::{
-    DeskError, Frame, Person, Posted, html, html_showing, next_page, optional, see_other,
-    see_other_showing, short_time, shown, text, total_of,
+    DeskError, Frame, Person, Posted, flash_from, html, html_showing, next_page, optional,
+    see_other, see_other_showing, short_time, shown, text, total_of,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -111,17 +111,20 @@ fn showing_link(
     see_other_showing(req, &page, link)
 }
 
-fn flash(done: &str) -> Option<String> {
-    let text = match done {
-        "role" => "Role changed.",
-        "disabled" => "Disabled: their sessions ended and their tokens were revoked.",
-        "enabled" => "Enabled: they may sign in again.",
-        "sessions" => "Their sessions ended: they are signed out everywhere.",
-        "setting" => "Setting saved.",
-        _ => return None,
-    };
-    Some(text.to_owned())
-}
+/// What each form's `done` says.
+const DONE: &[(&str, &str)] = &[
+    ("role", "Role changed."),
+    (
+        "disabled",
+        "Disabled: their sessions ended and their tokens were revoked.",
+    ),
+    ("enabled", "Enabled: they may sign in again."),
+    (
+        "sessions",
+        "Their sessions ended: they are signed out everywhere.",
+    ),
+    ("setting", "Setting saved."),
+];
 
 pub async fn list(
     req: HttpRequest,
@@ -146,7 +149,7 @@ pub async fn list(
     authors.extend(choices::authors(&state, "").await?);
     let settings = api.get("/api/v1/settings").await?;
     html(&PeoplePage {
-        frame: Frame::new("People", &person, "people").with_flash(flash(&browse.done)),
+        frame: Frame::new("People", &person, "people").with_flash(flash_from(DONE, &browse.done)),
         rows,
         roles: Choice::fixed(ROLES, "contributor"),
         authors,

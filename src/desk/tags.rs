@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::api::Api;
 use super::page::{
-    DeskError, Frame, Person, Posted, html, next_page, optional, see_other, text, total_of,
+    DeskError, Frame, Person, Posted, flash_from, html, next_page, optional, see_other, text,
+    total_of,
 };
 use crate::state::AppState;
 
@@ -32,17 +33,15 @@ struct TagsPage {
     next: Option<String>,
 }
 
-fn flash(done: &str) -> Option<String> {
-    let text = match done {
-        "saved" => "Saved. The old address keeps leading to the tag.",
-        "merged" => {
-            "Merged. Its articles are under the tag that stays, and its address leads there."
-        }
-        "deleted" => "Deleted.",
-        _ => return None,
-    };
-    Some(text.to_owned())
-}
+/// What each form's `done` says.
+const DONE: &[(&str, &str)] = &[
+    ("saved", "Saved. The old address keeps leading to the tag."),
+    (
+        "merged",
+        "Merged. Its articles are under the tag that stays, and its address leads there.",
+    ),
+    ("deleted", "Deleted."),
+];
 
 pub async fn list(
     req: HttpRequest,
@@ -70,7 +69,7 @@ pub async fn list(
         })
         .unwrap_or_default();
     html(&TagsPage {
-        frame: Frame::new("Tags", &person, "tags").with_flash(flash(&browse.done)),
+        frame: Frame::new("Tags", &person, "tags").with_flash(flash_from(DONE, &browse.done)),
         rows,
         slugs: super::choices::tag_slugs(&state).await?,
         total: total_of(&list),

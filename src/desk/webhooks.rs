@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::api::Api;
 use super::page::{
-    CsrfOnly, DeskError, Frame, Person, Posted, html, html_showing, next_page, optional, see_other,
-    see_other_showing, short_time, shown, text,
+    CsrfOnly, DeskError, Frame, Person, Posted, flash_from, html, html_showing, next_page,
+    optional, see_other, see_other_showing, short_time, shown, text,
 };
 use crate::error::ApiError;
 
@@ -106,21 +106,22 @@ struct WebhookPage {
     secret: Option<String>,
 }
 
-fn flash(done: &str) -> Option<String> {
-    let text = match done {
-        "saved" => "Saved.",
-        "pinged" => "A ping is on its way: it shows below once tried.",
-        "redelivered" => "Queued again: it shows below once tried.",
-        "deleted" => "Deleted.",
-        "added" => "Webhook added. Copy its secret now: it is shown only this once.",
-        "rotated" => {
-            "A new secret. Copy it now: it is shown only this once. For 24 hours the old one \
-             signs deliveries too."
-        }
-        _ => return None,
-    };
-    Some(text.to_owned())
-}
+/// What each form's `done` says.
+const DONE: &[(&str, &str)] = &[
+    ("saved", "Saved."),
+    ("pinged", "A ping is on its way: it shows below once tried."),
+    ("redelivered", "Queued again: it shows below once tried."),
+    ("deleted", "Deleted."),
+    (
+        "added",
+        "Webhook added. Copy its secret now: it is shown only this once.",
+    ),
+    (
+        "rotated",
+        "A new secret. Copy it now: it is shown only this once. For 24 hours the old one \
+         signs deliveries too.",
+    ),
+];
 
 pub async fn list(
     req: HttpRequest,
@@ -132,7 +133,8 @@ pub async fn list(
         .get("/api/v1/webhooks?per_page=100")
         .await?;
     html(&WebhooksPage {
-        frame: Frame::new("Webhooks", &person, "webhooks").with_flash(flash(&browse.done)),
+        frame: Frame::new("Webhooks", &person, "webhooks")
+            .with_flash(flash_from(DONE, &browse.done)),
         hooks: list["data"]
             .as_array()
             .map(|hooks| hooks.iter().map(Hook::of).collect())
@@ -187,7 +189,7 @@ pub async fn page(
     let hook = Hook::of(&hook);
     let page = WebhookPage {
         frame: Frame::new(format!("Webhook {}", hook.url), &person, "webhooks")
-            .with_flash(flash(&browse.done)),
+            .with_flash(flash_from(DONE, &browse.done)),
         next: next_page(&deliveries, &format!("/desk/webhooks/{id}")),
         hook,
         attempts,
