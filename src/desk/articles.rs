@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::api::{Api, encode, query_pairs};
 use super::choices::{self, Choice};
-use super::page::{DeskError, Frame, Person, html, short_time};
+use super::page::{DeskError, Frame, Person, html, short_time, total_of};
 use crate::state::AppState;
 
 /// An article as a list shows it.
@@ -138,14 +138,7 @@ pub async fn list(
         selected: filters.author.is_empty(),
     }];
     author_choices.extend(choices::authors(&state, filters.author.trim()).await?);
-    let total = match (
-        list["meta"]["total"].as_i64(),
-        list["meta"]["total_estimated"].as_bool(),
-    ) {
-        (Some(total), Some(true)) => format!("about {total}"),
-        (Some(total), _) => total.to_string(),
-        _ => String::new(),
-    };
+    let total = total_of(&list);
     let next = list["meta"]["next_cursor"].as_str().map(|cursor| {
         format!(
             "/desk/articles?cursor={}{}",

@@ -321,6 +321,21 @@ impl Browser {
             .collect()
     }
 
+    /// Asserts that the page does not scroll sideways at the window's width (`width` px).
+    pub async fn assert_fits(&self, width: u32) {
+        let overflow = self
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await;
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{} scrolls sideways at {width} px by {overflow} px",
+            self.path().await
+        );
+    }
+
     /// Asserts that axe-core finds nothing on the page.
     pub async fn assert_accessible(&self) {
         let violations = self.accessibility_violations().await;

@@ -542,16 +542,7 @@ async fn the_desk_fits_a_phone() {
             phone.goto(&path).await;
             let viewport = phone.execute("return window.innerWidth;", vec![]).await;
             assert_eq!(viewport, width, "the page is seen {width} px wide");
-            let overflow = phone
-                .execute(
-                    "return document.documentElement.scrollWidth - window.innerWidth;",
-                    vec![],
-                )
-                .await;
-            assert!(
-                overflow.as_i64().unwrap() <= 0,
-                "{path} scrolls sideways at {width} px by {overflow} px"
-            );
+            phone.assert_fits(width).await;
             phone.assert_accessible().await;
         }
         last = Some(phone);

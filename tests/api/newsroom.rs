@@ -23,6 +23,22 @@ async fn open_details(browser: &Browser, within: &str) {
         .unwrap();
 }
 
+/// A desk form sent over plain HTTP with `session`'s cookie (what a browser, or a forger
+/// holding the cookie, sends).
+async fn desk_post(
+    app: &TestApp,
+    session: &crate::people::Session,
+    path: &str,
+    form: &[(&str, &str)],
+) -> crate::support::Reply {
+    app.send(
+        app.request(reqwest::Method::POST, path)
+            .header("cookie", format!("lede_session={}", session.cookie))
+            .form(form),
+    )
+    .await
+}
+
 /// The value of the field labelled `label`.
 async fn value_of(browser: &Browser, label: &str) -> String {
     browser
@@ -573,16 +589,7 @@ async fn newsroom_pages_fit_a_phone_show_activity_and_keep_to_their_roles() {
     sign_in(&phone, "boss@example.com").await;
     for path in &pages {
         phone.goto(path).await;
-        let overflow = phone
-            .execute(
-                "return document.documentElement.scrollWidth - window.innerWidth;",
-                vec![],
-            )
-            .await;
-        assert!(
-            overflow.as_i64().unwrap() <= 0,
-            "{path} scrolls sideways at 390 px by {overflow} px"
-        );
+        phone.assert_fits(390).await;
         phone.assert_accessible().await;
     }
 
@@ -632,40 +639,40 @@ async fn newsroom_pages_fit_a_phone_show_activity_and_keep_to_their_roles() {
         assert_eq!(seen.status, want, "an editor opened {path}");
     }
     assert_eq!(get(&contributor, "/desk/me").await.status, 200);
-    let forged = app
-        .send(
-            app.request(reqwest::Method::POST, "/desk/comments/bulk")
-                .header("cookie", format!("lede_session={}", editor.cookie))
-                .form(&[("csrf", "forged"), ("status", "approved")]),
-        )
-        .await;
+    let forged = desk_post(
+        &app,
+        &editor,
+        "/desk/comments/bulk",
+        &[("csrf", "forged"), ("status", "approved")],
+    )
+    .await;
     assert_eq!(forged.status, 403);
-    let forged = app
-        .send(
-            app.request(reqwest::Method::POST, "/desk/people")
-                .header("cookie", format!("lede_session={}", editor.cookie))
-                .form(&[
-                    ("csrf", editor.csrf.as_str()),
-                    ("email", "sneaky@example.com"),
-                    ("name", "Sneaky"),
-                    ("role", "admin"),
-                ]),
-        )
-        .await;
+    let forged = desk_post(
+        &app,
+        &editor,
+        "/desk/people",
+        &[
+            ("csrf", editor.csrf.as_str()),
+            ("email", "sneaky@example.com"),
+            ("name", "Sneaky"),
+            ("role", "admin"),
+        ],
+    )
+    .await;
     assert_eq!(forged.status, 403, "an editor invited someone");
     // Nor may an editor make a token for someone through the admins' page.
-    let forged = app
-        .send(
-            app.request(reqwest::Method::POST, "/desk/tokens")
-                .header("cookie", format!("lede_session={}", editor.cookie))
-                .form(&[
-                    ("csrf", editor.csrf.as_str()),
-                    ("name", "sneaky token"),
-                    ("role", "editor"),
-                    ("owner", ""),
-                ]),
-        )
-        .await;
+    let forged = desk_post(
+        &app,
+        &editor,
+        "/desk/tokens",
+        &[
+            ("csrf", editor.csrf.as_str()),
+            ("name", "sneaky token"),
+            ("role", "editor"),
+            ("owner", ""),
+        ],
+    )
+    .await;
     assert_eq!(forged.status, 403);
     let tokens = app
         .get("/api/v1/tokens", Some(&app.admin))
@@ -675,17 +682,17 @@ async fn newsroom_pages_fit_a_phone_show_activity_and_keep_to_their_roles() {
     // A form's way back is a desk address the desk made, whatever is sent: the change is
     // made and the browser sent to the queue.
     let pending = comment(&app, "activity", "Jonas", "Another one.").await;
-    let sent = app
-        .send(
-            app.request(reqwest::Method::POST, &format!("/desk/comments/{pending}"))
-                .header("cookie", format!("lede_session={}", editor.cookie))
-                .form(&[
-                    ("csrf", editor.csrf.as_str()),
-                    ("action", "approve"),
-                    ("back", "/desk/comments?\r\nSet-Cookie: x=1"),
-                ]),
-        )
-        .await;
+    let sent = desk_post(
+        &app,
+        &editor,
+        &format!("/desk/comments/{pending}"),
+        &[
+            ("csrf", editor.csrf.as_str()),
+            ("action", "approve"),
+            ("back", "/desk/comments?\r\nSet-Cookie: x=1"),
+        ],
+    )
+    .await;
     assert_eq!(sent.status, 303);
     assert_eq!(
         sent.header("location").unwrap(),
